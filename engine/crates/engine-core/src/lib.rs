@@ -1,0 +1,18 @@
+//! The pure core of engine: the workflow model the state machine runs, the run state, the events
+//! that move it and the commands it asks a driver to carry out.
+//!
+//! [`step`] is a pure function: no I/O, no clock reads (time arrives inside events). A driver
+//! persists every accepted transition before it carries out the commands that follow from it,
+//! which is what makes runs resumable after a crash.
+
+pub mod event;
+pub mod machine;
+pub mod model;
+pub mod state;
+
+pub use event::{Command, Event, Failure, FailureKind, Feedback};
+pub use machine::{Rejected, Transition, start, step};
+pub use model::{
+    Delivery, OnFailure, Permissions, PluginRef, RetryPolicy, Stage, Workflow, WorkspaceAccess,
+};
+pub use state::{AttemptOutcome, AttemptRecord, RunState, RunStatus, StagePhase, StageState, Task};

@@ -1,0 +1,510 @@
+//! The pure transition function of a run.
+//!
+//! Rules, in short:
+//! - A stage starts when every stage it `needs` has succeeded; independent stages run in parallel.
+//! - A result is accepted only for the attempt that is running (fencing); anything else is
+//!   rejected and changes nothing.
+//! - A retryable failure (or timeout) is retried after the backoff while the round has attempts
+//!   left; then, or on a fatal failure, `on_failure.goto` sends the run back (at most
+//!   `max_loops` times) with the failure as feedback; otherwise the run fails.
+//! - Attempt numbers of a stage only go up, across retries, loops, resumes and `retry --from`.
+//! - `Resumed` turns running attempts into interrupted ones and starts new attempts, and
+//!   re-issues the schedules of pending retries, so a restarted driver continues exactly.
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Command, Event, Failure, Feedback};
+use crate::model::{Stage, Workflow};
+use crate::state::{AttemptOutcome, AttemptRecord, RunState, RunStatus, StagePhase, StageState};
+
+/// The result of applying an event: the new state and what the driver must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The state after the event (its `seq` is one more than before).
+    pub state: RunState,
+    /// Commands to carry out once the new state is stored.
+    pub commands: Vec<Command>,
+}
+
+/// Why an event was not applied. The state is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Rejected {
+    /// The run already reached a terminal state.
+    #[error("run {run_id} has already finished ({status})")]
+    RunFinished {
+        /// The run.
+        run_id: String,
+        /// Its terminal status name.
+        status: String,
+    },
+    /// The run has not started yet.
+    #[error("run {0} has not started")]
+    NotStarted(String),
+    /// `RunStarted` for a run that already started.
+    #[error("run {0} has already started")]
+    AlreadyStarted(String),
+    /// The event names a stage the workflow does not have.
+    #[error("unknown stage {0:?}")]
+    UnknownStage(String),
+    /// A result or retry for an attempt that is not the current one (late, duplicate or
+    /// superseded): fencing.
+    #[error("stale attempt {attempt} of stage {stage:?}: {current}")]
+    StaleAttempt {
+        /// The stage.
+        stage: String,
+        /// The attempt the event named.
+        attempt: u32,
+        /// What the stage is actually doing.
+        current: String,
+    },
+    /// `RetryFrom` on a run that is still going.
+    #[error("run {0} is still running; cancel it first or wait for it to finish")]
+    StillRunning(String),
+}
+
+/// Starts a run: applies `Event::RunStarted` to a fresh state.
+pub fn start(workflow: &Workflow, state: &RunState, at_ms: u64) -> Result<Transition, Rejected> {
+    step(workflow, state, &Event::RunStarted { at_ms })
+}
+
+/// Applies one event to a run. Pure: the same inputs always give the same output.
+pub fn step(workflow: &Workflow, state: &RunState, event: &Event) -> Result<Transition, Rejected> {
+    let mut run = Run {
+        workflow,
+        state: state.clone(),
+        commands: Vec::new(),
+    };
+    run.apply(event)?;
+    run.state.seq = state.seq + 1;
+    Ok(Transition {
+        state: run.state,
+        commands: run.commands,
+    })
+}
+
+struct Run<'a> {
+    workflow: &'a Workflow,
+    state: RunState,
+    commands: Vec<Command>,
+}
+
+impl Run<'_> {
+    fn apply(&mut self, event: &Event) -> Result<(), Rejected> {
+        let at = event.at_ms();
+        match event {
+            Event::RunStarted { .. } => {
+                if self.state.status != RunStatus::Pending {
+                    return Err(Rejected::AlreadyStarted(self.state.run_id.clone()));
+                }
+                self.state.status = RunStatus::Running;
+                self.state.started_at_ms = Some(at);
+                self.schedule_ready(at);
+            }
+            Event::AttemptSucceeded {
+                stage,
+                attempt,
+                summary,
+                outputs,
+                ..
+            } => {
+                self.require_running()?;
+                self.require_attempt(stage, *attempt)?;
+                let st = self.stage_mut(stage)?;
+                st.phase = StagePhase::Succeeded;
+                st.summary = Some(summary.clone());
+                st.outputs = Some(outputs.clone());
+                st.feedback = None;
+                st.interrupted = false;
+                end_attempt(
+                    st,
+                    *attempt,
+                    at,
+                    AttemptOutcome::Succeeded {
+                        summary: summary.clone(),
+                    },
+                );
+                self.schedule_ready(at);
+            }
+            Event::AttemptFailed {
+                stage,
+                attempt,
+                failure,
+                ..
+            } => {
+                self.require_running()?;
+                self.require_attempt(stage, *attempt)?;
+                self.on_failure(stage, *attempt, failure, at)?;
+            }
+            Event::RetryDue { stage, attempt, .. } => {
+                self.require_running()?;
+                let phase = self.stage_mut(stage)?.phase.clone();
+                match phase {
+                    StagePhase::RetryWaiting { attempt: due, .. } if due == *attempt => {
+                        self.start_attempt(stage, at);
+                    }
+                    _ => {
+                        return Err(Rejected::StaleAttempt {
+                            stage: stage.clone(),
+                            attempt: *attempt,
+                            current: describe_phase(&phase),
+                        });
+                    }
+                }
+            }
+            Event::CancelRequested { reason, .. } => {
+                self.require_not_finished()?;
+                for (id, st) in self.state.stages.iter_mut() {
+                    match st.phase {
+                        StagePhase::Running { attempt } => {
+                            end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                            st.phase = StagePhase::Cancelled;
+                            self.commands.push(Command::CancelAttempt {
+                                stage: id.clone(),
+                                attempt,
+                            });
+                        }
+                        StagePhase::RetryWaiting { .. } | StagePhase::Pending => {
+                            st.phase = StagePhase::Cancelled;
+                        }
+                        StagePhase::Succeeded | StagePhase::Failed | StagePhase::Cancelled => {}
+                    }
+                }
+                self.finish(
+                    RunStatus::Cancelled {
+                        reason: reason.clone(),
+                    },
+                    at,
+                );
+            }
+            Event::Resumed { .. } => {
+                self.require_not_finished()?;
+                if self.state.status == RunStatus::Pending {
+                    return Err(Rejected::NotStarted(self.state.run_id.clone()));
+                }
+                let ids: Vec<String> = self.state.stages.keys().cloned().collect();
+                for id in ids {
+                    let Some(st) = self.state.stages.get_mut(&id) else {
+                        continue;
+                    };
+                    match st.phase {
+                        StagePhase::Running { attempt } => {
+                            end_attempt(st, attempt, at, AttemptOutcome::Interrupted);
+                            st.interrupted = true;
+                            // An interrupted attempt was not the stage's fault: it does not
+                            // count against the retry policy.
+                            st.round_attempts = st.round_attempts.saturating_sub(1);
+                            self.start_attempt(&id, at);
+                        }
+                        StagePhase::RetryWaiting { attempt, due_at_ms } => {
+                            self.commands.push(Command::ScheduleRetry {
+                                stage: id.clone(),
+                                attempt,
+                                due_at_ms,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                self.schedule_ready(at);
+            }
+            Event::RetryFrom { stage, .. } => {
+                if !self.state.status.is_terminal() {
+                    return Err(Rejected::StillRunning(self.state.run_id.clone()));
+                }
+                if self.workflow.stage(stage).is_none() {
+                    return Err(Rejected::UnknownStage(stage.clone()));
+                }
+                self.state.status = RunStatus::Running;
+                self.state.finished_at_ms = None;
+                // Stages that did not succeed (failed, cancelled) run again too.
+                let mut reset = self.downstream_of(stage);
+                for (id, st) in &self.state.stages {
+                    if st.phase != StagePhase::Succeeded && !reset.contains(id) {
+                        reset.push(id.clone());
+                    }
+                }
+                for id in reset {
+                    if let Some(st) = self.state.stages.get_mut(&id) {
+                        st.phase = StagePhase::Pending;
+                        st.round_attempts = 0;
+                        st.loops = 0;
+                        st.summary = None;
+                        st.outputs = None;
+                    }
+                }
+                self.schedule_ready(at);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_failure(
+        &mut self,
+        stage: &str,
+        attempt: u32,
+        failure: &Failure,
+        at: u64,
+    ) -> Result<(), Rejected> {
+        let workflow = self.workflow;
+        let spec = workflow
+            .stage(stage)
+            .ok_or_else(|| Rejected::UnknownStage(stage.to_string()))?;
+        let st = self
+            .state
+            .stages
+            .get_mut(stage)
+            .ok_or_else(|| Rejected::UnknownStage(stage.to_string()))?;
+        end_attempt(
+            st,
+            attempt,
+            at,
+            AttemptOutcome::Failed {
+                failure: failure.clone(),
+            },
+        );
+        st.last_failure = Some(failure.clone());
+        st.interrupted = false;
+        st.phase = StagePhase::Failed;
+
+        if failure.kind.is_retryable() && st.round_attempts < spec.retry.max_attempts {
+            let due_at_ms = at.saturating_add(spec.retry.delay_ms(st.round_attempts));
+            let next = st.attempts + 1;
+            st.phase = StagePhase::RetryWaiting {
+                attempt: next,
+                due_at_ms,
+            };
+            self.commands.push(Command::ScheduleRetry {
+                stage: stage.to_string(),
+                attempt: next,
+                due_at_ms,
+            });
+            return Ok(());
+        }
+
+        if let Some(on_failure) = &spec.on_failure
+            && st.loops < on_failure.max_loops
+        {
+            st.loops += 1;
+            let feedback = Feedback {
+                from_stage: stage.to_string(),
+                attempt,
+                message: failure.message.clone(),
+                detail: failure.detail.clone(),
+            };
+            self.go_back(&on_failure.goto, feedback, at);
+            return Ok(());
+        }
+
+        self.cancel_running(at);
+        self.finish(
+            RunStatus::Failed {
+                stage: stage.to_string(),
+                message: failure.message.clone(),
+            },
+            at,
+        );
+        Ok(())
+    }
+
+    /// Sends the run back to `target`: it and every stage downstream of it become pending again
+    /// (running ones are cancelled), and `target` gets the feedback.
+    fn go_back(&mut self, target: &str, feedback: Feedback, at: u64) {
+        for id in self.downstream_of(target) {
+            let Some(st) = self.state.stages.get_mut(&id) else {
+                continue;
+            };
+            if let StagePhase::Running { attempt } = st.phase {
+                end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                self.commands.push(Command::CancelAttempt {
+                    stage: id.clone(),
+                    attempt,
+                });
+            }
+            st.phase = StagePhase::Pending;
+            st.round_attempts = 0;
+            st.summary = None;
+            st.outputs = None;
+            if id == target {
+                st.feedback = Some(feedback.clone());
+            }
+        }
+        self.schedule_ready(at);
+    }
+
+    /// `target` and every stage that transitively needs it, in workflow order.
+    fn downstream_of(&self, target: &str) -> Vec<String> {
+        let mut set: Vec<String> = vec![target.to_string()];
+        // Stages are few; iterate to a fixed point.
+        loop {
+            let before = set.len();
+            for s in &self.workflow.stages {
+                if !set.contains(&s.id) && s.needs.iter().any(|n| set.contains(n)) {
+                    set.push(s.id.clone());
+                }
+            }
+            if set.len() == before {
+                break;
+            }
+        }
+        self.workflow
+            .stages
+            .iter()
+            .filter(|s| set.contains(&s.id))
+            .map(|s| s.id.clone())
+            .collect()
+    }
+
+    /// Starts every pending stage whose needs have all succeeded; finishes the run when every
+    /// stage has succeeded.
+    fn schedule_ready(&mut self, at: u64) {
+        if self.state.status != RunStatus::Running {
+            return;
+        }
+        let ready: Vec<String> = self
+            .workflow
+            .stages
+            .iter()
+            .filter(|s| self.is_ready(s))
+            .map(|s| s.id.clone())
+            .collect();
+        for id in ready {
+            self.start_attempt(&id, at);
+        }
+        let all_done = self
+            .state
+            .stages
+            .values()
+            .all(|st| st.phase == StagePhase::Succeeded);
+        if all_done {
+            self.finish(RunStatus::Succeeded, at);
+        }
+    }
+
+    fn is_ready(&self, stage: &Stage) -> bool {
+        let pending = matches!(
+            self.state.stages.get(&stage.id).map(|s| &s.phase),
+            Some(StagePhase::Pending)
+        );
+        pending
+            && stage.needs.iter().all(|n| {
+                matches!(
+                    self.state.stages.get(n).map(|s| &s.phase),
+                    Some(StagePhase::Succeeded)
+                )
+            })
+    }
+
+    fn start_attempt(&mut self, id: &str, at: u64) {
+        let Some(st) = self.state.stages.get_mut(id) else {
+            return;
+        };
+        st.attempts += 1;
+        st.round_attempts += 1;
+        let attempt = st.attempts;
+        st.phase = StagePhase::Running { attempt };
+        st.history.push(AttemptRecord {
+            attempt,
+            started_at_ms: at,
+            ended_at_ms: None,
+            outcome: AttemptOutcome::Running,
+        });
+        self.commands.push(Command::StartAttempt {
+            stage: id.to_string(),
+            attempt,
+            interrupted: st.interrupted,
+            feedback: st.feedback.clone(),
+        });
+    }
+
+    fn cancel_running(&mut self, at: u64) {
+        for (id, st) in self.state.stages.iter_mut() {
+            match st.phase {
+                StagePhase::Running { attempt } => {
+                    end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                    st.phase = StagePhase::Cancelled;
+                    self.commands.push(Command::CancelAttempt {
+                        stage: id.clone(),
+                        attempt,
+                    });
+                }
+                StagePhase::RetryWaiting { .. } => st.phase = StagePhase::Cancelled,
+                _ => {}
+            }
+        }
+    }
+
+    fn finish(&mut self, status: RunStatus, at: u64) {
+        self.state.status = status.clone();
+        self.state.finished_at_ms = Some(at);
+        self.commands.push(Command::FinishRun { status });
+    }
+
+    fn require_running(&self) -> Result<(), Rejected> {
+        match self.state.status {
+            RunStatus::Running => Ok(()),
+            RunStatus::Pending => Err(Rejected::NotStarted(self.state.run_id.clone())),
+            _ => Err(self.finished_error()),
+        }
+    }
+
+    fn require_not_finished(&self) -> Result<(), Rejected> {
+        if self.state.status.is_terminal() {
+            Err(self.finished_error())
+        } else {
+            Ok(())
+        }
+    }
+
+    fn finished_error(&self) -> Rejected {
+        Rejected::RunFinished {
+            run_id: self.state.run_id.clone(),
+            status: self.state.status.name().to_string(),
+        }
+    }
+
+    fn require_attempt(&self, stage: &str, attempt: u32) -> Result<(), Rejected> {
+        let st = self
+            .state
+            .stages
+            .get(stage)
+            .ok_or_else(|| Rejected::UnknownStage(stage.to_string()))?;
+        if st.running_attempt() == Some(attempt) {
+            Ok(())
+        } else {
+            Err(Rejected::StaleAttempt {
+                stage: stage.to_string(),
+                attempt,
+                current: describe_phase(&st.phase),
+            })
+        }
+    }
+
+    fn stage_mut(&mut self, stage: &str) -> Result<&mut StageState, Rejected> {
+        self.state
+            .stages
+            .get_mut(stage)
+            .ok_or_else(|| Rejected::UnknownStage(stage.to_string()))
+    }
+}
+
+fn end_attempt(st: &mut StageState, attempt: u32, at: u64, outcome: AttemptOutcome) {
+    if let Some(record) = st.history.iter_mut().rev().find(|r| r.attempt == attempt) {
+        record.ended_at_ms = Some(at);
+        record.outcome = outcome;
+    }
+}
+
+fn describe_phase(phase: &StagePhase) -> String {
+    match phase {
+        StagePhase::Pending => "stage is pending".into(),
+        StagePhase::Running { attempt } => format!("attempt {attempt} is running"),
+        StagePhase::RetryWaiting { attempt, .. } => format!("retry {attempt} is scheduled"),
+        StagePhase::Succeeded => "stage already succeeded".into(),
+        StagePhase::Failed => "stage already failed".into(),
+        StagePhase::Cancelled => "stage was cancelled".into(),
+    }
+}
+
+#[cfg(test)]
+#[path = "machine_tests.rs"]
+mod tests;

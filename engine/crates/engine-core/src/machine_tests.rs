@@ -1,0 +1,641 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::event::FailureKind;
+use crate::model::{
+    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, OnFailure, PluginRef, RetryPolicy,
+};
+use crate::state::Task;
+
+fn stage(id: &str, needs: &[&str]) -> Stage {
+    Stage {
+        id: id.into(),
+        uses: PluginRef::Builtin {
+            name: "gate".into(),
+        },
+        needs: needs.iter().map(|s| s.to_string()).collect(),
+        with: serde_json::json!({}),
+        permissions: Default::default(),
+        timeout_ms: DEFAULT_TIMEOUT_MS,
+        memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
+        retry: RetryPolicy {
+            max_attempts: 2,
+            initial_interval_ms: 100,
+            backoff: 2.0,
+            max_interval_ms: 1000,
+        },
+        on_failure: None,
+        delivery: Default::default(),
+    }
+}
+
+fn workflow(stages: Vec<Stage>) -> Workflow {
+    Workflow {
+        name: "t".into(),
+        stages,
+    }
+}
+
+fn fresh(wf: &Workflow) -> RunState {
+    RunState::new("run1", Task::default(), wf)
+}
+
+fn ok(stage: &str, attempt: u32, at: u64) -> Event {
+    Event::AttemptSucceeded {
+        stage: stage.into(),
+        attempt,
+        at_ms: at,
+        summary: "ok".into(),
+        outputs: serde_json::json!({"n": attempt}),
+    }
+}
+
+fn fail(stage: &str, attempt: u32, kind: FailureKind, at: u64) -> Event {
+    Event::AttemptFailed {
+        stage: stage.into(),
+        attempt,
+        at_ms: at,
+        failure: Failure {
+            kind,
+            message: format!("{stage} broke"),
+            detail: serde_json::json!({"attempt": attempt}),
+        },
+    }
+}
+
+fn started(cmds: &[Command]) -> Vec<(String, u32)> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::StartAttempt { stage, attempt, .. } => Some((stage.clone(), *attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn runs_stages_in_needs_order_and_parallel_when_independent() {
+    let wf = workflow(vec![
+        stage("a", &[]),
+        stage("b", &["a"]),
+        stage("c", &["a"]),
+        stage("d", &["b", "c"]),
+    ]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    assert_eq!(started(&t.commands), vec![("a".into(), 1)]);
+    let t = step(&wf, &t.state, &ok("a", 1, 1)).unwrap();
+    assert_eq!(started(&t.commands), vec![("b".into(), 1), ("c".into(), 1)]);
+    let t = step(&wf, &t.state, &ok("b", 1, 2)).unwrap();
+    assert!(started(&t.commands).is_empty());
+    let t = step(&wf, &t.state, &ok("c", 1, 3)).unwrap();
+    assert_eq!(started(&t.commands), vec![("d".into(), 1)]);
+    let t = step(&wf, &t.state, &ok("d", 1, 4)).unwrap();
+    assert_eq!(t.state.status, RunStatus::Succeeded);
+    assert_eq!(
+        t.commands,
+        vec![Command::FinishRun {
+            status: RunStatus::Succeeded
+        }]
+    );
+    assert_eq!(t.state.seq, 5);
+    assert_eq!(t.state.finished_at_ms, Some(4));
+}
+
+#[test]
+fn retryable_failure_is_retried_with_backoff_then_fails_the_run() {
+    let wf = workflow(vec![stage("a", &[])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &fail("a", 1, FailureKind::Retryable, 10)).unwrap();
+    assert_eq!(
+        t.commands,
+        vec![Command::ScheduleRetry {
+            stage: "a".into(),
+            attempt: 2,
+            due_at_ms: 110
+        }]
+    );
+    // A retry that is not the scheduled one is rejected.
+    let stale = Event::RetryDue {
+        stage: "a".into(),
+        attempt: 3,
+        at_ms: 110,
+    };
+    assert!(matches!(
+        step(&wf, &t.state, &stale),
+        Err(Rejected::StaleAttempt { .. })
+    ));
+    let due = Event::RetryDue {
+        stage: "a".into(),
+        attempt: 2,
+        at_ms: 110,
+    };
+    let t = step(&wf, &t.state, &due).unwrap();
+    assert_eq!(started(&t.commands), vec![("a".into(), 2)]);
+    // Second attempt times out: the round (max_attempts 2) is used up, so the run fails.
+    let t = step(&wf, &t.state, &fail("a", 2, FailureKind::TimedOut, 120)).unwrap();
+    assert_eq!(
+        t.state.status,
+        RunStatus::Failed {
+            stage: "a".into(),
+            message: "a broke".into()
+        }
+    );
+    assert_eq!(t.state.stages["a"].history.len(), 2);
+}
+
+#[test]
+fn fatal_failure_is_not_retried() {
+    let wf = workflow(vec![stage("a", &[])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &fail("a", 1, FailureKind::Fatal, 1)).unwrap();
+    assert_eq!(t.state.status.name(), "failed");
+}
+
+#[test]
+fn on_failure_goto_sends_the_run_back_with_feedback_and_is_bounded() {
+    let mut test = stage("test", &["exec"]);
+    test.on_failure = Some(OnFailure {
+        goto: "exec".into(),
+        max_loops: 1,
+    });
+    let wf = workflow(vec![stage("exec", &[]), test]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &ok("exec", 1, 1)).unwrap();
+    let t = step(&wf, &t.state, &fail("test", 1, FailureKind::Fatal, 2)).unwrap();
+    match &t.commands[..] {
+        [
+            Command::StartAttempt {
+                stage,
+                attempt,
+                feedback: Some(fb),
+                ..
+            },
+        ] => {
+            assert_eq!((stage.as_str(), *attempt), ("exec", 2));
+            assert_eq!(fb.from_stage, "test");
+            assert_eq!(fb.message, "test broke");
+        }
+        other => panic!("unexpected commands {other:?}"),
+    }
+    assert_eq!(t.state.stages["test"].phase, StagePhase::Pending);
+    let t = step(&wf, &t.state, &ok("exec", 2, 3)).unwrap();
+    assert_eq!(started(&t.commands), vec![("test".into(), 2)]);
+    assert_eq!(t.state.stages["exec"].feedback, None);
+    // The loop budget is spent: the second failure fails the run.
+    let t = step(&wf, &t.state, &fail("test", 2, FailureKind::Fatal, 4)).unwrap();
+    assert_eq!(t.state.status.name(), "failed");
+}
+
+#[test]
+fn goto_cancels_running_parallel_stages_and_fences_their_results() {
+    let mut lint = stage("lint", &["build"]);
+    lint.on_failure = Some(OnFailure {
+        goto: "build".into(),
+        max_loops: 2,
+    });
+    let wf = workflow(vec![stage("build", &[]), lint, stage("docs", &["build"])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &ok("build", 1, 1)).unwrap();
+    let t = step(&wf, &t.state, &fail("lint", 1, FailureKind::Fatal, 2)).unwrap();
+    assert!(t.commands.contains(&Command::CancelAttempt {
+        stage: "docs".into(),
+        attempt: 1
+    }));
+    // docs' late result for attempt 1 is rejected.
+    assert!(matches!(
+        step(&wf, &t.state, &ok("docs", 1, 3)),
+        Err(Rejected::StaleAttempt { .. })
+    ));
+}
+
+#[test]
+fn results_for_superseded_or_duplicate_attempts_are_rejected() {
+    let wf = workflow(vec![stage("a", &[]), stage("b", &["a"])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &ok("a", 1, 1)).unwrap();
+    assert!(step(&wf, &t.state, &ok("a", 1, 2)).is_err(), "duplicate");
+    assert!(
+        step(&wf, &t.state, &ok("b", 7, 2)).is_err(),
+        "wrong attempt"
+    );
+    assert!(
+        step(&wf, &t.state, &ok("zz", 1, 2)).is_err(),
+        "unknown stage"
+    );
+}
+
+#[test]
+fn resume_restarts_interrupted_attempts_with_higher_numbers() {
+    let mut merge = stage("merge", &["a"]);
+    merge.delivery = crate::model::Delivery::AtMostOnce;
+    let wf = workflow(vec![stage("a", &[]), merge]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &ok("a", 1, 1)).unwrap();
+    let t = step(&wf, &t.state, &Event::Resumed { at_ms: 5 }).unwrap();
+    assert_eq!(
+        t.commands,
+        vec![Command::StartAttempt {
+            stage: "merge".into(),
+            attempt: 2,
+            interrupted: true,
+            feedback: None
+        }]
+    );
+    assert_eq!(
+        t.state.stages["merge"].history[0].outcome,
+        AttemptOutcome::Interrupted
+    );
+    // The interrupted attempt did not use up the retry budget.
+    assert_eq!(t.state.stages["merge"].round_attempts, 1);
+    // The old attempt's result is fenced out.
+    assert!(step(&wf, &t.state, &ok("merge", 1, 6)).is_err());
+    let t = step(&wf, &t.state, &ok("merge", 2, 6)).unwrap();
+    assert_eq!(t.state.status, RunStatus::Succeeded);
+    assert!(!t.state.stages["merge"].interrupted);
+}
+
+#[test]
+fn resume_reissues_pending_retry_schedules() {
+    let wf = workflow(vec![stage("a", &[])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &fail("a", 1, FailureKind::Retryable, 10)).unwrap();
+    let t = step(&wf, &t.state, &Event::Resumed { at_ms: 50 }).unwrap();
+    assert_eq!(
+        t.commands,
+        vec![Command::ScheduleRetry {
+            stage: "a".into(),
+            attempt: 2,
+            due_at_ms: 110
+        }]
+    );
+}
+
+#[test]
+fn cancel_stops_running_attempts_and_finishes() {
+    let wf = workflow(vec![stage("a", &[]), stage("b", &[])]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let cancel = Event::CancelRequested {
+        at_ms: 3,
+        reason: "user".into(),
+    };
+    let t = step(&wf, &t.state, &cancel).unwrap();
+    assert_eq!(t.commands.len(), 3);
+    assert!(t.state.status.is_terminal());
+    assert!(matches!(
+        step(&wf, &t.state, &ok("a", 1, 4)),
+        Err(Rejected::RunFinished { .. })
+    ));
+    assert!(step(&wf, &t.state, &cancel).is_err());
+}
+
+#[test]
+fn retry_from_reruns_the_stage_and_everything_after_it() {
+    let wf = workflow(vec![
+        stage("a", &[]),
+        stage("b", &["a"]),
+        stage("c", &["b"]),
+    ]);
+    let mut s = start(&wf, &fresh(&wf), 0).unwrap().state;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        s = step(&wf, &s, &ok(id, 1, i as u64 + 1)).unwrap().state;
+    }
+    assert!(
+        step(
+            &wf,
+            &s,
+            &Event::RetryFrom {
+                stage: "x".into(),
+                at_ms: 9
+            }
+        )
+        .is_err()
+    );
+    let t = step(
+        &wf,
+        &s,
+        &Event::RetryFrom {
+            stage: "b".into(),
+            at_ms: 9,
+        },
+    )
+    .unwrap();
+    assert_eq!(started(&t.commands), vec![("b".into(), 2)]);
+    assert_eq!(t.state.stages["a"].phase, StagePhase::Succeeded);
+    assert_eq!(t.state.stages["c"].phase, StagePhase::Pending);
+}
+
+#[test]
+fn events_before_start_are_rejected() {
+    let wf = workflow(vec![stage("a", &[])]);
+    let s = fresh(&wf);
+    assert!(step(&wf, &s, &ok("a", 1, 1)).is_err());
+    assert!(step(&wf, &s, &Event::Resumed { at_ms: 1 }).is_err());
+    let t = start(&wf, &s, 0).unwrap();
+    assert!(start(&wf, &t.state, 1).is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests: random workflows driven by random (including hostile) event sequences.
+
+#[derive(Debug, Clone)]
+struct StageGen {
+    needs: Vec<usize>,
+    max_attempts: u32,
+    goto_back: Option<(usize, u32)>,
+}
+
+fn arb_workflow() -> impl Strategy<Value = Workflow> {
+    prop::collection::vec(
+        (
+            prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+            1u32..4,
+            prop::option::of((any::<prop::sample::Index>(), 0u32..3)),
+        ),
+        1..6,
+    )
+    .prop_map(|gens| {
+        let gens: Vec<StageGen> = gens
+            .into_iter()
+            .enumerate()
+            .map(|(i, (needs, max_attempts, goto))| StageGen {
+                needs: if i == 0 {
+                    vec![]
+                } else {
+                    let mut n: Vec<usize> = needs.iter().map(|ix| ix.index(i)).collect();
+                    n.sort();
+                    n.dedup();
+                    n
+                },
+                max_attempts,
+                goto_back: goto.map(|(ix, loops)| (ix.index(i + 1), loops)),
+            })
+            .collect();
+        let ids: Vec<String> = (0..gens.len()).map(|i| format!("s{i}")).collect();
+        let stages = gens
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let needs: Vec<&str> = g.needs.iter().map(|n| ids[*n].as_str()).collect();
+                let mut s = stage(&ids[i], &needs);
+                s.retry.max_attempts = g.max_attempts;
+                // goto must be this stage or an ancestor; using an index <= i that is an
+                // ancestor or itself keeps it valid.
+                if let Some((target, loops)) = g.goto_back {
+                    let target = if target == i || is_ancestor(&gens, target, i) {
+                        target
+                    } else {
+                        i
+                    };
+                    s.on_failure = Some(OnFailure {
+                        goto: ids[target].clone(),
+                        max_loops: loops,
+                    });
+                }
+                s
+            })
+            .collect();
+        workflow(stages)
+    })
+}
+
+fn is_ancestor(gens: &[StageGen], candidate: usize, of: usize) -> bool {
+    gens[of]
+        .needs
+        .iter()
+        .any(|n| *n == candidate || is_ancestor(gens, candidate, *n))
+}
+
+/// What a driver might feed: picks are resolved against the current state.
+#[derive(Debug, Clone)]
+enum Action {
+    Succeed(prop::sample::Index),
+    Fail(prop::sample::Index, u8),
+    FireRetry(prop::sample::Index),
+    Stale(prop::sample::Index, u32),
+    Resume,
+    Cancel,
+    RetryFrom(prop::sample::Index),
+}
+
+fn arb_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => any::<prop::sample::Index>().prop_map(Action::Succeed),
+        4 => (any::<prop::sample::Index>(), 0u8..3).prop_map(|(i, k)| Action::Fail(i, k)),
+        3 => any::<prop::sample::Index>().prop_map(Action::FireRetry),
+        2 => (any::<prop::sample::Index>(), 0u32..6).prop_map(|(i, a)| Action::Stale(i, a)),
+        1 => Just(Action::Resume),
+        1 => Just(Action::Cancel),
+        1 => any::<prop::sample::Index>().prop_map(Action::RetryFrom),
+    ]
+}
+
+fn running(state: &RunState) -> Vec<(String, u32)> {
+    state
+        .stages
+        .iter()
+        .filter_map(|(id, s)| s.running_attempt().map(|a| (id.clone(), a)))
+        .collect()
+}
+
+fn waiting(state: &RunState) -> Vec<(String, u32)> {
+    state
+        .stages
+        .iter()
+        .filter_map(|(id, s)| match s.phase {
+            StagePhase::RetryWaiting { attempt, .. } => Some((id.clone(), attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn to_event(action: &Action, state: &RunState, wf: &Workflow, at: u64) -> Option<Event> {
+    let kinds = [
+        FailureKind::Retryable,
+        FailureKind::Fatal,
+        FailureKind::TimedOut,
+    ];
+    Some(match action {
+        Action::Succeed(i) => {
+            let r = running(state);
+            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
+            ok(&s, a, at)
+        }
+        Action::Fail(i, k) => {
+            let r = running(state);
+            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
+            fail(&s, a, kinds[*k as usize], at)
+        }
+        Action::FireRetry(i) => {
+            let w = waiting(state);
+            let (s, a) = w.get(i.index(w.len().max(1)))?.clone();
+            Event::RetryDue {
+                stage: s,
+                attempt: a,
+                at_ms: at,
+            }
+        }
+        Action::Stale(i, a) => {
+            let id = &wf.stages[i.index(wf.stages.len())].id;
+            ok(id, *a, at)
+        }
+        Action::Resume => Event::Resumed { at_ms: at },
+        Action::Cancel => Event::CancelRequested {
+            at_ms: at,
+            reason: "test".into(),
+        },
+        Action::RetryFrom(i) => Event::RetryFrom {
+            stage: wf.stages[i.index(wf.stages.len())].id.clone(),
+            at_ms: at,
+        },
+    })
+}
+
+/// Checks the invariants of one accepted transition.
+fn check_transition(wf: &Workflow, before: &RunState, event: &Event, t: &Transition) {
+    let after = &t.state;
+    assert_eq!(after.seq, before.seq + 1);
+    for (id, b) in &before.stages {
+        let a = &after.stages[id];
+        assert!(a.attempts >= b.attempts, "attempts went down for {id}");
+        if let Some(att) = a.running_attempt() {
+            assert_eq!(
+                att, a.attempts,
+                "running attempt is not the newest for {id}"
+            );
+        }
+        // A finished stage runs again only when asked: a loop back or retry --from.
+        if b.phase == StagePhase::Succeeded && a.phase != StagePhase::Succeeded {
+            assert!(
+                matches!(event, Event::AttemptFailed { .. } | Event::RetryFrom { .. }),
+                "succeeded stage {id} reset by {event:?}"
+            );
+        }
+        // History is append-only: an attempt that ended keeps its outcome forever.
+        for (rb, ra) in b.history.iter().zip(&a.history) {
+            assert_eq!(rb.attempt, ra.attempt);
+            if rb.ended_at_ms.is_some() {
+                assert_eq!(rb, ra, "ended attempt of {id} rewritten");
+            }
+        }
+        assert!(a.history.len() >= b.history.len());
+        let max_loops = wf
+            .stage(id)
+            .and_then(|s| s.on_failure.as_ref())
+            .map_or(0, |o| o.max_loops);
+        assert!(a.loops <= max_loops, "loops unbounded for {id}");
+    }
+    // The attempt an event reports on ends with exactly that outcome.
+    let reported = match event {
+        Event::AttemptSucceeded { stage, attempt, .. } => Some((stage, attempt, true)),
+        Event::AttemptFailed { stage, attempt, .. } => Some((stage, attempt, false)),
+        _ => None,
+    };
+    if let Some((stage, attempt, succeeded)) = reported {
+        let record = after.stages[stage]
+            .history
+            .iter()
+            .find(|r| r.attempt == *attempt)
+            .expect("reported attempt is in the history");
+        assert_eq!(
+            matches!(record.outcome, AttemptOutcome::Succeeded { .. }),
+            succeeded
+        );
+        assert_eq!(
+            matches!(record.outcome, AttemptOutcome::Failed { .. }),
+            !succeeded,
+            "outcome of {stage}/{attempt} is {:?}",
+            record.outcome
+        );
+    }
+    for cmd in &t.commands {
+        if let Command::StartAttempt { stage, attempt, .. } = cmd {
+            assert!(*attempt > before.stages[stage].attempts);
+        }
+    }
+    if after.status.is_terminal() {
+        assert!(
+            running(after).is_empty(),
+            "terminal run with running stages"
+        );
+        assert!(
+            waiting(after).is_empty(),
+            "terminal run with scheduled retries"
+        );
+    }
+    if after.status == RunStatus::Succeeded {
+        assert!(
+            after
+                .stages
+                .values()
+                .all(|s| s.phase == StagePhase::Succeeded)
+        );
+    }
+    if after.status == RunStatus::Running {
+        // Progress is always possible: something runs or waits for a retry.
+        assert!(
+            !running(after).is_empty() || !waiting(after).is_empty(),
+            "running run is stuck: {after:?}"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn invariants_hold_under_random_event_sequences(
+        wf in arb_workflow(),
+        actions in prop::collection::vec(arb_action(), 0..60),
+        finish_choices in prop::collection::vec(any::<(prop::sample::Index, bool)>(), 400),
+    ) {
+        let mut state = start(&wf, &fresh(&wf), 0).unwrap().state;
+        let mut log = vec![Event::RunStarted { at_ms: 0 }];
+        let mut at = 1;
+        for action in &actions {
+            at += 1;
+            let Some(event) = to_event(action, &state, &wf, at) else { continue };
+            match step(&wf, &state, &event) {
+                Ok(t) => {
+                    check_transition(&wf, &state, &event, &t);
+                    state = t.state;
+                    log.push(event);
+                }
+                Err(_) => {
+                    // Rejected events change nothing; nothing to check but that they are
+                    // never results of the running attempt.
+                    if let Event::AttemptSucceeded { stage, attempt, .. } = &event {
+                        prop_assert!(
+                            state.status != RunStatus::Running
+                                || state.stages.get(stage).and_then(|s| s.running_attempt())
+                                    != Some(*attempt)
+                        );
+                    }
+                }
+            }
+        }
+        // A fair driver (results and due retries only) always brings the run to an end.
+        for (pick, succeed) in &finish_choices {
+            if state.status.is_terminal() {
+                break;
+            }
+            at += 1;
+            let action = if !running(&state).is_empty() {
+                if *succeed { Action::Succeed(*pick) } else { Action::Fail(*pick, 1) }
+            } else {
+                Action::FireRetry(*pick)
+            };
+            let event = to_event(&action, &state, &wf, at).expect("progress is possible");
+            let t = step(&wf, &state, &event).expect("fair driver events are accepted");
+            check_transition(&wf, &state, &event, &t);
+            state = t.state;
+            log.push(event);
+        }
+        prop_assert!(state.status.is_terminal(), "run did not end: {:?}", state.status);
+
+        // Replaying the accepted log from scratch rebuilds exactly the same state.
+        let mut replay = fresh(&wf);
+        for event in &log {
+            replay = step(&wf, &replay, event).unwrap().state;
+        }
+        prop_assert_eq!(replay, state);
+    }
+}

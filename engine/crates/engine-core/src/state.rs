@@ -1,0 +1,223 @@
+//! The state of one run: what the store snapshots after every accepted event.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::{Failure, Feedback};
+
+/// The task a run works on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Task {
+    /// Stable id.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Full text.
+    pub body: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// Where a run stands as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Created, `RunStarted` not yet applied.
+    Pending,
+    /// Stages are running or scheduled.
+    Running,
+    /// Every stage succeeded.
+    Succeeded,
+    /// A stage failed for good.
+    Failed {
+        /// The stage that failed.
+        stage: String,
+        /// Its failure message.
+        message: String,
+    },
+    /// The user cancelled the run.
+    Cancelled {
+        /// The reason given.
+        reason: String,
+    },
+}
+
+impl RunStatus {
+    /// Whether the run has ended (succeeded, failed or cancelled).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            RunStatus::Succeeded | RunStatus::Failed { .. } | RunStatus::Cancelled { .. }
+        )
+    }
+
+    /// A one-word name: `pending`, `running`, `succeeded`, `failed`, `cancelled`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            RunStatus::Pending => "pending",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed { .. } => "failed",
+            RunStatus::Cancelled { .. } => "cancelled",
+        }
+    }
+}
+
+/// Where one stage stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum StagePhase {
+    /// Waiting for its `needs` (or for the run to start).
+    Pending,
+    /// An attempt is running.
+    Running {
+        /// The running attempt.
+        attempt: u32,
+    },
+    /// A retry is scheduled.
+    RetryWaiting {
+        /// The attempt that will start.
+        attempt: u32,
+        /// When, in ms since the epoch.
+        due_at_ms: u64,
+    },
+    /// The stage succeeded.
+    Succeeded,
+    /// The stage failed for good.
+    Failed,
+    /// The run was cancelled before the stage finished.
+    Cancelled,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// Still running.
+    Running,
+    /// Succeeded with this summary.
+    Succeeded {
+        /// One-line summary.
+        summary: String,
+    },
+    /// Failed.
+    Failed {
+        /// Why.
+        failure: Failure,
+    },
+    /// The driver stopped (crash, kill) while the attempt ran; its effects are unknown.
+    Interrupted,
+    /// Stopped by a cancellation or because the run went back past it.
+    Cancelled,
+}
+
+/// One attempt of a stage, for the history shown by `engine show`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// Attempt number.
+    pub attempt: u32,
+    /// When it started (ms since the epoch).
+    pub started_at_ms: u64,
+    /// When it ended, if it has.
+    pub ended_at_ms: Option<u64>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+}
+
+/// The state of one stage within a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageState {
+    /// Where it stands.
+    pub phase: StagePhase,
+    /// The highest attempt number ever started (0 = never started). Only goes up.
+    pub attempts: u32,
+    /// Attempts in the current round, counted against `retry.max_attempts`; reset when the run
+    /// is sent back to or past this stage. Interrupted attempts do not count.
+    pub round_attempts: u32,
+    /// How many times this stage sent the run back (`on_failure`).
+    pub loops: u32,
+    /// Summary of the successful attempt.
+    pub summary: Option<String>,
+    /// Outputs of the successful attempt.
+    pub outputs: Option<serde_json::Value>,
+    /// The latest failure.
+    pub last_failure: Option<Failure>,
+    /// Feedback for the next attempt, from a later stage that sent the run back.
+    pub feedback: Option<Feedback>,
+    /// The previous attempt was interrupted by a crash.
+    pub interrupted: bool,
+    /// Every attempt so far.
+    pub history: Vec<AttemptRecord>,
+}
+
+impl StageState {
+    /// A stage that has not started.
+    pub fn new() -> Self {
+        StageState {
+            phase: StagePhase::Pending,
+            attempts: 0,
+            round_attempts: 0,
+            loops: 0,
+            summary: None,
+            outputs: None,
+            last_failure: None,
+            feedback: None,
+            interrupted: false,
+            history: Vec::new(),
+        }
+    }
+
+    /// The attempt currently running, if any.
+    pub fn running_attempt(&self) -> Option<u32> {
+        match self.phase {
+            StagePhase::Running { attempt } => Some(attempt),
+            _ => None,
+        }
+    }
+}
+
+impl Default for StageState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The state of a run: the store's snapshot, rebuilt exactly by replaying the run's event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunState {
+    /// The run's id.
+    pub run_id: String,
+    /// The task.
+    pub task: Task,
+    /// Where the run stands.
+    pub status: RunStatus,
+    /// Every stage of the workflow, by id.
+    pub stages: BTreeMap<String, StageState>,
+    /// Number of events applied so far.
+    pub seq: u64,
+    /// When the run started.
+    pub started_at_ms: Option<u64>,
+    /// When it reached its terminal state.
+    pub finished_at_ms: Option<u64>,
+}
+
+impl RunState {
+    /// A fresh run of `workflow` for `task`; apply `Event::RunStarted` to begin.
+    pub fn new(run_id: impl Into<String>, task: Task, workflow: &crate::Workflow) -> Self {
+        RunState {
+            run_id: run_id.into(),
+            task,
+            status: RunStatus::Pending,
+            stages: workflow
+                .stages
+                .iter()
+                .map(|s| (s.id.clone(), StageState::new()))
+                .collect(),
+            seq: 0,
+            started_at_ms: None,
+            finished_at_ms: None,
+        }
+    }
+}
