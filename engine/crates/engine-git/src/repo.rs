@@ -1,0 +1,245 @@
+//! A repository: discovery, refs, branches and the exclude file.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::GitError;
+use crate::command::run_git;
+
+/// How many numbered suffixes [`Repo::unique_branch_name`] tries before giving up.
+const MAX_BRANCH_SUFFIX: u32 = 10_000;
+
+/// A git repository's working tree, found by [`Repo::discover`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repo {
+    root: PathBuf,
+}
+
+impl Repo {
+    /// Finds the repository containing `start` (a directory, or a file whose directory is
+    /// used), via `git rev-parse --show-toplevel`.
+    pub fn discover(start: &Path) -> Result<Repo, GitError> {
+        let dir = if start.is_file() {
+            start.parent().unwrap_or(start)
+        } else {
+            start
+        };
+        if !dir.is_dir() {
+            return Err(GitError::NotARepo(start.to_path_buf()));
+        }
+        let output = run_git(dir, &["rev-parse", "--show-toplevel"])?;
+        if !output.status.success() {
+            if output.stderr.contains("not a git repository")
+                || output.stderr.contains("must be run in a work tree")
+            {
+                return Err(GitError::NotARepo(start.to_path_buf()));
+            }
+            return Err(output.into_failure());
+        }
+        let text = output.text()?;
+        let root = text.trim_end_matches('\n');
+        if root.is_empty() {
+            return Err(GitError::NotARepo(start.to_path_buf()));
+        }
+        Ok(Repo {
+            root: PathBuf::from(root),
+        })
+    }
+
+    /// The top of the working tree (absolute).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The repository's common git directory (`.git` of the main worktree), absolute.
+    pub fn git_common_dir(&self) -> Result<PathBuf, GitError> {
+        let text = self.git_text(&["rev-parse", "--git-common-dir"])?;
+        let dir = PathBuf::from(text.trim_end_matches('\n'));
+        Ok(if dir.is_absolute() {
+            dir
+        } else {
+            self.root.join(dir)
+        })
+    }
+
+    /// Whether any file at or under `rel` (relative to the root) is in the index.
+    pub fn is_tracked(&self, rel: &Path) -> Result<bool, GitError> {
+        let rel = rel.as_os_str();
+        let output = run_git(
+            &self.root,
+            &[
+                "--literal-pathspecs".as_ref(),
+                "ls-files".as_ref(),
+                "-z".as_ref(),
+                "--".as_ref(),
+                rel,
+            ],
+        )?
+        .success()?;
+        Ok(!output.stdout.is_empty())
+    }
+
+    /// Adds `pattern` as a line of `<common dir>/info/exclude` unless a line already says
+    /// exactly that. Never edits `.gitignore`.
+    pub fn ensure_excluded(&self, pattern: &str) -> Result<(), GitError> {
+        let pattern_trimmed = pattern.trim();
+        if pattern_trimmed.is_empty() || pattern.contains(['\n', '\r']) {
+            return Err(GitError::InvalidArgument {
+                what: "exclude pattern",
+                value: pattern.to_string(),
+                reason: "must be one non-empty line",
+            });
+        }
+        let info = self.git_common_dir()?.join("info");
+        std::fs::create_dir_all(&info).map_err(|source| GitError::Io {
+            op: "creating",
+            path: info.clone(),
+            source,
+        })?;
+        let exclude = info.join("exclude");
+        let existing = match std::fs::read_to_string(&exclude) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => {
+                return Err(GitError::Io {
+                    op: "reading",
+                    path: exclude,
+                    source,
+                });
+            }
+        };
+        if existing.lines().any(|line| line.trim() == pattern_trimmed) {
+            return Ok(());
+        }
+        let mut addition = String::new();
+        if !existing.is_empty() && !existing.ends_with('\n') {
+            addition.push('\n');
+        }
+        addition.push_str(pattern_trimmed);
+        addition.push('\n');
+        let io_err = |source| GitError::Io {
+            op: "writing",
+            path: exclude.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&exclude)
+            .map_err(io_err)?;
+        file.write_all(addition.as_bytes()).map_err(io_err)?;
+        Ok(())
+    }
+
+    /// The checked-out branch's short name; `None` when HEAD is detached.
+    pub fn current_branch(&self) -> Result<Option<String>, GitError> {
+        let output = run_git(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"])?;
+        match output.code() {
+            Some(0) => Ok(Some(output.text()?.trim_end_matches('\n').to_string())),
+            Some(1) => Ok(None),
+            _ => Err(output.into_failure()),
+        }
+    }
+
+    /// The branch runs start from by default: the branch `origin/HEAD` points to, else the
+    /// current branch, else `main`, else `master` — the first that exists as a local branch.
+    pub fn default_base_branch(&self) -> Result<String, GitError> {
+        let mut candidates = Vec::new();
+        if let Some(origin) = self.origin_head_branch()? {
+            candidates.push(origin);
+        }
+        if let Some(current) = self.current_branch()? {
+            candidates.push(current);
+        }
+        candidates.push("main".to_string());
+        candidates.push("master".to_string());
+        for candidate in &candidates {
+            if self.branch_exists(candidate)? {
+                return Ok(candidate.clone());
+            }
+        }
+        Err(GitError::NoBaseBranch {
+            tried: candidates.join(", "),
+        })
+    }
+
+    /// The branch `refs/remotes/origin/HEAD` points to (`main` for `origin/main`), if set.
+    fn origin_head_branch(&self) -> Result<Option<String>, GitError> {
+        let output = run_git(
+            &self.root,
+            &["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"],
+        )?;
+        match output.code() {
+            Some(0) => {
+                let text = output.text()?;
+                Ok(text
+                    .trim_end_matches('\n')
+                    .strip_prefix("refs/remotes/origin/")
+                    .filter(|name| !name.is_empty())
+                    .map(str::to_string))
+            }
+            // 1: not a symbolic ref; 128: does not exist.
+            Some(1) | Some(128) => Ok(None),
+            _ => Err(output.into_failure()),
+        }
+    }
+
+    /// The full object id `rev` names.
+    pub fn rev_parse(&self, rev: &str) -> Result<String, GitError> {
+        reject_option_like("revision", rev)?;
+        let output = run_git(&self.root, &["rev-parse", "--verify", "--quiet", rev])?;
+        match output.code() {
+            Some(0) => Ok(output.text()?.trim_end_matches('\n').to_string()),
+            Some(1) => Err(GitError::UnknownRevision(rev.to_string())),
+            _ => Err(output.into_failure()),
+        }
+    }
+
+    /// Whether the local branch `refs/heads/<name>` exists.
+    pub fn branch_exists(&self, name: &str) -> Result<bool, GitError> {
+        reject_option_like("branch name", name)?;
+        let reference = format!("refs/heads/{name}");
+        let output = run_git(&self.root, &["show-ref", "--verify", "--quiet", &reference])?;
+        match output.code() {
+            Some(0) => Ok(true),
+            Some(1) => Ok(false),
+            _ => Err(output.into_failure()),
+        }
+    }
+
+    /// `base_name` if no such branch exists, else `base_name-2`, `base_name-3`...
+    pub fn unique_branch_name(&self, base_name: &str) -> Result<String, GitError> {
+        if !self.branch_exists(base_name)? {
+            return Ok(base_name.to_string());
+        }
+        for n in 2..=MAX_BRANCH_SUFFIX {
+            let candidate = format!("{base_name}-{n}");
+            if !self.branch_exists(&candidate)? {
+                return Ok(candidate);
+            }
+        }
+        Err(GitError::InvalidArgument {
+            what: "branch name",
+            value: base_name.to_string(),
+            reason: "every numbered variant is taken",
+        })
+    }
+
+    /// Runs git in the root and returns its stdout, requiring success.
+    pub(crate) fn git_text(&self, args: &[&str]) -> Result<String, GitError> {
+        run_git(&self.root, args)?.success_text()
+    }
+}
+
+/// Refuses arguments git would parse as options.
+pub(crate) fn reject_option_like(what: &'static str, value: &str) -> Result<(), GitError> {
+    if value.is_empty() || value.starts_with('-') {
+        return Err(GitError::InvalidArgument {
+            what,
+            value: value.to_string(),
+            reason: "must be non-empty and not start with `-`",
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! Requests from other processes to the one holding the state directory's lock (which alone
+//! can open the database): files in `<dir>/control/`, written atomically.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use crate::StoreError;
+use crate::keys::validate_run_id;
+
+/// The control directory's name inside the state directory.
+const CONTROL_DIR: &str = "control";
+
+/// The file name prefix of a cancel request.
+const CANCEL_PREFIX: &str = "cancel-";
+
+/// Asks the process running `run_id` to cancel it: atomically writes
+/// `<dir>/control/cancel-<run_id>` holding `reason` (temporary file, fsync, rename). Works
+/// without the state directory's lock. A second request for the same run replaces the first.
+pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), StoreError> {
+    validate_run_id(run_id)?;
+    let control = dir.join(CONTROL_DIR);
+    std::fs::create_dir_all(&control).map_err(|e| StoreError::io("creating", &control, e))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let temp = control.join(format!(
+        ".{CANCEL_PREFIX}{run_id}.{}.{nanos}.tmp",
+        std::process::id()
+    ));
+    let target = control.join(format!("{CANCEL_PREFIX}{run_id}"));
+    let write = || -> std::io::Result<()> {
+        let mut file = File::create(&temp)?;
+        file.write_all(reason.as_bytes())?;
+        file.sync_all()
+    };
+    if let Err(e) = write() {
+        let _ = std::fs::remove_file(&temp);
+        return Err(StoreError::io("writing", &temp, e));
+    }
+    if let Err(e) = std::fs::rename(&temp, &target) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(StoreError::io("renaming into", &target, e));
+    }
+    // Make the rename itself durable.
+    File::open(&control)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io("syncing", &control, e))
+}
+
+/// Reads and removes every pending cancel request: `(run_id, reason)`, sorted by run id.
+/// Nothing pending (or no control directory): empty.
+pub fn take_cancel_requests(dir: &Path) -> Result<Vec<(String, String)>, StoreError> {
+    let control = dir.join(CONTROL_DIR);
+    let entries = match std::fs::read_dir(&control) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io("listing", &control, e)),
+    };
+    let mut requests = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| StoreError::io("listing", &control, e))?;
+        let name = entry.file_name();
+        let Some(run_id) = name.to_str().and_then(|n| n.strip_prefix(CANCEL_PREFIX)) else {
+            continue;
+        };
+        if validate_run_id(run_id).is_err() {
+            continue;
+        }
+        let path = entry.path();
+        let reason = match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            // Taken by someone else in the meantime.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io("reading", &path, e)),
+        };
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io("removing", &path, e)),
+        }
+        requests.push((run_id.to_string(), reason));
+    }
+    requests.sort();
+    Ok(requests)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StateDir;
+
+    #[test]
+    fn cancel_requests_round_trip_and_are_consumed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        assert_eq!(take_cancel_requests(dir).unwrap(), vec![]);
+        request_cancel(dir, "01B", "first").unwrap();
+        request_cancel(dir, "01A", "user pressed stop").unwrap();
+        request_cancel(dir, "01B", "second").unwrap();
+        let names: Vec<_> = std::fs::read_dir(dir.join("control"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+        assert_eq!(
+            take_cancel_requests(dir).unwrap(),
+            vec![
+                ("01A".to_string(), "user pressed stop".to_string()),
+                ("01B".to_string(), "second".to_string()),
+            ]
+        );
+        assert_eq!(take_cancel_requests(dir).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn cancel_works_while_another_holds_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let held = StateDir::open_locked(tmp.path(), "engine run").unwrap();
+        request_cancel(tmp.path(), "01C", "stop").unwrap();
+        assert_eq!(
+            take_cancel_requests(held.path()).unwrap(),
+            vec![("01C".to_string(), "stop".to_string())]
+        );
+    }
+
+    #[test]
+    fn unsafe_run_ids_are_refused_and_stray_files_ignored() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            request_cancel(tmp.path(), "../x", "r"),
+            Err(StoreError::InvalidRunId(_))
+        ));
+        std::fs::create_dir_all(tmp.path().join("control")).unwrap();
+        std::fs::write(tmp.path().join("control/.cancel-01A.1.2.tmp"), "partial").unwrap();
+        std::fs::write(tmp.path().join("control/notes"), "x").unwrap();
+        assert_eq!(take_cancel_requests(tmp.path()).unwrap(), vec![]);
+        assert!(tmp.path().join("control/.cancel-01A.1.2.tmp").exists());
+    }
+}

@@ -1,0 +1,36 @@
+//! Durable run storage for engine.
+//!
+//! Every run has fixed facts ([`RunMeta`]), a snapshot of its state ([`engine_core::RunState`])
+//! and an event log. [`Store::commit`] appends an event and replaces the snapshot in one
+//! transaction and makes it durable (fsync) before returning, so a driver that starts side
+//! effects only after `commit` returns never loses an acknowledged transition, even on kill -9.
+//!
+//! [`SledStore`] is the embedded on-disk backend, [`MemoryStore`] an in-memory one with the same
+//! semantics for tests and benchmarks. [`StateDir`] is the per-repository state directory: it
+//! holds the sled database and an exclusive process lock; other processes talk to the lock
+//! holder through control files ([`request_cancel`]).
+
+#![warn(missing_docs)]
+
+mod control;
+mod durability;
+mod error;
+mod keys;
+mod memory;
+mod record;
+mod sled_store;
+mod state_dir;
+mod store;
+
+pub use control::{request_cancel, take_cancel_requests};
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use record::{RunMeta, RunRecord};
+pub use sled_store::SledStore;
+pub use state_dir::{StateDir, lock_holder};
+pub use store::Store;
+
+#[cfg(test)]
+mod store_tests;
+#[cfg(test)]
+mod test_data;

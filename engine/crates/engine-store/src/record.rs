@@ -1,0 +1,39 @@
+//! What the store keeps about a run besides its event log.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Fixed facts about a run, written when it is created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunMeta {
+    /// The run's id (a ULID: lexicographic order is creation order).
+    pub run_id: String,
+    /// Absolute path of the workflow file.
+    pub workflow_file: PathBuf,
+    /// The workflow's name.
+    pub workflow_name: String,
+    /// The workflow YAML as it was when the run was created; resume uses this, not the file.
+    pub workflow_source: String,
+    /// When the run was created (ms since the Unix epoch).
+    pub created_at_ms: u64,
+    /// The repository's root.
+    pub repo_root: PathBuf,
+    /// The run's worktree; `None` after cleanup.
+    pub worktree: Option<PathBuf>,
+    /// The run's branch.
+    pub branch: String,
+    /// The branch the run started from.
+    pub base_branch: String,
+    /// The commit the run started from.
+    pub base_commit: String,
+}
+
+/// A run as loaded: its fixed facts and its latest snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Fixed facts.
+    pub meta: RunMeta,
+    /// The snapshot after the latest committed event.
+    pub state: engine_core::RunState,
+}

@@ -1,0 +1,67 @@
+//! The storage interface the driver persists runs through.
+
+use engine_core::{Event, RunState};
+
+use crate::{RunMeta, RunRecord, StoreError};
+
+/// Durable storage of runs: fixed facts, latest snapshot and event log per run.
+///
+/// Run ids must be 1 to 128 ASCII letters, digits, `-` or `_` (ULIDs are); others are refused
+/// with [`StoreError::InvalidRunId`].
+pub trait Store: Send + Sync {
+    /// Stores a new run with its initial snapshot (no events). Fails with
+    /// [`StoreError::AlreadyExists`] if the id is taken. Durable when it returns.
+    fn create_run(&self, meta: &RunMeta, initial: &RunState) -> Result<(), StoreError>;
+
+    /// Appends `event` as number `after.seq` and replaces the snapshot with `after`, atomically
+    /// and durably: when this returns Ok, the transition survives a crash or power loss.
+    /// Rejects with [`StoreError::SeqConflict`] if `after.seq` is not the stored snapshot's seq
+    /// plus one, so a transition is never applied twice.
+    fn commit(&self, run_id: &str, event: &Event, after: &RunState) -> Result<(), StoreError>;
+
+    /// Replaces the run's fixed facts (e.g. `worktree: None` after cleanup). Durable when it
+    /// returns; [`StoreError::NotFound`] if the run does not exist.
+    fn update_meta(&self, meta: &RunMeta) -> Result<(), StoreError>;
+
+    /// The run's facts and latest snapshot, or `None` if there is no such run.
+    fn load(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    /// The run's events with their seq numbers, in order (empty for an unknown run).
+    fn events(&self, run_id: &str) -> Result<Vec<(u64, Event)>, StoreError>;
+
+    /// Every run, newest first (run ids are ULIDs: reverse lexicographic order).
+    fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// The one run id starting with `prefix` (an exact match wins). Fails with
+    /// [`StoreError::NotFound`] or [`StoreError::Ambiguous`] listing the candidates.
+    fn resolve_id(&self, prefix: &str) -> Result<String, StoreError>;
+}
+
+/// Checks that `record_run_id` (inside a meta or state) is `run_id`.
+pub(crate) fn check_same_run(run_id: &str, record_run_id: &str) -> Result<(), StoreError> {
+    if run_id == record_run_id {
+        Ok(())
+    } else {
+        Err(StoreError::WrongRun {
+            run_id: run_id.to_string(),
+            record_run_id: record_run_id.to_string(),
+        })
+    }
+}
+
+/// Checks that a snapshot at `after_seq` directly follows one at `stored_seq`.
+pub(crate) fn check_next_seq(
+    run_id: &str,
+    stored_seq: u64,
+    after_seq: u64,
+) -> Result<(), StoreError> {
+    if stored_seq.checked_add(1) == Some(after_seq) {
+        Ok(())
+    } else {
+        Err(StoreError::SeqConflict {
+            run_id: run_id.to_string(),
+            stored: stored_seq,
+            got: after_seq,
+        })
+    }
+}
