@@ -1,0 +1,179 @@
+//! Workflow YAML for engine: parse a workflow file, check it against the workflow JSON Schema
+//! and the rules the schema cannot express, and build the typed [`engine_core::Workflow`] with
+//! every default resolved. Problems come back as [`Diagnostics`], each naming `file:line:col`,
+//! the field and what is wrong:
+//!
+//! ```text
+//! ci.yaml:7:5: stages.test: unknown field "neds" (did you mean "needs"? expected one of: ...)
+//! ```
+//!
+//! Checks that need the stages' components (config schemas, permissions) run later, when the
+//! host has loaded them: see [`LoadedWorkflow::check_plugins`].
+
+#![warn(missing_docs)]
+
+mod diagnostic;
+mod field_path;
+mod graph;
+mod limits;
+mod loaded;
+mod plugins;
+mod resolve;
+mod schema;
+mod schema_messages;
+mod spans;
+mod suggest;
+mod units;
+mod wording;
+mod yaml;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+pub use diagnostic::{Diagnostic, Diagnostics};
+pub use loaded::LoadedWorkflow;
+pub use plugins::PluginInfo;
+pub use schema::schema_json;
+
+use diagnostic::{Anchor, Problem};
+use field_path::FieldPath;
+use spans::SpanIndex;
+use wording::show;
+
+/// Loads a workflow from `source`. `file_display` names the file in diagnostics and
+/// `base_dir` is where relative plugin paths are resolved from.
+pub fn load_str(
+    file_display: &str,
+    base_dir: &Path,
+    source: &str,
+) -> Result<LoadedWorkflow, Diagnostics> {
+    let parsed = match yaml::parse(source) {
+        Ok(parsed) => parsed,
+        Err(problems) => {
+            let needs_spans = problems
+                .iter()
+                .any(|p| !matches!(p.anchor, Anchor::Position { .. }));
+            let spans = if needs_spans {
+                SpanIndex::build(source)
+            } else {
+                SpanIndex::default()
+            };
+            return Err(locate_all(file_display, &spans, &problems));
+        }
+    };
+    if !parsed.json.is_object() {
+        let problem = Problem::at(
+            FieldPath::root(),
+            format!(
+                "a workflow must be a YAML mapping with at least \"name\" and \"stages\" (got {})",
+                show(&parsed.json)
+            ),
+        );
+        return Err(locate_all(file_display, &SpanIndex::default(), &[problem]));
+    }
+    let spans = SpanIndex::build(source);
+    let mut problems = schema::check(&parsed.json);
+    let mut semantic = Vec::new();
+    let resolved = resolve::resolve(&parsed.json, &parsed.stage_order, &mut semantic);
+    graph::check(
+        &resolved.workflow.stages,
+        &resolved.needs_fields,
+        &mut semantic,
+    );
+    // The schema's message wins where both found a problem with the same field.
+    let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
+    problems.extend(
+        semantic
+            .into_iter()
+            .filter(|p| !flagged.contains(&p.field.to_string())),
+    );
+    if !problems.is_empty() {
+        return Err(locate_all(file_display, &spans, &problems));
+    }
+    Ok(LoadedWorkflow {
+        workflow: resolved.workflow,
+        env: resolved.env,
+        description: resolved.description,
+        file: file_display.to_string(),
+        base_dir: base_dir.to_path_buf(),
+        source: source.to_string(),
+        document: parsed.json,
+        spans,
+    })
+}
+
+/// Loads the workflow file at `path`; relative plugin paths resolve from its directory. A file
+/// that cannot be read gives one diagnostic at line 0, column 0.
+pub fn load_file(path: &Path) -> Result<LoadedWorkflow, Diagnostics> {
+    let file_display = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            file: file_display.clone(),
+            line: 0,
+            col: 0,
+            field: String::new(),
+            message: format!("cannot read the workflow file: {e}"),
+        }])
+    })?;
+    let base_dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    load_str(&file_display, &base_dir, &source)
+}
+
+fn locate_all(file: &str, spans: &SpanIndex, problems: &[Problem]) -> Diagnostics {
+    Diagnostics::sorted(problems.iter().map(|p| p.locate(file, spans)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = include_str!("../tests/fixtures/valid/full.yaml");
+
+    /// Every prefix of a real workflow (most of them broken YAML or broken workflows) gives a
+    /// result, never a panic; `marked-yaml` is called bare so a panic in it fails the test.
+    #[test]
+    fn truncated_input_never_panics() {
+        let boundaries = FULL.char_indices().map(|(i, _)| i).chain([FULL.len()]);
+        for end in boundaries {
+            let prefix = &FULL[..end];
+            if serde_yaml::from_str::<serde_yaml::Value>(prefix).is_ok() {
+                let _ = marked_yaml::parse_yaml(0, prefix);
+            }
+            if let Err(diagnostics) = load_str("t.yaml", Path::new("."), prefix) {
+                assert!(!diagnostics.0.is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn schema_and_semantic_problems_are_reported_together() {
+        let source = "name: x\nstages:\n  a:\n    uses: builtin:gate\n    needs: [b]\n    timeut: 5m\n  b:\n    uses: builtin:gate\n    needs: [a]\n";
+        let diagnostics = load_str("x.yaml", Path::new("."), source).unwrap_err();
+        let text = diagnostics.to_string();
+        assert!(
+            text.contains("x.yaml:6:5: stages.a: unknown field \"timeut\""),
+            "{text}"
+        );
+        assert!(text.contains("dependency cycle: a -> b -> a"), "{text}");
+    }
+
+    #[test]
+    fn non_mapping_document_is_one_diagnostic() {
+        let diagnostics = load_str("x.yaml", Path::new("."), "- a\n- b\n").unwrap_err();
+        assert_eq!(
+            diagnostics.to_string(),
+            "x.yaml:1:1: a workflow must be a YAML mapping with at least \"name\" and \"stages\" (got a list)"
+        );
+    }
+
+    #[test]
+    fn anchors_load_with_fallback_positions() {
+        let source = "name: x\nstages:\n  a: &g { uses: builtin:gate, timeout: 1m }\n  b: *g\n";
+        let loaded = load_str("x.yaml", Path::new("."), source).unwrap();
+        assert_eq!(loaded.workflow.stages[1].timeout_ms, 60_000);
+        assert_eq!(loaded.span_of("stages.b"), (1, 1));
+    }
+}

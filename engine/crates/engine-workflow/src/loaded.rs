@@ -1,0 +1,59 @@
+//! The result of loading a workflow file: the typed workflow plus what the host needs around it
+//! (environment, paths, source positions).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use engine_core::{PluginRef, Stage, Workflow};
+use serde_json::Value;
+
+use crate::field_path::FieldPath;
+use crate::spans::SpanIndex;
+
+/// A workflow file that passed every check that does not need the plugins.
+#[derive(Debug, Clone)]
+pub struct LoadedWorkflow {
+    /// The validated workflow, every default resolved, stages in file order.
+    pub workflow: Workflow,
+    /// The `env:` mapping: variables passed to programs that stages run through `exec`.
+    pub env: BTreeMap<String, String>,
+    /// The `description:`, if any.
+    pub description: Option<String>,
+    /// The file's display name, as used in diagnostics.
+    pub file: String,
+    /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.
+    pub base_dir: PathBuf,
+    /// The file's text.
+    pub source: String,
+    pub(crate) document: Value,
+    pub(crate) spans: SpanIndex,
+}
+
+impl LoadedWorkflow {
+    /// Where the component of a path plugin is on disk (`base_dir` joined with `uses`);
+    /// `None` for builtin stages.
+    pub fn plugin_path(&self, stage: &Stage) -> Option<PathBuf> {
+        match &stage.uses {
+            PluginRef::Builtin { .. } => None,
+            PluginRef::Path { path, .. } => Some(self.base_dir.join(path)),
+        }
+    }
+
+    /// The 1-based (line, column) of a field, given as a dotted path (`stages.test.with`,
+    /// `stages.review.needs[0]`) or a JSON pointer (`/stages/review/needs/0`). A collection is
+    /// located at its key; a path that is not in the file at the nearest enclosing node;
+    /// anything unparseable at (1, 1).
+    pub fn span_of(&self, field_path: &str) -> (usize, usize) {
+        let path = if field_path.starts_with('/') || field_path.is_empty() {
+            Some(FieldPath::from_pointer(field_path, &self.document))
+        } else {
+            FieldPath::parse_dotted(field_path)
+        };
+        path.map_or((1, 1), |p| self.spans.locate(&p))
+    }
+
+    /// Whether the file sets the field at `path`.
+    pub(crate) fn has_field(&self, path: &FieldPath) -> bool {
+        self.document.pointer(&path.pointer()).is_some()
+    }
+}

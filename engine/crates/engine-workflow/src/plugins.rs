@@ -1,0 +1,118 @@
+//! Checks that need the stages' components: the host loads each plugin and reports what it
+//! declares; this module turns load failures, `with:` configs that break the plugin's config
+//! schema, and permission shortfalls into located diagnostics.
+
+use std::collections::HashMap;
+
+use engine_core::{Permissions, Stage};
+use jsonschema::Validator;
+
+use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
+use crate::field_path::FieldPath;
+use crate::loaded::LoadedWorkflow;
+use crate::schema_messages::{SchemaOwner, problems_for};
+
+/// What a stage's plugin declares in `describe()`, as far as validation needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginInfo {
+    /// JSON Schema of the plugin's `with:` config.
+    pub config_schema: serde_json::Value,
+    /// Permissions the plugin asks for.
+    pub permissions: Permissions,
+}
+
+impl LoadedWorkflow {
+    /// Checks every stage against its plugin. `info(stage)` returns the plugin's descriptor
+    /// info, or an error message when the plugin could not be loaded (unknown builtin, missing
+    /// file, sha256 mismatch, incompatible component). Returns the diagnostics in source order;
+    /// empty when every stage fits its plugin.
+    pub fn check_plugins(
+        &self,
+        mut info: impl FnMut(&Stage) -> Result<PluginInfo, String>,
+    ) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        // Stages that use the same plugin share one compiled config schema.
+        let mut validators: HashMap<String, Result<Validator, String>> = HashMap::new();
+        for stage in &self.workflow.stages {
+            let stage_path = FieldPath::keys(&["stages", &stage.id]);
+            match info(stage) {
+                Err(message) => problems.push(Problem::at(
+                    stage_path.key("uses"),
+                    format!("cannot load plugin \"{}\": {message}", stage.uses),
+                )),
+                Ok(plugin) => {
+                    check_config(stage, &plugin, &stage_path, &mut validators, &mut problems);
+                    check_permissions(self, stage, &plugin, &stage_path, &mut problems);
+                }
+            }
+        }
+        let located = problems
+            .iter()
+            .map(|p| p.locate(&self.file, &self.spans))
+            .collect();
+        Diagnostics::sorted(located).0
+    }
+}
+
+fn check_config(
+    stage: &Stage,
+    plugin: &PluginInfo,
+    stage_path: &FieldPath,
+    validators: &mut HashMap<String, Result<Validator, String>>,
+    problems: &mut Vec<Problem>,
+) {
+    let key = plugin.config_schema.to_string();
+    let compiled = validators.entry(key).or_insert_with(|| {
+        jsonschema::validator_for(&plugin.config_schema).map_err(|e| e.to_string())
+    });
+    match compiled {
+        Err(message) => problems.push(Problem::at(
+            stage_path.key("uses"),
+            format!(
+                "plugin \"{}\" declares an invalid config schema: {message}",
+                stage.uses
+            ),
+        )),
+        Ok(validator) => {
+            let with_path = stage_path.key("with");
+            for error in validator.iter_errors(&stage.with) {
+                problems.extend(problems_for(
+                    &error,
+                    &plugin.config_schema,
+                    &stage.with,
+                    &with_path,
+                    SchemaOwner::Plugin,
+                ));
+            }
+        }
+    }
+}
+
+fn check_permissions(
+    loaded: &LoadedWorkflow,
+    stage: &Stage,
+    plugin: &PluginInfo,
+    stage_path: &FieldPath,
+    problems: &mut Vec<Problem>,
+) {
+    let missing = stage.permissions.shortfall(&plugin.permissions);
+    if missing.is_empty() {
+        return;
+    }
+    let permissions_path = stage_path.key("permissions");
+    let field = if loaded.has_field(&permissions_path) {
+        permissions_path
+    } else {
+        stage_path.clone()
+    };
+    let it = if missing.len() == 1 { "it" } else { "them" };
+    problems.push(Problem::at(
+        field,
+        format!(
+            "stage \"{}\" ({}) needs {}, which the workflow does not grant; add {it} under permissions",
+            stage.id,
+            stage.uses,
+            missing.join(", ")
+        ),
+    ));
+}
