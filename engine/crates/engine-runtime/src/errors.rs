@@ -1,0 +1,84 @@
+//! Errors of loading and describing stages. Failures of an attempt are not errors: they are
+//! [`engine_core::Failure`] values (see [`crate::AttemptResult`]).
+
+use std::path::PathBuf;
+
+/// Why the host could not set up, load or describe a stage.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The wasmtime engine or linker could not be set up.
+    #[error("cannot set up the WebAssembly engine: {0}")]
+    Engine(String),
+    /// The compiled-component cache directory cannot be created.
+    #[error("cannot use the component cache directory {path}: {source}")]
+    CacheDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `builtin:NAME` names no built-in stage.
+    #[error("unknown built-in stage `builtin:{name}` (known: {})", known.join(", "))]
+    UnknownBuiltin {
+        /// The name asked for.
+        name: String,
+        /// The built-in stages this engine ships.
+        known: Vec<String>,
+    },
+    /// A plugin file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    ReadPlugin {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A plugin's content does not match the sha256 the workflow pins; it is not loaded.
+    #[error(
+        "plugin {path} does not match its sha256 pin (expected {expected}, found {actual}); \
+         refusing to load it: if the change is intended, update the pin"
+    )]
+    Sha256Mismatch {
+        /// The pin from the workflow.
+        expected: String,
+        /// The sha256 of the file on disk.
+        actual: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// The bytes are not a WebAssembly component wasmtime can compile.
+    #[error("`{label}` is not a valid WebAssembly component: {message}")]
+    Compile {
+        /// The plugin's label (`builtin:gate` or its path).
+        label: String,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// The component does not fit the `engine:stage` world this host provides (unknown imports,
+    /// missing or mistyped exports).
+    #[error(
+        "`{label}` is not compatible with this engine's stage world (engine:stage@0.1.x): {message}"
+    )]
+    Incompatible {
+        /// The plugin's label.
+        label: String,
+        /// wasmtime's explanation.
+        message: String,
+    },
+    /// `describe` trapped, timed out or could not be called.
+    #[error("`describe` of `{label}` failed: {message}")]
+    Describe {
+        /// The plugin's label.
+        label: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// `describe` returned something unusable (e.g. a config schema that is not JSON).
+    #[error("`{label}` returned an invalid descriptor: {message}")]
+    BadDescriptor {
+        /// The plugin's label.
+        label: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}

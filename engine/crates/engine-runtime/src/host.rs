@@ -1,0 +1,356 @@
+//! [`Host`]: one wasmtime engine and linker per process, loading stages and running attempts.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use engine_core::{Failure, FailureKind, Permissions, PluginRef};
+use sha2::{Digest, Sha256};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store, UpdateDeadline};
+
+use crate::attempt::{AttemptObserver, AttemptRequest, AttemptResult, LogLevel, NullObserver};
+use crate::bindings::{Stage, StagePre};
+use crate::builtins;
+use crate::cache::{CacheStats, ComponentCache};
+use crate::descriptor::{Descriptor, descriptor_from_wit};
+use crate::errors::RuntimeError;
+use crate::failure::{self, Ending};
+use crate::sandbox::{SandboxSpec, StageState, mounted_workspace};
+
+/// How often the epoch ticks; deadlines are accurate to about one tick.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Time limit of `describe`.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Memory limit of `describe`.
+const DESCRIBE_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
+
+/// How the host is set up.
+#[derive(Debug, Clone)]
+pub struct HostOptions {
+    /// Directory of the compiled-component cache (created if missing; host-owned: never point
+    /// it at a directory others can write).
+    pub cache_dir: PathBuf,
+}
+
+/// A compiled, pre-instantiated stage component. Cheap to clone.
+#[derive(Clone)]
+pub struct LoadedStage {
+    label: String,
+    sha256: String,
+    pre: StagePre<StageState>,
+}
+
+impl LoadedStage {
+    /// `builtin:NAME` or the plugin's path, for messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// sha256 of the component's bytes, lowercase hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+impl std::fmt::Debug for LoadedStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedStage")
+            .field("label", &self.label)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The wasmtime host: one engine (epoch interruption, a ticker thread) and one linker.
+pub struct Host {
+    engine: Engine,
+    linker: Linker<StageState>,
+    cache: ComponentCache,
+    loaded: Mutex<HashMap<[u8; 32], StagePre<StageState>>>,
+    null_observer: Arc<dyn AttemptObserver>,
+}
+
+impl Host {
+    /// Sets up the engine, the linker (WASI p2 plus the stage world's imports), the cache
+    /// directory and the epoch ticker (a thread that stops when the host is dropped).
+    pub fn new(opts: HostOptions) -> Result<Host, RuntimeError> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(|e| RuntimeError::Engine(chain(&e)))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(chain(&e)))?;
+        Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| RuntimeError::Engine(chain(&e)))?;
+        std::fs::create_dir_all(&opts.cache_dir).map_err(|source| RuntimeError::CacheDir {
+            path: opts.cache_dir.clone(),
+            source,
+        })?;
+        let cache = ComponentCache::new(opts.cache_dir, &engine);
+        start_epoch_ticker(&engine)?;
+        Ok(Host {
+            engine,
+            linker,
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+            null_observer: Arc::new(NullObserver),
+        })
+    }
+
+    /// Counters of the compiled-component cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Compiles (or loads from the cache) and pre-instantiates a component, so one that does not
+    /// fit the stage world fails here. Loading the same bytes again in this process reuses the
+    /// first result.
+    pub fn load(&self, bytes: &[u8], label: &str) -> Result<LoadedStage, RuntimeError> {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        self.load_with_digest(bytes, digest, label)
+    }
+
+    /// Loads what a workflow's `uses:` names: `builtin:NAME` from the embedded set, or a file
+    /// (relative to `base_dir`) whose sha256 must match the pin.
+    pub fn load_plugin(
+        &self,
+        plugin: &PluginRef,
+        base_dir: &Path,
+    ) -> Result<LoadedStage, RuntimeError> {
+        match plugin {
+            PluginRef::Builtin { name } => {
+                let bytes =
+                    builtins::builtin(name).ok_or_else(|| RuntimeError::UnknownBuiltin {
+                        name: name.clone(),
+                        known: builtins::builtin_names()
+                            .iter()
+                            .map(|n| n.to_string())
+                            .collect(),
+                    })?;
+                self.load(bytes, &format!("builtin:{name}"))
+            }
+            PluginRef::Path { path, sha256 } => {
+                // `components()` drops the `.` segments a relative base and path produce.
+                let full: PathBuf = base_dir.join(path).components().collect();
+                let bytes = std::fs::read(&full).map_err(|source| RuntimeError::ReadPlugin {
+                    path: full.clone(),
+                    source,
+                })?;
+                let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                let actual = hex::encode(digest);
+                if !actual.eq_ignore_ascii_case(sha256.trim()) {
+                    return Err(RuntimeError::Sha256Mismatch {
+                        expected: sha256.clone(),
+                        actual,
+                        path: full,
+                    });
+                }
+                self.load_with_digest(&bytes, digest, path)
+            }
+        }
+    }
+
+    fn load_with_digest(
+        &self,
+        bytes: &[u8],
+        digest: [u8; 32],
+        label: &str,
+    ) -> Result<LoadedStage, RuntimeError> {
+        let stage = |pre| LoadedStage {
+            label: label.to_string(),
+            sha256: hex::encode(digest),
+            pre,
+        };
+        if let Some(pre) = self.memo().get(&digest) {
+            return Ok(stage(pre.clone()));
+        }
+        let component = self
+            .cache
+            .load_or_compile(&self.engine, bytes, &digest)
+            .map_err(|e| RuntimeError::Compile {
+                label: label.to_string(),
+                message: chain(&e),
+            })?;
+        let incompatible = |e: wasmtime::Error| RuntimeError::Incompatible {
+            label: label.to_string(),
+            message: chain(&e),
+        };
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(incompatible)?;
+        let pre = StagePre::new(instance_pre).map_err(incompatible)?;
+        self.memo().insert(digest, pre.clone());
+        Ok(stage(pre))
+    }
+
+    fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], StagePre<StageState>>> {
+        self.loaded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Calls `describe` in a fresh sandbox: no workspace, no exec, a short deadline.
+    pub async fn describe(&self, stage: &LoadedStage) -> Result<Descriptor, RuntimeError> {
+        let deadline = Instant::now() + DESCRIBE_TIMEOUT;
+        let describe_error = |message: String| RuntimeError::Describe {
+            label: stage.label.clone(),
+            message,
+        };
+        let state = StageState::new(SandboxSpec {
+            stage_id: &stage.label,
+            workspace: None,
+            permissions: &Permissions::default(),
+            deadline,
+            memory_limit_bytes: DESCRIBE_MEMORY_LIMIT,
+            exec_env: &[],
+            observer: self.null_observer.clone(),
+        })
+        .map_err(describe_error)?;
+        let stderr = state.stderr.clone();
+        let mut store = self.new_store(state, deadline);
+        let outcome = tokio::time::timeout(DESCRIBE_TIMEOUT, async {
+            let instance = stage.pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        })
+        .await;
+        drop(store);
+        let raw = match outcome {
+            Err(_) => return Err(describe_error(failure::timed_out(DESCRIBE_TIMEOUT).message)),
+            Ok(Err(error)) => {
+                let ending = Ending {
+                    timeout: DESCRIBE_TIMEOUT,
+                    memory_limit: DESCRIBE_MEMORY_LIMIT,
+                    memory_exceeded: false,
+                    stderr: &stderr.tail_text(),
+                };
+                let message = match failure::classify(Some(Err(error)), &ending) {
+                    Err(f) => f.message,
+                    Ok(_) => "unexpected success".to_string(),
+                };
+                return Err(describe_error(message));
+            }
+            Ok(Ok(raw)) => raw,
+        };
+        descriptor_from_wit(raw).map_err(|message| RuntimeError::BadDescriptor {
+            label: stage.label.clone(),
+            message,
+        })
+    }
+
+    /// Runs one attempt in a fresh sandbox. Never panics on guest behaviour: every way the
+    /// attempt can end is an [`AttemptResult`]. Dropping the returned future cancels the attempt
+    /// and kills the programs it started.
+    pub async fn run_attempt(&self, stage: &LoadedStage, req: AttemptRequest) -> AttemptResult {
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(req.timeout)
+            .or_else(|| now.checked_add(Duration::from_secs(10 * 365 * 24 * 3600)))
+            .unwrap_or(now);
+        let mounted =
+            mounted_workspace(req.workspace.as_deref(), req.permissions.workspace).is_some();
+        let context = req.context.to_wit(mounted);
+        let state = StageState::new(SandboxSpec {
+            stage_id: &req.context.stage_id,
+            workspace: req.workspace.as_deref(),
+            permissions: &req.permissions,
+            deadline,
+            memory_limit_bytes: req.memory_limit_bytes,
+            exec_env: &req.exec_env,
+            observer: req.observer.clone(),
+        })
+        .map_err(|message| Failure {
+            kind: FailureKind::Fatal,
+            message,
+            detail: serde_json::Value::Null,
+        })?;
+        let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
+        let mut store = self.new_store(state, deadline);
+        let outcome = tokio::time::timeout(req.timeout, async {
+            let instance = stage.pre.instantiate_async(&mut store).await?;
+            instance.call_run(&mut store, &context).await
+        })
+        .await
+        .ok();
+        let memory_exceeded = store.data().limiter.exceeded;
+        drop(store);
+
+        let stderr = stderr.tail_text();
+        forward_stdio(req.observer.as_ref(), "stdout", &stdout.tail_text());
+        forward_stdio(req.observer.as_ref(), "stderr", &stderr);
+        failure::classify(
+            outcome,
+            &Ending {
+                timeout: req.timeout,
+                memory_limit: req.memory_limit_bytes,
+                memory_exceeded,
+                stderr: &stderr,
+            },
+        )
+    }
+
+    /// A store with the memory limiter and an epoch deadline: the guest yields every tick and is
+    /// interrupted once `deadline` has passed.
+    fn new_store(&self, state: StageState, deadline: Instant) -> Store<StageState> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline {
+                UpdateDeadline::Interrupt
+            } else {
+                UpdateDeadline::Yield(1)
+            })
+        });
+        store
+    }
+}
+
+/// Increments the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) -> Result<(), RuntimeError> {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("engine-epoch".to_string())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => return,
+                }
+            }
+        })
+        .map(|_| ())
+        .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))
+}
+
+/// The guest's captured output, to the observer as one debug entry per stream.
+fn forward_stdio(observer: &dyn AttemptObserver, stream: &str, text: &str) {
+    if !text.trim().is_empty() {
+        observer.log(
+            LogLevel::Debug,
+            &format!("stage {stream}:\n{}", text.trim_end()),
+        );
+    }
+}
+
+/// An error and its causes (the first line of each), joined with `: `.
+fn chain(error: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let full = cause.to_string();
+        let text = full
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}

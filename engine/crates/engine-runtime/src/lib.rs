@@ -1,0 +1,47 @@
+//! The wasmtime host of engine.
+//!
+//! A [`Host`] owns one wasmtime engine and one linker per process. It loads stage components
+//! (built-ins embedded in the binary, or files pinned by sha256), caches their compiled form on
+//! disk, pre-instantiates them so an incompatible plugin fails at load time, and runs each
+//! attempt in a fresh sandbox: a new store with an epoch deadline and a memory limit, an empty
+//! environment, no sockets, and only the run's worktree mounted at `/workspace` with the access
+//! the workflow grants. Stages reach the host through the `log` and `exec` imports of the WIT
+//! world `engine:stage/stage` (`wit/stage.wit`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use engine_runtime::{Host, HostOptions};
+//! let host = Host::new(HostOptions { cache_dir: ".engine/cache".into() })?;
+//! let gate = host.load(engine_runtime::builtin("gate").unwrap(), "builtin:gate")?;
+//! let descriptor = host.describe(&gate).await?;
+//! println!("{} {}", descriptor.name, descriptor.version);
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod attempt;
+pub mod bindings;
+mod builtins;
+mod cache;
+mod descriptor;
+mod errors;
+mod exec;
+mod failure;
+mod host;
+mod imports;
+mod nested_cargo;
+mod pipe;
+mod process;
+mod sandbox;
+#[doc(hidden)]
+pub mod testing;
+
+pub use attempt::{
+    AttemptContext, AttemptObserver, AttemptRequest, AttemptResult, AttemptSuccess, LogLevel,
+    NullObserver,
+};
+pub use builtins::{builtin, builtin_names};
+pub use cache::CacheStats;
+pub use descriptor::Descriptor;
+pub use errors::RuntimeError;
+pub use host::{Host, HostOptions, LoadedStage};

@@ -1,0 +1,154 @@
+//! Running one child process for a stage: its own process group, stdin closed, output tails
+//! read concurrently, a timeout that kills the whole group, and a guard that kills the group
+//! when the attempt is dropped (which is how the driver cancels).
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::task::{AbortHandle, JoinHandle};
+
+use crate::bindings::engine::stage::exec::{ExecError, Output};
+use crate::pipe::TailPipe;
+
+/// How long output may keep flowing after the program exited (a background child that inherited
+/// the pipes would otherwise hold the call until the timeout).
+const PIPE_GRACE: Duration = Duration::from_millis(500);
+
+/// A checked command, ready to start.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcessSpec {
+    /// The resolved executable.
+    pub(crate) program: PathBuf,
+    /// The name the stage used, for messages.
+    pub(crate) display_name: String,
+    /// Arguments.
+    pub(crate) args: Vec<String>,
+    /// Host working directory (inside the worktree).
+    pub(crate) cwd: PathBuf,
+    /// The complete environment.
+    pub(crate) env: Vec<(String, String)>,
+    /// Kill the group after this long.
+    pub(crate) timeout: Duration,
+    /// Bytes kept of stdout and of stderr.
+    pub(crate) output_cap: usize,
+}
+
+/// Kills the child's process group (SIGKILL) and stops the output readers when dropped, unless
+/// disarmed.
+struct GroupGuard {
+    pgid: Option<libc::pid_t>,
+    readers: Vec<AbortHandle>,
+}
+
+impl GroupGuard {
+    fn kill_group(&self) {
+        if let Some(pgid) = self.pgid.filter(|p| *p > 1) {
+            // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
+            // process group we created with process_group(0).
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill_group();
+        for reader in &self.readers {
+            reader.abort();
+        }
+    }
+}
+
+/// Starts the program and waits for it (or its timeout).
+pub(crate) async fn run(spec: ProcessSpec) -> Result<Output, ExecError> {
+    let name = spec.display_name.clone();
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ExecError::NotFound(format!("cannot start `{name}`: {e}")),
+        _ => ExecError::SpawnFailed(format!("cannot start `{name}`: {e}")),
+    })?;
+
+    let stdout = TailPipe::new(spec.output_cap);
+    let stderr = TailPipe::new(spec.output_cap);
+    let stdout_reader = tokio::spawn(pump(child.stdout.take(), stdout.clone()));
+    let stderr_reader = tokio::spawn(pump(child.stderr.take(), stderr.clone()));
+    let guard = GroupGuard {
+        pgid: child.id().and_then(|id| libc::pid_t::try_from(id).ok()),
+        readers: vec![stdout_reader.abort_handle(), stderr_reader.abort_handle()],
+    };
+
+    let (status, timed_out) = match tokio::time::timeout(spec.timeout, child.wait()).await {
+        Ok(Ok(status)) => (Some(status), false),
+        Ok(Err(e)) => {
+            return Err(ExecError::SpawnFailed(format!(
+                "waiting for `{name}` failed: {e}"
+            )));
+        }
+        Err(_elapsed) => {
+            guard.kill_group();
+            (child.wait().await.ok(), true)
+        }
+    };
+    drain(stdout_reader, stderr_reader).await;
+    // Dropping the guard kills what is left of the group (background children) and stops the
+    // readers.
+    drop(guard);
+
+    let (exit_code, signal) = decode(status);
+    Ok(Output {
+        exit_code: if timed_out { None } else { exit_code },
+        signal,
+        timed_out,
+        stdout: stdout.tail_text(),
+        stderr: stderr.tail_text(),
+        stdout_bytes: stdout.total(),
+        stderr_bytes: stderr.total(),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Lets the readers reach end of file, for at most [`PIPE_GRACE`].
+async fn drain(stdout: JoinHandle<()>, stderr: JoinHandle<()>) {
+    let _ = tokio::time::timeout(PIPE_GRACE, async {
+        let _ = stdout.await;
+        let _ = stderr.await;
+    })
+    .await;
+}
+
+fn decode(status: Option<ExitStatus>) -> (Option<i32>, Option<i32>) {
+    match status {
+        Some(status) => (status.code(), status.signal()),
+        None => (None, None),
+    }
+}
+
+/// Reads a child's stream to its end into a tail buffer.
+async fn pump(reader: Option<impl AsyncRead + Unpin>, sink: TailPipe) {
+    let Some(mut reader) = reader else {
+        return;
+    };
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut buffer).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => sink.push(&buffer[..n]),
+        }
+    }
+}
