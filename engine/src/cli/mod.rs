@@ -1,0 +1,121 @@
+//! The CLI commands. Each command lives in its own file; [`main`] dispatches and turns errors
+//! into messages and exit codes (see [`crate::exit`]).
+
+mod cancel;
+mod drive;
+mod resume;
+mod run;
+mod runs;
+mod schema;
+mod show;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::{EngineError, exit};
+
+/// engine: run agentic-coding pipelines whose stages are sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "engine", version, about, long_about = None)]
+pub struct Cli {
+    /// State directory (default: `.engine` at the repository root).
+    #[arg(long, global = true, env = "ENGINE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Commands,
+}
+
+/// The commands of the `engine` binary.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run a workflow for a task in a fresh worktree; exits 0 only if the run succeeded.
+    Run(run::RunArgs),
+    /// Continue a run that was interrupted (crash, kill, Ctrl-C) from its last stored transition.
+    Resume(resume::ResumeArgs),
+    /// Check a workflow: schema, stage graph, plugins, configs and permissions.
+    Validate(validate::ValidateArgs),
+    /// Print the workflow JSON Schema (for editors: `engine schema > workflow.schema.json`).
+    Schema,
+    /// List runs, newest first.
+    Runs(runs::RunsArgs),
+    /// Show one run: stages, attempts, outcomes, durations.
+    Show(show::ShowArgs),
+    /// Cancel a run (asks the engine process driving it, if any, to stop it).
+    Cancel(cancel::CancelArgs),
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let result = runtime.block_on(dispatch(cli));
+    // Do not wait for stray blocking tasks (e.g. a stage being torn down) at exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report_error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
+    let state_dir = cli.state_dir.as_deref();
+    match cli.command {
+        Commands::Run(args) => run::execute(args, state_dir).await,
+        Commands::Resume(args) => resume::execute(args, state_dir).await,
+        Commands::Validate(args) => validate::execute(args).await,
+        Commands::Schema => schema::execute(),
+        Commands::Runs(args) => runs::execute(args, state_dir),
+        Commands::Show(args) => show::execute(args, state_dir),
+        Commands::Cancel(args) => cancel::execute(args, state_dir).await,
+    }
+}
+
+fn report_error(e: &EngineError) {
+    match e {
+        // Diagnostics are already "file:line:col: field: message" lines.
+        EngineError::InvalidWorkflow(diags) => {
+            eprintln!("{diags}");
+            let n = diags.0.len();
+            eprintln!(
+                "error: the workflow is invalid ({n} problem{})",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        other => eprintln!("error: {other}"),
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Prints a value as pretty JSON on stdout.
+fn print_json(value: &impl serde::Serialize) -> Result<(), EngineError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| EngineError::Usage(format!("cannot render JSON: {e}")))?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Each stage attempt's log: a file under the run's log directory, also forwarded to the
+//! reporter so people see it live.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engine_runtime::{AttemptObserver, LogLevel};
+
+use crate::EngineError;
+use crate::report::Reporter;
+use crate::time::{now_ms, rfc3339};
+
+/// `<state>/runs/<run>/logs/<stage>.<attempt>.log`.
+pub fn attempt_log_path(state_dir: &Path, run_id: &str, stage: &str, attempt: u32) -> PathBuf {
+    state_dir
+        .join("runs")
+        .join(run_id)
+        .join("logs")
+        .join(format!("{stage}.{attempt}.log"))
+}
+
+/// Observes one attempt: appends to its log file and forwards to the reporter.
+pub struct AttemptLog {
+    file: Mutex<File>,
+    stage: String,
+    attempt: u32,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl AttemptLog {
+    /// Creates (or appends to) the attempt's log file.
+    pub fn create(
+        path: PathBuf,
+        stage: &str,
+        attempt: u32,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Self, EngineError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| EngineError::io(&path, e))?;
+        Ok(AttemptLog {
+            file: Mutex::new(file),
+            stage: stage.to_string(),
+            attempt,
+            reporter,
+        })
+    }
+
+    fn write(&self, level: &str, message: &str) {
+        if let Ok(mut file) = self.file.lock() {
+            // A log line that cannot be written must not fail the stage.
+            let _ = writeln!(file, "{} {level:5} {message}", rfc3339(now_ms()));
+        }
+    }
+}
+
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Trace => "TRACE",
+        LogLevel::Debug => "DEBUG",
+        LogLevel::Info => "INFO",
+        LogLevel::Warn => "WARN",
+        LogLevel::Error => "ERROR",
+    }
+}
+
+impl AttemptObserver for AttemptLog {
+    fn log(&self, level: LogLevel, message: &str) {
+        self.write(level_name(level), message);
+        self.reporter
+            .stage_log(&self.stage, self.attempt, level, message);
+    }
+
+    fn progress(&self, message: &str, fraction: Option<f32>) {
+        let text = match fraction {
+            Some(f) => format!("{message} ({:.0}%)", f * 100.0),
+            None => message.to_string(),
+        };
+        self.write("PROG", &text);
+        self.reporter
+            .stage_log(&self.stage, self.attempt, LogLevel::Info, &text);
+    }
+
+    fn exec_started(&self, program: &str, args: &[String]) {
+        let mut line = program.to_string();
+        for arg in args {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        self.write("EXEC", &format!("$ {line}"));
+    }
+
+    fn exec_finished(&self, program: &str, exit_code: Option<i32>, duration: Duration) {
+        let code = exit_code.map_or_else(|| "signal".to_string(), |c| c.to_string());
+        self.write(
+            "EXEC",
+            &format!("{program} exited {code} after {}ms", duration.as_millis()),
+        );
+    }
+}

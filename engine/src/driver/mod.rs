@@ -1,0 +1,297 @@
+//! The driver: feeds events to the pure state machine, stores every accepted transition durably,
+//! and only then carries out the commands that follow from it (start attempts, schedule retries,
+//! cancel attempts). It is the only place where the run meets the clock, tokio and the store.
+
+mod attempt_log;
+mod debug_hold;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine_core::{Command, Event, RunState, step};
+use engine_runtime::{AttemptContext, AttemptRequest, Host};
+use engine_store::{RunMeta, Store};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::EngineError;
+use crate::project::PreparedWorkflow;
+use crate::report::Reporter;
+use crate::time::now_ms;
+
+pub use attempt_log::{AttemptLog, attempt_log_path};
+
+/// How often the driver looks for cancel requests from other processes.
+const CONTROL_POLL: Duration = Duration::from_millis(200);
+
+/// How a call to [`Driver::drive`] ended.
+#[derive(Debug)]
+pub enum DriveOutcome {
+    /// The run reached a terminal state.
+    Finished(RunState),
+    /// The driver was stopped (SIGINT/SIGTERM) before the run ended; `engine resume` continues.
+    Interrupted(RunState),
+}
+
+/// Drives one run to its end.
+pub struct Driver<'a> {
+    /// Where transitions are stored.
+    pub store: &'a dyn Store,
+    /// The wasm host.
+    pub host: Arc<Host>,
+    /// The workflow with its components loaded.
+    pub prepared: Arc<PreparedWorkflow>,
+    /// The run's fixed facts (worktree, branch...).
+    pub meta: RunMeta,
+    /// The state directory (for logs and control requests).
+    pub state_dir: PathBuf,
+    /// Who hears about progress.
+    pub reporter: Arc<dyn Reporter>,
+    /// Stop cleanly on SIGINT/SIGTERM (leaving the run resumable).
+    pub handle_signals: bool,
+}
+
+struct Running {
+    attempt: u32,
+    task: JoinHandle<()>,
+}
+
+impl Driver<'_> {
+    /// Applies `first` to `state` and keeps going until the run ends or the driver is stopped.
+    pub async fn drive(&self, state: RunState, first: Event) -> Result<DriveOutcome, EngineError> {
+        let workflow = &self.prepared.loaded.workflow;
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let mut attempts: HashMap<String, Running> = HashMap::new();
+        let mut timers: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut state = state;
+        let mut next = Some(first);
+        let mut signals = Signals::new(self.handle_signals)?;
+        let hold = debug_hold::Hold::from_env();
+        let mut poll = tokio::time::interval(CONTROL_POLL);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+        loop {
+            let event = match next.take() {
+                Some(event) => event,
+                None => tokio::select! {
+                    Some(event) = rx.recv() => event,
+                    _ = poll.tick() => match self.cancel_request()? {
+                        Some(reason) => Event::CancelRequested { at_ms: now_ms(), reason },
+                        None => continue,
+                    },
+                    _ = signals.recv() => {
+                        stop_all(attempts, timers);
+                        return Ok(DriveOutcome::Interrupted(state));
+                    }
+                },
+            };
+            let transition = match step(workflow, &state, &event) {
+                Ok(t) => t,
+                Err(rejected) => {
+                    tracing::debug!(%rejected, event = event.kind(), "event rejected");
+                    continue;
+                }
+            };
+            hold.before_commit(transition.state.seq).await;
+            self.store
+                .commit(&state.run_id, &event, &transition.state)
+                .map_err(EngineError::from)?;
+            hold.after_commit(transition.state.seq).await;
+            self.reporter
+                .transition(&event, &transition.state, &transition.commands);
+            state = transition.state;
+
+            let mut finished = false;
+            for command in transition.commands {
+                match command {
+                    Command::StartAttempt {
+                        stage,
+                        attempt,
+                        interrupted,
+                        feedback,
+                    } => {
+                        let task = self.spawn_attempt(
+                            &state,
+                            &stage,
+                            attempt,
+                            interrupted,
+                            feedback,
+                            tx.clone(),
+                        )?;
+                        if let Some(old) = attempts.insert(stage, Running { attempt, task }) {
+                            old.task.abort();
+                        }
+                    }
+                    Command::ScheduleRetry {
+                        stage,
+                        attempt,
+                        due_at_ms,
+                    } => {
+                        let wait = Duration::from_millis(due_at_ms.saturating_sub(now_ms()));
+                        let tx = tx.clone();
+                        let name = stage.clone();
+                        let timer = tokio::spawn(async move {
+                            tokio::time::sleep(wait).await;
+                            let _ = tx.send(Event::RetryDue {
+                                stage: name,
+                                attempt,
+                                at_ms: now_ms(),
+                            });
+                        });
+                        if let Some(old) = timers.insert(stage, timer) {
+                            old.abort();
+                        }
+                    }
+                    Command::CancelAttempt { stage, attempt } => {
+                        if attempts.get(&stage).is_some_and(|r| r.attempt == attempt)
+                            && let Some(running) = attempts.remove(&stage)
+                        {
+                            running.task.abort();
+                        }
+                    }
+                    Command::FinishRun { .. } => finished = true,
+                }
+            }
+            if finished {
+                stop_all(attempts, timers);
+                return Ok(DriveOutcome::Finished(state));
+            }
+        }
+    }
+
+    fn spawn_attempt(
+        &self,
+        state: &RunState,
+        stage_id: &str,
+        attempt: u32,
+        interrupted: bool,
+        feedback: Option<engine_core::Feedback>,
+        tx: mpsc::UnboundedSender<Event>,
+    ) -> Result<JoinHandle<()>, EngineError> {
+        let workflow = &self.prepared.loaded.workflow;
+        let (Some(spec), Some(component)) = (
+            workflow.stage(stage_id),
+            self.prepared.stages.get(stage_id).cloned(),
+        ) else {
+            return Err(EngineError::Usage(format!(
+                "stage {stage_id:?} is not in the workflow this run was started with"
+            )));
+        };
+        let outputs = state
+            .stages
+            .iter()
+            .filter(|(_, s)| s.phase == engine_core::StagePhase::Succeeded)
+            .filter_map(|(id, s)| s.outputs.clone().map(|o| (id.clone(), o)))
+            .collect();
+        let log_path = attempt_log_path(&self.state_dir, &state.run_id, stage_id, attempt);
+        let observer = Arc::new(AttemptLog::create(
+            log_path,
+            stage_id,
+            attempt,
+            self.reporter.clone(),
+        )?);
+        let request = AttemptRequest {
+            context: AttemptContext {
+                run_id: state.run_id.clone(),
+                stage_id: stage_id.to_string(),
+                attempt,
+                task: state.task.clone(),
+                config: spec.with.clone(),
+                outputs,
+                feedback,
+                interrupted,
+            },
+            workspace: self.meta.worktree.clone(),
+            permissions: spec.permissions.clone(),
+            timeout: Duration::from_millis(spec.timeout_ms),
+            memory_limit_bytes: spec.memory_limit_bytes,
+            exec_env: self
+                .prepared
+                .loaded
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            observer,
+        };
+        let host = self.host.clone();
+        let stage = stage_id.to_string();
+        Ok(tokio::spawn(async move {
+            let result = host.run_attempt(&component, request).await;
+            let at_ms = now_ms();
+            let event = match result {
+                Ok(success) => Event::AttemptSucceeded {
+                    stage,
+                    attempt,
+                    at_ms,
+                    summary: success.summary,
+                    outputs: success.outputs,
+                },
+                Err(failure) => Event::AttemptFailed {
+                    stage,
+                    attempt,
+                    at_ms,
+                    failure,
+                },
+            };
+            let _ = tx.send(event);
+        }))
+    }
+
+    /// A cancel request for this run left by another process (`engine cancel`).
+    fn cancel_request(&self) -> Result<Option<String>, EngineError> {
+        let mut ours = None;
+        for (run_id, reason) in engine_store::take_cancel_requests(&self.state_dir)? {
+            // `engine cancel` may name the run by a prefix of its id.
+            if !run_id.is_empty() && self.meta.run_id.starts_with(&run_id) {
+                ours = Some(reason);
+            } else {
+                // Not ours: leave it for whoever drives that run.
+                engine_store::request_cancel(&self.state_dir, &run_id, &reason)?;
+            }
+        }
+        Ok(ours)
+    }
+}
+
+fn stop_all(attempts: HashMap<String, Running>, timers: HashMap<String, JoinHandle<()>>) {
+    for (_, running) in attempts {
+        running.task.abort();
+    }
+    for (_, timer) in timers {
+        timer.abort();
+    }
+}
+
+/// SIGINT/SIGTERM, when the driver handles them.
+struct Signals {
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn new(enabled: bool) -> Result<Self, EngineError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        if !enabled {
+            return Ok(Signals { streams: None });
+        }
+        let int = signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?;
+        let term = signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?;
+        Ok(Signals {
+            streams: Some((int, term)),
+        })
+    }
+
+    async fn recv(&mut self) {
+        match &mut self.streams {
+            Some((int, term)) => {
+                tokio::select! {
+                    _ = int.recv() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            None => std::future::pending().await,
+        }
+    }
+}

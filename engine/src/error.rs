@@ -1,0 +1,79 @@
+//! The host's error type, and the exit code each error maps to.
+
+use std::path::PathBuf;
+
+use crate::exit;
+
+/// What can go wrong in a CLI command.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The workflow is invalid; each diagnostic names file:line:col and the field.
+    #[error("{0}")]
+    InvalidWorkflow(#[from] engine_workflow::Diagnostics),
+    /// Bad arguments or a request that cannot be met as given.
+    #[error("{0}")]
+    Usage(String),
+    /// No run with this id (or prefix).
+    #[error("{0}")]
+    UnknownRun(String),
+    /// Another engine process holds the state directory.
+    #[error("{0}")]
+    Busy(engine_store::StoreError),
+    /// The store failed.
+    #[error("state store: {0}")]
+    Store(engine_store::StoreError),
+    /// A git operation failed.
+    #[error("git: {0}")]
+    Git(#[from] engine_git::GitError),
+    /// The WebAssembly runtime failed outside any stage attempt.
+    #[error("runtime: {0}")]
+    Runtime(#[from] engine_runtime::RuntimeError),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The state machine refused an event a command produced (e.g. cancelling a finished run).
+    #[error("{0}")]
+    Rejected(#[from] engine_core::Rejected),
+}
+
+impl From<engine_store::StoreError> for EngineError {
+    fn from(e: engine_store::StoreError) -> Self {
+        match e {
+            engine_store::StoreError::Busy { .. } => EngineError::Busy(e),
+            engine_store::StoreError::NotFound(_) | engine_store::StoreError::Ambiguous { .. } => {
+                EngineError::UnknownRun(e.to_string())
+            }
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl EngineError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            EngineError::InvalidWorkflow(_)
+            | EngineError::Usage(_)
+            | EngineError::UnknownRun(_)
+            | EngineError::Rejected(_) => exit::INVALID_INPUT,
+            EngineError::Busy(_) => exit::STATE_BUSY,
+            EngineError::Store(_)
+            | EngineError::Git(_)
+            | EngineError::Runtime(_)
+            | EngineError::Io { .. } => exit::INTERNAL,
+        }
+    }
+
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Exit codes of the `engine` binary. Scripts may rely on them; `docs/user-guide.md` lists them.
+
+/// The command did what was asked (for `engine run`/`resume`: the run succeeded).
+pub const SUCCESS: u8 = 0;
+/// The run ended failed.
+pub const RUN_FAILED: u8 = 1;
+/// Invalid input: bad arguments, an invalid workflow, an unknown run id.
+pub const INVALID_INPUT: u8 = 2;
+/// The run ended cancelled.
+pub const RUN_CANCELLED: u8 = 3;
+/// The run stopped before it ended (interrupted by SIGINT/SIGTERM); `engine resume` continues it.
+pub const RUN_INTERRUPTED: u8 = 4;
+/// The state directory is in use by another engine process.
+pub const STATE_BUSY: u8 = 5;
+/// Something went wrong inside engine or its environment (disk, git, the store).
+pub const INTERNAL: u8 = 70;

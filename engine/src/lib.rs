@@ -1,0 +1,19 @@
+//! engine: runs agentic-coding pipelines declared in a workflow YAML as durable state machines
+//! whose stages are sandboxed WebAssembly components.
+//!
+//! This crate is the host: it wires the pure core ([`engine_core`]), workflow loading
+//! ([`engine_workflow`]), the wasmtime runtime ([`engine_runtime`]), durable storage
+//! ([`engine_store`]) and git ([`engine_git`]) into a driver, and exposes the CLI commands. The
+//! `engine` binary only parses arguments and calls [`cli::main`].
+
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod driver;
+pub mod error;
+pub mod exit;
+pub mod project;
+pub mod report;
+pub mod time;
+
+pub use error::EngineError;

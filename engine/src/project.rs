@@ -1,0 +1,144 @@
+//! Finding what a command works on: the repository, the state directory, the wasm host and the
+//! workflow with its plugins loaded and checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine_git::Repo;
+use engine_runtime::{Descriptor, Host, HostOptions, LoadedStage};
+use engine_workflow::{Diagnostics, LoadedWorkflow, PluginInfo};
+
+use crate::EngineError;
+
+/// Name of the state directory at the repository root.
+pub const STATE_DIR_NAME: &str = ".engine";
+
+/// The repository a command works in and where its state lives.
+pub struct Project {
+    /// The repository (found from the current directory).
+    pub repo: Repo,
+    /// The state directory (`<repo>/.engine` unless `--state-dir` says otherwise).
+    pub state_dir: PathBuf,
+}
+
+impl Project {
+    /// Finds the repository around the current directory and the state directory, refusing a
+    /// state directory that git tracks, and keeping it out of `git status`.
+    pub fn locate(state_dir: Option<&Path>) -> Result<Project, EngineError> {
+        let cwd = std::env::current_dir().map_err(|e| EngineError::io(".", e))?;
+        let repo = Repo::discover(&cwd).map_err(|e| {
+            EngineError::Usage(format!(
+                "{e}\nengine runs inside a git repository: cd into one (or `git init`)"
+            ))
+        })?;
+        let state_dir = match state_dir {
+            Some(dir) if dir.is_absolute() => dir.to_path_buf(),
+            Some(dir) => cwd.join(dir),
+            None => repo.root().join(STATE_DIR_NAME),
+        };
+        if let Ok(rel) = state_dir.strip_prefix(repo.root()) {
+            if !rel.as_os_str().is_empty() && repo.is_tracked(rel)? {
+                return Err(EngineError::Usage(format!(
+                    "{} is tracked by git; engine keeps private state there and refuses to use a \
+                     tracked directory. Untrack it with `git rm -r --cached {}` or pass \
+                     --state-dir",
+                    state_dir.display(),
+                    rel.display()
+                )));
+            }
+            if !rel.as_os_str().is_empty() {
+                repo.ensure_excluded(&format!("/{}/", rel.display()))?;
+            }
+        }
+        Ok(Project { repo, state_dir })
+    }
+
+    /// The state directory a read-only command looks at: like [`Project::locate`] but without
+    /// requiring or changing anything.
+    pub fn state_dir_for_reading(state_dir: Option<&Path>) -> Result<PathBuf, EngineError> {
+        let cwd = std::env::current_dir().map_err(|e| EngineError::io(".", e))?;
+        match state_dir {
+            Some(dir) if dir.is_absolute() => Ok(dir.to_path_buf()),
+            Some(dir) => Ok(cwd.join(dir)),
+            None => {
+                let repo = Repo::discover(&cwd).map_err(|e| {
+                    EngineError::Usage(format!("{e}\npass --state-dir or cd into the repository"))
+                })?;
+                Ok(repo.root().join(STATE_DIR_NAME))
+            }
+        }
+    }
+}
+
+/// Where compiled components are cached: `$ENGINE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/engine/components`, else `~/.cache/engine/components`.
+pub fn component_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("ENGINE_CACHE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("engine").join("components")
+}
+
+/// Creates the process's wasm host with the default component cache.
+pub fn host() -> Result<Arc<Host>, EngineError> {
+    Ok(Arc::new(Host::new(HostOptions {
+        cache_dir: component_cache_dir(),
+    })?))
+}
+
+/// A workflow whose every stage component is compiled, pre-instantiated and described, and
+/// whose configs and permissions have been checked against the components.
+pub struct PreparedWorkflow {
+    /// The workflow as loaded.
+    pub loaded: LoadedWorkflow,
+    /// Each stage's component, by stage id.
+    pub stages: BTreeMap<String, Arc<LoadedStage>>,
+    /// Each stage's descriptor, by stage id.
+    pub descriptors: BTreeMap<String, Descriptor>,
+}
+
+impl PreparedWorkflow {
+    /// Loads every stage's plugin and runs the plugin-dependent checks (unknown plugin, sha256
+    /// pin, incompatible component, `with:` against the plugin's schema, permission shortfall).
+    pub async fn prepare(host: &Host, loaded: LoadedWorkflow) -> Result<Self, EngineError> {
+        let mut stages = BTreeMap::new();
+        let mut descriptors = BTreeMap::new();
+        let mut infos: BTreeMap<String, Result<PluginInfo, String>> = BTreeMap::new();
+        for stage in &loaded.workflow.stages {
+            let info = match host.load_plugin(&stage.uses, &loaded.base_dir) {
+                Ok(component) => match host.describe(&component).await {
+                    Ok(descriptor) => {
+                        let info = PluginInfo {
+                            config_schema: descriptor.config_schema.clone(),
+                            permissions: descriptor.permissions.clone(),
+                        };
+                        stages.insert(stage.id.clone(), Arc::new(component));
+                        descriptors.insert(stage.id.clone(), descriptor);
+                        Ok(info)
+                    }
+                    Err(e) => Err(format!("{} could not describe itself: {e}", stage.uses)),
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            infos.insert(stage.id.clone(), info);
+        }
+        let diagnostics = loaded.check_plugins(|stage| {
+            infos
+                .remove(&stage.id)
+                .unwrap_or_else(|| Err(format!("stage {:?} was not loaded", stage.id)))
+        });
+        if !diagnostics.is_empty() {
+            return Err(Diagnostics(diagnostics).into());
+        }
+        Ok(PreparedWorkflow {
+            loaded,
+            stages,
+            descriptors,
+        })
+    }
+}

@@ -1,0 +1,195 @@
+//! What a user sees while a run goes: human progress lines on stderr, or nothing but the final
+//! JSON document on stdout with `--json`.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use engine_core::{AttemptOutcome, Command, Event, FailureKind, RunState, RunStatus, StagePhase};
+use engine_runtime::LogLevel;
+use engine_store::RunMeta;
+
+use crate::time::human_duration;
+
+/// Receives what happens in a run, as it happens.
+pub trait Reporter: Send + Sync {
+    /// The driver starts (or resumes) a run.
+    fn run_started(&self, meta: &RunMeta, resumed: bool);
+    /// An event was applied and stored; `commands` are about to be carried out.
+    fn transition(&self, event: &Event, after: &RunState, commands: &[Command]);
+    /// A stage attempt wrote a log line or reported progress.
+    fn stage_log(&self, stage: &str, attempt: u32, level: LogLevel, message: &str);
+}
+
+/// Reports nothing (for `--json` and tests).
+pub struct Quiet;
+
+impl Reporter for Quiet {
+    fn run_started(&self, _: &RunMeta, _: bool) {}
+    fn transition(&self, _: &Event, _: &RunState, _: &[Command]) {}
+    fn stage_log(&self, _: &str, _: u32, _: LogLevel, _: &str) {}
+}
+
+/// Human progress on stderr: each stage's start, end, duration and outcome.
+pub struct Human {
+    out: Mutex<Box<dyn Write + Send>>,
+    /// Show stage log lines down to this level.
+    min_level: LogLevel,
+}
+
+impl Human {
+    /// Progress to stderr, showing stage log lines at info and above.
+    pub fn stderr() -> Self {
+        Human {
+            out: Mutex::new(Box::new(std::io::stderr())),
+            min_level: LogLevel::Info,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        if let Ok(mut out) = self.out.lock() {
+            let _ = writeln!(out, "{text}");
+        }
+    }
+}
+
+fn attempt_ms(state: &RunState, stage: &str, attempt: u32) -> Option<u64> {
+    let record = state
+        .stages
+        .get(stage)?
+        .history
+        .iter()
+        .find(|r| r.attempt == attempt)?;
+    Some(record.ended_at_ms?.saturating_sub(record.started_at_ms))
+}
+
+fn kind_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Retryable => "retryable",
+        FailureKind::Fatal => "fatal",
+        FailureKind::TimedOut => "timed out",
+    }
+}
+
+impl Reporter for Human {
+    fn run_started(&self, meta: &RunMeta, resumed: bool) {
+        let verb = if resumed { "resuming" } else { "started" };
+        self.line(&format!(
+            "run {} {verb}: workflow {} on branch {} (base {} @ {})",
+            meta.run_id,
+            meta.workflow_name,
+            meta.branch,
+            meta.base_branch,
+            short_sha(&meta.base_commit)
+        ));
+    }
+
+    fn transition(&self, event: &Event, after: &RunState, commands: &[Command]) {
+        match event {
+            Event::AttemptSucceeded {
+                stage,
+                attempt,
+                summary,
+                ..
+            } => {
+                let took = attempt_ms(after, stage, *attempt).unwrap_or(0);
+                self.line(&format!(
+                    "✓ {stage} (attempt {attempt}) {}  {summary}",
+                    human_duration(took)
+                ));
+            }
+            Event::AttemptFailed {
+                stage,
+                attempt,
+                failure,
+                ..
+            } => {
+                let took = attempt_ms(after, stage, *attempt).unwrap_or(0);
+                self.line(&format!(
+                    "✗ {stage} (attempt {attempt}) {}  {} [{}]",
+                    human_duration(took),
+                    failure.message,
+                    kind_name(failure.kind)
+                ));
+            }
+            Event::Resumed { .. } => {
+                for (id, st) in &after.stages {
+                    if st.history.iter().any(|r| {
+                        r.outcome == AttemptOutcome::Interrupted && r.ended_at_ms.is_some()
+                    }) && matches!(st.phase, StagePhase::Running { .. })
+                    {
+                        self.line(&format!("! {id}: the previous attempt was interrupted"));
+                    }
+                }
+            }
+            Event::CancelRequested { reason, .. } => {
+                self.line(&format!("■ cancel requested: {reason}"));
+            }
+            _ => {}
+        }
+        for command in commands {
+            match command {
+                Command::StartAttempt {
+                    stage,
+                    attempt,
+                    feedback,
+                    ..
+                } => {
+                    self.line(&format!("▶ {stage} (attempt {attempt})"));
+                    if let Some(fb) = feedback {
+                        self.line(&format!(
+                            "  ← sent back by {}: {}",
+                            fb.from_stage, fb.message
+                        ));
+                    }
+                }
+                Command::ScheduleRetry {
+                    stage,
+                    attempt,
+                    due_at_ms,
+                } => {
+                    let wait = due_at_ms.saturating_sub(event.at_ms());
+                    self.line(&format!(
+                        "↻ {stage}: attempt {attempt} in {}",
+                        human_duration(wait)
+                    ));
+                }
+                Command::CancelAttempt { stage, attempt } => {
+                    self.line(&format!("■ {stage} (attempt {attempt}) stopped"));
+                }
+                Command::FinishRun { status } => {
+                    let took = after
+                        .finished_at_ms
+                        .zip(after.started_at_ms)
+                        .map(|(f, s)| human_duration(f.saturating_sub(s)))
+                        .unwrap_or_default();
+                    let what = match status {
+                        RunStatus::Failed { stage, message } => {
+                            format!("failed at {stage}: {message}")
+                        }
+                        RunStatus::Cancelled { reason } => format!("cancelled: {reason}"),
+                        other => other.name().to_string(),
+                    };
+                    self.line(&format!("run {} {what} ({took})", after.run_id));
+                }
+            }
+        }
+    }
+
+    fn stage_log(&self, stage: &str, _attempt: u32, level: LogLevel, message: &str) {
+        if level >= self.min_level {
+            let mark = match level {
+                LogLevel::Warn => "warning: ",
+                LogLevel::Error => "error: ",
+                _ => "",
+            };
+            for line in message.lines() {
+                self.line(&format!("  {stage} · {mark}{line}"));
+            }
+        }
+    }
+}
+
+/// The first 10 characters of a commit id.
+pub fn short_sha(sha: &str) -> &str {
+    sha.get(..10).unwrap_or(sha)
+}

@@ -1,0 +1,110 @@
+//! `engine validate` through the real binary: every problem reported as file:line:col with the
+//! field, exit code 2; golden files for the messages (tests/snapshots).
+
+mod support;
+
+use support::TestRepo;
+
+const BROKEN: &str = r#"name: broken
+stages:
+  build:
+    uses: builtin:gate
+    with:
+      commands: 5
+    permissions: { exec: [sh] }
+  test:
+    uses: builtin:gate
+    needs: [biuld]
+    timeout: soon
+    with: { commands: ["sh -c true"] }
+    permissions: { workspace: read, exec: [sh] }
+  deploy:
+    uses: builtin:nope
+    needs: [test]
+"#;
+
+#[test]
+fn invalid_workflow_reports_every_problem_with_location_and_exit_2() {
+    let repo = TestRepo::new();
+    repo.workflow(BROKEN);
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    insta::assert_snapshot!("validate_broken", r.stderr());
+
+    // The same as JSON for scripts.
+    let r = repo.run(&["validate", "workflow.yaml", "--json"]);
+    assert_eq!(r.code(), 2);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(doc["ok"], false);
+    let fields: Vec<&str> = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["field"].as_str().unwrap())
+        .collect();
+    assert!(fields.contains(&"stages.test.needs[0]"), "{fields:?}");
+}
+
+#[test]
+fn plugin_checks_report_config_permission_and_load_problems() {
+    let repo = TestRepo::new();
+    repo.workflow(
+        r#"name: plugin-problems
+stages:
+  build:
+    uses: builtin:gate
+    with:
+      commands: ["cargo build", 7]
+    permissions: { exec: [cargo] }
+  extra:
+    uses: ./missing.wasm
+    sha256: 0000000000000000000000000000000000000000000000000000000000000000
+"#,
+    );
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    insta::assert_snapshot!("validate_plugin_problems", r.stderr());
+}
+
+#[test]
+fn a_third_party_plugin_with_a_wrong_sha256_pin_is_refused() {
+    let repo = TestRepo::new();
+    let (path, sha) = support::fixture("fixture_echo");
+    let wrong = format!(
+        "{}{}",
+        &sha[..63],
+        if sha.ends_with('0') { '1' } else { '0' }
+    );
+    repo.workflow(&format!(
+        "name: pinned\nstages:\n  echo:\n    uses: {}\n    sha256: {wrong}\n",
+        path.display()
+    ));
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("workflow.yaml:4:11"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains(&sha),
+        "names the actual hash: {}",
+        r.stderr()
+    );
+    // With the right pin it loads.
+    repo.workflow(&format!(
+        "name: pinned\nstages:\n  echo:\n    uses: {}\n    sha256: {sha}\n",
+        path.display()
+    ));
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+}
+
+#[test]
+fn an_incompatible_component_fails_at_validate() {
+    let repo = TestRepo::new();
+    let (path, sha) = support::fixture("fixture_bad_world");
+    repo.workflow(&format!(
+        "name: bad\nstages:\n  bad:\n    uses: {}\n    sha256: {sha}\n",
+        path.display()
+    ));
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("stages.bad.uses"), "{}", r.stderr());
+}
