@@ -109,6 +109,10 @@ fn killed_inside_a_stage_then_resumed() {
     );
     assert_eq!(o["b"], vec!["interrupted", "succeeded"]);
     assert_eq!(show["state"]["stages"]["b"]["history"][1]["attempt"], 2);
+    // The interrupted attempt's program died with the engine: only the resumed attempt wrote.
+    let worktree = std::path::PathBuf::from(show["meta"]["worktree"].as_str().unwrap());
+    let b_log = std::fs::read_to_string(worktree.join("b.log")).unwrap();
+    assert_eq!(b_log, "b\n", "an orphan of the killed attempt kept running");
 }
 
 #[test]

@@ -78,6 +78,7 @@ pub(crate) async fn run(spec: ProcessSpec) -> Result<Output, ExecError> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
+    die_with_engine(&mut command);
     let started = Instant::now();
     let mut child = command.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ExecError::NotFound(format!("cannot start `{name}`: {e}")),
@@ -152,3 +153,29 @@ async fn pump(reader: Option<impl AsyncRead + Unpin>, sink: TailPipe) {
         }
     }
 }
+
+/// Makes the child get SIGKILL when the engine dies, even by `kill -9` (Linux), so a resumed
+/// attempt never races an orphan of the interrupted one in the same worktree. (Grandchildren
+/// started by a shell are not covered; the process-group kill covers them while the engine
+/// lives.)
+#[cfg(target_os = "linux")]
+fn die_with_engine(command: &mut tokio::process::Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The engine may have died between fork and prctl.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_engine(_command: &mut tokio::process::Command) {}
