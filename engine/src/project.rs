@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use engine_git::Repo;
 use engine_runtime::{Descriptor, Host, HostOptions, LoadedStage};
+use engine_store::RunMeta;
 use engine_workflow::{Diagnostics, LoadedWorkflow, PluginInfo};
 
 use crate::EngineError;
@@ -141,4 +142,19 @@ impl PreparedWorkflow {
             descriptors,
         })
     }
+}
+
+/// The workflow a run was started with, from the source text stored with the run (not the file
+/// on disk, which may have changed since). Path plugins resolve against the file's directory.
+pub fn stored_workflow(meta: &RunMeta) -> Result<LoadedWorkflow, EngineError> {
+    let base_dir = meta
+        .workflow_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok(engine_workflow::load_str(
+        &meta.workflow_file.display().to_string(),
+        &base_dir,
+        &meta.workflow_source,
+    )?)
 }

@@ -9,7 +9,7 @@ use clap::Args;
 use engine_core::{Event, step};
 use engine_store::{StateDir, Store, StoreError};
 
-use crate::project::Project;
+use crate::project::{Project, stored_workflow};
 use crate::time::now_ms;
 use crate::{EngineError, exit};
 
@@ -36,7 +36,7 @@ pub(super) async fn execute(args: CancelArgs, state_dir: Option<&Path>) -> Resul
             let started = Instant::now();
             while started.elapsed() < HANDOVER_WAIT {
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                if !pending_request(&project.state_dir, &args.run) {
+                if !engine_store::cancel_pending(&project.state_dir, &args.run) {
                     println!(
                         "cancel requested; engine process {pid} is stopping run {}",
                         args.run
@@ -55,13 +55,6 @@ pub(super) async fn execute(args: CancelArgs, state_dir: Option<&Path>) -> Resul
     }
 }
 
-fn pending_request(state_dir: &Path, run: &str) -> bool {
-    state_dir
-        .join("control")
-        .join(format!("cancel-{run}"))
-        .exists()
-}
-
 async fn cancel_directly(state_dir: &StateDir, args: &CancelArgs) -> Result<u8, EngineError> {
     let store = state_dir.store();
     let run_id = store.resolve_id(&args.run)?;
@@ -75,17 +68,7 @@ async fn cancel_directly(state_dir: &StateDir, args: &CancelArgs) -> Result<u8, 
         )));
     }
     // The state machine needs the run's workflow to apply the event.
-    let base_dir = record
-        .meta
-        .workflow_file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let loaded = engine_workflow::load_str(
-        &record.meta.workflow_file.display().to_string(),
-        &base_dir,
-        &record.meta.workflow_source,
-    )?;
+    let loaded = stored_workflow(&record.meta)?;
     let event = Event::CancelRequested {
         at_ms: now_ms(),
         reason: args.reason.clone(),

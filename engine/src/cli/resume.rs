@@ -8,7 +8,7 @@ use engine_store::{StateDir, Store};
 
 use super::drive::{drive_run, exit_code_for};
 use crate::EngineError;
-use crate::project::{PreparedWorkflow, Project, host};
+use crate::project::{PreparedWorkflow, Project, host, stored_workflow};
 use crate::time::now_ms;
 
 /// Arguments of `engine resume`.
@@ -35,17 +35,7 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
         return Ok(exit_code_for(&record.state.status));
     }
     // The workflow as it was when the run started, not as it is on disk now.
-    let base_dir = record
-        .meta
-        .workflow_file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let loaded = engine_workflow::load_str(
-        &record.meta.workflow_file.display().to_string(),
-        &base_dir,
-        &record.meta.workflow_source,
-    )?;
+    let loaded = stored_workflow(&record.meta)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     if let Some(worktree) = &record.meta.worktree {

@@ -29,7 +29,7 @@ pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), Stor
         ".{CANCEL_PREFIX}{run_id}.{}.{nanos}.tmp",
         std::process::id()
     ));
-    let target = control.join(format!("{CANCEL_PREFIX}{run_id}"));
+    let target = cancel_request_path(dir, run_id);
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&temp)?;
         file.write_all(reason.as_bytes())?;
@@ -47,6 +47,18 @@ pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), Stor
     File::open(&control)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io("syncing", &control, e))
+}
+
+/// Where the cancel request for `run_id` is written.
+fn cancel_request_path(dir: &Path, run_id: &str) -> std::path::PathBuf {
+    dir.join(CONTROL_DIR)
+        .join(format!("{CANCEL_PREFIX}{run_id}"))
+}
+
+/// Whether a cancel request for `run_id` is still waiting to be taken by the process that holds
+/// the state directory.
+pub fn cancel_pending(dir: &Path, run_id: &str) -> bool {
+    validate_run_id(run_id).is_ok() && cancel_request_path(dir, run_id).exists()
 }
 
 /// Reads and removes every pending cancel request: `(run_id, reason)`, sorted by run id.

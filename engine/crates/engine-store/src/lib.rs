@@ -22,7 +22,7 @@ mod sled_store;
 mod state_dir;
 mod store;
 
-pub use control::{request_cancel, take_cancel_requests};
+pub use control::{cancel_pending, request_cancel, take_cancel_requests};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{RunMeta, RunRecord};
