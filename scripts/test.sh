@@ -6,3 +6,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 rustup target add wasm32-wasip2 >/dev/null
 cargo test --workspace --all-targets
+# The guest SDK's and built-in stages' own unit tests (pure logic, run on the host).
+cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-host
