@@ -88,6 +88,7 @@ stages:
                     outputs: Default::default(),
                     feedback: None,
                     interrupted: false,
+                    previous_failure: None,
                 },
                 workspace: None,
                 permissions: Default::default(),
@@ -95,6 +96,7 @@ stages:
                 memory_limit_bytes: 64 << 20,
                 exec_env: vec![],
                 observer: Arc::new(Silent),
+                agent: None,
             };
             let result = runtime.block_on(host.run_attempt(&stage, request));
             let attempt = state.stages["noop"].attempts;

@@ -202,6 +202,7 @@ impl Driver<'_> {
                 outputs,
                 feedback,
                 interrupted,
+                previous_failure: previous_failure(state, stage_id),
             },
             workspace: self.meta.worktree.clone(),
             permissions: spec.permissions.clone(),
@@ -215,6 +216,7 @@ impl Driver<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             observer,
+            agent: None,
         };
         let host = self.host.clone();
         let stage = stage_id.to_string();
@@ -253,6 +255,18 @@ impl Driver<'_> {
             }
         }
         Ok(ours)
+    }
+}
+
+/// The failure of the stage's attempt right before the one starting now, if that attempt
+/// failed (a retry), so the stage can change course.
+fn previous_failure(state: &RunState, stage_id: &str) -> Option<engine_core::Failure> {
+    let history = &state.stages.get(stage_id)?.history;
+    // The last record is the attempt starting now; look at the one before it.
+    let previous = history.len().checked_sub(2).and_then(|i| history.get(i))?;
+    match &previous.outcome {
+        engine_core::AttemptOutcome::Failed { failure } => Some(failure.clone()),
+        _ => None,
     }
 }
 

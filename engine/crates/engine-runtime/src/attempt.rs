@@ -28,6 +28,8 @@ pub struct AttemptContext {
     pub feedback: Option<Feedback>,
     /// An earlier attempt was interrupted by a crash; its effects are unknown.
     pub interrupted: bool,
+    /// How the attempt right before this one failed, if it did.
+    pub previous_failure: Option<Failure>,
 }
 
 impl AttemptContext {
@@ -74,6 +76,10 @@ impl AttemptContext {
             }),
             interrupted: self.interrupted,
             workspace: workspace_mounted.then(|| crate::sandbox::GUEST_WORKSPACE.to_string()),
+            previous_failure: self.previous_failure.as_ref().map(|f| wit::Failure {
+                message: f.message.clone(),
+                detail: f.detail.to_string(),
+            }),
         }
     }
 }
@@ -96,6 +102,8 @@ pub struct AttemptRequest {
     pub exec_env: Vec<(String, String)>,
     /// Receives logs, progress and exec reports while the attempt runs.
     pub observer: Arc<dyn AttemptObserver>,
+    /// Starts agent sessions for the stage (used only when `permissions.agent` is granted).
+    pub agent: Option<Arc<dyn crate::agent::AgentLauncher>>,
 }
 
 impl std::fmt::Debug for AttemptRequest {

@@ -6,4 +6,7 @@ wasmtime::component::bindgen!({
     world: "stage",
     imports: { default: async | trappable },
     exports: { default: async },
+    with: {
+        "engine:stage/agent.session": crate::agent::SessionSlot,
+    },
 });

@@ -208,6 +208,7 @@ impl Host {
             memory_limit_bytes: DESCRIBE_MEMORY_LIMIT,
             exec_env: &[],
             observer: self.null_observer.clone(),
+            agent: None,
         })
         .map_err(describe_error)?;
         let stderr = state.stderr.clone();
@@ -261,6 +262,7 @@ impl Host {
             memory_limit_bytes: req.memory_limit_bytes,
             exec_env: &req.exec_env,
             observer: req.observer.clone(),
+            agent: req.agent.clone(),
         })
         .map_err(|message| Failure {
             kind: FailureKind::Fatal,

@@ -5,7 +5,7 @@
 //! disk, pre-instantiates them so an incompatible plugin fails at load time, and runs each
 //! attempt in a fresh sandbox: a new store with an epoch deadline and a memory limit, an empty
 //! environment, no sockets, and only the run's worktree mounted at `/workspace` with the access
-//! the workflow grants. Stages reach the host through the `log` and `exec` imports of the WIT
+//! the workflow grants. Stages reach the host through the `log`, `exec` and `agent` imports of the WIT
 //! world `engine:stage/stage` (`wit/stage.wit`).
 //!
 //! ```no_run
@@ -19,6 +19,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod agent;
 mod attempt;
 pub mod bindings;
 mod builtins;
@@ -36,6 +37,7 @@ mod sandbox;
 #[doc(hidden)]
 pub mod testing;
 
+pub use agent::{AgentLauncher, AgentSession, AgentStartError, BoxFuture};
 pub use attempt::{
     AttemptContext, AttemptObserver, AttemptRequest, AttemptResult, AttemptSuccess, LogLevel,
     NullObserver,

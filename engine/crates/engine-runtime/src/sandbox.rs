@@ -9,6 +9,7 @@ use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::agent::AgentLauncher;
 use crate::attempt::AttemptObserver;
 use crate::exec::ExecPolicy;
 use crate::pipe::TailPipe;
@@ -25,13 +26,15 @@ const TABLE_ELEMENTS_LIMIT: usize = 1_000_000;
 /// The store data of one attempt.
 pub(crate) struct StageState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     /// Enforces the memory limit and remembers when it was hit.
     pub(crate) limiter: MemoryLimiter,
     /// What the `exec` import may do.
     pub(crate) exec: ExecPolicy,
     /// Receives the `log` import's calls.
     pub(crate) observer: Arc<dyn AttemptObserver>,
+    /// Starts agent sessions; `None` when the stage is not granted `agent`.
+    pub(crate) agent: Option<Arc<dyn AgentLauncher>>,
     /// The guest's stdout (shared with the WASI context).
     pub(crate) stdout: TailPipe,
     /// The guest's stderr (shared with the WASI context).
@@ -47,6 +50,7 @@ pub(crate) struct SandboxSpec<'a> {
     pub(crate) memory_limit_bytes: u64,
     pub(crate) exec_env: &'a [(String, String)],
     pub(crate) observer: Arc<dyn AttemptObserver>,
+    pub(crate) agent: Option<Arc<dyn AgentLauncher>>,
 }
 
 impl StageState {
@@ -83,6 +87,8 @@ impl StageState {
             limiter: MemoryLimiter::new(spec.memory_limit_bytes),
             exec,
             observer: spec.observer,
+            // The grant is checked here, once: without it the import refuses every start.
+            agent: spec.agent.filter(|_| spec.permissions.agent),
             stdout,
             stderr,
         })

@@ -119,6 +119,7 @@ pub fn request(config: Value) -> (AttemptRequest, Arc<Recorder>) {
             outputs: BTreeMap::new(),
             feedback: None,
             interrupted: false,
+            previous_failure: None,
         },
         workspace: None,
         permissions: Permissions::default(),
@@ -126,6 +127,7 @@ pub fn request(config: Value) -> (AttemptRequest, Arc<Recorder>) {
         memory_limit_bytes: 64 << 20,
         exec_env: Vec::new(),
         observer: recorder.clone(),
+        agent: None,
     };
     (request, recorder)
 }
