@@ -5,13 +5,17 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod backends;
 pub mod event;
 pub mod request;
 pub mod summary;
+pub mod supervise;
 
 pub use backend::{
     Backend, BackendError, BackendSettings, Invocation, InvocationContext, StreamParser,
 };
+pub use backends::{BUILTIN_BACKENDS, CustomBackendConfig, backend};
 pub use event::{AgentEvent, Usage};
 pub use request::{PermissionMode, SessionRequest};
 pub use summary::{Outcome, Summary};
+pub use supervise::{Limits, Prices, Session, SessionSpec, SuperviseError};

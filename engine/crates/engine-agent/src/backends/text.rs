@@ -1,0 +1,116 @@
+//! Small helpers shared by the parsers: truncation, case-insensitive matching, the phrases CLIs
+//! use for the failures every backend must recognise, and saturating usage sums.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::event::Usage;
+
+/// Phrases meaning the prompt no longer fits the model's context window.
+pub(crate) const CONTEXT_OVERFLOW_PHRASES: &[&str] = &[
+    "prompt is too long",
+    "context_length_exceeded",
+    "maximum context length",
+    "contextwindowexceedederror",
+    "ran out of room in the model's context window",
+];
+
+/// Phrases meaning the account hit a usage limit or quota (not a transient 429 the CLI retries).
+pub(crate) const USAGE_LIMIT_PHRASES: &[&str] = &[
+    "usage limit",
+    "hit your limit",
+    "exceeded your current quota",
+    "insufficient_quota",
+    "quota exceeded",
+    "resource_exhausted",
+    "exhausted your",
+];
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+pub(crate) fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Whether `haystack` contains `needle`, ignoring ASCII case. `needle` must be lowercase.
+pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    if h.len() < n.len() {
+        return false;
+    }
+    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+/// Whether `haystack` contains any of `needles` (lowercase), ignoring ASCII case.
+pub(crate) fn contains_any_ci(haystack: &str, needles: &[&str]) -> bool {
+    needles.iter().any(|n| contains_ci(haystack, n))
+}
+
+/// Milliseconds since the Unix epoch, now (0 if the clock is before the epoch).
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Seconds since the epoch as milliseconds; values that already look like milliseconds (13+
+/// digits) are kept as they are.
+pub(crate) fn epoch_to_ms(value: u64) -> u64 {
+    if value >= 100_000_000_000 {
+        value
+    } else {
+        value.saturating_mul(1000)
+    }
+}
+
+/// Adds token counts to cumulative usage, saturating: the numbers come from the agent.
+pub(crate) fn add_tokens(
+    totals: &mut Usage,
+    input: u64,
+    output: u64,
+    cache_read: u64,
+    cache_write: u64,
+) {
+    totals.input_tokens = totals.input_tokens.saturating_add(input);
+    totals.output_tokens = totals.output_tokens.saturating_add(output);
+    totals.cache_read_tokens = totals.cache_read_tokens.saturating_add(cache_read);
+    totals.cache_write_tokens = totals.cache_write_tokens.saturating_add(cache_write);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate_at_char_boundary("héllo", 2), "h");
+        assert_eq!(truncate_at_char_boundary("héllo", 3), "hé");
+        assert_eq!(truncate_at_char_boundary("abc", 10), "abc");
+    }
+
+    #[test]
+    fn case_insensitive_containment() {
+        assert!(contains_ci("Prompt Is Too Long", "prompt is too long"));
+        assert!(!contains_ci("short", "prompt is too long"));
+        assert!(contains_any_ci(
+            "You've hit your LIMIT",
+            USAGE_LIMIT_PHRASES
+        ));
+        assert!(!contains_any_ci("all good", USAGE_LIMIT_PHRASES));
+    }
+
+    #[test]
+    fn epoch_seconds_and_millis() {
+        assert_eq!(epoch_to_ms(1_760_000_000), 1_760_000_000_000);
+        assert_eq!(epoch_to_ms(1_760_000_000_000), 1_760_000_000_000);
+    }
+}

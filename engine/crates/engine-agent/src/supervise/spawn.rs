@@ -1,0 +1,118 @@
+//! Starting the CLI: invocation files written first, its own process group, a scrubbed
+//! environment, stdin null (or the invocation's bytes, then closed), and death with the engine.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::AsyncWriteExt;
+use tokio::process::{Child, ChildStdin, Command};
+
+use crate::supervise::SessionSpec;
+use crate::supervise::error::SuperviseError;
+
+/// Writes the invocation's files (relative paths are relative to the working directory).
+pub(crate) fn write_files(spec: &SessionSpec) -> Result<(), SuperviseError> {
+    for (path, contents) in &spec.invocation.files {
+        let path = spec.cwd.join(path);
+        let failed = |e: std::io::Error| SuperviseError::WriteFile {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        std::fs::write(&path, contents).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Starts the program as the leader of a new process group.
+pub(crate) fn spawn(spec: &SessionSpec) -> Result<Child, SuperviseError> {
+    check_cwd(&spec.cwd)?;
+    let invocation = &spec.invocation;
+    let mut command = Command::new(&invocation.program);
+    command
+        .args(&invocation.args)
+        .current_dir(&spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .envs(invocation.env.iter().map(|(k, v)| (k, v)))
+        .stdin(if invocation.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    die_with_engine(&mut command);
+    command.spawn().map_err(|e| SuperviseError::Spawn {
+        program: invocation.program.clone(),
+        message: match e.kind() {
+            ErrorKind::NotFound if !invocation.program.contains('/') => {
+                "not found on PATH (is it installed?)".to_string()
+            }
+            ErrorKind::NotFound => "no such file".to_string(),
+            ErrorKind::PermissionDenied => format!("not executable: {e}"),
+            _ => e.to_string(),
+        },
+    })
+}
+
+fn check_cwd(cwd: &Path) -> Result<(), SuperviseError> {
+    let failed = |message: String| SuperviseError::Cwd {
+        path: PathBuf::from(cwd),
+        message,
+    };
+    match std::fs::metadata(cwd) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(failed("not a directory".into())),
+        Err(e) => Err(failed(e.to_string())),
+    }
+}
+
+/// Writes `bytes` to the child's stdin, then closes it. A child that exits without reading
+/// simply breaks the pipe.
+pub(crate) async fn feed_stdin(mut stdin: ChildStdin, bytes: Vec<u8>) {
+    if let Err(e) = stdin.write_all(&bytes).await {
+        tracing::debug!("agent stdin not fully written: {e}");
+    }
+    let _ = stdin.shutdown().await;
+}
+
+/// Sends `signal` to the whole process group led by `pgid`.
+pub(crate) fn signal_group(pgid: Option<libc::pid_t>, signal: libc::c_int) {
+    if let Some(pgid) = pgid.filter(|p| *p > 1) {
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
+        // process group the child leads (process_group(0)).
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+/// Makes the CLI get SIGKILL when the engine dies, even by `kill -9` (Linux). (The parent-death
+/// signal follows the spawning thread; tokio's worker threads live as long as the runtime.)
+#[cfg(target_os = "linux")]
+fn die_with_engine(command: &mut Command) {
+    let parent = std::process::id();
+    // SAFETY: the closure runs in the forked child before exec and only calls
+    // async-signal-safe functions (prctl, getppid, _exit).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The engine may have died between fork and prctl.
+            if libc::getppid() as u32 != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_engine(_command: &mut Command) {}
