@@ -1,0 +1,8 @@
+//! The scripted agent as a standalone program (tests run it; the engine ships it as
+//! `engine scripted-agent`).
+
+fn main() {
+    std::process::exit(engine_scripted_agent::main(
+        std::env::args_os().skip(1).collect(),
+    ));
+}

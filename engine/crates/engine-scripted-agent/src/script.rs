@@ -1,0 +1,178 @@
+//! The script format: a YAML list of sessions, each a list of steps.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::ScriptedAgentError;
+pub use crate::step::Step;
+
+/// A whole script: invocation K plays `sessions[K-1]` (the last one once K passes the end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Script {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// The sessions, in play order (never empty).
+    pub sessions: Vec<Vec<Step>>,
+}
+
+impl Script {
+    /// Reads and validates a script file.
+    pub fn load(path: &Path) -> Result<Script, ScriptedAgentError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScriptedAgentError::ReadScript {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Script::parse(path, &text)
+    }
+
+    /// Parses script text; `path` only names the script in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptedAgentError> {
+        let sessions: Vec<Vec<Step>> =
+            serde_yaml::from_str(text).map_err(|err| invalid_yaml(path, &err))?;
+        if sessions.is_empty() {
+            return Err(ScriptedAgentError::InvalidScript {
+                path: path.to_path_buf(),
+                line: None,
+                column: None,
+                message:
+                    "the script has no sessions (expected a list of sessions, each a list of steps)"
+                        .to_string(),
+            });
+        }
+        Ok(Script {
+            path: path.to_path_buf(),
+            sessions,
+        })
+    }
+
+    /// The steps invocation number `invocation` (1-based) plays.
+    pub fn session(&self, invocation: u64) -> &[Step] {
+        let index = usize::try_from(invocation.saturating_sub(1)).unwrap_or(usize::MAX);
+        let index = index.min(self.sessions.len().saturating_sub(1));
+        self.sessions.get(index).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// A YAML error as `path:line:column: message`, with a hint for the most common mistake.
+fn invalid_yaml(path: &Path, err: &serde_yaml::Error) -> ScriptedAgentError {
+    let location = err.location();
+    let mut message = err.to_string();
+    if let Some(location) = &location {
+        let suffix = format!(" at line {} column {}", location.line(), location.column());
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message = stripped.to_string();
+        }
+    }
+    if message.contains("expected a sequence") {
+        message
+            .push_str(" (a script is a list of sessions, each a list of steps: `- - say: hello`)");
+    }
+    ScriptedAgentError::InvalidScript {
+        path: path.to_path_buf(),
+        line: location.as_ref().map(|location| location.line()),
+        column: location.as_ref().map(|location| location.column()),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::step::{ResetsAt, UsageLimitStep};
+
+    fn parse(text: &str) -> Result<Script, ScriptedAgentError> {
+        Script::parse(Path::new("s.yaml"), text)
+    }
+
+    #[test]
+    fn parses_every_step_kind() {
+        let script = parse(
+            r#"
+- - say: hello
+  - think: hmm
+  - tool: {name: Read, input: {file_path: a.txt}, output: text, error: true, duration: 10ms}
+  - write: {path: a.txt, content: "x\n"}
+  - append: {path: a.txt, content: "y\n"}
+  - delete: a.txt
+  - run: echo hi
+  - cost: 0.25
+  - tokens: {input: 10, output: 2}
+  - sleep: 500ms
+  - noise: not json
+  - stderr: warning
+  - api_retry: {attempt: 2}
+  - result: {text: done, is_error: false, subtype: success}
+  - hang: true
+  - hang_after_result: true
+  - double_result: true
+  - crash: {exit: 3, stderr: boom}
+  - usage_limit: {resets_at: "in 2s"}
+  - usage_limit: {resets_at: 1700000000}
+  - auth_error: true
+  - context_overflow: true
+  - repeat: {times: 3, steps: [{run: "false"}]}
+"#,
+        )
+        .unwrap();
+        let steps = script.session(1);
+        assert_eq!(steps.len(), 23);
+        assert_eq!(steps[0], Step::Say("hello".into()));
+        assert_eq!(steps[9], Step::Sleep(Duration::from_millis(500)));
+        assert_eq!(
+            steps[18],
+            Step::UsageLimit(UsageLimitStep {
+                resets_at: Some(ResetsAt::In(Duration::from_secs(2))),
+                exit: None
+            })
+        );
+        assert_eq!(
+            steps[19],
+            Step::UsageLimit(UsageLimitStep {
+                resets_at: Some(ResetsAt::Epoch(1_700_000_000)),
+                exit: None
+            })
+        );
+        match &steps[2] {
+            Step::Tool(tool) => {
+                assert_eq!(tool.input["file_path"], "a.txt");
+                assert_eq!(tool.duration, Some(Duration::from_millis(10)));
+                assert!(tool.error);
+            }
+            other => panic!("{other:?}"),
+        }
+        match &steps[22] {
+            Step::Repeat(repeat) => assert_eq!(repeat.steps, vec![Step::Run("false".into())]),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sessions_past_the_end_replay_the_last() {
+        let script = parse("- - say: one\n- - say: two\n").unwrap();
+        assert_eq!(script.session(1), &[Step::Say("one".into())]);
+        assert_eq!(script.session(2), &[Step::Say("two".into())]);
+        assert_eq!(script.session(9), &[Step::Say("two".into())]);
+    }
+
+    #[test]
+    fn unknown_steps_are_reported_with_their_line() {
+        let err = parse("- - say: hi\n  - dance: true\n").unwrap_err();
+        match err {
+            ScriptedAgentError::InvalidScript { line, message, .. } => {
+                assert_eq!(line, Some(2), "{message}");
+                assert!(message.contains("dance"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_durations_and_empty_scripts_are_errors() {
+        let err = parse("- - sleep: soon\n").unwrap_err();
+        assert!(err.to_string().contains("soon"), "{err}");
+        assert!(parse("[]").is_err());
+        assert!(parse("- - tool: {name: Bash, bogus: 1}\n").is_err());
+    }
+}
