@@ -33,6 +33,62 @@ pub struct Failure {
     /// Structured detail (`null` when there is none).
     #[serde(default)]
     pub detail: serde_json::Value,
+    /// For a retryable failure: retry at this time (ms since the epoch) instead of after the
+    /// backoff, without counting the attempt against `max_attempts` (e.g. a usage limit that
+    /// resets at a known time: waiting is not the task failing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at_ms: Option<u64>,
+}
+
+/// Money and tokens an attempt spent (agent sessions).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct Spend {
+    /// Cost in USD of what is known.
+    pub cost_usd: f64,
+    /// False when some session's cost could not be known.
+    pub cost_known: bool,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+}
+
+impl Spend {
+    /// Nothing spent (and that is known).
+    pub const NONE: Spend = Spend {
+        cost_usd: 0.0,
+        cost_known: true,
+        input_tokens: 0,
+        output_tokens: 0,
+    };
+
+    /// [`Spend::NONE`], for serde defaults.
+    pub fn default_known() -> Spend {
+        Spend::NONE
+    }
+
+    /// Whether anything was spent at all.
+    pub fn is_zero(&self) -> bool {
+        self.cost_usd == 0.0 && self.input_tokens == 0 && self.output_tokens == 0
+    }
+}
+
+impl std::ops::Add for Spend {
+    type Output = Spend;
+
+    /// The sum of two spends (the cost is known only if both are).
+    fn add(self, other: Spend) -> Spend {
+        Spend {
+            cost_usd: self.cost_usd + other.cost_usd,
+            cost_known: self.cost_known && other.cost_known,
+            input_tokens: self.input_tokens + other.input_tokens,
+            output_tokens: self.output_tokens + other.output_tokens,
+        }
+    }
+}
+
+fn spend_is_none(spend: &Spend) -> bool {
+    *spend == Spend::NONE
 }
 
 /// What a stage receives when a later stage sent the run back to it.
@@ -71,6 +127,12 @@ pub enum Event {
         summary: String,
         /// Outputs (a JSON object).
         outputs: serde_json::Value,
+        /// What the attempt spent.
+        #[serde(
+            default = "Spend::default_known",
+            skip_serializing_if = "spend_is_none"
+        )]
+        spend: Spend,
     },
     /// An attempt failed (including timeouts).
     AttemptFailed {
@@ -82,6 +144,12 @@ pub enum Event {
         at_ms: u64,
         /// Why.
         failure: Failure,
+        /// What the attempt spent.
+        #[serde(
+            default = "Spend::default_known",
+            skip_serializing_if = "spend_is_none"
+        )]
+        spend: Spend,
     },
     /// A scheduled retry is due.
     RetryDue {
@@ -105,6 +173,18 @@ pub enum Event {
         /// When.
         at_ms: u64,
     },
+    /// What an attempt spent, reported apart from its result: for an attempt that was cancelled
+    /// (its result will be rejected) the money is still counted. Accepted in any run state.
+    SpendRecorded {
+        /// The stage.
+        stage: String,
+        /// The attempt.
+        attempt: u32,
+        /// When.
+        at_ms: u64,
+        /// What it spent (added to what is recorded).
+        spend: Spend,
+    },
     /// The user asked to run a finished run again from a stage (`engine retry RUN --from S`).
     RetryFrom {
         /// The stage to start again from; it and every stage after it run again.
@@ -124,6 +204,7 @@ impl Event {
             | Event::RetryDue { at_ms, .. }
             | Event::CancelRequested { at_ms, .. }
             | Event::Resumed { at_ms }
+            | Event::SpendRecorded { at_ms, .. }
             | Event::RetryFrom { at_ms, .. } => *at_ms,
         }
     }
@@ -137,6 +218,7 @@ impl Event {
             Event::RetryDue { .. } => "retry_due",
             Event::CancelRequested { .. } => "cancel_requested",
             Event::Resumed { .. } => "resumed",
+            Event::SpendRecorded { .. } => "spend_recorded",
             Event::RetryFrom { .. } => "retry_from",
         }
     }

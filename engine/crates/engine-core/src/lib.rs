@@ -10,7 +10,7 @@ pub mod machine;
 pub mod model;
 pub mod state;
 
-pub use event::{Command, Event, Failure, FailureKind, Feedback};
+pub use event::{Command, Event, Failure, FailureKind, Feedback, Spend};
 pub use machine::{Rejected, Transition, start, step};
 pub use model::{
     Delivery, OnFailure, Permissions, PluginRef, RetryPolicy, Stage, Workflow, WorkspaceAccess,

@@ -13,7 +13,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Command, Event, Failure, Feedback};
+use crate::event::{Command, Event, Failure, Feedback, Spend};
 use crate::model::{Stage, Workflow};
 use crate::state::{AttemptOutcome, AttemptRecord, RunState, RunStatus, StagePhase, StageState};
 
@@ -105,6 +105,7 @@ impl Run<'_> {
                 attempt,
                 summary,
                 outputs,
+                spend,
                 ..
             } => {
                 self.require_running()?;
@@ -123,17 +124,36 @@ impl Run<'_> {
                         summary: summary.clone(),
                     },
                 );
+                add_spend(st, *attempt, *spend);
                 self.schedule_ready(at);
             }
             Event::AttemptFailed {
                 stage,
                 attempt,
                 failure,
+                spend,
                 ..
             } => {
                 self.require_running()?;
                 self.require_attempt(stage, *attempt)?;
+                add_spend(self.stage_mut(stage)?, *attempt, *spend);
                 self.on_failure(stage, *attempt, failure, at)?;
+            }
+            Event::SpendRecorded {
+                stage,
+                attempt,
+                spend,
+                ..
+            } => {
+                let st = self.stage_mut(stage)?;
+                if !st.history.iter().any(|r| r.attempt == *attempt) {
+                    return Err(Rejected::StaleAttempt {
+                        stage: stage.clone(),
+                        attempt: *attempt,
+                        current: "no such attempt".into(),
+                    });
+                }
+                add_spend(st, *attempt, *spend);
             }
             Event::RetryDue { stage, attempt, .. } => {
                 self.require_running()?;
@@ -265,6 +285,26 @@ impl Run<'_> {
         st.last_failure = Some(failure.clone());
         st.interrupted = false;
         st.phase = StagePhase::Failed;
+
+        if failure.kind.is_retryable()
+            && let Some(retry_at) = failure.retry_at_ms
+        {
+            // Waiting for a known time (a usage limit's reset) is not the task failing: the
+            // attempt does not count against the retry policy.
+            st.round_attempts = st.round_attempts.saturating_sub(1);
+            let due_at_ms = retry_at.max(at);
+            let next = st.attempts + 1;
+            st.phase = StagePhase::RetryWaiting {
+                attempt: next,
+                due_at_ms,
+            };
+            self.commands.push(Command::ScheduleRetry {
+                stage: stage.to_string(),
+                attempt: next,
+                due_at_ms,
+            });
+            return Ok(());
+        }
 
         if failure.kind.is_retryable() && st.round_attempts < spec.retry.max_attempts {
             let due_at_ms = at.saturating_add(spec.retry.delay_ms(st.round_attempts));
@@ -407,6 +447,7 @@ impl Run<'_> {
             started_at_ms: at,
             ended_at_ms: None,
             outcome: AttemptOutcome::Running,
+            spend: Spend::NONE,
         });
         self.commands.push(Command::StartAttempt {
             stage: id.to_string(),
@@ -491,6 +532,12 @@ fn end_attempt(st: &mut StageState, attempt: u32, at: u64, outcome: AttemptOutco
     if let Some(record) = st.history.iter_mut().rev().find(|r| r.attempt == attempt) {
         record.ended_at_ms = Some(at);
         record.outcome = outcome;
+    }
+}
+
+fn add_spend(st: &mut StageState, attempt: u32, spend: Spend) {
+    if let Some(record) = st.history.iter_mut().rev().find(|r| r.attempt == attempt) {
+        record.spend = record.spend + spend;
     }
 }
 

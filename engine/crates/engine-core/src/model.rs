@@ -209,6 +209,9 @@ pub struct Stage {
     /// Delivery guarantee of the stage's effects.
     #[serde(default)]
     pub delivery: Delivery,
+    /// Spending limit in USD of this stage's agent sessions (all attempts of a run).
+    #[serde(default)]
+    pub budget_usd: Option<f64>,
 }
 
 /// Default time limit of a stage attempt: 30 minutes.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Failure, Feedback};
+use crate::event::{Failure, Feedback, Spend};
 
 /// The task a run works on.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -124,6 +124,9 @@ pub struct AttemptRecord {
     pub ended_at_ms: Option<u64>,
     /// How it ended.
     pub outcome: AttemptOutcome,
+    /// What it spent.
+    #[serde(default = "Spend::default_known")]
+    pub spend: Spend,
 }
 
 /// The state of one stage within a run.
@@ -153,6 +156,13 @@ pub struct StageState {
 }
 
 impl StageState {
+    /// Everything this stage's attempts spent.
+    pub fn spend(&self) -> Spend {
+        self.history
+            .iter()
+            .fold(Spend::NONE, |acc, r| acc + r.spend)
+    }
+
     /// A stage that has not started.
     pub fn new() -> Self {
         StageState {
@@ -204,6 +214,14 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// Everything the run's attempts spent.
+    pub fn spend(&self) -> Spend {
+        self.stages
+            .values()
+            .flat_map(|s| &s.history)
+            .fold(Spend::NONE, |acc, r| acc + r.spend)
+    }
+
     /// A fresh run of `workflow` for `task`; apply `Event::RunStarted` to begin.
     pub fn new(run_id: impl Into<String>, task: Task, workflow: &crate::Workflow) -> Self {
         RunState {

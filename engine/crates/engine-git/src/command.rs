@@ -87,6 +87,30 @@ pub(crate) fn run_git<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<GitOutp
     })
 }
 
+/// Like [`run_git`], with extra environment variables set after the scrubbing (e.g. a private
+/// `GIT_INDEX_FILE`).
+pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
+    cwd: &Path,
+    args: &[S],
+    env: &[(&str, &OsStr)],
+) -> Result<GitOutput, GitError> {
+    let command_line = describe(args);
+    let mut command = git_command(cwd, args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().map_err(|source| GitError::Spawn {
+        command: command_line.clone(),
+        source,
+    })?;
+    Ok(GitOutput {
+        command: command_line,
+        status: output.status,
+        stdout: output.stdout,
+        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+    })
+}
+
 /// The `git <args>` command with the controlled environment, not yet started.
 fn git_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Command {
     let mut command = Command::new("git");

@@ -12,6 +12,7 @@ mod command;
 mod error;
 mod naming;
 mod repo;
+mod snapshot;
 mod worktree;
 
 pub use error::GitError;

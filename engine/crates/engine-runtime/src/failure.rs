@@ -50,6 +50,7 @@ pub(crate) fn timed_out(timeout: Duration) -> Failure {
             humantime::format_duration(timeout)
         ),
         detail: json!({ "timeout_ms": u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX) }),
+        retry_at_ms: None,
     }
 }
 
@@ -80,11 +81,19 @@ fn success_from(success: wit::Success) -> AttemptResult {
     })
 }
 
+/// A failure the stage returned. A retryable one whose detail carries `retry_at_ms` (e.g. a
+/// usage limit with a known reset time) is retried at that time, outside the retry budget.
 fn stage_failure(kind: FailureKind, failure: wit::Failure) -> Failure {
+    let detail = json_or_string(&failure.detail);
+    let retry_at_ms = match kind {
+        FailureKind::Retryable => detail.get("retry_at_ms").and_then(Value::as_u64),
+        _ => None,
+    };
     Failure {
         kind,
         message: failure.message,
-        detail: json_or_string(&failure.detail),
+        detail,
+        retry_at_ms,
     }
 }
 
@@ -138,6 +147,7 @@ fn trap_failure(error: &wasmtime::Error, ending: &Ending<'_>) -> Failure {
 
 fn fatal(message: String, detail: Value) -> Failure {
     Failure {
+        retry_at_ms: None,
         kind: FailureKind::Fatal,
         message,
         detail,

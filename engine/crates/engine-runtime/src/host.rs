@@ -268,6 +268,7 @@ impl Host {
             kind: FailureKind::Fatal,
             message,
             detail: serde_json::Value::Null,
+            retry_at_ms: None,
         })?;
         let (stdout, stderr) = (state.stdout.clone(), state.stderr.clone());
         let mut store = self.new_store(state, deadline);

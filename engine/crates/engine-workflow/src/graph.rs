@@ -186,6 +186,7 @@ mod tests {
             timeout_ms: 1,
             memory_limit_bytes: 1,
             retry: RetryPolicy::default(),
+            budget_usd: None,
             on_failure: goto.map(|g| OnFailure {
                 goto: g.into(),
                 max_loops: 1,

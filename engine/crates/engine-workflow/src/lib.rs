@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+mod agents;
 mod diagnostic;
 mod field_path;
 mod graph;
@@ -30,6 +31,7 @@ mod yaml;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+pub use agents::{AgentSettings, BackendOverride, Budget, Price, SupervisionLimits};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
@@ -94,6 +96,7 @@ pub fn load_str(
         workflow: resolved.workflow,
         env: resolved.env,
         description: resolved.description,
+        agents: resolved.agents,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

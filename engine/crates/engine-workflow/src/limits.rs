@@ -10,7 +10,11 @@ use crate::units::{duration_ms, size_bytes};
 
 /// A duration field in milliseconds; `None` when absent or not a string (the schema reports
 /// wrong types) or unparseable (reported here).
-fn duration(value: Option<&Value>, path: &FieldPath, problems: &mut Vec<Problem>) -> Option<u64> {
+pub(crate) fn duration(
+    value: Option<&Value>,
+    path: &FieldPath,
+    problems: &mut Vec<Problem>,
+) -> Option<u64> {
     let text = value?.as_str()?;
     match duration_ms(text) {
         Ok(ms) => Some(ms),

@@ -19,6 +19,8 @@ pub struct LoadedWorkflow {
     pub env: BTreeMap<String, String>,
     /// The `description:`, if any.
     pub description: Option<String>,
+    /// Models, budgets, prices and how agents run (`models:`, `budget:`, `prices:`, `agents:`).
+    pub agents: crate::agents::AgentSettings,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

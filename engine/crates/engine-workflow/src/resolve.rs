@@ -24,6 +24,8 @@ pub(crate) struct Resolved {
     pub(crate) env: BTreeMap<String, String>,
     /// The `description:`.
     pub(crate) description: Option<String>,
+    /// Models, budgets, prices and agent settings.
+    pub(crate) agents: crate::agents::AgentSettings,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -77,6 +79,7 @@ pub(crate) fn resolve(
         },
         env,
         description: text(root.get("description")),
+        agents: crate::agents::read_agent_settings(root, problems),
         needs_fields,
     }
 }
@@ -136,6 +139,7 @@ fn read_stage(
             Some("at_most_once") => Delivery::AtMostOnce,
             _ => Delivery::AtLeastOnce,
         },
+        budget_usd: body.get("budget_usd").and_then(Value::as_f64),
     };
     (stage, needs_fields)
 }
