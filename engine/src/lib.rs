@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod cli;
 pub mod driver;
 pub mod error;

@@ -11,6 +11,7 @@ use engine_store::RunMeta;
 use engine_workflow::{Diagnostics, LoadedWorkflow, PluginInfo};
 
 use crate::EngineError;
+use crate::agents::AgentConfig;
 
 /// Name of the state directory at the repository root.
 pub const STATE_DIR_NAME: &str = ".engine";
@@ -101,6 +102,8 @@ pub struct PreparedWorkflow {
     pub stages: BTreeMap<String, Arc<LoadedStage>>,
     /// Each stage's descriptor, by stage id.
     pub descriptors: BTreeMap<String, Descriptor>,
+    /// How agent sessions run (backends, tiers, budgets, limits).
+    pub agents: Arc<AgentConfig>,
 }
 
 impl PreparedWorkflow {
@@ -128,18 +131,27 @@ impl PreparedWorkflow {
             };
             infos.insert(stage.id.clone(), info);
         }
-        let diagnostics = loaded.check_plugins(|stage| {
+        let mut diagnostics = loaded.check_plugins(|stage| {
             infos
                 .remove(&stage.id)
                 .unwrap_or_else(|| Err(format!("stage {:?} was not loaded", stage.id)))
         });
+        let agents = match AgentConfig::from_workflow(&loaded) {
+            Ok(config) => config,
+            Err(problems) => {
+                diagnostics.extend(problems);
+                AgentConfig::default()
+            }
+        };
         if !diagnostics.is_empty() {
+            diagnostics.sort();
             return Err(Diagnostics(diagnostics).into());
         }
         Ok(PreparedWorkflow {
             loaded,
             stages,
             descriptors,
+            agents: Arc::new(agents),
         })
     }
 }

@@ -12,7 +12,9 @@ use crate::report::{Human, Quiet, Reporter};
 use crate::{EngineError, exit};
 
 /// Drives the run and prints the result; returns the exit code for the run's outcome.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn drive_run(
+    repo: &engine_git::Repo,
     state_dir: &StateDir,
     host: Arc<Host>,
     prepared: PreparedWorkflow,
@@ -35,6 +37,7 @@ pub(super) async fn drive_run(
         state_dir: state_dir.path().to_path_buf(),
         reporter,
         handle_signals: true,
+        repo: repo.clone(),
     };
     let outcome = driver.drive(state, first).await?;
     let (state, interrupted) = match outcome {

@@ -47,10 +47,23 @@ pub enum Commands {
     Show(show::ShowArgs),
     /// Cancel a run (asks the engine process driving it, if any, to stop it).
     Cancel(cancel::CancelArgs),
+    /// A scripted stand-in for agent CLIs (Claude Code, Codex) for tests and demos: plays a
+    /// YAML script in their stream formats. See docs/agents.md.
+    #[command(name = "scripted-agent", disable_help_flag = true)]
+    ScriptedAgent {
+        /// Its arguments (`--script FILE --as claude|codex` then the CLI's own flags).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    if let Commands::ScriptedAgent { args } = cli.command {
+        // Its own program: no runtime, no tracing on its stderr (that is part of the act).
+        let code = engine_scripted_agent::main(args);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,6 +97,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Runs(args) => runs::execute(args, state_dir),
         Commands::Show(args) => show::execute(args, state_dir),
         Commands::Cancel(args) => cancel::execute(args, state_dir).await,
+        Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
     }
 }
 

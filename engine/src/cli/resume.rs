@@ -49,6 +49,7 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
         Event::Resumed { at_ms: now_ms() }
     };
     drive_run(
+        &project.repo,
         &state_dir,
         host,
         prepared,

@@ -76,7 +76,17 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         println!("{run_id}");
     }
     let first = engine_core::Event::RunStarted { at_ms: now_ms() };
-    drive_run(&state_dir, host, prepared, meta, initial, first, args.json).await
+    drive_run(
+        &project.repo,
+        &state_dir,
+        host,
+        prepared,
+        meta,
+        initial,
+        first,
+        args.json,
+    )
+    .await
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EngineError> {

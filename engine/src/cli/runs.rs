@@ -41,6 +41,7 @@ pub(super) fn execute(args: RunsArgs, state_dir: Option<&Path>) -> Result<u8, En
                     "branch": r.meta.branch,
                     "created_at": rfc3339(r.meta.created_at_ms),
                     "duration_ms": duration_ms(&r.state),
+                    "spend": r.state.spend(),
                 })
             })
             .collect();

@@ -76,7 +76,12 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
     if let Some(worktree) = &meta.worktree {
         out += &format!("worktree  {}\n", worktree.display());
     }
-    out += &format!("created   {}\n\n", rfc3339(meta.created_at_ms));
+    out += &format!("created   {}\n", rfc3339(meta.created_at_ms));
+    let spend = state.spend();
+    if !spend.is_zero() || !spend.cost_known {
+        out += &format!("spent     {}\n", spend_text(&spend));
+    }
+    out += "\n";
     out += &format!(
         "{:<16} {:<10} {:>8}  {:>8}  SUMMARY\n",
         "STAGE", "STATUS", "ATTEMPTS", "TOOK"
@@ -116,9 +121,58 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
                 took,
                 attempt_log_path(state_dir, &meta.run_id, id, r.attempt).display()
             );
+            if !r.spend.is_zero() || !r.spend.cost_known {
+                out += &format!("              spent {}\n", spend_text(&r.spend));
+            }
+            for transcript in transcripts(state_dir, &meta.run_id, id, r.attempt) {
+                out += &format!("              transcript: {}\n", transcript.display());
+            }
         }
     }
     out
+}
+
+/// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known.
+pub(super) fn spend_text(spend: &engine_core::Spend) -> String {
+    let known = if spend.cost_known { "" } else { " + unknown" };
+    format!(
+        "${:.2}{known} ({} in / {} out tokens)",
+        spend.cost_usd,
+        tokens(spend.input_tokens),
+        tokens(spend.output_tokens)
+    )
+}
+
+fn tokens(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// The raw agent transcripts of one attempt (`<state>/runs/<run>/transcripts/<stage>.<attempt>.<n>.jsonl`).
+fn transcripts(
+    state_dir: &Path,
+    run_id: &str,
+    stage: &str,
+    attempt: u32,
+) -> Vec<std::path::PathBuf> {
+    let dir = state_dir.join("runs").join(run_id).join("transcripts");
+    let prefix = format!("{stage}.{attempt}.");
+    let mut found: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".jsonl"))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 fn first_line(text: &str) -> &str {

@@ -5,18 +5,20 @@
 mod attempt_log;
 mod debug_hold;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine_core::{Command, Event, RunState, step};
+use engine_core::{Command, Event, RunState, Spend, step};
+use engine_git::Repo;
 use engine_runtime::{AttemptContext, AttemptRequest, Host};
 use engine_store::{RunMeta, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::EngineError;
+use crate::agents::{BudgetView, HostLauncher, LaunchSite, SpendMeter};
 use crate::project::PreparedWorkflow;
 use crate::report::Reporter;
 use crate::time::now_ms;
@@ -51,11 +53,22 @@ pub struct Driver<'a> {
     pub reporter: Arc<dyn Reporter>,
     /// Stop cleanly on SIGINT/SIGTERM (leaving the run resumable).
     pub handle_signals: bool,
+    /// The repository (agent stages snapshot the worktree through it).
+    pub repo: Repo,
+}
+
+/// What a `StartAttempt` command asks for.
+struct AttemptStart<'a> {
+    stage: &'a str,
+    attempt: u32,
+    interrupted: bool,
+    feedback: Option<engine_core::Feedback>,
 }
 
 struct Running {
     attempt: u32,
     task: JoinHandle<()>,
+    meter: Arc<SpendMeter>,
 }
 
 impl Driver<'_> {
@@ -66,14 +79,14 @@ impl Driver<'_> {
         let mut attempts: HashMap<String, Running> = HashMap::new();
         let mut timers: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut state = state;
-        let mut next = Some(first);
+        let mut queue = VecDeque::from([first]);
         let mut signals = Signals::new(self.handle_signals)?;
         let hold = debug_hold::Hold::from_env();
         let mut poll = tokio::time::interval(CONTROL_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         loop {
-            let event = match next.take() {
+            let event = match queue.pop_front() {
                 Some(event) => event,
                 None => tokio::select! {
                     Some(event) = rx.recv() => event,
@@ -112,15 +125,20 @@ impl Driver<'_> {
                         interrupted,
                         feedback,
                     } => {
-                        let task = self.spawn_attempt(
-                            &state,
-                            &stage,
+                        let meter = Arc::new(SpendMeter::new());
+                        let start = AttemptStart {
+                            stage: &stage,
                             attempt,
                             interrupted,
                             feedback,
-                            tx.clone(),
-                        )?;
-                        if let Some(old) = attempts.insert(stage, Running { attempt, task }) {
+                        };
+                        let task = self.spawn_attempt(&state, start, meter.clone(), tx.clone())?;
+                        let running = Running {
+                            attempt,
+                            task,
+                            meter,
+                        };
+                        if let Some(old) = attempts.insert(stage, running) {
                             old.task.abort();
                         }
                     }
@@ -149,12 +167,22 @@ impl Driver<'_> {
                             && let Some(running) = attempts.remove(&stage)
                         {
                             running.task.abort();
+                            // Its result will be rejected; what it spent still counts.
+                            let spend = running.meter.total();
+                            if spend != Spend::NONE {
+                                queue.push_back(Event::SpendRecorded {
+                                    stage,
+                                    attempt,
+                                    at_ms: now_ms(),
+                                    spend,
+                                });
+                            }
                         }
                     }
                     Command::FinishRun { .. } => finished = true,
                 }
             }
-            if finished {
+            if finished && queue.is_empty() {
                 stop_all(attempts, timers);
                 return Ok(DriveOutcome::Finished(state));
             }
@@ -164,12 +192,16 @@ impl Driver<'_> {
     fn spawn_attempt(
         &self,
         state: &RunState,
-        stage_id: &str,
-        attempt: u32,
-        interrupted: bool,
-        feedback: Option<engine_core::Feedback>,
+        start: AttemptStart<'_>,
+        meter: Arc<SpendMeter>,
         tx: mpsc::UnboundedSender<Event>,
     ) -> Result<JoinHandle<()>, EngineError> {
+        let AttemptStart {
+            stage: stage_id,
+            attempt,
+            interrupted,
+            feedback,
+        } = start;
         let workflow = &self.prepared.loaded.workflow;
         let (Some(spec), Some(component)) = (
             workflow.stage(stage_id),
@@ -216,13 +248,14 @@ impl Driver<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             observer,
-            agent: None,
+            agent: self.launcher(state, spec, attempt, meter.clone())?,
         };
         let host = self.host.clone();
         let stage = stage_id.to_string();
         Ok(tokio::spawn(async move {
             let result = host.run_attempt(&component, request).await;
             let at_ms = now_ms();
+            let spend = meter.total();
             let event = match result {
                 Ok(success) => Event::AttemptSucceeded {
                     stage,
@@ -230,16 +263,66 @@ impl Driver<'_> {
                     at_ms,
                     summary: success.summary,
                     outputs: success.outputs,
+                    spend,
                 },
                 Err(failure) => Event::AttemptFailed {
                     stage,
                     attempt,
                     at_ms,
                     failure,
+                    spend,
                 },
             };
             let _ = tx.send(event);
         }))
+    }
+
+    /// The agent launcher of an attempt, for stages granted `agent`: budgets of the stage, the
+    /// run and the day (every run of this state directory) as they stand now.
+    fn launcher(
+        &self,
+        state: &RunState,
+        spec: &engine_core::Stage,
+        attempt: u32,
+        meter: Arc<SpendMeter>,
+    ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
+        if !spec.permissions.agent {
+            return Ok(None);
+        }
+        let Some(worktree) = self.meta.worktree.clone() else {
+            return Ok(None);
+        };
+        let config = self.prepared.agents.clone();
+        let stage_spend = state
+            .stages
+            .get(&spec.id)
+            .map(|s| s.spend())
+            .unwrap_or(Spend::NONE);
+        let run_spend = state.spend();
+        let mut budget = BudgetView::default()
+            .with(
+                "the stage's budget_usd",
+                spec.budget_usd,
+                stage_spend.cost_usd,
+            )
+            .with("budget.run_usd", config.run_budget_usd, run_spend.cost_usd);
+        let mut unknown = !run_spend.cost_known;
+        if config.day_budget_usd.is_some() {
+            let day = crate::agents::budget::day_spend(self.store, &state.run_id, state, now_ms())?;
+            unknown |= !day.cost_known;
+            budget = budget.with("budget.day_usd", config.day_budget_usd, day.cost_usd);
+        }
+        budget.earlier_spend_unknown = unknown;
+        let site = LaunchSite {
+            repo: self.repo.clone(),
+            worktree,
+            run_dir: self.state_dir.join("runs").join(&state.run_id),
+            stage_id: spec.id.clone(),
+            attempt,
+        };
+        Ok(Some(Arc::new(HostLauncher::new(
+            config, site, budget, meter,
+        ))))
     }
 
     /// A cancel request for this run left by another process (`engine cancel`).

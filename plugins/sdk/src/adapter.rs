@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::bindings::engine::stage::types as raw;
 use crate::{
-    Context, Delivery, Descriptor, Feedback, IdempotencyKeys, Stage, StageError, Success, Task,
-    WorkspaceAccess,
+    Context, Delivery, Descriptor, Feedback, IdempotencyKeys, PreviousFailure, Stage, StageError,
+    Success, Task, WorkspaceAccess,
 };
 
 /// `describe` of the exported component.
@@ -103,6 +103,10 @@ pub(crate) fn context_from_raw<C: serde::de::DeserializeOwned>(
         }),
         interrupted: c.interrupted,
         workspace: c.workspace,
+        previous_failure: c.previous_failure.map(|f| PreviousFailure {
+            message: f.message,
+            detail: json_or_string(&f.detail),
+        }),
     })
 }
 
@@ -169,6 +173,41 @@ mod tests {
             raw::StageError::Fatal(f) => assert_eq!(f.detail, "{}"),
             raw::StageError::Retryable(_) => panic!("expected fatal"),
         }
+    }
+
+    #[test]
+    fn context_carries_the_previous_failure() {
+        let raw_context = |previous: Option<raw::Failure>| raw::Context {
+            run_id: "r".into(),
+            stage_id: "s".into(),
+            attempt: 2,
+            keys: raw::IdempotencyKeys {
+                stage: "r/s".into(),
+                attempt: "r/s/2".into(),
+            },
+            task: raw::Task {
+                id: "t".into(),
+                title: "T".into(),
+                body: String::new(),
+                labels: Vec::new(),
+            },
+            config: "{}".into(),
+            outputs: Vec::new(),
+            feedback: None,
+            interrupted: false,
+            workspace: None,
+            previous_failure: previous,
+        };
+        let ctx = context_from_raw::<Config>(raw_context(Some(raw::Failure {
+            message: "stalled".into(),
+            detail: r#"{"force_tier":"genius"}"#.into(),
+        })))
+        .unwrap();
+        let previous = ctx.previous_failure.unwrap();
+        assert_eq!(previous.message, "stalled");
+        assert_eq!(previous.detail["force_tier"], "genius");
+        let ctx = context_from_raw::<Config>(raw_context(None)).unwrap();
+        assert!(ctx.previous_failure.is_none());
     }
 
     #[test]

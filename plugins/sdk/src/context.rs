@@ -26,6 +26,9 @@ pub struct Context<C> {
     pub interrupted: bool,
     /// Where the worktree is mounted (`/workspace`), when the stage has access to it.
     pub workspace: Option<String>,
+    /// How this stage's previous attempt in this run failed, when it did (a retry): lets the
+    /// stage adapt, e.g. `builtin:agent` moves to the top model tier after a stall.
+    pub previous_failure: Option<PreviousFailure>,
 }
 
 /// Keys a stage uses to make its effects happen once.
@@ -57,6 +60,15 @@ pub struct Feedback {
     pub from_stage: String,
     /// Its attempt number.
     pub attempt: u32,
+    /// Its failure message.
+    pub message: String,
+    /// Its structured detail (`null` when there is none).
+    pub detail: serde_json::Value,
+}
+
+/// How this stage's previous attempt failed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousFailure {
     /// Its failure message.
     pub message: String,
     /// Its structured detail (`null` when there is none).

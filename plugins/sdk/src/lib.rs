@@ -31,6 +31,7 @@
 extern crate self as engine_stage_sdk;
 
 mod adapter;
+pub mod agent;
 pub mod bindings;
 mod context;
 mod descriptor;
@@ -38,7 +39,7 @@ pub mod exec;
 pub mod log;
 mod outcome;
 
-pub use context::{Context, Feedback, IdempotencyKeys, Task};
+pub use context::{Context, Feedback, IdempotencyKeys, PreviousFailure, Task};
 pub use descriptor::{Delivery, Descriptor, Permissions, WorkspaceAccess};
 pub use outcome::{StageError, Success};
 

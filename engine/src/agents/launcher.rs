@@ -1,0 +1,220 @@
+//! The engine's [`AgentLauncher`]: what happens when a stage starts an agent session. It picks
+//! the backend, resolves the model tier, applies every budget (failing closed when the spend
+//! could not be known), builds the CLI invocation, starts it under the host's supervision with
+//! a scrubbed environment, and records what it spent and which files it changed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use engine_agent::supervise::{Session, SessionSpec};
+use engine_agent::{AgentEvent, BackendSettings, InvocationContext, SessionRequest, Summary};
+use engine_git::Repo;
+use engine_runtime::{AgentLauncher, AgentSession, AgentStartError, BoxFuture};
+
+use super::budget::BudgetView;
+use super::meter::SpendMeter;
+use super::settings::AgentConfig;
+
+/// Host variables every agent process gets (when set); nothing else of the engine's own
+/// environment reaches it unless the workflow lists it under `agents.secrets`.
+const BASE_ENV: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR",
+];
+
+/// Where an attempt's sessions run and leave their files.
+#[derive(Debug, Clone)]
+pub struct LaunchSite {
+    /// The repository (for snapshots of the worktree).
+    pub repo: Repo,
+    /// The run's worktree: the agent's working directory.
+    pub worktree: PathBuf,
+    /// `<state>/runs/<run>`: transcripts and scratch files go below it.
+    pub run_dir: PathBuf,
+    /// The stage.
+    pub stage_id: String,
+    /// The attempt.
+    pub attempt: u32,
+}
+
+/// Starts agent sessions for one attempt.
+pub struct HostLauncher {
+    config: Arc<AgentConfig>,
+    site: LaunchSite,
+    budget: BudgetView,
+    meter: Arc<SpendMeter>,
+    sessions: AtomicU32,
+}
+
+impl HostLauncher {
+    /// A launcher for one attempt; `meter` receives what its sessions spend.
+    pub fn new(
+        config: Arc<AgentConfig>,
+        site: LaunchSite,
+        budget: BudgetView,
+        meter: Arc<SpendMeter>,
+    ) -> Self {
+        HostLauncher {
+            config,
+            site,
+            budget,
+            meter,
+            sessions: AtomicU32::new(0),
+        }
+    }
+
+    /// The raw transcript of session `n` of this attempt.
+    pub fn transcript_path(site: &LaunchSite, n: u32) -> PathBuf {
+        site.run_dir
+            .join("transcripts")
+            .join(format!("{}.{}.{n}.jsonl", site.stage_id, site.attempt))
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = BASE_ENV
+            .iter()
+            .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+            .collect();
+        env.push(("TERM".into(), "dumb".into()));
+        for name in &self.config.secrets {
+            if let Ok(value) = std::env::var(name) {
+                env.push((name.clone(), value));
+            }
+        }
+        env.extend(self.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env
+    }
+}
+
+impl AgentLauncher for HostLauncher {
+    fn start(&self, request: SessionRequest) -> Result<Box<dyn AgentSession>, AgentStartError> {
+        let config = &self.config;
+        let settings = config
+            .backends
+            .get(&request.backend)
+            .cloned()
+            .unwrap_or_else(BackendSettings::default);
+        let backend = engine_agent::backends::backend(&request.backend, &settings, &config.custom)
+            .map_err(|e| AgentStartError::UnknownBackend(e.to_string()))?;
+        let model = config.resolve_model(request.model.as_deref());
+        let prices = model.as_ref().and_then(|m| config.prices.get(m)).copied();
+
+        let spent = self.meter.total();
+        let mut budget = self.budget.clone();
+        budget.earlier_spend_unknown |= !spent.cost_known;
+        let remaining = budget
+            .remaining(spent.cost_usd, request.budget_usd)
+            .map_err(|e| AgentStartError::BudgetExhausted(e.0))?;
+        let cost_known = backend.reports_cost() || prices.is_some();
+        if remaining.is_some() && !cost_known {
+            return Err(AgentStartError::BudgetExhausted(format!(
+                "a budget applies but {} reports no cost and no price is configured for model \
+                 {}; add it under `prices:` so spending can be counted",
+                request.backend,
+                model.as_deref().unwrap_or("(the CLI's default)")
+            )));
+        }
+
+        let n = self.sessions.fetch_add(1, Ordering::SeqCst) + 1;
+        let scratch_dir = self
+            .site
+            .run_dir
+            .join("scratch")
+            .join(format!("{}.{}.{n}", self.site.stage_id, self.site.attempt));
+        std::fs::create_dir_all(&scratch_dir).map_err(|e| {
+            AgentStartError::SpawnFailed(format!("cannot create {}: {e}", scratch_dir.display()))
+        })?;
+        let resolved = SessionRequest {
+            model,
+            budget_usd: remaining,
+            ..request
+        };
+        let invocation = backend
+            .invocation(InvocationContext {
+                request: &resolved,
+                scratch_dir: &scratch_dir,
+                tiers: &config.tiers,
+            })
+            .map_err(|e| AgentStartError::InvalidRequest(e.to_string()))?;
+        let mut limits = config.limits.clone();
+        limits.max_turns = resolved.max_turns;
+        limits.budget_usd = remaining;
+        let before = self.site.repo.snapshot_tree(&self.site.worktree).ok();
+        let spec = SessionSpec {
+            invocation,
+            cwd: self.site.worktree.clone(),
+            env: self.env(),
+            transcript: Self::transcript_path(&self.site, n),
+            limits,
+            prices,
+        };
+        let session = Session::start(spec, backend.parser())
+            .map_err(|e| AgentStartError::SpawnFailed(e.to_string()))?;
+        let slot = self.meter.open_session();
+        Ok(Box::new(HostSession {
+            session,
+            slot,
+            meter: self.meter.clone(),
+            cost_known,
+            repo: self.site.repo.clone(),
+            worktree: self.site.worktree.clone(),
+            before,
+        }))
+    }
+}
+
+/// A running session, metering its spend as usage arrives.
+struct HostSession {
+    session: Session,
+    slot: usize,
+    meter: Arc<SpendMeter>,
+    cost_known: bool,
+    repo: Repo,
+    worktree: PathBuf,
+    before: Option<String>,
+}
+
+impl AgentSession for HostSession {
+    fn next_event(&mut self) -> BoxFuture<'_, Option<AgentEvent>> {
+        Box::pin(async move {
+            let event = self.session.next_event().await;
+            if let Some(AgentEvent::Usage { usage }) = &event {
+                let mut usage = *usage;
+                usage.cost_usd = usage.cost_usd.or(self.session.spent_usd());
+                self.meter.update(self.slot, &usage, self.cost_known);
+            }
+            event
+        })
+    }
+
+    fn cancel(&mut self) {
+        self.session.cancel();
+    }
+
+    fn finish(self: Box<Self>) -> BoxFuture<'static, Summary> {
+        Box::pin(async move {
+            let HostSession {
+                session,
+                slot,
+                meter,
+                cost_known,
+                repo,
+                worktree,
+                before,
+            } = *self;
+            let mut summary = session.finish().await;
+            meter.update(slot, &summary.usage, cost_known);
+            if let Some(before) = before {
+                let changed = tokio::task::spawn_blocking(move || {
+                    let after = repo.snapshot_tree(&worktree).ok()?;
+                    repo.changed_paths(&worktree, &before, &after).ok()
+                })
+                .await
+                .ok()
+                .flatten();
+                summary.files_changed = changed.unwrap_or_default();
+            }
+            summary
+        })
+    }
+}
