@@ -5,27 +5,20 @@
 
 mod support;
 
+use support::agent::ScriptedAgent;
 use support::{TestRepo, fixture_uses};
 
 /// A workflow whose stages drive one agent session each through fixture-agent; the claude
-/// backend is the scripted agent playing `script`.
-fn workflow(repo: &TestRepo, script: &str, head: &str, stages: &str) -> std::path::PathBuf {
-    let script_path = repo.path().join("agent-script.yaml");
-    std::fs::write(&script_path, script).unwrap();
-    let state = repo.dir.path().join("..").join(format!(
-        "scripted-state-{}",
-        repo.dir.path().file_name().unwrap().to_string_lossy()
-    ));
-    let engine = support::engine_bin();
-    let command = format!(
-        "[{}, scripted-agent, --script, {}, --state, {}, --as, claude]",
-        engine.display(),
-        script_path.display(),
-        state.display()
-    );
+/// and codex backends are the scripted agent.
+fn workflow(
+    repo: &TestRepo,
+    agent: &ScriptedAgent,
+    head: &str,
+    stages: &str,
+) -> std::path::PathBuf {
     repo.workflow(&format!(
-        "name: agents\n{head}\nagents:\n  backends:\n    claude: {{ command: {command} }}\n    codex: {{ command: {codex} }}\n  env: {{ ENGINE_DEMO_FLAG: visible }}\n  limits: {{ post_result_grace: 1s }}\nstages:\n{stages}",
-        codex = command.replace("--as, claude", "--as, codex"),
+        "name: agents\n{head}\nagents:\n{}  env: {{ ENGINE_DEMO_FLAG: visible }}\n  limits: {{ post_result_grace: 1s }}\nstages:\n{stages}",
+        agent.backends_yaml()
     ))
 }
 
@@ -40,19 +33,6 @@ fn agent_stage(id: &str, needs: Option<&str>, with: &str) -> String {
     s
 }
 
-/// The scripted agent's invocation log (one JSON object per session started).
-fn invocations(repo: &TestRepo) -> Vec<serde_json::Value> {
-    let state = repo.dir.path().join("..").join(format!(
-        "scripted-state-{}",
-        repo.dir.path().file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::read_to_string(state.join("invocations.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 const EDIT_AND_FINISH: &str = r#"
 - - say: Adding the greeting
   - write: {path: hello.txt, content: "hello\n"}
@@ -64,9 +44,10 @@ const EDIT_AND_FINISH: &str = r#"
 #[test]
 fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
     let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(EDIT_AND_FINISH);
     let wf = workflow(
         &repo,
-        EDIT_AND_FINISH,
+        &agent,
         "models: { smart: model-smart-id, genius: model-genius-id }",
         &agent_stage(
             "work",
@@ -109,7 +90,7 @@ fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
 
     // What the CLI was started with: the tier resolved to its model id, the prompt on stdin,
     // a scrubbed environment with only what the workflow passes.
-    let calls = invocations(&repo);
+    let calls = agent.invocations();
     assert_eq!(calls.len(), 1);
     let call = &calls[0];
     assert_eq!(call["model"], "model-smart-id");
@@ -169,7 +150,8 @@ fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agen
 "#;
     let stages = agent_stage("first", None, "{ backend: claude }")
         + &agent_stage("second", Some("first"), "{ backend: claude }");
-    let wf = workflow(&repo, script, "budget: { run_usd: 0.5 }", &stages);
+    let agent = ScriptedAgent::new(script);
+    let wf = workflow(&repo, &agent, "budget: { run_usd: 0.5 }", &stages);
     let run = repo.run(&["run", wf.to_str().unwrap()]);
     assert_eq!(run.code(), 1, "{}", run.stderr());
     let show = repo.show(&run.run_id());
@@ -192,21 +174,22 @@ fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agen
             .starts_with("budget-exhausted: budget.run_usd is spent"),
         "{second}"
     );
-    assert_eq!(invocations(&repo).len(), 1, "no second agent was started");
+    assert_eq!(agent.invocations().len(), 1, "no second agent was started");
 }
 
 #[test]
 fn a_stage_budget_limits_the_stage_and_the_session_is_told_its_cap() {
     let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(EDIT_AND_FINISH);
     let wf = workflow(
         &repo,
-        EDIT_AND_FINISH,
+        &agent,
         "budget: { run_usd: 10 }",
         &(agent_stage("work", None, "{ backend: claude }") + "    budget_usd: 0.75\n"),
     );
     let run = repo.run(&["run", wf.to_str().unwrap()]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    let call = &invocations(&repo)[0];
+    let call = &agent.invocations()[0];
     let argv: Vec<&str> = call["argv"]
         .as_array()
         .unwrap()
@@ -223,9 +206,10 @@ fn a_stage_budget_limits_the_stage_and_the_session_is_told_its_cap() {
 #[test]
 fn the_day_budget_spans_runs() {
     let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(EDIT_AND_FINISH);
     let wf = workflow(
         &repo,
-        EDIT_AND_FINISH,
+        &agent,
         "budget: { day_usd: 0.3 }",
         &agent_stage("work", None, "{ backend: claude }"),
     );
@@ -243,7 +227,7 @@ fn the_day_budget_spans_runs() {
         .unwrap()
         .to_string();
     assert!(message.contains("budget.day_usd is spent"), "{message}");
-    assert_eq!(invocations(&repo).len(), 2);
+    assert_eq!(agent.invocations().len(), 2);
 }
 
 #[test]
@@ -251,9 +235,10 @@ fn a_budget_with_a_cli_that_reports_no_cost_fails_closed_unless_prices_are_set()
     let repo = TestRepo::new();
     let script =
         "- - say: hi\n  - tokens: {input: 1000000, output: 100000}\n  - result: {text: done}\n";
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "budget: { run_usd: 5 }",
         &agent_stage("work", None, "{ backend: codex, model: gpt-test }"),
     );
@@ -268,12 +253,13 @@ fn a_budget_with_a_cli_that_reports_no_cost_fails_closed_unless_prices_are_set()
         message.contains("reports no cost") && message.contains("prices"),
         "{message}"
     );
-    assert!(invocations(&repo).is_empty(), "the agent never started");
+    assert!(agent.invocations().is_empty(), "the agent never started");
 
     // With prices the cost is computed from tokens: 1M in at $2 + 0.1M out at $10 = $3.
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "budget: { run_usd: 5 }\nprices: { gpt-test: { input: 2, output: 10 } }",
         &agent_stage("work", None, "{ backend: codex, model: gpt-test }"),
     );
@@ -290,9 +276,10 @@ fn a_budget_with_a_cli_that_reports_no_cost_fails_closed_unless_prices_are_set()
 #[test]
 fn unknown_backends_are_refused_at_start_and_bad_agent_settings_at_validate() {
     let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(EDIT_AND_FINISH);
     let wf = workflow(
         &repo,
-        EDIT_AND_FINISH,
+        &agent,
         "",
         &agent_stage("work", None, "{ backend: nope }"),
     );

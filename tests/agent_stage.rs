@@ -4,25 +4,17 @@
 
 mod support;
 
+use support::agent::ScriptedAgent;
 use support::{TestRepo, outcomes};
 
-/// The scripted agent's state directory for this repository.
-fn agent_state(repo: &TestRepo) -> std::path::PathBuf {
-    repo.dir.path().join(".scripted-agent-state")
-}
-
 /// A workflow running `builtin:agent` as `execute` (plus `extra` stages), the claude backend
-/// being the scripted agent playing `script`.
-fn workflow(repo: &TestRepo, script: &str, with: &str, extra: &str) -> std::path::PathBuf {
-    let script_path = repo.dir.path().join("agent-script.yaml");
-    std::fs::write(&script_path, script).unwrap();
+/// being the scripted agent.
+fn workflow(repo: &TestRepo, agent: &ScriptedAgent, with: &str, extra: &str) -> std::path::PathBuf {
     repo.workflow(&format!(
         r#"name: agent-stage
 models: {{ genius: model-genius, smart: model-smart }}
 agents:
-  backends:
-    claude: {{ command: [{engine}, scripted-agent, --script, {script}, --state, {state}, --as, claude] }}
-  limits: {{ post_result_grace: 1s }}
+{backends}  limits: {{ post_result_grace: 1s }}
 stages:
   execute:
     uses: builtin:agent
@@ -30,18 +22,8 @@ stages:
     permissions: {{ workspace: write, agent: true }}
     retry: {{ max_attempts: 2, initial_interval: 10ms }}
 {extra}"#,
-        engine = support::engine_bin().display(),
-        script = script_path.display(),
-        state = agent_state(repo).display(),
+        backends = agent.backends_yaml(),
     ))
-}
-
-fn invocations(repo: &TestRepo) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(agent_state(repo).join("invocations.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn run(repo: &TestRepo, wf: &std::path::Path, task: &str) -> (support::Run, serde_json::Value) {
@@ -59,9 +41,10 @@ fn the_agent_makes_a_change_and_the_stage_succeeds_on_its_promise() {
   - cost: 0.12
   - say: "All done. <promise>COMPLETE</promise>"
 "#;
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "{ backend: claude, model: smart, completion: promise }",
         "",
     );
@@ -84,14 +67,14 @@ fn the_agent_makes_a_change_and_the_stage_succeeds_on_its_promise() {
         "hello, world\n"
     );
     // The prompt came from the template: the task, its checklist, how to signal completion.
-    let prompt = invocations(&repo)[0]["prompt"]
+    let prompt = agent.invocations()[0]["prompt"]
         .as_str()
         .unwrap()
         .to_string();
     assert!(prompt.contains("Add a greeting"), "{prompt}");
     assert!(prompt.contains("greet.txt says hello"), "{prompt}");
     assert!(prompt.contains("<promise>COMPLETE</promise>"), "{prompt}");
-    assert_eq!(invocations(&repo)[0]["model"], "model-smart");
+    assert_eq!(agent.invocations()[0]["model"], "model-smart");
     let spend = &show["state"]["stages"]["execute"]["history"][0]["spend"];
     assert!((spend["cost_usd"].as_f64().unwrap() - 0.12).abs() < 1e-9);
 }
@@ -105,15 +88,16 @@ fn an_unfinished_session_is_continued_by_resuming_it() {
 - - say: "Finished the rest. <promise>COMPLETE</promise>"
   - write: {path: part2.txt, content: "two\n"}
 "#;
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "{ backend: claude, completion: promise }",
         "",
     );
     let (r, show) = run(&repo, &wf, "Do it in two parts");
     assert_eq!(r.code(), 0, "{}", r.stderr());
-    let calls = invocations(&repo);
+    let calls = agent.invocations();
     assert_eq!(calls.len(), 2);
     assert_eq!(
         calls[1]["resume"], calls[0]["session_id"],
@@ -137,9 +121,10 @@ fn a_stall_stops_the_agent_and_the_retry_uses_the_top_tier() {
 - - say: "Fixed with a better model. <promise>COMPLETE</promise>"
   - write: {path: fixed.txt, content: "ok\n"}
 "#;
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "{ backend: claude, model: smart, completion: promise }",
         "",
     );
@@ -149,7 +134,7 @@ fn a_stall_stops_the_agent_and_the_retry_uses_the_top_tier() {
     let first = &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"];
     assert_eq!(first["kind"], "retryable", "{first}");
     assert!(first["detail"]["stall"].is_string(), "{first}");
-    let calls = invocations(&repo);
+    let calls = agent.invocations();
     assert_eq!(calls[0]["model"], "model-smart");
     assert_eq!(
         calls[1]["model"], "model-genius",
@@ -167,7 +152,8 @@ fn a_usage_limit_waits_for_the_reset_and_is_not_a_task_failure() {
 "#;
     // max_attempts 1: only a wait that does not count as a failure can get this run through.
     let with = "{ backend: claude, completion: promise, usage_limit: { slack: 0s } }";
-    let wf = workflow(&repo, script, with, "")
+    let agent = ScriptedAgent::new(script);
+    let wf = workflow(&repo, &agent, with, "")
         .to_str()
         .unwrap()
         .to_string();
@@ -195,7 +181,8 @@ fn a_usage_limit_waits_for_the_reset_and_is_not_a_task_failure() {
 fn an_auth_failure_is_fatal_and_says_how_to_log_in() {
     let repo = TestRepo::new();
     let script = "- - auth_error: true\n";
-    let wf = workflow(&repo, script, "{ backend: claude }", "");
+    let agent = ScriptedAgent::new(script);
+    let wf = workflow(&repo, &agent, "{ backend: claude }", "");
     let (r, show) = run(&repo, &wf, "Anything");
     assert_eq!(r.code(), 1, "{}", r.stderr());
     let failure = &show["state"]["stages"]["execute"]["last_failure"];
@@ -227,9 +214,10 @@ fn a_failing_test_stage_sends_its_output_back_to_the_agent() {
     permissions: { workspace: read, exec: [sh] }
     on_failure: { goto: execute, max_loops: 2 }
 "#;
+    let agent = ScriptedAgent::new(script);
     let wf = workflow(
         &repo,
-        script,
+        &agent,
         "{ backend: claude, completion: promise }",
         test_stage,
     );
@@ -238,7 +226,7 @@ fn a_failing_test_stage_sends_its_output_back_to_the_agent() {
     let o = outcomes(&show);
     assert_eq!(o["execute"], vec!["succeeded", "succeeded"]);
     assert_eq!(o["test"], vec!["failed", "succeeded"]);
-    let calls = invocations(&repo);
+    let calls = agent.invocations();
     let second = calls[1]["prompt"].as_str().unwrap();
     assert!(second.contains("sent back"), "{second}");
     assert!(
@@ -248,5 +236,44 @@ fn a_failing_test_stage_sends_its_output_back_to_the_agent() {
     assert!(
         calls[1]["resume"].is_null(),
         "a loop back starts a fresh session"
+    );
+}
+
+#[test]
+fn a_context_overflow_starts_a_fresh_session_with_a_handoff() {
+    let repo = TestRepo::new();
+    let script = r#"
+- - say: Read a lot of files
+  - write: {path: step1.txt, content: "one\n"}
+  - context_overflow: true
+- - say: "Picked up from the handoff. <promise>COMPLETE</promise>"
+  - write: {path: step2.txt, content: "two\n"}
+"#;
+    let agent = ScriptedAgent::new(script);
+    let wf = workflow(
+        &repo,
+        &agent,
+        "{ backend: claude, completion: promise }",
+        "",
+    );
+    let (r, show) = run(&repo, &wf, "A task with a huge context");
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let calls = agent.invocations();
+    assert_eq!(calls.len(), 2);
+    assert!(
+        calls[1]["resume"].is_null(),
+        "a fresh session, not a resume: {}",
+        calls[1]
+    );
+    let handoff = calls[1]["prompt"].as_str().unwrap();
+    assert!(handoff.contains("A task with a huge context"), "{handoff}");
+    assert!(
+        handoff.contains("step1.txt"),
+        "the handoff says what was done: {handoff}"
+    );
+    assert_eq!(
+        outcomes(&show)["execute"],
+        vec!["succeeded"],
+        "an overflow is not a failure"
     );
 }

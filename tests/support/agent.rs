@@ -1,0 +1,51 @@
+//! The scripted agent (`engine scripted-agent`) as tests use it: a script, a state directory
+//! outside the repository, and the invocation log it keeps.
+
+use std::path::PathBuf;
+
+/// A scripted agent playing one script.
+pub struct ScriptedAgent {
+    dir: tempfile::TempDir,
+}
+
+impl ScriptedAgent {
+    /// Writes `script` (YAML: a list of sessions, each a list of steps).
+    pub fn new(script: &str) -> ScriptedAgent {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("script.yaml"), script).unwrap();
+        ScriptedAgent { dir }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// The `command:` (a YAML flow list) that makes a backend run this agent as `cli`
+    /// (`claude` or `codex`).
+    pub fn command(&self, cli: &str) -> String {
+        format!(
+            "[{}, scripted-agent, --script, {}, --state, {}, --as, {cli}]",
+            super::engine_bin().display(),
+            self.dir.path().join("script.yaml").display(),
+            self.state().display()
+        )
+    }
+
+    /// `agents.backends` lines (indented for a top-level `agents:` block) for claude and codex.
+    pub fn backends_yaml(&self) -> String {
+        format!(
+            "  backends:\n    claude: {{ command: {} }}\n    codex: {{ command: {} }}\n",
+            self.command("claude"),
+            self.command("codex")
+        )
+    }
+
+    /// Every invocation so far (one JSON object each): argv, prompt, model, resume, env names...
+    pub fn invocations(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.state().join("invocations.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
