@@ -169,9 +169,12 @@ impl<'de> Deserialize<'de> for LText {
 /// One element of a content array: a string, or an object's `text` field.
 struct TextPiece<'a>(Option<Cow<'a, str>>);
 
-struct TextPieceVisitor;
+/// A string, or the string field `field` of an object; absent for anything else.
+struct StrOrField {
+    field: &'static str,
+}
 
-impl<'de> Visitor<'de> for TextPieceVisitor {
+impl<'de> Visitor<'de> for StrOrField {
     type Value = Option<Cow<'de, str>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -187,15 +190,15 @@ impl<'de> Visitor<'de> for TextPieceVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut text = None;
+        let mut found = None;
         while let Some(key) = map.next_key::<LStr<'de>>()? {
-            if key.as_str() == "text" {
-                text = map.next_value::<LStr<'de>>()?.0;
+            if key.as_str() == self.field {
+                found = map.next_value::<LStr<'de>>()?.0;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(text)
+        Ok(found)
     }
 
     absent_for_other_types!(bool, i64, u64, f64, seq, unit);
@@ -203,7 +206,8 @@ impl<'de> Visitor<'de> for TextPieceVisitor {
 
 impl<'de: 'a, 'a> Deserialize<'de> for TextPiece<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(TextPieceVisitor).map(TextPiece)
+        d.deserialize_any(StrOrField { field: "text" })
+            .map(TextPiece)
     }
 }
 
@@ -220,40 +224,9 @@ impl LMessage<'_> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for LMessage<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(MessageVisitor).map(LMessage)
+        d.deserialize_any(StrOrField { field: "message" })
+            .map(LMessage)
     }
-}
-
-struct MessageVisitor;
-
-impl<'de> Visitor<'de> for MessageVisitor {
-    type Value = Option<Cow<'de, str>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut message = None;
-        while let Some(key) = map.next_key::<LStr<'de>>()? {
-            if key.as_str() == "message" {
-                message = map.next_value::<LStr<'de>>()?.0;
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(message)
-    }
-
-    absent_for_other_types!(bool, i64, u64, f64, seq, unit);
 }
 
 /// A non-negative integer (from a number or a numeric string); absent otherwise.
