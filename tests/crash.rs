@@ -167,3 +167,35 @@ fn killed_again_while_resuming() {
     let o = outcomes(&assert_completed_exactly_once(&repo, &run_id));
     assert_eq!(o["b"], vec!["interrupted", "interrupted", "succeeded"]);
 }
+
+#[test]
+fn sigterm_stops_cleanly_with_exit_4_and_the_run_resumes() {
+    let repo = TestRepo::new();
+    let wf = repo.workflow(THREE_STAGES);
+    let mut child = repo.spawn(&["run", wf.to_str().unwrap()], &[]);
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    assert!(wait_for_line(&mut stderr, "▶ b", &mut seen), "{seen}");
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(4), "{seen}{rest}");
+    assert!(
+        rest.contains("engine resume"),
+        "tells how to continue: {rest}"
+    );
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    let run_id = stdout.trim().to_string();
+    let show = repo.show(&run_id);
+    assert_eq!(
+        show["state"]["status"]["status"], "running",
+        "left resumable"
+    );
+    resume(&repo, &run_id);
+    let o = outcomes(&assert_completed_exactly_once(&repo, &run_id));
+    assert_eq!(o["b"], vec!["interrupted", "succeeded"]);
+}
