@@ -8,18 +8,26 @@
 
 #![warn(missing_docs)]
 
+mod cleanup;
 mod command;
+mod commit;
 mod error;
+mod identity;
 mod naming;
 mod repo;
 mod snapshot;
 mod worktree;
 
+pub use commit::Identity;
 pub use error::GitError;
 pub use naming::{branch_name, slugify};
 pub use repo::Repo;
 pub use worktree::WorktreeEntry;
 
+#[cfg(test)]
+mod cleanup_tests;
+#[cfg(test)]
+mod commit_tests;
 #[cfg(test)]
 mod repo_tests;
 #[cfg(test)]

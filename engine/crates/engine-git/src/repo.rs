@@ -142,18 +142,22 @@ impl Repo {
         }
     }
 
-    /// The branch runs start from by default: the branch `origin/HEAD` points to, else the
-    /// current branch, else `main`, else `master` — the first that exists as a local branch.
+    /// The branch runs start from when neither the command line nor the workflow names one:
+    /// the branch `origin/HEAD` points to, else `main`, else `master`, else (last resort, for
+    /// repositories with none of those) the checked-out branch — the first that exists as a
+    /// local branch.
     pub fn default_base_branch(&self) -> Result<String, GitError> {
         let mut candidates = Vec::new();
         if let Some(origin) = self.origin_head_branch()? {
             candidates.push(origin);
         }
-        if let Some(current) = self.current_branch()? {
-            candidates.push(current);
-        }
         candidates.push("main".to_string());
         candidates.push("master".to_string());
+        if let Some(current) = self.current_branch()?
+            && !candidates.contains(&current)
+        {
+            candidates.push(current);
+        }
         for candidate in &candidates {
             if self.branch_exists(candidate)? {
                 return Ok(candidate.clone());

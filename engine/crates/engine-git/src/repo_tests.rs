@@ -127,8 +127,9 @@ fn base_branch_without_origin() {
     let t = TestRepo::new("main");
     let repo = Repo::discover(&t.root).unwrap();
     assert_eq!(repo.default_base_branch().unwrap(), "main");
+    // main wins over the checked-out branch.
     git(&t.root, &["switch", "--quiet", "-c", "feature"]);
-    assert_eq!(repo.default_base_branch().unwrap(), "feature");
+    assert_eq!(repo.default_base_branch().unwrap(), "main");
     git(&t.root, &["switch", "--quiet", "--detach"]);
     assert_eq!(repo.default_base_branch().unwrap(), "main");
 
@@ -137,8 +138,15 @@ fn base_branch_without_origin() {
     git(&t.root, &["switch", "--quiet", "--detach"]);
     assert_eq!(repo.default_base_branch().unwrap(), "master");
 
+    let t = TestRepo::new("master");
+    let repo = Repo::discover(&t.root).unwrap();
+    git(&t.root, &["switch", "--quiet", "-c", "feature"]);
+    assert_eq!(repo.default_base_branch().unwrap(), "master");
+
+    // Neither main nor master: the checked-out branch, as a last resort.
     let t = TestRepo::new("dev");
     let repo = Repo::discover(&t.root).unwrap();
+    assert_eq!(repo.default_base_branch().unwrap(), "dev");
     git(&t.root, &["switch", "--quiet", "--detach"]);
     assert!(matches!(
         repo.default_base_branch(),
@@ -179,7 +187,8 @@ fn base_branch_follows_origin_head() {
     assert_eq!(repo.current_branch().unwrap().as_deref(), Some("feature"));
     assert_eq!(repo.default_base_branch().unwrap(), "trunk");
 
-    // origin/HEAD names a branch that has no local counterpart: fall back to the current one.
+    // origin/HEAD names a branch that has no local counterpart, and there is no main or
+    // master: fall back to the checked-out branch.
     git(&clone, &["branch", "-D", "trunk"]);
     assert_eq!(repo.default_base_branch().unwrap(), "feature");
 }

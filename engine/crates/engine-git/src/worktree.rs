@@ -152,13 +152,13 @@ impl Repo {
     }
 
     /// Forgets worktrees whose directories are gone.
-    fn prune_worktrees(&self) -> Result<(), GitError> {
+    pub(crate) fn prune_worktrees(&self) -> Result<(), GitError> {
         run_git(self.root(), &["worktree", "prune"])?.success()?;
         Ok(())
     }
 
     /// `path`, made absolute against the repository root.
-    fn absolute(&self, path: &Path) -> PathBuf {
+    pub(crate) fn absolute(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
             path.to_path_buf()
         } else {
@@ -200,7 +200,7 @@ fn parse_worktree_list(text: &str) -> Vec<WorktreeEntry> {
 }
 
 /// Whether two paths name the same place (comparing canonical forms when they exist).
-fn same_path(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     a == b || canonical(a) == canonical(b)
 }

@@ -15,6 +15,7 @@
 mod agents;
 mod diagnostic;
 mod field_path;
+mod git_settings;
 mod graph;
 mod limits;
 mod loaded;
@@ -33,6 +34,9 @@ use std::path::{Path, PathBuf};
 
 pub use agents::{AgentSettings, BackendOverride, Budget, Price, SupervisionLimits};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use git_settings::{
+    DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, parse_identity,
+};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
 pub use schema::schema_json;
@@ -97,6 +101,7 @@ pub fn load_str(
         env: resolved.env,
         description: resolved.description,
         agents: resolved.agents,
+        git: resolved.git,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

@@ -21,6 +21,8 @@ pub struct LoadedWorkflow {
     pub description: Option<String>,
     /// Models, budgets, prices and how agents run (`models:`, `budget:`, `prices:`, `agents:`).
     pub agents: crate::agents::AgentSettings,
+    /// How runs use git: base branch, branch prefix, commits, worktree cleanup (`git:`).
+    pub git: crate::git_settings::GitSettings,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

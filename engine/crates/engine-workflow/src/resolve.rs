@@ -26,6 +26,8 @@ pub(crate) struct Resolved {
     pub(crate) description: Option<String>,
     /// Models, budgets, prices and agent settings.
     pub(crate) agents: crate::agents::AgentSettings,
+    /// The `git:` settings.
+    pub(crate) git: crate::git_settings::GitSettings,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -80,6 +82,7 @@ pub(crate) fn resolve(
         env,
         description: text(root.get("description")),
         agents: crate::agents::read_agent_settings(root, problems),
+        git: crate::git_settings::read_git_settings(root, problems),
         needs_fields,
     }
 }

@@ -164,3 +164,32 @@ fn schema_json_is_the_checked_in_file() {
     let on_disk = std::fs::read_to_string("schema/workflow.schema.json").unwrap();
     assert_eq!(engine_workflow::schema_json(), on_disk);
 }
+
+#[test]
+fn git_settings_are_read_and_default() {
+    use engine_workflow::{GitSettings, KeepWorktree};
+    let loaded = load_file(Path::new("tests/fixtures/valid/git.yaml")).unwrap();
+    let git = &loaded.git;
+    assert_eq!(git.base.as_deref(), Some("main"));
+    assert_eq!(git.branch_prefix, "bots/engine-");
+    assert_eq!(
+        git.commit_message,
+        "{{ task.title }}\n\nEngine-Run: {{ run.id }}"
+    );
+    assert_eq!(
+        git.author,
+        Some(("Ada Lovelace".into(), "ada@example.invalid".into()))
+    );
+    assert_eq!(
+        git.committer,
+        Some(("Engine Bot".into(), "engine@example.invalid".into()))
+    );
+    assert_eq!(git.keep_worktree, KeepWorktree::Always);
+
+    let minimal = load_file(Path::new("tests/fixtures/valid/minimal.yaml")).unwrap();
+    assert_eq!(minimal.git, GitSettings::default());
+    assert_eq!(
+        minimal.git.commit_message,
+        engine_workflow::DEFAULT_COMMIT_MESSAGE
+    );
+}

@@ -1,0 +1,125 @@
+//! Cleaning up after runs: removing a run's worktree, finding the repository a leftover
+//! worktree belongs to, and deleting a run branch only when its work is in the base.
+
+use std::path::Path;
+
+use crate::command::run_git;
+use crate::repo::{Repo, reject_option_like};
+use crate::worktree::same_path;
+use crate::{GitError, WorktreeEntry};
+
+impl Repo {
+    /// Removes the run worktree at `worktree` (relative paths are taken from the repository
+    /// root) with `git worktree remove --force`: the directory belongs to engine, so modified
+    /// and untracked files in it go too. The run's branch, and every commit on it, are kept.
+    /// Then forgets registrations whose directories are gone (`git worktree prune`).
+    ///
+    /// Returns `Ok(true)` when a worktree was removed, `Ok(false)` when its directory was
+    /// already gone. Refuses the main worktree (the user's checkout), a directory that is not a
+    /// worktree of this repository, and a worktree git has locked (`git worktree lock`).
+    pub fn remove_run_worktree(&self, worktree: &Path) -> Result<bool, GitError> {
+        let path = self.absolute(worktree);
+        self.prune_worktrees()?;
+        let worktrees = self.worktrees()?;
+        match worktrees.iter().position(|w| same_path(&w.path, &path)) {
+            Some(0) => Err(GitError::WorktreeConflict {
+                path,
+                detail: "is the main worktree; refusing to remove it".to_string(),
+            }),
+            Some(_) => {
+                run_git(
+                    self.root(),
+                    &[
+                        "worktree".as_ref(),
+                        "remove".as_ref(),
+                        "--force".as_ref(),
+                        path.as_os_str(),
+                    ],
+                )?
+                .success()?;
+                self.prune_worktrees()?;
+                Ok(true)
+            }
+            None if path.exists() => Err(GitError::WorktreeConflict {
+                path,
+                detail: "is not a worktree of this repository".to_string(),
+            }),
+            None => Ok(false),
+        }
+    }
+
+    /// The worktree registered at `path`, if any (a registration whose directory is gone counts,
+    /// marked `prunable`).
+    pub fn worktree_at(&self, path: &Path) -> Result<Option<WorktreeEntry>, GitError> {
+        let path = self.absolute(path);
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .find(|w| same_path(&w.path, &path)))
+    }
+
+    /// The repository whose linked worktree is exactly `dir` (its top level, with a `.git`
+    /// file), opened at its main worktree; `Ok(None)` when `dir` is not the top of a linked
+    /// worktree (a plain directory, a main checkout, a worktree whose repository is gone).
+    pub fn owner_of_worktree(dir: &Path) -> Result<Option<Repo>, GitError> {
+        if !dir.join(".git").is_file() {
+            return Ok(None);
+        }
+        let linked = match Repo::discover(dir) {
+            Ok(repo) => repo,
+            Err(GitError::NotARepo(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !same_path(linked.root(), dir) {
+            return Ok(None);
+        }
+        let Some(main) = linked.worktrees()?.into_iter().next() else {
+            return Ok(None);
+        };
+        if same_path(&main.path, dir) {
+            return Ok(None);
+        }
+        match Repo::discover(&main.path) {
+            Ok(repo) => Ok(Some(repo)),
+            Err(GitError::NotARepo(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether all the work of `rev` is in `into`: `rev` is an ancestor of `into` (merged,
+    /// fast-forwarded), or merging `rev` into `into` would change nothing (its changes arrived
+    /// by a squash or a rebase), checked with `git merge-tree --write-tree` without touching
+    /// any worktree or ref.
+    pub fn is_merged_into(&self, rev: &str, into: &str) -> Result<bool, GitError> {
+        if self.is_ancestor(rev, into)? {
+            return Ok(true);
+        }
+        let output = run_git(
+            self.root(),
+            &["merge-tree", "--write-tree", "--no-messages", into, rev],
+        )?;
+        match output.code() {
+            Some(0) => {}
+            // Conflicts: merging would change something.
+            Some(1) => return Ok(false),
+            _ => return Err(output.into_failure()),
+        }
+        let text = output.text()?;
+        let merged_tree = text.lines().next().unwrap_or_default().trim().to_string();
+        let into_tree = self.rev_parse(&format!("{into}^{{tree}}"))?;
+        Ok(merged_tree == into_tree)
+    }
+
+    /// Deletes the local branch `name` only if it still points at `expected` (a compare-and-swap
+    /// through `git update-ref -d`, so a commit added since it was checked is never lost).
+    /// Refuses a branch checked out in any worktree.
+    pub fn delete_branch_at(&self, name: &str, expected: &str) -> Result<(), GitError> {
+        reject_option_like("branch name", name)?;
+        reject_option_like("revision", expected)?;
+        self.prune_worktrees()?;
+        self.refuse_checked_out(name)?;
+        let reference = format!("refs/heads/{name}");
+        run_git(self.root(), &["update-ref", "-d", &reference, expected])?.success()?;
+        Ok(())
+    }
+}
