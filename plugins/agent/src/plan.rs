@@ -155,6 +155,7 @@ pub(crate) mod tests {
             interrupted: false,
             workspace: Some("/workspace".into()),
             previous_failure: None,
+            git: None,
         }
     }
 

@@ -6,8 +6,8 @@ use serde_json::Value;
 
 use crate::bindings::engine::stage::types as raw;
 use crate::{
-    Context, Delivery, Descriptor, Feedback, IdempotencyKeys, PreviousFailure, Stage, StageError,
-    Success, Task, WorkspaceAccess,
+    Context, Delivery, Descriptor, Feedback, IdempotencyKeys, PreviousFailure, RunGit, Stage,
+    StageError, Success, Task, WorkspaceAccess,
 };
 
 /// `describe` of the exported component.
@@ -107,6 +107,12 @@ pub(crate) fn context_from_raw<C: serde::de::DeserializeOwned>(
             message: f.message,
             detail: json_or_string(&f.detail),
         }),
+        git: c.git.map(|g| RunGit {
+            branch: g.branch,
+            base_branch: g.base_branch,
+            base_commit: g.base_commit,
+            repo_root: g.repo_root,
+        }),
     })
 }
 
@@ -197,6 +203,7 @@ mod tests {
             interrupted: false,
             workspace: None,
             previous_failure: previous,
+            git: None,
         };
         let ctx = context_from_raw::<Config>(raw_context(Some(raw::Failure {
             message: "stalled".into(),

@@ -29,6 +29,22 @@ pub struct Context<C> {
     /// How this stage's previous attempt in this run failed, when it did (a retry): lets the
     /// stage adapt, e.g. `builtin:agent` moves to the top model tier after a stall.
     pub previous_failure: Option<PreviousFailure>,
+    /// The run's branch and base, when the run works in a git worktree.
+    pub git: Option<RunGit>,
+}
+
+/// The run's git facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunGit {
+    /// The run's branch, checked out in the worktree.
+    pub branch: String,
+    /// The branch the run started from and merges into.
+    pub base_branch: String,
+    /// The base branch's commit when the run started.
+    pub base_commit: String,
+    /// The repository's root on the host (the user's checkout), for git commands only: the
+    /// stage cannot read it, but a granted `git` run through `exec` can be pointed at it.
+    pub repo_root: String,
 }
 
 /// Keys a stage uses to make its effects happen once.

@@ -39,7 +39,7 @@ pub mod exec;
 pub mod log;
 mod outcome;
 
-pub use context::{Context, Feedback, IdempotencyKeys, PreviousFailure, Task};
+pub use context::{Context, Feedback, IdempotencyKeys, PreviousFailure, RunGit, Task};
 pub use descriptor::{Delivery, Descriptor, Permissions, WorkspaceAccess};
 pub use outcome::{StageError, Success};
 

@@ -30,6 +30,21 @@ pub struct AttemptContext {
     pub interrupted: bool,
     /// How the attempt right before this one failed, if it did.
     pub previous_failure: Option<Failure>,
+    /// The run's git facts, when it works in a worktree.
+    pub git: Option<RunGit>,
+}
+
+/// The run's branch and base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunGit {
+    /// The run's branch.
+    pub branch: String,
+    /// The branch it merges into.
+    pub base_branch: String,
+    /// The base's commit when the run started.
+    pub base_commit: String,
+    /// The repository root on the host.
+    pub repo_root: String,
 }
 
 impl AttemptContext {
@@ -79,6 +94,12 @@ impl AttemptContext {
             previous_failure: self.previous_failure.as_ref().map(|f| wit::Failure {
                 message: f.message.clone(),
                 detail: f.detail.to_string(),
+            }),
+            git: self.git.as_ref().map(|g| wit::RunGit {
+                branch: g.branch.clone(),
+                base_branch: g.base_branch.clone(),
+                base_commit: g.base_commit.clone(),
+                repo_root: g.repo_root.clone(),
             }),
         }
     }

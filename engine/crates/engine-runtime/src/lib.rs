@@ -40,7 +40,7 @@ pub mod testing;
 pub use agent::{AgentLauncher, AgentSession, AgentStartError, BoxFuture};
 pub use attempt::{
     AttemptContext, AttemptObserver, AttemptRequest, AttemptResult, AttemptSuccess, LogLevel,
-    NullObserver,
+    NullObserver, RunGit,
 };
 pub use builtins::{builtin, builtin_names};
 pub use cache::CacheStats;

@@ -52,7 +52,7 @@ fn builtins_load_and_unknown_ones_list_the_known() {
     assert!(matches!(err, RuntimeError::UnknownBuiltin { .. }));
     assert_eq!(
         err.to_string(),
-        "unknown built-in stage `builtin:nope` (known: agent, gate)"
+        "unknown built-in stage `builtin:nope` (known: agent, gate, merge)"
     );
 }
 

@@ -120,6 +120,7 @@ pub fn request(config: Value) -> (AttemptRequest, Arc<Recorder>) {
             feedback: None,
             interrupted: false,
             previous_failure: None,
+            git: None,
         },
         workspace: None,
         permissions: Permissions::default(),
