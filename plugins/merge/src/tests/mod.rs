@@ -1,0 +1,7 @@
+//! Host-side tests on real git repositories: a bare origin, the user's checkout and the run's
+//! worktree, with git run for real and `gh` scripted.
+
+mod fixture;
+mod local_tests;
+mod policy_tests;
+mod pr_tests;
