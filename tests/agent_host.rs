@@ -17,7 +17,7 @@ fn workflow(
     stages: &str,
 ) -> std::path::PathBuf {
     repo.workflow(&format!(
-        "name: agents\n{head}\nagents:\n{}  env: {{ ENGINE_DEMO_FLAG: visible }}\n  limits: {{ post_result_grace: 1s }}\nstages:\n{stages}",
+        "name: agents\ngit: {{ keep_worktree: always }}\n{head}\nagents:\n{}  env: {{ ENGINE_DEMO_FLAG: visible }}\n  limits: {{ post_result_grace: 1s }}\nstages:\n{stages}",
         agent.backends_yaml()
     ))
 }

@@ -12,6 +12,7 @@ use support::{TestRepo, outcomes};
 fn workflow(repo: &TestRepo, agent: &ScriptedAgent, with: &str, extra: &str) -> std::path::PathBuf {
     repo.workflow(&format!(
         r#"name: agent-stage
+git: {{ keep_worktree: always }}
 models: {{ genius: model-genius, smart: model-smart }}
 agents:
 {backends}  limits: {{ post_result_grace: 1s }}

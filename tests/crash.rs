@@ -10,6 +10,7 @@ use support::{TestRepo, kill9, outcomes, wait_for_line};
 
 const THREE_STAGES: &str = r#"
 name: crashy
+git: { keep_worktree: always }
 defaults:
   retry: { max_attempts: 2, initial_interval: 100ms }
 stages:

@@ -61,10 +61,19 @@ fn gate_workflow_runs_in_its_own_worktree_and_leaves_the_checkout_alone() {
         ".engine must not show up in git status"
     );
 
-    // The work happened in the run's worktree, on its own branch from main.
+    // The work happened in the run's own worktree (check found build's file there), which is
+    // removed once the run succeeded; its branch stays.
     let show = repo.show(&run_id);
-    let worktree = show["meta"]["worktree"].as_str().unwrap();
-    assert!(std::path::Path::new(worktree).join("built.txt").exists());
+    assert!(show["meta"]["worktree"].is_null(), "{}", show["meta"]);
+    assert!(
+        !repo.path().join(".engine/worktrees").join(&run_id).exists(),
+        "the worktree directory is gone"
+    );
+    assert!(
+        run.stderr().contains("removed the worktree"),
+        "{}",
+        run.stderr()
+    );
     let branch = show["meta"]["branch"].as_str().unwrap();
     assert!(branch.starts_with("engine/"), "{branch}");
     assert!(repo.git(&["branch", "--list", branch]).contains(branch));

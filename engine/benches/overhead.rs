@@ -98,6 +98,7 @@ fn noop_stage(c: &mut Criterion) {
                     feedback: None,
                     interrupted: false,
                     previous_failure: None,
+                    git: None,
                 },
                 workspace: None,
                 permissions: Default::default(),
@@ -116,6 +117,7 @@ fn noop_stage(c: &mut Criterion) {
                 at_ms: 1,
                 summary: success.summary,
                 outputs: success.outputs,
+                commits: vec![],
                 spend: engine_core::Spend::NONE,
             };
             let t = step(&workflow, &current, &event).expect("accepted");
@@ -155,6 +157,7 @@ fn noop_stage_parts(c: &mut Criterion) {
                     feedback: None,
                     interrupted: false,
                     previous_failure: None,
+                    git: None,
                 },
                 workspace: None,
                 permissions: Default::default(),

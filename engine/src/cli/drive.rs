@@ -29,11 +29,13 @@ pub(super) async fn drive_run(
         Arc::new(Human::stderr())
     };
     reporter.run_started(&meta, !matches!(first, Event::RunStarted { .. }));
+    let keep = prepared.loaded.git.keep_worktree;
+    let mut meta = meta;
     let driver = Driver {
         store: state_dir.store(),
         host,
         prepared: Arc::new(prepared),
-        meta,
+        meta: meta.clone(),
         state_dir: state_dir.path().to_path_buf(),
         reporter,
         handle_signals: true,
@@ -44,6 +46,9 @@ pub(super) async fn drive_run(
         DriveOutcome::Finished(state) => (state, false),
         DriveOutcome::Interrupted(state) => (state, true),
     };
+    if !interrupted && remove_worktree(keep, &state.status) {
+        cleanup_worktree(repo, state_dir, &mut meta, json);
+    }
     if json {
         let record = state_dir.store().load(&state.run_id)?;
         super::print_json(&serde_json::json!({
@@ -63,6 +68,51 @@ pub(super) async fn drive_run(
     } else {
         exit_code_for(&state.status)
     })
+}
+
+/// Whether a finished run's worktree goes, under `git.keep_worktree`.
+fn remove_worktree(keep: engine_workflow::KeepWorktree, status: &RunStatus) -> bool {
+    use engine_workflow::KeepWorktree;
+    match keep {
+        KeepWorktree::Always => false,
+        KeepWorktree::Never => true,
+        KeepWorktree::OnFailure => *status == RunStatus::Succeeded,
+    }
+}
+
+/// Removes a finished run's worktree (its branch stays) and records that it is gone. A failure
+/// here is reported, not fatal: `engine gc` can finish the job.
+fn cleanup_worktree(
+    repo: &engine_git::Repo,
+    state_dir: &StateDir,
+    meta: &mut RunMeta,
+    quiet: bool,
+) {
+    let Some(worktree) = meta.worktree.clone() else {
+        return;
+    };
+    let result = repo
+        .remove_run_worktree(&worktree)
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            meta.worktree = None;
+            state_dir
+                .store()
+                .update_meta(meta)
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(()) if !quiet => eprintln!(
+            "removed the worktree {} (branch {} keeps the work)",
+            worktree.display(),
+            meta.branch
+        ),
+        Ok(()) => {}
+        Err(e) => eprintln!(
+            "warning: could not remove the worktree {}: {e} (`engine gc` retries)",
+            worktree.display()
+        ),
+    }
 }
 
 /// The exit code that reports a run's status.

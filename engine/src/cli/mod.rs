@@ -3,6 +3,7 @@
 
 mod cancel;
 mod drive;
+mod gc;
 mod resume;
 mod run;
 mod runs;
@@ -47,6 +48,9 @@ pub enum Commands {
     Show(show::ShowArgs),
     /// Cancel a run (asks the engine process driving it, if any, to stop it).
     Cancel(cancel::CancelArgs),
+    /// Remove what finished runs left behind (worktrees; with --branches, merged run branches).
+    /// Never touches a run that can still be resumed.
+    Gc(gc::GcArgs),
     /// A scripted stand-in for agent CLIs (Claude Code, Codex) for tests and demos: plays a
     /// YAML script in their stream formats. See docs/agents.md.
     #[command(name = "scripted-agent", disable_help_flag = true)]
@@ -97,6 +101,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Runs(args) => runs::execute(args, state_dir),
         Commands::Show(args) => show::execute(args, state_dir),
         Commands::Cancel(args) => cancel::execute(args, state_dir).await,
+        Commands::Gc(args) => gc::execute(args, state_dir),
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
     }
 }

@@ -23,8 +23,8 @@ pub struct RunArgs {
     /// Read the task from a file (first line = title).
     #[arg(long, value_name = "FILE")]
     pub task_file: Option<PathBuf>,
-    /// Base branch or commit to start from (default: origin's HEAD branch, else the current
-    /// branch, else main/master).
+    /// Base branch to start from and merge into (default: the workflow's `git.base`, else
+    /// origin's HEAD branch, else main, else master, else the current branch).
     #[arg(long)]
     pub base: Option<String>,
     /// Print only a JSON document describing the finished run on stdout.
@@ -47,12 +47,13 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
 
     let repo = &project.repo;
-    let base_branch = match &args.base {
+    let base_branch = match args.base.as_ref().or(prepared.loaded.git.base.as_ref()) {
         Some(base) => base.clone(),
         None => repo.default_base_branch()?,
     };
     let base_commit = repo.rev_parse(&base_branch)?;
-    let branch = repo.unique_branch_name(&engine_git::branch_name(&task.id, &task.title))?;
+    let branch =
+        repo.unique_branch_name(&run_branch_name(&prepared.loaded.git.branch_prefix, &task))?;
     let run_id = ulid::Ulid::new().to_string();
     let worktree = state_dir.worktrees_dir().join(&run_id);
     let meta = RunMeta {
@@ -87,6 +88,13 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         args.json,
     )
     .await
+}
+
+/// `engine/<task-id>-<slug>` with the workflow's `git.branch_prefix` instead of `engine/`.
+fn run_branch_name(prefix: &str, task: &Task) -> String {
+    let name = engine_git::branch_name(&task.id, &task.title);
+    let rest = name.strip_prefix("engine/").unwrap_or(&name);
+    format!("{prefix}{rest}")
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EngineError> {

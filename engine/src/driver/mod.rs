@@ -3,6 +3,7 @@
 //! cancel attempts). It is the only place where the run meets the clock, tokio and the store.
 
 mod attempt_log;
+mod commits;
 mod debug_hold;
 
 use std::collections::{HashMap, VecDeque};
@@ -24,6 +25,7 @@ use crate::report::Reporter;
 use crate::time::now_ms;
 
 pub use attempt_log::{AttemptLog, attempt_log_path};
+pub use commits::CommitSite;
 
 /// How often the driver looks for cancel requests from other processes.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
@@ -235,6 +237,12 @@ impl Driver<'_> {
                 feedback,
                 interrupted,
                 previous_failure: previous_failure(state, stage_id),
+                git: self.meta.worktree.as_ref().map(|_| engine_runtime::RunGit {
+                    branch: self.meta.branch.clone(),
+                    base_branch: self.meta.base_branch.clone(),
+                    base_commit: self.meta.base_commit.clone(),
+                    repo_root: self.meta.repo_root.display().to_string(),
+                }),
             },
             workspace: self.meta.worktree.clone(),
             permissions: spec.permissions.clone(),
@@ -252,8 +260,40 @@ impl Driver<'_> {
         };
         let host = self.host.clone();
         let stage = stage_id.to_string();
+        let committer = self.commit_site(state, spec, attempt);
         Ok(tokio::spawn(async move {
-            let result = host.run_attempt(&component, request).await;
+            let before = match &committer {
+                Some(site) => {
+                    let site = site.clone();
+                    tokio::task::spawn_blocking(move || site.head())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                None => None,
+            };
+            let mut result = host.run_attempt(&component, request).await;
+            let mut commits = Vec::new();
+            if let (Ok(success), Some(site)) = (&result, committer) {
+                let summary = success.summary.clone();
+                let committed =
+                    tokio::task::spawn_blocking(move || site.commit(before.as_deref(), &summary))
+                        .await
+                        .unwrap_or_else(|e| {
+                            Err(format!("committing the stage's changes failed: {e}"))
+                        });
+                match committed {
+                    Ok(list) => commits = list,
+                    Err(message) => {
+                        result = Err(engine_core::Failure {
+                            kind: engine_core::FailureKind::Fatal,
+                            message,
+                            detail: serde_json::Value::Null,
+                            retry_at_ms: None,
+                        })
+                    }
+                }
+            }
             let at_ms = now_ms();
             let spend = meter.total();
             let event = match result {
@@ -263,6 +303,7 @@ impl Driver<'_> {
                     at_ms,
                     summary: success.summary,
                     outputs: success.outputs,
+                    commits,
                     spend,
                 },
                 Err(failure) => Event::AttemptFailed {
@@ -275,6 +316,28 @@ impl Driver<'_> {
             };
             let _ = tx.send(event);
         }))
+    }
+
+    /// Where a write-granted stage's changes are committed after it succeeds; `None` for stages
+    /// that may not write the worktree (what their programs leave behind is not committed).
+    fn commit_site(
+        &self,
+        state: &RunState,
+        spec: &engine_core::Stage,
+        attempt: u32,
+    ) -> Option<CommitSite> {
+        if spec.permissions.workspace != engine_core::WorkspaceAccess::Write {
+            return None;
+        }
+        Some(CommitSite {
+            repo: self.repo.clone(),
+            worktree: self.meta.worktree.clone()?,
+            settings: self.prepared.loaded.git.clone(),
+            run_id: state.run_id.clone(),
+            task: state.task.clone(),
+            stage: spec.id.clone(),
+            attempt,
+        })
     }
 
     /// The agent launcher of an attempt, for stages granted `agent`: budgets of the stage, the

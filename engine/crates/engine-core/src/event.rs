@@ -127,6 +127,9 @@ pub enum Event {
         summary: String,
         /// Outputs (a JSON object).
         outputs: serde_json::Value,
+        /// Commits the attempt added to the run's branch (its own or the host's), oldest first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        commits: Vec<String>,
         /// What the attempt spent.
         #[serde(
             default = "Spend::default_known",

@@ -105,6 +105,7 @@ impl Run<'_> {
                 attempt,
                 summary,
                 outputs,
+                commits,
                 spend,
                 ..
             } => {
@@ -125,6 +126,9 @@ impl Run<'_> {
                     },
                 );
                 add_spend(st, *attempt, *spend);
+                if let Some(record) = st.history.iter_mut().rev().find(|r| r.attempt == *attempt) {
+                    record.commits = commits.clone();
+                }
                 self.schedule_ready(at);
             }
             Event::AttemptFailed {
@@ -448,6 +452,7 @@ impl Run<'_> {
             ended_at_ms: None,
             outcome: AttemptOutcome::Running,
             spend: Spend::NONE,
+            commits: Vec::new(),
         });
         self.commands.push(Command::StartAttempt {
             stage: id.to_string(),

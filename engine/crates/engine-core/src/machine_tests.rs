@@ -48,6 +48,7 @@ fn ok(stage: &str, attempt: u32, at: u64) -> Event {
         at_ms: at,
         summary: "ok".into(),
         outputs: serde_json::json!({"n": attempt}),
+        commits: vec![],
         spend: Spend::NONE,
     }
 }

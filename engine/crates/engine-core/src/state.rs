@@ -127,6 +127,9 @@ pub struct AttemptRecord {
     /// What it spent.
     #[serde(default = "Spend::default_known")]
     pub spend: Spend,
+    /// Commits it added to the run's branch, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<String>,
 }
 
 /// The state of one stage within a run.
@@ -214,6 +217,18 @@ pub struct RunState {
 }
 
 impl RunState {
+    /// Every commit the run's attempts added to its branch, in the order they were recorded.
+    pub fn commits(&self) -> Vec<String> {
+        let mut records: Vec<_> = self
+            .stages
+            .values()
+            .flat_map(|s| &s.history)
+            .filter(|r| !r.commits.is_empty())
+            .collect();
+        records.sort_by_key(|r| r.ended_at_ms);
+        records.iter().flat_map(|r| r.commits.clone()).collect()
+    }
+
     /// Everything the run's attempts spent.
     pub fn spend(&self) -> Spend {
         self.stages
