@@ -304,3 +304,45 @@ fn unknown_backends_are_refused_at_start_and_bad_agent_settings_at_validate() {
         r.stderr()
     );
 }
+
+#[test]
+fn a_run_that_fails_while_another_agent_is_working_records_that_agents_spend_and_ends() {
+    let repo = TestRepo::new();
+    // `slow` reports 100k input / 10k output tokens ($0.20 at the prices below) and keeps
+    // working; `broken` fails after 1.5 s, which fails the run and cancels `slow` mid-session.
+    let script = "- - say: working\n  - tokens: {input: 100000, output: 10000}\n  - say: still working\n  - sleep: 30s\n  - result: {text: never}\n";
+    let agent = ScriptedAgent::new(script);
+    let broken = format!(
+        "  broken:\n    {}\n    with: {{ sleep_ms: 1500, fail: fatal }}\n    permissions: {{ workspace: read, exec: [sleep] }}\n",
+        fixture_uses("fixture_echo")
+    );
+    let stages = agent_stage("slow", None, "{ backend: claude, model: m1 }") + &broken;
+    let wf = workflow(
+        &repo,
+        &agent,
+        "prices: { m1: { input: 1, output: 10 } }",
+        &stages,
+    );
+    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    assert_eq!(
+        r.code(),
+        1,
+        "the run ends (and does not hang): {}",
+        r.stderr()
+    );
+    let show = repo.show(&r.run_id());
+    let slow = &show["state"]["stages"]["slow"];
+    assert_eq!(
+        slow["history"][0]["outcome"]["outcome"], "cancelled",
+        "{slow}"
+    );
+    let events: Vec<&str> = show["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"]["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.last(), Some(&"spend_recorded"), "{events:?}");
+    let spent = slow["history"][0]["spend"]["cost_usd"].as_f64().unwrap();
+    assert!((spent - 0.2).abs() < 1e-9, "{slow}");
+}

@@ -86,6 +86,9 @@ impl Driver<'_> {
         let hold = debug_hold::Hold::from_env();
         let mut poll = tokio::time::interval(CONTROL_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Set once the run reached its end; events still queued (the spend of attempts it
+        // cancelled) are stored before the driver returns.
+        let mut finished = false;
 
         loop {
             let event = match queue.pop_front() {
@@ -118,7 +121,6 @@ impl Driver<'_> {
                 .transition(&event, &transition.state, &transition.commands);
             state = transition.state;
 
-            let mut finished = false;
             for command in transition.commands {
                 match command {
                     Command::StartAttempt {
