@@ -53,6 +53,9 @@ impl Project {
                 repo.ensure_excluded(&format!("/{}/", rel.display()))?;
             }
         }
+        // builtin:gate's baseline checks the base commit out there, inside a run's worktree, for
+        // moments; a crash must never leave it to be committed with the run's work.
+        repo.ensure_excluded("/.engine-baseline/")?;
         Ok(Project { repo, state_dir })
     }
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// `with: { commands: [...], stop_on_failure, timeout, output_tail_lines }`.
+use crate::parsers::{Parser, ParserChoice};
+
+/// `with: { commands: [...], stop_on_failure, timeout, output_tail_lines, baseline }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GateConfig {
@@ -20,6 +22,10 @@ pub struct GateConfig {
     /// Lines of output kept in a failure's detail (default 40).
     #[serde(default = "default_tail_lines")]
     pub output_tail_lines: usize,
+    /// Run a failing command again on the run's base commit; one that fails there too does
+    /// not block (default false).
+    #[serde(default)]
+    pub baseline: bool,
 }
 
 fn default_stop_on_failure() -> bool {
@@ -30,13 +36,43 @@ fn default_tail_lines() -> usize {
     40
 }
 
-/// One command: a string split as a shell splits words, or an argv list.
+/// One command: a string split as a shell splits words, an argv list, or a mapping with
+/// per-command settings.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum CommandSpec {
     /// `"cargo test --all"`.
     Line(String),
     /// `["sh", "-c", "make check"]`.
+    Argv(Vec<String>),
+    /// `{ run: "cargo test", timeout: "10m", name: "tests", parser: "cargo" }`.
+    Detailed(DetailedCommand),
+}
+
+/// A command with its own settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetailedCommand {
+    /// The command: a string or an argv list.
+    pub run: RunSpec,
+    /// Time limit of this command (overrides the stage-wide `timeout`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// A short name shown in messages and outputs.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Output parser; detected from the program when absent.
+    #[serde(default)]
+    pub parser: Option<ParserChoice>,
+}
+
+/// The `run:` of a detailed command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RunSpec {
+    /// A string split like a shell splits words.
+    Line(String),
+    /// An argv list.
     Argv(Vec<String>),
 }
 
@@ -47,6 +83,14 @@ pub struct PreparedCommand {
     pub display: String,
     /// Program and arguments.
     pub argv: Vec<String>,
+    /// Its `name:`, if any.
+    pub name: Option<String>,
+    /// Its time limit (its own, else the stage-wide one).
+    pub timeout: Option<Duration>,
+    /// The time limit as written, for messages.
+    pub timeout_text: Option<String>,
+    /// The parser of its output.
+    pub parser: Option<Parser>,
 }
 
 impl GateConfig {
@@ -55,47 +99,78 @@ impl GateConfig {
         if self.commands.is_empty() {
             return Err("`commands` is empty: list at least one command".to_string());
         }
-        self.commands.iter().map(CommandSpec::prepare).collect()
+        let stage_timeout = parse_timeout(self.timeout.as_deref())?;
+        self.commands
+            .iter()
+            .map(|spec| {
+                let (run, detail) = match spec {
+                    CommandSpec::Line(line) => (RunSpec::Line(line.clone()), None),
+                    CommandSpec::Argv(argv) => (RunSpec::Argv(argv.clone()), None),
+                    CommandSpec::Detailed(d) => (d.run.clone(), Some(d)),
+                };
+                let mut prepared = run.prepare()?;
+                prepared.timeout = stage_timeout;
+                prepared.timeout_text = self.timeout.clone();
+                if let Some(d) = detail {
+                    if let Some(own) = parse_timeout(d.timeout.as_deref())? {
+                        prepared.timeout = Some(own);
+                        prepared.timeout_text = d.timeout.clone();
+                    }
+                    prepared.name = d.name.clone().filter(|n| !n.trim().is_empty());
+                    if let Some(choice) = d.parser {
+                        prepared.parser = choice.parser();
+                    }
+                }
+                Ok(prepared)
+            })
+            .collect()
     }
 
-    /// The per-command timeout, parsed.
+    /// The stage-wide timeout, parsed.
     pub fn timeout(&self) -> Result<Option<Duration>, String> {
-        match &self.timeout {
-            None => Ok(None),
-            Some(text) => humantime::parse_duration(text).map(Some).map_err(|e| {
-                format!("invalid `timeout` {text:?}: {e} (use e.g. \"90s\" or \"5m\")")
-            }),
-        }
+        parse_timeout(self.timeout.as_deref())
     }
 }
 
-impl CommandSpec {
+fn parse_timeout(text: Option<&str>) -> Result<Option<Duration>, String> {
+    match text {
+        None => Ok(None),
+        Some(text) => humantime::parse_duration(text)
+            .map(Some)
+            .map_err(|e| format!("invalid `timeout` {text:?}: {e} (use e.g. \"90s\" or \"5m\")")),
+    }
+}
+
+impl RunSpec {
     fn prepare(&self) -> Result<PreparedCommand, String> {
-        match self {
-            CommandSpec::Line(line) => {
+        let (display, argv) = match self {
+            RunSpec::Line(line) => {
                 let argv = shlex::split(line).ok_or_else(|| {
                     format!("command {line:?} cannot be split into words (unbalanced quotes?)")
                 })?;
                 if argv.is_empty() {
                     return Err(format!("command {line:?} is empty"));
                 }
-                Ok(PreparedCommand {
-                    display: line.clone(),
-                    argv,
-                })
+                (line.clone(), argv)
             }
-            CommandSpec::Argv(argv) => {
+            RunSpec::Argv(argv) => {
                 if argv.first().is_none_or(|p| p.is_empty()) {
                     return Err("an argv command needs a program as its first item".to_string());
                 }
                 let display = shlex::try_join(argv.iter().map(String::as_str))
                     .unwrap_or_else(|_| argv.join(" "));
-                Ok(PreparedCommand {
-                    display,
-                    argv: argv.clone(),
-                })
+                (display, argv.clone())
             }
-        }
+        };
+        let parser = Parser::detect(&argv);
+        Ok(PreparedCommand {
+            display,
+            argv,
+            name: None,
+            timeout: None,
+            timeout_text: None,
+            parser,
+        })
     }
 }
 
@@ -108,6 +183,18 @@ pub fn schema() -> Value {
         "type": "object",
         "additionalProperties": false,
         "required": ["commands"],
+        "$defs": {
+            "argv": {
+                "type": "array",
+                "minItems": 1,
+                "items": { "type": "string" },
+                "prefixItems": [{ "type": "string", "minLength": 1 }]
+            },
+            "duration": {
+                "type": "string",
+                "pattern": "^\\s*[0-9]+\\s*[a-zA-Z]+(\\s*[0-9]+\\s*[a-zA-Z]+)*\\s*$"
+            }
+        },
         "properties": {
             "commands": {
                 "description": "Commands to run in order: a string split like a shell splits words (no shell features), or an argv list.",
@@ -116,14 +203,30 @@ pub fn schema() -> Value {
                 "items": {
                     "oneOf": [
                         { "type": "string", "minLength": 1 },
+                        { "$ref": "#/$defs/argv" },
                         {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": { "type": "string" },
-                            "prefixItems": [{ "type": "string", "minLength": 1 }]
+                            "type": "object",
+                            "additionalProperties": false,
+                            "required": ["run"],
+                            "properties": {
+                                "run": {
+                                    "oneOf": [
+                                        { "type": "string", "minLength": 1 },
+                                        { "$ref": "#/$defs/argv" }
+                                    ]
+                                },
+                                "timeout": { "$ref": "#/$defs/duration" },
+                                "name": { "type": "string" },
+                                "parser": { "enum": ["cargo", "pytest", "go", "jest", "none"] }
+                            }
                         }
                     ]
                 }
+            },
+            "baseline": {
+                "description": "Run a failing command again on the run's base commit (needs `git` under permissions.exec); a command that fails there too does not block.",
+                "type": "boolean",
+                "default": false
             },
             "stop_on_failure": {
                 "description": "Stop at the first failing command.",
@@ -132,8 +235,7 @@ pub fn schema() -> Value {
             },
             "timeout": {
                 "description": "Time limit of each command, e.g. \"90s\", \"5m\".",
-                "type": "string",
-                "pattern": "^\\s*[0-9]+\\s*[a-zA-Z]+(\\s*[0-9]+\\s*[a-zA-Z]+)*\\s*$"
+                "$ref": "#/$defs/duration"
             },
             "output_tail_lines": {
                 "description": "Lines of output kept in a failure's detail.",
@@ -143,59 +245,4 @@ pub fn schema() -> Value {
             }
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(v: Value) -> GateConfig {
-        serde_json::from_value(v).unwrap()
-    }
-
-    #[test]
-    fn strings_split_like_a_shell_and_argv_stays() {
-        let c = config(
-            json!({"commands": ["cargo test -- --nocapture 'a b'", ["sh", "-c", "exit 3"]]}),
-        );
-        let prepared = c.prepare().unwrap();
-        assert_eq!(
-            prepared[0].argv,
-            ["cargo", "test", "--", "--nocapture", "a b"]
-        );
-        assert_eq!(prepared[0].display, "cargo test -- --nocapture 'a b'");
-        assert_eq!(prepared[1].argv, ["sh", "-c", "exit 3"]);
-        assert_eq!(prepared[1].display, "sh -c 'exit 3'");
-        assert!(c.stop_on_failure);
-        assert_eq!(c.output_tail_lines, 40);
-    }
-
-    #[test]
-    fn unsplittable_string_names_the_command() {
-        let c = config(json!({"commands": ["echo 'oops"]}));
-        let err = c.prepare().unwrap_err();
-        assert!(err.contains("echo 'oops"), "{err}");
-    }
-
-    #[test]
-    fn empty_commands_are_rejected() {
-        assert!(config(json!({"commands": []})).prepare().is_err());
-        assert!(config(json!({"commands": ["  "]})).prepare().is_err());
-        assert!(config(json!({"commands": [[]]})).prepare().is_err());
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected() {
-        let r: Result<GateConfig, _> =
-            serde_json::from_value(json!({"commands": ["x"], "comands": 1}));
-        assert!(r.is_err());
-    }
-
-    #[test]
-    fn timeout_parses_or_explains() {
-        let c = config(json!({"commands": ["x"], "timeout": "5m"}));
-        assert_eq!(c.timeout().unwrap(), Some(Duration::from_secs(300)));
-        let c = config(json!({"commands": ["x"], "timeout": "soon"}));
-        assert!(c.timeout().unwrap_err().contains("soon"));
-    }
 }
