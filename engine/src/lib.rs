@@ -13,6 +13,7 @@ pub mod cli;
 pub mod driver;
 pub mod error;
 pub mod exit;
+pub mod init;
 pub mod project;
 pub mod report;
 pub mod time;

@@ -4,6 +4,7 @@
 mod cancel;
 mod drive;
 mod gc;
+mod init;
 mod resume;
 mod run;
 mod runs;
@@ -36,6 +37,8 @@ pub struct Cli {
 pub enum Commands {
     /// Run a workflow for a task in a fresh worktree; exits 0 only if the run succeeded.
     Run(run::RunArgs),
+    /// Write a commented workflow for this repository (test command and agent CLI detected).
+    Init(init::InitArgs),
     /// Continue a run that was interrupted (crash, kill, Ctrl-C) from its last stored transition.
     Resume(resume::ResumeArgs),
     /// Check a workflow: schema, stage graph, plugins, configs and permissions.
@@ -95,6 +98,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
     let state_dir = cli.state_dir.as_deref();
     match cli.command {
         Commands::Run(args) => run::execute(args, state_dir).await,
+        Commands::Init(args) => init::execute(args),
         Commands::Resume(args) => resume::execute(args, state_dir).await,
         Commands::Validate(args) => validate::execute(args).await,
         Commands::Schema => schema::execute(),

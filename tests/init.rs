@@ -1,0 +1,214 @@
+//! `engine init` in fresh repositories: the detected test command and agent CLI land in the
+//! workflow, the workflow validates with the real binary, and existing files are protected.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use support::{Run, TestRepo};
+
+/// A `PATH` with only git (linked) and the given fake agent CLIs, so whatever the machine has
+/// installed does not change the outcome.
+struct FakePath {
+    dir: tempfile::TempDir,
+}
+
+impl FakePath {
+    fn new(clis: &[&str]) -> FakePath {
+        let dir = tempfile::tempdir().unwrap();
+        let git = which("git");
+        std::os::unix::fs::symlink(git, dir.path().join("git")).unwrap();
+        for cli in clis {
+            let path = dir.path().join(cli);
+            std::fs::write(&path, "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        FakePath { dir }
+    }
+
+    fn value(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+fn which(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap();
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} not on PATH"))
+}
+
+fn init(repo: &TestRepo, path: &FakePath, args: &[&str]) -> Run {
+    let output = repo
+        .engine()
+        .arg("init")
+        .args(args)
+        .env("PATH", path.value())
+        .output()
+        .unwrap();
+    Run { output }
+}
+
+fn validate(repo: &TestRepo, file: &str) {
+    let r = repo.run(&["validate", file]);
+    assert_eq!(r.code(), 0, "{file}: {}\n{}", r.stderr(), repo.read(file));
+}
+
+/// Runs `engine init` in a repo holding `files`, validates the result, returns its text.
+fn init_with(files: &[(&str, &str)]) -> String {
+    let repo = TestRepo::new();
+    for (name, text) in files {
+        repo.write(name, text);
+    }
+    let r = init(&repo, &FakePath::new(&[]), &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(
+        r.stdout().contains("engine validate workflows/engine.yaml"),
+        "{}",
+        r.stdout()
+    );
+    validate(&repo, "workflows/engine.yaml");
+    let schema = repo.read("workflows/workflow.schema.json");
+    assert!(schema.contains("\"$schema\""), "{schema}");
+    repo.read("workflows/engine.yaml")
+}
+
+fn assert_test_stage(text: &str, commands: &str, exec: &str) {
+    assert!(text.contains(&format!("commands: [{commands}]")), "{text}");
+    assert!(text.contains(&format!("exec: [{exec}] }}")), "{text}");
+}
+
+#[test]
+fn each_kind_of_project_gets_its_test_command_and_validates() {
+    let text = init_with(&[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+    assert_test_stage(&text, "\"cargo test\"", "cargo");
+    assert!(text.starts_with("# yaml-language-server: $schema=./workflow.schema.json\n"));
+
+    let pkg = r#"{"name":"x","scripts":{"test":"node --test"}}"#;
+    let text = init_with(&[("package.json", pkg)]);
+    assert_test_stage(&text, "\"npm test\"", "npm");
+    let text = init_with(&[("package.json", pkg), ("pnpm-lock.yaml", "")]);
+    assert_test_stage(&text, "\"pnpm test\"", "pnpm");
+
+    let text = init_with(&[("pyproject.toml", "[project]\nname = \"x\"\n")]);
+    assert_test_stage(&text, "\"python -m pytest\"", "python");
+
+    let text = init_with(&[("go.mod", "module example.com/x\n")]);
+    assert_test_stage(&text, "\"go test ./...\"", "go");
+
+    let text = init_with(&[("Makefile", "test:\n\ttrue\n")]);
+    assert_test_stage(&text, "\"make test\"", "make");
+}
+
+#[test]
+fn several_build_files_take_the_first_and_say_so() {
+    let text = init_with(&[("go.mod", "module x\n"), ("Makefile", "test:\n\ttrue\n")]);
+    assert_test_stage(&text, "\"go test ./...\"", "go");
+    assert!(
+        text.contains("from go.mod (also found: Makefile;"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_build_file_gives_a_placeholder_that_validates_and_fails_when_run() {
+    let text = init_with(&[]);
+    assert!(text.contains("exec: [sh] }"), "{text}");
+    assert!(text.contains("replace this placeholder"), "{text}");
+    // The placeholder itself fails with the message.
+    let out = std::process::Command::new("sh")
+        .args(["-c", "echo \"engine init found no test command: edit the test stage of this workflow\" >&2; exit 1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text.contains("engine init found no test command"), "{text}");
+}
+
+#[test]
+fn the_agent_cli_on_path_picks_the_backend_and_its_secrets() {
+    let repo = TestRepo::new();
+    let r = init(&repo, &FakePath::new(&["codex"]), &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(
+        r.stdout()
+            .contains("agent:   codex (`codex` found on PATH)"),
+        "{}",
+        r.stdout()
+    );
+    let text = repo.read("workflows/engine.yaml");
+    assert!(text.contains("      backend: codex\n"), "{text}");
+    assert!(text.contains("secrets: [OPENAI_API_KEY]"), "{text}");
+    validate(&repo, "workflows/engine.yaml");
+
+    let repo = TestRepo::new();
+    let r = init(&repo, &FakePath::new(&[]), &[]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let text = repo.read("workflows/engine.yaml");
+    assert!(text.contains("      backend: claude\n"), "{text}");
+    assert!(
+        text.contains("no agent CLI on PATH, claude assumed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_existing_workflow_is_kept_unless_forced() {
+    let repo = TestRepo::new();
+    repo.write("ci/flow.yaml", "mine\n");
+    let path = FakePath::new(&[]);
+    let r = init(&repo, &path, &["--output", "ci/flow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(
+        r.stderr().contains("already exists; pass --force"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(repo.read("ci/flow.yaml"), "mine\n");
+
+    let r = init(
+        &repo,
+        &path,
+        &[
+            "--output",
+            "ci/flow.yaml",
+            "--force",
+            "--backend",
+            "gemini",
+            "--test",
+            "make check",
+        ],
+    );
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let text = repo.read("ci/flow.yaml");
+    assert!(text.contains("      backend: gemini\n"), "{text}");
+    assert_test_stage(&text, "\"make check\"", "make");
+    assert!(repo.path().join("ci/workflow.schema.json").is_file());
+    validate(&repo, "ci/flow.yaml");
+}
+
+#[test]
+fn bad_input_and_no_repository_are_refused() {
+    let repo = TestRepo::new();
+    let path = FakePath::new(&[]);
+    let r = init(&repo, &path, &["--backend", "emacs"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("unknown backend"), "{}", r.stderr());
+    let r = init(&repo, &path, &["--test", "./run tests"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(!repo.path().join("workflows/engine.yaml").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(support::engine_bin())
+        .arg("init")
+        .current_dir(dir.path())
+        .env("PATH", path.value())
+        .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
+        .output()
+        .unwrap();
+    let r = Run { output };
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    assert!(r.stderr().contains("git repository"), "{}", r.stderr());
+    assert!(!dir.path().join("workflows").exists());
+}
