@@ -12,5 +12,8 @@ pub const RUN_CANCELLED: u8 = 3;
 pub const RUN_INTERRUPTED: u8 = 4;
 /// The state directory is in use by another engine process.
 pub const STATE_BUSY: u8 = 5;
+/// The run ended needing attention: a stage decided it should not go on (the task is already
+/// done or too vague, an agent kept failing the same way); a human has to look.
+pub const RUN_NEEDS_ATTENTION: u8 = 6;
 /// Something went wrong inside engine or its environment (disk, git, the store).
 pub const INTERNAL: u8 = 70;

@@ -13,9 +13,12 @@ pub mod cli;
 pub mod driver;
 pub mod error;
 pub mod exit;
+pub mod hook_receiver;
 pub mod init;
 pub mod project;
 pub mod report;
+pub mod secrets;
+pub mod summary;
 pub mod time;
 
 pub use error::EngineError;

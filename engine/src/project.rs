@@ -116,7 +116,9 @@ impl PreparedWorkflow {
         let mut stages = BTreeMap::new();
         let mut descriptors = BTreeMap::new();
         let mut infos: BTreeMap<String, Result<PluginInfo, String>> = BTreeMap::new();
-        for stage in &loaded.workflow.stages {
+        // Stages, then finally stages; approval stages have no component (the engine itself
+        // waits for the human).
+        for stage in loaded.component_stages() {
             let info = match host.load_plugin(&stage.uses, &loaded.base_dir) {
                 Ok(component) => match host.describe(&component).await {
                     Ok(descriptor) => {

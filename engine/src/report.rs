@@ -4,7 +4,9 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use engine_core::{AttemptOutcome, Command, Event, FailureKind, RunState, RunStatus, StagePhase};
+use engine_core::{
+    AttemptOutcome, Command, Event, FailureKind, FinallyOutcome, RunState, RunStatus, StagePhase,
+};
 use engine_runtime::LogLevel;
 use engine_store::RunMeta;
 
@@ -18,6 +20,8 @@ pub trait Reporter: Send + Sync {
     fn transition(&self, event: &Event, after: &RunState, commands: &[Command]);
     /// A stage attempt wrote a log line or reported progress.
     fn stage_log(&self, stage: &str, attempt: u32, level: LogLevel, message: &str);
+    /// The run ended (and its `finally:` stages ran): a summary of how it went.
+    fn run_finished(&self, _state: &RunState) {}
 }
 
 /// Reports nothing (for `--json` and tests).
@@ -67,6 +71,7 @@ fn kind_name(kind: FailureKind) -> &'static str {
         FailureKind::Retryable => "retryable",
         FailureKind::Fatal => "fatal",
         FailureKind::TimedOut => "timed out",
+        FailureKind::NeedsAttention => "needs attention",
     }
 }
 
@@ -124,6 +129,43 @@ impl Reporter for Human {
             Event::CancelRequested { reason, .. } => {
                 self.line(&format!("■ cancel requested: {reason}"));
             }
+            Event::StageSkipped { stage, reason, .. } => {
+                self.line(&format!("⤼ {stage} {reason}"));
+            }
+            Event::ApprovalDecided {
+                stage,
+                approved,
+                by,
+                reason,
+                ..
+            } => {
+                let (mark, verb) = if *approved {
+                    ("✓", "approved")
+                } else {
+                    ("✗", "rejected")
+                };
+                let why = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                };
+                self.line(&format!("{mark} {stage} {verb} by {by}{why}"));
+            }
+            Event::ApprovalTimedOut { stage, .. } => {
+                self.line(&format!("⏱ {stage}: nobody answered in time"));
+            }
+            Event::FinallyFinished { stage, outcome, .. } => {
+                let line = match outcome {
+                    FinallyOutcome::Succeeded { summary } => {
+                        format!("✓ {stage} (finally)  {summary}")
+                    }
+                    FinallyOutcome::Failed { message } => {
+                        format!("✗ {stage} (finally)  {message} [the run's outcome is unchanged]")
+                    }
+                    FinallyOutcome::Skipped { reason } => format!("⤼ {stage} (finally) {reason}"),
+                };
+                self.line(&line);
+            }
             _ => {}
         }
         for command in commands {
@@ -153,6 +195,26 @@ impl Reporter for Human {
                         human_duration(wait)
                     ));
                 }
+                Command::AwaitApproval {
+                    stage,
+                    deadline_ms,
+                    message,
+                    ..
+                } => {
+                    let until = deadline_ms
+                        .map(|d| {
+                            format!(" (for {})", human_duration(d.saturating_sub(event.at_ms())))
+                        })
+                        .unwrap_or_default();
+                    self.line(&format!("⏸ {stage} waits for approval{until}"));
+                    if let Some(message) = message {
+                        self.line(&format!("  {message}"));
+                    }
+                    self.line(&format!(
+                        "  approve: engine approve {run} --stage {stage}\n  reject:  engine reject {run} --stage {stage} --reason \"...\"",
+                        run = after.run_id
+                    ));
+                }
                 Command::CancelAttempt { stage, attempt } => {
                     self.line(&format!("■ {stage} (attempt {attempt}) stopped"));
                 }
@@ -167,11 +229,20 @@ impl Reporter for Human {
                             format!("failed at {stage}: {message}")
                         }
                         RunStatus::Cancelled { reason } => format!("cancelled: {reason}"),
+                        RunStatus::NeedsAttention { stage, reason } => {
+                            format!("needs attention ({stage}): {reason}")
+                        }
                         other => other.name().to_string(),
                     };
                     self.line(&format!("run {} {what} ({took})", after.run_id));
                 }
             }
+        }
+    }
+
+    fn run_finished(&self, state: &RunState) {
+        for line in crate::summary::lines(state) {
+            self.line(&line);
         }
     }
 

@@ -30,7 +30,25 @@ fn run() -> Result<(), String> {
 
     let manifest = plugins.join("Cargo.toml");
     let target_dir = repo.join("target").join("wasm-plugins");
-    let artifacts = nested_cargo::build(&cargo, &manifest, &target_dir)?;
+    // For developers: ENGINE_REUSE_PLUGINS=1 embeds the components built last time instead of
+    // building the plugins workspace (e.g. while a plugin under construction does not compile);
+    // plugins never built are left out.
+    println!("cargo:rerun-if-env-changed=ENGINE_REUSE_PLUGINS");
+    let reuse = std::env::var_os("ENGINE_REUSE_PLUGINS").is_some_and(|v| v == "1");
+    let artifacts = if reuse {
+        nested_cargo::artifact_dir(&target_dir)
+    } else {
+        nested_cargo::build(&cargo, &manifest, &target_dir)?
+    };
+    let builtins: Vec<(String, String)> = builtins
+        .into_iter()
+        .filter(|(_, package)| {
+            !reuse
+                || artifacts
+                    .join(nested_cargo::artifact_name(package))
+                    .exists()
+        })
+        .collect();
 
     let mut entries = String::new();
     for (name, package) in &builtins {

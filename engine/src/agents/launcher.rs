@@ -35,6 +35,8 @@ pub struct LaunchSite {
     pub stage_id: String,
     /// The attempt.
     pub attempt: u32,
+    /// Secret values to redact from the sessions' transcripts.
+    pub redact: Vec<String>,
 }
 
 /// Starts agent sessions for one attempt.
@@ -147,6 +149,7 @@ impl AgentLauncher for HostLauncher {
             transcript: Self::transcript_path(&self.site, n),
             limits,
             prices,
+            redact: self.site.redact.clone(),
         };
         let session = Session::start(spec, backend.parser())
             .map_err(|e| AgentStartError::SpawnFailed(e.to_string()))?;

@@ -9,6 +9,7 @@ use engine_store::{RunMeta, StateDir, Store};
 use crate::driver::{DriveOutcome, Driver};
 use crate::project::PreparedWorkflow;
 use crate::report::{Human, Quiet, Reporter};
+use crate::secrets::Redactor;
 use crate::{EngineError, exit};
 
 /// Drives the run and prints the result; returns the exit code for the run's outcome.
@@ -20,7 +21,7 @@ pub(super) async fn drive_run(
     prepared: PreparedWorkflow,
     meta: RunMeta,
     state: RunState,
-    first: Event,
+    first: Option<Event>,
     json: bool,
 ) -> Result<u8, EngineError> {
     let reporter: Arc<dyn Reporter> = if json {
@@ -28,8 +29,12 @@ pub(super) async fn drive_run(
     } else {
         Arc::new(Human::stderr())
     };
-    reporter.run_started(&meta, !matches!(first, Event::RunStarted { .. }));
+    reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
+    let redactor = Arc::new(Redactor::for_workflow(
+        &prepared.loaded.workflow,
+        &prepared.loaded.agents.secrets,
+    ));
     let mut meta = meta;
     let driver = Driver {
         store: state_dir.store(),
@@ -40,12 +45,20 @@ pub(super) async fn drive_run(
         reporter,
         handle_signals: true,
         repo: repo.clone(),
+        redactor,
     };
-    let outcome = driver.drive(state, first).await?;
+    let outcome = match first {
+        // An ended run whose finally stages did not all run (a crash right after the end).
+        None => DriveOutcome::Finished(driver.run_finally(state).await?),
+        Some(first) => driver.drive(state, first).await?,
+    };
     let (state, interrupted) = match outcome {
         DriveOutcome::Finished(state) => (state, false),
         DriveOutcome::Interrupted(state) => (state, true),
     };
+    if !interrupted {
+        driver.reporter.run_finished(&state);
+    }
     if !interrupted && remove_worktree(keep, &state.status) {
         cleanup_worktree(repo, state_dir, &mut meta, json);
     }
@@ -121,6 +134,7 @@ pub(super) fn exit_code_for(status: &RunStatus) -> u8 {
         RunStatus::Succeeded => exit::SUCCESS,
         RunStatus::Failed { .. } => exit::RUN_FAILED,
         RunStatus::Cancelled { .. } => exit::RUN_CANCELLED,
+        RunStatus::NeedsAttention { .. } => exit::RUN_NEEDS_ATTENTION,
         RunStatus::Pending | RunStatus::Running => exit::RUN_INTERRUPTED,
     }
 }

@@ -1,9 +1,11 @@
 //! The CLI commands. Each command lives in its own file; [`main`] dispatches and turns errors
 //! into messages and exit codes (see [`crate::exit`]).
 
+mod approve;
 mod cancel;
 mod drive;
 mod gc;
+mod hook_receiver;
 mod init;
 mod resume;
 mod run;
@@ -51,9 +53,18 @@ pub enum Commands {
     Show(show::ShowArgs),
     /// Cancel a run (asks the engine process driving it, if any, to stop it).
     Cancel(cancel::CancelArgs),
+    /// Approve a stage that waits for a human (`uses: builtin:approval`).
+    Approve(approve::ApproveArgs),
+    /// Reject a stage that waits for a human; the reason becomes the feedback when the run
+    /// goes back (`on_failure`).
+    Reject(approve::RejectArgs),
     /// Remove what finished runs left behind (worktrees; with --branches, merged run branches).
     /// Never touches a run that can still be resumed.
     Gc(gc::GcArgs),
+    /// Print webhook deliveries sent to a loopback address, one JSON line each (for trying
+    /// notifiers locally; the demo uses it). Prints its URL first.
+    #[command(name = "hook-receiver")]
+    HookReceiver(hook_receiver::HookReceiverArgs),
     /// A scripted stand-in for agent CLIs (Claude Code, Codex) for tests and demos: plays a
     /// YAML script in their stream formats. See docs/agents.md.
     #[command(name = "scripted-agent", disable_help_flag = true)]
@@ -105,7 +116,10 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Runs(args) => runs::execute(args, state_dir),
         Commands::Show(args) => show::execute(args, state_dir),
         Commands::Cancel(args) => cancel::execute(args, state_dir).await,
+        Commands::Approve(args) => approve::approve(args, state_dir).await,
+        Commands::Reject(args) => approve::reject(args, state_dir).await,
         Commands::Gc(args) => gc::execute(args, state_dir),
+        Commands::HookReceiver(args) => hook_receiver::execute(args),
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
     }
 }

@@ -30,23 +30,31 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
         .store()
         .load(&run_id)?
         .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;
-    if record.state.status.is_terminal() {
+    // The workflow as it was when the run started, not as it is on disk now.
+    let loaded = stored_workflow(&record.meta)?;
+    let finally_left = !record.state.pending_finally(&loaded.workflow).is_empty();
+    if record.state.status.is_terminal() && !finally_left {
         eprintln!("run {run_id} already ended: {}", record.state.status.name());
         return Ok(exit_code_for(&record.state.status));
     }
-    // The workflow as it was when the run started, not as it is on disk now.
-    let loaded = stored_workflow(&record.meta)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
-    if let Some(worktree) = &record.meta.worktree {
+    if let Some(worktree) = record
+        .meta
+        .worktree
+        .as_ref()
+        .filter(|_| !record.state.status.is_terminal())
+    {
         project
             .repo
             .add_worktree(worktree, &record.meta.branch, &record.meta.base_commit)?;
     }
-    let first = if record.state.status == RunStatus::Pending {
-        Event::RunStarted { at_ms: now_ms() }
+    let first = if record.state.status.is_terminal() {
+        None
+    } else if record.state.status == RunStatus::Pending {
+        Some(Event::RunStarted { at_ms: now_ms() })
     } else {
-        Event::Resumed { at_ms: now_ms() }
+        Some(Event::Resumed { at_ms: now_ms() })
     };
     drive_run(
         &project.repo,

@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Read the task from a file (first line = title).
     #[arg(long, value_name = "FILE")]
     pub task_file: Option<PathBuf>,
+    /// A label of the task (repeatable): `builtin:triage` rules and `if:` conditions
+    /// (`'docs' in task.labels`) read them.
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
     /// Base branch to start from and merge into (default: the workflow's `git.base`, else
     /// origin's HEAD branch, else main, else master, else the current branch).
     #[arg(long)]
@@ -84,7 +88,7 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         prepared,
         meta,
         initial,
-        first,
+        Some(first),
         args.json,
     )
     .await
@@ -124,7 +128,7 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
             id: "adhoc".into(),
             title: format!("run of {name}"),
             body: String::new(),
-            labels: vec![],
+            labels: args.labels.clone(),
         });
     }
     let title: String = text
@@ -139,6 +143,6 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
         id: format!("t{}", &hex::encode(digest)[..8]),
         title,
         body: text.to_string(),
-        labels: vec![],
+        labels: args.labels.clone(),
     })
 }

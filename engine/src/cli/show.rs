@@ -128,6 +128,28 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
                 out += &format!("              transcript: {}\n", transcript.display());
             }
         }
+        if let StagePhase::AwaitingApproval { deadline_ms, .. } = st.phase {
+            let until = deadline_ms
+                .map(|d| format!(" (until {})", rfc3339(d)))
+                .unwrap_or_default();
+            out += &format!(
+                "  waiting for approval{until}: engine approve {run} --stage {id}  |  \
+                 engine reject {run} --stage {id} --reason \"...\"\n",
+                run = meta.run_id
+            );
+        }
+    }
+    for (id, record) in &state.finally {
+        let what = match &record.outcome {
+            engine_core::FinallyOutcome::Succeeded { summary } => {
+                format!("succeeded  {}", first_line(summary))
+            }
+            engine_core::FinallyOutcome::Failed { message } => {
+                format!("failed     {}", first_line(message))
+            }
+            engine_core::FinallyOutcome::Skipped { reason } => format!("skipped    {reason}"),
+        };
+        out += &format!("finally {id:<8} {what}\n");
     }
     out
 }
@@ -189,6 +211,9 @@ fn status_text(state: &RunState) -> String {
             format!("failed at {stage}: {}", first_line(message))
         }
         engine_core::RunStatus::Cancelled { reason } => format!("cancelled: {reason}"),
+        engine_core::RunStatus::NeedsAttention { stage, reason } => {
+            format!("needs attention ({stage}): {}", first_line(reason))
+        }
         other => other.name().to_string(),
     }
 }
@@ -198,7 +223,9 @@ fn phase_name(phase: &StagePhase) -> &'static str {
         StagePhase::Pending => "pending",
         StagePhase::Running { .. } => "running",
         StagePhase::RetryWaiting { .. } => "retrying",
+        StagePhase::AwaitingApproval { .. } => "waiting",
         StagePhase::Succeeded => "succeeded",
+        StagePhase::Skipped => "skipped",
         StagePhase::Failed => "failed",
         StagePhase::Cancelled => "cancelled",
     }
@@ -214,9 +241,11 @@ fn outcome_text(outcome: &AttemptOutcome) -> String {
                 FailureKind::Retryable => "retryable",
                 FailureKind::Fatal => "fatal",
                 FailureKind::TimedOut => "timed out",
+                FailureKind::NeedsAttention => "needs attention",
             }
         ),
         AttemptOutcome::Interrupted => "interrupted".into(),
         AttemptOutcome::Cancelled => "cancelled".into(),
+        AttemptOutcome::Skipped { .. } => "skipped".into(),
     }
 }

@@ -11,6 +11,7 @@ use engine_runtime::{AttemptObserver, LogLevel};
 
 use crate::EngineError;
 use crate::report::Reporter;
+use crate::secrets::Redactor;
 use crate::time::{now_ms, rfc3339};
 
 /// `<state>/runs/<run>/logs/<stage>.<attempt>.log`.
@@ -28,6 +29,7 @@ pub struct AttemptLog {
     stage: String,
     attempt: u32,
     reporter: Arc<dyn Reporter>,
+    redactor: Arc<Redactor>,
 }
 
 impl AttemptLog {
@@ -37,6 +39,7 @@ impl AttemptLog {
         stage: &str,
         attempt: u32,
         reporter: Arc<dyn Reporter>,
+        redactor: Arc<Redactor>,
     ) -> Result<Self, EngineError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
@@ -51,6 +54,7 @@ impl AttemptLog {
             stage: stage.to_string(),
             attempt,
             reporter,
+            redactor,
         })
     }
 
@@ -74,12 +78,14 @@ fn level_name(level: LogLevel) -> &'static str {
 
 impl AttemptObserver for AttemptLog {
     fn log(&self, level: LogLevel, message: &str) {
+        let message = &self.redactor.text(message);
         self.write(level_name(level), message);
         self.reporter
             .stage_log(&self.stage, self.attempt, level, message);
     }
 
     fn progress(&self, message: &str, fraction: Option<f32>) {
+        let message = &self.redactor.text(message);
         let text = match fraction {
             Some(f) => format!("{message} ({:.0}%)", f * 100.0),
             None => message.to_string(),
@@ -95,7 +101,7 @@ impl AttemptObserver for AttemptLog {
             line.push(' ');
             line.push_str(arg);
         }
-        self.write("EXEC", &format!("$ {line}"));
+        self.write("EXEC", &self.redactor.text(&format!("$ {line}")));
     }
 
     fn exec_finished(&self, program: &str, exit_code: Option<i32>, duration: Duration) {

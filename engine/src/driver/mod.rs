@@ -1,10 +1,15 @@
 //! The driver: feeds events to the pure state machine, stores every accepted transition durably,
 //! and only then carries out the commands that follow from it (start attempts, schedule retries,
-//! cancel attempts). It is the only place where the run meets the clock, tokio and the store.
+//! wait for approvals, cancel attempts), then runs the `finally:` stages once the run ended. It
+//! is the only place where the run meets the clock, tokio and the store.
 
+mod attempt;
 mod attempt_log;
 mod commits;
+mod control;
 mod debug_hold;
+mod finally;
+pub mod stage_input;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -13,21 +18,23 @@ use std::time::Duration;
 
 use engine_core::{Command, Event, RunState, Spend, step};
 use engine_git::Repo;
-use engine_runtime::{AttemptContext, AttemptRequest, Host};
+use engine_runtime::Host;
 use engine_store::{RunMeta, Store};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::EngineError;
-use crate::agents::{BudgetView, HostLauncher, LaunchSite, SpendMeter};
+use crate::agents::SpendMeter;
 use crate::project::PreparedWorkflow;
 use crate::report::Reporter;
+use crate::secrets::Redactor;
 use crate::time::now_ms;
 
 pub use attempt_log::{AttemptLog, attempt_log_path};
 pub use commits::CommitSite;
+pub use control::approval_stage;
 
-/// How often the driver looks for cancel requests from other processes.
+/// How often the driver looks for cancel requests and approval answers from other processes.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
 
 /// How a call to [`Driver::drive`] ended.
@@ -57,6 +64,8 @@ pub struct Driver<'a> {
     pub handle_signals: bool,
     /// The repository (agent stages snapshot the worktree through it).
     pub repo: Repo,
+    /// Replaces secret values in everything the run writes down.
+    pub redactor: Arc<Redactor>,
 }
 
 /// What a `StartAttempt` command asks for.
@@ -95,9 +104,9 @@ impl Driver<'_> {
                 Some(event) => event,
                 None => tokio::select! {
                     Some(event) = rx.recv() => event,
-                    _ = poll.tick() => match self.cancel_request()? {
-                        Some(reason) => Event::CancelRequested { at_ms: now_ms(), reason },
-                        None => continue,
+                    _ = poll.tick() => {
+                        queue.extend(self.control_events(&state)?);
+                        continue;
                     },
                     _ = signals.recv() => {
                         stop_all(attempts, timers);
@@ -166,6 +175,31 @@ impl Driver<'_> {
                             old.abort();
                         }
                     }
+                    Command::AwaitApproval {
+                        stage,
+                        attempt,
+                        deadline_ms,
+                        ..
+                    } => {
+                        // The answer arrives through the control directory (polled above);
+                        // only the timeout needs a timer.
+                        if let Some(deadline) = deadline_ms {
+                            let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
+                            let tx = tx.clone();
+                            let name = stage.clone();
+                            let timer = tokio::spawn(async move {
+                                tokio::time::sleep(wait).await;
+                                let _ = tx.send(Event::ApprovalTimedOut {
+                                    stage: name,
+                                    attempt,
+                                    at_ms: now_ms(),
+                                });
+                            });
+                            if let Some(old) = timers.insert(format!("approval:{stage}"), timer) {
+                                old.abort();
+                            }
+                        }
+                    }
                     Command::CancelAttempt { stage, attempt } => {
                         if attempts.get(&stage).is_some_and(|r| r.attempt == attempt)
                             && let Some(running) = attempts.remove(&stage)
@@ -188,233 +222,10 @@ impl Driver<'_> {
             }
             if finished && queue.is_empty() {
                 stop_all(attempts, timers);
+                let state = self.run_finally(state).await?;
                 return Ok(DriveOutcome::Finished(state));
             }
         }
-    }
-
-    fn spawn_attempt(
-        &self,
-        state: &RunState,
-        start: AttemptStart<'_>,
-        meter: Arc<SpendMeter>,
-        tx: mpsc::UnboundedSender<Event>,
-    ) -> Result<JoinHandle<()>, EngineError> {
-        let AttemptStart {
-            stage: stage_id,
-            attempt,
-            interrupted,
-            feedback,
-        } = start;
-        let workflow = &self.prepared.loaded.workflow;
-        let (Some(spec), Some(component)) = (
-            workflow.stage(stage_id),
-            self.prepared.stages.get(stage_id).cloned(),
-        ) else {
-            return Err(EngineError::Usage(format!(
-                "stage {stage_id:?} is not in the workflow this run was started with"
-            )));
-        };
-        let outputs = state
-            .stages
-            .iter()
-            .filter(|(_, s)| s.phase == engine_core::StagePhase::Succeeded)
-            .filter_map(|(id, s)| s.outputs.clone().map(|o| (id.clone(), o)))
-            .collect();
-        let log_path = attempt_log_path(&self.state_dir, &state.run_id, stage_id, attempt);
-        let observer = Arc::new(AttemptLog::create(
-            log_path,
-            stage_id,
-            attempt,
-            self.reporter.clone(),
-        )?);
-        let request = AttemptRequest {
-            context: AttemptContext {
-                run_id: state.run_id.clone(),
-                stage_id: stage_id.to_string(),
-                attempt,
-                task: state.task.clone(),
-                config: spec.with.clone(),
-                outputs,
-                feedback,
-                interrupted,
-                previous_failure: previous_failure(state, stage_id),
-                git: self.meta.worktree.as_ref().map(|_| engine_runtime::RunGit {
-                    branch: self.meta.branch.clone(),
-                    base_branch: self.meta.base_branch.clone(),
-                    base_commit: self.meta.base_commit.clone(),
-                    repo_root: self.meta.repo_root.display().to_string(),
-                }),
-            },
-            workspace: self.meta.worktree.clone(),
-            permissions: spec.permissions.clone(),
-            timeout: Duration::from_millis(spec.timeout_ms),
-            memory_limit_bytes: spec.memory_limit_bytes,
-            exec_env: self
-                .prepared
-                .loaded
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            observer,
-            agent: self.launcher(state, spec, attempt, meter.clone())?,
-        };
-        let host = self.host.clone();
-        let stage = stage_id.to_string();
-        let committer = self.commit_site(state, spec, attempt);
-        Ok(tokio::spawn(async move {
-            let before = match &committer {
-                Some(site) => {
-                    let site = site.clone();
-                    tokio::task::spawn_blocking(move || site.head())
-                        .await
-                        .ok()
-                        .flatten()
-                }
-                None => None,
-            };
-            let mut result = host.run_attempt(&component, request).await;
-            let mut commits = Vec::new();
-            if let (Ok(success), Some(site)) = (&result, committer) {
-                let summary = success.summary.clone();
-                let committed =
-                    tokio::task::spawn_blocking(move || site.commit(before.as_deref(), &summary))
-                        .await
-                        .unwrap_or_else(|e| {
-                            Err(format!("committing the stage's changes failed: {e}"))
-                        });
-                match committed {
-                    Ok(list) => commits = list,
-                    Err(message) => {
-                        result = Err(engine_core::Failure {
-                            kind: engine_core::FailureKind::Fatal,
-                            message,
-                            detail: serde_json::Value::Null,
-                            retry_at_ms: None,
-                        })
-                    }
-                }
-            }
-            let at_ms = now_ms();
-            let spend = meter.total();
-            let event = match result {
-                Ok(success) => Event::AttemptSucceeded {
-                    stage,
-                    attempt,
-                    at_ms,
-                    summary: success.summary,
-                    outputs: success.outputs,
-                    commits,
-                    spend,
-                },
-                Err(failure) => Event::AttemptFailed {
-                    stage,
-                    attempt,
-                    at_ms,
-                    failure,
-                    spend,
-                },
-            };
-            let _ = tx.send(event);
-        }))
-    }
-
-    /// Where a write-granted stage's changes are committed after it succeeds; `None` for stages
-    /// that may not write the worktree (what their programs leave behind is not committed).
-    fn commit_site(
-        &self,
-        state: &RunState,
-        spec: &engine_core::Stage,
-        attempt: u32,
-    ) -> Option<CommitSite> {
-        if spec.permissions.workspace != engine_core::WorkspaceAccess::Write {
-            return None;
-        }
-        Some(CommitSite {
-            repo: self.repo.clone(),
-            worktree: self.meta.worktree.clone()?,
-            settings: self.prepared.loaded.git.clone(),
-            run_id: state.run_id.clone(),
-            task: state.task.clone(),
-            stage: spec.id.clone(),
-            attempt,
-        })
-    }
-
-    /// The agent launcher of an attempt, for stages granted `agent`: budgets of the stage, the
-    /// run and the day (every run of this state directory) as they stand now.
-    fn launcher(
-        &self,
-        state: &RunState,
-        spec: &engine_core::Stage,
-        attempt: u32,
-        meter: Arc<SpendMeter>,
-    ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
-        if !spec.permissions.agent {
-            return Ok(None);
-        }
-        let Some(worktree) = self.meta.worktree.clone() else {
-            return Ok(None);
-        };
-        let config = self.prepared.agents.clone();
-        let stage_spend = state
-            .stages
-            .get(&spec.id)
-            .map(|s| s.spend())
-            .unwrap_or(Spend::NONE);
-        let run_spend = state.spend();
-        let mut budget = BudgetView::default()
-            .with(
-                "the stage's budget_usd",
-                spec.budget_usd,
-                stage_spend.cost_usd,
-            )
-            .with("budget.run_usd", config.run_budget_usd, run_spend.cost_usd);
-        let mut unknown = !run_spend.cost_known;
-        if config.day_budget_usd.is_some() {
-            let day = crate::agents::budget::day_spend(self.store, &state.run_id, state, now_ms())?;
-            unknown |= !day.cost_known;
-            budget = budget.with("budget.day_usd", config.day_budget_usd, day.cost_usd);
-        }
-        budget.earlier_spend_unknown = unknown;
-        let site = LaunchSite {
-            repo: self.repo.clone(),
-            worktree,
-            run_dir: self.state_dir.join("runs").join(&state.run_id),
-            stage_id: spec.id.clone(),
-            attempt,
-        };
-        Ok(Some(Arc::new(HostLauncher::new(
-            config, site, budget, meter,
-        ))))
-    }
-
-    /// A cancel request for this run left by another process (`engine cancel`).
-    fn cancel_request(&self) -> Result<Option<String>, EngineError> {
-        let mut ours = None;
-        for (run_id, reason) in engine_store::take_cancel_requests(&self.state_dir)? {
-            // `engine cancel` may name the run by a prefix of its id.
-            if !run_id.is_empty() && self.meta.run_id.starts_with(&run_id) {
-                ours = Some(reason);
-            } else {
-                // Not ours: leave it for whoever drives that run.
-                engine_store::request_cancel(&self.state_dir, &run_id, &reason)?;
-            }
-        }
-        Ok(ours)
-    }
-}
-
-/// The failure of the stage's attempt right before the one starting now, if that attempt
-/// failed (a retry), so the stage can change course.
-fn previous_failure(state: &RunState, stage_id: &str) -> Option<engine_core::Failure> {
-    let history = &state.stages.get(stage_id)?.history;
-    // The last record is the attempt starting now; look at the one before it.
-    let previous = history.len().checked_sub(2).and_then(|i| history.get(i))?;
-    match &previous.outcome {
-        engine_core::AttemptOutcome::Failed { failure } => Some(failure.clone()),
-        _ => None,
     }
 }
 

@@ -39,6 +39,7 @@ fn spec(dir: &std::path::Path) -> SessionSpec {
         transcript: dir.join("transcript.jsonl"),
         limits: Limits::default(),
         prices: None,
+        redact: Vec::new(),
     }
 }
 

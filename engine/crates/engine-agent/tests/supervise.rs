@@ -57,6 +57,7 @@ fn spec(dir: &Path, script: &str, limits: Limits) -> SessionSpec {
         transcript: dir.join("logs/transcript.jsonl"),
         limits,
         prices: None,
+        redact: Vec::new(),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::RunStatus;
+use crate::state::{FinallyOutcome, RunStatus};
 
 /// How an attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,6 +14,9 @@ pub enum FailureKind {
     Fatal,
     /// The attempt ran past its time limit; retried like a retryable failure.
     TimedOut,
+    /// The stage decided the run should not go on: not retried, no `on_failure`; the run ends
+    /// "needs attention".
+    NeedsAttention,
 }
 
 impl FailureKind {
@@ -195,6 +198,49 @@ pub enum Event {
         /// When.
         at_ms: u64,
     },
+    /// A stage about to start was skipped because its `if:` did not hold.
+    StageSkipped {
+        /// The stage.
+        stage: String,
+        /// The attempt that was starting (fencing).
+        attempt: u32,
+        /// When.
+        at_ms: u64,
+        /// The condition and why it did not hold.
+        reason: String,
+    },
+    /// A human answered an approval stage (`engine approve` / `engine reject`).
+    ApprovalDecided {
+        /// The approval stage.
+        stage: String,
+        /// When.
+        at_ms: u64,
+        /// Approved (true) or rejected (false).
+        approved: bool,
+        /// Who answered (user name as given or found).
+        by: String,
+        /// Why (required for a rejection; becomes the feedback when the run goes back).
+        reason: String,
+    },
+    /// Nobody answered an approval stage in time; its `on_timeout` applies.
+    ApprovalTimedOut {
+        /// The approval stage.
+        stage: String,
+        /// The waiting attempt (fencing).
+        attempt: u32,
+        /// When.
+        at_ms: u64,
+    },
+    /// A `finally:` stage of a finished run ended. Accepted only once per stage, and only
+    /// after the run ended.
+    FinallyFinished {
+        /// The `finally:` stage.
+        stage: String,
+        /// When.
+        at_ms: u64,
+        /// How it ended.
+        outcome: FinallyOutcome,
+    },
 }
 
 impl Event {
@@ -208,7 +254,11 @@ impl Event {
             | Event::CancelRequested { at_ms, .. }
             | Event::Resumed { at_ms }
             | Event::SpendRecorded { at_ms, .. }
-            | Event::RetryFrom { at_ms, .. } => *at_ms,
+            | Event::RetryFrom { at_ms, .. }
+            | Event::StageSkipped { at_ms, .. }
+            | Event::ApprovalDecided { at_ms, .. }
+            | Event::ApprovalTimedOut { at_ms, .. }
+            | Event::FinallyFinished { at_ms, .. } => *at_ms,
         }
     }
 
@@ -223,6 +273,10 @@ impl Event {
             Event::Resumed { .. } => "resumed",
             Event::SpendRecorded { .. } => "spend_recorded",
             Event::RetryFrom { .. } => "retry_from",
+            Event::StageSkipped { .. } => "stage_skipped",
+            Event::ApprovalDecided { .. } => "approval_decided",
+            Event::ApprovalTimedOut { .. } => "approval_timed_out",
+            Event::FinallyFinished { .. } => "finally_finished",
         }
     }
 }
@@ -251,6 +305,18 @@ pub enum Command {
         attempt: u32,
         /// When.
         due_at_ms: u64,
+    },
+    /// Wait for a human to approve or reject an approval stage; feed
+    /// `Event::ApprovalTimedOut { stage, attempt }` at `deadline_ms` if nobody has by then.
+    AwaitApproval {
+        /// The approval stage.
+        stage: String,
+        /// The waiting attempt.
+        attempt: u32,
+        /// When the wait times out, if it does.
+        deadline_ms: Option<u64>,
+        /// What to tell the human (the stage's `message`).
+        message: Option<String>,
     },
     /// Stop a running attempt; its result, if it still arrives, will be rejected.
     CancelAttempt {

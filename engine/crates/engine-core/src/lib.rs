@@ -13,6 +13,10 @@ pub mod state;
 pub use event::{Command, Event, Failure, FailureKind, Feedback, Spend};
 pub use machine::{Rejected, Transition, start, step};
 pub use model::{
-    Delivery, OnFailure, Permissions, PluginRef, RetryPolicy, Stage, Workflow, WorkspaceAccess,
+    ApprovalPolicy, Delivery, OnFailure, OnTimeout, Permissions, PluginRef, RetryPolicy, Stage,
+    Workflow, WorkspaceAccess,
 };
-pub use state::{AttemptOutcome, AttemptRecord, RunState, RunStatus, StagePhase, StageState, Task};
+pub use state::{
+    AttemptOutcome, AttemptRecord, FinallyOutcome, FinallyRecord, RunState, RunStatus, StagePhase,
+    StageState, Task,
+};

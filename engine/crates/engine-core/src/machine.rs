@@ -9,13 +9,25 @@
 //!   `max_loops` times) with the failure as feedback; otherwise the run fails.
 //! - Attempt numbers of a stage only go up, across retries, loops, resumes and `retry --from`.
 //! - `Resumed` turns running attempts into interrupted ones and starts new attempts, and
-//!   re-issues the schedules of pending retries, so a restarted driver continues exactly.
+//!   re-issues the schedules of pending retries and approval waits, so a restarted driver
+//!   continues exactly.
+//! - A stage whose `if:` does not hold is skipped (the driver evaluates it and reports
+//!   `StageSkipped`); a skipped stage counts as done for the stages that need it.
+//! - An approval stage waits (durably) for `ApprovalDecided` or `ApprovalTimedOut`; a rejection
+//!   is a fatal failure of the stage, so `on_failure` can send the run back with the reason.
+//! - A `NeedsAttention` failure ends the run at once: no retry, no `on_failure`.
+//! - `FinallyFinished` records what a `finally:` stage did after the run ended; it never
+//!   changes the run's outcome.
+
+mod approval;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Command, Event, Failure, Feedback, Spend};
+use crate::event::{Command, Event, Failure, FailureKind, Feedback, Spend};
 use crate::model::{Stage, Workflow};
-use crate::state::{AttemptOutcome, AttemptRecord, RunState, RunStatus, StagePhase, StageState};
+use crate::state::{
+    AttemptOutcome, AttemptRecord, FinallyRecord, RunState, RunStatus, StagePhase, StageState,
+};
 
 /// The result of applying an event: the new state and what the driver must do next.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +72,17 @@ pub enum Rejected {
     /// `RetryFrom` on a run that is still going.
     #[error("run {0} is still running; cancel it first or wait for it to finish")]
     StillRunning(String),
+    /// A `finally:` stage's result for a run that already has one.
+    #[error("finally stage {0:?} has already been recorded")]
+    AlreadyRecorded(String),
+    /// An approval answer for a stage that is not waiting for one.
+    #[error("stage {stage:?} is not waiting for approval ({current})")]
+    NotAwaitingApproval {
+        /// The stage.
+        stage: String,
+        /// What the stage is actually doing.
+        current: String,
+    },
 }
 
 /// Starts a run: applies `Event::RunStarted` to a fresh state.
@@ -187,10 +210,17 @@ impl Run<'_> {
                                 attempt,
                             });
                         }
+                        StagePhase::AwaitingApproval { attempt, .. } => {
+                            end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                            st.phase = StagePhase::Cancelled;
+                        }
                         StagePhase::RetryWaiting { .. } | StagePhase::Pending => {
                             st.phase = StagePhase::Cancelled;
                         }
-                        StagePhase::Succeeded | StagePhase::Failed | StagePhase::Cancelled => {}
+                        StagePhase::Succeeded
+                        | StagePhase::Skipped
+                        | StagePhase::Failed
+                        | StagePhase::Cancelled => {}
                     }
                 }
                 self.finish(
@@ -226,10 +256,83 @@ impl Run<'_> {
                                 due_at_ms,
                             });
                         }
+                        StagePhase::AwaitingApproval {
+                            attempt,
+                            deadline_ms,
+                            ..
+                        } => {
+                            // The wait goes on where it was: same attempt, same deadline.
+                            let message = self
+                                .workflow
+                                .stage(&id)
+                                .and_then(|s| s.approval.as_ref())
+                                .and_then(|a| a.message.clone());
+                            self.commands.push(Command::AwaitApproval {
+                                stage: id.clone(),
+                                attempt,
+                                deadline_ms,
+                                message,
+                            });
+                        }
                         _ => {}
                     }
                 }
                 self.schedule_ready(at);
+            }
+            Event::StageSkipped {
+                stage,
+                attempt,
+                reason,
+                ..
+            } => {
+                self.require_running()?;
+                self.require_attempt(stage, *attempt)?;
+                let st = self.stage_mut(stage)?;
+                st.phase = StagePhase::Skipped;
+                st.summary = Some(reason.clone());
+                st.outputs = None;
+                st.interrupted = false;
+                end_attempt(
+                    st,
+                    *attempt,
+                    at,
+                    AttemptOutcome::Skipped {
+                        reason: reason.clone(),
+                    },
+                );
+                self.schedule_ready(at);
+            }
+            Event::ApprovalDecided {
+                stage,
+                approved,
+                by,
+                reason,
+                ..
+            } => {
+                self.require_running()?;
+                self.decide_approval(stage, *approved, by, reason, at)?;
+            }
+            Event::ApprovalTimedOut { stage, attempt, .. } => {
+                self.require_running()?;
+                self.approval_timed_out(stage, *attempt, at)?;
+            }
+            Event::FinallyFinished { stage, outcome, .. } => {
+                if !self.state.status.is_terminal() {
+                    return Err(Rejected::StillRunning(self.state.run_id.clone()));
+                }
+                if self.workflow.finally_stage(stage).is_none() {
+                    return Err(Rejected::UnknownStage(stage.clone()));
+                }
+                if self.state.finally.contains_key(stage) {
+                    return Err(Rejected::AlreadyRecorded(stage.clone()));
+                }
+                self.state.finally.insert(
+                    stage.clone(),
+                    FinallyRecord {
+                        at_ms: at,
+                        outcome: outcome.clone(),
+                    },
+                );
             }
             Event::RetryFrom { stage, .. } => {
                 if !self.state.status.is_terminal() {
@@ -240,10 +343,12 @@ impl Run<'_> {
                 }
                 self.state.status = RunStatus::Running;
                 self.state.finished_at_ms = None;
+                // The run will end again; its finally stages run for that ending.
+                self.state.finally.clear();
                 // Stages that did not succeed (failed, cancelled) run again too.
                 let mut reset = self.downstream_of(stage);
                 for (id, st) in &self.state.stages {
-                    if st.phase != StagePhase::Succeeded && !reset.contains(id) {
+                    if !st.is_done() && !reset.contains(id) {
                         reset.push(id.clone());
                     }
                 }
@@ -289,6 +394,18 @@ impl Run<'_> {
         st.last_failure = Some(failure.clone());
         st.interrupted = false;
         st.phase = StagePhase::Failed;
+
+        if failure.kind == FailureKind::NeedsAttention {
+            self.cancel_running(at);
+            self.finish(
+                RunStatus::NeedsAttention {
+                    stage: stage.to_string(),
+                    reason: failure.message.clone(),
+                },
+                at,
+            );
+            return Ok(());
+        }
 
         if failure.kind.is_retryable()
             && let Some(retry_at) = failure.retry_at_ms
@@ -357,12 +474,18 @@ impl Run<'_> {
             let Some(st) = self.state.stages.get_mut(&id) else {
                 continue;
             };
-            if let StagePhase::Running { attempt } = st.phase {
-                end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
-                self.commands.push(Command::CancelAttempt {
-                    stage: id.clone(),
-                    attempt,
-                });
+            match st.phase {
+                StagePhase::Running { attempt } => {
+                    end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                    self.commands.push(Command::CancelAttempt {
+                        stage: id.clone(),
+                        attempt,
+                    });
+                }
+                StagePhase::AwaitingApproval { attempt, .. } => {
+                    end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                }
+                _ => {}
             }
             st.phase = StagePhase::Pending;
             st.round_attempts = 0;
@@ -414,11 +537,7 @@ impl Run<'_> {
         for id in ready {
             self.start_attempt(&id, at);
         }
-        let all_done = self
-            .state
-            .stages
-            .values()
-            .all(|st| st.phase == StagePhase::Succeeded);
+        let all_done = self.state.stages.values().all(StageState::is_done);
         if all_done {
             self.finish(RunStatus::Succeeded, at);
         }
@@ -430,21 +549,43 @@ impl Run<'_> {
             Some(StagePhase::Pending)
         );
         pending
-            && stage.needs.iter().all(|n| {
-                matches!(
-                    self.state.stages.get(n).map(|s| &s.phase),
-                    Some(StagePhase::Succeeded)
-                )
-            })
+            && stage
+                .needs
+                .iter()
+                .all(|n| self.state.stages.get(n).is_some_and(StageState::is_done))
     }
 
     fn start_attempt(&mut self, id: &str, at: u64) {
+        let approval = self.workflow.stage(id).and_then(|s| s.approval.clone());
         let Some(st) = self.state.stages.get_mut(id) else {
             return;
         };
         st.attempts += 1;
         st.round_attempts += 1;
         let attempt = st.attempts;
+        if let Some(policy) = approval {
+            let deadline_ms = policy.timeout_ms.map(|t| at.saturating_add(t));
+            st.phase = StagePhase::AwaitingApproval {
+                attempt,
+                since_ms: at,
+                deadline_ms,
+            };
+            st.history.push(AttemptRecord {
+                attempt,
+                started_at_ms: at,
+                ended_at_ms: None,
+                outcome: AttemptOutcome::Running,
+                spend: Spend::NONE,
+                commits: Vec::new(),
+            });
+            self.commands.push(Command::AwaitApproval {
+                stage: id.to_string(),
+                attempt,
+                deadline_ms,
+                message: policy.message,
+            });
+            return;
+        }
         st.phase = StagePhase::Running { attempt };
         st.history.push(AttemptRecord {
             attempt,
@@ -472,6 +613,10 @@ impl Run<'_> {
                         stage: id.clone(),
                         attempt,
                     });
+                }
+                StagePhase::AwaitingApproval { attempt, .. } => {
+                    end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
+                    st.phase = StagePhase::Cancelled;
                 }
                 StagePhase::RetryWaiting { .. } => st.phase = StagePhase::Cancelled,
                 _ => {}
@@ -551,7 +696,11 @@ fn describe_phase(phase: &StagePhase) -> String {
         StagePhase::Pending => "stage is pending".into(),
         StagePhase::Running { attempt } => format!("attempt {attempt} is running"),
         StagePhase::RetryWaiting { attempt, .. } => format!("retry {attempt} is scheduled"),
+        StagePhase::AwaitingApproval { attempt, .. } => {
+            format!("attempt {attempt} is waiting for approval")
+        }
         StagePhase::Succeeded => "stage already succeeded".into(),
+        StagePhase::Skipped => "stage was skipped".into(),
         StagePhase::Failed => "stage already failed".into(),
         StagePhase::Cancelled => "stage was cancelled".into(),
     }
@@ -560,3 +709,7 @@ fn describe_phase(phase: &StagePhase) -> String {
 #[cfg(test)]
 #[path = "machine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "machine_outcome_tests.rs"]
+mod outcome_tests;

@@ -7,7 +7,7 @@ use crate::model::{
 };
 use crate::state::Task;
 
-fn stage(id: &str, needs: &[&str]) -> Stage {
+pub(super) fn stage(id: &str, needs: &[&str]) -> Stage {
     Stage {
         id: id.into(),
         uses: PluginRef::Builtin {
@@ -27,21 +27,25 @@ fn stage(id: &str, needs: &[&str]) -> Stage {
         on_failure: None,
         delivery: Default::default(),
         budget_usd: None,
+        condition: None,
+        secrets: Vec::new(),
+        approval: None,
     }
 }
 
-fn workflow(stages: Vec<Stage>) -> Workflow {
+pub(super) fn workflow(stages: Vec<Stage>) -> Workflow {
     Workflow {
         name: "t".into(),
         stages,
+        finally: Vec::new(),
     }
 }
 
-fn fresh(wf: &Workflow) -> RunState {
+pub(super) fn fresh(wf: &Workflow) -> RunState {
     RunState::new("run1", Task::default(), wf)
 }
 
-fn ok(stage: &str, attempt: u32, at: u64) -> Event {
+pub(super) fn ok(stage: &str, attempt: u32, at: u64) -> Event {
     Event::AttemptSucceeded {
         stage: stage.into(),
         attempt,
@@ -53,7 +57,7 @@ fn ok(stage: &str, attempt: u32, at: u64) -> Event {
     }
 }
 
-fn fail(stage: &str, attempt: u32, kind: FailureKind, at: u64) -> Event {
+pub(super) fn fail(stage: &str, attempt: u32, kind: FailureKind, at: u64) -> Event {
     Event::AttemptFailed {
         stage: stage.into(),
         attempt,
@@ -68,7 +72,7 @@ fn fail(stage: &str, attempt: u32, kind: FailureKind, at: u64) -> Event {
     }
 }
 
-fn started(cmds: &[Command]) -> Vec<(String, u32)> {
+pub(super) fn started(cmds: &[Command]) -> Vec<(String, u32)> {
     cmds.iter()
         .filter_map(|c| match c {
             Command::StartAttempt { stage, attempt, .. } => Some((stage.clone(), *attempt)),
@@ -431,6 +435,8 @@ struct StageGen {
     needs: Vec<usize>,
     max_attempts: u32,
     goto_back: Option<(usize, u32)>,
+    /// An approval stage instead of a component.
+    approval: bool,
 }
 
 fn arb_workflow() -> impl Strategy<Value = Workflow> {
@@ -439,6 +445,7 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
             prop::collection::vec(any::<prop::sample::Index>(), 0..3),
             1u32..4,
             prop::option::of((any::<prop::sample::Index>(), 0u32..3)),
+            prop::bool::weighted(0.2),
         ),
         1..6,
     )
@@ -446,7 +453,7 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
         let gens: Vec<StageGen> = gens
             .into_iter()
             .enumerate()
-            .map(|(i, (needs, max_attempts, goto))| StageGen {
+            .map(|(i, (needs, max_attempts, goto, approval))| StageGen {
                 needs: if i == 0 {
                     vec![]
                 } else {
@@ -457,6 +464,7 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
                 },
                 max_attempts,
                 goto_back: goto.map(|(ix, loops)| (ix.index(i + 1), loops)),
+                approval,
             })
             .collect();
         let ids: Vec<String> = (0..gens.len()).map(|i| format!("s{i}")).collect();
@@ -467,6 +475,17 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
                 let needs: Vec<&str> = g.needs.iter().map(|n| ids[*n].as_str()).collect();
                 let mut s = stage(&ids[i], &needs);
                 s.retry.max_attempts = g.max_attempts;
+                if g.approval {
+                    s.approval = Some(crate::model::ApprovalPolicy {
+                        timeout_ms: Some(50),
+                        on_timeout: [
+                            crate::model::OnTimeout::Approve,
+                            crate::model::OnTimeout::Reject,
+                            crate::model::OnTimeout::Fail,
+                        ][i % 3],
+                        message: None,
+                    });
+                }
                 // goto must be this stage or an ancestor; using an index <= i that is an
                 // ancestor or itself keeps it valid.
                 if let Some((target, loops)) = g.goto_back {
@@ -504,6 +523,9 @@ enum Action {
     Resume,
     Cancel,
     RetryFrom(prop::sample::Index),
+    Skip(prop::sample::Index),
+    Answer(prop::sample::Index, bool),
+    TimeOut(prop::sample::Index),
 }
 
 fn arb_action() -> impl Strategy<Value = Action> {
@@ -515,7 +537,18 @@ fn arb_action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Resume),
         1 => Just(Action::Cancel),
         1 => any::<prop::sample::Index>().prop_map(Action::RetryFrom),
+        1 => any::<prop::sample::Index>().prop_map(Action::Skip),
+        2 => (any::<prop::sample::Index>(), any::<bool>()).prop_map(|(i, b)| Action::Answer(i, b)),
+        1 => any::<prop::sample::Index>().prop_map(Action::TimeOut),
     ]
+}
+
+fn awaiting(state: &RunState) -> Vec<(String, u32)> {
+    state
+        .awaiting_approval()
+        .into_iter()
+        .map(|(s, a)| (s.to_string(), a))
+        .collect()
 }
 
 fn running(state: &RunState) -> Vec<(String, u32)> {
@@ -542,6 +575,7 @@ fn to_event(action: &Action, state: &RunState, wf: &Workflow, at: u64) -> Option
         FailureKind::Retryable,
         FailureKind::Fatal,
         FailureKind::TimedOut,
+        FailureKind::NeedsAttention,
     ];
     Some(match action {
         Action::Succeed(i) => {
@@ -576,6 +610,36 @@ fn to_event(action: &Action, state: &RunState, wf: &Workflow, at: u64) -> Option
             stage: wf.stages[i.index(wf.stages.len())].id.clone(),
             at_ms: at,
         },
+        Action::Skip(i) => {
+            let r = running(state);
+            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
+            Event::StageSkipped {
+                stage: s,
+                attempt: a,
+                at_ms: at,
+                reason: "if: false".into(),
+            }
+        }
+        Action::Answer(i, approved) => {
+            let w = awaiting(state);
+            let (s, _) = w.get(i.index(w.len().max(1)))?.clone();
+            Event::ApprovalDecided {
+                stage: s,
+                at_ms: at,
+                approved: *approved,
+                by: "t".into(),
+                reason: "r".into(),
+            }
+        }
+        Action::TimeOut(i) => {
+            let w = awaiting(state);
+            let (s, a) = w.get(i.index(w.len().max(1)))?.clone();
+            Event::ApprovalTimedOut {
+                stage: s,
+                attempt: a,
+                at_ms: at,
+            }
+        }
     })
 }
 
@@ -593,9 +657,18 @@ fn check_transition(wf: &Workflow, before: &RunState, event: &Event, t: &Transit
             );
         }
         // A finished stage runs again only when asked: a loop back or retry --from.
-        if b.phase == StagePhase::Succeeded && a.phase != StagePhase::Succeeded {
+        if b.is_done() && !a.is_done() {
             assert!(
-                matches!(event, Event::AttemptFailed { .. } | Event::RetryFrom { .. }),
+                matches!(
+                    event,
+                    Event::AttemptFailed { .. }
+                        | Event::RetryFrom { .. }
+                        | Event::ApprovalDecided {
+                            approved: false,
+                            ..
+                        }
+                        | Event::ApprovalTimedOut { .. }
+                ),
                 "succeeded stage {id} reset by {event:?}"
             );
         }
@@ -654,21 +727,24 @@ fn check_transition(wf: &Workflow, before: &RunState, event: &Event, t: &Transit
             waiting(after).is_empty(),
             "terminal run with scheduled retries"
         );
+        assert!(
+            awaiting(after).is_empty(),
+            "terminal run still waiting for approval"
+        );
     }
     if after.status == RunStatus::Succeeded {
-        assert!(
-            after
-                .stages
-                .values()
-                .all(|s| s.phase == StagePhase::Succeeded)
-        );
+        assert!(after.stages.values().all(StageState::is_done));
     }
     if after.status == RunStatus::Running {
-        // Progress is always possible: something runs or waits for a retry.
+        // Progress is always possible: something runs, waits for a retry or for a human.
         assert!(
-            !running(after).is_empty() || !waiting(after).is_empty(),
+            !running(after).is_empty() || !waiting(after).is_empty() || !awaiting(after).is_empty(),
             "running run is stuck: {after:?}"
         );
+    }
+    if matches!(event, Event::AttemptFailed { failure, .. } if failure.kind == FailureKind::NeedsAttention)
+    {
+        assert!(matches!(after.status, RunStatus::NeedsAttention { .. }));
     }
 }
 
@@ -714,6 +790,8 @@ proptest! {
             at += 1;
             let action = if !running(&state).is_empty() {
                 if *succeed { Action::Succeed(*pick) } else { Action::Fail(*pick, 1) }
+            } else if !awaiting(&state).is_empty() {
+                Action::Answer(*pick, *succeed)
             } else {
                 Action::FireRetry(*pick)
             };

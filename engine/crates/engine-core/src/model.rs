@@ -11,12 +11,21 @@ pub struct Workflow {
     /// Stages in file order. Ids are unique and every `needs` entry names one of them; the
     /// dependency graph has no cycle (the loader guarantees it).
     pub stages: Vec<Stage>,
+    /// Stages of the `finally:` section: run once the run reached its terminal state (subject to
+    /// their `if:`); their outcome never changes the run's. Their `needs` are empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub finally: Vec<Stage>,
 }
 
 impl Workflow {
     /// The stage with this id.
     pub fn stage(&self, id: &str) -> Option<&Stage> {
         self.stages.iter().find(|s| s.id == id)
+    }
+
+    /// The `finally:` stage with this id.
+    pub fn finally_stage(&self, id: &str) -> Option<&Stage> {
+        self.finally.iter().find(|s| s.id == id)
     }
 }
 
@@ -212,6 +221,45 @@ pub struct Stage {
     /// Spending limit in USD of this stage's agent sessions (all attempts of a run).
     #[serde(default)]
     pub budget_usd: Option<f64>,
+    /// The stage's `if:` condition (a CEL expression); `None` = always run. The driver
+    /// evaluates it when the stage is about to start and skips the stage when it is false.
+    #[serde(default, rename = "if", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Names of the secrets (environment variables of the engine process) this stage may see,
+    /// through `{{ secrets.NAME }}` in its `with:`. Their values are redacted from every log.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// Set for an approval stage (`uses: builtin:approval`): instead of running a component the
+    /// stage waits for a human (`engine approve` / `engine reject`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalPolicy>,
+}
+
+/// What an approval stage does when nobody answers in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnTimeout {
+    /// Continue as if approved.
+    Approve,
+    /// Treat as a rejection: the stage fails (and `on_failure` may send the run back).
+    Reject,
+    /// The run fails at once (no `on_failure`).
+    #[default]
+    Fail,
+}
+
+/// How an approval stage waits for a human.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ApprovalPolicy {
+    /// How long to wait, in milliseconds; `None` = forever.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+    /// What happens when the wait times out.
+    #[serde(default)]
+    pub on_timeout: OnTimeout,
+    /// What to tell the human (shown by `engine show` and the progress output).
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// Default time limit of a stage attempt: 30 minutes.

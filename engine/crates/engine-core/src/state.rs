@@ -42,6 +42,14 @@ pub enum RunStatus {
         /// The reason given.
         reason: String,
     },
+    /// A stage decided the run should not go on (the task is already done or too vague, an
+    /// agent kept failing the same way): a human has to look.
+    NeedsAttention {
+        /// The stage that stopped the run.
+        stage: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl RunStatus {
@@ -49,11 +57,15 @@ impl RunStatus {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            RunStatus::Succeeded | RunStatus::Failed { .. } | RunStatus::Cancelled { .. }
+            RunStatus::Succeeded
+                | RunStatus::Failed { .. }
+                | RunStatus::Cancelled { .. }
+                | RunStatus::NeedsAttention { .. }
         )
     }
 
-    /// A one-word name: `pending`, `running`, `succeeded`, `failed`, `cancelled`.
+    /// A one-word name: `pending`, `running`, `succeeded`, `failed`, `cancelled`,
+    /// `needs_attention`.
     pub fn name(&self) -> &'static str {
         match self {
             RunStatus::Pending => "pending",
@@ -61,6 +73,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed { .. } => "failed",
             RunStatus::Cancelled { .. } => "cancelled",
+            RunStatus::NeedsAttention { .. } => "needs_attention",
         }
     }
 }
@@ -83,8 +96,20 @@ pub enum StagePhase {
         /// When, in ms since the epoch.
         due_at_ms: u64,
     },
+    /// An approval stage waits for a human (`engine approve` / `engine reject`).
+    AwaitingApproval {
+        /// The attempt that waits.
+        attempt: u32,
+        /// When the wait began (ms since the epoch).
+        since_ms: u64,
+        /// When it times out, if it does.
+        deadline_ms: Option<u64>,
+    },
     /// The stage succeeded.
     Succeeded,
+    /// The stage's `if:` was false: it did not run, and counts as done for the stages that
+    /// need it.
+    Skipped,
     /// The stage failed for good.
     Failed,
     /// The run was cancelled before the stage finished.
@@ -111,6 +136,11 @@ pub enum AttemptOutcome {
     Interrupted,
     /// Stopped by a cancellation or because the run went back past it.
     Cancelled,
+    /// Not run: the stage's `if:` was false.
+    Skipped {
+        /// The condition and why it did not hold.
+        reason: String,
+    },
 }
 
 /// One attempt of a stage, for the history shown by `engine show`.
@@ -189,6 +219,42 @@ impl StageState {
             _ => None,
         }
     }
+
+    /// Whether the stage is done in a way that lets the stages that need it start
+    /// (succeeded, or skipped by its `if:`).
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, StagePhase::Succeeded | StagePhase::Skipped)
+    }
+}
+
+/// How a `finally:` stage ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum FinallyOutcome {
+    /// It ran and succeeded.
+    Succeeded {
+        /// Its summary.
+        summary: String,
+    },
+    /// It ran and failed (recorded; the run's outcome is unchanged).
+    Failed {
+        /// Why.
+        message: String,
+    },
+    /// Its `if:` did not hold.
+    Skipped {
+        /// The condition and why it did not hold.
+        reason: String,
+    },
+}
+
+/// What a `finally:` stage did for a finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FinallyRecord {
+    /// When it ended.
+    pub at_ms: u64,
+    /// How it ended.
+    pub outcome: FinallyOutcome,
 }
 
 impl Default for StageState {
@@ -214,6 +280,9 @@ pub struct RunState {
     pub started_at_ms: Option<u64>,
     /// When it reached its terminal state.
     pub finished_at_ms: Option<u64>,
+    /// What each `finally:` stage did once the run ended, by id (absent: not run yet).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub finally: BTreeMap<String, FinallyRecord>,
 }
 
 impl RunState {
@@ -251,6 +320,31 @@ impl RunState {
             seq: 0,
             started_at_ms: None,
             finished_at_ms: None,
+            finally: BTreeMap::new(),
         }
+    }
+
+    /// The `finally:` stages of `workflow` still to run: the run has ended and they have no
+    /// record yet (after a crash, the driver runs them on the next resume).
+    pub fn pending_finally<'w>(&self, workflow: &'w crate::Workflow) -> Vec<&'w crate::Stage> {
+        if !self.status.is_terminal() {
+            return Vec::new();
+        }
+        workflow
+            .finally
+            .iter()
+            .filter(|s| !self.finally.contains_key(&s.id))
+            .collect()
+    }
+
+    /// The stages waiting for a human, with their attempts.
+    pub fn awaiting_approval(&self) -> Vec<(&str, u32)> {
+        self.stages
+            .iter()
+            .filter_map(|(id, st)| match st.phase {
+                StagePhase::AwaitingApproval { attempt, .. } => Some((id.as_str(), attempt)),
+                _ => None,
+            })
+            .collect()
     }
 }

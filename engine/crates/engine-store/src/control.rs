@@ -14,10 +14,71 @@ const CONTROL_DIR: &str = "control";
 /// The file name prefix of a cancel request.
 const CANCEL_PREFIX: &str = "cancel-";
 
+/// The file name prefix of an approval answer.
+const APPROVAL_PREFIX: &str = "approval-";
+
 /// Asks the process running `run_id` to cancel it: atomically writes
 /// `<dir>/control/cancel-<run_id>` holding `reason` (temporary file, fsync, rename). Works
 /// without the state directory's lock. A second request for the same run replaces the first.
 pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), StoreError> {
+    write_request(dir, CANCEL_PREFIX, run_id, reason.as_bytes())
+}
+
+/// Whether a cancel request for `run_id` is still waiting to be taken by the process that holds
+/// the state directory.
+pub fn cancel_pending(dir: &Path, run_id: &str) -> bool {
+    request_pending(dir, CANCEL_PREFIX, run_id)
+}
+
+/// Reads and removes every pending cancel request: `(run_id, reason)`, sorted by run id.
+/// Nothing pending (or no control directory): empty.
+pub fn take_cancel_requests(dir: &Path) -> Result<Vec<(String, String)>, StoreError> {
+    take_requests(dir, CANCEL_PREFIX)
+}
+
+/// A human's answer to an approval stage, handed to the process driving the run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApprovalAnswer {
+    /// The approval stage; `None`: the one stage that is waiting.
+    pub stage: Option<String>,
+    /// Approved (true) or rejected (false).
+    pub approved: bool,
+    /// Who answered.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Hands an approval answer for `run_id` to the process driving it (`<dir>/control/approval-<run_id>`,
+/// written atomically; works without the lock). A second answer replaces the first.
+pub fn request_approval(
+    dir: &Path,
+    run_id: &str,
+    answer: &ApprovalAnswer,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_vec(answer).map_err(|source| StoreError::Encode {
+        run_id: run_id.to_string(),
+        what: "approval answer",
+        source,
+    })?;
+    write_request(dir, APPROVAL_PREFIX, run_id, &body)
+}
+
+/// Whether an approval answer for `run_id` is still waiting to be taken.
+pub fn approval_pending(dir: &Path, run_id: &str) -> bool {
+    request_pending(dir, APPROVAL_PREFIX, run_id)
+}
+
+/// Reads and removes every pending approval answer: `(run_id, answer)`, sorted by run id.
+/// An unreadable answer is dropped (with the file) rather than blocking the others.
+pub fn take_approval_requests(dir: &Path) -> Result<Vec<(String, ApprovalAnswer)>, StoreError> {
+    Ok(take_requests(dir, APPROVAL_PREFIX)?
+        .into_iter()
+        .filter_map(|(run, body)| Some((run, serde_json::from_str(&body).ok()?)))
+        .collect())
+}
+
+fn write_request(dir: &Path, prefix: &str, run_id: &str, body: &[u8]) -> Result<(), StoreError> {
     validate_run_id(run_id)?;
     let control = dir.join(CONTROL_DIR);
     std::fs::create_dir_all(&control).map_err(|e| StoreError::io("creating", &control, e))?;
@@ -26,13 +87,13 @@ pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), Stor
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let temp = control.join(format!(
-        ".{CANCEL_PREFIX}{run_id}.{}.{nanos}.tmp",
+        ".{prefix}{run_id}.{}.{nanos}.tmp",
         std::process::id()
     ));
-    let target = cancel_request_path(dir, run_id);
+    let target = request_path(dir, prefix, run_id);
     let write = || -> std::io::Result<()> {
         let mut file = File::create(&temp)?;
-        file.write_all(reason.as_bytes())?;
+        file.write_all(body)?;
         file.sync_all()
     };
     if let Err(e) = write() {
@@ -49,21 +110,16 @@ pub fn request_cancel(dir: &Path, run_id: &str, reason: &str) -> Result<(), Stor
         .map_err(|e| StoreError::io("syncing", &control, e))
 }
 
-/// Where the cancel request for `run_id` is written.
-fn cancel_request_path(dir: &Path, run_id: &str) -> std::path::PathBuf {
-    dir.join(CONTROL_DIR)
-        .join(format!("{CANCEL_PREFIX}{run_id}"))
+/// Where a request of this kind for `run_id` is written.
+fn request_path(dir: &Path, prefix: &str, run_id: &str) -> std::path::PathBuf {
+    dir.join(CONTROL_DIR).join(format!("{prefix}{run_id}"))
 }
 
-/// Whether a cancel request for `run_id` is still waiting to be taken by the process that holds
-/// the state directory.
-pub fn cancel_pending(dir: &Path, run_id: &str) -> bool {
-    validate_run_id(run_id).is_ok() && cancel_request_path(dir, run_id).exists()
+fn request_pending(dir: &Path, prefix: &str, run_id: &str) -> bool {
+    validate_run_id(run_id).is_ok() && request_path(dir, prefix, run_id).exists()
 }
 
-/// Reads and removes every pending cancel request: `(run_id, reason)`, sorted by run id.
-/// Nothing pending (or no control directory): empty.
-pub fn take_cancel_requests(dir: &Path) -> Result<Vec<(String, String)>, StoreError> {
+fn take_requests(dir: &Path, prefix: &str) -> Result<Vec<(String, String)>, StoreError> {
     let control = dir.join(CONTROL_DIR);
     let entries = match std::fs::read_dir(&control) {
         Ok(entries) => entries,
@@ -74,14 +130,14 @@ pub fn take_cancel_requests(dir: &Path) -> Result<Vec<(String, String)>, StoreEr
     for entry in entries {
         let entry = entry.map_err(|e| StoreError::io("listing", &control, e))?;
         let name = entry.file_name();
-        let Some(run_id) = name.to_str().and_then(|n| n.strip_prefix(CANCEL_PREFIX)) else {
+        let Some(run_id) = name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
             continue;
         };
         if validate_run_id(run_id).is_err() {
             continue;
         }
         let path = entry.path();
-        let reason = match std::fs::read(&path) {
+        let body = match std::fs::read(&path) {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             // Taken by someone else in the meantime.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -92,7 +148,7 @@ pub fn take_cancel_requests(dir: &Path) -> Result<Vec<(String, String)>, StoreEr
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(StoreError::io("removing", &path, e)),
         }
-        requests.push((run_id.to_string(), reason));
+        requests.push((run_id.to_string(), body));
     }
     requests.sort();
     Ok(requests)
@@ -149,5 +205,25 @@ mod tests {
         std::fs::write(tmp.path().join("control/notes"), "x").unwrap();
         assert_eq!(take_cancel_requests(tmp.path()).unwrap(), vec![]);
         assert!(tmp.path().join("control/.cancel-01A.1.2.tmp").exists());
+    }
+
+    #[test]
+    fn approval_answers_round_trip_apart_from_cancels() {
+        let tmp = tempfile::tempdir().unwrap();
+        let answer = ApprovalAnswer {
+            stage: Some("ship".into()),
+            approved: false,
+            by: "ana".into(),
+            reason: "rename the flag".into(),
+        };
+        request_approval(tmp.path(), "01A", &answer).unwrap();
+        request_cancel(tmp.path(), "01B", "stop").unwrap();
+        assert!(approval_pending(tmp.path(), "01A"));
+        assert_eq!(
+            take_approval_requests(tmp.path()).unwrap(),
+            vec![("01A".to_string(), answer)]
+        );
+        assert!(!approval_pending(tmp.path(), "01A"));
+        assert_eq!(take_cancel_requests(tmp.path()).unwrap().len(), 1);
     }
 }

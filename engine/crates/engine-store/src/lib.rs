@@ -22,7 +22,10 @@ mod sled_store;
 mod state_dir;
 mod store;
 
-pub use control::{cancel_pending, request_cancel, take_cancel_requests};
+pub use control::{
+    ApprovalAnswer, approval_pending, cancel_pending, request_approval, request_cancel,
+    take_approval_requests, take_cancel_requests,
+};
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use record::{RunMeta, RunRecord};

@@ -44,6 +44,7 @@ pub(crate) fn state(run_id: &str, seq: u64) -> RunState {
         seq,
         started_at_ms: (seq > 0).then_some(1_000),
         finished_at_ms: None,
+        finally: BTreeMap::new(),
     }
 }
 

@@ -47,6 +47,7 @@ fn state_at(seq: u64) -> RunState {
         seq,
         started_at_ms: Some(1),
         finished_at_ms: None,
+        finally: Default::default(),
     }
 }
 

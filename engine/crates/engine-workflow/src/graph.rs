@@ -187,6 +187,9 @@ mod tests {
             memory_limit_bytes: 1,
             retry: RetryPolicy::default(),
             budget_usd: None,
+            condition: None,
+            secrets: Vec::new(),
+            approval: None,
             on_failure: goto.map(|g| OnFailure {
                 goto: g.into(),
                 max_loops: 1,

@@ -9,11 +9,18 @@
 //!
 //! Checks that need the stages' components (config schemas, permissions) run later, when the
 //! host has loaded them: see [`LoadedWorkflow::check_plugins`].
+//!
+//! At run time the driver evaluates `if:` conditions with [`evaluate_condition`] and renders
+//! templated `with:` values with [`render_config`], both over a [`Scope`].
 
 #![warn(missing_docs)]
 
 mod agents;
+mod approval;
+mod condition_check;
+mod conditions;
 mod diagnostic;
+mod expression_checks;
 mod field_path;
 mod git_settings;
 mod graph;
@@ -23,8 +30,11 @@ mod plugins;
 mod resolve;
 mod schema;
 mod schema_messages;
+mod scope;
 mod spans;
 mod suggest;
+mod template_check;
+mod templates;
 mod units;
 mod wording;
 mod yaml;
@@ -33,6 +43,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use agents::{AgentSettings, BackendOverride, Budget, Price, SupervisionLimits};
+pub use approval::APPROVAL_USES;
+pub use conditions::{CONDITION_FUNCTIONS, ExprError, evaluate_condition};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use git_settings::{
     DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, parse_identity,
@@ -40,6 +52,11 @@ pub use git_settings::{
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
 pub use schema::schema_json;
+pub use scope::{
+    CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
+    TerminalStatus, read_secrets, stage_result,
+};
+pub use templates::{TemplateError, is_template, render_config};
 
 use diagnostic::{Anchor, Problem};
 use field_path::FieldPath;
@@ -80,12 +97,18 @@ pub fn load_str(
     let spans = SpanIndex::build(source);
     let mut problems = schema::check(&parsed.json);
     let mut semantic = Vec::new();
-    let resolved = resolve::resolve(&parsed.json, &parsed.stage_order, &mut semantic);
+    let resolved = resolve::resolve(
+        &parsed.json,
+        &parsed.stage_order,
+        &parsed.finally_order,
+        &mut semantic,
+    );
     graph::check(
         &resolved.workflow.stages,
         &resolved.needs_fields,
         &mut semantic,
     );
+    expression_checks::check(&resolved.workflow, &resolved.env, &mut semantic);
     // The schema's message wins where both found a problem with the same field.
     let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
     problems.extend(
@@ -139,20 +162,41 @@ mod tests {
     use super::*;
 
     const FULL: &str = include_str!("../tests/fixtures/valid/full.yaml");
+    const CONDITIONS: &str = include_str!("../tests/fixtures/valid/conditions.yaml");
 
-    /// Every prefix of a real workflow (most of them broken YAML or broken workflows) gives a
-    /// result, never a panic; `marked-yaml` is called bare so a panic in it fails the test.
+    /// Every prefix of real workflows (most of them broken YAML or broken workflows, with
+    /// truncated conditions and templates) gives a result, never a panic; `marked-yaml` is
+    /// called bare so a panic in it fails the test.
     #[test]
     fn truncated_input_never_panics() {
-        let boundaries = FULL.char_indices().map(|(i, _)| i).chain([FULL.len()]);
-        for end in boundaries {
-            let prefix = &FULL[..end];
-            if serde_yaml::from_str::<serde_yaml::Value>(prefix).is_ok() {
-                let _ = marked_yaml::parse_yaml(0, prefix);
+        for source in [FULL, CONDITIONS] {
+            let boundaries = source.char_indices().map(|(i, _)| i).chain([source.len()]);
+            for end in boundaries {
+                let prefix = &source[..end];
+                if serde_yaml::from_str::<serde_yaml::Value>(prefix).is_ok() {
+                    let _ = marked_yaml::parse_yaml(0, prefix);
+                }
+                if let Err(diagnostics) = load_str("t.yaml", Path::new("."), prefix) {
+                    assert!(!diagnostics.0.is_empty());
+                }
             }
-            if let Err(diagnostics) = load_str("t.yaml", Path::new("."), prefix) {
-                assert!(!diagnostics.0.is_empty());
-            }
+        }
+    }
+
+    /// Every prefix of a condition and of a template is judged without a panic.
+    #[test]
+    fn truncated_expressions_never_panic() {
+        let condition = "stages.triage.outputs.tier != 'none' && !('wip' in task.labels) && \
+                         task.labels.exists(l, l.startsWith(\"x\")) || {'a': [1, 2.5]}['a'][0] == 1";
+        let template =
+            "{% for l in task.labels %}{{ l | upper }}{% endfor %}{{ stages.a.outputs }}";
+        let scope = Scope::sample(["triage", "a"], &Default::default(), None);
+        for (i, _) in condition.char_indices() {
+            let _ = evaluate_condition(&condition[..i], &scope);
+        }
+        for (i, _) in template.char_indices() {
+            let with = serde_json::json!({"x": &template[..i]});
+            let _ = render_config("s", &with, &scope);
         }
     }
 

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 
 use engine_core::{Permissions, Stage};
 use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::field_path::FieldPath;
 use crate::loaded::LoadedWorkflow;
 use crate::schema_messages::{SchemaOwner, problems_for};
+use crate::template_check::{keeps_type, templated_strings};
 
 /// What a stage's plugin declares in `describe()`, as far as validation needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +24,23 @@ pub struct PluginInfo {
 }
 
 impl LoadedWorkflow {
-    /// Checks every stage against its plugin. `info(stage)` returns the plugin's descriptor
-    /// info, or an error message when the plugin could not be loaded (unknown builtin, missing
-    /// file, sha256 mismatch, incompatible component). Returns the diagnostics in source order;
+    /// The stages that run a component, the host must load a plugin for: those of `stages:`
+    /// then those of `finally:`, in file order, without approval stages (`builtin:approval`
+    /// waits for a human and has no component).
+    pub fn component_stages(&self) -> impl Iterator<Item = &Stage> {
+        self.workflow
+            .stages
+            .iter()
+            .chain(&self.workflow.finally)
+            .filter(|stage| stage.approval.is_none())
+    }
+
+    /// Checks every stage of [`LoadedWorkflow::component_stages`] against its plugin.
+    /// `info(stage)` returns the plugin's descriptor info, or an error message when the plugin
+    /// could not be loaded (unknown builtin, missing file, sha256 mismatch, incompatible
+    /// component). Templated `with:` values are only checked as far as their rendered type
+    /// is known: a string that is exactly one `{{ expression }}` may become any type, other
+    /// templates become strings of unknown content. Returns the diagnostics in source order;
     /// empty when every stage fits its plugin.
     pub fn check_plugins(
         &self,
@@ -33,8 +49,16 @@ impl LoadedWorkflow {
         let mut problems = Vec::new();
         // Stages that use the same plugin share one compiled config schema.
         let mut validators: HashMap<String, Result<Validator, String>> = HashMap::new();
-        for stage in &self.workflow.stages {
-            let stage_path = FieldPath::keys(&["stages", &stage.id]);
+        let sections = [
+            ("stages", &self.workflow.stages),
+            ("finally", &self.workflow.finally),
+        ];
+        let stages = sections
+            .into_iter()
+            .flat_map(|(section, stages)| stages.iter().map(move |stage| (section, stage)))
+            .filter(|(_, stage)| stage.approval.is_none());
+        for (section, stage) in stages {
+            let stage_path = FieldPath::keys(&[section, &stage.id]);
             match info(stage) {
                 Err(message) => problems.push(Problem::at(
                     stage_path.key("uses"),
@@ -75,7 +99,19 @@ fn check_config(
         )),
         Ok(validator) => {
             let with_path = stage_path.key("with");
+            // Templated values: pointer -> whether the rendered value may have any type.
+            let templated: HashMap<String, bool> = templated_strings(&stage.with)
+                .into_iter()
+                .map(|(path, text)| (path.pointer(), keeps_type(text)))
+                .collect();
             for error in validator.iter_errors(&stage.with) {
+                if let Some(&any_type) = templated.get(error.instance_path().as_str()) {
+                    // Only a type error about a template that always gives a string is certain.
+                    let is_type_error = matches!(error.kind(), ValidationErrorKind::Type { .. });
+                    if any_type || !is_type_error {
+                        continue;
+                    }
+                }
                 problems.extend(problems_for(
                     &error,
                     &plugin.config_schema,

@@ -40,10 +40,12 @@ struct StageDefaults {
     retry: RetryPolicy,
 }
 
-/// Resolves `document` (stages taken in `stage_order`), adding value problems to `problems`.
+/// Resolves `document` (stages taken in `stage_order`, `finally:` stages in `finally_order`),
+/// adding value problems to `problems`.
 pub(crate) fn resolve(
     document: &Value,
     stage_order: &[String],
+    finally_order: &[String],
     problems: &mut Vec<Problem>,
 ) -> Resolved {
     let empty = Map::new();
@@ -65,6 +67,7 @@ pub(crate) fn resolve(
         stages.push(stage);
         needs_fields.push(fields);
     }
+    let finally = read_finally(root, finally_order, &stages, &defaults, problems);
     let env = root
         .get("env")
         .and_then(Value::as_object)
@@ -78,6 +81,7 @@ pub(crate) fn resolve(
         workflow: Workflow {
             name: text(root.get("name")).unwrap_or_default(),
             stages,
+            finally,
         },
         env,
         description: text(root.get("description")),
@@ -85,6 +89,49 @@ pub(crate) fn resolve(
         git: crate::git_settings::read_git_settings(root, problems),
         needs_fields,
     }
+}
+
+/// The `finally:` stages, in file order. Their `needs` and `on_failure` are never read (the
+/// schema rejects them); an id that is also a stage id is a problem.
+fn read_finally(
+    root: &Map<String, Value>,
+    finally_order: &[String],
+    stages: &[Stage],
+    defaults: &StageDefaults,
+    problems: &mut Vec<Problem>,
+) -> Vec<Stage> {
+    let empty = Map::new();
+    let section = root.get("finally").and_then(Value::as_object);
+    let mut finally = Vec::with_capacity(finally_order.len());
+    for id in finally_order {
+        let path = FieldPath::keys(&["finally", id]);
+        if stages.iter().any(|s| s.id == *id) {
+            problems.push(Problem::at_key(
+                path.clone(),
+                path.clone(),
+                format!(
+                    "\"{id}\" is already the id of a stage under stages; give this finally stage \
+                     an id of its own (results and outputs are looked up by id)"
+                ),
+            ));
+        }
+        let body = section
+            .and_then(|s| s.get(id))
+            .and_then(Value::as_object)
+            .unwrap_or(&empty);
+        let (mut stage, _) = read_stage(id, body, &path, defaults, problems);
+        stage.needs.clear();
+        stage.on_failure = None;
+        if stage.approval.is_some() {
+            problems.push(Problem::at(
+                path.key("uses"),
+                "a finally stage cannot be an approval stage: finally stages run once the run \
+                 has ended, with nobody left to wait for",
+            ));
+        }
+        finally.push(stage);
+    }
+    finally
 }
 
 fn text(value: Option<&Value>) -> Option<String> {
@@ -143,6 +190,9 @@ fn read_stage(
             _ => Delivery::AtLeastOnce,
         },
         budget_usd: body.get("budget_usd").and_then(Value::as_f64),
+        condition: text(body.get("if")),
+        secrets: strings(body.get("secrets")),
+        approval: crate::approval::read_approval(body, path, problems),
     };
     (stage, needs_fields)
 }
@@ -242,8 +292,12 @@ mod tests {
             .as_object()
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
+        let finally_order: Vec<String> = document["finally"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         let mut problems = Vec::new();
-        let resolved = resolve(&document, &order, &mut problems);
+        let resolved = resolve(&document, &order, &finally_order, &mut problems);
         let texts = problems
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))

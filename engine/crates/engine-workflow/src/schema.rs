@@ -93,7 +93,9 @@ mod tests {
                 Value::Object(map) => {
                     if let Some(Value::Object(properties)) = map.get("properties") {
                         for (name, property) in properties {
-                            let described = property.get("description").is_some()
+                            // `false` forbids a property (e.g. `needs` in a finally stage).
+                            let described = *property == Value::Bool(false)
+                                || property.get("description").is_some()
                                 || property.get("$ref").is_some_and(|r| {
                                     r.as_str().is_some_and(|r| r.starts_with("#/$defs/"))
                                 });

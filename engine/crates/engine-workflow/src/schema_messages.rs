@@ -85,11 +85,28 @@ pub(crate) fn problems_for(
                 "sha256 is only for .wasm path plugins; remove it (builtin stages ship inside engine)",
             )]
         }
+        ValidationErrorKind::FalseSchema
+            if owner == SchemaOwner::Workflow && is_finally_field(&path) =>
+        {
+            let message = if path.to_string().ends_with(".needs") {
+                "a finally stage has no needs: it runs once the run has ended, after every stage"
+            } else {
+                "a finally stage has no on_failure: its failure is recorded but never changes \
+                 the run's outcome"
+            };
+            vec![Problem::at(path, message)]
+        }
         kind => {
             let message = context.describe(kind, value, &path);
             vec![Problem::at(path, message)]
         }
     }
+}
+
+/// Whether `path` is `finally.<id>.needs` or `finally.<id>.on_failure`.
+fn is_finally_field(path: &FieldPath) -> bool {
+    let text = path.to_string();
+    text.starts_with("finally.") && (text.ends_with(".needs") || text.ends_with(".on_failure"))
 }
 
 /// Where in which schema an error was raised.

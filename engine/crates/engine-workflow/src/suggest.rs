@@ -27,6 +27,29 @@ pub(crate) fn closest<'a>(
         .map(|(_, c)| c)
 }
 
+/// "unknown stage" with a suggestion, or the list of stages when nothing is close. `at` is
+/// inserted after the name (e.g. " (at character 8)").
+pub(crate) fn unknown_stage(name: &str, stage_ids: &[&str], at: &str) -> String {
+    match closest(name, stage_ids.iter().copied()) {
+        Some(near) => format!("unknown stage \"{name}\"{at}; did you mean \"{near}\"?"),
+        None => format!(
+            "unknown stage \"{name}\"{at} (stages: {})",
+            stage_ids.join(", ")
+        ),
+    }
+}
+
+/// `head` followed by a suggestion for `name` and the `known` names, labelled `what`.
+pub(crate) fn unknown_among(head: &str, name: &str, known: &[&str], what: &str) -> String {
+    if known.is_empty() {
+        return format!("{head} ({what}: none)");
+    }
+    let hint = closest(name, known.iter().copied())
+        .map(|near| format!("did you mean \"{near}\"? "))
+        .unwrap_or_default();
+    format!("{head} ({hint}{what}: {})", known.join(", "))
+}
+
 /// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
 /// adjacent characters each cost 1.
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {

@@ -15,6 +15,8 @@ pub(crate) struct ParsedYaml {
     pub(crate) json: Json,
     /// The keys of the top-level `stages` mapping in file order (JSON objects are sorted).
     pub(crate) stage_order: Vec<String>,
+    /// The keys of the top-level `finally` mapping in file order.
+    pub(crate) finally_order: Vec<String>,
 }
 
 /// Parses `source`; every problem found when it is not representable as JSON.
@@ -25,14 +27,22 @@ pub(crate) fn parse(source: &str) -> Result<ParsedYaml, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let stage_order = match yaml.get("stages") {
-        Some(Yaml::Mapping(stages)) => stages
+    Ok(ParsedYaml {
+        json,
+        stage_order: key_order(&yaml, "stages"),
+        finally_order: key_order(&yaml, "finally"),
+    })
+}
+
+/// The string keys of the top-level mapping `name`, in file order.
+fn key_order(yaml: &Yaml, name: &str) -> Vec<String> {
+    match yaml.get(name) {
+        Some(Yaml::Mapping(entries)) => entries
             .keys()
             .filter_map(|k| k.as_str().map(str::to_string))
             .collect(),
         _ => Vec::new(),
-    };
-    Ok(ParsedYaml { json, stage_order })
+    }
 }
 
 fn syntax_problem(source: &str, error: &serde_yaml::Error) -> Problem {
@@ -119,10 +129,15 @@ fn to_json(yaml: &Yaml, path: &FieldPath, problems: &mut Vec<Problem>) -> Json {
             Json::Object(object)
         }
         Yaml::Tagged(tagged) => {
-            problems.push(Problem::at(
-                path.clone(),
-                format!("YAML tags are not supported (found {})", tagged.tag),
-            ));
+            let message = if path.to_string().ends_with(".if") {
+                // `if: !run.stalled` reads as a tag: the condition must be quoted.
+                "YAML reads a value starting with '!' as a tag: quote the condition \
+                 (if: \"!...\")"
+                    .to_string()
+            } else {
+                format!("YAML tags are not supported (found {})", tagged.tag)
+            };
+            problems.push(Problem::at(path.clone(), message));
             Json::Null
         }
     }
@@ -216,6 +231,18 @@ mod tests {
         assert!(texts[1].contains("YAML tags are not supported"));
         assert!(texts[2].contains("not a finite number"));
         assert_eq!(found[0].0, Anchor::Key(FieldPath::root().key("1")));
+    }
+
+    #[test]
+    fn an_unquoted_negated_condition_gets_a_hint() {
+        let found = messages("stages:\n  a:\n    if: !run.stalled\n");
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0]
+                .1
+                .starts_with("YAML reads a value starting with '!' as a tag: quote"),
+            "{found:?}"
+        );
     }
 
     #[test]

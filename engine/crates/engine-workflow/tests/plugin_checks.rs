@@ -144,3 +144,43 @@ fn each_stage_is_asked_once_in_file_order() {
         ["triage", "execute", "review", "test", "lint", "merge"]
     );
 }
+
+#[test]
+fn approval_stages_are_not_asked_and_finally_stages_are() {
+    let loaded = load_file(Path::new("tests/fixtures/valid/conditions.yaml")).unwrap();
+    let mut asked = Vec::new();
+    let diagnostics = loaded.check_plugins(|stage| {
+        asked.push(stage.id.clone());
+        Err("not loaded".into())
+    });
+    assert_eq!(asked, ["triage", "execute", "merge", "notify", "page"]);
+    let fields: Vec<&str> = diagnostics.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "stages.triage.uses",
+            "stages.execute.uses",
+            "stages.merge.uses",
+            "finally.notify.uses",
+            "finally.page.uses"
+        ]
+    );
+}
+
+#[test]
+fn templated_values_are_checked_only_as_far_as_their_type_is_known() {
+    let loaded = load_file(Path::new("tests/fixtures/plugin-checks/templates.yaml")).unwrap();
+    let diagnostics = loaded.check_plugins(fake_host);
+    let fields: Vec<&str> = diagnostics.iter().map(|d| d.field.as_str()).collect();
+    // stages.test: every value is one `{{ expression }}`, of any type once rendered.
+    // stages.lint: "... times" is always a string, not the integer the schema wants; the
+    // pattern of cwd cannot be judged before the template is rendered.
+    assert_eq!(
+        fields,
+        [
+            "stages.lint.with.commands[1]",
+            "stages.lint.with.retries",
+            "finally.report.with.commands"
+        ]
+    );
+}

@@ -193,3 +193,64 @@ fn git_settings_are_read_and_default() {
         engine_workflow::DEFAULT_COMMIT_MESSAGE
     );
 }
+
+#[test]
+fn conditions_finally_secrets_and_approvals_are_read() {
+    use engine_core::{ApprovalPolicy, OnTimeout};
+    let loaded = load_file(Path::new("tests/fixtures/valid/conditions.yaml")).unwrap();
+    let workflow = &loaded.workflow;
+    let execute = workflow.stage("execute").unwrap();
+    assert_eq!(
+        execute.condition.as_deref(),
+        Some("stages.triage.outputs.tier != \"none\" && !(\"wip\" in task.labels)")
+    );
+    assert_eq!(workflow.stage("triage").unwrap().condition, None);
+    // Templates are kept as written; the driver renders them before each attempt.
+    assert_eq!(execute.with["tier"], "{{ stages.triage.outputs.tier }}");
+
+    let approve = workflow.stage("approve").unwrap();
+    assert_eq!(
+        approve.approval,
+        Some(ApprovalPolicy {
+            timeout_ms: Some(24 * 3_600_000),
+            on_timeout: OnTimeout::Reject,
+            message: Some("Merge {{ task.title }}?".into()),
+        })
+    );
+    assert_eq!(approve.uses.to_string(), engine_workflow::APPROVAL_USES);
+    assert_eq!(execute.approval, None);
+
+    let ids: Vec<&str> = workflow.finally.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["notify", "page"]);
+    let notify = workflow.finally_stage("notify").unwrap();
+    assert_eq!(notify.secrets, ["SLACK_WEBHOOK_URL"]);
+    assert_eq!(
+        notify.condition, None,
+        "a finally stage without if: always runs"
+    );
+    assert!(notify.needs.is_empty() && notify.on_failure.is_none());
+    assert_eq!(
+        workflow.finally_stage("page").unwrap().condition.as_deref(),
+        Some("failure() && stages.execute.result == \"failed\"")
+    );
+
+    let components: Vec<&str> = loaded.component_stages().map(|s| s.id.as_str()).collect();
+    assert_eq!(components, ["triage", "execute", "merge", "notify", "page"]);
+}
+
+/// The complete example of docs/workflow-reference.md loads.
+#[test]
+fn the_reference_example_loads() {
+    let reference = std::fs::read_to_string("../../../docs/workflow-reference.md").unwrap();
+    let section = reference.split("## A complete example").nth(1).unwrap();
+    let example = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    let loaded = match load_str("example.yaml", Path::new("."), example) {
+        Ok(loaded) => loaded,
+        Err(diagnostics) => panic!("the reference example must load:\n{diagnostics}"),
+    };
+    assert_eq!(loaded.workflow.finally.len(), 1);
+}

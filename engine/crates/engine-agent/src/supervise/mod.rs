@@ -80,6 +80,9 @@ pub struct SessionSpec {
     pub limits: Limits,
     /// Prices to compute the cost when the CLI reports none.
     pub prices: Option<Prices>,
+    /// Secret values to replace with `[redacted]` in the transcript (an agent may echo what
+    /// it was given in its environment).
+    pub redact: Vec<String>,
 }
 
 /// State shared between a [`Session`] handle and its supervision task.
@@ -127,7 +130,7 @@ impl Session {
     ) -> Result<Session, SuperviseError> {
         let started = Instant::now();
         spawn::write_files(&spec)?;
-        let mut transcript = Transcript::open(&spec.transcript, started)?;
+        let mut transcript = Transcript::open(&spec.transcript, started, spec.redact.clone())?;
         let mut child = spawn::spawn(&spec)?;
         let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
         transcript.supervisor(&command_line(&spec.invocation, pgid));

@@ -11,6 +11,9 @@ use serde::Serialize;
 
 use crate::supervise::error::SuperviseError;
 
+/// What a secret value is replaced with.
+const REDACTED: &str = "[redacted]";
+
 #[derive(Serialize)]
 struct Entry<'a> {
     t: u64,
@@ -28,11 +31,17 @@ pub(crate) struct Transcript {
     started: Instant,
     dirty: bool,
     failed: bool,
+    redact: Vec<String>,
 }
 
 impl Transcript {
     /// Opens (appends to) the transcript, creating its directory.
-    pub(crate) fn open(path: &Path, started: Instant) -> Result<Self, SuperviseError> {
+    /// Every occurrence of a value in `redact` is written as `[redacted]`.
+    pub(crate) fn open(
+        path: &Path,
+        started: Instant,
+        redact: Vec<String>,
+    ) -> Result<Self, SuperviseError> {
         let failed = |e: std::io::Error| SuperviseError::Transcript {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -51,11 +60,23 @@ impl Transcript {
             started,
             dirty: false,
             failed: false,
+            redact: redact.into_iter().filter(|s| !s.is_empty()).collect(),
         })
     }
 
     /// Records one line.
     pub(crate) fn line(&mut self, stream: &str, line: &str, truncated: bool) {
+        let redacted;
+        let line = if self.redact.iter().any(|s| line.contains(s.as_str())) {
+            let mut text = line.to_string();
+            for secret in &self.redact {
+                text = text.replace(secret.as_str(), REDACTED);
+            }
+            redacted = text;
+            redacted.as_str()
+        } else {
+            line
+        };
         let entry = Entry {
             t: u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX),
             stream,
@@ -107,15 +128,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn secret_values_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let secrets = vec!["s3cr3t-token".to_string(), String::new()];
+        let mut transcript = Transcript::open(&path, Instant::now(), secrets).unwrap();
+        transcript.line(
+            "stdout",
+            "{\"text\":\"using s3cr3t-token twice: s3cr3t-token\"}",
+            false,
+        );
+        transcript.supervisor("nothing to hide");
+        drop(transcript);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("s3cr3t-token"), "{text}");
+        assert_eq!(text.matches("[redacted]").count(), 2, "{text}");
+        assert!(text.contains("nothing to hide"));
+    }
+
+    #[test]
     fn appends_jsonl_entries() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("logs/attempt.jsonl");
-        let mut transcript = Transcript::open(&path, Instant::now()).unwrap();
+        let mut transcript = Transcript::open(&path, Instant::now(), Vec::new()).unwrap();
         transcript.line("stdout", "{\"type\":\"x\"}", false);
         transcript.line("stderr", "not json", true);
         transcript.supervisor("killed");
         drop(transcript);
-        let mut again = Transcript::open(&path, Instant::now()).unwrap();
+        let mut again = Transcript::open(&path, Instant::now(), Vec::new()).unwrap();
         again.supervisor("second session");
         drop(again);
 

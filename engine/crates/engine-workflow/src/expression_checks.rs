@@ -1,0 +1,81 @@
+//! Applies the condition and template checks to every stage of a workflow (`stages:` and
+//! `finally:`), locating each problem at the `if:` value or the templated `with:` value.
+
+use std::collections::{BTreeMap, HashMap};
+
+use engine_core::{Stage, Workflow};
+
+use crate::condition_check::{ConditionSite, check_condition};
+use crate::diagnostic::Problem;
+use crate::field_path::FieldPath;
+use crate::template_check::{TemplateSite, check_template, templated_strings};
+
+/// Adds a problem for every invalid `if:` and templated `with:` value of `workflow`.
+pub(crate) fn check(
+    workflow: &Workflow,
+    env: &BTreeMap<String, String>,
+    problems: &mut Vec<Problem>,
+) {
+    let stage_ids: Vec<&str> = workflow.stages.iter().map(|s| s.id.as_str()).collect();
+    for stage in &workflow.stages {
+        let readable = needed_by(stage, &workflow.stages);
+        let path = FieldPath::keys(&["stages", &stage.id]);
+        check_stage(stage, &path, &stage_ids, Some(&readable), env, problems);
+    }
+    for stage in &workflow.finally {
+        let path = FieldPath::keys(&["finally", &stage.id]);
+        check_stage(stage, &path, &stage_ids, None, env, problems);
+    }
+}
+
+fn check_stage(
+    stage: &Stage,
+    path: &FieldPath,
+    stage_ids: &[&str],
+    readable: Option<&[&str]>,
+    env: &BTreeMap<String, String>,
+    problems: &mut Vec<Problem>,
+) {
+    if let Some(condition) = &stage.condition {
+        let site = ConditionSite {
+            stage_ids,
+            env,
+            in_finally: readable.is_none(),
+        };
+        for message in check_condition(condition, &site) {
+            problems.push(Problem::at(path.key("if"), message));
+        }
+    }
+    let site = TemplateSite {
+        stage_id: &stage.id,
+        stage_ids,
+        readable,
+        secrets: &stage.secrets,
+        env,
+    };
+    let with_path = path.key("with");
+    for (field, text) in templated_strings(&stage.with) {
+        for message in check_template(text, &site) {
+            problems.push(Problem::at(with_path.join(&field), message));
+        }
+    }
+}
+
+/// The ids of the stages `stage` needs, directly or transitively (unknown names and cycles
+/// are tolerated: the graph checks report them).
+fn needed_by<'a>(stage: &Stage, stages: &'a [Stage]) -> Vec<&'a str> {
+    let by_id: HashMap<&str, &Stage> = stages.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut seen: Vec<&'a str> = Vec::new();
+    let mut pending: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
+    while let Some(name) = pending.pop() {
+        let Some(found) = by_id.get(name) else {
+            continue;
+        };
+        if seen.contains(&found.id.as_str()) {
+            continue;
+        }
+        seen.push(found.id.as_str());
+        pending.extend(found.needs.iter().map(String::as_str));
+    }
+    seen
+}

@@ -1,0 +1,298 @@
+//! Starting one stage attempt: the context it gets (outputs, the run's facts, its rendered
+//! config and secrets), its `if:`, the component call, the host's commit of its work, and the
+//! event its result becomes (redacted, with needs-attention recognised).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine_core::{Event, Failure, FailureKind, RunState, Spend};
+use engine_runtime::{AttemptContext, AttemptRequest};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::stage_input::{attempt_outputs, condition_holds, rendered_config, scope};
+use super::{AttemptLog, AttemptStart, CommitSite, Driver, attempt_log_path};
+use crate::EngineError;
+use crate::agents::{BudgetView, HostLauncher, LaunchSite, SpendMeter};
+use crate::secrets::{Redactor, stage_secrets};
+use crate::time::now_ms;
+
+impl Driver<'_> {
+    /// Starts an attempt as a task that sends its result (or its skip) as an event.
+    pub(super) fn spawn_attempt(
+        &self,
+        state: &RunState,
+        start: AttemptStart<'_>,
+        meter: Arc<SpendMeter>,
+        tx: mpsc::UnboundedSender<Event>,
+    ) -> Result<JoinHandle<()>, EngineError> {
+        let AttemptStart {
+            stage: stage_id,
+            attempt,
+            interrupted,
+            feedback,
+        } = start;
+        let workflow = &self.prepared.loaded.workflow;
+        let Some(spec) = workflow.stage(stage_id) else {
+            return Err(EngineError::Usage(format!(
+                "stage {stage_id:?} is not in the workflow this run was started with"
+            )));
+        };
+        let stage = stage_id.to_string();
+        let fail_now = |message: String| {
+            let event = Event::AttemptFailed {
+                stage: stage.clone(),
+                attempt,
+                at_ms: now_ms(),
+                failure: fatal(self.redactor.text(&message)),
+                spend: Spend::NONE,
+            };
+            let _ = tx.send(event);
+            Ok(tokio::spawn(async {}))
+        };
+        let scope = scope(state, &self.meta, &self.prepared.loaded.env);
+        match condition_holds(spec, &scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = format!(
+                    "skipped: `if: {}` is false",
+                    spec.condition.as_deref().unwrap_or_default()
+                );
+                let _ = tx.send(Event::StageSkipped {
+                    stage,
+                    attempt,
+                    at_ms: now_ms(),
+                    reason,
+                });
+                return Ok(tokio::spawn(async {}));
+            }
+            Err(message) => return fail_now(message),
+        }
+        let Some(component) = self.prepared.stages.get(stage_id).cloned() else {
+            return Err(EngineError::Usage(format!(
+                "stage {stage_id:?} has no loaded component"
+            )));
+        };
+        let config =
+            match stage_secrets(spec).and_then(|secrets| rendered_config(spec, &scope, secrets)) {
+                Ok(config) => config,
+                Err(message) => return fail_now(message),
+            };
+        let log_path = attempt_log_path(&self.state_dir, &state.run_id, stage_id, attempt);
+        let observer = Arc::new(AttemptLog::create(
+            log_path,
+            stage_id,
+            attempt,
+            self.reporter.clone(),
+            self.redactor.clone(),
+        )?);
+        let request = AttemptRequest {
+            context: AttemptContext {
+                run_id: state.run_id.clone(),
+                stage_id: stage_id.to_string(),
+                attempt,
+                task: state.task.clone(),
+                config,
+                outputs: attempt_outputs(state, &self.meta),
+                feedback,
+                interrupted,
+                previous_failure: previous_failure(state, stage_id),
+                git: self.run_git(),
+            },
+            workspace: self.meta.worktree.clone(),
+            permissions: spec.permissions.clone(),
+            timeout: Duration::from_millis(spec.timeout_ms),
+            memory_limit_bytes: spec.memory_limit_bytes,
+            exec_env: self
+                .prepared
+                .loaded
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            observer,
+            agent: self.launcher(state, spec, attempt, meter.clone())?,
+        };
+        let host = self.host.clone();
+        let committer = self.commit_site(state, spec, attempt);
+        let redactor = self.redactor.clone();
+        Ok(tokio::spawn(async move {
+            let before = match &committer {
+                Some(site) => {
+                    let site = site.clone();
+                    tokio::task::spawn_blocking(move || site.head())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                None => None,
+            };
+            let mut result = host.run_attempt(&component, request).await;
+            let mut commits = Vec::new();
+            if let (Ok(success), Some(site)) = (&result, committer) {
+                let summary = redactor.text(&success.summary);
+                let committed =
+                    tokio::task::spawn_blocking(move || site.commit(before.as_deref(), &summary))
+                        .await
+                        .unwrap_or_else(|e| {
+                            Err(format!("committing the stage's changes failed: {e}"))
+                        });
+                match committed {
+                    Ok(list) => commits = list,
+                    Err(message) => result = Err(fatal(message)),
+                }
+            }
+            let at_ms = now_ms();
+            let spend = meter.total();
+            let event = match result {
+                Ok(success) => {
+                    let mut outputs = success.outputs;
+                    redactor.json(&mut outputs);
+                    Event::AttemptSucceeded {
+                        stage,
+                        attempt,
+                        at_ms,
+                        summary: redactor.text(&success.summary),
+                        outputs,
+                        commits,
+                        spend,
+                    }
+                }
+                Err(failure) => Event::AttemptFailed {
+                    stage,
+                    attempt,
+                    at_ms,
+                    failure: reported_failure(failure, &redactor),
+                    spend,
+                },
+            };
+            let _ = tx.send(event);
+        }))
+    }
+
+    /// The run's git facts for a stage's context, when it works in a worktree.
+    pub(super) fn run_git(&self) -> Option<engine_runtime::RunGit> {
+        self.meta.worktree.as_ref().map(|_| engine_runtime::RunGit {
+            branch: self.meta.branch.clone(),
+            base_branch: self.meta.base_branch.clone(),
+            base_commit: self.meta.base_commit.clone(),
+            repo_root: self.meta.repo_root.display().to_string(),
+        })
+    }
+
+    /// Where a write-granted stage's changes are committed after it succeeds; `None` for stages
+    /// that may not write the worktree (what their programs leave behind is not committed).
+    pub(super) fn commit_site(
+        &self,
+        state: &RunState,
+        spec: &engine_core::Stage,
+        attempt: u32,
+    ) -> Option<CommitSite> {
+        if spec.permissions.workspace != engine_core::WorkspaceAccess::Write {
+            return None;
+        }
+        Some(CommitSite {
+            repo: self.repo.clone(),
+            worktree: self.meta.worktree.clone()?,
+            settings: self.prepared.loaded.git.clone(),
+            run_id: state.run_id.clone(),
+            task: state.task.clone(),
+            stage: spec.id.clone(),
+            attempt,
+        })
+    }
+
+    /// The agent launcher of an attempt, for stages granted `agent`: budgets of the stage, the
+    /// run and the day (every run of this state directory) as they stand now.
+    pub(super) fn launcher(
+        &self,
+        state: &RunState,
+        spec: &engine_core::Stage,
+        attempt: u32,
+        meter: Arc<SpendMeter>,
+    ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
+        if !spec.permissions.agent {
+            return Ok(None);
+        }
+        let Some(worktree) = self.meta.worktree.clone() else {
+            return Ok(None);
+        };
+        let config = self.prepared.agents.clone();
+        let stage_spend = state
+            .stages
+            .get(&spec.id)
+            .map(|s| s.spend())
+            .unwrap_or(Spend::NONE);
+        let run_spend = state.spend();
+        let mut budget = BudgetView::default()
+            .with(
+                "the stage's budget_usd",
+                spec.budget_usd,
+                stage_spend.cost_usd,
+            )
+            .with("budget.run_usd", config.run_budget_usd, run_spend.cost_usd);
+        let mut unknown = !run_spend.cost_known;
+        if config.day_budget_usd.is_some() {
+            let day = crate::agents::budget::day_spend(self.store, &state.run_id, state, now_ms())?;
+            unknown |= !day.cost_known;
+            budget = budget.with("budget.day_usd", config.day_budget_usd, day.cost_usd);
+        }
+        budget.earlier_spend_unknown = unknown;
+        let site = LaunchSite {
+            repo: self.repo.clone(),
+            worktree,
+            run_dir: self.state_dir.join("runs").join(&state.run_id),
+            stage_id: spec.id.clone(),
+            attempt,
+            redact: self.redactor.values().to_vec(),
+        };
+        Ok(Some(Arc::new(HostLauncher::new(
+            config, site, budget, meter,
+        ))))
+    }
+}
+
+/// A fatal failure with this message.
+pub(super) fn fatal(message: String) -> Failure {
+    Failure {
+        kind: FailureKind::Fatal,
+        message,
+        detail: serde_json::Value::Null,
+        retry_at_ms: None,
+    }
+}
+
+/// A stage's failure as the run records it: secrets redacted, and a fatal failure whose detail
+/// says `needs_attention` becomes a needs-attention failure (the run ends for a human to look).
+pub(super) fn reported_failure(mut failure: Failure, redactor: &Redactor) -> Failure {
+    let needs_attention = failure.kind == FailureKind::Fatal
+        && failure.detail.get("needs_attention") == Some(&serde_json::Value::Bool(true));
+    if needs_attention {
+        failure.kind = FailureKind::NeedsAttention;
+        if let Some(reason) = failure.detail.get("reason").and_then(|r| r.as_str())
+            && !reason.is_empty()
+        {
+            failure.message = reason.to_string();
+        }
+    }
+    failure.message = redactor.text(&failure.message);
+    redactor.json(&mut failure.detail);
+    failure
+}
+
+/// The failure of the stage's latest attempt before the one starting now, skipping attempts a
+/// crash interrupted (a run resumed after a stall still knows it stalled), so the stage can
+/// change course. None when that attempt did not fail.
+fn previous_failure(state: &RunState, stage_id: &str) -> Option<Failure> {
+    let history = &state.stages.get(stage_id)?.history;
+    // The last record is the attempt starting now; look at the ones before it.
+    let earlier = history.len().checked_sub(1).map(|n| &history[..n])?;
+    let previous = earlier
+        .iter()
+        .rev()
+        .find(|r| r.outcome != engine_core::AttemptOutcome::Interrupted)?;
+    match &previous.outcome {
+        engine_core::AttemptOutcome::Failed { failure } => Some(failure.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,156 @@
+//! The `finally:` stages: run once the run ended, each when its `if:` holds (`always()` by
+//! default). What they do is recorded with the run; it never changes the run's outcome. A crash
+//! before a finally stage's record is stored runs it again on the next `engine resume`
+//! (at-least-once, like any stage).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use engine_core::{Event, FinallyOutcome, RunState, Stage, step};
+use engine_runtime::{AttemptContext, AttemptRequest};
+
+use super::attempt::reported_failure;
+use super::stage_input::{attempt_outputs, condition_holds, rendered_config, scope};
+use super::{AttemptLog, Driver, attempt_log_path};
+use crate::EngineError;
+use crate::secrets::stage_secrets;
+use crate::time::now_ms;
+
+impl Driver<'_> {
+    /// Runs every `finally:` stage the ended run has no record of, storing each record.
+    pub async fn run_finally(&self, state: RunState) -> Result<RunState, EngineError> {
+        let workflow = &self.prepared.loaded.workflow;
+        let mut state = state;
+        let pending: Vec<Stage> = state
+            .pending_finally(workflow)
+            .into_iter()
+            .cloned()
+            .collect();
+        for spec in pending {
+            let outcome = self.finally_outcome(&state, &spec).await;
+            let event = Event::FinallyFinished {
+                stage: spec.id.clone(),
+                at_ms: now_ms(),
+                outcome,
+            };
+            let transition = match step(workflow, &state, &event) {
+                Ok(t) => t,
+                Err(rejected) => {
+                    tracing::debug!(%rejected, "finally record rejected");
+                    continue;
+                }
+            };
+            self.store
+                .commit(&state.run_id, &event, &transition.state)
+                .map_err(EngineError::from)?;
+            self.reporter
+                .transition(&event, &transition.state, &transition.commands);
+            state = transition.state;
+        }
+        Ok(state)
+    }
+
+    /// Runs one finally stage (with its retry policy) and says how it ended.
+    async fn finally_outcome(&self, state: &RunState, spec: &Stage) -> FinallyOutcome {
+        let scope = scope(state, &self.meta, &self.prepared.loaded.env);
+        match condition_holds(spec, &scope) {
+            Ok(true) => {}
+            Ok(false) => {
+                return FinallyOutcome::Skipped {
+                    reason: format!(
+                        "`if: {}` is false for a run that {}",
+                        spec.condition.as_deref().unwrap_or_default(),
+                        state.status.name()
+                    ),
+                };
+            }
+            Err(message) => return self.failed(message),
+        }
+        let config = match stage_secrets(spec).and_then(|s| rendered_config(spec, &scope, s)) {
+            Ok(config) => config,
+            Err(message) => return self.failed(message),
+        };
+        let Some(component) = self.prepared.stages.get(&spec.id).cloned() else {
+            return self.failed(format!("stage {:?} has no loaded component", spec.id));
+        };
+        let attempts = spec.retry.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(spec.retry.delay_ms(attempt - 1))).await;
+            }
+            let request = match self.finally_request(state, spec, attempt, config.clone()) {
+                Ok(request) => request,
+                Err(e) => return self.failed(e.to_string()),
+            };
+            match self.host.run_attempt(&component, request).await {
+                Ok(success) => {
+                    return FinallyOutcome::Succeeded {
+                        summary: self.redactor.text(&success.summary),
+                    };
+                }
+                Err(failure) => {
+                    let failure = reported_failure(failure, &self.redactor);
+                    last = failure.message;
+                    if !failure.kind.is_retryable() {
+                        break;
+                    }
+                }
+            }
+        }
+        FinallyOutcome::Failed { message: last }
+    }
+
+    fn failed(&self, message: String) -> FinallyOutcome {
+        FinallyOutcome::Failed {
+            message: self.redactor.text(&message),
+        }
+    }
+
+    fn finally_request(
+        &self,
+        state: &RunState,
+        spec: &Stage,
+        attempt: u32,
+        config: serde_json::Value,
+    ) -> Result<AttemptRequest, EngineError> {
+        let log_path = attempt_log_path(&self.state_dir, &state.run_id, &spec.id, attempt);
+        let observer = Arc::new(AttemptLog::create(
+            log_path,
+            &spec.id,
+            attempt,
+            self.reporter.clone(),
+            self.redactor.clone(),
+        )?);
+        // The worktree may already be gone (a finally stage resumed after cleanup).
+        let workspace = self.meta.worktree.clone().filter(|w| w.is_dir());
+        Ok(AttemptRequest {
+            context: AttemptContext {
+                run_id: state.run_id.clone(),
+                stage_id: spec.id.clone(),
+                attempt,
+                task: state.task.clone(),
+                config,
+                outputs: attempt_outputs(state, &self.meta),
+                feedback: None,
+                interrupted: false,
+                previous_failure: None,
+                git: workspace.as_ref().and_then(|_| self.run_git()),
+            },
+            workspace,
+            permissions: spec.permissions.clone(),
+            timeout: Duration::from_millis(spec.timeout_ms),
+            memory_limit_bytes: spec.memory_limit_bytes,
+            exec_env: self
+                .prepared
+                .loaded
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            observer,
+            // Finally stages do not start agents: their spend would belong to no stage.
+            agent: None,
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! Secrets: values of environment variables of the engine process that a workflow names
+//! (`secrets:` of a stage, `agents.secrets`). A stage sees only the secrets it names, through
+//! `{{ secrets.NAME }}` in its `with:`; every secret value is redacted from what the engine
+//! writes down (attempt logs, progress output, stored summaries, outputs and failures, agent
+//! transcripts).
+
+use std::collections::BTreeMap;
+
+use engine_core::Workflow;
+use serde_json::Value;
+
+/// What a secret value is replaced with.
+pub const REDACTED: &str = "[redacted]";
+
+/// Replaces secret values in text.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Secret values, longest first (so a secret containing another is replaced whole).
+    values: Vec<String>,
+}
+
+impl Redactor {
+    /// A redactor for these values (empty ones are ignored).
+    pub fn new(values: impl IntoIterator<Item = String>) -> Self {
+        let mut values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.dedup();
+        Redactor { values }
+    }
+
+    /// The values of every secret `workflow` and `agent_secrets` name that is set in the
+    /// engine's environment.
+    pub fn for_workflow(workflow: &Workflow, agent_secrets: &[String]) -> Self {
+        let names = workflow
+            .stages
+            .iter()
+            .chain(&workflow.finally)
+            .flat_map(|s| s.secrets.iter())
+            .chain(agent_secrets);
+        Redactor::new(names.filter_map(|name| std::env::var(name).ok()))
+    }
+
+    /// The secret values (for handing to other writers, such as agent transcripts).
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// `text` with every secret value replaced by [`REDACTED`].
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for value in &self.values {
+            if out.contains(value.as_str()) {
+                out = out.replace(value.as_str(), REDACTED);
+            }
+        }
+        out
+    }
+
+    /// Redacts every string (and object key) inside a JSON value.
+    pub fn json(&self, value: &mut Value) {
+        if self.values.is_empty() {
+            return;
+        }
+        match value {
+            Value::String(s) => *s = self.text(s),
+            Value::Array(items) => items.iter_mut().for_each(|v| self.json(v)),
+            Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut v) in entries {
+                    self.json(&mut v);
+                    map.insert(self.text(&key), v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The secrets a stage names, with their values from the engine's environment. A secret that
+/// is not set is an error naming it and the stage (the stage cannot do its job without it).
+pub fn stage_secrets(stage: &engine_core::Stage) -> Result<BTreeMap<String, String>, String> {
+    engine_workflow::read_secrets(&stage.secrets).map_err(|e| format!("stage {:?}: {e}", stage.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_every_value_longest_first() {
+        let r = Redactor::new(["abc".to_string(), "abcdef".into(), String::new()]);
+        assert_eq!(r.text("x abcdef y abc"), "x [redacted] y [redacted]");
+        assert_eq!(r.text("nothing"), "nothing");
+    }
+
+    #[test]
+    fn redacts_inside_json() {
+        let r = Redactor::new(["tok".to_string()]);
+        let mut v = serde_json::json!({"a": ["tok!", 1], "tok": {"b": "x tok"}});
+        r.json(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"a": ["[redacted]!", 1], "[redacted]": {"b": "x [redacted]"}})
+        );
+    }
+}

@@ -1,0 +1,186 @@
+//! The summary printed when a run ends: each stage's result, attempts, time and cost, the
+//! `finally:` stages, and the run's totals.
+
+use engine_core::{FinallyOutcome, RunState, RunStatus, Spend, StagePhase, StageState};
+
+use crate::time::human_duration;
+
+/// The summary as lines of text (no trailing newlines).
+pub fn lines(state: &RunState) -> Vec<String> {
+    let took = state
+        .finished_at_ms
+        .zip(state.started_at_ms)
+        .map(|(f, s)| human_duration(f.saturating_sub(s)))
+        .unwrap_or_else(|| "-".into());
+    let outcome = match &state.status {
+        RunStatus::Failed { stage, .. } => format!("failed at {stage}"),
+        RunStatus::NeedsAttention { stage, .. } => format!("needs attention ({stage})"),
+        other => other.name().to_string(),
+    };
+    let spend = state.spend();
+    let mut out = vec![format!(
+        "summary: run {} {outcome} in {took} · {}",
+        state.run_id,
+        spend_text(&spend)
+    )];
+    let rows: Vec<[String; 5]> = ordered(state)
+        .into_iter()
+        .map(|(id, st)| {
+            [
+                id.to_string(),
+                phase_name(&st.phase).to_string(),
+                st.attempts.to_string(),
+                human_duration(busy_ms(st)),
+                cost_text(&st.spend()),
+            ]
+        })
+        .collect();
+    let header = [
+        "stage".to_string(),
+        "result".into(),
+        "attempts".into(),
+        "time".into(),
+        "cost".into(),
+    ];
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push(format!("  {}", cells.join("  ").trim_end()));
+    }
+    for (id, record) in &state.finally {
+        let what = match &record.outcome {
+            FinallyOutcome::Succeeded { summary } => format!("succeeded  {summary}"),
+            FinallyOutcome::Failed { message } => format!("failed  {message}"),
+            FinallyOutcome::Skipped { .. } => "skipped".to_string(),
+        };
+        out.push(format!("  finally {id}: {what}"));
+    }
+    out
+}
+
+/// Stages in the order they first started (never-started ones last, by id).
+fn ordered(state: &RunState) -> Vec<(&str, &StageState)> {
+    let mut stages: Vec<(&str, &StageState)> = state
+        .stages
+        .iter()
+        .map(|(id, st)| (id.as_str(), st))
+        .collect();
+    stages.sort_by_key(|(id, st)| {
+        (
+            st.history
+                .first()
+                .map(|r| r.started_at_ms)
+                .unwrap_or(u64::MAX),
+            id.to_string(),
+        )
+    });
+    stages
+}
+
+/// Time the stage's attempts ran (waits between retries not included).
+fn busy_ms(st: &StageState) -> u64 {
+    st.history
+        .iter()
+        .filter_map(|r| Some(r.ended_at_ms?.saturating_sub(r.started_at_ms)))
+        .sum()
+}
+
+fn phase_name(phase: &StagePhase) -> &'static str {
+    match phase {
+        StagePhase::Pending => "not run",
+        StagePhase::Running { .. } => "running",
+        StagePhase::RetryWaiting { .. } => "retry waiting",
+        StagePhase::AwaitingApproval { .. } => "waiting",
+        StagePhase::Succeeded => "succeeded",
+        StagePhase::Skipped => "skipped",
+        StagePhase::Failed => "failed",
+        StagePhase::Cancelled => "cancelled",
+    }
+}
+
+fn cost_text(spend: &Spend) -> String {
+    if spend.is_zero() {
+        if spend.cost_known { "-" } else { "unknown" }.to_string()
+    } else if spend.cost_known {
+        format!("${:.2}", spend.cost_usd)
+    } else {
+        format!("${:.2}+?", spend.cost_usd)
+    }
+}
+
+fn spend_text(spend: &Spend) -> String {
+    let cost = match cost_text(spend).as_str() {
+        "-" => "no cost".to_string(),
+        other => format!("cost {other}"),
+    };
+    if spend.input_tokens + spend.output_tokens == 0 {
+        cost
+    } else {
+        format!(
+            "{cost} ({} in / {} out tokens)",
+            spend.input_tokens, spend.output_tokens
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine_core::{AttemptOutcome, AttemptRecord, Task};
+
+    #[test]
+    fn lists_stages_in_start_order_with_totals() {
+        let mut state = RunState {
+            run_id: "R1".into(),
+            task: Task::default(),
+            status: RunStatus::Succeeded,
+            stages: Default::default(),
+            seq: 9,
+            started_at_ms: Some(0),
+            finished_at_ms: Some(61_000),
+            finally: Default::default(),
+        };
+        for (id, start, attempts, cost) in [("b", 10, 2, 0.5), ("a", 0, 1, 0.0)] {
+            let mut st = StageState::new();
+            st.phase = StagePhase::Succeeded;
+            st.attempts = attempts;
+            for n in 1..=attempts {
+                st.history.push(AttemptRecord {
+                    attempt: n,
+                    started_at_ms: start,
+                    ended_at_ms: Some(start + 1_000),
+                    outcome: AttemptOutcome::Succeeded {
+                        summary: "ok".into(),
+                    },
+                    spend: Spend {
+                        cost_usd: cost,
+                        input_tokens: 10,
+                        ..Spend::NONE
+                    },
+                    commits: vec![],
+                });
+            }
+            state.stages.insert(id.into(), st);
+        }
+        let lines = lines(&state);
+        assert_eq!(
+            lines[0],
+            "summary: run R1 succeeded in 1m01s · cost $1.00 (30 in / 0 out tokens)"
+        );
+        assert!(lines[1].starts_with("  stage  result     attempts  time  cost"));
+        assert!(lines[2].starts_with("  a "), "{lines:?}");
+        assert!(
+            lines[3].contains("$1.00") && lines[3].contains("2.0s"),
+            "{lines:?}"
+        );
+    }
+}
