@@ -50,7 +50,9 @@ pub fn needs_attention(trip: &Trip, totals: &Totals, last_text: &str) -> StageEr
         totals,
         json!({
             "needs_attention": true,
-            "reason": trip.reason.as_str(),
+            // The engine shows `reason` as the run's reason: the sentence, not the code.
+            "reason": trip.message,
+            "trip": trip.reason.as_str(),
             "last_message": tail(last_text, 2_000),
         }),
     ))

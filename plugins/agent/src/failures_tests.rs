@@ -32,7 +32,7 @@ fn needs_attention_is_fatal_and_flagged() {
     assert!(!e.retryable);
     assert!(e.message.starts_with("needs attention: 3 sessions"));
     assert_eq!(e.detail["needs_attention"], true);
-    assert_eq!(e.detail["reason"], "no_progress");
+    assert_eq!(e.detail["trip"], "no_progress");
     assert_eq!(e.detail["last_message"], "last words");
 }
 

@@ -146,7 +146,7 @@ fn sessions_without_file_changes_trip_the_breaker() {
     .unwrap_err();
     assert!(!err.retryable);
     assert_eq!(err.detail["needs_attention"], true);
-    assert_eq!(err.detail["reason"], "no_progress");
+    assert_eq!(err.detail["trip"], "no_progress");
     assert_eq!(host.requests.len(), 3, "max_no_progress defaults to 3");
     assert_eq!(err.detail["last_message"], "thinking");
 }
@@ -159,7 +159,7 @@ fn max_iterations_caps_the_sessions() {
     let mut host = FakeHost::new(scripts);
     let config = json!({"backend": "claude", "completion": "promise", "continuation": {"max_iterations": 2}});
     let err = run(&mut host, &plan(config)).unwrap_err();
-    assert_eq!(err.detail["reason"], "max_iterations");
+    assert_eq!(err.detail["trip"], "max_iterations");
     assert_eq!(err.detail["iterations"], 2);
     assert_eq!(host.requests.len(), 2);
 }
@@ -176,7 +176,7 @@ fn the_same_error_repeated_trips_the_breaker() {
     let mut host = FakeHost::new(scripts);
     let config = json!({"backend": "claude", "continuation": {"max_same_error": 3}});
     let err = run(&mut host, &plan(config)).unwrap_err();
-    assert_eq!(err.detail["reason"], "same_error");
+    assert_eq!(err.detail["trip"], "same_error");
     assert_eq!(host.requests.len(), 3);
     assert!(
         host.requests[1]

@@ -1,6 +1,6 @@
 //! How an attempt ends: [`Success`] or [`StageError`].
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 /// A successful attempt: a one-line summary and outputs later stages see.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -58,9 +58,49 @@ impl StageError {
         }
     }
 
+    /// The run should not go on until a human looks at it (the task is already done, too
+    /// vague, the agent keeps failing...). A fatal failure whose message is
+    /// `needs attention: <reason>` and whose detail is
+    /// `{"needs_attention": true, "reason": "<reason>"}`: the engine ends the run "needs
+    /// attention" (exit code 6) instead of "failed", with no retry and no `on_failure` goto.
+    ///
+    /// More fields can be added to the detail object (e.g. with
+    /// [`StageError::with_detail_field`]); keep `needs_attention` and `reason`.
+    pub fn needs_attention(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        StageError {
+            retryable: false,
+            message: format!("needs attention: {reason}"),
+            detail: json!({ "needs_attention": true, "reason": reason }),
+        }
+    }
+
+    /// Whether this is a [`StageError::needs_attention`] failure: fatal, with
+    /// `"needs_attention": true` in its detail.
+    pub fn is_needs_attention(&self) -> bool {
+        !self.retryable && self.detail.get("needs_attention") == Some(&Value::Bool(true))
+    }
+
     /// Attaches structured detail.
     pub fn with_detail(mut self, detail: impl Into<Value>) -> Self {
         self.detail = detail.into();
+        self
+    }
+
+    /// Adds (or replaces) one field of the detail object. A `null` detail becomes an object; a
+    /// detail that is not an object (a string, a list...) is kept under `"detail"`.
+    pub fn with_detail_field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let mut map = match std::mem::take(&mut self.detail) {
+            Value::Object(map) => map,
+            Value::Null => Map::new(),
+            other => {
+                let mut map = Map::new();
+                map.insert("detail".to_string(), other);
+                map
+            }
+        };
+        map.insert(key.into(), value.into());
+        self.detail = Value::Object(map);
         self
     }
 }
@@ -72,3 +112,41 @@ impl std::fmt::Display for StageError {
 }
 
 impl std::error::Error for StageError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_attention_is_fatal_with_the_agreed_detail() {
+        let error = StageError::needs_attention("the task is already done");
+        assert!(!error.retryable);
+        assert_eq!(error.message, "needs attention: the task is already done");
+        assert_eq!(
+            error.detail,
+            json!({ "needs_attention": true, "reason": "the task is already done" })
+        );
+        assert!(error.is_needs_attention());
+        let more = error.with_detail_field("mode", "rules");
+        assert!(more.is_needs_attention());
+        assert_eq!(more.detail["mode"], "rules");
+        assert_eq!(more.detail["reason"], "the task is already done");
+    }
+
+    #[test]
+    fn other_failures_do_not_need_attention() {
+        assert!(!StageError::fatal("x").is_needs_attention());
+        let retryable = StageError::retryable("x").with_detail(json!({ "needs_attention": true }));
+        assert!(!retryable.is_needs_attention());
+    }
+
+    #[test]
+    fn detail_fields_wrap_non_objects() {
+        let e = StageError::fatal("x").with_detail_field("a", 1);
+        assert_eq!(e.detail, json!({ "a": 1 }));
+        let e = StageError::fatal("x")
+            .with_detail("text")
+            .with_detail_field("a", 1);
+        assert_eq!(e.detail, json!({ "detail": "text", "a": 1 }));
+    }
+}
