@@ -165,12 +165,26 @@ pub fn handoff_prompt(
     prompt
 }
 
-/// Readable text of a failure detail: `""` for null or `{}`, strings as they are, objects as
-/// `key: value` lines with multi-line strings on their own lines.
+/// Readable text of a failure detail: `""` for null or `{}`, strings as they are, an object
+/// with a non-empty string `text` as that text alone (the failing stage already wrote it for
+/// readers, e.g. `builtin:review`'s list of findings; its other fields stay available to
+/// templates as `feedback.detail`), other objects as `key: value` lines with multi-line
+/// strings on their own lines.
 pub fn detail_text(detail: &Value) -> String {
     let text = match detail {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        Value::Object(map)
+            if map
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.trim().is_empty()) =>
+        {
+            map.get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        }
         Value::Object(map) => {
             let mut out = String::new();
             for (key, value) in map {

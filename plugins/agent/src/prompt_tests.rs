@@ -118,6 +118,12 @@ fn detail_text_is_readable_and_bounded() {
     assert_eq!(detail_text(&json!({})), "");
     assert_eq!(detail_text(&json!("plain")), "plain");
     assert_eq!(detail_text(&json!({"a": 1, "b": "x\ny"})), "a: 1\nb:\nx\ny");
+    // A detail carrying its own readable `text` renders as that text only.
+    assert_eq!(
+        detail_text(&json!({"findings": [{"m": 1}], "text": "a.rs:1 [high] bug\nb.rs [low] nit"})),
+        "a.rs:1 [high] bug\nb.rs [low] nit"
+    );
+    assert_eq!(detail_text(&json!({"a": 1, "text": " "})), "a: 1\ntext:");
     let long = "é".repeat(FEEDBACK_DETAIL_CHARS + 10);
     assert_eq!(
         detail_text(&json!(long)).chars().count(),

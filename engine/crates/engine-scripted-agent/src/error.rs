@@ -36,6 +36,9 @@ pub enum ScriptedAgentError {
         /// Why.
         source: std::io::Error,
     },
+    /// No session of the script fits the invocation.
+    #[error("{0}")]
+    NoSession(String),
     /// Writing the stream failed (e.g. the reader went away).
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
@@ -48,7 +51,8 @@ impl ScriptedAgentError {
         match self {
             ScriptedAgentError::Usage(_)
             | ScriptedAgentError::ReadScript { .. }
-            | ScriptedAgentError::InvalidScript { .. } => 2,
+            | ScriptedAgentError::InvalidScript { .. }
+            | ScriptedAgentError::NoSession(_) => 2,
             ScriptedAgentError::State { .. } | ScriptedAgentError::Output(_) => 1,
         }
     }

@@ -29,7 +29,9 @@
 //! # Script
 //! A YAML list of sessions, each a list of steps. Invocation K (counted in `<state>/count`,
 //! from 1) plays session K, or the last session once K passes the end. Refused invocations do
-//! not count. Steps: `say`, `think`, `tool`, `write`, `append`, `delete`, `run`, `cost`,
+//! not count. A session may instead be a mapping `{match: REGEX, steps: [...]}`: it is played
+//! by the first invocation whose prompt the regex matches, whatever the order (for callers
+//! that start several sessions at once); see [`selection`]. Steps: `say`, `think`, `tool`, `write`, `append`, `delete`, `run`, `cost`,
 //! `tokens`, `sleep`, `noise`, `stderr`, `api_retry`, `result`, `hang`, `hang_after_result`,
 //! `double_result`, `crash`, `usage_limit`, `auth_error`, `context_overflow`, `repeat`; see
 //! [`step::Step`] and `README.md` in this crate.
@@ -51,6 +53,7 @@ pub mod output;
 pub mod player;
 pub mod record;
 pub mod script;
+pub mod selection;
 pub mod state;
 pub mod step;
 pub mod stream;
@@ -65,7 +68,7 @@ use std::time::Instant;
 
 pub use error::ScriptedAgentError;
 pub use output::Output;
-pub use script::{Script, Step};
+pub use script::{Choice, Script, Step};
 
 use args::{Dialect, parse_options};
 use cli_request::CliRequest;
@@ -152,25 +155,57 @@ fn play(args: &[OsString], context: &mut Context) -> Result<i32, ScriptedAgentEr
         env: &context.env,
         cwd: &cwd,
         session: None,
+        script_session: None,
+        matched: None,
         refused: refused.as_deref(),
+        error: None,
     };
-    let invocation = {
+    let played = {
         let mut lock = state.lock()?;
-        let invocation = match refused {
+        let choice = match refused {
             Some(_) => None,
-            None => Some(lock.next_session()?),
+            None => script.choose(&prompt, &lock.used_matched(), lock.ordered_played()),
         };
-        record.session = invocation.map(|number| (number, session_id(&request, number)));
+        let played = match choice {
+            Some(choice) => {
+                match choice {
+                    Choice::Matched(index) => lock.mark_matched(index)?,
+                    Choice::Ordered(_) => lock.count_ordered()?,
+                }
+                Some((lock.next_session()?, choice))
+            }
+            None => None,
+        };
+        let no_session =
+            (refused.is_none() && played.is_none()).then(|| no_session_message(&prompt));
+        record.session = played.map(|(number, _)| (number, session_id(&request, number)));
+        record.script_session = played.map(|(_, choice)| choice.index() + 1);
+        record.matched = played.and_then(|(_, choice)| match choice {
+            Choice::Matched(index) => script
+                .sessions
+                .get(index)
+                .and_then(|s| s.matcher.as_ref())
+                .map(|m| m.pattern().to_string()),
+            Choice::Ordered(_) => None,
+        });
+        record.error = no_session.clone();
         lock.record(&record.to_json())?;
-        invocation
+        if let Some(message) = no_session {
+            return Err(ScriptedAgentError::NoSession(message));
+        }
+        played
     };
-    let (Some(invocation), None) = (invocation, &refused) else {
+    let (Some((invocation, choice)), None) = (played, &refused) else {
         let message = refused.unwrap_or_default();
         context.output.stderr_line(&message)?;
         return Ok(1);
     };
     let info = session_info(options.dialect, &request, &context.env, cwd, invocation);
-    let steps = script.session(invocation);
+    let steps = script
+        .sessions
+        .get(choice.index())
+        .map(|s| s.steps.as_slice())
+        .unwrap_or(&[]);
     let code = match options.dialect {
         Dialect::Claude => {
             let mut stream = claude::ClaudeStream::new(info.clone(), invocation);
@@ -182,6 +217,15 @@ fn play(args: &[OsString], context: &mut Context) -> Result<i32, ScriptedAgentEr
         }
     };
     Ok(code)
+}
+
+/// Why no session of the script fits the prompt (it starts the message).
+fn no_session_message(prompt: &str) -> String {
+    let start: String = prompt.chars().take(120).collect();
+    format!(
+        "no session of the script fits this invocation: no `match` finds the prompt and the \
+         script has no session without `match` (prompt starts: {start:?})"
+    )
 }
 
 fn effective_prompt(argument: Option<&str>, stdin: Option<&str>) -> String {

@@ -30,8 +30,14 @@ pub struct InvocationRecord<'a> {
     pub cwd: &'a Path,
     /// The session played: its number and id (None when refused).
     pub session: Option<(u64, String)>,
+    /// The 1-based position in the script of the session played.
+    pub script_session: Option<usize>,
+    /// The `match` pattern that chose the session, when one did.
+    pub matched: Option<String>,
     /// Why the invocation was refused, as the real CLI would.
     pub refused: Option<&'a str>,
+    /// Why no session could be played (a scripting problem, not a CLI refusal).
+    pub error: Option<String>,
 }
 
 /// Whether an environment variable's value is logged (names are always logged): model
@@ -47,9 +53,10 @@ pub fn value_is_logged(name: &str) -> bool {
 }
 
 impl InvocationRecord<'_> {
-    /// The JSON log line: `session` (number or null), `session_id`, `as`, `argv`, `flags`,
-    /// `positionals`, `unknown_flags`, `prompt`, `prompt_arg`, `stdin`, `model`, `resume`,
-    /// `env_names` (sorted), `env` (logged values), `cwd`, `script`, `refused`, `pid`.
+    /// The JSON log line: `session` (number or null), `session_id`, `script_session`,
+    /// `matched`, `as`, `argv`, `flags`, `positionals`, `unknown_flags`, `prompt`,
+    /// `prompt_arg`, `stdin`, `model`, `resume`, `env_names` (sorted), `env` (logged values),
+    /// `cwd`, `script`, `refused`, `error`, `pid`.
     pub fn to_json(&self) -> Value {
         let mut env_names: Vec<&str> = self.env.iter().map(|(name, _)| name.as_str()).collect();
         env_names.sort_unstable();
@@ -64,6 +71,8 @@ impl InvocationRecord<'_> {
         json!({
             "session": self.session.as_ref().map(|(number, _)| number),
             "session_id": self.session.as_ref().map(|(_, id)| id),
+            "script_session": self.script_session,
+            "matched": self.matched,
             "as": self.dialect.name(),
             "argv": self.cli_args,
             "flags": parsed.flags,
@@ -79,6 +88,7 @@ impl InvocationRecord<'_> {
             "cwd": self.cwd,
             "script": self.script,
             "refused": self.refused,
+            "error": self.error,
             "pid": std::process::id(),
         })
     }
@@ -110,11 +120,16 @@ mod tests {
             env: &env,
             cwd: Path::new("/w"),
             session: Some((3, "sid".to_string())),
+            script_session: Some(2),
+            matched: Some("rev".to_string()),
             refused: None,
+            error: None,
         };
         let json = record.to_json();
         assert_eq!(json["session"], 3);
         assert_eq!(json["session_id"], "sid");
+        assert_eq!(json["script_session"], 2);
+        assert_eq!(json["matched"], "rev");
         assert_eq!(json["env_names"][0], "ANTHROPIC_API_KEY");
         assert_eq!(json["env"].get("ANTHROPIC_API_KEY"), None);
         assert_eq!(json["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"], "opus-x");

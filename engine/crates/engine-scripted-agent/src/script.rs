@@ -1,17 +1,21 @@
-//! The script format: a YAML list of sessions, each a list of steps.
+//! The script format: a YAML list of sessions, each a list of steps (or a mapping
+//! `{match: REGEX, steps: [...]}` chosen by the prompt, see [`crate::selection`]).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::error::ScriptedAgentError;
+pub use crate::selection::{Choice, ScriptSession};
 pub use crate::step::Step;
 
-/// A whole script: invocation K plays `sessions[K-1]` (the last one once K passes the end).
+/// A whole script: without `match` sessions, invocation K plays `sessions[K-1]` (the last one
+/// once K passes the end).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Script {
     /// Where it was read from.
     pub path: PathBuf,
     /// The sessions, in play order (never empty).
-    pub sessions: Vec<Vec<Step>>,
+    pub sessions: Vec<ScriptSession>,
 }
 
 impl Script {
@@ -27,7 +31,7 @@ impl Script {
 
     /// Parses script text; `path` only names the script in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Script, ScriptedAgentError> {
-        let sessions: Vec<Vec<Step>> =
+        let sessions: Vec<ScriptSession> =
             serde_yaml::from_str(text).map_err(|err| invalid_yaml(path, &err))?;
         if sessions.is_empty() {
             return Err(ScriptedAgentError::InvalidScript {
@@ -45,11 +49,31 @@ impl Script {
         })
     }
 
-    /// The steps invocation number `invocation` (1-based) plays.
-    pub fn session(&self, invocation: u64) -> &[Step] {
-        let index = usize::try_from(invocation.saturating_sub(1)).unwrap_or(usize::MAX);
+    /// The steps of the `number`-th session (1-based; the last one past the end), ignoring
+    /// `match`.
+    pub fn session(&self, number: u64) -> &[Step] {
+        let index = usize::try_from(number.saturating_sub(1)).unwrap_or(usize::MAX);
         let index = index.min(self.sessions.len().saturating_sub(1));
-        self.sessions.get(index).map(Vec::as_slice).unwrap_or(&[])
+        self.sessions
+            .get(index)
+            .map(|s| s.steps.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The session an invocation with `prompt` plays, given the `match` sessions already
+    /// played and how many sessions without `match` were played; `None` when none fits.
+    pub fn choose(
+        &self,
+        prompt: &str,
+        used: &BTreeSet<usize>,
+        ordered_played: u64,
+    ) -> Option<Choice> {
+        crate::selection::choose(&self.sessions, prompt, used, ordered_played)
+    }
+
+    /// Whether any session has a `match`.
+    pub fn has_matched_sessions(&self) -> bool {
+        self.sessions.iter().any(|s| s.matcher.is_some())
     }
 }
 
@@ -166,6 +190,42 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn matched_sessions_parse_next_to_plain_ones() {
+        let script =
+            parse("- - say: execute\n- match: \"`quality` reviewer\"\n  steps:\n    - say: ok\n")
+                .unwrap();
+        assert!(script.sessions[0].matcher.is_none());
+        assert_eq!(
+            script.sessions[1].matcher.as_ref().map(|m| m.pattern()),
+            Some("`quality` reviewer")
+        );
+        assert_eq!(script.session(2), &[Step::Say("ok".into())]);
+        assert!(script.has_matched_sessions());
+        let choice = script.choose("You are the `quality` reviewer", &BTreeSet::new(), 0);
+        assert_eq!(choice, Some(Choice::Matched(1)));
+    }
+
+    #[test]
+    fn bad_matched_sessions_are_reported_with_their_line() {
+        let err = parse("- - say: hi\n- match: \"(\"\n  steps: [say: x]\n").unwrap_err();
+        match err {
+            ScriptedAgentError::InvalidScript { line, message, .. } => {
+                assert_eq!(line, Some(2), "{message}");
+                assert!(message.contains("invalid `match` regex"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let no_steps = parse("- match: x\n").unwrap_err();
+        assert!(no_steps.to_string().contains("steps"), "{no_steps}");
+        let no_match = parse("- steps: [say: x]\n").unwrap_err();
+        assert!(no_match.to_string().contains("match"), "{no_match}");
+        let typo = parse("- match: x\n  stepz: []\n").unwrap_err();
+        assert!(typo.to_string().contains("stepz"), "{typo}");
+        let bad_step = parse("- match: x\n  steps:\n    - dance: true\n").unwrap_err();
+        assert!(bad_step.to_string().contains("dance"), "{bad_step}");
     }
 
     #[test]

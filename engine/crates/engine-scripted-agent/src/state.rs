@@ -1,10 +1,13 @@
 //! Persistent state across invocations: the session counter and the invocation log, in a
 //! directory shared by every invocation of one script.
 //!
-//! `<state>/count` holds how many sessions have been played; `<state>/invocations.jsonl` gets one
-//! JSON object per invocation. Both are updated under an exclusive lock on `<state>/lock`, so
+//! `<state>/count` holds how many sessions have been played; `<state>/ordered` how many of them
+//! were sessions without `match`; `<state>/matched` the `match` sessions played (their 1-based
+//! position in the script, one a line); `<state>/invocations.jsonl` gets one JSON object per
+//! invocation. Both are updated under an exclusive lock on `<state>/lock`, so
 //! concurrent invocations count and log correctly.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,10 @@ use crate::error::ScriptedAgentError;
 pub const INVOCATIONS_FILE: &str = "invocations.jsonl";
 /// How many sessions have been played.
 pub const COUNT_FILE: &str = "count";
+/// How many sessions without `match` have been played.
+pub const ORDERED_FILE: &str = "ordered";
+/// The `match` sessions already played (1-based script positions, one a line).
+pub const MATCHED_FILE: &str = "matched";
 /// Directory name used when no `--state` is given.
 pub const DEFAULT_STATE_DIR: &str = ".scripted-agent";
 
@@ -92,6 +99,46 @@ impl StateLock<'_> {
         Ok(next)
     }
 
+    /// How many sessions without `match` were played so far (0 when unknown).
+    pub fn ordered_played(&self) -> u64 {
+        self.read_number(ORDERED_FILE)
+    }
+
+    /// Counts one more play of a session without `match`.
+    pub fn count_ordered(&mut self) -> Result<(), ScriptedAgentError> {
+        let next = self.ordered_played().saturating_add(1);
+        let path = self.dir.path.join(ORDERED_FILE);
+        std::fs::write(&path, format!("{next}\n")).map_err(|source| self.dir.error(&path, source))
+    }
+
+    /// The `match` sessions already played (0-based indexes).
+    pub fn used_matched(&self) -> BTreeSet<usize> {
+        std::fs::read_to_string(self.dir.path.join(MATCHED_FILE))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse::<usize>().ok())
+            .filter_map(|position| position.checked_sub(1))
+            .collect()
+    }
+
+    /// Records that the `match` session at `index` (0-based) was played.
+    pub fn mark_matched(&mut self, index: usize) -> Result<(), ScriptedAgentError> {
+        let path = self.dir.path.join(MATCHED_FILE);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| self.dir.error(&path, source))?;
+        writeln!(file, "{}", index + 1).map_err(|source| self.dir.error(&path, source))
+    }
+
+    fn read_number(&self, name: &str) -> u64 {
+        std::fs::read_to_string(self.dir.path.join(name))
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    }
+
     /// Appends one record to the invocation log.
     pub fn record(&mut self, record: &Value) -> Result<(), ScriptedAgentError> {
         let path = self.dir.path.join(INVOCATIONS_FILE);
@@ -129,5 +176,26 @@ mod tests {
         }
         let log = std::fs::read_to_string(temp.path().join("st").join(INVOCATIONS_FILE)).unwrap();
         assert_eq!(log, "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+    }
+
+    #[test]
+    fn remembers_matched_and_ordered_plays() {
+        let temp = tempfile::tempdir().unwrap();
+        let state = StateDir::resolve(Some(temp.path()), Path::new("x"));
+        let mut lock = state.lock().unwrap();
+        assert_eq!(lock.ordered_played(), 0);
+        assert!(lock.used_matched().is_empty());
+        lock.count_ordered().unwrap();
+        lock.count_ordered().unwrap();
+        lock.mark_matched(0).unwrap();
+        lock.mark_matched(3).unwrap();
+        drop(lock);
+        let lock = state.lock().unwrap();
+        assert_eq!(lock.ordered_played(), 2);
+        assert_eq!(lock.used_matched(), BTreeSet::from([0, 3]));
+        assert_eq!(
+            std::fs::read_to_string(temp.path().join(MATCHED_FILE)).unwrap(),
+            "1\n4\n"
+        );
     }
 }

@@ -137,6 +137,93 @@ fn sessions_are_counted_across_invocations_and_the_last_one_repeats() {
 }
 
 #[test]
+fn matched_sessions_follow_the_prompt_even_when_started_together() {
+    let agent = Agent::new(
+        r#"
+- - say: execute one
+- match: "^You are the `quality` reviewer"
+  steps:
+    - say: quality first
+- match: "`security` reviewer"
+  steps:
+    - say: security only
+- match: "^You are the `quality` reviewer"
+  steps:
+    - say: quality second
+- - say: execute two
+"#,
+    );
+    // Three reviewers start at once, in an order the script cannot know.
+    let children: Vec<_> = [
+        "You are the `security` reviewer",
+        "You are the `quality` reviewer",
+        "a task prompt",
+    ]
+    .iter()
+    .map(|prompt| agent.claude_command(prompt).spawn().unwrap())
+    .collect();
+    let said: Vec<String> = children
+        .into_iter()
+        .map(|child| {
+            common::finish(child).one("result")["result"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(said, ["security only", "quality first", "execute one"]);
+    let next = |prompt: &str| {
+        agent.claude(prompt).one("result")["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(next("You are the `quality` reviewer"), "quality second");
+    // Every matching session played: the last one again.
+    assert_eq!(next("You are the `quality` reviewer"), "quality second");
+    assert_eq!(
+        next("Again, you are the `security` reviewer"),
+        "security only"
+    );
+    // Prompts no `match` finds keep the old order semantics.
+    assert_eq!(next("fix it"), "execute two");
+    assert_eq!(next("fix it again"), "execute two");
+    let log = agent.invocations();
+    let mut positions: Vec<u64> = log
+        .iter()
+        .map(|record| record["script_session"].as_u64().unwrap())
+        .collect();
+    positions[..3].sort_unstable();
+    assert_eq!(positions, [1, 2, 3, 4, 4, 3, 5, 5]);
+    let matched: Vec<&Value> = log.iter().map(|record| &record["matched"]).collect();
+    assert_eq!(matched[3], &json!("^You are the `quality` reviewer"));
+    assert_eq!(matched[6], &Value::Null);
+    let mut sessions: Vec<u64> = log.iter().map(|r| r["session"].as_u64().unwrap()).collect();
+    sessions.sort_unstable();
+    assert_eq!(
+        sessions,
+        (1..=8).collect::<Vec<u64>>(),
+        "session numbers stay unique"
+    );
+}
+
+#[test]
+fn a_prompt_no_session_fits_is_a_script_error() {
+    let agent = Agent::new("- match: reviewer\n  steps: [say: hi]\n");
+    let run = agent.claude("implement the feature");
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no session of the script fits"),
+        "{}",
+        run.stderr
+    );
+    let log = agent.invocations();
+    assert_eq!(log[0]["session"], Value::Null);
+    assert!(log[0]["error"].as_str().unwrap().contains("no `match`"));
+    assert_eq!(agent.claude("the reviewer").code, Some(0));
+}
+
+#[test]
 fn resume_is_recorded_and_reported_as_the_session() {
     let agent = Agent::new("- - say: again\n");
     let run = agent.run(
