@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod agent;
+pub mod http_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

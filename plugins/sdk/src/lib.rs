@@ -36,6 +36,8 @@ pub mod bindings;
 mod context;
 mod descriptor;
 pub mod exec;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod log;
 mod outcome;
 

@@ -85,6 +85,10 @@ impl Host {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| RuntimeError::Engine(chain(&e)))?;
+        // wasi:http for stages that import it; each request is checked against the stage's
+        // `permissions.net` (see `net.rs`). Components that do not import it are unaffected.
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(|e| RuntimeError::Engine(chain(&e)))?;
         Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Engine(chain(&e)))?;
         std::fs::create_dir_all(&opts.cache_dir).map_err(|source| RuntimeError::CacheDir {

@@ -6,7 +6,8 @@
 //! attempt in a fresh sandbox: a new store with an epoch deadline and a memory limit, an empty
 //! environment, no sockets, and only the run's worktree mounted at `/workspace` with the access
 //! the workflow grants. Stages reach the host through the `log`, `exec` and `agent` imports of the WIT
-//! world `engine:stage/stage` (`wit/stage.wit`).
+//! world `engine:stage/stage` (`wit/stage.wit`), and may send HTTP requests through `wasi:http`
+//! to the hosts their `permissions.net` lists (everything else is denied).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +32,7 @@ mod failure;
 mod host;
 mod imports;
 mod nested_cargo;
+mod net;
 mod pipe;
 mod process;
 mod sandbox;

@@ -8,10 +8,12 @@ use engine_core::{Permissions, WorkspaceAccess};
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::agent::AgentLauncher;
 use crate::attempt::AttemptObserver;
 use crate::exec::ExecPolicy;
+use crate::net::NetPolicy;
 use crate::pipe::TailPipe;
 
 /// Where the worktree is mounted inside the guest.
@@ -26,6 +28,9 @@ const TABLE_ELEMENTS_LIMIT: usize = 1_000_000;
 /// The store data of one attempt.
 pub(crate) struct StageState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
+    /// Which hosts `wasi:http` may reach (the grant's `net`), within the attempt's deadline.
+    net: NetPolicy,
     pub(crate) table: ResourceTable,
     /// Enforces the memory limit and remembers when it was hit.
     pub(crate) limiter: MemoryLimiter,
@@ -54,8 +59,9 @@ pub(crate) struct SandboxSpec<'a> {
 }
 
 impl StageState {
-    /// Builds the sandbox: empty environment and arguments, no sockets, stdio captured, and only
-    /// the worktree (when granted) preopened at `/workspace`. Fails when the worktree cannot be
+    /// Builds the sandbox: empty environment and arguments, no sockets, stdio captured, outgoing
+    /// HTTP only to the granted `net` hosts, and only the worktree (when granted) preopened at
+    /// `/workspace`. Fails when the worktree cannot be
     /// opened.
     pub(crate) fn new(spec: SandboxSpec<'_>) -> Result<StageState, String> {
         let stdout = TailPipe::new(STDIO_CAP);
@@ -81,8 +87,16 @@ impl StageState {
             deadline: spec.deadline,
             observer: spec.observer.clone(),
         };
+        let net = NetPolicy::new(
+            spec.stage_id,
+            &spec.permissions.net,
+            spec.deadline,
+            spec.observer.clone(),
+        );
         Ok(StageState {
             wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            net,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(spec.memory_limit_bytes),
             exec,
@@ -113,6 +127,16 @@ impl WasiView for StageState {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for StageState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.net,
         }
     }
 }

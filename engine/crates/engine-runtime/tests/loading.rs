@@ -50,10 +50,17 @@ fn builtins_load_and_unknown_ones_list_the_known() {
         )
         .unwrap_err();
     assert!(matches!(err, RuntimeError::UnknownBuiltin { .. }));
+    // Every built-in is listed, sorted (the set grows as stages are added).
     assert_eq!(
         err.to_string(),
-        "unknown built-in stage `builtin:nope` (known: agent, gate, merge)"
+        format!(
+            "unknown built-in stage `builtin:nope` (known: {})",
+            engine_runtime::builtin_names().join(", ")
+        )
     );
+    for name in ["agent", "gate", "merge", "telegram", "webhook"] {
+        assert!(engine_runtime::builtin_names().contains(&name), "{name}");
+    }
 }
 
 #[test]
