@@ -72,6 +72,11 @@ pub fn render(choices: &Choices<'_>) -> Result<String, RenderError> {
             b.name
         ),
     )?;
+    replace_line(
+        &mut text,
+        "      backend: claude   # the reviewers' agent CLI",
+        &format!("      backend: {}   # the reviewers' agent CLI", b.name),
+    )?;
     let tests = choices.tests;
     let test_note = match (choices.test_chosen, tests.source) {
         (true, _) => "given with --test".to_string(),

@@ -31,8 +31,10 @@ fn the_template_renders_for_every_backend_and_parses() {
     for backend in BACKENDS {
         let text = render(&choices(&tests, backend)).unwrap();
         let loaded = parse(&text);
-        let execute = &loaded.workflow.stages[0];
+        let execute = loaded.workflow.stage("execute").unwrap();
         assert_eq!(execute.with["backend"], backend.name, "{text}");
+        let review = loaded.workflow.stage("review").unwrap();
+        assert_eq!(review.with["backend"], backend.name, "{text}");
         assert!(text.contains(&format!("secrets: [{}]", backend.secrets.join(", "))));
         assert!(
             text.contains(&format!("smart: {}", backend.models[1])),
