@@ -205,3 +205,62 @@ finally:
     );
     assert_eq!(show["state"]["status"]["status"], "failed");
 }
+
+#[test]
+fn an_agent_secret_echoed_by_the_agent_never_reaches_its_transcript() {
+    use support::agent::ScriptedAgent;
+    let repo = TestRepo::new();
+    let secret = "sk-demo-4e1b7a90c2";
+    // The agent prints its environment's key (a tool call) and repeats it in its answer.
+    let agent = ScriptedAgent::new(
+        r#"
+- - run: "echo key=$DEMO_API_KEY"
+  - say: "I was given sk-demo-4e1b7a90c2. <promise>COMPLETE</promise>"
+"#,
+    );
+    let wf = repo.workflow(&format!(
+        r#"name: agent-secret
+agents:
+  secrets: [DEMO_API_KEY]
+{backends}stages:
+  execute:
+    uses: builtin:agent
+    with: {{ backend: claude, completion: promise }}
+    permissions: {{ workspace: write, agent: true }}
+"#,
+        backends = agent.backends_yaml(),
+    ));
+    let output = repo
+        .engine()
+        .args(["run", wf.to_str().unwrap(), "--task", "Use the key"])
+        .env("DEMO_API_KEY", secret)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    // The agent really had the key (its own log is outside the state directory).
+    let echoed = agent.invocations()[0]["env_names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "DEMO_API_KEY");
+    assert!(echoed);
+    let mut files = vec![repo.path().join(".engine")];
+    let mut transcripts = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "the secret is in {}", path.display());
+            if path.to_string_lossy().contains("transcripts") {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(text.contains("[redacted]"), "{text}");
+                transcripts += 1;
+            }
+        }
+    }
+    assert_eq!(transcripts, 1);
+}

@@ -25,6 +25,7 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
                 "ok": true,
                 "workflow": prepared.loaded.workflow.name,
                 "stages": prepared.loaded.workflow.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+                "finally": prepared.loaded.workflow.finally.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
             }),
             Err(EngineError::InvalidWorkflow(diags)) => serde_json::json!({
                 "ok": false,
@@ -46,17 +47,25 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
     let prepared = result?;
     let wf = &prepared.loaded.workflow;
     if !args.json {
-        println!(
-            "{}: ok: workflow {:?}, {} stage{}: {}",
-            args.workflow.display(),
-            wf.name,
-            wf.stages.len(),
-            if wf.stages.len() == 1 { "" } else { "s" },
-            wf.stages
+        let list = |stages: &[engine_core::Stage]| {
+            stages
                 .iter()
                 .map(|s| format!("{} ({})", s.id, s.uses))
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        let finally = if wf.finally.is_empty() {
+            String::new()
+        } else {
+            format!("; finally: {}", list(&wf.finally))
+        };
+        println!(
+            "{}: ok: workflow {:?}, {} stage{}: {}{finally}",
+            args.workflow.display(),
+            wf.name,
+            wf.stages.len(),
+            if wf.stages.len() == 1 { "" } else { "s" },
+            list(&wf.stages)
         );
     }
     Ok(exit::SUCCESS)

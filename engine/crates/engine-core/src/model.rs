@@ -110,11 +110,25 @@ impl Permissions {
             missing.push("agent: true".to_string());
         }
         for host in &requested.net {
-            if !self.net.iter().any(|g| g == host) {
+            if !self.net.iter().any(|g| net_grant_covers(g, host)) {
                 missing.push(format!("net: {host}"));
             }
         }
         missing
+    }
+}
+
+/// Whether the granted `net` entry covers the requested one: the same entry, or a bare host
+/// granted for a `host:port` requested (a bare host allows every port, as the runtime does).
+/// Host names compare case-insensitively.
+fn net_grant_covers(granted: &str, requested: &str) -> bool {
+    if granted.eq_ignore_ascii_case(requested) {
+        return true;
+    }
+    let granted_has_port = granted.rsplit_once(':').is_some();
+    match requested.rsplit_once(':') {
+        Some((host, _port)) if !granted_has_port => granted.eq_ignore_ascii_case(host),
+        _ => false,
     }
 }
 
@@ -308,5 +322,27 @@ mod tests {
             ]
         );
         assert!(asked.shortfall(&granted).is_empty());
+    }
+
+    #[test]
+    fn a_bare_host_grant_covers_every_port_of_it() {
+        let granted = Permissions {
+            net: vec!["API.example.com".into(), "hooks.test:8443".into()],
+            ..Default::default()
+        };
+        let asked = |hosts: &[&str]| Permissions {
+            net: hosts.iter().map(|h| h.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(
+            granted
+                .shortfall(&asked(&["api.example.com:443", "api.example.com"]))
+                .is_empty()
+        );
+        assert!(granted.shortfall(&asked(&["hooks.test:8443"])).is_empty());
+        assert_eq!(
+            granted.shortfall(&asked(&["hooks.test", "hooks.test:80", "other.test"])),
+            vec!["net: hooks.test", "net: hooks.test:80", "net: other.test"]
+        );
     }
 }
