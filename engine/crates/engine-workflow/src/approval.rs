@@ -66,10 +66,18 @@ pub(crate) fn read_approval(
              forever",
         ));
     }
+    let message = field("message").and_then(Value::as_str).map(str::to_string);
+    if message.as_deref().is_some_and(crate::is_template) {
+        problems.push(Problem::at(
+            with_path.key("message"),
+            "the approval message is shown as written: templates ({{ }}, {% %}) are not \
+             rendered here; write plain text",
+        ));
+    }
     Some(ApprovalPolicy {
         timeout_ms,
         on_timeout,
-        message: field("message").and_then(Value::as_str).map(str::to_string),
+        message,
     })
 }
 
@@ -77,6 +85,19 @@ pub(crate) fn read_approval(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_templated_message_is_refused() {
+        let body = json!({"uses": APPROVAL_USES, "with": {"message": "check {{ task.title }}"}});
+        let mut problems = Vec::new();
+        let policy = read_approval(
+            body.as_object().unwrap(),
+            &FieldPath::keys(&["stages", "ship"]),
+            &mut problems,
+        );
+        assert!(policy.is_some());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
 
     fn read(body: Value) -> (Option<ApprovalPolicy>, Vec<String>) {
         let mut problems = Vec::new();

@@ -214,7 +214,7 @@ fn conditions_finally_secrets_and_approvals_are_read() {
         Some(ApprovalPolicy {
             timeout_ms: Some(24 * 3_600_000),
             on_timeout: OnTimeout::Reject,
-            message: Some("Merge {{ task.title }}?".into()),
+            message: Some("Merge this change?".into()),
         })
     );
     assert_eq!(approve.uses.to_string(), engine_workflow::APPROVAL_USES);
