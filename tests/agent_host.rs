@@ -218,15 +218,40 @@ fn the_day_budget_spans_runs() {
     // $0.20 more would pass the day's limit only after the fact; $0.10 is left, so it starts...
     let second = repo.run(&["run", wf.to_str().unwrap()]);
     assert_eq!(second.code(), 0, "{}", second.stderr());
-    // ... and now $0.40 is spent today: nothing is left, the third run's agent never starts.
+    // ... and now $0.40 is spent today: nothing is left, so no third run starts at all
+    // (exit 7, checked before the run exists).
     let third = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(third.code(), 1, "{}", third.stderr());
-    let show = repo.show(&third.run_id());
-    let message = show["state"]["stages"]["work"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(message.contains("budget.day_usd is spent"), "{message}");
+    assert_eq!(third.code(), 7, "{}", third.stderr());
+    assert!(
+        third.stderr().contains("budget.day_usd is spent"),
+        "{}",
+        third.stderr()
+    );
+    assert_eq!(third.stdout(), "");
+    let runs: serde_json::Value =
+        serde_json::from_str(&repo.run(&["runs", "--json"]).stdout()).unwrap();
+    assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+    assert_eq!(agent.invocations().len(), 2);
+}
+
+#[test]
+fn the_day_budget_is_also_enforced_inside_a_run() {
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(EDIT_AND_FINISH);
+    let wf = workflow(
+        &repo,
+        &agent,
+        "budget: { day_usd: 0.3 }",
+        &format!(
+            "{}{}",
+            agent_stage("first", None, "{ backend: claude }"),
+            agent_stage("second", Some("first"), "{ backend: claude }")
+        ),
+    );
+    // The run starts with $0.30 left; after its first stage ($0.20) and the second ($0.20),
+    // a third agent could not start, but the second still may: $0.10 was left when it began.
+    let run = repo.run(&["run", wf.to_str().unwrap()]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(agent.invocations().len(), 2);
 }
 

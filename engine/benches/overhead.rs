@@ -5,6 +5,9 @@
 //!   pipeline: a fresh sandboxed instance of a pre-instantiated component, the `run` call, the
 //!   state-machine step and the durable (fsync'd) sled commit of the transition.
 //! - `noop_attempt` and `durable_transition`: those two parts measured apart.
+//! - `durable_transition_mirrored`: the same transition through a store that also rewrites the
+//!   run's read-only JSON mirror, as the process holding a state directory does (the difference
+//!   to `durable_transition` is the mirror's cost).
 //! - `validate_cold_process`: the real `engine validate` binary started as a new process on a
 //!   two-stage workflow, with compiled components already in the on-disk cache.
 //!
@@ -196,6 +199,50 @@ fn noop_stage_parts(c: &mut Criterion) {
     });
 }
 
+/// `durable_transition` on stores without (`transition/plain`) and with
+/// (`transition/mirrored`) the read-only run mirror. Runs are restarted every 50 transitions so
+/// the mirror (which carries the event log) has a realistic size.
+fn mirrored_transition(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let yaml = "name: bench\nstages:\n  noop:\n    uses: builtin:gate\n";
+    let workflow = engine_workflow::load_str("bench.yaml", tmp.path(), yaml)
+        .expect("bench workflow")
+        .workflow;
+    let plain = SledStore::open(&tmp.path().join("plain")).expect("store");
+    let mirrored = SledStore::open(&tmp.path().join("db"))
+        .expect("store")
+        .mirror_to(tmp.path().join("mirror"));
+    let mut group = c.benchmark_group("transition");
+    for (name, store) in [("plain", &plain), ("mirrored", &mirrored)] {
+        let mut runs = 0u64;
+        let mut state: Option<RunState> = None;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let current = match state.take() {
+                    Some(s) if s.seq < 50 => s,
+                    _ => {
+                        runs += 1;
+                        let run_id = format!("01BENCHMIRROR{runs:013}");
+                        let fresh = RunState::new(run_id.clone(), Task::default(), &workflow);
+                        store
+                            .create_run(&bench_meta(&run_id, tmp.path(), yaml), &fresh)
+                            .expect("create run");
+                        fresh
+                    }
+                };
+                let event = Event::RunStarted { at_ms: 0 };
+                let mut next = current.clone();
+                next.seq += 1;
+                store
+                    .commit(&current.run_id, &event, &next)
+                    .expect("commit");
+                state = Some(next);
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench_meta(run_id: &str, dir: &std::path::Path, yaml: &str) -> RunMeta {
     RunMeta {
         run_id: run_id.into(),
@@ -248,6 +295,6 @@ stages:
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
-    targets = noop_stage, noop_stage_parts, validate_cold_process
+    targets = noop_stage, noop_stage_parts, mirrored_transition, validate_cold_process
 }
 criterion_main!(benches);

@@ -39,6 +39,12 @@ pub enum EngineError {
     /// The state machine refused an event a command produced (e.g. cancelling a finished run).
     #[error("{0}")]
     Rejected(#[from] engine_core::Rejected),
+    /// A task source failed (a malformed tasks file, an unknown task, a source that trapped).
+    #[error("{0}")]
+    TaskSource(#[from] engine_tasks::SourceError),
+    /// A limit (the daily budget) stops a new run before it starts.
+    #[error("{0}")]
+    LimitReached(String),
 }
 
 impl From<engine_store::StoreError> for EngineError {
@@ -62,6 +68,10 @@ impl EngineError {
             | EngineError::UnknownRun(_)
             | EngineError::Rejected(_) => exit::INVALID_INPUT,
             EngineError::Busy(_) => exit::STATE_BUSY,
+            EngineError::TaskSource(e) if e.is_temporary() => exit::INTERNAL,
+            EngineError::TaskSource(engine_tasks::SourceError::Failed(_)) => exit::INTERNAL,
+            EngineError::TaskSource(_) => exit::INVALID_INPUT,
+            EngineError::LimitReached(_) => exit::LIMIT_REACHED,
             EngineError::Store(_)
             | EngineError::Git(_)
             | EngineError::Runtime(_)

@@ -15,5 +15,8 @@ pub const STATE_BUSY: u8 = 5;
 /// The run ended needing attention: a stage decided it should not go on (the task is already
 /// done or too vague, an agent kept failing the same way); a human has to look.
 pub const RUN_NEEDS_ATTENTION: u8 = 6;
+/// A limit stopped a new run before it started (the daily budget is spent, or today's spend
+/// cannot be known while one applies); nothing was run.
+pub const LIMIT_REACHED: u8 = 7;
 /// Something went wrong inside engine or its environment (disk, git, the store).
 pub const INTERNAL: u8 = 70;

@@ -19,6 +19,7 @@ pub mod project;
 pub mod report;
 pub mod secrets;
 pub mod summary;
+pub mod tasks;
 pub mod time;
 
 pub use error::EngineError;

@@ -107,6 +107,8 @@ pub struct PreparedWorkflow {
     pub descriptors: BTreeMap<String, Descriptor>,
     /// How agent sessions run (backends, tiers, budgets, limits).
     pub agents: Arc<AgentConfig>,
+    /// The workflow's task source (`tasks:`), loaded and checked; `None` without `tasks:`.
+    pub task_source: Option<crate::tasks::PreparedSource>,
 }
 
 impl PreparedWorkflow {
@@ -141,6 +143,13 @@ impl PreparedWorkflow {
                 .remove(&stage.id)
                 .unwrap_or_else(|| Err(format!("stage {:?} was not loaded", stage.id)))
         });
+        let task_source = match crate::tasks::prepare_source(host, &loaded).await {
+            Ok(source) => source,
+            Err(problems) => {
+                diagnostics.extend(problems);
+                None
+            }
+        };
         let agents = match AgentConfig::from_workflow(&loaded) {
             Ok(config) => config,
             Err(problems) => {
@@ -157,6 +166,7 @@ impl PreparedWorkflow {
             stages,
             descriptors,
             agents: Arc::new(agents),
+            task_source,
         })
     }
 }

@@ -110,6 +110,46 @@ pub fn day_spend(
     Ok(total)
 }
 
+/// Refuses to start a new run when `budget.day_usd` is spent (or, failing closed, when what
+/// earlier runs spent today cannot be known). Checked before anything of the run exists.
+pub fn check_day_budget(
+    store: &dyn Store,
+    day_budget_usd: Option<f64>,
+    now_ms: u64,
+) -> Result<(), EngineError> {
+    let Some(limit) = day_budget_usd else {
+        return Ok(());
+    };
+    let none = RunState {
+        run_id: String::new(),
+        task: Default::default(),
+        status: engine_core::RunStatus::Pending,
+        stages: Default::default(),
+        seq: 0,
+        started_at_ms: None,
+        finished_at_ms: None,
+        finally: Default::default(),
+    };
+    let spent = day_spend(store, "", &none, now_ms)?;
+    if !spent.cost_known {
+        return Err(EngineError::LimitReached(format!(
+            "budget.day_usd is {} but what today's runs spent is not fully known (a CLI that \
+             reports no cost and no prices: entry), so no new run starts; add prices: for the \
+             model or wait for tomorrow (UTC)",
+            format_usd(limit)
+        )));
+    }
+    if spent.cost_usd >= limit {
+        return Err(EngineError::LimitReached(format!(
+            "budget.day_usd is spent: today's runs cost {} of {} (UTC day); no new run starts \
+             until tomorrow or until the limit is raised",
+            format_usd(spent.cost_usd),
+            format_usd(limit)
+        )));
+    }
+    Ok(())
+}
+
 /// `$1.23`.
 pub fn format_usd(usd: f64) -> String {
     format!("${usd:.2}")

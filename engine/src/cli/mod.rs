@@ -7,11 +7,13 @@ mod drive;
 mod gc;
 mod hook_receiver;
 mod init;
+mod readonly;
 mod resume;
 mod run;
 mod runs;
 mod schema;
 mod show;
+mod tasks;
 mod validate;
 
 use std::path::PathBuf;
@@ -51,6 +53,9 @@ pub enum Commands {
     Runs(runs::RunsArgs),
     /// Show one run: stages, attempts, outcomes, durations.
     Show(show::ShowArgs),
+    /// List the tasks of a task source (a workflow's `tasks:`, or a tasks file): status,
+    /// priority, whether each is ready and, if not, what blocks it.
+    Tasks(tasks::TasksArgs),
     /// Cancel a run (asks the engine process driving it, if any, to stop it).
     Cancel(cancel::CancelArgs),
     /// Approve a stage that waits for a human (`uses: builtin:approval`).
@@ -115,6 +120,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Schema => schema::execute(),
         Commands::Runs(args) => runs::execute(args, state_dir),
         Commands::Show(args) => show::execute(args, state_dir),
+        Commands::Tasks(args) => tasks::execute(args).await,
         Commands::Cancel(args) => cancel::execute(args, state_dir).await,
         Commands::Approve(args) => approve::approve(args, state_dir).await,
         Commands::Reject(args) => approve::reject(args, state_dir).await,
@@ -132,6 +138,16 @@ fn report_error(e: &EngineError) {
             let n = diags.0.len();
             eprintln!(
                 "error: the workflow is invalid ({n} problem{})",
+                if n == 1 { "" } else { "s" }
+            );
+        }
+        EngineError::TaskSource(engine_tasks::SourceError::Malformed(diagnostics)) => {
+            for diagnostic in diagnostics {
+                eprintln!("{diagnostic}");
+            }
+            let n = diagnostics.len();
+            eprintln!(
+                "error: the tasks cannot be read ({n} problem{})",
                 if n == 1 { "" } else { "s" }
             );
         }

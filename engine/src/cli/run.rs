@@ -49,6 +49,11 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         std::process::id()
     );
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
+    crate::agents::budget::check_day_budget(
+        state_dir.store(),
+        prepared.agents.day_budget_usd,
+        now_ms(),
+    )?;
 
     let repo = &project.repo;
     let base_branch = match args.base.as_ref().or(prepared.loaded.git.base.as_ref()) {

@@ -1,10 +1,12 @@
-//! `engine runs`: list runs, newest first.
+//! `engine runs`: list runs, newest first. Works while a run is in progress (from the live
+//! run's mirror, see [`super::readonly`]).
 
 use std::path::Path;
 
 use clap::Args;
-use engine_store::{StateDir, Store};
+use engine_store::{Store, read_mirrors};
 
+use super::readonly::{self, RunSource};
 use crate::project::Project;
 use crate::time::{human_duration, rfc3339};
 use crate::{EngineError, exit};
@@ -27,8 +29,14 @@ pub(super) fn execute(args: RunsArgs, state_dir: Option<&Path>) -> Result<u8, En
         }
         return Ok(exit::SUCCESS);
     }
-    let state_dir = StateDir::open_locked(&dir, "engine runs")?;
-    let records = state_dir.store().list()?;
+    let records = match readonly::open(&dir, "engine runs")? {
+        RunSource::Store(state_dir) => state_dir.store().list()?,
+        RunSource::Mirrors(dir) => {
+            let listing = read_mirrors(&dir)?;
+            readonly::warn_unreadable(&listing.problems);
+            listing.runs
+        }
+    };
     if args.json {
         let rows: Vec<_> = records
             .iter()

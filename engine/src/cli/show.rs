@@ -1,11 +1,13 @@
-//! `engine show RUN`: one run's stages, attempts, outcomes and durations.
+//! `engine show RUN`: one run's stages, attempts, outcomes and durations. Works while a run is
+//! in progress (from the live run's mirror, see [`super::readonly`]).
 
 use std::path::Path;
 
 use clap::Args;
 use engine_core::{AttemptOutcome, FailureKind, RunState, StagePhase};
-use engine_store::{RunRecord, StateDir, Store};
+use engine_store::{RunRecord, Store, read_mirror};
 
+use super::readonly::{self, RunSource};
 use crate::driver::attempt_log_path;
 use crate::project::Project;
 use crate::report::short_sha;
@@ -31,14 +33,26 @@ pub(super) fn execute(args: ShowArgs, state_dir: Option<&Path>) -> Result<u8, En
             dir.display()
         )));
     }
-    let state_dir = StateDir::open_locked(&dir, "engine show")?;
-    let store = state_dir.store();
-    let run_id = store.resolve_id(&args.run)?;
-    let record = store
-        .load(&run_id)?
-        .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;
+    let (record, events) = match readonly::open(&dir, "engine show")? {
+        RunSource::Store(state_dir) => {
+            let store = state_dir.store();
+            let run_id = store.resolve_id(&args.run)?;
+            let record = store
+                .load(&run_id)?
+                .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;
+            let events = if args.json {
+                store.events(&run_id)?
+            } else {
+                Vec::new()
+            };
+            (record, events)
+        }
+        RunSource::Mirrors(dir) => {
+            let run = read_mirror(&dir, &args.run)?;
+            (run.record, run.events)
+        }
+    };
     if args.json {
-        let events = store.events(&run_id)?;
         let events: Vec<_> = events
             .into_iter()
             .map(|(seq, event)| serde_json::json!({"seq": seq, "event": event}))

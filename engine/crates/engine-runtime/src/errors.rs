@@ -65,6 +65,17 @@ pub enum RuntimeError {
         /// wasmtime's explanation.
         message: String,
     },
+    /// The component is not a task source this host can run (world `engine:stage/source`):
+    /// unknown imports, missing or mistyped exports.
+    #[error(
+        "`{label}` is not a task source compatible with this engine (world engine:stage/source@0.1.x): {message}"
+    )]
+    IncompatibleSource {
+        /// The plugin's label.
+        label: String,
+        /// wasmtime's explanation.
+        message: String,
+    },
     /// `describe` trapped, timed out or could not be called.
     #[error("`describe` of `{label}` failed: {message}")]
     Describe {

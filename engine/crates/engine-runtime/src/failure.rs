@@ -105,7 +105,7 @@ pub(crate) fn json_or_string(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-fn trap_failure(error: &wasmtime::Error, ending: &Ending<'_>) -> Failure {
+pub(crate) fn trap_failure(error: &wasmtime::Error, ending: &Ending<'_>) -> Failure {
     let trap = error.downcast_ref::<Trap>().copied();
     if trap == Some(Trap::Interrupt) {
         return timed_out(ending.timeout);

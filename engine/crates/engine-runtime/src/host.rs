@@ -1,5 +1,6 @@
 //! [`Host`]: one wasmtime engine and linker per process, loading stages and running attempts.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -7,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use engine_core::{Failure, FailureKind, Permissions, PluginRef};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{HasSelf, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store, UpdateDeadline};
 
 use crate::attempt::{AttemptObserver, AttemptRequest, AttemptResult, LogLevel, NullObserver};
@@ -91,6 +92,13 @@ impl Host {
             .map_err(|e| RuntimeError::Engine(chain(&e)))?;
         Stage::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| RuntimeError::Engine(chain(&e)))?;
+        // Task sources (world `source`) share `types`, `log` and `exec` with stages; only their
+        // own types interface is added.
+        crate::source_bindings::engine::stage::source_types::add_to_linker::<_, HasSelf<_>>(
+            &mut linker,
+            |state| state,
+        )
+        .map_err(|e| RuntimeError::Engine(chain(&e)))?;
         std::fs::create_dir_all(&opts.cache_dir).map_err(|source| RuntimeError::CacheDir {
             path: opts.cache_dir.clone(),
             source,
@@ -126,37 +134,8 @@ impl Host {
         plugin: &PluginRef,
         base_dir: &Path,
     ) -> Result<LoadedStage, RuntimeError> {
-        match plugin {
-            PluginRef::Builtin { name } => {
-                let bytes =
-                    builtins::builtin(name).ok_or_else(|| RuntimeError::UnknownBuiltin {
-                        name: name.clone(),
-                        known: builtins::builtin_names()
-                            .iter()
-                            .map(|n| n.to_string())
-                            .collect(),
-                    })?;
-                self.load(bytes, &format!("builtin:{name}"))
-            }
-            PluginRef::Path { path, sha256 } => {
-                // `components()` drops the `.` segments a relative base and path produce.
-                let full: PathBuf = base_dir.join(path).components().collect();
-                let bytes = std::fs::read(&full).map_err(|source| RuntimeError::ReadPlugin {
-                    path: full.clone(),
-                    source,
-                })?;
-                let digest: [u8; 32] = Sha256::digest(&bytes).into();
-                let actual = hex::encode(digest);
-                if !actual.eq_ignore_ascii_case(sha256.trim()) {
-                    return Err(RuntimeError::Sha256Mismatch {
-                        expected: sha256.clone(),
-                        actual,
-                        path: full,
-                    });
-                }
-                self.load_with_digest(&bytes, digest, path)
-            }
-        }
+        let (bytes, digest, label) = plugin_bytes(plugin, base_dir)?;
+        self.load_with_digest(&bytes, digest, &label)
     }
 
     fn load_with_digest(
@@ -173,24 +152,35 @@ impl Host {
         if let Some(pre) = self.memo().get(&digest) {
             return Ok(stage(pre.clone()));
         }
-        let component = self
-            .cache
-            .load_or_compile(&self.engine, bytes, &digest)
-            .map_err(|e| RuntimeError::Compile {
-                label: label.to_string(),
-                message: chain(&e),
-            })?;
         let incompatible = |e: wasmtime::Error| RuntimeError::Incompatible {
             label: label.to_string(),
             message: chain(&e),
         };
         let instance_pre = self
-            .linker
-            .instantiate_pre(&component)
+            .instance_pre(bytes, &digest, label)?
             .map_err(incompatible)?;
         let pre = StagePre::new(instance_pre).map_err(incompatible)?;
         self.memo().insert(digest, pre.clone());
         Ok(stage(pre))
+    }
+
+    /// Compiles (or loads from the cache) a component and pre-instantiates it against the
+    /// linker. The outer error is a compile failure; the inner one says the component does not
+    /// fit the linker (unknown imports).
+    pub(crate) fn instance_pre(
+        &self,
+        bytes: &[u8],
+        digest: &[u8; 32],
+        label: &str,
+    ) -> Result<wasmtime::Result<InstancePre<StageState>>, RuntimeError> {
+        let component = self
+            .cache
+            .load_or_compile(&self.engine, bytes, digest)
+            .map_err(|e| RuntimeError::Compile {
+                label: label.to_string(),
+                message: chain(&e),
+            })?;
+        Ok(self.linker.instantiate_pre(&component))
     }
 
     fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], StagePre<StageState>>> {
@@ -301,7 +291,7 @@ impl Host {
 
     /// A store with the memory limiter and an epoch deadline: the guest yields every tick and is
     /// interrupted once `deadline` has passed.
-    fn new_store(&self, state: StageState, deadline: Instant) -> Store<StageState> {
+    pub(crate) fn new_store(&self, state: StageState, deadline: Instant) -> Store<StageState> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.set_epoch_deadline(1);
@@ -313,6 +303,48 @@ impl Host {
             })
         });
         store
+    }
+}
+
+/// A component's bytes, their sha256 and the label used in messages.
+pub(crate) type PluginBytes = (Cow<'static, [u8]>, [u8; 32], String);
+
+/// The bytes, sha256 and label of what a workflow names: `builtin:NAME` from the embedded set,
+/// or a file (relative to `base_dir`) whose sha256 must match the pin.
+pub(crate) fn plugin_bytes(
+    plugin: &PluginRef,
+    base_dir: &Path,
+) -> Result<PluginBytes, RuntimeError> {
+    match plugin {
+        PluginRef::Builtin { name } => {
+            let bytes = builtins::builtin(name).ok_or_else(|| RuntimeError::UnknownBuiltin {
+                name: name.clone(),
+                known: builtins::builtin_names()
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect(),
+            })?;
+            let digest: [u8; 32] = Sha256::digest(bytes).into();
+            Ok((Cow::Borrowed(bytes), digest, format!("builtin:{name}")))
+        }
+        PluginRef::Path { path, sha256 } => {
+            // `components()` drops the `.` segments a relative base and path produce.
+            let full: PathBuf = base_dir.join(path).components().collect();
+            let bytes = std::fs::read(&full).map_err(|source| RuntimeError::ReadPlugin {
+                path: full.clone(),
+                source,
+            })?;
+            let digest: [u8; 32] = Sha256::digest(&bytes).into();
+            let actual = hex::encode(digest);
+            if !actual.eq_ignore_ascii_case(sha256.trim()) {
+                return Err(RuntimeError::Sha256Mismatch {
+                    expected: sha256.clone(),
+                    actual,
+                    path: full,
+                });
+            }
+            Ok((Cow::Owned(bytes), digest, path.clone()))
+        }
     }
 }
 
@@ -345,7 +377,7 @@ fn forward_stdio(observer: &dyn AttemptObserver, stream: &str, text: &str) {
 }
 
 /// An error and its causes (the first line of each), joined with `: `.
-fn chain(error: &wasmtime::Error) -> String {
+pub(crate) fn chain(error: &wasmtime::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
     for cause in error.chain() {
         let full = cause.to_string();

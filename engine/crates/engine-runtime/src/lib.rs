@@ -9,6 +9,10 @@
 //! world `engine:stage/stage` (`wit/stage.wit`), and may send HTTP requests through `wasi:http`
 //! to the hosts their `permissions.net` lists (everything else is denied).
 //!
+//! Task sources (world `engine:stage/source`, `wit/source.wit`) run in the same sandbox:
+//! [`Host::load_source`], then [`Host::list_tasks`], [`Host::claim_task`] and
+//! [`Host::update_task`] with the repository mounted at `/workspace`.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use engine_runtime::{Host, HostOptions};
@@ -36,6 +40,9 @@ mod net;
 mod pipe;
 mod process;
 mod sandbox;
+mod source;
+pub mod source_bindings;
+mod source_convert;
 #[doc(hidden)]
 pub mod testing;
 
@@ -49,3 +56,5 @@ pub use cache::CacheStats;
 pub use descriptor::Descriptor;
 pub use errors::RuntimeError;
 pub use host::{Host, HostOptions, LoadedStage};
+pub use source::{DEFAULT_SOURCE_MEMORY_LIMIT, DEFAULT_SOURCE_TIMEOUT, LoadedSource, SourceCall};
+pub use source_convert::SourceDescriptor;

@@ -84,6 +84,18 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A run's read-only mirror (`<state>/mirror/<run>.json`) cannot be decoded, e.g. a write cut
+    /// short by a power loss. The store itself is not affected.
+    #[error(
+        "unreadable run mirror {}: {detail}; it is rewritten at the run's next transition \
+         and whenever a process opens the state directory", path.display()
+    )]
+    CorruptMirror {
+        /// The mirror file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// Another process holds the state directory's lock.
     #[error("{}", busy_message(*pid, holder, dir))]
     Busy {

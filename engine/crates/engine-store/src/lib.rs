@@ -8,7 +8,8 @@
 //! [`SledStore`] is the embedded on-disk backend, [`MemoryStore`] an in-memory one with the same
 //! semantics for tests and benchmarks. [`StateDir`] is the per-repository state directory: it
 //! holds the sled database and an exclusive process lock; other processes talk to the lock
-//! holder through control files ([`request_cancel`]).
+//! holder through control files ([`request_cancel`]) and read runs from the JSON mirrors it
+//! keeps ([`read_mirrors`], [`read_mirror`]).
 
 #![warn(missing_docs)]
 
@@ -17,6 +18,8 @@ mod durability;
 mod error;
 mod keys;
 mod memory;
+mod mirror;
+mod mirror_writer;
 mod record;
 mod sled_store;
 mod state_dir;
@@ -28,11 +31,14 @@ pub use control::{
 };
 pub use error::StoreError;
 pub use memory::MemoryStore;
+pub use mirror::{MirrorListing, MirroredRun, mirror_dir, read_mirror, read_mirrors};
 pub use record::{RunMeta, RunRecord};
 pub use sled_store::SledStore;
 pub use state_dir::{StateDir, lock_holder};
 pub use store::Store;
 
+#[cfg(test)]
+mod mirror_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]

@@ -3,8 +3,12 @@
 //! Three trees: `meta` (run id → [`RunMeta`] JSON), `snapshots` (run id → [`RunState`] JSON)
 //! and `events` (run id, 0x00, seq as big-endian u64 → [`Event`] JSON). Writes that must go
 //! together run in one multi-tree transaction and are flushed (fsync) before returning.
+//!
+//! With [`SledStore::mirror_to`], every successful write is followed by a rewrite of the run's
+//! JSON mirror (see [`crate::read_mirrors`]) from what the database now holds.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine_core::{Event, RunState};
@@ -17,6 +21,8 @@ use crate::keys::{
     decode, encode, event_key, event_key_name, event_prefix, event_seq, meta_key_name,
     resolve_among, snapshot_key_name, validate_run_id,
 };
+use crate::mirror::compose;
+use crate::mirror_writer::{MirrorGuard, MirrorWriter};
 use crate::store::{check_next_seq, check_same_run};
 use crate::{RunMeta, RunRecord, Store, StoreError};
 
@@ -35,6 +41,8 @@ pub struct SledStore {
     meta: sled::Tree,
     snapshots: sled::Tree,
     events: sled::Tree,
+    /// Where run mirrors go, if anywhere.
+    mirror: Option<Arc<MirrorWriter>>,
 }
 
 impl SledStore {
@@ -54,8 +62,105 @@ impl SledStore {
             meta: tree("meta")?,
             snapshots: tree("snapshots")?,
             events: tree("events")?,
+            mirror: None,
             db,
         })
+    }
+
+    /// From now on, after every successful `create_run`, `commit` and `update_meta`, also
+    /// writes a new version of the run's JSON mirror in `dir` (`<run_id>.<version>.json`, put
+    /// in place by rename, not fsync'd; the previous version is then removed), so other
+    /// processes can read runs with [`crate::read_mirrors`] while this one holds the database. A failed mirror write does not fail the store operation (the database is the
+    /// source of truth); it is logged once as a warning.
+    pub fn mirror_to(mut self, dir: PathBuf) -> Self {
+        self.mirror = Some(Arc::new(MirrorWriter::new(dir)));
+        self
+    }
+
+    /// Brings the mirror directory in line with the database: writes the mirror of every run
+    /// whose mirror is missing, unreadable or behind, and removes mirrors of unknown runs,
+    /// superseded versions and temporary files left by a crash. Returns how many mirrors were
+    /// written; if some could not be, it still does the rest and then returns the first error.
+    /// Does nothing without [`SledStore::mirror_to`].
+    pub fn refresh_mirrors(&self) -> Result<usize, StoreError> {
+        let Some(mirror) = &self.mirror else {
+            return Ok(0);
+        };
+        let mut guard = mirror.lock();
+        let mut written = 0;
+        let mut first_error = None;
+        let mut known = BTreeSet::new();
+        for key in self.meta.iter().keys() {
+            let key = key.map_err(StoreError::sled("listing runs"))?;
+            let Ok(run_id) = std::str::from_utf8(&key) else {
+                continue;
+            };
+            known.insert(run_id.to_string());
+            let result = self.last_seq(run_id).and_then(|seq| {
+                if guard.current_seq(run_id) == Some(seq) {
+                    return Ok(false);
+                }
+                self.write_mirror(&mut guard, run_id).map(|()| true)
+            });
+            match result {
+                Ok(wrote) => written += usize::from(wrote),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        guard.remove_strays(&known);
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+
+    /// The seq of the last stored event of `run_id` (0 if none), which is its snapshot's seq.
+    fn last_seq(&self, run_id: &str) -> Result<u64, StoreError> {
+        match self.events.scan_prefix(event_prefix(run_id)).next_back() {
+            None => Ok(0),
+            Some(item) => {
+                let (key, _) = item.map_err(StoreError::sled("reading events"))?;
+                event_seq(run_id, &key)
+            }
+        }
+    }
+
+    /// After a successful write of `run_id`: rewrites its mirror, if mirroring, reporting (not
+    /// returning) a failure.
+    fn mirror_run(&self, run_id: &str) {
+        if let Some(mirror) = &self.mirror
+            && let Err(e) = self.write_mirror(&mut mirror.lock(), run_id)
+        {
+            mirror.report(run_id, &e);
+        }
+    }
+
+    /// Writes the mirror of `run_id` from what the database holds now. Reading and writing under
+    /// the writer's lock means the last mirror written is always of the latest state.
+    fn write_mirror(&self, mirror: &mut MirrorGuard<'_>, run_id: &str) -> Result<(), StoreError> {
+        let meta = self
+            .meta
+            .get(run_id.as_bytes())
+            .map_err(StoreError::sled("reading a run's meta"))?
+            .ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
+        let state = self
+            .snapshots
+            .get(run_id.as_bytes())
+            .map_err(StoreError::sled("reading a snapshot"))?
+            .ok_or_else(|| StoreError::Corrupt {
+                run_id: run_id.to_string(),
+                key: snapshot_key_name(run_id),
+                detail: "the run's meta exists but its snapshot is missing".to_string(),
+            })?;
+        let mut events = Vec::new();
+        for item in self.events.scan_prefix(event_prefix(run_id)) {
+            let (key, value) = item.map_err(StoreError::sled("reading events"))?;
+            events.push((event_seq(run_id, &key)?, value));
+        }
+        let seq = events.last().map_or(0, |(seq, _)| *seq);
+        mirror.replace(run_id, &compose(seq, &meta, &state, &events))
     }
 
     /// Writes everything to disk and fsyncs (sled's flush, completed by [`Durability`]).
@@ -138,7 +243,9 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(transaction_error("creating a run"))?;
-        self.flush()
+        self.flush()?;
+        self.mirror_run(run_id);
+        Ok(())
     }
 
     fn commit(&self, run_id: &str, event: &Event, after: &RunState) -> Result<(), StoreError> {
@@ -163,7 +270,9 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(transaction_error("committing an event"))?;
-        self.flush()
+        self.flush()?;
+        self.mirror_run(run_id);
+        Ok(())
     }
 
     fn update_meta(&self, meta: &RunMeta) -> Result<(), StoreError> {
@@ -179,7 +288,9 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(transaction_error("updating a run's meta"))?;
-        self.flush()
+        self.flush()?;
+        self.mirror_run(run_id);
+        Ok(())
     }
 
     fn load(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {

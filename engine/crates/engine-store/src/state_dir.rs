@@ -2,7 +2,8 @@
 //!
 //! Layout: `<dir>/lock` (flock'ed, holds the holder's pid and description), `<dir>/db` (sled),
 //! `<dir>/runs/<run_id>/` (logs), `<dir>/worktrees/`, `<dir>/control/` (requests from other
-//! processes, see [`crate::request_cancel`]).
+//! processes, see [`crate::request_cancel`]), `<dir>/mirror/` (a JSON copy of each run that
+//! other processes read without the lock, see [`crate::read_mirrors`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -10,7 +11,7 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::{SledStore, StoreError};
+use crate::{SledStore, StoreError, mirror_dir};
 
 /// The lock file's name inside the state directory.
 const LOCK_FILE: &str = "lock";
@@ -31,7 +32,9 @@ pub struct StateDir {
 impl StateDir {
     /// Opens (creating) the state directory and takes its exclusive lock (`flock` on
     /// `<dir>/lock`, non-blocking), recording our pid and `holder` (e.g. `engine run
-    /// workflow.yaml`) in the lock file; then opens the database in `<dir>/db`.
+    /// workflow.yaml`) in the lock file; then opens the database in `<dir>/db`, mirroring runs
+    /// into `<dir>/mirror/` ([`SledStore::mirror_to`]), and brings the mirrors up to date
+    /// ([`SledStore::refresh_mirrors`]; a failure there is logged, not returned).
     ///
     /// If another process, or another `StateDir` in this process, holds the lock: fails with
     /// [`StoreError::Busy`], naming the holder.
@@ -58,7 +61,13 @@ impl StateDir {
         }
         write_holder_info(&mut lock, holder)
             .map_err(|e| StoreError::io("writing", &lock_path, e))?;
-        let store = SledStore::open(&dir.join("db"))?;
+        let store = SledStore::open(&dir.join("db"))?.mirror_to(mirror_dir(&dir));
+        if let Err(e) = store.refresh_mirrors() {
+            tracing::warn!(
+                "could not bring the read-only run mirrors in {} up to date: {e}",
+                mirror_dir(&dir).display()
+            );
+        }
         Ok(StateDir {
             store,
             dir,

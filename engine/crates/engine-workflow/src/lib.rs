@@ -33,6 +33,7 @@ mod schema_messages;
 mod scope;
 mod spans;
 mod suggest;
+mod task_source;
 mod template_check;
 mod templates;
 mod units;
@@ -56,6 +57,7 @@ pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
     TerminalStatus, read_secrets, stage_result,
 };
+pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
 pub use templates::{TemplateError, is_template, render_config};
 
 use diagnostic::{Anchor, Problem};
@@ -125,6 +127,7 @@ pub fn load_str(
         description: resolved.description,
         agents: resolved.agents,
         git: resolved.git,
+        tasks: resolved.tasks,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

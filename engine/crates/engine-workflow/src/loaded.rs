@@ -23,6 +23,8 @@ pub struct LoadedWorkflow {
     pub agents: crate::agents::AgentSettings,
     /// How runs use git: base branch, branch prefix, commits, worktree cleanup (`git:`).
     pub git: crate::git_settings::GitSettings,
+    /// Where tasks come from (`tasks:`), when the workflow says.
+    pub tasks: Option<crate::task_source::TaskSourceSpec>,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

@@ -28,6 +28,8 @@ pub(crate) struct Resolved {
     pub(crate) agents: crate::agents::AgentSettings,
     /// The `git:` settings.
     pub(crate) git: crate::git_settings::GitSettings,
+    /// The `tasks:` section.
+    pub(crate) tasks: Option<crate::task_source::TaskSourceSpec>,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -87,6 +89,7 @@ pub(crate) fn resolve(
         description: text(root.get("description")),
         agents: crate::agents::read_agent_settings(root, problems),
         git: crate::git_settings::read_git_settings(root, problems),
+        tasks: crate::task_source::read_tasks(root),
         needs_fields,
     }
 }

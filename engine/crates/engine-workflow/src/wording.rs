@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::suggest::closest;
 
 /// What the workflow schema's patterns mean, for "is not ..." messages.
-pub(crate) const PATTERN_HINTS: [(&str, &str); 8] = [
+pub(crate) const PATTERN_HINTS: [(&str, &str); 9] = [
     (
         "^[a-z][a-z0-9_-]*$",
         "a valid stage id (a lowercase letter, then lowercase letters, digits, '_' or '-')",
@@ -26,6 +26,10 @@ pub(crate) const PATTERN_HINTS: [(&str, &str); 8] = [
     (
         "^(builtin:.+|.+\\.wasm)$",
         "\"builtin:NAME\" or a path to a .wasm component",
+    ),
+    (
+        "^(builtin:[a-z][a-z0-9_-]*|[a-z][a-z0-9_-]*|.+\\.wasm)$",
+        "the name of a built-in task source (e.g. tasks-md) or a path to a .wasm component",
     ),
     (
         "^[0-9a-f]{64}$",

@@ -1,0 +1,31 @@
+//! Tasks from task sources: the model the host gets from a source component (`wit/source.wit`,
+//! world `source`) and [`readiness`]: which tasks can be worked on now, in which order, and why
+//! the others cannot (dependencies not done, unknown ids, cycles, a `blocked` mark).
+//!
+//! Pure: no I/O, no clock. The runtime (`engine-runtime`) converts the WIT records into these
+//! types; the CLI and the driver decide with [`readiness`].
+//!
+//! ```
+//! use engine_tasks::{readiness, Task, TaskStatus};
+//! let task = |id: &str, status, deps: &[&str]| Task {
+//!     id: id.into(), title: id.into(), body: String::new(), status,
+//!     raw_status: String::new(), priority: 0, labels: vec![],
+//!     depends_on: deps.iter().map(|d| d.to_string()).collect(), milestone: None,
+//!     estimate: None, checklist: vec![], traces: vec![], location: None,
+//! };
+//! let tasks = [task("A", TaskStatus::Done, &[]), task("B", TaskStatus::Todo, &["A"]),
+//!              task("C", TaskStatus::Todo, &["B"])];
+//! let verdict = readiness(&tasks);
+//! let ready: Vec<&str> = verdict.ready().map(|i| tasks[i].id.as_str()).collect();
+//! assert_eq!(ready, ["B"]);
+//! ```
+
+#![warn(missing_docs)]
+
+mod model;
+mod readiness;
+#[cfg(test)]
+mod readiness_tests;
+
+pub use model::{ChecklistItem, Diagnostic, Location, SourceError, Task, TaskList, TaskStatus};
+pub use readiness::{Blocker, CYCLE_IDS_SHOWN, Entry, GraphProblem, Readiness, readiness};

@@ -1,0 +1,142 @@
+//! Tasks from a task source: loading the source a workflow's `tasks:` names (or
+//! `builtin:tasks-md` for a tasks file given directly), checking its config against what the
+//! source declares, listing its tasks and deciding which are ready ([`engine_tasks::readiness`]).
+//! [`render`] turns a [`Listing`] into what `engine tasks` prints.
+
+pub mod render;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use engine_git::Repo;
+use engine_runtime::{Host, LoadedSource, SourceCall, SourceDescriptor};
+use engine_tasks::{Diagnostic, Readiness, Task, readiness};
+use engine_workflow::{LoadedWorkflow, PluginInfo, TaskSourceSpec};
+
+use crate::EngineError;
+
+/// The built-in source a tasks file given directly is read with.
+pub const TASKS_MD: &str = "tasks-md";
+
+/// A task source, loaded and checked against the workflow.
+#[derive(Debug, Clone)]
+pub struct PreparedSource {
+    /// What the workflow says (or what a tasks file given directly implies).
+    pub spec: TaskSourceSpec,
+    /// The compiled component.
+    pub source: Arc<LoadedSource>,
+    /// What it says about itself.
+    pub descriptor: SourceDescriptor,
+}
+
+impl PreparedSource {
+    /// A call with this source's config and grant, the repository at `repo_root`.
+    pub fn call(&self, repo_root: &Path) -> SourceCall {
+        SourceCall::new(
+            repo_root.to_path_buf(),
+            self.spec.permissions.clone(),
+            self.spec.config.clone(),
+        )
+    }
+}
+
+/// Loads and describes the workflow's task source and checks `tasks:` against it. `Ok(None)`
+/// without `tasks:`; the diagnostics (file:line:col) when the source cannot be loaded or the
+/// section does not fit it.
+pub async fn prepare_source(
+    host: &Host,
+    loaded: &LoadedWorkflow,
+) -> Result<Option<PreparedSource>, Vec<engine_workflow::Diagnostic>> {
+    let Some(spec) = &loaded.tasks else {
+        return Ok(None);
+    };
+    let prepared = match host.load_source(&spec.source, &loaded.base_dir) {
+        Ok(source) => match host.describe_source(&source).await {
+            Ok(descriptor) => Ok(PreparedSource {
+                spec: spec.clone(),
+                source: Arc::new(source),
+                descriptor,
+            }),
+            Err(e) => Err(format!("{} could not describe itself: {e}", spec.source)),
+        },
+        Err(e) => Err(e.to_string()),
+    };
+    let info = prepared.as_ref().map_err(Clone::clone).map(|p| PluginInfo {
+        config_schema: p.descriptor.config_schema.clone(),
+        permissions: p.descriptor.permissions.clone(),
+    });
+    let diagnostics = loaded.check_task_source(info);
+    match prepared {
+        Ok(prepared) if diagnostics.is_empty() => Ok(Some(prepared)),
+        _ => Err(diagnostics),
+    }
+}
+
+/// `builtin:tasks-md` reading `file` directly: the repository is the git work tree holding the
+/// file (or, outside git, the file's directory), and `path` is the file relative to it.
+pub async fn prepare_tasks_file(
+    host: &Host,
+    file: &Path,
+) -> Result<(PreparedSource, PathBuf), EngineError> {
+    let full = file.canonicalize().map_err(|e| EngineError::io(file, e))?;
+    let dir = full.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let root = match Repo::discover(&dir) {
+        Ok(repo) => repo
+            .root()
+            .canonicalize()
+            .map_err(|e| EngineError::io(repo.root(), e))?,
+        Err(_) => dir,
+    };
+    let relative = full.strip_prefix(&root).map_err(|_| {
+        EngineError::Usage(format!(
+            "{} is outside the repository at {}",
+            file.display(),
+            root.display()
+        ))
+    })?;
+    let spec = TaskSourceSpec::builtin(
+        TASKS_MD,
+        serde_json::json!({ "path": relative.to_string_lossy() }),
+    );
+    let source = host.load_source(&spec.source, &root)?;
+    let descriptor = host.describe_source(&source).await?;
+    Ok((
+        PreparedSource {
+            spec,
+            source: Arc::new(source),
+            descriptor,
+        },
+        root,
+    ))
+}
+
+/// Every task of a source with the verdict on each.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The source (`builtin:tasks-md`).
+    pub source: String,
+    /// The tasks, in the source's order.
+    pub tasks: Vec<Task>,
+    /// Which are ready, in readiness order, and why the others are not.
+    pub readiness: Readiness,
+    /// What the source warned about.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Lists the source's tasks (the repository mounted read-only) and decides readiness.
+pub async fn list(
+    host: &Host,
+    prepared: &PreparedSource,
+    repo_root: &Path,
+) -> Result<Listing, EngineError> {
+    let list = host
+        .list_tasks(&prepared.source, &prepared.call(repo_root))
+        .await?;
+    let readiness = readiness(&list.tasks);
+    Ok(Listing {
+        source: prepared.source.label().to_string(),
+        tasks: list.tasks,
+        readiness,
+        warnings: list.warnings,
+    })
+}
