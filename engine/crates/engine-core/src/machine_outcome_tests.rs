@@ -3,7 +3,7 @@
 use super::tests::{fail, fresh, ok, stage, started, workflow};
 use super::*;
 use crate::event::FailureKind;
-use crate::model::{ApprovalPolicy, OnFailure, OnTimeout};
+use crate::model::{ApprovalPolicy, OnFailure, OnTimeout, Stage};
 use crate::state::{FinallyOutcome, StagePhase};
 
 fn approval_stage(id: &str, needs: &[&str], on_timeout: OnTimeout) -> Stage {

@@ -1,9 +1,9 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::event::{FailureKind, Spend};
+use crate::event::{Failure, FailureKind, Spend};
 use crate::model::{
-    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, OnFailure, PluginRef, RetryPolicy,
+    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, OnFailure, PluginRef, RetryPolicy, Stage,
 };
 use crate::state::Task;
 
