@@ -227,8 +227,9 @@ fn killed_after_the_ref_moved_but_before_the_result_was_stored_merges_exactly_on
 #[test]
 fn the_base_checked_out_with_uncommitted_work_is_never_moved_under_the_user() {
     let repo = TestRepo::new();
+    // The stage writes README.md, which the user is editing on main without committing.
     repo.write("README.md", "# uncommitted edit on main\n");
-    let wf = workflow(&repo, "feature.txt", "{ strategy: squash }", "[git]");
+    let wf = workflow(&repo, "README.md", "{ strategy: squash }", "[git]");
     let main_before = repo.git(&["rev-parse", "main"]);
     let r = repo.run(&["run", &wf]);
     assert_eq!(r.code(), 1, "{}", r.stderr());
@@ -243,6 +244,17 @@ fn the_base_checked_out_with_uncommitted_work_is_never_moved_under_the_user() {
         "{failure}"
     );
     assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
+    assert_eq!(repo.read("README.md"), "# uncommitted edit on main\n");
+}
+
+#[test]
+fn uncommitted_work_the_merge_does_not_touch_is_carried_along() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# uncommitted edit on main\n");
+    let wf = workflow(&repo, "feature.txt", "{ strategy: squash }", "[git]");
+    let r = repo.run(&["run", &wf]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(repo.path().join("feature.txt").exists());
     assert_eq!(repo.read("README.md"), "# uncommitted edit on main\n");
 }
 

@@ -1,7 +1,7 @@
 //! The base branch checked out somewhere (typically the user's own checkout): its uncommitted
-//! work is never touched. A clean checkout is brought to the merged commit after the ref
-//! moves; a checkout with uncommitted changes to tracked files stops the merge before the ref
-//! moves.
+//! work is never touched. After the ref moves the checkout is brought to the merged commit the
+//! way `git checkout` would, carrying the user's uncommitted changes along; a checkout with
+//! uncommitted changes to a file the merge changes stops the merge before the ref moves.
 
 use engine_stage_sdk::StageError;
 use serde_json::json;
@@ -19,12 +19,21 @@ pub fn find<R: Runner + ?Sized>(
 }
 
 /// Fails retryably, before anything moves, when a checkout of the base has staged or
-/// unstaged changes to tracked files.
+/// unstaged changes to a tracked file that the merge (`old` -> `new`) changes. Changes to other
+/// files are carried along by [`sync`] (e.g. a task file whose status the engine just wrote).
 pub fn refuse_if_dirty<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     base: &str,
     checkouts: &[String],
+    old: &str,
+    new: &str,
 ) -> Result<(), StageError> {
+    if checkouts.is_empty() {
+        return Ok(());
+    }
+    let merged = git.ok(&["diff-tree", "-r", "--name-only", "--no-commit-id", old, new])?;
+    let merged: std::collections::BTreeSet<&str> =
+        merged.lines().filter(|l| !l.is_empty()).collect();
     for path in checkouts {
         let args = [
             "--no-optional-locks",
@@ -44,12 +53,17 @@ pub fn refuse_if_dirty<R: Runner + ?Sized>(
             ))
             .with_detail(failure.detail));
         }
-        let changes: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+        let changes: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| !l.is_empty())
+            .filter(|l| changed_paths(l).iter().any(|p| merged.contains(p)))
+            .collect();
         if !changes.is_empty() {
             return Err(StageError::retryable(format!(
-                "{base} is checked out at {path} with uncommitted changes to tracked files; \
-                 commit or stash them there and the merge will be retried ({base} was not \
-                 moved and nothing in {path} was touched)"
+                "{base} is checked out at {path} with uncommitted changes to tracked files the \
+                 merge changes; commit or stash them there and the merge will be retried \
+                 ({base} was not moved and nothing in {path} was touched)"
             ))
             .with_detail(json!({
                 "checkout": path,
@@ -61,7 +75,13 @@ pub fn refuse_if_dirty<R: Runner + ?Sized>(
     Ok(())
 }
 
-/// Brings each (clean) checkout's index and files from `old` to `new` with a two-way
+/// The paths of one `git status --porcelain` line (`XY path`, or `XY from -> to`).
+fn changed_paths(line: &str) -> Vec<&str> {
+    let rest = line.get(3..).unwrap_or_default();
+    rest.split(" -> ").map(|p| p.trim_matches('"')).collect()
+}
+
+/// Brings each checkout's index and files from `old` to `new` with a two-way
 /// `read-tree -m -u`, which refuses rather than overwrite untracked files. Returns whether
 /// every checkout was synced (`None` when there is none) and a warning per refusal.
 pub fn sync<R: Runner + ?Sized>(

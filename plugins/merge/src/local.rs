@@ -74,7 +74,7 @@ pub fn merge<R: Runner + ?Sized>(
     };
 
     let checkouts = checkout::find(&git, &base_ref)?;
-    checkout::refuse_if_dirty(&git, &facts.base_branch, &checkouts)?;
+    checkout::refuse_if_dirty(&git, &facts.base_branch, &checkouts, &old, &new)?;
     compare_and_swap(&git, facts, &base_ref, &new, &old)?;
     report.merged = true;
     report.merged_sha = Some(new.clone());

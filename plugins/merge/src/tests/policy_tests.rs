@@ -9,7 +9,7 @@ use super::fixture::{Repo, config, git, merge};
 #[test]
 fn dirty_checkout_of_the_base_stops_the_merge_and_is_left_byte_for_byte() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    repo.commit(&repo.run, "README", "from the run\n", "run");
     std::fs::write(repo.user.join("README"), "my unsaved work\n").unwrap();
     std::fs::write(repo.user.join("notes.tmp"), "untracked\n").unwrap();
     let old = repo.main();
@@ -19,7 +19,8 @@ fn dirty_checkout_of_the_base_stops_the_merge_and_is_left_byte_for_byte() {
     let user = repo.user.to_str().unwrap();
     assert!(
         err.message.starts_with(&format!(
-            "main is checked out at {user} with uncommitted changes to tracked files"
+            "main is checked out at {user} with uncommitted changes to tracked files the merge \
+             changes"
         )),
         "{}",
         err.message
@@ -36,21 +37,33 @@ fn dirty_checkout_of_the_base_stops_the_merge_and_is_left_byte_for_byte() {
         std::fs::read_to_string(repo.user.join("notes.tmp")).unwrap(),
         "untracked\n"
     );
-    assert!(!repo.user.join("a.txt").exists());
+}
 
-    // Once the user commits, the retry merges on top of their commit.
-    git(&repo.user, &["commit", "-qam", "user work"]);
+#[test]
+fn uncommitted_changes_the_merge_does_not_touch_are_carried_along() {
+    let repo = Repo::new();
+    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    // E.g. a task file whose status the engine wrote in the user's checkout.
+    std::fs::write(repo.user.join("README"), "my unsaved work\n").unwrap();
+    std::fs::write(repo.user.join("notes.tmp"), "untracked\n").unwrap();
     let ok = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["checkout_synced"], json!(true));
+    assert!(repo.user.join("a.txt").exists());
     assert_eq!(
         std::fs::read_to_string(repo.user.join("README")).unwrap(),
         "my unsaved work\n"
     );
     assert_eq!(
+        git(
+            &repo.user,
+            &["status", "--porcelain", "--untracked-files=no"]
+        ),
+        "M README"
+    );
+    assert_eq!(
         std::fs::read_to_string(repo.user.join("notes.tmp")).unwrap(),
         "untracked\n"
     );
-    assert!(repo.user.join("a.txt").exists());
 }
 
 #[test]
