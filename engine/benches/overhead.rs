@@ -255,6 +255,7 @@ fn bench_meta(run_id: &str, dir: &std::path::Path, yaml: &str) -> RunMeta {
         branch: "engine/bench".into(),
         base_branch: "main".into(),
         base_commit: "0".repeat(40),
+        task_source: None,
     }
 }
 

@@ -18,5 +18,8 @@ pub const RUN_NEEDS_ATTENTION: u8 = 6;
 /// A limit stopped a new run before it started (the daily budget is spent, or today's spend
 /// cannot be known while one applies); nothing was run.
 pub const LIMIT_REACHED: u8 = 7;
+/// A plain `engine run` of a workflow with a task source found no ready task: nothing was run
+/// (the reasons are printed). `--all` and `watch` exit 0 when the queue is empty.
+pub const NO_TASK: u8 = 8;
 /// Something went wrong inside engine or its environment (disk, git, the store).
 pub const INTERNAL: u8 = 70;

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod hook_receiver;
 pub mod init;
 pub mod project;
+pub mod queue;
 pub mod report;
 pub mod secrets;
 pub mod summary;

@@ -22,6 +22,9 @@ pub trait Reporter: Send + Sync {
     fn stage_log(&self, stage: &str, attempt: u32, level: LogLevel, message: &str);
     /// The run ended (and its `finally:` stages ran): a summary of how it went.
     fn run_finished(&self, _state: &RunState) {}
+    /// Something worth a line about the run outside its stages (its worktree was removed, its
+    /// task's status was written back).
+    fn note(&self, _text: &str) {}
 }
 
 /// Reports nothing (for `--json` and tests).
@@ -38,20 +41,35 @@ pub struct Human {
     out: Mutex<Box<dyn Write + Send>>,
     /// Show stage log lines down to this level.
     min_level: LogLevel,
+    /// Put before every line (`[TASK-3] ` when several runs report at once).
+    prefix: String,
 }
 
 impl Human {
     /// Progress to stderr, showing stage log lines at info and above.
     pub fn stderr() -> Self {
+        Human::stderr_prefixed("")
+    }
+
+    /// Progress to stderr with `prefix` before every line, so the lines of runs going on at
+    /// the same time can be told apart.
+    pub fn stderr_prefixed(prefix: &str) -> Self {
         Human {
             out: Mutex::new(Box::new(std::io::stderr())),
             min_level: LogLevel::Info,
+            prefix: prefix.to_string(),
         }
     }
 
     fn line(&self, text: &str) {
         if let Ok(mut out) = self.out.lock() {
-            let _ = writeln!(out, "{text}");
+            if self.prefix.is_empty() {
+                let _ = writeln!(out, "{text}");
+            } else {
+                for line in text.lines() {
+                    let _ = writeln!(out, "{}{line}", self.prefix);
+                }
+            }
         }
     }
 }
@@ -244,6 +262,10 @@ impl Reporter for Human {
         for line in crate::summary::lines(state) {
             self.line(&line);
         }
+    }
+
+    fn note(&self, text: &str) {
+        self.line(text);
     }
 
     fn stage_log(&self, stage: &str, _attempt: u32, level: LogLevel, message: &str) {

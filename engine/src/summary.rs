@@ -107,7 +107,8 @@ fn phase_name(phase: &StagePhase) -> &'static str {
     }
 }
 
-fn cost_text(spend: &Spend) -> String {
+/// A cost for a table cell: `-` (nothing), `$0.20`, `$0.20+?` (partly unknown), `unknown`.
+pub fn cost_text(spend: &Spend) -> String {
     if spend.is_zero() {
         if spend.cost_known { "-" } else { "unknown" }.to_string()
     } else if spend.cost_known {

@@ -30,6 +30,37 @@ pub fn rfc3339(ms: u64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
 }
 
+/// A moment as the machine's local clock shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalTime {
+    /// Day of the week, 0 = Monday .. 6 = Sunday.
+    pub weekday: u8,
+    /// Minutes since local midnight, 0..1440.
+    pub minute_of_day: u16,
+}
+
+/// The local time (the `TZ` environment variable, else the system's zone) of `ms` since the
+/// epoch; UTC when the zone cannot be read.
+pub fn local(ms: u64) -> LocalTime {
+    let secs = (ms / 1000) as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value (integers and a null zone pointer), and
+    // `localtime_r` only reads `secs` and writes `tm`, both owned here.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let converted = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
+    if !converted {
+        let days = ms / 86_400_000;
+        return LocalTime {
+            // 1970-01-01 was a Thursday.
+            weekday: ((days + 3) % 7) as u8,
+            minute_of_day: ((ms % 86_400_000) / 60_000) as u16,
+        };
+    }
+    LocalTime {
+        weekday: ((tm.tm_wday + 6) % 7) as u8,
+        minute_of_day: (tm.tm_hour * 60 + tm.tm_min) as u16,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,13 +6,13 @@ use engine_core::{Event, RunState, RunStatus};
 use engine_runtime::Host;
 use engine_store::{RunMeta, StateDir, Store};
 
-use crate::driver::{DriveOutcome, Driver};
+use crate::driver::{Driven, RunSetup, drive_to_end};
 use crate::project::PreparedWorkflow;
+use crate::queue::WriteBack;
 use crate::report::{Human, Quiet, Reporter};
-use crate::secrets::Redactor;
 use crate::{EngineError, exit};
 
-/// Drives the run and prints the result; returns the exit code for the run's outcome.
+/// Drives the run (progress on stderr unless `json`) until it ends or a signal stops it.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn drive_run(
     repo: &engine_git::Repo,
@@ -23,109 +23,60 @@ pub(super) async fn drive_run(
     state: RunState,
     first: Option<Event>,
     json: bool,
-) -> Result<u8, EngineError> {
+) -> Result<Driven, EngineError> {
     let reporter: Arc<dyn Reporter> = if json {
         Arc::new(Quiet)
     } else {
         Arc::new(Human::stderr())
     };
-    reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
-    let keep = prepared.loaded.git.keep_worktree;
-    let redactor = Arc::new(Redactor::for_workflow(
-        &prepared.loaded.workflow,
-        &prepared.loaded.agents.secrets,
-    ));
-    let mut meta = meta;
-    let driver = Driver {
-        store: state_dir.store(),
+    let setup = RunSetup {
+        repo: repo.clone(),
+        state_dir: state_dir.path().to_path_buf(),
         host,
         prepared: Arc::new(prepared),
-        meta: meta.clone(),
-        state_dir: state_dir.path().to_path_buf(),
+        meta,
+        state,
+        first,
         reporter,
         handle_signals: true,
-        repo: repo.clone(),
-        redactor,
+        stop: None,
+        lanes: None,
     };
-    let outcome = match first {
-        // An ended run whose finally stages did not all run (a crash right after the end).
-        None => DriveOutcome::Finished(driver.run_finally(state).await?),
-        Some(first) => driver.drive(state, first).await?,
-    };
-    let (state, interrupted) = match outcome {
-        DriveOutcome::Finished(state) => (state, false),
-        DriveOutcome::Interrupted(state) => (state, true),
-    };
-    if !interrupted {
-        driver.reporter.run_finished(&state);
-    }
-    if !interrupted && remove_worktree(keep, &state.status) {
-        cleanup_worktree(repo, state_dir, &mut meta, json);
-    }
+    drive_to_end(state_dir.store(), setup).await
+}
+
+/// Prints how a driven run ended (the JSON document with `json`, else a note when it was
+/// stopped) and returns the exit code for it.
+pub(super) fn report_end(
+    state_dir: &StateDir,
+    driven: &Driven,
+    write_back: Option<&WriteBack>,
+    json: bool,
+) -> Result<u8, EngineError> {
+    let state = &driven.state;
     if json {
         let record = state_dir.store().load(&state.run_id)?;
-        super::print_json(&serde_json::json!({
+        let mut doc = serde_json::json!({
             "run_id": state.run_id,
             "status": state.status.name(),
-            "interrupted": interrupted,
+            "interrupted": driven.interrupted,
             "run": record,
-        }))?;
-    } else if interrupted {
+        });
+        if let Some(write_back) = write_back {
+            doc["task_status"] = write_back.to_json();
+        }
+        super::print_json(&doc)?;
+    } else if driven.interrupted {
         eprintln!(
             "run {} stopped before it finished; continue it with `engine resume {}`",
             state.run_id, state.run_id
         );
     }
-    Ok(if interrupted {
+    Ok(if driven.interrupted {
         exit::RUN_INTERRUPTED
     } else {
         exit_code_for(&state.status)
     })
-}
-
-/// Whether a finished run's worktree goes, under `git.keep_worktree`.
-fn remove_worktree(keep: engine_workflow::KeepWorktree, status: &RunStatus) -> bool {
-    use engine_workflow::KeepWorktree;
-    match keep {
-        KeepWorktree::Always => false,
-        KeepWorktree::Never => true,
-        KeepWorktree::OnFailure => *status == RunStatus::Succeeded,
-    }
-}
-
-/// Removes a finished run's worktree (its branch stays) and records that it is gone. A failure
-/// here is reported, not fatal: `engine gc` can finish the job.
-fn cleanup_worktree(
-    repo: &engine_git::Repo,
-    state_dir: &StateDir,
-    meta: &mut RunMeta,
-    quiet: bool,
-) {
-    let Some(worktree) = meta.worktree.clone() else {
-        return;
-    };
-    let result = repo
-        .remove_run_worktree(&worktree)
-        .map_err(|e| e.to_string())
-        .and_then(|_| {
-            meta.worktree = None;
-            state_dir
-                .store()
-                .update_meta(meta)
-                .map_err(|e| e.to_string())
-        });
-    match result {
-        Ok(()) if !quiet => eprintln!(
-            "removed the worktree {} (branch {} keeps the work)",
-            worktree.display(),
-            meta.branch
-        ),
-        Ok(()) => {}
-        Err(e) => eprintln!(
-            "warning: could not remove the worktree {}: {e} (`engine gc` retries)",
-            worktree.display()
-        ),
-    }
 }
 
 /// The exit code that reports a run's status.

@@ -10,11 +10,13 @@ mod init;
 mod readonly;
 mod resume;
 mod run;
+mod run_modes;
 mod runs;
 mod schema;
 mod show;
 mod tasks;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,8 +41,12 @@ pub struct Cli {
 /// The commands of the `engine` binary.
 #[derive(Debug, Subcommand)]
 pub enum Commands {
-    /// Run a workflow for a task in a fresh worktree; exits 0 only if the run succeeded.
+    /// Run a workflow for a task in a fresh worktree (the next ready task of its task source
+    /// without --task; with --all every ready task); exits 0 only if the run succeeded.
     Run(run::RunArgs),
+    /// Run the ready tasks of a workflow's task source as they become ready, until
+    /// SIGINT/SIGTERM: `engine run FILE --all` that keeps watching the source.
+    Watch(watch::WatchArgs),
     /// Write a commented workflow for this repository (test command and agent CLI detected).
     Init(init::InitArgs),
     /// Continue a run that was interrupted (crash, kill, Ctrl-C) from its last stored transition.
@@ -114,6 +120,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
     let state_dir = cli.state_dir.as_deref();
     match cli.command {
         Commands::Run(args) => run::execute(args, state_dir).await,
+        Commands::Watch(args) => watch::execute(args, state_dir).await,
         Commands::Init(args) => init::execute(args),
         Commands::Resume(args) => resume::execute(args, state_dir).await,
         Commands::Validate(args) => validate::execute(args).await,

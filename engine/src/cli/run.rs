@@ -1,23 +1,27 @@
-//! `engine run FILE`: start a run of a workflow for a task, in a fresh worktree.
+//! `engine run FILE`: run a workflow for one task in a fresh worktree — an inline task
+//! (`--task TEXT`, `--task-file`), a task of the workflow's task source (`--task ID`, or the
+//! next ready one) — or, with `--all`, every ready task (see [`super::run_modes`]).
 
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use engine_core::{RunState, Task};
-use engine_store::{RunMeta, StateDir, Store};
+use engine_core::Task;
+use engine_store::{StateDir, Store};
 use sha2::{Digest, Sha256};
 
-use super::drive::drive_run;
-use crate::EngineError;
+use super::drive::{drive_run, report_end};
 use crate::project::{PreparedWorkflow, Project, host};
-use crate::time::now_ms;
+use crate::queue::{self, Pick, TaskSource, WriteBack, writeback};
+use crate::{EngineError, exit};
 
 /// Arguments of `engine run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The workflow file.
     pub workflow: PathBuf,
-    /// The task, as text (first line = title).
+    /// The task: the id of a task of the workflow's task source, or the task as text (first
+    /// line = title). Without --task and --task-file, a workflow with a task source runs its
+    /// next ready task.
     #[arg(long, conflicts_with = "task_file")]
     pub task: Option<String>,
     /// Read the task from a file (first line = title).
@@ -31,79 +35,168 @@ pub struct RunArgs {
     /// origin's HEAD branch, else main, else master, else the current branch).
     #[arg(long)]
     pub base: Option<String>,
-    /// Print only a JSON document describing the finished run on stdout.
+    /// Print only a JSON document on stdout (the finished run; with --all or --dry-run, the
+    /// session or the plan).
     #[arg(long)]
     pub json: bool,
+    /// Run every ready task of the workflow's task source, one after another, until none is
+    /// ready (tasks that become ready on the way follow).
+    #[arg(long, conflicts_with_all = ["task", "task_file"])]
+    pub all: bool,
+    /// With --all: up to N runs at once, each in its own worktree.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Print what would run (the next task; with --all every task, in order), and why the
+    /// other tasks would not; run nothing.
+    #[arg(long, conflicts_with_all = ["task", "task_file"])]
+    pub dry_run: bool,
+    /// Start no new run after this time: a local clock time (`18:30`), a duration from now
+    /// (`2h`, `90m`) or an RFC 3339 time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+    if args.parallel > 1 && !args.all {
+        return Err(EngineError::Usage(
+            "--parallel needs --all (one `engine run` runs one task)".into(),
+        ));
+    }
     let project = Project::locate(state_dir)?;
     let workflow_file = absolute(&args.workflow)?;
-    let task = task_from(&args)?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
+    let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
+    if args.all || args.dry_run {
+        return super::run_modes::execute(args, project, workflow_file, host, prepared, source)
+            .await;
+    }
+    let limits = super::run_modes::limits(args.until.as_deref(), &prepared)?;
     let holder = format!(
         "engine run {} (pid {})",
         args.workflow.display(),
         std::process::id()
     );
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-    crate::agents::budget::check_day_budget(
-        state_dir.store(),
-        prepared.agents.day_budget_usd,
-        now_ms(),
-    )?;
-
     let repo = &project.repo;
-    let base_branch = match args.base.as_ref().or(prepared.loaded.git.base.as_ref()) {
-        Some(base) => base.clone(),
-        None => repo.default_base_branch()?,
-    };
-    let base_commit = repo.rev_parse(&base_branch)?;
-    let branch =
-        repo.unique_branch_name(&run_branch_name(&prepared.loaded.git.branch_prefix, &task))?;
-    let run_id = ulid::Ulid::new().to_string();
-    let worktree = state_dir.worktrees_dir().join(&run_id);
-    let meta = RunMeta {
-        run_id: run_id.clone(),
-        workflow_file,
-        workflow_name: prepared.loaded.workflow.name.clone(),
-        workflow_source: prepared.loaded.source.clone(),
-        created_at_ms: now_ms(),
-        repo_root: repo.root().to_path_buf(),
-        worktree: Some(worktree.clone()),
-        branch: branch.clone(),
-        base_branch,
-        base_commit: base_commit.clone(),
-    };
-    let initial = RunState::new(run_id.clone(), task, &prepared.loaded.workflow);
-    // The run is recorded before anything happens on disk, so a crash from here on leaves a
-    // run that `engine resume` can finish (it recreates the worktree if needed).
-    state_dir.store().create_run(&meta, &initial)?;
-    repo.add_worktree(&worktree, &branch, &base_commit)?;
-    if !args.json {
-        println!("{run_id}");
+
+    let from_source = source.as_ref().filter(|_| args.task_file.is_none());
+    let mut picked = Pick::Inline;
+    if let Some(source) = from_source {
+        for (id, outcome) in
+            writeback::reconcile(source, state_dir.store(), &state_dir.store().list()?).await
+        {
+            eprintln!("{}", outcome.describe(&id));
+        }
+        let listing = match (source.list().await, args.task.as_deref()) {
+            (Ok(listing), _) => Some(listing),
+            // Inline text does not need the source: a source that cannot be read now does
+            // not keep it from running.
+            (Err(e), Some(text)) if !queue::looks_like_id(text) => {
+                eprintln!("warning: the task source cannot be read ({e}); running the inline task");
+                None
+            }
+            (Err(e), _) => return Err(e),
+        };
+        if let Some(listing) = &listing {
+            for warning in crate::tasks::render::warnings(listing) {
+                eprintln!("{warning}");
+            }
+            let known = queue::known_from_runs(&state_dir.store().list()?, source.label(), false);
+            picked = queue::pick(listing, &known, args.task.as_deref())?;
+        }
+        if let (Pick::Nothing(plan), Some(listing)) = (&picked, &listing) {
+            eprintln!("no task of {} is ready:", source.describe());
+            for entry in &plan.entries {
+                let task = &listing.tasks[entry.index];
+                eprintln!("  {}  {}", task.id, queue::verdict_text(&entry.verdict));
+            }
+            return Ok(exit::NO_TASK);
+        }
     }
-    let first = engine_core::Event::RunStarted { at_ms: now_ms() };
-    drive_run(
-        &project.repo,
+    // Limits before anything of the run exists, the claim included.
+    limits.check_new_run(state_dir.store(), &prepared)?;
+
+    // A resumed run goes on with the workflow it was started with.
+    let (meta, state, first, stored) = match (picked, from_source) {
+        (Pick::Source { task, resume }, Some(source)) => {
+            if !args.json {
+                let how = match &resume {
+                    Some(run_id) => format!("resuming run {run_id}"),
+                    None => format!("from {}", source.describe()),
+                };
+                eprintln!("task {}: {} ({how})", task.id, task.title);
+            }
+            let begin = queue::SourceRun {
+                repo,
+                state_dir: &state_dir,
+                host: &host,
+                prepared: &prepared,
+                workflow_file: &workflow_file,
+                base: args.base.as_deref(),
+                labels: &args.labels,
+                source,
+            };
+            match begin.begin(&task, resume.as_deref()).await? {
+                queue::Begun::Run(started) => {
+                    (started.meta, started.state, started.first, started.prepared)
+                }
+                queue::Begun::Refused(why) => return Err(EngineError::Usage(why)),
+            }
+        }
+        _ => {
+            let (meta, state) = queue::create_run(
+                repo,
+                &state_dir,
+                &prepared,
+                &workflow_file,
+                args.base.as_deref(),
+                task_from(&args)?,
+                None,
+            )?;
+            let first = engine_core::Event::RunStarted {
+                at_ms: crate::time::now_ms(),
+            };
+            (meta, state, Some(first), None)
+        }
+    };
+    if !args.json {
+        println!("{}", meta.run_id);
+    }
+    let driven = drive_run(
+        repo,
         &state_dir,
         host,
-        prepared,
+        stored.unwrap_or(prepared),
         meta,
-        initial,
-        Some(first),
+        state,
+        first,
         args.json,
     )
-    .await
+    .await?;
+    let write_back = write_back_end(from_source, &state_dir, &driven, args.json).await;
+    report_end(&state_dir, &driven, write_back.as_ref(), args.json)
 }
 
-/// `engine/<task-id>-<slug>` with the workflow's `git.branch_prefix` instead of `engine/`.
-fn run_branch_name(prefix: &str, task: &Task) -> String {
-    let name = engine_git::branch_name(&task.id, &task.title);
-    let rest = name.strip_prefix("engine/").unwrap_or(&name);
-    format!("{prefix}{rest}")
+/// Writes a source task's run end back (reported on stderr unless `json`).
+pub(super) async fn write_back_end(
+    source: Option<&TaskSource>,
+    state_dir: &StateDir,
+    driven: &crate::driver::Driven,
+    json: bool,
+) -> Option<WriteBack> {
+    let source = source?;
+    if driven.interrupted || driven.meta.task_source.is_none() {
+        return None;
+    }
+    let mut meta = driven.meta.clone();
+    let outcome =
+        writeback::write_back(source, state_dir.store(), &mut meta, &driven.state).await?;
+    if !json || matches!(outcome, WriteBack::Failed { .. }) {
+        eprintln!("{}", outcome.describe(&driven.state.task.id));
+    }
+    Some(outcome)
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EngineError> {

@@ -116,7 +116,25 @@ impl Driver<'_> {
         let host = self.host.clone();
         let committer = self.commit_site(state, spec, attempt);
         let redactor = self.redactor.clone();
+        let lane = self.merge_lane(spec);
+        let reporter = self.reporter.clone();
         Ok(tokio::spawn(async move {
+            // Held until the attempt's result is sent: one at-most-once stage per base branch.
+            let _turn = match lane {
+                Some((lane, base)) => Some(match lane.clone().try_lock_owned() {
+                    Ok(turn) => turn,
+                    Err(_) => {
+                        reporter.stage_log(
+                            &stage,
+                            attempt,
+                            engine_runtime::LogLevel::Info,
+                            &format!("waits for another run's turn to merge into {base}"),
+                        );
+                        lane.lock_owned().await
+                    }
+                }),
+                None => None,
+            };
             let before = match &committer {
                 Some(site) => {
                     let site = site.clone();
@@ -168,6 +186,27 @@ impl Driver<'_> {
             };
             let _ = tx.send(event);
         }))
+    }
+
+    /// The lane an at-most-once stage (a merge) waits for its turn in when this process drives
+    /// several runs, with the base branch it is for.
+    fn merge_lane(
+        &self,
+        spec: &engine_core::Stage,
+    ) -> Option<(Arc<tokio::sync::Mutex<()>>, String)> {
+        let lanes = self.lanes.as_ref()?;
+        let declared = self.prepared.descriptors.get(&spec.id).map(|d| d.delivery);
+        let at_most_once = spec.delivery == engine_core::Delivery::AtMostOnce
+            || declared == Some(engine_core::Delivery::AtMostOnce);
+        if !at_most_once {
+            return None;
+        }
+        let key = format!(
+            "{}\0{}",
+            self.meta.repo_root.display(),
+            self.meta.base_branch
+        );
+        Some((lanes.lane(&key), self.meta.base_branch.clone()))
     }
 
     /// The run's git facts for a stage's context, when it works in a worktree.

@@ -9,7 +9,9 @@ mod commits;
 mod control;
 mod debug_hold;
 mod finally;
+mod lanes;
 pub mod stage_input;
+mod to_end;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -33,6 +35,8 @@ use crate::time::now_ms;
 pub use attempt_log::{AttemptLog, attempt_log_path};
 pub use commits::CommitSite;
 pub use control::approval_stage;
+pub use lanes::Lanes;
+pub use to_end::{Driven, RunSetup, drive_to_end};
 
 /// How often the driver looks for cancel requests and approval answers from other processes.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
@@ -62,6 +66,13 @@ pub struct Driver<'a> {
     pub reporter: Arc<dyn Reporter>,
     /// Stop cleanly on SIGINT/SIGTERM (leaving the run resumable).
     pub handle_signals: bool,
+    /// Stop cleanly, as on a signal, once this turns `true` (the run modes stop every run
+    /// they drive at once).
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Turns for at-most-once stages (merges) shared by the runs this process drives at the
+    /// same time, so only one of them moves a base branch at a time; `None` when it drives
+    /// only this run.
+    pub lanes: Option<Arc<Lanes>>,
     /// The repository (agent stages snapshot the worktree through it).
     pub repo: Repo,
     /// Replaces secret values in everything the run writes down.
@@ -91,7 +102,7 @@ impl Driver<'_> {
         let mut timers: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut state = state;
         let mut queue = VecDeque::from([first]);
-        let mut signals = Signals::new(self.handle_signals)?;
+        let mut signals = Signals::new(self.handle_signals, self.stop.clone())?;
         let hold = debug_hold::Hold::from_env();
         let mut poll = tokio::time::interval(CONTROL_POLL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -238,33 +249,59 @@ fn stop_all(attempts: HashMap<String, Running>, timers: HashMap<String, JoinHand
     }
 }
 
-/// SIGINT/SIGTERM, when the driver handles them.
+/// SIGINT/SIGTERM, when the driver handles them, and the stop request of whoever drives it.
 struct Signals {
     streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+    stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl Signals {
-    fn new(enabled: bool) -> Result<Self, EngineError> {
+    fn new(
+        enabled: bool,
+        stop: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Result<Self, EngineError> {
         use tokio::signal::unix::{SignalKind, signal};
         if !enabled {
-            return Ok(Signals { streams: None });
+            return Ok(Signals {
+                streams: None,
+                stop,
+            });
         }
         let int = signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?;
         let term = signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?;
         Ok(Signals {
             streams: Some((int, term)),
+            stop,
         })
     }
 
     async fn recv(&mut self) {
-        match &mut self.streams {
-            Some((int, term)) => {
-                tokio::select! {
-                    _ = int.recv() => {},
-                    _ = term.recv() => {},
+        let Signals { streams, stop } = self;
+        let signalled = async {
+            match streams {
+                Some((int, term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {},
+                        _ = term.recv() => {},
+                    }
                 }
+                None => std::future::pending().await,
             }
-            None => std::future::pending().await,
+        };
+        let stopped = async {
+            match stop {
+                // A dropped sender is not a request to stop.
+                Some(rx) => {
+                    if rx.wait_for(|stop| *stop).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = signalled => {},
+            _ = stopped => {},
         }
     }
 }

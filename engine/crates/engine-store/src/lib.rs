@@ -32,7 +32,7 @@ pub use control::{
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use mirror::{MirrorListing, MirroredRun, mirror_dir, read_mirror, read_mirrors};
-pub use record::{RunMeta, RunRecord};
+pub use record::{RunMeta, RunRecord, TaskLink};
 pub use sled_store::SledStore;
 pub use state_dir::{StateDir, lock_holder};
 pub use store::Store;

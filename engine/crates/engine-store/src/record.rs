@@ -27,6 +27,23 @@ pub struct RunMeta {
     pub base_branch: String,
     /// The commit the run started from.
     pub base_commit: String,
+    /// The task source the run's task came from (`engine run` without an inline task, `--all`,
+    /// `watch`); `None` for an inline task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_source: Option<TaskLink>,
+}
+
+/// Where a run's task came from, and what was written back to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLink {
+    /// The source (`builtin:tasks-md`, or a plugin's path).
+    pub source: String,
+    /// The status written back when the run ended (`done`, `todo`, `blocked`), or `not
+    /// claimed` for a run that never started because its task's claim was refused; `None`
+    /// while the run goes on, when the source is read-only, or when writing it failed (engine
+    /// tries again before it next picks a task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_back: Option<String>,
 }
 
 /// A run as loaded: its fixed facts and its latest snapshot.

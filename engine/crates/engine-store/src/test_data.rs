@@ -20,6 +20,7 @@ pub(crate) fn meta(run_id: &str) -> RunMeta {
         branch: format!("engine/{run_id}"),
         base_branch: "main".to_string(),
         base_commit: "0123456789abcdef0123456789abcdef01234567".to_string(),
+        task_source: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn meta() -> RunMeta {
         branch: "engine/crash".to_string(),
         base_branch: "main".to_string(),
         base_commit: "0".repeat(40),
+        task_source: None,
     }
 }
 

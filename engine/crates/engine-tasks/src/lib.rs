@@ -1,6 +1,7 @@
 //! Tasks from task sources: the model the host gets from a source component (`wit/source.wit`,
-//! world `source`) and [`readiness`]: which tasks can be worked on now, in which order, and why
-//! the others cannot (dependencies not done, unknown ids, cycles, a `blocked` mark).
+//! world `source`), [`readiness`]: which tasks can be worked on now, in which order, and why
+//! the others cannot (dependencies not done, unknown ids, cycles, a `blocked` mark), and the
+//! run modes' queue ([`plan`], [`schedule`]): what may start now given the runs going on.
 //!
 //! Pure: no I/O, no clock. The runtime (`engine-runtime`) converts the WIT records into these
 //! types; the CLI and the driver decide with [`readiness`].
@@ -23,9 +24,15 @@
 #![warn(missing_docs)]
 
 mod model;
+mod queue;
+#[cfg(test)]
+mod queue_tests;
 mod readiness;
 #[cfg(test)]
 mod readiness_tests;
 
-pub use model::{ChecklistItem, Diagnostic, Location, SourceError, Task, TaskList, TaskStatus};
+pub use model::{
+    ChecklistItem, Diagnostic, Location, SourceError, Task, TaskList, TaskStatus, URGENT_LABEL,
+};
+pub use queue::{Known, Plan, Planned, Schedule, Scheduled, Verdict, plan, schedule};
 pub use readiness::{Blocker, CYCLE_IDS_SHOWN, Entry, GraphProblem, Readiness, readiness};

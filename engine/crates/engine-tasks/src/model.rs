@@ -98,7 +98,23 @@ pub struct Task {
     pub location: Option<Location>,
 }
 
+/// The label that makes a task urgent: it ranks like priority 0 (see [`Task::rank`]).
+pub const URGENT_LABEL: &str = "urgent";
+
 impl Task {
+    /// Whether the task carries the [`URGENT_LABEL`] (any case).
+    pub fn is_urgent(&self) -> bool {
+        self.labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(URGENT_LABEL))
+    }
+
+    /// Where the task's priority puts it in the queue: its priority, or 0 when it is urgent
+    /// (priority 0 and the `urgent` label both jump the queue).
+    pub fn rank(&self) -> u8 {
+        if self.is_urgent() { 0 } else { self.priority }
+    }
+
     /// The task a run works on (what stages see as `task`).
     pub fn to_run_task(&self) -> engine_core::Task {
         engine_core::Task {

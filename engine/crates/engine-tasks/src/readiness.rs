@@ -2,7 +2,7 @@
 //!
 //! A task is **ready** when its status is `todo` or `in_progress`, every task it depends on
 //! exists and is `done`, and it is not on a dependency cycle. Ready tasks come first, ordered by
-//! priority (0 first), then `in_progress` before `todo` (an interrupted task is resumed before a
+//! priority (0 first; a task labelled `urgent` counts as priority 0, see [`Task::rank`]), then `in_progress` before `todo` (an interrupted task is resumed before a
 //! new one starts), then the source's order. The other open or blocked tasks follow in the same
 //! order, then the finished ones in the source's order.
 
@@ -267,7 +267,7 @@ pub fn readiness(tasks: &[Task]) -> Readiness {
         let (priority, resumed) = if group == 2 {
             (0, false)
         } else {
-            (task.priority, task.status != TaskStatus::InProgress)
+            (task.rank(), task.status != TaskStatus::InProgress)
         };
         (group, priority, resumed, entry.index)
     });

@@ -70,6 +70,27 @@ fn ready_tasks_come_by_priority_then_in_progress_then_file_order() {
 }
 
 #[test]
+fn an_urgent_label_ranks_like_priority_zero() {
+    let mut urgent = task("U", Todo, 3, &[]);
+    urgent.labels = vec!["Urgent".into()];
+    let tasks = [
+        task("T1", Todo, 1, &[]),
+        task("T0", Todo, 0, &[]),
+        urgent,
+        task("I0", InProgress, 0, &[]),
+    ];
+    assert_eq!(
+        verdict(&tasks),
+        [
+            row("I0", true, ""),
+            row("T0", true, ""),
+            row("U", true, ""),
+            row("T1", true, ""),
+        ]
+    );
+}
+
+#[test]
 fn dependencies_must_all_be_done() {
     let tasks = [
         task("A", Done, 0, &[]),
@@ -315,7 +336,7 @@ proptest! {
         let ready: Vec<usize> = result.ready().collect();
         prop_assert!(result.order.iter().take(ready.len()).all(|e| e.ready));
         let keys: Vec<_> = ready.iter().map(|&i| {
-            (tasks[i].priority, tasks[i].status != InProgress, i)
+            (tasks[i].rank(), tasks[i].status != InProgress, i)
         }).collect();
         let mut sorted = keys.clone();
         sorted.sort();

@@ -28,6 +28,7 @@ mod limits;
 mod loaded;
 mod plugins;
 mod resolve;
+mod run_limits;
 mod schema;
 mod schema_messages;
 mod scope;
@@ -52,6 +53,7 @@ pub use git_settings::{
 };
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
+pub use run_limits::{DAY_NAMES, RunLimits, WorkHours, parse_days, parse_work_hours};
 pub use schema::schema_json;
 pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
@@ -128,6 +130,7 @@ pub fn load_str(
         agents: resolved.agents,
         git: resolved.git,
         tasks: resolved.tasks,
+        limits: resolved.limits,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

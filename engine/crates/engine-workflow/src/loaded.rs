@@ -25,6 +25,8 @@ pub struct LoadedWorkflow {
     pub git: crate::git_settings::GitSettings,
     /// Where tasks come from (`tasks:`), when the workflow says.
     pub tasks: Option<crate::task_source::TaskSourceSpec>,
+    /// When the run modes may start new runs (`limits:`).
+    pub limits: crate::run_limits::RunLimits,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

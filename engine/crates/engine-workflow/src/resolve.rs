@@ -30,6 +30,8 @@ pub(crate) struct Resolved {
     pub(crate) git: crate::git_settings::GitSettings,
     /// The `tasks:` section.
     pub(crate) tasks: Option<crate::task_source::TaskSourceSpec>,
+    /// The `limits:` section.
+    pub(crate) limits: crate::run_limits::RunLimits,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -90,6 +92,7 @@ pub(crate) fn resolve(
         agents: crate::agents::read_agent_settings(root, problems),
         git: crate::git_settings::read_git_settings(root, problems),
         tasks: crate::task_source::read_tasks(root),
+        limits: crate::run_limits::read_run_limits(root, problems),
         needs_fields,
     }
 }

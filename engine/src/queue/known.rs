@@ -1,0 +1,122 @@
+//! What the state directory knows about a source's tasks: unfinished runs (resumed, never
+//! replaced by a second run) and succeeded runs whose `done` is not in the source (they count
+//! as done). Pure over the runs' records.
+
+use engine_core::RunStatus;
+use engine_store::RunRecord;
+use engine_tasks::Known;
+
+/// The knowledge of `records` (newest first, as the store lists them) about the tasks of
+/// source `label`. With `busy`, another engine process holds the state directory: its
+/// unfinished runs are being worked on elsewhere rather than waiting to be resumed.
+pub fn known_from_runs(records: &[RunRecord], label: &str, busy: bool) -> Known {
+    let mut known = Known::default();
+    let mut ended = std::collections::BTreeSet::new();
+    for record in records {
+        let Some(link) = &record.meta.task_source else {
+            continue;
+        };
+        if link.source != label {
+            continue;
+        }
+        let id = &record.state.task.id;
+        let run_id = &record.meta.run_id;
+        if !record.state.status.is_terminal() {
+            let map = if busy {
+                &mut known.elsewhere
+            } else {
+                &mut known.unfinished
+            };
+            map.entry(id.clone()).or_insert_with(|| run_id.clone());
+            continue;
+        }
+        // Only the newest ended run of a task speaks for it.
+        if !ended.insert(id.clone()) {
+            continue;
+        }
+        if record.state.status == RunStatus::Succeeded && link.written_back.is_none() {
+            known.succeeded.insert(id.clone(), run_id.clone());
+        }
+    }
+    known
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use engine_core::{RunState, Task};
+    use engine_store::{RunMeta, TaskLink};
+
+    fn record(
+        run: &str,
+        task: &str,
+        status: RunStatus,
+        link: Option<(&str, Option<&str>)>,
+    ) -> RunRecord {
+        RunRecord {
+            meta: RunMeta {
+                run_id: run.into(),
+                workflow_file: "/r/wf.yaml".into(),
+                workflow_name: "wf".into(),
+                workflow_source: String::new(),
+                created_at_ms: 0,
+                repo_root: "/r".into(),
+                worktree: None,
+                branch: "engine/x".into(),
+                base_branch: "main".into(),
+                base_commit: "0".repeat(40),
+                task_source: link.map(|(source, written)| TaskLink {
+                    source: source.into(),
+                    written_back: written.map(str::to_string),
+                }),
+            },
+            state: RunState {
+                run_id: run.into(),
+                task: Task {
+                    id: task.into(),
+                    ..Task::default()
+                },
+                status,
+                stages: Default::default(),
+                seq: 1,
+                started_at_ms: None,
+                finished_at_ms: None,
+                finally: Default::default(),
+            },
+        }
+    }
+
+    const MD: &str = "builtin:tasks-md";
+
+    #[test]
+    fn unfinished_and_unwritten_successes_are_known_per_source() {
+        let failed = RunStatus::Failed {
+            stage: "s".into(),
+            message: "m".into(),
+        };
+        let records = [
+            record("R9", "T1", RunStatus::Running, Some((MD, None))),
+            record("R8", "T2", RunStatus::Succeeded, Some((MD, None))),
+            record("R7", "T3", RunStatus::Succeeded, Some((MD, Some("done")))),
+            record("R6", "T4", failed.clone(), Some((MD, None))),
+            // An older success of T4 no longer speaks for it.
+            record("R5", "T4", RunStatus::Succeeded, Some((MD, None))),
+            record("R4", "T5", RunStatus::Succeeded, Some(("other.wasm", None))),
+            record("R3", "T6", RunStatus::Running, None),
+        ];
+        let known = known_from_runs(&records, MD, false);
+        assert_eq!(
+            known.unfinished.into_iter().collect::<Vec<_>>(),
+            [("T1".to_string(), "R9".to_string())]
+        );
+        assert_eq!(
+            known.succeeded.into_iter().collect::<Vec<_>>(),
+            [("T2".to_string(), "R8".to_string())]
+        );
+        assert!(known.running.is_empty() && known.settled.is_empty() && known.elsewhere.is_empty());
+
+        let busy = known_from_runs(&records, MD, true);
+        assert!(busy.unfinished.is_empty());
+        assert_eq!(busy.elsewhere.get("T1").map(String::as_str), Some("R9"));
+    }
+}
