@@ -369,3 +369,108 @@ fn the_sources_need_their_program_granted() {
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("workflow.yaml:2:"), "{}", r.stderr());
 }
+
+/// A fake `bd` that keeps state (status, assignee per issue) in files, so claims and closes
+/// change what the next listing says, as the real one does. Three issues: bd-1, bd-2 (blocked
+/// by bd-1), bd-3 (child of epic-less parent-child on bd-2).
+fn stateful_bd(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    for id in ["bd-1", "bd-2", "bd-3"] {
+        std::fs::write(state.join(format!("{id}.status")), "open").unwrap();
+        std::fs::write(state.join(format!("{id}.assignee")), "").unwrap();
+    }
+    let script = format!(
+        r#"#!/bin/sh
+S='{state}'
+printf '%s\n' "$*" >> '{log}'
+issue() {{
+  st=$(cat "$S/$1.status"); who=$(cat "$S/$1.assignee")
+  case "$1" in
+    bd-1) t="Add the config loader"; p=1; deps='[]' ;;
+    bd-2) t="Use the config in the CLI"; p=0; deps='[{{"issue_id":"bd-2","depends_on_id":"bd-1","type":"blocks"}}]' ;;
+    bd-3) t="Document the config"; p=2; deps='[{{"issue_id":"bd-3","depends_on_id":"bd-2","type":"blocks"}}]' ;;
+  esac
+  printf '{{"id":"%s","title":"%s","status":"%s","priority":%s,"assignee":"%s","dependencies":%s}}' "$1" "$t" "$st" "$p" "$who" "$deps"
+}}
+list() {{
+  sep=''; printf '['
+  for id in "$@"; do printf '%s' "$sep"; issue "$id"; sep=','; done
+  printf ']\n'
+}}
+case "$*" in
+  "list --json --limit 0")
+    open=''; for id in bd-1 bd-2 bd-3; do [ "$(cat "$S/$id.status")" != closed ] && open="$open $id"; done
+    list $open ;;
+  "list --json --all --limit 0 --id "*) list $(echo "$7" | tr ',' ' ') ;;
+  "show "*" --json") list "$2" ;;
+  "update "*" --status in_progress --assignee="*" --json")
+    echo in_progress > "$S/$2.status"; echo "${{5#--assignee=}}" > "$S/$2.assignee"; list "$2" ;;
+  "close "*" --json") echo closed > "$S/$2.status"; list "$2" ;;
+  "update "*" --status open --json") echo open > "$S/$2.status"; list "$2" ;;
+  "comments add "*) echo '{{}}' ;;
+  *) echo "fake bd: unexpected $*" >&2; exit 1 ;;
+esac
+"#,
+        state = state.display(),
+        log = dir.join("bd.log").display()
+    );
+    let path = bin.join("bd");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn a_beads_tracker_is_worked_through_with_all_in_dependency_order() {
+    let repo = TestRepo::new();
+    let fake = tempfile::tempdir().unwrap();
+    let bin = stateful_bd(fake.path());
+    let wf = repo.workflow(
+        r#"name: beads-queue
+tasks: { source: beads, permissions: { workspace: read, exec: [bd] } }
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo {{ task.id }} >> done.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+  merge:
+    uses: builtin:merge
+    needs: [work]
+    permissions: { workspace: read, exec: [git] }
+    retry: { max_attempts: 1 }
+"#,
+    );
+    let run = run_with_path(&repo, Some(&bin), &["run", wf.to_str().unwrap(), "--all"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    // Every issue closed, in dependency order, each claimed before it was closed.
+    let state = fake.path().join("state");
+    for id in ["bd-1", "bd-2", "bd-3"] {
+        let status = std::fs::read_to_string(state.join(format!("{id}.status"))).unwrap();
+        assert_eq!(status.trim(), "closed", "{id}");
+    }
+    let log = calls(fake.path(), "bd");
+    let position = |needle: &str| {
+        log.iter()
+            .position(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {log:#?}"))
+    };
+    assert!(position("update bd-1 --status in_progress") < position("close bd-1"));
+    assert!(position("close bd-1") < position("update bd-2 --status in_progress"));
+    assert!(position("close bd-2") < position("update bd-3 --status in_progress"));
+    // Each merged exactly once, in that order.
+    let merged = repo.git(&["log", "--format=%s", "main"]);
+    let titles: Vec<&str> = merged.lines().take(3).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Document the config",
+            "Use the config in the CLI",
+            "Add the config loader"
+        ]
+    );
+    assert_eq!(repo.git(&["show", "main:done.txt"]), "bd-1\nbd-2\nbd-3\n");
+}
