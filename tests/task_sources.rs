@@ -474,3 +474,114 @@ stages:
     );
     assert_eq!(repo.git(&["show", "main:done.txt"]), "bd-1\nbd-2\nbd-3\n");
 }
+
+/// A fake `gh` keeping each issue's state, labels and claimant in files, so claims, label edits
+/// and closes change what the next listing says. Issues #1 and #2 ("Depends on: #1"), both
+/// labelled `engine`, in octo/app.
+fn stateful_gh(dir: &Path) -> PathBuf {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    for n in ["1", "2"] {
+        std::fs::write(state.join(format!("{n}.state")), "OPEN").unwrap();
+        std::fs::write(state.join(format!("{n}.labels")), "engine\n").unwrap();
+        std::fs::write(state.join(format!("{n}.claim")), "").unwrap();
+    }
+    let script = format!(
+        r#"#!/bin/sh
+S='{state}'
+printf '%s\n' "$*" >> '{log}'
+issue() {{
+  case "$1" in
+    1) t="Parse the config"; b="The loader." ;;
+    2) t="Use the config"; b="Depends on: #1" ;;
+  esac
+  labels=$(sed 's/.*/{{"name":"&"}}/' "$S/$1.labels" | paste -sd, -)
+  claim=$(cat "$S/$1.claim")
+  comments=''
+  [ -n "$claim" ] && comments=",\"comments\":[{{\"body\":\"<!-- engine-claim: $claim -->\"}}]"
+  printf '{{"number":%s,"title":"%s","body":"%s","labels":[%s],"state":"%s","url":"https://github.com/octo/app/issues/%s"%s}}' \
+    "$1" "$t" "$b" "$labels" "$(cat "$S/$1.state")" "$1" "$comments"
+}}
+case "$1 $2" in
+  "issue list")
+    sep=''; printf '['
+    for n in 1 2; do
+      [ "$(cat "$S/$n.state")" = OPEN ] || continue
+      printf '%s' "$sep"; issue "$n"; sep=','
+    done
+    printf ']\n' ;;
+  "issue view") issue "$3"; echo ;;
+  "issue comment")
+    run=$(printf '%s' "$5" | sed -n 's/.*engine-claim: \([^ ]*\) -->.*/\1/p')
+    [ -n "$run" ] && printf '%s' "$run" > "$S/$3.claim" ;;
+  "issue edit")
+    n=$3; shift 3
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --add-label) echo "$2" >> "$S/$n.labels" ;;
+        --remove-label) grep -vx "$2" "$S/$n.labels" > "$S/$n.tmp"; mv "$S/$n.tmp" "$S/$n.labels" ;;
+      esac
+      shift 2
+    done ;;
+  "issue close") echo CLOSED > "$S/$3.state" ;;
+  *) echo "fake gh: unexpected $*" >&2; exit 1 ;;
+esac
+"#,
+        state = state.display(),
+        log = dir.join("gh.log").display()
+    );
+    let path = bin.join("gh");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+#[test]
+fn labelled_github_issues_are_worked_through_with_all_in_dependency_order() {
+    let repo = TestRepo::new();
+    let fake = tempfile::tempdir().unwrap();
+    let bin = stateful_gh(fake.path());
+    let wf = repo.workflow(
+        r#"name: gh-queue
+tasks: { source: github, labels: [engine], permissions: { exec: [gh] } }
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo {{ task.title }} >> done.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+  merge:
+    uses: builtin:merge
+    needs: [work]
+    permissions: { workspace: read, exec: [git] }
+    retry: { max_attempts: 1 }
+"#,
+    );
+    let run = run_with_path(&repo, Some(&bin), &["run", wf.to_str().unwrap(), "--all"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let state = fake.path().join("state");
+    for n in ["1", "2"] {
+        let st = std::fs::read_to_string(state.join(format!("{n}.state"))).unwrap();
+        assert_eq!(st.trim(), "CLOSED", "#{n}");
+        let labels = std::fs::read_to_string(state.join(format!("{n}.labels"))).unwrap();
+        assert_eq!(
+            labels.trim(),
+            "engine",
+            "#{n}: the in-progress label is gone"
+        );
+    }
+    let log = calls(fake.path(), "gh");
+    let position = |needle: &str| {
+        log.iter()
+            .position(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no `{needle}` in {log:#?}"))
+    };
+    assert!(position("issue edit 1 --add-label in-progress") < position("issue close 1"));
+    assert!(position("issue close 1") < position("issue edit 2 --add-label in-progress"));
+    assert_eq!(
+        repo.git(&["show", "main:done.txt"]),
+        "Parse the config\nUse the config\n"
+    );
+}
