@@ -22,11 +22,23 @@ fn fake_program(dir: &Path, name: &str, env: &[&str], cases: &str) -> PathBuf {
         "#!/bin/sh\nprintf '%s{format}\\n' \"$*\"{values} >> '{}'\ncase \"$*\" in\n{cases}\n*) echo \"fake {name}: unexpected $*\" >&2; exit 1 ;;\nesac\n",
         log.display()
     );
+    install(&bin, name, &script);
+    bin
+}
+
+/// Writes `script` as the executable `bin/name`.
+fn install(bin: &Path, name: &str, script: &str) {
     let path = bin.join(name);
     std::fs::write(&path, script).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
+}
+
+/// Where the first logged call starting with `needle` is.
+fn first_call(log: &[String], needle: &str) -> usize {
+    log.iter()
+        .position(|l| l.starts_with(needle))
+        .unwrap_or_else(|| panic!("no `{needle}` in {log:#?}"))
 }
 
 /// The lines the fake logged.
@@ -417,10 +429,7 @@ esac
         state = state.display(),
         log = dir.join("bd.log").display()
     );
-    let path = bin.join("bd");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install(&bin, "bd", &script);
     bin
 }
 
@@ -453,11 +462,7 @@ stages:
         assert_eq!(status.trim(), "closed", "{id}");
     }
     let log = calls(fake.path(), "bd");
-    let position = |needle: &str| {
-        log.iter()
-            .position(|l| l.starts_with(needle))
-            .unwrap_or_else(|| panic!("no `{needle}` in {log:#?}"))
-    };
+    let position = |needle: &str| first_call(&log, needle);
     assert!(position("update bd-1 --status in_progress") < position("close bd-1"));
     assert!(position("close bd-1") < position("update bd-2 --status in_progress"));
     assert!(position("close bd-2") < position("update bd-3 --status in_progress"));
@@ -532,10 +537,7 @@ esac
         state = state.display(),
         log = dir.join("gh.log").display()
     );
-    let path = bin.join("gh");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install(&bin, "gh", &script);
     bin
 }
 
@@ -573,11 +575,7 @@ stages:
         );
     }
     let log = calls(fake.path(), "gh");
-    let position = |needle: &str| {
-        log.iter()
-            .position(|l| l.starts_with(needle))
-            .unwrap_or_else(|| panic!("no `{needle}` in {log:#?}"))
-    };
+    let position = |needle: &str| first_call(&log, needle);
     assert!(position("issue edit 1 --add-label in-progress") < position("issue close 1"));
     assert!(position("issue close 1") < position("issue edit 2 --add-label in-progress"));
     assert_eq!(
