@@ -107,14 +107,16 @@ fn phase_name(phase: &StagePhase) -> &'static str {
     }
 }
 
-/// A cost for a table cell: `-` (nothing), `$0.20`, `$0.20+?` (partly unknown), `unknown`.
+/// A cost for a table cell: `-` (nothing), `$0.20`, `~$0.20` (estimated from tokens),
+/// `$0.20+?` (partly unknown), `unknown`.
 pub fn cost_text(spend: &Spend) -> String {
+    let approx = if spend.cost_estimated { "~" } else { "" };
     if spend.is_zero() {
         if spend.cost_known { "-" } else { "unknown" }.to_string()
     } else if spend.cost_known {
-        format!("${:.2}", spend.cost_usd)
+        format!("{approx}${:.2}", spend.cost_usd)
     } else {
-        format!("${:.2}+?", spend.cost_usd)
+        format!("{approx}${:.2}+?", spend.cost_usd)
     }
 }
 

@@ -22,8 +22,10 @@ pub struct Limit {
 pub struct BudgetView {
     /// The limits.
     pub limits: Vec<Limit>,
-    /// Some earlier spend counted against these limits could not be known.
+    /// Some earlier spend of this run could not be known (tokens no price covers).
     pub earlier_spend_unknown: bool,
+    /// The models of those sessions, when known (for the message).
+    pub unpriced_models: Vec<String>,
 }
 
 /// Why nothing may be spent.
@@ -56,11 +58,17 @@ impl BudgetView {
         session_cap: Option<f64>,
     ) -> Result<Option<f64>, Exhausted> {
         if self.applies() && self.earlier_spend_unknown {
-            return Err(Exhausted(
-                "the cost of earlier agent sessions could not be known, so no budget can be \
-                 guaranteed; configure `prices:` for the model"
-                    .into(),
-            ));
+            let models = match self.unpriced_models.as_slice() {
+                [] => "its model".to_string(),
+                models => format!("model {}", models.join(", ")),
+            };
+            return Err(Exhausted(format!(
+                "an earlier agent session of this run used tokens that no price covers (its CLI \
+                 reports no cost and {models} is not in the built-in price table), so no budget \
+                 can be guaranteed for this run; add a `prices:` entry for {models} to the \
+                 workflow (USD per million input, output, cache_read and cache_write tokens), \
+                 then run the task again"
+            )));
         }
         let mut remaining: Option<(f64, &str)> =
             session_cap.map(|c| (c, "the session's budget_usd"));
@@ -110,8 +118,10 @@ pub fn day_spend(
     Ok(total)
 }
 
-/// Refuses to start a new run when `budget.day_usd` is spent (or, failing closed, when what
-/// earlier runs spent today cannot be known). Checked before anything of the run exists.
+/// Refuses to start a new run when `budget.day_usd` is spent. Checked before anything of the
+/// run exists. What today's runs spent counts reported and estimated costs; a session whose
+/// cost could not be known at all (tokens no price covers) failed its own run closed and is
+/// not held against the other runs: it would refuse every run until the next UTC day.
 pub fn check_day_budget(
     store: &dyn Store,
     day_budget_usd: Option<f64>,
@@ -131,21 +141,26 @@ pub fn check_day_budget(
         finally: Default::default(),
     };
     let spent = day_spend(store, "", &none, now_ms)?;
-    if !spent.cost_known {
-        return Err(EngineError::LimitReached(format!(
-            "budget.day_usd is {} but what today's runs spent is not fully known (a CLI that \
-             reports no cost and no prices: entry), so no new run starts; add prices: for the \
-             model or wait for tomorrow (UTC)",
-            format_usd(limit)
-        )));
-    }
     if spent.cost_usd >= limit {
+        let mut how = String::new();
+        if spent.cost_estimated {
+            how.push_str(", partly estimated from tokens");
+        }
+        if !spent.cost_known {
+            how.push_str(", not counting sessions whose cost is unknown");
+        }
         return Err(EngineError::LimitReached(format!(
-            "budget.day_usd is spent: today's runs cost {} of {} (UTC day); no new run starts \
-             until tomorrow or until the limit is raised",
+            "budget.day_usd is spent: today's runs cost {}{how} of {} (UTC day); no new run \
+             starts until tomorrow or until the limit is raised",
             format_usd(spent.cost_usd),
             format_usd(limit)
         )));
+    }
+    if !spent.cost_known {
+        tracing::warn!(
+            "some of today's agent sessions used tokens no price covers; budget.day_usd counts \
+             only what is known (add a `prices:` entry for their model)"
+        );
     }
     Ok(())
 }
@@ -182,5 +197,20 @@ mod tests {
         assert_eq!(view.remaining(0.0, None), Ok(None));
         let view = view.with("budget.run_usd", Some(5.0), 0.0);
         assert!(view.remaining(0.0, None).is_err());
+    }
+
+    #[test]
+    fn the_message_names_the_unpriced_model_and_the_fix() {
+        let view = BudgetView {
+            earlier_spend_unknown: true,
+            unpriced_models: vec!["llama3".into()],
+            ..BudgetView::default()
+        }
+        .with("budget.run_usd", Some(5.0), 0.0);
+        let err = view.remaining(0.0, None).unwrap_err();
+        assert!(
+            err.0.contains("add a `prices:` entry for model llama3"),
+            "{err:?}"
+        );
     }
 }

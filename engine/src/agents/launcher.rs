@@ -8,12 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use engine_agent::supervise::{Session, SessionSpec};
-use engine_agent::{AgentEvent, BackendSettings, InvocationContext, SessionRequest, Summary};
+use engine_agent::{
+    AgentEvent, BackendSettings, InvocationContext, PermissionMode, SessionRequest, Summary,
+};
 use engine_git::Repo;
 use engine_runtime::{AgentLauncher, AgentSession, AgentStartError, BoxFuture};
 
 use super::budget::BudgetView;
 use super::meter::SpendMeter;
+use super::readonly_copy::{self, ReadOnlyCopy};
 use super::settings::AgentConfig;
 
 /// Host variables every agent process gets (when set); nothing else of the engine's own
@@ -99,22 +102,36 @@ impl AgentLauncher for HostLauncher {
         let backend = engine_agent::backends::backend(&request.backend, &settings, &config.custom)
             .map_err(|e| AgentStartError::UnknownBackend(e.to_string()))?;
         let model = config.resolve_model(request.model.as_deref());
-        let prices = model.as_ref().and_then(|m| config.prices.get(m)).copied();
+        let priced = model
+            .as_deref()
+            .is_some_and(|m| config.pricing.lookup(m).is_some());
 
         let spent = self.meter.total();
         let mut budget = self.budget.clone();
-        budget.earlier_spend_unknown |= !spent.cost_known;
+        if !spent.cost_known {
+            budget.earlier_spend_unknown = true;
+            budget.unpriced_models.extend(self.meter.unpriced_models());
+        }
         let remaining = budget
             .remaining(spent.cost_usd, request.budget_usd)
             .map_err(|e| AgentStartError::BudgetExhausted(e.0))?;
-        let cost_known = backend.reports_cost() || prices.is_some();
-        if remaining.is_some() && !cost_known {
-            return Err(AgentStartError::BudgetExhausted(format!(
-                "a budget applies but {} reports no cost and no price is configured for model \
-                 {}; add it under `prices:` so spending can be counted",
-                request.backend,
-                model.as_deref().unwrap_or("(the CLI's default)")
-            )));
+        // Fails closed for this session only: its spend could be neither reported nor priced.
+        if remaining.is_some() && !backend.reports_cost() && !priced {
+            return Err(AgentStartError::BudgetExhausted(match model.as_deref() {
+                Some(model) => format!(
+                    "a budget applies but {} reports no cost and no price is known for model \
+                     {model}; add a `prices:` entry for {model} to the workflow (USD per million \
+                     input, output, cache_read and cache_write tokens) so its spending can be \
+                     counted",
+                    request.backend
+                ),
+                None => format!(
+                    "a budget applies but {} reports no cost and the session names no model to \
+                     price; set the stage's `model:` (a model id or a tier under `models:`), and \
+                     add a `prices:` entry for it when it is not in the built-in price table",
+                    request.backend
+                ),
+            }));
         }
 
         let n = self.sessions.fetch_add(1, Ordering::SeqCst) + 1;
@@ -142,26 +159,36 @@ impl AgentLauncher for HostLauncher {
         limits.max_turns = resolved.max_turns;
         limits.budget_usd = remaining;
         let before = self.site.repo.snapshot_tree(&self.site.worktree).ok();
+        // Read-only for every backend: a CLI that cannot keep itself read-only works in a
+        // throw-away copy of the worktree.
+        let copy = (resolved.permission_mode == PermissionMode::Plan
+            && !backend.enforces_read_only())
+        .then(|| readonly_copy::for_session(&self.site, n, before.as_deref()))
+        .transpose()?;
         let spec = SessionSpec {
             invocation,
-            cwd: self.site.worktree.clone(),
+            cwd: copy
+                .as_ref()
+                .map_or_else(|| self.site.worktree.clone(), |c| c.path().to_path_buf()),
             env: self.env(),
             transcript: Self::transcript_path(&self.site, n),
             limits,
-            prices,
+            pricing: config.pricing.clone(),
+            model: resolved.model.clone(),
             redact: self.site.redact.clone(),
         };
-        let session = Session::start(spec, backend.parser())
+        let parser = backend.session_parser(&resolved, &spec.env);
+        let session = Session::start(spec, parser)
             .map_err(|e| AgentStartError::SpawnFailed(e.to_string()))?;
-        let slot = self.meter.open_session();
+        let slot = self.meter.open_session(resolved.model.clone());
         Ok(Box::new(HostSession {
             session,
             slot,
             meter: self.meter.clone(),
-            cost_known,
             repo: self.site.repo.clone(),
             worktree: self.site.worktree.clone(),
             before,
+            copy,
         }))
     }
 }
@@ -171,10 +198,12 @@ struct HostSession {
     session: Session,
     slot: usize,
     meter: Arc<SpendMeter>,
-    cost_known: bool,
     repo: Repo,
     worktree: PathBuf,
     before: Option<String>,
+    /// The throw-away copy a read-only session runs in (after `session`: dropped after the
+    /// process is killed).
+    copy: Option<ReadOnlyCopy>,
 }
 
 impl AgentSession for HostSession {
@@ -183,8 +212,9 @@ impl AgentSession for HostSession {
             let event = self.session.next_event().await;
             if let Some(AgentEvent::Usage { usage }) = &event {
                 let mut usage = *usage;
+                let estimated = usage.cost_usd.is_none() && self.session.spent_estimated();
                 usage.cost_usd = usage.cost_usd.or(self.session.spent_usd());
-                self.meter.update(self.slot, &usage, self.cost_known);
+                self.meter.update(self.slot, &usage, estimated, None);
             }
             event
         })
@@ -200,13 +230,18 @@ impl AgentSession for HostSession {
                 session,
                 slot,
                 meter,
-                cost_known,
                 repo,
                 worktree,
                 before,
+                copy,
             } = *self;
             let mut summary = session.finish().await;
-            meter.update(slot, &summary.usage, cost_known);
+            meter.update(
+                slot,
+                &summary.usage,
+                summary.cost_estimated,
+                summary.model.as_deref(),
+            );
             if let Some(before) = before {
                 let changed = tokio::task::spawn_blocking(move || {
                     let after = repo.snapshot_tree(&worktree).ok()?;
@@ -216,6 +251,12 @@ impl AgentSession for HostSession {
                 .ok()
                 .flatten();
                 summary.files_changed = changed.unwrap_or_default();
+            }
+            if let Some(copy) = copy {
+                // What the agent changed in its copy is discarded here.
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || copy.remove()).await {
+                    tracing::warn!("{e} (removed by the next engine process)");
+                }
             }
             summary
         })

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use engine_agent::BackendSettings;
 use engine_agent::backends::{BUILTIN_BACKENDS, CustomBackendConfig};
-use engine_agent::supervise::{Limits, Prices};
+use engine_agent::supervise::{Limits, PriceTable, Prices, Pricing};
 use engine_workflow::{Diagnostic, LoadedWorkflow};
 
 /// How agents run for one workflow.
@@ -18,8 +18,8 @@ pub struct AgentConfig {
     pub backends: BTreeMap<String, BackendSettings>,
     /// Custom backends.
     pub custom: BTreeMap<String, CustomBackendConfig>,
-    /// Prices by model id.
-    pub prices: BTreeMap<String, Prices>,
+    /// Token prices: the workflow's `prices:` over the built-in table.
+    pub pricing: Pricing,
     /// Environment for agent processes (the workflow's `agents.env`).
     pub env: BTreeMap<String, String>,
     /// Host variables passed through.
@@ -116,10 +116,8 @@ impl AgentConfig {
             tiers: settings.models.clone(),
             backends,
             custom,
-            prices: settings
-                .prices
-                .iter()
-                .map(|(model, p)| {
+            pricing: Pricing::with_workflow(PriceTable::new(settings.prices.iter().map(
+                |(model, p)| {
                     let prices = Prices {
                         input_per_mtok: p.input,
                         output_per_mtok: p.output,
@@ -127,8 +125,8 @@ impl AgentConfig {
                         cache_write_per_mtok: p.cache_write,
                     };
                     (model.clone(), prices)
-                })
-                .collect(),
+                },
+            ))),
             env: settings.env.clone(),
             secrets: settings.secrets.clone(),
             limits,

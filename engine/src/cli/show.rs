@@ -168,11 +168,26 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
     out
 }
 
-/// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known.
+/// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known and costs
+/// estimated from tokens (`~$0.42 estimated`), and showing cache tokens when there are any.
 pub(super) fn spend_text(spend: &engine_core::Spend) -> String {
     let known = if spend.cost_known { "" } else { " + unknown" };
+    let (approx, estimated) = if spend.cost_estimated {
+        ("~", " estimated from tokens")
+    } else {
+        ("", "")
+    };
+    let cache = if spend.cache_read_tokens + spend.cache_write_tokens > 0 {
+        format!(
+            " / {} cache read / {} cache write",
+            tokens(spend.cache_read_tokens),
+            tokens(spend.cache_write_tokens)
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "${:.2}{known} ({} in / {} out tokens)",
+        "{approx}${:.2}{known}{estimated} ({} in / {} out{cache} tokens)",
         spend.cost_usd,
         tokens(spend.input_tokens),
         tokens(spend.output_tokens)

@@ -270,13 +270,13 @@ impl Driver<'_> {
                 stage_spend.cost_usd,
             )
             .with("budget.run_usd", config.run_budget_usd, run_spend.cost_usd);
-        let mut unknown = !run_spend.cost_known;
+        // Only this run's unknown spend fails it closed; other runs' count with what is known
+        // (see `check_day_budget`).
         if config.day_budget_usd.is_some() {
             let day = crate::agents::budget::day_spend(self.store, &state.run_id, state, now_ms())?;
-            unknown |= !day.cost_known;
             budget = budget.with("budget.day_usd", config.day_budget_usd, day.cost_usd);
         }
-        budget.earlier_spend_unknown = unknown;
+        budget.earlier_spend_unknown = !run_spend.cost_known;
         let site = LaunchSite {
             repo: self.repo.clone(),
             worktree,

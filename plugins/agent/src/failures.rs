@@ -12,12 +12,25 @@ use crate::totals::Totals;
 /// The tier a stalled agent's next attempt is forced to.
 pub const FORCED_TIER: &str = "genius";
 
-/// When the reset time of a usage limit is unknown, try again after this long.
+/// When the reset time of a usage limit is unknown: the longest wait between two tries. The
+/// wait grows with the time already waited (a per-minute limit is over in a minute, an account's
+/// usage window takes hours): [`UNKNOWN_RESET_FIRST_RETRY_MS`], then as long as already waited,
+/// up to this.
 pub const UNKNOWN_RESET_RETRY_MS: u64 = 15 * 60 * 1000;
 
-/// Slack added to a known reset time by default (resets are announced to the minute);
+/// When the reset time of a usage limit is unknown: the first wait.
+pub const UNKNOWN_RESET_FIRST_RETRY_MS: u64 = 60 * 1000;
+
+/// Slack added to a known reset time by default (usage windows are announced to the minute);
 /// `usage_limit.slack` changes it.
 pub const RESET_SLACK_MS: u64 = 60 * 1000;
+
+/// A reset at most this far away comes from a `retry-after` (a per-minute rate limit), counted
+/// in seconds: it gets [`NEAR_RESET_SLACK_MS`] instead of the minute's slack.
+pub const NEAR_RESET_MS: u64 = 5 * 60 * 1000;
+
+/// Slack after a near reset (see [`NEAR_RESET_MS`]).
+pub const NEAR_RESET_SLACK_MS: u64 = 2_000;
 
 /// Merges `fields` and the totals into one detail object.
 fn detail(totals: &Totals, fields: Value) -> Value {
@@ -88,10 +101,19 @@ pub fn usage_limit_with_slack(
 ) -> StageError {
     let deadline = waiting_since_ms.saturating_add(max_wait_ms);
     let retry_at = match resets_at_ms {
-        Some(reset) if reset <= deadline => Some(reset.max(now_ms).saturating_add(slack_ms)),
+        Some(reset) if reset <= deadline => {
+            let slack = if reset.saturating_sub(now_ms) <= NEAR_RESET_MS {
+                slack_ms.min(NEAR_RESET_SLACK_MS)
+            } else {
+                slack_ms
+            };
+            Some(reset.max(now_ms).saturating_add(slack))
+        }
         Some(_) => None,
         None if now_ms < deadline => {
-            Some(now_ms.saturating_add(UNKNOWN_RESET_RETRY_MS).min(deadline))
+            let waited = now_ms.saturating_sub(waiting_since_ms);
+            let wait = waited.clamp(UNKNOWN_RESET_FIRST_RETRY_MS, UNKNOWN_RESET_RETRY_MS);
+            Some(now_ms.saturating_add(wait).min(deadline))
         }
         None => None,
     };
@@ -154,6 +176,48 @@ pub fn auth_failed(backend: &str, message: &str, totals: &Totals) -> StageError 
     .with_detail(detail(
         totals,
         json!({ "auth_failed": true, "backend": backend, "message": message, "fix": fix }),
+    ))
+}
+
+/// The account's quota or billing is exhausted: fatal at once (waiting for a reset never helps
+/// and polling would only fail again), saying what to do.
+pub fn quota_exhausted(backend: &str, message: &str, totals: &Totals) -> StageError {
+    let fix = "add credits or raise the spending limit at the model provider, then run the task \
+               again";
+    StageError::fatal(format!(
+        "the `{backend}` agent's account has no quota left ({}): its quota or billing is \
+         exhausted; {fix}",
+        message.trim()
+    ))
+    .with_detail(detail(
+        totals,
+        json!({
+            "quota_exhausted": true,
+            "backend": backend,
+            "message": message,
+            "fix": fix,
+        }),
+    ))
+}
+
+/// The CLI refused to run with its configuration (an untrusted folder, a bad setting): fatal at
+/// once, since resuming or retrying fails the same way; the summary's detail says how to fix it.
+pub fn misconfigured(backend: &str, summary: &Summary, totals: &Totals) -> StageError {
+    let why = match summary.detail.trim() {
+        "" => "the agent CLI is misconfigured",
+        detail => detail,
+    };
+    StageError::fatal(format!(
+        "the `{backend}` agent did not run: {why}; fix it, then run the task again"
+    ))
+    .with_detail(detail(
+        totals,
+        json!({
+            "misconfigured": true,
+            "backend": backend,
+            "exit_code": summary.exit_code,
+            "detail": summary.detail,
+        }),
     ))
 }
 

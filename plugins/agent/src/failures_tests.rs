@@ -79,7 +79,7 @@ fn usage_limit_wait_counts_from_the_first_limit() {
 fn unknown_reset_polls_until_the_deadline() {
     let now = 1_000 * HOUR;
     let e = usage_limit(None, now, now, 6 * HOUR, &Totals::default());
-    assert_eq!(e.detail["retry_at_ms"], now + UNKNOWN_RESET_RETRY_MS);
+    assert_eq!(e.detail["retry_at_ms"], now + UNKNOWN_RESET_FIRST_RETRY_MS);
     let near = usage_limit(
         None,
         now,
@@ -124,4 +124,67 @@ fn start_errors_are_fatal_with_a_hint() {
 #[test]
 fn times_format_as_rfc3339() {
     assert_eq!(format_ms(0), "1970-01-01T00:00:00Z");
+}
+
+#[test]
+fn an_unknown_reset_is_polled_sooner_first_then_less_often() {
+    let since = 1_000 * HOUR;
+    let retry_in = |waited: u64| {
+        let e = usage_limit(None, since + waited, since, 6 * HOUR, &Totals::default());
+        e.detail["retry_at_ms"].as_u64().unwrap() - (since + waited)
+    };
+    // A per-minute limit without a retry-after is retried after a minute, not 15.
+    assert_eq!(retry_in(0), 60_000);
+    assert_eq!(retry_in(60_000), 60_000);
+    assert_eq!(retry_in(4 * 60_000), 4 * 60_000);
+    // An account's usage window: every 15 minutes at most.
+    assert_eq!(retry_in(HOUR), UNKNOWN_RESET_RETRY_MS);
+}
+
+#[test]
+fn a_near_reset_from_a_retry_after_waits_that_long_plus_a_little() {
+    let now = 1_000 * HOUR;
+    // `retry-after: 1`: the parser says it resets in a second.
+    let e = usage_limit(Some(now + 1_000), now, now, 6 * HOUR, &Totals::default());
+    assert!(e.retryable);
+    assert_eq!(e.detail["retry_at_ms"], now + 1_000 + NEAR_RESET_SLACK_MS);
+    // `retry-after: 30`.
+    let e = usage_limit(Some(now + 30_000), now, now, 6 * HOUR, &Totals::default());
+    assert_eq!(e.detail["retry_at_ms"], now + 30_000 + NEAR_RESET_SLACK_MS);
+    // A reset already past: retry right away (plus the little slack).
+    let e = usage_limit(Some(now - 5_000), now, now, 6 * HOUR, &Totals::default());
+    assert_eq!(e.detail["retry_at_ms"], now + NEAR_RESET_SLACK_MS);
+    // A usage window announced to the minute, hours away, keeps the minute's slack.
+    let e = usage_limit(Some(now + 3 * HOUR), now, now, 6 * HOUR, &Totals::default());
+    assert_eq!(e.detail["retry_at_ms"], now + 3 * HOUR + RESET_SLACK_MS);
+    // A smaller configured slack is kept for near resets too.
+    let e = usage_limit_with_slack(
+        Some(now + 1_000),
+        now,
+        now,
+        6 * HOUR,
+        500,
+        &Totals::default(),
+    );
+    assert_eq!(e.detail["retry_at_ms"], now + 1_500);
+}
+
+#[test]
+fn an_exhausted_quota_is_fatal_and_says_what_to_do() {
+    let e = quota_exhausted(
+        "codex",
+        "You exceeded your current quota (insufficient_quota)",
+        &Totals::default(),
+    );
+    assert!(!e.retryable);
+    assert!(e.message.contains("insufficient_quota"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("add credits or raise the spending limit"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.detail["quota_exhausted"], true);
+    assert!(e.detail.get("retry_at_ms").is_none());
+    assert!(e.detail.get("usage_limit").is_none());
 }

@@ -35,6 +35,7 @@ struct Seen {
     /// The text of the CLI's result event.
     result_text: String,
     auth_failed: Option<String>,
+    quota_exhausted: Option<String>,
     rate_limited: Option<Option<u64>>,
     context_overflow: Option<String>,
     stall: Option<Stall>,
@@ -220,6 +221,13 @@ fn pump<H: AgentHost>(
                 );
                 seen.auth_failed = Some(message);
             }
+            Event::QuotaExhausted(message) => {
+                host.log(
+                    LogLevel::Error,
+                    &format!("the agent's account has no quota left: {message}"),
+                );
+                seen.quota_exhausted = Some(message);
+            }
             Event::ContextOverflow(message) => {
                 host.log(
                     LogLevel::Warn,
@@ -249,6 +257,20 @@ fn judge<H: AgentHost>(
     totals: &Totals,
 ) -> Step {
     let config = &plan.config;
+    // A CLI that refused its configuration fails the same way however often it is resumed.
+    if summary.outcome == Outcome::Misconfigured {
+        return Step::Fail(failures::misconfigured(&config.backend, summary, totals));
+    }
+    // An exhausted quota or billing fails at once: no reset will come, so never wait or poll.
+    let quota = summary.outcome == Outcome::QuotaExhausted
+        || (seen.quota_exhausted.is_some() && summary.outcome != Outcome::Completed);
+    if quota {
+        let message = seen
+            .quota_exhausted
+            .clone()
+            .unwrap_or_else(|| summary.detail.clone());
+        return Step::Fail(failures::quota_exhausted(&config.backend, &message, totals));
+    }
     if summary.outcome == Outcome::AuthFailed || seen.auth_failed.is_some() {
         let message = seen
             .auth_failed
@@ -337,9 +359,11 @@ fn judge<H: AgentHost>(
         | Outcome::Crashed
         | Outcome::Cancelled => Step::Fail(failures::session_ended(summary, totals)),
         // Handled above.
-        Outcome::AuthFailed | Outcome::RateLimited | Outcome::ContextOverflow => {
-            Step::Fail(failures::session_ended(summary, totals))
-        }
+        Outcome::AuthFailed
+        | Outcome::QuotaExhausted
+        | Outcome::Misconfigured
+        | Outcome::RateLimited
+        | Outcome::ContextOverflow => Step::Fail(failures::session_ended(summary, totals)),
     }
 }
 

@@ -206,6 +206,103 @@ fn the_earliest_reported_reset_wins() {
     let err = run(&mut host, &plan(json!({"backend": "claude"}))).unwrap_err();
     assert_eq!(
         err.detail["retry_at_ms"],
-        NOW + 2_000 + failures::RESET_SLACK_MS
+        NOW + 2_000 + failures::NEAR_RESET_SLACK_MS
     );
+}
+
+#[test]
+fn an_exhausted_quota_fails_fatally_at_once_without_waiting() {
+    // The CLI may call the 429 a rate limit first; the quota decides.
+    let mut s = session(Outcome::QuotaExhausted, "", &[]);
+    s.events.insert(1, Event::RateLimited(None));
+    s.events.insert(
+        2,
+        Event::QuotaExhausted("You exceeded your current quota (insufficient_quota)".into()),
+    );
+    s.summary.detail = "quota or billing exhausted: insufficient_quota".into();
+    let mut host = FakeHost::new(vec![s]);
+    let err = run(&mut host, &plan(json!({"backend": "codex"}))).unwrap_err();
+    assert!(!err.retryable, "{}", err.message);
+    assert!(
+        err.message.contains("quota or billing is exhausted"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message.contains("insufficient_quota"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.detail["quota_exhausted"], true);
+    assert!(err.detail.get("retry_at_ms").is_none(), "never polled");
+    assert_eq!(host.requests.len(), 1, "no other session is started");
+}
+
+#[test]
+fn a_quota_outcome_without_its_event_is_fatal_too() {
+    let mut s = session(Outcome::QuotaExhausted, "", &[]);
+    s.summary.detail = "quota or billing exhausted: credit balance is too low".into();
+    let mut host = FakeHost::new(vec![s]);
+    let err = run(&mut host, &plan(json!({"backend": "claude"}))).unwrap_err();
+    assert!(!err.retryable);
+    assert!(
+        err.message.contains("credit balance is too low"),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_per_minute_rate_limit_retries_after_its_retry_after_not_minutes_later() {
+    let mut s = session(Outcome::RateLimited, "", &[]);
+    // `retry-after: 1`, as the parser turns it into a reset time.
+    s.events.insert(1, Event::RateLimited(Some(NOW + 1_000)));
+    s.summary.resets_at_ms = Some(NOW + 1_000);
+    let mut host = FakeHost::new(vec![s]);
+    let err = run(&mut host, &plan(json!({"backend": "claude"}))).unwrap_err();
+    assert!(err.retryable);
+    assert_eq!(
+        err.detail["retry_at_ms"],
+        NOW + 1_000 + failures::NEAR_RESET_SLACK_MS
+    );
+}
+
+#[test]
+fn a_rate_limit_without_a_reset_time_is_retried_after_a_minute_first() {
+    let mut s = session(Outcome::RateLimited, "", &[]);
+    s.summary.resets_at_ms = None;
+    let mut host = FakeHost::new(vec![s]);
+    let err = run(&mut host, &plan(json!({"backend": "codex"}))).unwrap_err();
+    assert!(err.retryable);
+    assert_eq!(
+        err.detail["retry_at_ms"],
+        NOW + failures::UNKNOWN_RESET_FIRST_RETRY_MS
+    );
+    assert_eq!(err.detail["waiting_since_ms"], NOW);
+}
+
+#[test]
+fn a_cli_refusing_its_configuration_fails_fatally_and_is_never_resumed() {
+    let detail = "the agent CLI is misconfigured: Gemini CLI refused to run in an untrusted \
+                  folder (exit 55). The engine trusts the worktree by setting \
+                  GEMINI_CLI_TRUST_WORKSPACE=true";
+    let refused = || {
+        let mut s = session(Outcome::Misconfigured, "", &[]);
+        s.summary.detail = detail.into();
+        s.summary.exit_code = Some(55);
+        s
+    };
+    let mut host = FakeHost::new((0..4).map(|_| refused()).collect());
+    let err = run(&mut host, &plan(json!({"backend": "gemini"}))).unwrap_err();
+    assert!(!err.retryable, "{}", err.message);
+    assert!(err.message.contains("`gemini`"), "{}", err.message);
+    assert!(
+        err.message.contains("GEMINI_CLI_TRUST_WORKSPACE=true"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.detail["misconfigured"], true);
+    assert_eq!(err.detail["detail"], detail);
+    assert_eq!(err.detail["exit_code"], 55);
+    assert_eq!(host.requests.len(), 1, "never resumed");
 }

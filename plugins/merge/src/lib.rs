@@ -19,6 +19,7 @@ pub mod config;
 pub mod facts;
 pub mod gh;
 pub mod glue;
+pub mod identity;
 pub mod local;
 pub mod plumbing;
 pub mod pr;

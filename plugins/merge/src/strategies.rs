@@ -6,6 +6,7 @@ use serde_json::json;
 
 use crate::config::Strategy;
 use crate::facts::RunFacts;
+use crate::identity;
 use crate::plumbing::{
     AUTHOR_FORMAT, MergeTree, RUN_TRAILER, TASK_TRAILER, parse_authored, parse_merge_tree,
     with_trailers,
@@ -70,7 +71,8 @@ pub fn prepare<R: Runner + ?Sized>(
                 args.extend(["-p", head]);
             }
             args.extend(["-m", message.as_str()]);
-            let new = git.ok(&args)?.trim().to_string();
+            let env = identity::fallback_env(git, false)?;
+            let new = git.ok_env(&args, &env)?.trim().to_string();
             Ok(Prepared::Ready {
                 commits: vec![new.clone()],
                 new,
@@ -146,6 +148,8 @@ fn rebase<R: Runner + ?Sized>(
     let list = git.ok(&["rev-list", "--reverse", "--topo-order", &range])?;
     let mut parent = old.to_string();
     let mut created = Vec::new();
+    // Each replayed commit keeps its author; the committer falls back when git has none.
+    let committer = identity::fallback_env(git, true)?;
     for commit in list.lines().map(str::trim).filter(|c| !c.is_empty()) {
         let first_parent = format!("{commit}^");
         let args = [
@@ -169,11 +173,12 @@ fn rebase<R: Runner + ?Sized>(
             StageError::fatal(format!("cannot read the author of commit {commit}"))
         })?;
         let message = with_trailers(&authored.message, &[(RUN_TRAILER, &facts.run_id)]);
-        let env = [
+        let mut env = vec![
             ("GIT_AUTHOR_NAME".to_string(), authored.name),
             ("GIT_AUTHOR_EMAIL".to_string(), authored.email),
             ("GIT_AUTHOR_DATE".to_string(), authored.date),
         ];
+        env.extend(committer.iter().cloned());
         let args = ["commit-tree", &tree, "-p", &parent, "-m", &message];
         parent = git.ok_env(&args, &env)?.trim().to_string();
         created.push(parent.clone());

@@ -173,6 +173,8 @@ pub enum Event {
     ApiRetry(u32),
     /// Authentication failed; the message says how.
     AuthFailed(String),
+    /// The account's quota or billing is exhausted; the message says what the provider said.
+    QuotaExhausted(String),
     /// The prompt no longer fits the model's context window.
     ContextOverflow(String),
     /// The CLI's terminal result.
@@ -200,6 +202,11 @@ pub enum Outcome {
     RateLimited,
     /// Authentication failed.
     AuthFailed,
+    /// The account's quota or billing is exhausted (waiting does not help).
+    QuotaExhausted,
+    /// The CLI refused to run with its configuration (an untrusted folder, a bad setting):
+    /// the detail says how to fix it; resuming never helps.
+    Misconfigured,
     /// The prompt no longer fits the model's context.
     ContextOverflow,
     /// The host stopped it: no output for too long.
@@ -224,6 +231,8 @@ impl Outcome {
             Outcome::BudgetExceeded => "budget_exceeded",
             Outcome::RateLimited => "rate_limited",
             Outcome::AuthFailed => "auth_failed",
+            Outcome::QuotaExhausted => "quota_exhausted",
+            Outcome::Misconfigured => "misconfigured",
             Outcome::ContextOverflow => "context_overflow",
             Outcome::KilledInactive => "killed_inactive",
             Outcome::KilledToolCeiling => "killed_tool_ceiling",

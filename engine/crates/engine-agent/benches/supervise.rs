@@ -38,7 +38,8 @@ fn spec(dir: &std::path::Path) -> SessionSpec {
         env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
         transcript: dir.join("transcript.jsonl"),
         limits: Limits::default(),
-        prices: None,
+        pricing: engine_agent::Pricing::none(),
+        model: None,
         redact: Vec::new(),
     }
 }

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod backends;
 pub mod event;
+pub mod prices;
 pub mod request;
 pub mod summary;
 pub mod supervise;
@@ -16,6 +17,7 @@ pub use backend::{
 };
 pub use backends::{BUILTIN_BACKENDS, CustomBackendConfig, backend};
 pub use event::{AgentEvent, Usage};
+pub use prices::{PriceTable, Prices, Pricing};
 pub use request::{PermissionMode, SessionRequest};
 pub use summary::{Outcome, Summary};
-pub use supervise::{Limits, Prices, Session, SessionSpec, SuperviseError};
+pub use supervise::{Limits, Session, SessionSpec, SuperviseError};

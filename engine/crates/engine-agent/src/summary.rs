@@ -18,8 +18,13 @@ pub enum Outcome {
     BudgetExceeded,
     /// A usage limit was hit.
     RateLimited,
+    /// The account's quota or billing is exhausted.
+    QuotaExhausted,
     /// Authentication failed.
     AuthFailed,
+    /// The CLI refused to run with its configuration (e.g. an untrusted folder, a bad
+    /// setting): no retry or resume helps until a person fixes it.
+    Misconfigured,
     /// The prompt no longer fits the context.
     ContextOverflow,
     /// Stopped by the host: no output for too long.
@@ -57,4 +62,11 @@ pub struct Summary {
     pub resets_at_ms: Option<u64>,
     /// Files changed in the worktree during the session.
     pub files_changed: Vec<String>,
+    /// The usage's `cost_usd` was computed from its tokens and a price table (the CLI reported
+    /// no cost): an estimate.
+    #[serde(default)]
+    pub cost_estimated: bool,
+    /// The model the session ran: as the CLI named it, else as requested.
+    #[serde(default)]
+    pub model: Option<String>,
 }

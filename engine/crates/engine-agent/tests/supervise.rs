@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use engine_agent::{
-    AgentEvent, Invocation, Limits, Outcome, Prices, Session, SessionSpec, Summary, SuperviseError,
+    AgentEvent, Invocation, Limits, Outcome, PriceTable, Prices, Pricing, Session, SessionSpec,
+    Summary, SuperviseError,
 };
 use parser::JsonlParser;
 
@@ -56,7 +57,8 @@ fn spec(dir: &Path, script: &str, limits: Limits) -> SessionSpec {
         env: vec![("PATH".into(), std::env::var("PATH").unwrap_or_default())],
         transcript: dir.join("logs/transcript.jsonl"),
         limits,
-        prices: None,
+        pricing: Pricing::none(),
+        model: None,
         redact: Vec::new(),
     }
 }
@@ -176,6 +178,35 @@ async fn inactivity_kills_a_silent_agent_with_no_tool_running() {
         warnings(&ran.events)
             .iter()
             .any(|w| w.starts_with("stopping the agent: no output"))
+    );
+}
+
+/// A parser that learns usage only at the end (Codex reads it from its rollout file) still
+/// reports it when the host killed the session: what was spent is spent.
+#[tokio::test]
+async fn usage_a_parser_learns_at_the_end_counts_after_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        inactivity: Duration::from_millis(300),
+        ..relaxed()
+    };
+    let ran = run(spec(
+        dir.path(),
+        &script(&[
+            r#"{"k":"session","id":"s1"}"#,
+            r#"{"k":"later","in":1200,"out":30}"#,
+            "sleep 30",
+        ]),
+        limits,
+    ))
+    .await;
+    assert_eq!(ran.summary.outcome, Outcome::KilledInactive);
+    assert_eq!(
+        (
+            ran.summary.usage.input_tokens,
+            ran.summary.usage.output_tokens
+        ),
+        (1200, 30)
     );
 }
 
@@ -474,11 +505,15 @@ async fn the_budget_is_judged_on_computed_cost_when_the_cli_reports_none() {
         "sleep 30",
     ];
     let mut spec = spec(dir.path(), &script(&items), limits);
-    spec.prices = Some(Prices {
-        input_per_mtok: 1.0,
-        output_per_mtok: 10.0,
-        ..Prices::default()
-    });
+    spec.model = Some("m".into());
+    spec.pricing = Pricing::with_workflow(PriceTable::new([(
+        "m".to_string(),
+        Prices {
+            input_per_mtok: 1.0,
+            output_per_mtok: 10.0,
+            ..Prices::default()
+        },
+    )]));
     let ran = run(spec).await;
     assert_eq!(
         ran.summary.outcome,

@@ -54,6 +54,24 @@ pub struct Spend {
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
+    /// Tokens read from the prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_read_tokens: u64,
+    /// Tokens written to the prompt cache.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_tokens: u64,
+    /// Some of `cost_usd` was estimated from tokens and a price table (a CLI that reports no
+    /// cost), not reported by the CLI.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cost_estimated: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Spend {
@@ -63,6 +81,9 @@ impl Spend {
         cost_known: true,
         input_tokens: 0,
         output_tokens: 0,
+        cache_read_tokens: 0,
+        cache_write_tokens: 0,
+        cost_estimated: false,
     };
 
     /// [`Spend::NONE`], for serde defaults.
@@ -72,20 +93,27 @@ impl Spend {
 
     /// Whether anything was spent at all.
     pub fn is_zero(&self) -> bool {
-        self.cost_usd == 0.0 && self.input_tokens == 0 && self.output_tokens == 0
+        self.cost_usd == 0.0
+            && self.input_tokens == 0
+            && self.output_tokens == 0
+            && self.cache_read_tokens == 0
+            && self.cache_write_tokens == 0
     }
 }
 
 impl std::ops::Add for Spend {
     type Output = Spend;
 
-    /// The sum of two spends (the cost is known only if both are).
+    /// The sum of two spends (the cost is known only if both are, and estimated if either is).
     fn add(self, other: Spend) -> Spend {
         Spend {
             cost_usd: self.cost_usd + other.cost_usd,
             cost_known: self.cost_known && other.cost_known,
             input_tokens: self.input_tokens + other.input_tokens,
             output_tokens: self.output_tokens + other.output_tokens,
+            cache_read_tokens: self.cache_read_tokens + other.cache_read_tokens,
+            cache_write_tokens: self.cache_write_tokens + other.cache_write_tokens,
+            cost_estimated: self.cost_estimated || other.cost_estimated,
         }
     }
 }

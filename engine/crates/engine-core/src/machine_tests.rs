@@ -338,6 +338,7 @@ fn spent(usd: f64, tokens: u64) -> Spend {
         cost_known: true,
         input_tokens: tokens,
         output_tokens: tokens,
+        ..Spend::NONE
     }
 }
 

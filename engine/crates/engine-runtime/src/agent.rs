@@ -189,6 +189,7 @@ fn to_wit_event(event: AgentEvent) -> wit::Event {
         AgentEvent::RateLimited { resets_at_ms, .. } => wit::Event::RateLimited(resets_at_ms),
         AgentEvent::ApiRetry { attempt, .. } => wit::Event::ApiRetry(attempt),
         AgentEvent::AuthFailed { message } => wit::Event::AuthFailed(cut(message)),
+        AgentEvent::QuotaExhausted { message } => wit::Event::QuotaExhausted(cut(message)),
         AgentEvent::ContextOverflow { message } => wit::Event::ContextOverflow(cut(message)),
         AgentEvent::Result {
             is_error,
@@ -215,6 +216,8 @@ fn to_wit_summary(s: Summary) -> wit::Summary {
             Outcome::BudgetExceeded => wit::Outcome::BudgetExceeded,
             Outcome::RateLimited => wit::Outcome::RateLimited,
             Outcome::AuthFailed => wit::Outcome::AuthFailed,
+            Outcome::QuotaExhausted => wit::Outcome::QuotaExhausted,
+            Outcome::Misconfigured => wit::Outcome::Misconfigured,
             Outcome::ContextOverflow => wit::Outcome::ContextOverflow,
             Outcome::KilledInactive => wit::Outcome::KilledInactive,
             Outcome::KilledToolCeiling => wit::Outcome::KilledToolCeiling,

@@ -13,6 +13,8 @@ use serde_json::json;
 /// Plays a fixed list of events and records what it was asked.
 struct FakeLauncher {
     events: Vec<AgentEvent>,
+    /// How the sessions end unless cancelled.
+    outcome: Outcome,
     fail: Option<AgentStartError>,
     requests: Mutex<Vec<SessionRequest>>,
     cancelled: Arc<Mutex<bool>>,
@@ -20,6 +22,7 @@ struct FakeLauncher {
 
 struct FakeSession {
     events: VecDeque<AgentEvent>,
+    outcome: Outcome,
     cancelled: Arc<Mutex<bool>>,
 }
 
@@ -31,6 +34,7 @@ impl AgentLauncher for FakeLauncher {
         }
         Ok(Box::new(FakeSession {
             events: self.events.clone().into(),
+            outcome: self.outcome,
             cancelled: self.cancelled.clone(),
         }))
     }
@@ -51,12 +55,13 @@ impl AgentSession for FakeSession {
     }
     fn finish(self: Box<Self>) -> BoxFuture<'static, Summary> {
         let cancelled = *self.cancelled.lock().unwrap();
+        let outcome = self.outcome;
         Box::pin(async move {
             Summary {
                 outcome: if cancelled {
                     Outcome::Cancelled
                 } else {
-                    Outcome::Completed
+                    outcome
                 },
                 result_text: "all done".into(),
                 session_id: Some("sess-1".into()),
@@ -70,6 +75,8 @@ impl AgentSession for FakeSession {
                 detail: String::new(),
                 resets_at_ms: None,
                 files_changed: vec!["src/lib.rs".into()],
+                cost_estimated: false,
+                model: None,
             }
         })
     }
@@ -78,6 +85,7 @@ impl AgentSession for FakeSession {
 fn launcher(events: Vec<AgentEvent>, fail: Option<AgentStartError>) -> Arc<FakeLauncher> {
     Arc::new(FakeLauncher {
         events,
+        outcome: Outcome::Completed,
         fail,
         requests: Mutex::new(Vec::new()),
         cancelled: Arc::new(Mutex::new(false)),
@@ -208,4 +216,39 @@ async fn a_stage_can_cancel_its_session() {
     assert_eq!(success.outputs["events"].as_array().unwrap().len(), 2);
     assert_eq!(success.outputs["summary"]["outcome"], "cancelled");
     assert!(*fake.cancelled.lock().unwrap());
+}
+
+#[tokio::test]
+async fn an_exhausted_quota_reaches_the_stage_as_its_own_event_and_outcome() {
+    let stage = common::fixture("fixture-agent");
+    let fake = Arc::new(FakeLauncher {
+        outcome: Outcome::QuotaExhausted,
+        ..Arc::into_inner(launcher(
+            vec![AgentEvent::QuotaExhausted {
+                message: "insufficient_quota".into(),
+            }],
+            None,
+        ))
+        .unwrap()
+    });
+    let (mut req, _) = common::request(json!({}));
+    req.permissions.agent = true;
+    req.agent = Some(fake);
+    let success = common::host().run_attempt(&stage, req).await.unwrap();
+    assert_eq!(success.outputs["events"], json!(["quota-exhausted"]));
+    assert_eq!(success.outputs["summary"]["outcome"], "quota-exhausted");
+}
+
+#[tokio::test]
+async fn a_misconfigured_cli_reaches_the_stage_as_its_own_outcome() {
+    let stage = common::fixture("fixture-agent");
+    let fake = Arc::new(FakeLauncher {
+        outcome: Outcome::Misconfigured,
+        ..Arc::into_inner(launcher(Vec::new(), None)).unwrap()
+    });
+    let (mut req, _) = common::request(json!({}));
+    req.permissions.agent = true;
+    req.agent = Some(fake);
+    let success = common::host().run_attempt(&stage, req).await.unwrap();
+    assert_eq!(success.outputs["summary"]["outcome"], "misconfigured");
 }

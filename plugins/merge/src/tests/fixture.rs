@@ -36,6 +36,9 @@ pub struct TestRunner {
     pub calls: RefCell<Vec<String>>,
     /// Every sleep.
     pub slept: RefCell<Vec<Duration>>,
+    /// Runs programs like a machine without a git identity: no identity variables, `HOME`
+    /// this (empty) directory, no system or global git configuration.
+    pub no_identity_home: Option<PathBuf>,
 }
 
 impl TestRunner {
@@ -46,6 +49,7 @@ impl TestRunner {
             gh: None,
             calls: RefCell::new(Vec::new()),
             slept: RefCell::new(Vec::new()),
+            no_identity_home: None,
         }
     }
 
@@ -78,10 +82,25 @@ impl Runner for TestRunner {
             })?;
             return Ok(script(args));
         }
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(&self.cwd)
-            .envs(IDENTITY)
+        let mut command = Command::new(program);
+        command.args(args).current_dir(&self.cwd);
+        match &self.no_identity_home {
+            Some(home) => {
+                for (name, _) in IDENTITY {
+                    command.env_remove(name);
+                }
+                command
+                    .env_remove("EMAIL")
+                    .env_remove("GIT_CONFIG_GLOBAL")
+                    .env("HOME", home)
+                    .env("XDG_CONFIG_HOME", home)
+                    .env("GIT_CONFIG_NOSYSTEM", "1");
+            }
+            None => {
+                command.envs(IDENTITY);
+            }
+        }
+        let out = command
             .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| RunError {

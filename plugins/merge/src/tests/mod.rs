@@ -2,6 +2,7 @@
 //! worktree, with git run for real and `gh` scripted.
 
 mod fixture;
+mod identity_tests;
 mod local_tests;
 mod policy_tests;
 mod pr_tests;

@@ -58,6 +58,7 @@ impl From<raw::Event> for Event {
             raw::Event::RateLimited(resets_at) => Event::RateLimited(resets_at),
             raw::Event::ApiRetry(attempt) => Event::ApiRetry(attempt),
             raw::Event::AuthFailed(message) => Event::AuthFailed(message),
+            raw::Event::QuotaExhausted(message) => Event::QuotaExhausted(message),
             raw::Event::ContextOverflow(message) => Event::ContextOverflow(message),
             raw::Event::FinalResult(info) => Event::FinalResult(ResultInfo {
                 is_error: info.is_error,
@@ -80,6 +81,8 @@ impl From<raw::Outcome> for Outcome {
             raw::Outcome::BudgetExceeded => Outcome::BudgetExceeded,
             raw::Outcome::RateLimited => Outcome::RateLimited,
             raw::Outcome::AuthFailed => Outcome::AuthFailed,
+            raw::Outcome::QuotaExhausted => Outcome::QuotaExhausted,
+            raw::Outcome::Misconfigured => Outcome::Misconfigured,
             raw::Outcome::ContextOverflow => Outcome::ContextOverflow,
             raw::Outcome::KilledInactive => Outcome::KilledInactive,
             raw::Outcome::KilledToolCeiling => Outcome::KilledToolCeiling,

@@ -164,6 +164,12 @@ impl Driver {
             self.transcript.supervisor("ignored a second result event");
             return;
         }
+        if let AgentEvent::SessionStarted {
+            model: Some(model), ..
+        } = &event
+        {
+            self.spend.set_model(model);
+        }
         let usage = match &event {
             AgentEvent::Usage { usage } => Some(usage),
             AgentEvent::Result { usage, .. } => usage.as_ref(),
@@ -171,7 +177,8 @@ impl Driver {
         };
         if let Some(usage) = usage {
             self.spend.update(usage);
-            self.shared.set_spent(self.spend.spent_usd());
+            self.shared
+                .set_spent(self.spend.spent_usd(), self.spend.estimated());
         }
         if event.is_terminal() && state.result_at.is_none() {
             state.result_at = Some(now);
@@ -181,16 +188,27 @@ impl Driver {
         if let Some(Verdict::Kill { outcome, detail }) = verdict {
             self.kill(state, outcome, detail, now);
         }
-        if let (Some(budget), Some(spent)) = (self.limits.budget_usd, self.spend.spent_usd())
-            && spent > budget
-        {
-            let detail = format!(
-                "spent {}, past the budget of {}",
-                crate::supervise::format::usd_text(spent),
-                crate::supervise::format::usd_text(budget)
-            );
+        if let Some(detail) = self.over_budget() {
             self.kill(state, Outcome::BudgetExceeded, detail, now);
         }
+    }
+
+    /// Why the spend so far is past the session's budget, if it is.
+    fn over_budget(&self) -> Option<String> {
+        let budget = self.limits.budget_usd?;
+        let spent = self.spend.spent_usd()?;
+        (spent > budget).then(|| {
+            let estimated = if self.spend.estimated() {
+                " (estimated from tokens)"
+            } else {
+                ""
+            };
+            format!(
+                "spent {}{estimated}, past the budget of {}",
+                crate::supervise::format::usd_text(spent),
+                crate::supervise::format::usd_text(budget)
+            )
+        })
     }
 
     fn tick(&mut self, state: &mut State, now: Instant) {
@@ -289,13 +307,29 @@ impl Driver {
             for event in self.parser.finish(exit_code) {
                 self.event(&mut state, event, now);
             }
+        } else {
+            // Killed: what the CLI says from now on cannot change the outcome, but usage the
+            // parser only learns at the end (Codex's rollout file) is still spend.
+            for event in self.parser.finish(exit_code) {
+                if let AgentEvent::Usage { usage } = &event {
+                    state.record.event(&event);
+                    self.spend.update(usage);
+                    self.shared
+                        .set_spent(self.spend.spent_usd(), self.spend.estimated());
+                    let _ = self.events.send(event);
+                }
+            }
         }
         state.ending.exit_code = exit_code;
         state.ending.signal = status.and_then(|s| s.signal());
         state.ending.duration = self.started.elapsed();
         state.ending.counted_turns = state.watchdog.turns();
+        // Judged again at the end: a CLI that reports usage only with its result (or after it)
+        // was never killed for it, and its final spend decides.
+        state.ending.over_budget = self.over_budget();
         let summary = state.record.summary(&state.ending, &self.spend);
-        self.shared.set_spent(self.spend.spent_usd());
+        self.shared
+            .set_spent(self.spend.spent_usd(), self.spend.estimated());
         self.transcript.supervisor(&format!(
             "session ended: {:?}: {}",
             summary.outcome, summary.detail

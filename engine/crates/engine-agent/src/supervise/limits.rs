@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::event::Usage;
+pub use crate::prices::Prices;
 
 /// Hard limits the host enforces on an agent CLI; no stage can switch them off, only tune them
 /// through the workflow. Defaults are the peers' numbers from the reference page.
@@ -89,31 +89,6 @@ impl Limits {
     }
 }
 
-/// Token prices in USD per million tokens, used to compute the cost when the CLI reports none.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Prices {
-    /// Per million input tokens.
-    pub input_per_mtok: f64,
-    /// Per million output tokens.
-    pub output_per_mtok: f64,
-    /// Per million tokens read from the prompt cache.
-    pub cache_read_per_mtok: f64,
-    /// Per million tokens written to the prompt cache.
-    pub cache_write_per_mtok: f64,
-}
-
-impl Prices {
-    /// The cost in USD of `usage`'s tokens.
-    pub fn cost_of(&self, usage: &Usage) -> f64 {
-        // u64 -> f64 loses precision only past 2^53 tokens.
-        let mtok = |tokens: u64| tokens as f64 / 1_000_000.0;
-        mtok(usage.input_tokens) * self.input_per_mtok
-            + mtok(usage.output_tokens) * self.output_per_mtok
-            + mtok(usage.cache_read_tokens) * self.cache_read_per_mtok
-            + mtok(usage.cache_write_tokens) * self.cache_write_per_mtok
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,24 +112,5 @@ mod tests {
         assert!(limits.is_long_tool("bash"));
         assert!(limits.is_long_tool("command_execution"));
         assert!(!limits.is_long_tool("Read"));
-    }
-
-    #[test]
-    fn prices_cost_every_kind_of_token() {
-        let prices = Prices {
-            input_per_mtok: 3.0,
-            output_per_mtok: 15.0,
-            cache_read_per_mtok: 0.3,
-            cache_write_per_mtok: 3.75,
-        };
-        let usage = Usage {
-            input_tokens: 1_000_000,
-            output_tokens: 100_000,
-            cache_read_tokens: 2_000_000,
-            cache_write_tokens: 0,
-            cost_usd: None,
-        };
-        let cost = prices.cost_of(&usage);
-        assert!((cost - (3.0 + 1.5 + 0.6)).abs() < 1e-9, "{cost}");
     }
 }

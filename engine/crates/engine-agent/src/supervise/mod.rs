@@ -51,6 +51,7 @@ use crate::backend::{Invocation, StreamParser};
 use crate::event::{AgentEvent, Usage};
 use crate::summary::{Outcome, Summary};
 
+pub use crate::prices::{PriceTable, Pricing};
 pub use error::SuperviseError;
 pub use limits::{Limits, Prices};
 
@@ -78,8 +79,11 @@ pub struct SessionSpec {
     pub transcript: PathBuf,
     /// The limits.
     pub limits: Limits,
-    /// Prices to compute the cost when the CLI reports none.
-    pub prices: Option<Prices>,
+    /// Prices to estimate the cost from tokens when the CLI reports none (the workflow's
+    /// `prices:` over the built-in table).
+    pub pricing: Pricing,
+    /// The model requested (a tier already resolved): priced until the CLI names its own.
+    pub model: Option<String>,
     /// Secret values to replace with `[redacted]` in the transcript (an agent may echo what
     /// it was given in its environment).
     pub redact: Vec<String>,
@@ -89,12 +93,14 @@ pub struct SessionSpec {
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     spent: Mutex<Option<f64>>,
+    estimated: AtomicBool,
     ended: AtomicBool,
 }
 
 impl Shared {
-    pub(crate) fn set_spent(&self, spent: Option<f64>) {
+    pub(crate) fn set_spent(&self, spent: Option<f64>, estimated: bool) {
         *self.spent.lock().unwrap_or_else(|p| p.into_inner()) = spent;
+        self.estimated.store(estimated, Ordering::SeqCst);
     }
 
     fn spent(&self) -> Option<f64> {
@@ -151,8 +157,8 @@ impl Session {
         let exited = tokio::spawn(async move { child.wait().await });
 
         let shared = Arc::new(Shared::default());
-        let spend = Spend::new(spec.prices);
-        shared.set_spent(spend.spent_usd());
+        let spend = Spend::new(spec.pricing, spec.model);
+        shared.set_spent(spend.spent_usd(), spend.estimated());
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (cancel_tx, cancel_rx) = mpsc::unbounded_channel();
         let driver = Driver {
@@ -206,10 +212,16 @@ impl Session {
         }
     }
 
-    /// What the session has spent so far: the CLI's reported cost, or its tokens priced, or
-    /// None when neither is known.
+    /// What the session has spent so far: the CLI's reported cost, or its tokens priced (an
+    /// estimate, see [`Session::spent_estimated`]), or None when neither is known.
     pub fn spent_usd(&self) -> Option<f64> {
         self.shared.spent()
+    }
+
+    /// Whether [`Session::spent_usd`] is an estimate from tokens and prices (the CLI reported
+    /// no cost).
+    pub fn spent_estimated(&self) -> bool {
+        self.shared.estimated.load(Ordering::SeqCst)
     }
 
     /// The process id (and process-group id) of the CLI, while known.
@@ -238,6 +250,8 @@ impl Session {
             detail: detail.to_string(),
             resets_at_ms: None,
             files_changed: Vec::new(),
+            cost_estimated: false,
+            model: None,
         }
     }
 }

@@ -12,6 +12,11 @@ use crate::supervise::spend::Spend;
 const STDERR_TAIL: usize = 5;
 /// Characters of a line kept in a detail.
 const DETAIL_LINE_CHARS: usize = 300;
+/// Characters of a misconfigured CLI's result kept in the detail: it says how to fix it.
+const MISCONFIGURED_CHARS: usize = 1500;
+/// Error-result subtypes of a CLI that refused to run with its configuration (Gemini CLI's
+/// exit 55, an untrusted folder, and exit 52, a bad setting): resuming never helps.
+const MISCONFIGURED_SUBTYPES: &[&str] = &["error_untrusted_workspace", "error_config"];
 
 /// The first terminal result.
 #[derive(Debug, Clone)]
@@ -31,6 +36,7 @@ pub(crate) struct Record {
     result_session_id: Option<String>,
     last_usage: Option<Usage>,
     rate_limited: Option<(Option<u64>, String)>,
+    quota_exhausted: Option<String>,
     auth_failed: Option<String>,
     context_overflow: Option<String>,
     stderr_tail: VecDeque<String>,
@@ -51,6 +57,9 @@ pub(crate) struct Ending {
     pub(crate) duration: Duration,
     /// Turns the watchdog counted.
     pub(crate) counted_turns: u32,
+    /// The session's final spend is past its budget (judged at the end too, since some CLIs
+    /// report usage only with their result): why.
+    pub(crate) over_budget: Option<String>,
 }
 
 impl Record {
@@ -70,6 +79,9 @@ impl Record {
                 resets_at_ms,
                 message,
             } => self.rate_limited = Some((*resets_at_ms, message.clone())),
+            AgentEvent::QuotaExhausted { message } => {
+                self.quota_exhausted = Some(message.clone());
+            }
             AgentEvent::AuthFailed { message } => self.auth_failed = Some(message.clone()),
             AgentEvent::ContextOverflow { message } => {
                 self.context_overflow = Some(message.clone());
@@ -113,6 +125,7 @@ impl Record {
             .and_then(|r| r.usage)
             .or(self.last_usage)
             .unwrap_or_default();
+        let (usage, cost_estimated) = spend.priced(usage);
         Summary {
             outcome,
             result_text: result.map(|r| r.text.clone()).unwrap_or_default(),
@@ -121,7 +134,7 @@ impl Record {
                 .clone()
                 .or_else(|| self.session_id.clone()),
             turns: result.and_then(|r| r.turns).unwrap_or(ending.counted_turns),
-            usage: spend.priced(usage),
+            usage,
             duration_ms: u64::try_from(ending.duration.as_millis()).unwrap_or(u64::MAX),
             exit_code: ending.exit_code,
             detail,
@@ -130,10 +143,25 @@ impl Record {
                 _ => None,
             },
             files_changed: Vec::new(),
+            cost_estimated,
+            model: spend.model().map(str::to_string),
         }
     }
 
     fn outcome(&self, ending: &Ending) -> (Outcome, String) {
+        let (outcome, detail) = self.ended(ending);
+        match &ending.over_budget {
+            // Spending past the cap is what counts, however the CLI ended (a CLI that reports
+            // usage only with its result can finish "successfully" past it); a cancel stands.
+            Some(why) if !matches!(outcome, Outcome::Cancelled | Outcome::BudgetExceeded) => (
+                Outcome::BudgetExceeded,
+                format!("{why} (the session ended: {detail})"),
+            ),
+            _ => (outcome, detail),
+        }
+    }
+
+    fn ended(&self, ending: &Ending) -> (Outcome, String) {
         if let Some(result) = &self.result {
             let (outcome, mut detail) = self.result_outcome(result);
             if let Some(kill) = &ending.killed_after_result {
@@ -188,6 +216,13 @@ impl Record {
                     "the CLI stopped at its budget".into(),
                 );
             }
+            _ if MISCONFIGURED_SUBTYPES.contains(&subtype) => {
+                let text = clip_to(result.text.trim(), MISCONFIGURED_CHARS);
+                return (
+                    Outcome::Misconfigured,
+                    format!("the agent CLI is misconfigured: {text}"),
+                );
+            }
             _ => {}
         }
         if !result.is_error && !subtype.starts_with("error") {
@@ -202,8 +237,16 @@ impl Record {
         )
     }
 
-    /// An outcome explained by a usage-limit, auth or context event seen in the stream.
+    /// An outcome explained by a quota, usage-limit, auth or context event seen in the stream.
+    /// An exhausted quota comes first: a CLI may also report its 429 as a rate limit, and
+    /// waiting for a reset would never help.
     fn explanation(&self) -> Option<(Outcome, String)> {
+        if let Some(message) = &self.quota_exhausted {
+            return Some((
+                Outcome::QuotaExhausted,
+                format!("quota or billing exhausted: {}", clip(message)),
+            ));
+        }
         if let Some((_, message)) = &self.rate_limited {
             return Some((
                 Outcome::RateLimited,
@@ -226,169 +269,16 @@ impl Record {
 }
 
 fn clip(text: &str) -> String {
-    match text.char_indices().nth(DETAIL_LINE_CHARS) {
+    clip_to(text, DETAIL_LINE_CHARS)
+}
+
+fn clip_to(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(is_error: bool, subtype: &str) -> AgentEvent {
-        AgentEvent::Result {
-            is_error,
-            subtype: subtype.into(),
-            text: "done".into(),
-            session_id: Some("s-result".into()),
-            turns: Some(4),
-            usage: Some(Usage {
-                input_tokens: 10,
-                ..Usage::default()
-            }),
-        }
-    }
-
-    fn summarize(events: &[AgentEvent], ending: Ending) -> Summary {
-        let mut record = Record::default();
-        let mut spend = Spend::new(None);
-        for event in events {
-            if let AgentEvent::Usage { usage } = event {
-                spend.update(usage);
-            }
-            record.event(event);
-        }
-        record.summary(&ending, &spend)
-    }
-
-    fn exited(code: i32) -> Ending {
-        Ending {
-            exit_code: Some(code),
-            ..Ending::default()
-        }
-    }
-
-    #[test]
-    fn success_result_completes_even_with_a_bad_exit_code() {
-        let s = summarize(&[result(false, "success")], exited(1));
-        assert_eq!(s.outcome, Outcome::Completed);
-        assert_eq!(s.result_text, "done");
-        assert_eq!(s.session_id.as_deref(), Some("s-result"));
-        assert_eq!(s.turns, 4);
-        assert_eq!(s.usage.input_tokens, 10);
-        assert_eq!(s.exit_code, Some(1));
-    }
-
-    #[test]
-    fn error_result_is_explained_by_what_was_seen() {
-        let limit = AgentEvent::RateLimited {
-            resets_at_ms: Some(42),
-            message: "hit your limit".into(),
-        };
-        let s = summarize(&[limit, result(true, "success")], exited(0));
-        assert_eq!(s.outcome, Outcome::RateLimited);
-        assert_eq!(s.resets_at_ms, Some(42));
-
-        let auth = AgentEvent::AuthFailed {
-            message: "OAuth token has expired".into(),
-        };
-        let s = summarize(&[auth, result(true, "error_during_execution")], exited(1));
-        assert_eq!(s.outcome, Outcome::AuthFailed);
-
-        let overflow = AgentEvent::ContextOverflow {
-            message: "prompt is too long".into(),
-        };
-        let s = summarize(
-            &[overflow, result(true, "error_during_execution")],
-            exited(1),
-        );
-        assert_eq!(s.outcome, Outcome::ContextOverflow);
-
-        let s = summarize(&[result(true, "error_during_execution")], exited(1));
-        assert_eq!(s.outcome, Outcome::Errored);
-        assert_eq!(s.resets_at_ms, None);
-    }
-
-    #[test]
-    fn subtypes_name_the_cli_limits() {
-        let s = summarize(&[result(true, "error_max_turns")], exited(0));
-        assert_eq!(s.outcome, Outcome::MaxTurns);
-        let s = summarize(&[result(true, "error_max_budget_usd")], exited(0));
-        assert_eq!(s.outcome, Outcome::BudgetExceeded);
-    }
-
-    #[test]
-    fn the_first_result_is_kept() {
-        let mut record = Record::default();
-        assert!(record.event(&result(false, "success")));
-        assert!(!record.event(&result(true, "error_during_execution")));
-        let s = record.summary(&exited(0), &Spend::new(None));
-        assert_eq!(s.outcome, Outcome::Completed);
-    }
-
-    #[test]
-    fn no_result_is_a_crash_with_stderr() {
-        let events: Vec<AgentEvent> = (0..7)
-            .map(|i| AgentEvent::StderrLine {
-                line: format!("line {i}"),
-            })
-            .collect();
-        let s = summarize(&events, exited(3));
-        assert_eq!(s.outcome, Outcome::Crashed);
-        assert_eq!(
-            s.detail,
-            "the process exited with code 3 without a result; last stderr: line 2 | line 3 | line 4 | line 5 | line 6"
-        );
-    }
-
-    #[test]
-    fn kills_stand_unless_a_limit_explains_a_stuck_cli() {
-        let kill = |outcome| Ending {
-            kill: Some((outcome, "rule".into())),
-            ..Ending::default()
-        };
-        let s = summarize(&[], kill(Outcome::KilledInactive));
-        assert_eq!(
-            (s.outcome, s.detail.as_str()),
-            (Outcome::KilledInactive, "rule")
-        );
-        let auth = AgentEvent::AuthFailed {
-            message: "Please run /login".into(),
-        };
-        let s = summarize(std::slice::from_ref(&auth), kill(Outcome::KilledInactive));
-        assert_eq!(s.outcome, Outcome::AuthFailed);
-        let s = summarize(&[auth], kill(Outcome::Cancelled));
-        assert_eq!(s.outcome, Outcome::Cancelled);
-    }
-
-    #[test]
-    fn a_result_outranks_the_kill_after_it() {
-        let ending = Ending {
-            killed_after_result: Some("killed 5s after its result".into()),
-            ..Ending::default()
-        };
-        let s = summarize(&[result(false, "success")], ending);
-        assert_eq!(s.outcome, Outcome::Completed);
-        assert!(
-            s.detail.ends_with("killed 5s after its result"),
-            "{}",
-            s.detail
-        );
-    }
-
-    #[test]
-    fn usage_falls_back_to_the_last_cumulative_update() {
-        let usage = AgentEvent::Usage {
-            usage: Usage {
-                output_tokens: 99,
-                cost_usd: Some(0.25),
-                ..Usage::default()
-            },
-        };
-        let s = summarize(&[usage], exited(0));
-        assert_eq!(s.usage.output_tokens, 99);
-        assert_eq!(s.usage.cost_usd, Some(0.25));
-        assert_eq!(s.turns, 0);
-    }
-}
+#[path = "record_tests.rs"]
+mod tests;

@@ -1,21 +1,26 @@
 //! A tiny JSONL dialect for driving the supervisor from `sh` scripts, and its parser.
 //!
 //! One object per line, field `k`:
-//! `session{id}`, `text{text}`, `tool{id, name}`, `done{id, ok?}`,
-//! `usage{in?, out?, cost?}`, `rate{resets?, msg?}`, `auth{msg?}`, `overflow{msg?}`,
-//! `result{error?, subtype?, text?, turns?, cost?, session?}`. Anything else is `Unknown`.
+//! `session{id, model?}`, `text{text}`, `tool{id, name}`, `done{id, ok?}`,
+//! `usage{in?, out?, cost?}`, `rate{resets?, msg?}`, `auth{msg?}`, `quota{msg?}`,
+//! `overflow{msg?}`, `later{in?, out?}` (usage the parser only reports from `finish`, like
+//! Codex's rollout file), `result{error?, subtype?, text?, turns?, in?, out?, cost?, session?}` (the
+//! result carries usage when it has `in`, `out` or `cost`). Anything else is `Unknown`.
 
 use engine_agent::{AgentEvent, StreamParser, Usage};
 use serde_json::Value;
 
 /// Parser for the test dialect.
 #[derive(Debug, Default)]
-pub struct JsonlParser;
+pub struct JsonlParser {
+    /// Usage announced by `later` lines, reported by `finish`.
+    later: Option<Usage>,
+}
 
 impl JsonlParser {
     /// A boxed parser for [`engine_agent::Session::start`].
     pub fn boxed() -> Box<dyn StreamParser> {
-        Box::new(JsonlParser)
+        Box::new(JsonlParser::default())
     }
 }
 
@@ -45,7 +50,7 @@ impl StreamParser for JsonlParser {
         let event = match value["k"].as_str().unwrap_or_default() {
             "session" => AgentEvent::SessionStarted {
                 session_id: text(&value, "id"),
-                model: None,
+                model: value["model"].as_str().map(String::from),
             },
             "text" => AgentEvent::AssistantText {
                 text: text(&value, "text"),
@@ -64,11 +69,18 @@ impl StreamParser for JsonlParser {
             "usage" => AgentEvent::Usage {
                 usage: usage(&value),
             },
+            "later" => {
+                self.later = Some(usage(&value));
+                return Vec::new();
+            }
             "rate" => AgentEvent::RateLimited {
                 resets_at_ms: value["resets"].as_u64(),
                 message: text(&value, "msg"),
             },
             "auth" => AgentEvent::AuthFailed {
+                message: text(&value, "msg"),
+            },
+            "quota" => AgentEvent::QuotaExhausted {
                 message: text(&value, "msg"),
             },
             "overflow" => AgentEvent::ContextOverflow {
@@ -80,7 +92,10 @@ impl StreamParser for JsonlParser {
                 text: text(&value, "text"),
                 session_id: value["session"].as_str().map(String::from),
                 turns: value["turns"].as_u64().and_then(|t| u32::try_from(t).ok()),
-                usage: value.get("cost").map(|_| usage(&value)),
+                usage: ["cost", "in", "out"]
+                    .iter()
+                    .any(|k| value.get(k).is_some())
+                    .then(|| usage(&value)),
             },
             _ => return unknown(),
         };
@@ -94,6 +109,10 @@ impl StreamParser for JsonlParser {
     }
 
     fn finish(&mut self, _exit_code: Option<i32>) -> Vec<AgentEvent> {
-        Vec::new()
+        self.later
+            .take()
+            .map(|usage| AgentEvent::Usage { usage })
+            .into_iter()
+            .collect()
     }
 }
