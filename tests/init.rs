@@ -212,3 +212,40 @@ fn bad_input_and_no_repository_are_refused() {
     assert!(r.stderr().contains("git repository"), "{}", r.stderr());
     assert!(!dir.path().join("workflows").exists());
 }
+
+#[test]
+fn every_backend_gets_a_workflow_whose_agent_stages_it_can_run() {
+    for backend in ["claude", "codex", "gemini", "opencode", "aider", "cursor"] {
+        let repo = TestRepo::new();
+        let r = init(&repo, &FakePath::new(&[]), &["--backend", backend]);
+        assert_eq!(r.code(), 0, "{backend}: {}", r.stderr());
+        let text = repo.read("workflows/engine.yaml");
+        // execute and the review personas run on it...
+        assert!(
+            text.contains(&format!("      backend: {backend}\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "      backend: {backend}   # the reviewers' agent CLI"
+            )),
+            "{text}"
+        );
+        // ...asking nothing it refuses: no tool lists (only claude takes them; the review's
+        // read-only comes from plan mode on every backend), and validate checks the rest.
+        assert!(!text.contains("allowed_tools"), "{backend}: {text}");
+        assert!(!text.contains("denied_tools"), "{backend}: {text}");
+        validate(&repo, "workflows/engine.yaml");
+
+        // Triage switched to mode agent on the same backend validates too.
+        let agent_triage = text.replace(
+            "    uses: builtin:triage\n    permissions: { workspace: read }",
+            &format!(
+                "    uses: builtin:triage\n    with: {{ mode: agent, agent: {{ backend: {backend} }} }}\n    permissions: {{ workspace: read, agent: true }}"
+            ),
+        );
+        assert_ne!(agent_triage, text, "the triage stage moved in the template");
+        repo.write("workflows/engine.yaml", &agent_triage);
+        validate(&repo, "workflows/engine.yaml");
+    }
+}

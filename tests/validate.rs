@@ -108,3 +108,55 @@ fn an_incompatible_component_fails_at_validate() {
     assert_eq!(r.code(), 2, "{}", r.stderr());
     assert!(r.stderr().contains("stages.bad.uses"), "{}", r.stderr());
 }
+
+#[test]
+fn agent_stages_naming_backends_that_cannot_work_are_refused() {
+    let repo = TestRepo::new();
+    repo.workflow(
+        r#"name: backends
+stages:
+  triage:
+    uses: builtin:triage
+    with: { mode: agent, agent: { backend: clade } }
+    permissions: { workspace: read, agent: true }
+  execute:
+    uses: builtin:agent
+    needs: [triage]
+    with: { backend: codex, denied_tools: [Bash] }
+    permissions: { workspace: write, agent: true }
+  review:
+    uses: builtin:review
+    needs: [execute]
+    with:
+      personas: [quality, { name: security, backend: codx }]
+    permissions: { workspace: read, agent: true, exec: [git] }
+"#,
+    );
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 2, "{}", r.stderr());
+    insta::assert_snapshot!("validate_agent_backends", r.stderr());
+
+    // Every backend can run the read-only stages; only the tool lists were wrong.
+    repo.workflow(
+        r#"name: backends
+stages:
+  triage:
+    uses: builtin:triage
+    with: { mode: agent, agent: { backend: aider } }
+    permissions: { workspace: read, agent: true }
+  execute:
+    uses: builtin:agent
+    needs: [triage]
+    with: { backend: codex }
+    permissions: { workspace: write, agent: true }
+  review:
+    uses: builtin:review
+    needs: [execute]
+    with:
+      personas: [quality, { name: security, backend: opencode }]
+    permissions: { workspace: read, agent: true, exec: [git] }
+"#,
+    );
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+}

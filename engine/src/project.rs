@@ -56,6 +56,9 @@ impl Project {
         // builtin:gate's baseline checks the base commit out there, inside a run's worktree, for
         // moments; a crash must never leave it to be committed with the run's work.
         repo.ensure_excluded("/.engine-baseline/")?;
+        // aider keeps its repo-map cache in the worktree's root and has no switch to move it;
+        // it is the CLI's state, never part of a run's change.
+        repo.ensure_excluded("/.aider.tags.cache.v*/")?;
         Ok(Project { repo, state_dir })
     }
 
@@ -151,7 +154,12 @@ impl PreparedWorkflow {
             }
         };
         let agents = match AgentConfig::from_workflow(&loaded) {
-            Ok(config) => config,
+            Ok(config) => {
+                diagnostics.extend(crate::agents::stage_checks::check_stage_backends(
+                    &loaded, &config,
+                ));
+                config
+            }
             Err(problems) => {
                 diagnostics.extend(problems);
                 AgentConfig::default()

@@ -5,7 +5,9 @@
 pub mod budget;
 pub mod launcher;
 pub mod meter;
+pub mod readonly_copy;
 pub mod settings;
+pub mod stage_checks;
 
 pub use budget::BudgetView;
 pub use launcher::{HostLauncher, LaunchSite};

@@ -15,8 +15,9 @@
 //! a JSON verdict ([`verdict`]). The verdicts are aggregated under `require` and `block_on`
 //! ([`aggregate`]): an approval succeeds with the findings as outputs, a rejection fails
 //! fatally with the findings as readable feedback ([`report`]), and a persona without a verdict
-//! makes the attempt fail retryably: it never counts as an approval. Everything but [`glue`] is
-//! plain Rust, tested on the host. See `docs/review.md`.
+//! makes the attempt fail retryably (fatally when its session ended auth-failed,
+//! quota-exhausted or misconfigured: retrying cannot help): it never counts as an approval.
+//! Everything but [`glue`] is plain Rust, tested on the host. See `docs/review.md`.
 #![warn(missing_docs)]
 
 pub mod aggregate;

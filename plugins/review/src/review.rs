@@ -1,8 +1,11 @@
 //! One attempt of the review, over any [`ReviewHost`]: resolve the personas, read the change,
-//! run every persona (in parallel), ask again once for an unreadable verdict, then decide.
+//! run every persona (in parallel), ask again once for an unreadable verdict, then decide. A
+//! persona whose session cannot run at all (no quota left, not logged in, a CLI that refuses
+//! its configuration) fails the attempt fatally at once: retrying would end the same way.
 
 use serde_json::json;
 
+use engine_stage_sdk::agent::Outcome as SessionOutcome;
 use engine_stage_sdk::{StageError, Success};
 
 use crate::aggregate::{Outcome, PersonaOutcome, decide, tally};
@@ -12,7 +15,9 @@ use crate::host::{LogLevel, ReviewHost};
 use crate::personas::{self, Persona};
 use crate::prompt::{ReviewInput, TaskText, reask_prompt, review_prompt};
 use crate::report::{PersonaReport, Review};
-use crate::sessions::{Reply, SessionSettings, reply, resume_request, review_request, run_all};
+use crate::sessions::{
+    Reply, SessionEnd, SessionSettings, reply, resume_request, review_request, run_all,
+};
 
 /// What the attempt knows about the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +59,7 @@ pub fn run<H: ReviewHost>(
         diff: diff.clone(),
         instructions: config.instructions.clone(),
     };
-    let reports = review_all(host, config, &personas, &input);
+    let reports = review_all(host, config, &personas, &input)?;
     conclude(config, reports, &diff)
 }
 
@@ -113,13 +118,14 @@ fn empty_diff(config: &ReviewConfig, base: &str) -> Result<Success, StageError> 
 }
 
 /// Runs every persona, asks once more those whose reply held no readable verdict, and returns
-/// each persona's report in config order.
+/// each persona's report in config order; the fatal failure of a persona that cannot run (see
+/// [`cannot_run`]).
 fn review_all<H: ReviewHost>(
     host: &mut H,
     config: &ReviewConfig,
     personas: &[Persona],
     input: &ReviewInput,
-) -> Vec<PersonaReport> {
+) -> Result<Vec<PersonaReport>, StageError> {
     let settings = SessionSettings {
         max_turns: config.max_turns,
         budget_usd: config.budget_usd,
@@ -135,6 +141,14 @@ fn review_all<H: ReviewHost>(
         })
         .collect();
     let ends = run_all(host, &requests, parallel);
+    if let Some(error) = personas
+        .iter()
+        .zip(&ends)
+        .find_map(|(p, e)| cannot_run(p, e))
+    {
+        host.log(LogLevel::Warn, &format!("review: {}", error.message));
+        return Err(error);
+    }
     let mut reports: Vec<PersonaReport> = personas
         .iter()
         .map(|p| PersonaReport {
@@ -188,6 +202,11 @@ fn review_all<H: ReviewHost>(
             })
             .collect();
         let ends = run_all(host, &requests, parallel);
+        let asked_again = reask.iter().map(|(i, _, _)| &personas[*i]);
+        if let Some(error) = asked_again.zip(&ends).find_map(|(p, e)| cannot_run(p, e)) {
+            host.log(LogLevel::Warn, &format!("review: {}", error.message));
+            return Err(error);
+        }
         for ((i, _, first_why), end) in reask.iter().zip(&ends) {
             let report = &mut reports[*i];
             report.reasked = true;
@@ -204,7 +223,51 @@ fn review_all<H: ReviewHost>(
             log_outcome(host, report);
         }
     }
-    reports
+    Ok(reports)
+}
+
+/// The fatal failure of a persona whose session cannot run at all, whatever the retries: its
+/// account has no quota left, its CLI is not logged in, or its CLI refused its configuration.
+/// Counting it as a missing verdict would fail the attempt retryably, and every retry would
+/// end the same way.
+fn cannot_run(persona: &Persona, end: &SessionEnd) -> Option<StageError> {
+    let SessionEnd::Ended { summary, .. } = end else {
+        return None;
+    };
+    let (name, backend) = (&persona.name, &persona.backend);
+    let why = summary.detail.trim();
+    let (flag, message) = match summary.outcome {
+        SessionOutcome::QuotaExhausted => (
+            "quota_exhausted",
+            format!(
+                "review persona `{name}`: the `{backend}` agent's account has no quota left \
+                 ({why}): add credits or raise the spending limit at the provider, then run the \
+                 task again"
+            ),
+        ),
+        SessionOutcome::AuthFailed => (
+            "auth_failed",
+            format!(
+                "review persona `{name}`: the `{backend}` agent is not logged in ({why}): log \
+                 the CLI in on the host or pass its API key, then run the task again"
+            ),
+        ),
+        SessionOutcome::Misconfigured => (
+            "misconfigured",
+            format!(
+                "review persona `{name}`: the `{backend}` agent did not run ({why}): fix its \
+                 configuration, then run the task again"
+            ),
+        ),
+        _ => return None,
+    };
+    Some(StageError::fatal(message).with_detail(json!({
+        flag: true,
+        "persona": name,
+        "backend": backend,
+        "outcome": summary.outcome.as_str(),
+        "detail": summary.detail,
+    })))
 }
 
 fn sum_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {

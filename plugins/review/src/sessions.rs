@@ -25,6 +25,11 @@ pub const DENIED_TOOLS: &[&str] = &[
     "WebFetch",
     "WebSearch",
 ];
+/// The one backend that takes tool allow/deny lists (in its own tool names). Every other
+/// backend refuses them, so its personas get none: a review session is read-only through
+/// [`PermissionMode::Plan`] for every backend (the host enforces it: the CLI's own read-only
+/// mode, or a throw-away copy of the worktree for a CLI that has none).
+pub const TOOL_LIST_BACKEND: &str = "claude";
 /// Turn limit of the session asked again for its JSON.
 pub const REASK_MAX_TURNS: u32 = 3;
 
@@ -49,11 +54,20 @@ pub fn review_request(
         prompt,
         system_prompt: None,
         permission_mode: PermissionMode::Plan,
-        allowed_tools: ALLOWED_TOOLS.iter().map(|t| t.to_string()).collect(),
-        denied_tools: DENIED_TOOLS.iter().map(|t| t.to_string()).collect(),
+        allowed_tools: tool_list(&persona.backend, ALLOWED_TOOLS),
+        denied_tools: tool_list(&persona.backend, DENIED_TOOLS),
         max_turns: Some(settings.max_turns),
         resume_session: None,
         budget_usd: settings.budget_usd,
+    }
+}
+
+/// `tools` for the backend that takes tool lists; nothing for every other backend.
+fn tool_list(backend: &str, tools: &[&str]) -> Vec<String> {
+    if backend == TOOL_LIST_BACKEND {
+        tools.iter().map(|t| t.to_string()).collect()
+    } else {
+        Vec::new()
     }
 }
 

@@ -28,6 +28,21 @@ pub const DENIED_TOOLS: &[&str] = &[
     "WebSearch",
 ];
 
+/// The one backend that takes tool allow/deny lists (in its own tool names). Every other
+/// backend refuses them and gets none: the session is read-only through
+/// [`PermissionMode::Plan`] for every backend (the host enforces it: the CLI's own read-only
+/// mode, or a throw-away copy of the worktree for a CLI that has none).
+pub const TOOL_LIST_BACKEND: &str = "claude";
+
+/// `tools` for the backend that takes tool lists; nothing for every other backend.
+pub fn tool_list(backend: &str, tools: &[&str]) -> Vec<String> {
+    if backend == TOOL_LIST_BACKEND {
+        tools.iter().map(|t| t.to_string()).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Added to a known usage-limit reset time before the retry.
 const RESET_SLACK_MS: u64 = 60_000;
 
@@ -164,8 +179,8 @@ fn converse<H: TriageHost>(
         prompt,
         system_prompt: Some(prompt::SYSTEM_PROMPT.to_string()),
         permission_mode: PermissionMode::Plan,
-        allowed_tools: ALLOWED_TOOLS.iter().map(|t| t.to_string()).collect(),
-        denied_tools: DENIED_TOOLS.iter().map(|t| t.to_string()).collect(),
+        allowed_tools: tool_list(&settings.backend, ALLOWED_TOOLS),
+        denied_tools: tool_list(&settings.backend, DENIED_TOOLS),
         max_turns: Some(settings.max_turns),
         resume_session: resume,
         budget_usd,
@@ -210,6 +225,19 @@ fn ended(summary: &Summary, totals: &SessionTotals) -> Result<(), StageError> {
             summary.detail.trim()
         ))
         .with_detail(detail(json!({ "auth_failed": true, "detail": summary.detail })))),
+        // Waiting for a reset never helps an empty account: fail at once, saying what to do.
+        Outcome::QuotaExhausted => Err(StageError::fatal(format!(
+            "the triage agent's account has no quota left ({}): add credits or raise the \
+             spending limit at the provider, then run the task again",
+            summary.detail.trim()
+        ))
+        .with_detail(detail(json!({ "quota_exhausted": true, "detail": summary.detail })))),
+        // A CLI that refused its configuration refuses every retry too.
+        Outcome::Misconfigured => Err(StageError::fatal(format!(
+            "the triage agent did not run ({}): fix its configuration, then run the task again",
+            summary.detail.trim()
+        ))
+        .with_detail(detail(json!({ "misconfigured": true, "detail": summary.detail })))),
         Outcome::BudgetExceeded => Err(StageError::fatal(format!(
             "the triage agent was stopped at its budget: {}",
             summary.detail

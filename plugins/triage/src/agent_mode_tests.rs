@@ -142,6 +142,16 @@ fn session_endings_map_to_clear_failures() {
         ),
         (session(Outcome::BudgetExceeded, ""), false, "budget"),
         (
+            session(Outcome::QuotaExhausted, ""),
+            false,
+            "has no quota left",
+        ),
+        (
+            session(Outcome::Misconfigured, ""),
+            false,
+            "fix its configuration",
+        ),
+        (
             session(Outcome::Crashed, ""),
             true,
             "ended without a verdict: crashed",
@@ -183,4 +193,62 @@ fn a_max_turns_reply_is_still_read_and_the_budget_carries_over() {
     assert!((host.requests[1].budget_usd.unwrap() - 0.49).abs() < 1e-9);
     assert_eq!(host.requests[0].model.as_deref(), Some("primitive"));
     assert_eq!(host.requests[0].max_turns, Some(3));
+}
+
+#[test]
+fn other_backends_get_a_plan_session_without_claude_tool_names() {
+    for backend in ["codex", "gemini", "opencode", "aider", "cursor", "my-agent"] {
+        let mut host = FakeHost::new(vec![says(RUN_SMART)]);
+        let ctx = context(
+            "Add a --json flag to export",
+            &[],
+            json!({"mode": "agent", "agent": {"backend": backend}}),
+        );
+        let (a, _) = assess(&mut host, &ctx.config, &ctx.task).unwrap();
+        assert_eq!(a.decision, Decision::Run(Tier::Smart));
+        let r = &host.requests[0];
+        assert_eq!(r.backend, backend);
+        assert_eq!(r.permission_mode, PermissionMode::Plan, "{backend}");
+        assert!(
+            r.allowed_tools.is_empty(),
+            "{backend}: {:?}",
+            r.allowed_tools
+        );
+        assert!(r.denied_tools.is_empty(), "{backend}: {:?}", r.denied_tools);
+    }
+}
+
+#[test]
+fn an_empty_account_or_a_refused_configuration_fails_fatally_with_what_to_do() {
+    let mut empty = session(Outcome::QuotaExhausted, "");
+    empty.summary.detail = "quota or billing exhausted: insufficient_quota".into();
+    let mut host = FakeHost::new(vec![empty, says(RUN_SMART)]);
+    let err = assess_with(&mut host).unwrap_err();
+    assert!(!err.retryable);
+    assert_eq!(
+        err.message,
+        "the triage agent's account has no quota left (quota or billing exhausted: \
+         insufficient_quota): add credits or raise the spending limit at the provider, then \
+         run the task again"
+    );
+    assert_eq!(err.detail["quota_exhausted"], true);
+    assert_eq!(
+        err.detail["detail"],
+        "quota or billing exhausted: insufficient_quota"
+    );
+    assert_eq!(host.requests.len(), 1, "no second session");
+
+    let mut refused = session(Outcome::Misconfigured, "");
+    refused.summary.detail =
+        "the agent CLI is misconfigured: set GEMINI_CLI_TRUST_WORKSPACE".into();
+    let mut host = FakeHost::new(vec![refused, says(RUN_SMART)]);
+    let err = assess_with(&mut host).unwrap_err();
+    assert!(!err.retryable);
+    assert!(
+        err.message.contains("GEMINI_CLI_TRUST_WORKSPACE"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.detail["misconfigured"], true);
+    assert_eq!(host.requests.len(), 1, "no second session");
 }

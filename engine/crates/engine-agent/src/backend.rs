@@ -56,8 +56,26 @@ pub trait Backend: Send + Sync {
     fn invocation(&self, cx: InvocationContext<'_>) -> Result<Invocation, BackendError>;
     /// A fresh parser for one session's output.
     fn parser(&self) -> Box<dyn StreamParser>;
+    /// A fresh parser for one session of `request` whose CLI runs with the environment `env`
+    /// (call it before the session starts). Backends whose CLI keeps state the parser needs
+    /// (Codex's rollout files: a resumed thread's earlier usage) override it; the default is
+    /// [`Backend::parser`].
+    fn session_parser(
+        &self,
+        request: &SessionRequest,
+        env: &[(String, String)],
+    ) -> Box<dyn StreamParser> {
+        let _ = (request, env);
+        self.parser()
+    }
     /// Whether the CLI reports its cost in USD (else it is computed from tokens and prices).
     fn reports_cost(&self) -> bool;
+    /// Whether the CLI itself keeps a [`crate::PermissionMode::Plan`] session read-only (Claude's
+    /// plan mode, Codex's read-only sandbox...). When false, the host runs such a session in a
+    /// throw-away copy of the worktree and discards what it changed.
+    fn enforces_read_only(&self) -> bool {
+        false
+    }
 }
 
 /// Per-backend settings from the workflow (`agents:`).

@@ -322,3 +322,67 @@ fn custom_personas_from_a_prompt_file_review_with_their_own_model() {
     assert!(host.requests[0].prompt.contains("Check the API surface."));
     assert_eq!(host.requests[0].model.as_deref(), Some("genius"));
 }
+
+#[test]
+fn a_persona_that_cannot_run_fails_the_review_fatally_saying_what_to_do() {
+    let cases = [
+        (
+            SessionOutcome::QuotaExhausted,
+            "quota_exhausted",
+            "account has no quota left (quota or billing exhausted: insufficient_quota): add \
+             credits or raise the spending limit at the provider, then run the task again",
+        ),
+        (
+            SessionOutcome::AuthFailed,
+            "auth_failed",
+            "is not logged in (quota or billing exhausted: insufficient_quota)",
+        ),
+        (
+            SessionOutcome::Misconfigured,
+            "misconfigured",
+            "did not run (quota or billing exhausted: insufficient_quota): fix its configuration",
+        ),
+    ];
+    for (outcome, flag, needle) in cases {
+        let mut host = FakeHost::with_change()
+            .script("quality", answers(&verdict_json("approve", &[]), "s-q"))
+            .script(
+                "security",
+                ended(outcome, "quota or billing exhausted: insufficient_quota"),
+            );
+        let c = config(json!({"personas": ["quality", "security"]}));
+        let error = run(&mut host, &c, &facts()).unwrap_err();
+        assert!(!error.retryable, "{flag}: {}", error.message);
+        assert!(
+            error
+                .message
+                .starts_with("review persona `security`: the `claude` agent"),
+            "{}",
+            error.message
+        );
+        assert!(error.message.contains(needle), "{}", error.message);
+        assert_eq!(error.detail[flag], true);
+        assert_eq!(error.detail["persona"], "security");
+        assert_eq!(error.detail["outcome"], outcome.as_str());
+        assert_eq!(host.requests.len(), 2, "{flag}: nothing asked again");
+    }
+}
+
+#[test]
+fn a_persona_asked_again_that_cannot_run_fails_the_review_fatally() {
+    let mut host = FakeHost::with_change()
+        .script("tests", answers("I think it is fine overall.", "s-t"))
+        .script(
+            "tests",
+            ended(SessionOutcome::QuotaExhausted, "credit balance is too low"),
+        );
+    let c = config(json!({"personas": ["tests"]}));
+    let error = run(&mut host, &c, &facts()).unwrap_err();
+    assert!(!error.retryable, "{}", error.message);
+    assert!(
+        error.message.contains("credit balance is too low"),
+        "{}",
+        error.message
+    );
+    assert_eq!(error.detail["quota_exhausted"], true);
+}

@@ -57,6 +57,7 @@ fn review_sessions_are_read_only() {
     assert_eq!(r.budget_usd, Some(0.5));
     assert_eq!(r.resume_session, None);
     let again = resume_request(&persona("quality"), &settings(), "s-1", "json only".into());
+    assert_eq!(again.allowed_tools, r.allowed_tools);
     assert_eq!(again.resume_session.as_deref(), Some("s-1"));
     assert_eq!(again.permission_mode, PermissionMode::Plan);
     assert_eq!(again.denied_tools, r.denied_tools);
@@ -180,4 +181,27 @@ fn a_verdict_after_the_turn_limit_still_counts() {
     let mut host = FakeHost::default().script("a", Ok(script));
     let ends = run_all(&mut host, &[request("a")], 1);
     assert!(matches!(reply(&ends[0]), Reply::Verdict(_)));
+}
+
+#[test]
+fn other_backends_get_a_plan_session_without_claude_tool_names() {
+    for backend in ["codex", "gemini", "opencode", "aider", "cursor", "my-agent"] {
+        let p = Persona {
+            backend: backend.into(),
+            ..persona("quality")
+        };
+        for r in [
+            review_request(&p, &settings(), "p".into()),
+            resume_request(&p, &settings(), "s-1", "json only".into()),
+        ] {
+            assert_eq!(r.backend, backend);
+            assert_eq!(r.permission_mode, PermissionMode::Plan, "{backend}");
+            assert!(
+                r.allowed_tools.is_empty(),
+                "{backend}: {:?}",
+                r.allowed_tools
+            );
+            assert!(r.denied_tools.is_empty(), "{backend}: {:?}", r.denied_tools);
+        }
+    }
 }
