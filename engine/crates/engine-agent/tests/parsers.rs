@@ -323,11 +323,13 @@ fn claude_expired_oauth_on_stderr() {
 }
 
 #[test]
-fn claude_billing_error_is_an_auth_failure() {
+fn claude_billing_error_is_quota_exhausted() {
+    // Real Claude Code 2.1.197 says the same for a 400 "credit balance is too low"
+    // (fixtures/claude/real/credit_balance.jsonl): the account needs credit, not a new login.
     let msg = "Credit balance is too low";
     let expected = [
         session(CLAUDE_SESSION, Some("claude-sonnet-4-5-20250929")),
-        AgentEvent::AuthFailed {
+        AgentEvent::QuotaExhausted {
             message: msg.into(),
         },
         result(
@@ -591,7 +593,7 @@ fn gemini_auth_failure_from_stderr_and_exit_code_41() {
         result(
             true,
             "error_auth",
-            "gemini exited with code 41",
+            &format!("gemini exited with code 41: {}", lines[0]),
             None,
             None,
             None,
@@ -692,83 +694,6 @@ fn opencode_auth_failure() {
 }
 
 // ---------------------------------------------------------------- aider
-
-#[test]
-fn aider_normal_run_with_cost_lines_and_an_edit() {
-    let b = "aider";
-    let l = |n: usize| line(b, "normal", n);
-    let said = [
-        "The loop in `sum_first` runs one step too far; I'll stop it at `len`.",
-        "src/lib.rs",
-        "<<<<<<< SEARCH",
-        "        for i in 0..=len {",
-        "=======",
-        "        for i in 0..len {",
-        ">>>>>>> REPLACE",
-    ];
-    let mut expected: Vec<AgentEvent> = (0..6).map(|n| unknown(l(n))).collect();
-    expected.extend(said.iter().map(|t| text(t)));
-    expected.extend([
-        usage(costing(tokens(2400, 160, 0, 0), 0.0096)),
-        started("edit-1", "edit", json!({"path": "src/lib.rs"})),
-        finished("edit-1", "edit", true, ""),
-        unknown(l(18)),
-        unknown(l(19)),
-        AgentEvent::ApiRetry {
-            attempt: 1,
-            delay_ms: Some(500),
-            status: None,
-        },
-        usage(costing(tokens(5500, 205, 1200, 0), 0.01)),
-        text("TASK_COMPLETE"),
-    ]);
-    let all_text = said
-        .iter()
-        .copied()
-        .chain(["TASK_COMPLETE"])
-        .collect::<Vec<_>>()
-        .join("\n");
-    expected.push(result(
-        false,
-        "success",
-        &all_text,
-        None,
-        None,
-        Some(costing(tokens(5500, 205, 1200, 0), 0.01)),
-    ));
-    assert_events(&run(b, "normal", Some(0)), &expected);
-}
-
-#[test]
-fn aider_quota_exhausted() {
-    let l = |n: usize| line("aider", "usage_limit", n);
-    let expected = [
-        unknown(l(0)),
-        unknown(l(1)),
-        AgentEvent::RateLimited {
-            resets_at_ms: None,
-            message: l(2),
-        },
-        unknown(l(3)),
-        result(true, "error", "", None, None, Some(Usage::default())),
-    ];
-    assert_events(&run("aider", "usage_limit", Some(1)), &expected);
-}
-
-#[test]
-fn aider_auth_failure() {
-    let l = |n: usize| line("aider", "auth_failure", n);
-    let expected = [
-        unknown(l(0)),
-        unknown(l(1)),
-        AgentEvent::AuthFailed { message: l(2) },
-        unknown(l(3)),
-        result(true, "error", "", None, None, Some(Usage::default())),
-    ];
-    assert_events(&run("aider", "auth_failure", Some(1)), &expected);
-}
-
-// ---------------------------------------------------------------- cursor
 
 #[test]
 fn cursor_normal_session() {
@@ -947,13 +872,28 @@ fn now_ms() -> u64 {
     u64::try_from(d.as_millis()).unwrap()
 }
 
+/// Every fixture file under `dir`, in subfolders too (the recorded real transcripts live in
+/// `real/`).
+fn fixture_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(fixture_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Every prefix-cut of every fixture line (a stream torn mid-line) is handled without a panic,
 /// and only ever yields at most one Result per session.
 #[test]
 fn torn_lines_never_panic_and_results_stay_unique() {
     for b in ["claude", "codex", "gemini", "opencode", "aider", "cursor"] {
-        for entry in std::fs::read_dir(fixture_dir(b)).unwrap() {
-            let path = entry.unwrap().path();
+        for path in fixture_files(&fixture_dir(b)) {
             let content = std::fs::read_to_string(&path).unwrap();
             let mut parser = backend(b, &BackendSettings::default(), &BTreeMap::new())
                 .unwrap()

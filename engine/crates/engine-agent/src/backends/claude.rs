@@ -1,9 +1,13 @@
 //! Claude Code in print mode with `stream-json` output.
 //!
-//! `claude -p --output-format stream-json --verbose [--model M] [--max-turns N]
-//! [--max-budget-usd X] --permission-mode MODE [--allowedTools a,b] [--disallowedTools c]
-//! [--append-system-prompt TEXT] [--resume=ID]`, with the prompt on stdin: print mode without a
+//! `claude -p --output-format stream-json --verbose --include-partial-messages [--model M]
+//! [--max-turns N] [--max-budget-usd X] --permission-mode MODE [--allowedTools a,b]
+//! [--disallowedTools c] [--append-system-prompt TEXT] [--resume=ID]`, with the prompt on stdin: print mode without a
 //! prompt argument reads the prompt from stdin, so a long prompt never goes through argv.
+//! `--include-partial-messages` adds the raw stream's events: its `message_delta` carries each
+//! call's output tokens as they grow (the `assistant` lines only ever say `output_tokens: 1`),
+//! so a session killed before its result still has a true count; the parser skips the
+//! per-token delta lines without parsing them.
 //! Model tiers are exported as `ANTHROPIC_DEFAULT_{OPUS,SONNET,HAIKU}_MODEL` (from `genius`,
 //! `smart`, `primitive`); bypass mode sets `IS_SANDBOX=1`, without which Claude Code refuses
 //! `bypassPermissions` as root (the variable has no other effect).
@@ -53,7 +57,13 @@ impl Backend for ClaudeBackend {
     fn invocation(&self, cx: InvocationContext<'_>) -> Result<Invocation, BackendError> {
         let req = cx.request;
         let mut b = InvocationBuilder::default();
-        b.args(["-p", "--output-format", "stream-json", "--verbose"]);
+        b.args([
+            "-p",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--include-partial-messages",
+        ]);
         b.opt("--model", req.model.as_deref());
         b.opt("--max-turns", req.max_turns);
         if let Some(budget) = req.budget_usd {
@@ -99,6 +109,10 @@ impl Backend for ClaudeBackend {
     }
 
     fn reports_cost(&self) -> bool {
+        true
+    }
+
+    fn enforces_read_only(&self) -> bool {
         true
     }
 }
@@ -147,6 +161,7 @@ mod tests {
                 "--output-format",
                 "stream-json",
                 "--verbose",
+                "--include-partial-messages",
                 "--model",
                 "claude-opus-4-1",
                 "--max-turns",
@@ -196,6 +211,7 @@ mod tests {
                 "--output-format",
                 "stream-json",
                 "--verbose",
+                "--include-partial-messages",
                 "--permission-mode",
                 "default"
             ]

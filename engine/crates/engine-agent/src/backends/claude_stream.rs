@@ -3,36 +3,52 @@
 //! `tool_use_result` are skipped).
 //!
 //! Mapping:
-//! - `system/init` -> SessionStarted; `system/api_retry` -> ApiRetry; other `system` lines ->
-//!   AuthFailed when they carry a login failure, else Unknown.
+//! - `system/init` -> SessionStarted; `system/api_retry` -> ApiRetry (its delay is kept: after a
+//!   429 it is the API's `retry-after`); other `system` lines -> AuthFailed when they carry a
+//!   login failure, else Unknown.
+//! - `stream_event` (`--include-partial-messages`): `message_start` / `message_delta` -> Usage
+//!   (the live count: `assistant` lines only ever carry `output_tokens: 1`); every other stream
+//!   event (text and tool-input deltas, one line per token) is skipped unparsed.
 //! - `assistant`: `text` blocks -> AssistantText (skipped for subagents, i.e. a non-null
 //!   `parent_tool_use_id`: their text is not the session's answer); `tool_use` blocks ->
 //!   ToolStarted (subagents' too, so supervision sees their tools); `message.usage` -> Usage,
 //!   cumulative for the session and deduplicated by `message.id` (events of one message repeat
-//!   its usage). A message with an `error` is not assistant text: `rate_limit` -> RateLimited
-//!   (reset time from the text when it can be known, else from the last rejected
-//!   `rate_limit_event`), `authentication_failed` and `billing_error` -> AuthFailed (both need a
-//!   person to fix the account), any error saying "prompt is too long" -> ContextOverflow.
+//!   its usage). A message with an `error` is not assistant text: `billing_error`, or any error
+//!   whose text says the credit balance is too low (a billing 429 arrives as `rate_limit`) ->
+//!   QuotaExhausted; `rate_limit` -> RateLimited (reset from the last rejected
+//!   `rate_limit_event`, else from the text, else now + the delay of the last 429 retry, which
+//!   Claude takes from `retry-after`, else now + 1 minute for an API 429: an account window
+//!   always comes with a `rate_limit_event`); `authentication_failed` -> AuthFailed; any error
+//!   saying "prompt is too long" -> ContextOverflow.
 //! - `user` `tool_result` blocks (several when tools ran in parallel) -> ToolFinished, named
 //!   after the matching ToolStarted.
 //! - `rate_limit_event` with status `rejected` -> RateLimited (`resetsAt` seconds -> ms).
 //! - `result` -> Result (only the first; later ones are ignored), preceded by ContextOverflow,
-//!   RateLimited or AuthFailed when an error result says so and nothing reported it before.
+//!   QuotaExhausted, RateLimited or AuthFailed when an error result says so and nothing reported
+//!   it before. Its usage is `modelUsage` summed over models: the session's true totals (the
+//!   result's own `usage` holds only the last call after a stream was cut and retried, and only
+//!   the first at `error_max_budget_usd`); `usage` when there is no `modelUsage`.
 //! - stderr -> StderrLine, plus AuthFailed for login failures.
 //! - Anything else, or a line that is not JSON -> Unknown.
 //!
-//! AuthFailed and ContextOverflow are reported once per session.
+//! AuthFailed, QuotaExhausted and ContextOverflow are reported once per session.
+
+mod usage;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use crate::backend::StreamParser;
-use crate::event::{AgentEvent, Usage};
+use serde::Deserialize;
 
-use super::claude_wire::{Content, Line, RawUsage};
+use crate::backend::StreamParser;
+use crate::event::AgentEvent;
+
+use super::claude_wire::{Content, Line, RawUsage, StreamEvent};
+use super::lenient::LStr;
 use super::reset_time::reset_from_text;
 use super::text::{
-    CONTEXT_OVERFLOW_PHRASES, USAGE_LIMIT_PHRASES, add_tokens, contains_any_ci, epoch_to_ms, now_ms,
+    CONTEXT_OVERFLOW_PHRASES, USAGE_LIMIT_PHRASES, contains_any_ci, contains_ci, epoch_to_ms,
+    now_ms,
 };
 
 /// Phrases in stderr, `system` lines and error results meaning the login is gone.
@@ -43,15 +59,37 @@ pub(crate) const CLAUDE_AUTH_PHRASES: &[&str] = &[
     "invalid api key",
 ];
 
+/// Phrases in errors meaning the account's credit or billing is exhausted: waiting does not help.
+pub(crate) const CLAUDE_QUOTA_PHRASES: &[&str] = &[
+    "credit balance is too low",
+    "billing_error",
+    "purchase credits",
+];
+
+/// The wait assumed for an API 429 that says nothing of its reset (Anthropic's API limits are
+/// per minute).
+const API_RATE_LIMIT_WAIT_MS: u64 = 60_000;
+
+/// A `stream_event` line, only what the usage needs.
+#[derive(Deserialize)]
+struct StreamLine<'a> {
+    #[serde(borrow, default)]
+    event: Option<StreamEvent<'a>>,
+    #[serde(borrow, default)]
+    parent_tool_use_id: LStr<'a>,
+}
+
 /// Parser state for one Claude Code session.
 pub struct ClaudeParser {
     tool_names: HashMap<String, String>,
-    usage_by_message: HashMap<String, Usage>,
-    totals: Usage,
+    ledger: usage::Ledger,
     session_id: Option<String>,
     last_reset_ms: Option<u64>,
+    /// The delay of the last retry after a 429 (Claude's `retry-after`), ms.
+    last_429_delay_ms: Option<u64>,
     result_seen: bool,
     auth_reported: bool,
+    quota_reported: bool,
     overflow_reported: bool,
     rate_limit_reported: bool,
     now: fn() -> u64,
@@ -68,12 +106,13 @@ impl ClaudeParser {
     pub fn new() -> Self {
         Self {
             tool_names: HashMap::new(),
-            usage_by_message: HashMap::new(),
-            totals: Usage::default(),
+            ledger: usage::Ledger::default(),
             session_id: None,
             last_reset_ms: None,
+            last_429_delay_ms: None,
             result_seen: false,
             auth_reported: false,
+            quota_reported: false,
             overflow_reported: false,
             rate_limit_reported: false,
             now: now_ms,
@@ -84,6 +123,15 @@ impl ClaudeParser {
         if !self.auth_reported {
             self.auth_reported = true;
             out.push(AgentEvent::AuthFailed {
+                message: message.to_owned(),
+            });
+        }
+    }
+
+    fn quota_exhausted(&mut self, message: &str, out: &mut Vec<AgentEvent>) {
+        if !self.quota_reported {
+            self.quota_reported = true;
+            out.push(AgentEvent::QuotaExhausted {
                 message: message.to_owned(),
             });
         }
@@ -102,53 +150,64 @@ impl ClaudeParser {
         self.rate_limit_reported = true;
         // A rejected `rate_limit_event`'s `resetsAt` is exact; text such as "resets 6:04am" is
         // only minute-precise (and just after 6:04:00 would read as tomorrow), so it is the
-        // fallback.
+        // fallback. An API 429 (not an account window, which always comes with a
+        // `rate_limit_event`) resets after the `retry-after` Claude waited before its last retry,
+        // or, when it did not retry, after a minute: never the long default wait.
+        let now = (self.now)();
         let resets_at_ms = self
             .last_reset_ms
-            .or_else(|| reset_from_text(message, (self.now)()));
+            .or_else(|| reset_from_text(message, now))
+            .or_else(|| {
+                self.last_429_delay_ms
+                    .or_else(|| contains_ci(message, "(429)").then_some(API_RATE_LIMIT_WAIT_MS))
+                    .map(|delay| now.saturating_add(delay))
+            });
         out.push(AgentEvent::RateLimited {
             resets_at_ms,
             message: message.to_owned(),
         });
     }
 
-    /// Adds one event's usage, deduplicated by message id; true when the totals changed.
-    fn add_usage(&mut self, message_id: Option<&str>, usage: Usage) -> bool {
-        let delta = match message_id {
-            Some(id) => match self.usage_by_message.get_mut(id) {
-                Some(seen) => {
-                    let merged = Usage {
-                        input_tokens: seen.input_tokens.max(usage.input_tokens),
-                        output_tokens: seen.output_tokens.max(usage.output_tokens),
-                        cache_read_tokens: seen.cache_read_tokens.max(usage.cache_read_tokens),
-                        cache_write_tokens: seen.cache_write_tokens.max(usage.cache_write_tokens),
-                        cost_usd: None,
-                    };
-                    let delta = Usage {
-                        input_tokens: merged.input_tokens - seen.input_tokens,
-                        output_tokens: merged.output_tokens - seen.output_tokens,
-                        cache_read_tokens: merged.cache_read_tokens - seen.cache_read_tokens,
-                        cache_write_tokens: merged.cache_write_tokens - seen.cache_write_tokens,
-                        cost_usd: None,
-                    };
-                    *seen = merged;
-                    delta
-                }
-                None => {
-                    self.usage_by_message.insert(id.to_owned(), usage);
-                    usage
-                }
-            },
-            None => usage,
+    /// Emits the totals when a usage report changed them.
+    fn usage_changed(&self, changed: bool, out: &mut Vec<AgentEvent>) {
+        if changed {
+            out.push(AgentEvent::Usage {
+                usage: self.ledger.totals(),
+            });
+        }
+    }
+
+    /// A `stream_event` line: only `message_start` and `message_delta` are parsed.
+    fn stream_event(&mut self, raw: &str, out: &mut Vec<AgentEvent>) {
+        if let Some(kind) = usage::stream_event_kind(raw)
+            && kind != "message_start"
+            && kind != "message_delta"
+        {
+            return;
+        }
+        let Ok(line) = serde_json::from_str::<StreamLine<'_>>(raw) else {
+            out.push(AgentEvent::Unknown {
+                raw: raw.to_owned(),
+            });
+            return;
         };
-        add_tokens(
-            &mut self.totals,
-            delta.input_tokens,
-            delta.output_tokens,
-            delta.cache_read_tokens,
-            delta.cache_write_tokens,
-        );
-        delta != Usage::default()
+        let Some(event) = line.event else { return };
+        let parent = line.parent_tool_use_id.as_str();
+        let changed = match event.kind.as_str() {
+            "message_start" => match event.message {
+                Some(message) if message.id.0.is_some() => self.ledger.message_start(
+                    parent,
+                    message.id.as_str(),
+                    message.usage.map(RawUsage::to_usage),
+                ),
+                _ => false,
+            },
+            "message_delta" => event
+                .usage
+                .is_some_and(|u| self.ledger.message_delta(parent, u.to_usage())),
+            _ => false,
+        };
+        self.usage_changed(changed, out);
     }
 
     fn system(&mut self, line: &Line<'_>, raw: &str, out: &mut Vec<AgentEvent>) {
@@ -160,14 +219,20 @@ impl ClaudeParser {
                     model: line.model.to_owned_opt(),
                 });
             }
-            "api_retry" => out.push(AgentEvent::ApiRetry {
-                attempt: line
-                    .attempt
-                    .0
-                    .map_or(0, |a| u32::try_from(a).unwrap_or(u32::MAX)),
-                delay_ms: line.retry_delay_ms.0,
-                status: line.error_status.0.and_then(|s| u16::try_from(s).ok()),
-            }),
+            "api_retry" => {
+                let status = line.error_status.0.and_then(|s| u16::try_from(s).ok());
+                if status == Some(429) {
+                    self.last_429_delay_ms = line.retry_delay_ms.0;
+                }
+                out.push(AgentEvent::ApiRetry {
+                    attempt: line
+                        .attempt
+                        .0
+                        .map_or(0, |a| u32::try_from(a).unwrap_or(u32::MAX)),
+                    delay_ms: line.retry_delay_ms.0,
+                    status,
+                });
+            }
             _ if contains_any_ci(raw, CLAUDE_AUTH_PHRASES) => self.auth_failed(raw, out),
             _ => out.push(AgentEvent::Unknown {
                 raw: raw.to_owned(),
@@ -191,8 +256,12 @@ impl ClaudeParser {
                 text
             };
             match error {
+                "billing_error" => self.quota_exhausted(&text, out),
+                _ if contains_any_ci(&text, CLAUDE_QUOTA_PHRASES) => {
+                    self.quota_exhausted(&text, out)
+                }
                 "rate_limit" => self.rate_limited(&text, out),
-                "authentication_failed" | "billing_error" => self.auth_failed(&text, out),
+                "authentication_failed" => self.auth_failed(&text, out),
                 _ if contains_any_ci(&text, CONTEXT_OVERFLOW_PHRASES) => {
                     self.context_overflow(&text, out)
                 }
@@ -219,10 +288,9 @@ impl ClaudeParser {
                 }
             }
         }
-        if let Some(usage) = message.usage
-            && self.add_usage(message.id.0.as_deref(), usage.to_usage())
-        {
-            out.push(AgentEvent::Usage { usage: self.totals });
+        if let Some(usage) = message.usage {
+            let changed = self.ledger.add(message.id.0.as_deref(), usage.to_usage());
+            self.usage_changed(changed, out);
         }
     }
 
@@ -269,13 +337,19 @@ impl ClaudeParser {
         if is_error {
             if contains_any_ci(&text, CONTEXT_OVERFLOW_PHRASES) {
                 self.context_overflow(&text, out);
+            } else if contains_any_ci(&text, CLAUDE_QUOTA_PHRASES) {
+                self.quota_exhausted(&text, out);
             } else if contains_any_ci(&text, CLAUDE_AUTH_PHRASES) {
                 self.auth_failed(&text, out);
             } else if !self.rate_limit_reported && contains_any_ci(&text, USAGE_LIMIT_PHRASES) {
                 self.rate_limited(&text, out);
             }
         }
-        let mut usage = line.usage.map_or(self.totals, RawUsage::to_usage);
+        let mut usage = line
+            .model_usage
+            .0
+            .or_else(|| line.usage.map(RawUsage::to_usage))
+            .unwrap_or_else(|| self.ledger.totals());
         usage.cost_usd = line.total_cost_usd.0;
         let subtype = match line.subtype.0 {
             Some(s) => s.into_owned(),
@@ -316,6 +390,11 @@ impl StreamParser for ClaudeParser {
         if raw.trim().is_empty() {
             return Vec::new();
         }
+        if usage::is_stream_event(raw) {
+            let mut out = Vec::new();
+            self.stream_event(raw, &mut out);
+            return out;
+        }
         let Ok(parsed) = serde_json::from_str::<Line<'_>>(raw) else {
             return vec![AgentEvent::Unknown {
                 raw: raw.to_owned(),
@@ -323,6 +402,7 @@ impl StreamParser for ClaudeParser {
         };
         let mut out = Vec::new();
         match parsed.kind.as_str() {
+            "stream_event" => self.stream_event(raw, &mut out),
             "system" => self.system(&parsed, raw, &mut out),
             "assistant" => self.assistant(parsed, raw, &mut out),
             "user" => self.user(parsed, &mut out),
@@ -352,106 +432,4 @@ impl StreamParser for ClaudeParser {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(p: &mut ClaudeParser, line: &str) -> Vec<AgentEvent> {
-        p.stdout_line(line)
-    }
-
-    #[test]
-    fn usage_repeated_across_events_of_one_message_counts_once() {
-        let mut p = ClaudeParser::new();
-        let a = r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"text","text":"a"}],"usage":{"input_tokens":10,"output_tokens":5}}}"#;
-        let b = r#"{"type":"assistant","message":{"id":"m1","content":[{"type":"tool_use","id":"t","name":"Read","input":{}}],"usage":{"input_tokens":10,"output_tokens":7}}}"#;
-        let c = r#"{"type":"assistant","message":{"id":"m2","content":[],"usage":{"input_tokens":3,"output_tokens":1,"cache_read_input_tokens":100}}}"#;
-        assert!(parse(&mut p, a).contains(&AgentEvent::Usage {
-            usage: Usage {
-                input_tokens: 10,
-                output_tokens: 5,
-                ..Default::default()
-            }
-        }));
-        assert!(parse(&mut p, b).contains(&AgentEvent::Usage {
-            usage: Usage {
-                input_tokens: 10,
-                output_tokens: 7,
-                ..Default::default()
-            }
-        }));
-        assert_eq!(
-            parse(&mut p, a).len(),
-            1,
-            "a repeat of seen usage emits only the text"
-        );
-        let last = parse(&mut p, c);
-        assert_eq!(
-            last,
-            [AgentEvent::Usage {
-                usage: Usage {
-                    input_tokens: 13,
-                    output_tokens: 8,
-                    cache_read_tokens: 100,
-                    ..Default::default()
-                }
-            }]
-        );
-    }
-
-    #[test]
-    fn rate_limit_text_reset_uses_the_clock_when_it_can() {
-        let mut p = ClaudeParser::new();
-        p.now = || 1_760_000_000_000;
-        let line = r#"{"type":"assistant","error":"rate_limit","message":{"id":"x","content":[{"type":"text","text":"Claude AI usage limit reached|1760003600"}]}}"#;
-        assert_eq!(
-            parse(&mut p, line),
-            [AgentEvent::RateLimited {
-                resets_at_ms: Some(1_760_003_600_000),
-                message: "Claude AI usage limit reached|1760003600".into()
-            }]
-        );
-    }
-
-    #[test]
-    fn the_exact_reset_of_a_rate_limit_event_wins_over_reset_text() {
-        let mut p = ClaudeParser::new();
-        // 06:04:30 UTC on some day; the text says "resets 6:04am", which just passed.
-        p.now = || 1_760_076_270_000;
-        let event = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1760076272}}"#;
-        let _ = parse(&mut p, event);
-        let line = r#"{"type":"assistant","error":"rate_limit","message":{"id":"y","content":[{"type":"text","text":"You've hit your limit · resets 6:04am (UTC)"}]}}"#;
-        let out = parse(&mut p, line);
-        assert!(
-            matches!(
-                &out[..],
-                [AgentEvent::RateLimited {
-                    resets_at_ms: Some(1_760_076_272_000),
-                    ..
-                }]
-            ),
-            "{out:?}"
-        );
-    }
-
-    #[test]
-    fn a_changed_field_type_degrades_the_value_not_the_event() {
-        let mut p = ClaudeParser::new();
-        let line = r#"{"type":"result","subtype":"success","is_error":"no","result":"done","num_turns":"3","total_cost_usd":{"x":1},"session_id":"s"}"#;
-        let out = parse(&mut p, line);
-        assert!(
-            matches!(&out[..], [AgentEvent::Result { is_error: false, turns: Some(3), text, .. }] if text == "done")
-        );
-    }
-
-    #[test]
-    fn stderr_login_failures_are_reported_once() {
-        let mut p = ClaudeParser::new();
-        assert_eq!(
-            p.stderr_line("OAuth token has expired. Please run /login")
-                .len(),
-            2
-        );
-        assert_eq!(p.stderr_line("Please run /login").len(), 1);
-        assert_eq!(p.stderr_line("warning: something").len(), 1);
-    }
-}
+mod tests;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::event::Usage;
 
 use super::lenient::{LBool, LF64, LStr, LText, LU64};
+use super::text::add_tokens;
 
 #[derive(Deserialize)]
 pub(crate) struct Line<'a> {
@@ -45,6 +46,62 @@ pub(crate) struct Line<'a> {
     pub(crate) total_cost_usd: LF64,
     #[serde(default)]
     pub(crate) usage: Option<RawUsage>,
+    /// The session's tokens per model, summed (the result's `usage` holds only some calls).
+    #[serde(rename = "modelUsage", default)]
+    pub(crate) model_usage: ModelUsage,
+}
+
+/// A `stream_event` line's `event`: one raw Messages API stream event. Only `message_start`
+/// (the message id and its input usage) and `message_delta` (the final usage) are read.
+#[derive(Deserialize)]
+pub(crate) struct StreamEvent<'a> {
+    #[serde(rename = "type", borrow, default)]
+    pub(crate) kind: LStr<'a>,
+    #[serde(borrow, default)]
+    pub(crate) message: Option<StreamMessage<'a>>,
+    #[serde(default)]
+    pub(crate) usage: Option<RawUsage>,
+}
+
+/// `message_start`'s message.
+#[derive(Deserialize)]
+pub(crate) struct StreamMessage<'a> {
+    #[serde(borrow, default)]
+    pub(crate) id: LStr<'a>,
+    #[serde(default)]
+    pub(crate) usage: Option<RawUsage>,
+}
+
+/// The result's `modelUsage` (`{"model": {"inputTokens": .., "outputTokens": ..,
+/// "cacheReadInputTokens": .., "cacheCreationInputTokens": .., "costUSD": ..}}`) summed over
+/// models; absent when the line has none or it is not an object.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ModelUsage(pub(crate) Option<Usage>);
+
+impl<'de> Deserialize<'de> for ModelUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let Some(models) = value.as_object() else {
+            return Ok(ModelUsage(None));
+        };
+        let mut total = Usage::default();
+        for entry in models.values() {
+            let n = |key: &str| {
+                entry
+                    .get(key)
+                    .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+                    .unwrap_or(0)
+            };
+            add_tokens(
+                &mut total,
+                n("inputTokens"),
+                n("outputTokens"),
+                n("cacheReadInputTokens"),
+                n("cacheCreationInputTokens"),
+            );
+        }
+        Ok(ModelUsage(Some(total)))
+    }
 }
 
 #[derive(Deserialize)]

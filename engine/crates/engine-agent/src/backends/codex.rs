@@ -6,16 +6,26 @@
 //! prompt never goes through argv. The workflow's `extra_args` go before `resume`/`-`, where
 //! `exec`'s own options are parsed. The sandbox follows the permission mode (default: the CLI's
 //! own, `read-only` for plan, `workspace-write` for accept-edits, `danger-full-access` for
-//! bypass). Codex has no system-prompt flag (the addition is put in front of the prompt), no
-//! turn or budget flag (the supervisor enforces both) and no tool lists (refused).
+//! bypass). `read-only` is Codex's own sandbox (Landlock/seccomp on Linux): a plan session's
+//! patches are rejected and its shell commands see a read-only file system, so the backend
+//! enforces read-only itself. Codex has no system-prompt flag (the addition is put in front of
+//! the prompt), no turn or budget flag (the supervisor enforces both) and no tool lists
+//! (refused).
+//!
+//! Codex reports a resumed session's usage as the whole thread's: [`CodexBackend::session_parser`]
+//! gives a parser that reads the thread's rollout file (under the CLI's `CODEX_HOME`) for what
+//! the thread had used before, and for usage as it happens.
 
 use crate::backend::{
     Backend, BackendError, BackendSettings, Invocation, InvocationContext, StreamParser,
 };
-use crate::request::PermissionMode;
+use crate::request::{PermissionMode, SessionRequest};
 
 use super::codex_stream::CodexParser;
 use super::command::{InvocationBuilder, prompt_with_system, reject_tool_lists};
+
+#[path = "codex_rollout.rs"]
+pub(crate) mod rollout;
 
 /// The Codex backend.
 #[derive(Debug, Clone, Default)]
@@ -60,12 +70,34 @@ impl Backend for CodexBackend {
         b.build("codex", "codex", &self.settings)
     }
 
+    /// The parser for one session of `request`, run with the environment `env` (what the CLI
+    /// gets: its `CODEX_HOME`, else `HOME`, locates Codex's rollout files). It follows the
+    /// thread's rollout: a resumed thread's earlier usage is subtracted from what Codex
+    /// reports, and usage is known before the turn ends. Call it before the session starts.
+    /// Without a home it is [`Backend::parser`]'s parser.
+    fn session_parser(
+        &self,
+        request: &SessionRequest,
+        env: &[(String, String)],
+    ) -> Box<dyn StreamParser> {
+        match rollout::codex_home(env) {
+            Some(home) => Box::new(CodexParser::following_rollout(
+                &home,
+                request.resume_session.as_deref(),
+            )),
+            None => self.parser(),
+        }
+    }
     fn parser(&self) -> Box<dyn StreamParser> {
         Box::new(CodexParser::new())
     }
 
     fn reports_cost(&self) -> bool {
         false
+    }
+
+    fn enforces_read_only(&self) -> bool {
+        true
     }
 }
 

@@ -8,15 +8,23 @@
 //!   `mcp__SERVER__TOOL`; `web_search` -> `web_search`; `reasoning`, `todo_list` and `error`
 //!   items (warnings) -> nothing; other item types -> Unknown. Older releases' `item_type` is
 //!   read as `type`. A tool is started once per item id, whether or not `item.started` came.
-//! - `turn.completed` -> Usage (summed over turns; Codex reports no cost, `input_tokens` minus
-//!   `cached_input_tokens` is input, the cached part is cache reads) then Result (text: the last
-//!   agent message).
-//! - `turn.failed` -> RateLimited when the message is a usage limit (if not reported yet), then
-//!   Result{is_error}.
-//! - `error` -> RateLimited for a usage limit ("try again in ..." gives the reset time),
-//!   ApiRetry for "Reconnecting... N/M", AuthFailed for login failures, ContextOverflow for a
-//!   full context window; otherwise remembered: if the process exits without a turn result,
-//!   finish() ends the session with Result{is_error} carrying it.
+//! - `turn.completed` -> Usage then Result (text: the last agent message). Its usage is the
+//!   whole THREAD's (Codex 0.171.0: a resumed session reports every earlier session's tokens
+//!   again), so the session's usage is that minus the thread's usage before the session (see
+//!   [`CodexParser::resuming`]). Codex reports no cost; `input_tokens` counts the cached part
+//!   and the cache writes, which are taken out (input = not read from the cache).
+//! - With the thread's rollout file (see [`CodexParser::following_rollout`]), the usage it
+//!   records after every model response is reported as it comes (Codex's stdout has usage only
+//!   at the end of a turn), and at the end of a session that never completed its turn.
+//! - `turn.failed` and `error` -> classified by their message: QuotaExhausted for a quota or
+//!   billing limit (`insufficient_quota`: "Quota exceeded. Check your plan and billing
+//!   details."), RateLimited for a usage limit ("try again in ..." gives the reset time) or
+//!   for a per-minute 429 Codex gave up retrying ("exceeded retry limit, last status: 429":
+//!   resets within [`PER_MINUTE_RESET_MS`]), AuthFailed for login failures and 401s,
+//!   ContextOverflow for a full context window; `Reconnecting... N/M` -> ApiRetry.
+//!   `turn.failed` then ends the session with Result{is_error}; an `error` is remembered: if the
+//!   process exits without a turn result, finish() ends the session with Result{is_error}
+//!   carrying it.
 //! - stderr -> StderrLine (+ AuthFailed for login failures).
 
 use std::collections::HashSet;
@@ -26,11 +34,27 @@ use serde_json::json;
 use crate::backend::StreamParser;
 use crate::event::{AgentEvent, Usage};
 
+use super::codex::rollout::Rollout;
 use super::codex_wire::{Item, Line, RawUsage};
 use super::reset_time::reset_from_text;
-use super::text::{
-    CONTEXT_OVERFLOW_PHRASES, USAGE_LIMIT_PHRASES, add_tokens, contains_any_ci, now_ms,
-};
+use super::text::{CONTEXT_OVERFLOW_PHRASES, USAGE_LIMIT_PHRASES, contains_any_ci, now_ms};
+
+/// How long after "exceeded retry limit, last status: 429" the limit is taken to reset: Codex
+/// has already waited out the API's `retry-after` between its own retries, and does not say
+/// the last one, so a per-minute window is assumed.
+pub const PER_MINUTE_RESET_MS: u64 = 60_000;
+
+/// Phrases meaning the account's quota or billing is exhausted (checked before the usage-limit
+/// phrases: waiting does not help).
+const CODEX_QUOTA_PHRASES: &[&str] = &[
+    "quota exceeded",
+    "insufficient_quota",
+    "exceeded your current quota",
+    "check your plan and billing",
+];
+
+/// Phrases of a per-minute rate limit Codex retried and gave up on.
+const CODEX_RATE_LIMIT_PHRASES: &[&str] = &["last status: 429", "429 too many requests"];
 
 /// Phrases in Codex errors and stderr meaning the login is gone.
 const CODEX_AUTH_PHRASES: &[&str] = &[
@@ -46,12 +70,16 @@ const CODEX_AUTH_PHRASES: &[&str] = &[
 pub struct CodexParser {
     started: HashSet<String>,
     totals: Usage,
+    previous: Usage,
+    rollout: Option<Rollout>,
+    turn_usage_seen: bool,
     session_id: Option<String>,
     last_message: String,
     last_error: Option<String>,
     turns: u32,
     result_seen: bool,
     rate_limit_reported: bool,
+    quota_reported: bool,
     auth_reported: bool,
     overflow_reported: bool,
     now: fn() -> u64,
@@ -69,15 +97,65 @@ impl CodexParser {
         Self {
             started: HashSet::new(),
             totals: Usage::default(),
+            previous: Usage::default(),
+            rollout: None,
+            turn_usage_seen: false,
             session_id: None,
             last_message: String::new(),
             last_error: None,
             turns: 0,
             result_seen: false,
             rate_limit_reported: false,
+            quota_reported: false,
             auth_reported: false,
             overflow_reported: false,
             now: now_ms,
+        }
+    }
+
+    /// A parser for a session that resumes a thread which had used `previous` tokens before
+    /// (Codex reports the whole thread's usage; the session's own is what is past it).
+    pub fn resuming(previous: Usage) -> Self {
+        Self {
+            previous,
+            ..Self::new()
+        }
+    }
+
+    /// A parser that also follows the thread's rollout file under `codex_home` (Codex's
+    /// `CODEX_HOME`). For a resumed thread (`resume`: its id) the thread's usage so far is read
+    /// first and becomes the baseline [`Self::resuming`] takes; so this must be called before
+    /// the session starts.
+    pub fn following_rollout(codex_home: &std::path::Path, resume: Option<&str>) -> Self {
+        let mut rollout = Rollout::new(codex_home);
+        let mut previous = Usage::default();
+        if let Some(thread) = resume {
+            rollout.set_thread(thread);
+            previous = rollout.poll().unwrap_or_default();
+        }
+        Self {
+            previous,
+            rollout: Some(rollout),
+            ..Self::new()
+        }
+    }
+
+    /// The thread's cumulative usage `total` as this session's.
+    fn set_cumulative(&mut self, total: Usage, always: bool, out: &mut Vec<AgentEvent>) {
+        let session = since(total, self.previous);
+        if always || session != self.totals {
+            self.totals = session;
+            out.push(AgentEvent::Usage { usage: session });
+        }
+    }
+
+    /// New usage from the rollout, until the turn's own report came.
+    fn poll_rollout(&mut self, out: &mut Vec<AgentEvent>) {
+        if self.turn_usage_seen {
+            return;
+        }
+        if let Some(total) = self.rollout.as_mut().and_then(Rollout::poll) {
+            self.set_cumulative(total, false, out);
         }
     }
 
@@ -190,15 +268,37 @@ impl CodexParser {
     }
 
     fn error(&mut self, message: &str, out: &mut Vec<AgentEvent>) {
-        if contains_any_ci(message, USAGE_LIMIT_PHRASES) {
-            self.rate_limited(message, out);
-        } else if let Some(attempt) = reconnect_attempt(message) {
+        if let Some(attempt) = reconnect_attempt(message) {
             out.push(AgentEvent::ApiRetry {
                 attempt,
                 delay_ms: None,
                 status: None,
             });
             return;
+        }
+        self.classify(message, out);
+        self.last_error = Some(message.to_owned());
+    }
+
+    /// The event a failure's message stands for, each kind reported once.
+    fn classify(&mut self, message: &str, out: &mut Vec<AgentEvent>) {
+        if contains_any_ci(message, CODEX_QUOTA_PHRASES) {
+            if !self.quota_reported {
+                self.quota_reported = true;
+                out.push(AgentEvent::QuotaExhausted {
+                    message: message.to_owned(),
+                });
+            }
+        } else if contains_any_ci(message, USAGE_LIMIT_PHRASES) {
+            self.rate_limited(message, out);
+        } else if contains_any_ci(message, CODEX_RATE_LIMIT_PHRASES) {
+            if !self.rate_limit_reported {
+                self.rate_limit_reported = true;
+                out.push(AgentEvent::RateLimited {
+                    resets_at_ms: Some((self.now)().saturating_add(PER_MINUTE_RESET_MS)),
+                    message: message.to_owned(),
+                });
+            }
         } else if contains_any_ci(message, CODEX_AUTH_PHRASES) {
             if !self.auth_reported {
                 self.auth_reported = true;
@@ -212,17 +312,16 @@ impl CodexParser {
                 message: message.to_owned(),
             });
         }
-        self.last_error = Some(message.to_owned());
     }
 
     fn turn_completed(&mut self, usage: Option<RawUsage>, out: &mut Vec<AgentEvent>) {
         self.turns = self.turns.saturating_add(1);
-        if let Some(u) = usage {
-            let input = u.input_tokens.0.unwrap_or(0);
-            let cached = u.cached_input_tokens.0.unwrap_or(0).min(input);
-            let output = u.output_tokens.0.unwrap_or(0);
-            add_tokens(&mut self.totals, input - cached, output, cached, 0);
-            out.push(AgentEvent::Usage { usage: self.totals });
+        match usage {
+            Some(u) => {
+                self.turn_usage_seen = true;
+                self.set_cumulative(u.normalized(), true, out);
+            }
+            None => self.poll_rollout(out),
         }
         let text = self.last_message.clone();
         self.result(false, "success", text, out);
@@ -241,6 +340,21 @@ impl CodexParser {
             turns: Some(self.turns),
             usage: Some(self.totals),
         });
+    }
+}
+
+/// `total - previous`, field by field (never below zero).
+fn since(total: Usage, previous: Usage) -> Usage {
+    Usage {
+        input_tokens: total.input_tokens.saturating_sub(previous.input_tokens),
+        output_tokens: total.output_tokens.saturating_sub(previous.output_tokens),
+        cache_read_tokens: total
+            .cache_read_tokens
+            .saturating_sub(previous.cache_read_tokens),
+        cache_write_tokens: total
+            .cache_write_tokens
+            .saturating_sub(previous.cache_write_tokens),
+        cost_usd: None,
     }
 }
 
@@ -269,6 +383,9 @@ impl StreamParser for CodexParser {
         match parsed.kind.as_str() {
             "thread.started" if parsed.thread_id.0.is_some() => {
                 self.session_id = parsed.thread_id.to_owned_opt();
+                if let Some(rollout) = self.rollout.as_mut() {
+                    rollout.set_thread(parsed.thread_id.as_str());
+                }
                 out.push(AgentEvent::SessionStarted {
                     session_id: parsed.thread_id.as_str().to_owned(),
                     model: None,
@@ -277,6 +394,7 @@ impl StreamParser for CodexParser {
             "turn.started" => {}
             kind @ ("item.started" | "item.updated" | "item.completed") => match parsed.item {
                 Some(item) if kind != "item.updated" => {
+                    self.poll_rollout(&mut out);
                     self.item(item, kind == "item.completed", raw, &mut out);
                 }
                 Some(_) => {}
@@ -287,9 +405,8 @@ impl StreamParser for CodexParser {
             "turn.completed" => self.turn_completed(parsed.usage, &mut out),
             "turn.failed" => {
                 let message = parsed.error.as_str().to_owned();
-                if contains_any_ci(&message, USAGE_LIMIT_PHRASES) {
-                    self.rate_limited(&message, &mut out);
-                }
+                self.classify(&message, &mut out);
+                self.poll_rollout(&mut out);
                 self.turns = self.turns.saturating_add(1);
                 self.result(true, "turn_failed", message, &mut out);
             }
@@ -298,6 +415,7 @@ impl StreamParser for CodexParser {
                     Some(m) => m.to_owned(),
                     None => parsed.error.as_str().to_owned(),
                 };
+                self.poll_rollout(&mut out);
                 self.error(&message, &mut out);
             }
             _ => out.push(AgentEvent::Unknown {
@@ -323,6 +441,7 @@ impl StreamParser for CodexParser {
 
     fn finish(&mut self, exit_code: Option<i32>) -> Vec<AgentEvent> {
         let mut out = Vec::new();
+        self.poll_rollout(&mut out);
         if exit_code.is_some()
             && let Some(error) = self.last_error.take()
         {
@@ -333,62 +452,5 @@ impl StreamParser for CodexParser {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reconnect_messages_are_retries() {
-        assert_eq!(
-            reconnect_attempt("Reconnecting... 2/5 (stream disconnected)"),
-            Some(2)
-        );
-        assert_eq!(reconnect_attempt("something else"), None);
-        let mut p = CodexParser::new();
-        let out = p.stdout_line(r#"{"type":"error","message":"Reconnecting... 1/5"}"#);
-        assert_eq!(
-            out,
-            [AgentEvent::ApiRetry {
-                attempt: 1,
-                delay_ms: None,
-                status: None
-            }]
-        );
-        assert!(p.finish(Some(0)).is_empty(), "a retry is not a fatal error");
-    }
-
-    #[test]
-    fn usage_limit_reset_is_relative_to_now() {
-        let mut p = CodexParser::new();
-        p.now = || 1_000_000;
-        let out = p.stdout_line(
-            r#"{"type":"error","message":"You've hit your usage limit. Try again in 2 hours."}"#,
-        );
-        assert!(
-            matches!(&out[..], [AgentEvent::RateLimited { resets_at_ms: Some(t), .. }] if *t == 1_000_000 + 7_200_000)
-        );
-    }
-
-    #[test]
-    fn legacy_item_type_field_is_read() {
-        let mut p = CodexParser::new();
-        let out = p.stdout_line(
-            r#"{"type":"item.completed","item":{"id":"item_0","item_type":"agent_message","text":"hi"}}"#,
-        );
-        assert_eq!(out, [AgentEvent::AssistantText { text: "hi".into() }]);
-    }
-
-    #[test]
-    fn fatal_error_without_a_turn_result_ends_the_session_at_exit() {
-        let mut p = CodexParser::new();
-        assert!(
-            p.stdout_line(r#"{"type":"error","message":"model not found"}"#)
-                .is_empty()
-        );
-        assert!(p.finish(None).is_empty(), "killed: no synthetic result");
-        let mut p = CodexParser::new();
-        p.stdout_line(r#"{"type":"error","message":"model not found"}"#);
-        assert!(
-            matches!(&p.finish(Some(1))[..], [AgentEvent::Result { is_error: true, text, .. }] if text == "model not found")
-        );
-    }
-}
+#[path = "codex_stream_tests.rs"]
+mod tests;

@@ -6,16 +6,24 @@
 //!   and emitted as one text when anything else arrives (or at the end).
 //! - `tool_use` -> ToolStarted; `tool_result` -> ToolFinished (ok = status `success`; output or
 //!   error message).
-//! - `retry` -> ApiRetry.
-//! - `error` (severity `error`; warnings are ignored) -> RateLimited for quota/usage limits,
-//!   AuthFailed for login failures, ContextOverflow for a full context; remembered for the
+//! - `retry` -> ApiRetry (older versions; 0.61.0 prints its retries on stderr instead).
+//! - `error` (severity `error`; warnings are ignored) and an error `result`'s message (see
+//!   `gemini_errors`): an exhausted quota or billing -> QuotaExhausted; a rate limit ->
+//!   RateLimited, reset = now + the delay the message asks for (`Please retry in 1s`), when it
+//!   says; a refused key -> AuthFailed; a full context -> ContextOverflow. Remembered for the
 //!   result.
 //! - `result` -> Result (status `error` -> is_error, subtype from `error.type`; text: the last
-//!   assistant text, or the error message); `stats` -> usage (`cached` input is cache reads).
+//!   assistant text, or the error message); `stats` -> usage: `input` is the uncached input,
+//!   `cached` the cache reads, and output is `total_tokens - input_tokens`, since `output_tokens`
+//!   (the candidates) leaves out the thinking tokens the API bills as output. A resumed
+//!   session's stats count only its own calls (0.61.0 headless), so nothing is subtracted.
 //! - finish(): exit 41 -> AuthFailed; without a result event, a Result from the exit code:
-//!   0 success, 41 `error_auth`, 42 `error_input`, 52 `error_config`, 53 `error_max_turns`,
-//!   54 `error_tool`, 130 `error_interrupted`, else `error`. Killed (no exit code): nothing.
-//! - stderr -> StderrLine (+ AuthFailed for login failures). Other lines -> Unknown.
+//!   0 success, 41 `error_auth`, 42 `error_input`, 44 `error_sandbox`, 52 `error_config`,
+//!   53 `error_max_turns`, 54 `error_tool`, 55 `error_untrusted_workspace` (the worktree was
+//!   not trusted: the text says how to fix it), 130 `error_interrupted`, else `error`; its text
+//!   is the last error, else the CLI's last stderr line. Killed (no exit code): nothing.
+//! - stderr -> StderrLine (+ AuthFailed for login failures; the CLI's retry notices `Attempt N
+//!   failed: ... Retrying after Xms...` -> ApiRetry). Other lines -> Unknown.
 
 use std::collections::HashMap;
 
@@ -26,19 +34,21 @@ use crate::event::{AgentEvent, Usage};
 
 use super::lenient::MAX_TOOL_OUTPUT_BYTES;
 use super::reset_time::reset_from_text;
-use super::text::{
-    CONTEXT_OVERFLOW_PHRASES, USAGE_LIMIT_PHRASES, contains_any_ci, now_ms,
-    truncate_at_char_boundary,
-};
+use super::text::{CONTEXT_OVERFLOW_PHRASES, contains_any_ci, now_ms, truncate_at_char_boundary};
 
-/// Phrases in Gemini errors and stderr meaning the login is gone.
-const GEMINI_AUTH_PHRASES: &[&str] = &[
-    "api key not valid",
-    "invalid api key",
-    "unauthenticated",
-    "authentication failed",
-    "please set an auth method",
-];
+#[path = "gemini_errors.rs"]
+mod errors;
+
+use errors::{AUTH_PHRASES as GEMINI_AUTH_PHRASES, ErrorKind};
+
+/// Exit code of Gemini CLI's `FatalUntrustedWorkspaceError`.
+const EXIT_UNTRUSTED_WORKSPACE: i32 = 55;
+
+/// What the result of an exit 55 says besides the CLI's own message.
+const UNTRUSTED_FIX: &str = "Gemini CLI refused to run in an untrusted folder (exit 55). The \
+    engine trusts the worktree by setting GEMINI_CLI_TRUST_WORKSPACE=true: make sure nothing sets \
+    GEMINI_CLI_TRUST_WORKSPACE=false or GEMINI_RESTRICTED_MODE=true (agents.env), or pass \
+    `--skip-trust` in the backend's extra_args";
 
 /// Parser state for one Gemini CLI session.
 pub struct GeminiParser {
@@ -51,6 +61,12 @@ pub struct GeminiParser {
     auth_reported: bool,
     overflow_reported: bool,
     rate_limit_reported: bool,
+    quota_reported: bool,
+    /// The retry number of the CLI's last `Attempt N failed` notice on stderr.
+    retry_attempt: Option<u32>,
+    /// The last stderr line that is not a known notice (for a result from the exit code).
+    last_stderr: Option<String>,
+    now: fn() -> u64,
 }
 
 impl Default for GeminiParser {
@@ -70,9 +86,14 @@ fn u64_field(v: &Value, key: &str) -> Option<u64> {
 fn usage_from_stats(stats: &Value) -> Usage {
     let total_input = u64_field(stats, "input_tokens").unwrap_or(0);
     let cached = u64_field(stats, "cached").unwrap_or(0);
+    let candidates = u64_field(stats, "output_tokens").unwrap_or(0);
+    // The total also counts the thinking tokens, which `output_tokens` leaves out.
+    let output = u64_field(stats, "total_tokens").map_or(candidates, |total| {
+        total.saturating_sub(total_input).max(candidates)
+    });
     Usage {
         input_tokens: u64_field(stats, "input").unwrap_or(total_input.saturating_sub(cached)),
-        output_tokens: u64_field(stats, "output_tokens").unwrap_or(0),
+        output_tokens: output,
         cache_read_tokens: cached,
         cache_write_tokens: 0,
         cost_usd: None,
@@ -82,6 +103,11 @@ fn usage_from_stats(stats: &Value) -> Usage {
 impl GeminiParser {
     /// A parser for a new session.
     pub fn new() -> Self {
+        Self::with_clock(now_ms)
+    }
+
+    /// A parser whose clock (ms since the epoch, for rate-limit resets) is `now`.
+    pub fn with_clock(now: fn() -> u64) -> Self {
         Self {
             tool_names: HashMap::new(),
             pending_text: String::new(),
@@ -92,6 +118,10 @@ impl GeminiParser {
             auth_reported: false,
             overflow_reported: false,
             rate_limit_reported: false,
+            quota_reported: false,
+            retry_attempt: None,
+            last_stderr: None,
+            now,
         }
     }
 
@@ -113,22 +143,37 @@ impl GeminiParser {
     }
 
     fn classify_error(&mut self, message: &str, out: &mut Vec<AgentEvent>) {
-        if contains_any_ci(message, USAGE_LIMIT_PHRASES) {
-            if !self.rate_limit_reported {
-                self.rate_limit_reported = true;
-                let resets_at_ms = reset_from_text(message, now_ms());
-                out.push(AgentEvent::RateLimited {
-                    resets_at_ms,
-                    message: message.to_owned(),
-                });
+        match errors::classify(message) {
+            ErrorKind::Quota => {
+                if !self.quota_reported {
+                    self.quota_reported = true;
+                    out.push(AgentEvent::QuotaExhausted {
+                        message: message.to_owned(),
+                    });
+                }
             }
-        } else if contains_any_ci(message, GEMINI_AUTH_PHRASES) {
-            self.auth_failed(message, out);
-        } else if contains_any_ci(message, CONTEXT_OVERFLOW_PHRASES) && !self.overflow_reported {
-            self.overflow_reported = true;
-            out.push(AgentEvent::ContextOverflow {
-                message: message.to_owned(),
-            });
+            ErrorKind::RateLimit(delay) => {
+                if !self.rate_limit_reported {
+                    self.rate_limit_reported = true;
+                    let now = (self.now)();
+                    let resets_at_ms = delay
+                        .map(|d| now.saturating_add(d))
+                        .or_else(|| reset_from_text(message, now));
+                    out.push(AgentEvent::RateLimited {
+                        resets_at_ms,
+                        message: message.to_owned(),
+                    });
+                }
+            }
+            ErrorKind::Auth => self.auth_failed(message, out),
+            ErrorKind::Other => {
+                if contains_any_ci(message, CONTEXT_OVERFLOW_PHRASES) && !self.overflow_reported {
+                    self.overflow_reported = true;
+                    out.push(AgentEvent::ContextOverflow {
+                        message: message.to_owned(),
+                    });
+                }
+            }
         }
     }
 
@@ -243,9 +288,11 @@ fn exit_subtype(code: i32) -> &'static str {
         0 => "success",
         41 => "error_auth",
         42 => "error_input",
+        44 => "error_sandbox",
         52 => "error_config",
         53 => "error_max_turns",
         54 => "error_tool",
+        EXIT_UNTRUSTED_WORKSPACE => "error_untrusted_workspace",
         130 => "error_interrupted",
         _ => "error",
     }
@@ -278,6 +325,30 @@ impl StreamParser for GeminiParser {
         if contains_any_ci(line, GEMINI_AUTH_PHRASES) {
             self.auth_failed(line, &mut out);
         }
+        // The retry notice: `Attempt N failed: <error>` then, maybe lines later, `... Retrying
+        // after Xms...`. Its error is not the session's: the CLI is retrying it.
+        if let Some(attempt) = errors::retry_attempt(line) {
+            self.retry_attempt = Some(attempt);
+        }
+        if line.contains("Max attempts reached") {
+            self.retry_attempt = None;
+            return out;
+        }
+        if let Some(delay_ms) = errors::retrying_after_ms(line) {
+            out.push(AgentEvent::ApiRetry {
+                attempt: self.retry_attempt.take().unwrap_or(0),
+                delay_ms: Some(delay_ms),
+                status: None,
+            });
+        } else if self.retry_attempt.is_none() && !line.starts_with(' ') {
+            let clean = errors::strip_ansi(line);
+            // Node's own warnings (`(node:PID) [DEP0040] DeprecationWarning ...`) say nothing
+            // about why the CLI stopped.
+            let node_warning = clean.trim_start().starts_with("(node:");
+            if !clean.trim().is_empty() && !node_warning {
+                self.last_stderr = Some(clean.trim().to_owned());
+            }
+        }
         out
     }
 
@@ -295,8 +366,15 @@ impl StreamParser for GeminiParser {
             self.result_seen = true;
             let text = match (code, self.last_error.take()) {
                 (0, _) => self.last_text.clone(),
+                (EXIT_UNTRUSTED_WORKSPACE, _) => match self.last_stderr.take() {
+                    Some(said) => format!("{UNTRUSTED_FIX}. Gemini CLI said: {said}"),
+                    None => UNTRUSTED_FIX.to_owned(),
+                },
                 (_, Some(error)) => error,
-                (_, None) => format!("gemini exited with code {code}"),
+                (_, None) => match self.last_stderr.take() {
+                    Some(said) => format!("gemini exited with code {code}: {said}"),
+                    None => format!("gemini exited with code {code}"),
+                },
             };
             out.push(AgentEvent::Result {
                 is_error: code != 0,
@@ -314,6 +392,23 @@ impl StreamParser for GeminiParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exit_without_an_error_event_says_what_the_cli_printed_last() {
+        let mut p = GeminiParser::new();
+        p.stderr_line("Error: invalid setting 'model.name' in settings.json");
+        let events = p.finish(Some(52));
+        let text = events.iter().find_map(|e| match e {
+            AgentEvent::Result { text, .. } => Some(text.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            text.as_deref(),
+            Some(
+                "gemini exited with code 52: Error: invalid setting 'model.name' in settings.json"
+            )
+        );
+    }
 
     #[test]
     fn delta_chunks_are_joined_into_one_text() {

@@ -10,6 +10,7 @@
 //! mapping of its stream to normalized events.
 
 mod aider;
+mod aider_output;
 mod claude;
 mod claude_stream;
 mod claude_wire;
