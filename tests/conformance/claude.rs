@@ -1,0 +1,403 @@
+//! Claude Code (the pinned @anthropic-ai/claude-code) against the mock Anthropic Messages API
+//! (mock/anthropic.py), driven by real `engine run` workflows: agent -> gate -> merge.
+//!
+//! What Claude counts: every call it completed, summed in the result's `modelUsage` (and its
+//! `total_cost_usd`); a call whose stream was cut is retried (without streaming) and the cut
+//! call is not counted; a call that hangs is counted by the engine from the raw stream events
+//! seen before the kill.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+
+/// The `agents:` block: Claude on the mock, its telemetry, update checks, error reporting and
+/// other nonessential traffic off, at most `retries` API retries. `limits` is a YAML flow
+/// mapping (or empty).
+fn agents(retries: u32, limits: &str) -> String {
+    let mut yaml = format!(
+        r#"  env:
+    ANTHROPIC_BASE_URL: "http://127.0.0.1:8765"
+    ANTHROPIC_API_KEY: test-key
+    DISABLE_TELEMETRY: "1"
+    DISABLE_AUTOUPDATER: "1"
+    DISABLE_ERROR_REPORTING: "1"
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"
+    CLAUDE_CODE_MAX_RETRIES: "{retries}"
+"#
+    );
+    if !limits.is_empty() {
+        yaml.push_str(&format!("  limits: {limits}\n"));
+    }
+    yaml
+}
+
+/// A tool turn writing `content` to `path` (relative to the worktree).
+fn write(path: &str, content: &str, usage: [u64; 4]) -> Value {
+    json!({"do": "tool", "tool": "write", "path": path, "content": content,
+           "text": "Writing the file.", "usage": usage_json(usage)})
+}
+
+/// A final text turn.
+fn text(text: &str, usage: [u64; 4]) -> Value {
+    json!({"do": "text", "text": text, "usage": usage_json(usage)})
+}
+
+fn usage_json([input, output, cache_read, cache_write]: [u64; 4]) -> Value {
+    json!({"input": input, "output": output, "cache_read": cache_read, "cache_write": cache_write})
+}
+
+const DONE: &str = "The file is written. <promise>COMPLETE</promise>";
+
+/// Runs the workflow (`with` for the agent stage) on `scenario`; returns the run and its show.
+fn run(c: &Conformance, scenario: &Value, agents_yaml: &str, with: &str) -> (NetnsRun, Value) {
+    let wf = c.repo.workflow(&agent_gate_merge_workflow(
+        "",
+        agents_yaml,
+        with,
+        "sh -c 'test \"$(cat hello.txt)\" = hello'",
+    ));
+    let r = c.engine(
+        scenario,
+        &[
+            "run",
+            wf.to_str().unwrap(),
+            "--task",
+            "Write hello.txt saying hello",
+        ],
+    );
+    let id = r.run.run_id();
+    assert!(!id.is_empty(), "no run id\n{}", r.context());
+    let show = c.show(&id);
+    (r, show)
+}
+
+/// Every `result` line Claude printed in the run, in session order.
+fn claude_results(repo: &Path, r: &NetnsRun) -> Vec<Value> {
+    let dir = repo
+        .join(".engine/runs")
+        .join(r.run.run_id())
+        .join("transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut results = Vec::new();
+    for file in files {
+        for line in std::fs::read_to_string(&file).unwrap().lines() {
+            let Ok(rec) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if rec["stream"] != "stdout" {
+                continue;
+            }
+            if let Ok(out) = serde_json::from_str::<Value>(rec["line"].as_str().unwrap_or(""))
+                && out["type"] == "result"
+            {
+                results.push(out);
+            }
+        }
+    }
+    results
+}
+
+/// Claude's own total cost over its results.
+fn claude_cost(results: &[Value]) -> f64 {
+    results
+        .iter()
+        .map(|r| r["total_cost_usd"].as_f64().unwrap())
+        .sum()
+}
+
+fn assert_merged(c: &Conformance, r: &NetnsRun) {
+    assert_eq!(r.run.code(), 0, "{}", r.context());
+    assert_eq!(
+        c.repo.git(&["show", "main:hello.txt"]),
+        "hello",
+        "{}",
+        r.context()
+    );
+}
+
+fn assert_cost(recorded_usd: f64, claude_usd: f64, r: &NetnsRun) {
+    assert!(
+        claude_usd > 0.0 && (recorded_usd - claude_usd).abs() < 1e-9,
+        "recorded {recorded_usd} USD, Claude reported {claude_usd}\n{}",
+        r.context()
+    );
+}
+
+#[test]
+fn claude_writes_the_file_completes_and_every_token_and_cent_is_recorded() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+    ]});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(2, ""),
+        "{ backend: claude, completion: promise }",
+    );
+    assert_merged(&c, &r);
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    let (tokens, usd) = recorded(&show, "execute");
+    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
+    assert_eq!(tokens, [2700, 70, 1300, 300]);
+    let results = claude_results(c.repo.path(), &r);
+    assert_eq!(results.len(), 1, "{results:?}");
+    assert_cost(usd, claude_cost(&results), &r);
+}
+
+#[test]
+fn claude_an_unfinished_session_is_resumed_and_both_sessions_add_up() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text("I wrote the file but have not checked it yet.", [1300, 50, 600, 0]),
+        text(DONE, [1500, 40, 800, 100]),
+    ]});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(2, ""),
+        "{ backend: claude, completion: promise }",
+    );
+    assert_merged(&c, &r);
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    let results = claude_results(c.repo.path(), &r);
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(
+        results[0]["session_id"], results[1]["session_id"],
+        "the second session resumes the first"
+    );
+    let (tokens, usd) = recorded(&show, "execute");
+    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
+    assert_eq!(tokens, [4000, 120, 1900, 400]);
+    assert_cost(usd, claude_cost(&results), &r);
+}
+
+#[test]
+fn claude_a_cut_stream_is_retried_and_the_totals_are_claudes_not_the_last_calls() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        {"do": "cut", "after": 5, "turn": write("hello.txt", "hello", [1200, 80, 500, 300])},
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+    ]});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(2, ""),
+        "{ backend: claude, completion: promise }",
+    );
+    assert_merged(&c, &r);
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    let results = claude_results(c.repo.path(), &r);
+    assert_eq!(results.len(), 1, "{results:?}");
+    // Claude's `usage` holds the last call only; `modelUsage` and its cost hold both calls.
+    assert_eq!(results[0]["usage"]["input_tokens"], 1500, "{results:?}");
+    let (tokens, usd) = recorded(&show, "execute");
+    assert_eq!(
+        tokens,
+        r.sent_tokens(|e| e["kind"] != "cut"),
+        "{}",
+        r.context()
+    );
+    assert_eq!(tokens, [2700, 70, 1300, 300]);
+    assert_cost(usd, claude_cost(&results), &r);
+}
+
+#[test]
+fn claude_a_hung_stream_is_killed_by_the_watchdog_and_its_tokens_are_kept() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        {"do": "hang", "after": 6, "turn": text(DONE, [1500, 40, 800, 0])},
+    ], "when_done": {"do": "hang", "after": 0}});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(
+            0,
+            // Long enough for Claude's start on a loaded machine (it is silent until its
+            // first request), short for a test.
+            "{ inactivity: 8s, frozen_warning: 2s, silence_backstop: 20s }",
+        ),
+        "{ backend: claude, completion: promise, continuation: { max_iterations: 1 } }",
+    );
+    assert_ne!(r.run.code(), 0, "{}", r.context());
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    assert!(
+        r.log.iter().any(|e| e["kind"] == "hang"),
+        "the stream hung\n{}",
+        r.context()
+    );
+    let session = show["state"]["stages"]["execute"].to_string();
+    assert!(
+        session.contains("killed-inactive") || session.contains("killed_inactive"),
+        "{session}\n{}",
+        r.context()
+    );
+    // The first call's output (30, from the stream's message_delta, not the 1 of its
+    // `assistant` lines) and the hung call's input are recorded.
+    let (tokens, _) = recorded(&show, "execute");
+    assert_eq!(
+        tokens,
+        r.sent_tokens(|e| e["turn"] == 0 || e["turn"] == 1),
+        "{}",
+        r.context()
+    );
+    assert_eq!(tokens, [2700, 31, 1300, 300], "{}", r.context());
+    // No result, so no cost from Claude: the spend is estimated from these tokens (at the
+    // Opus rates Claude itself charged in the other tests: $5 / $25 / $0.50 / $6.25 per
+    // million), never "unknown" (which would block every later run of the day).
+    let spend = &show["state"]["stages"]["execute"]["history"][0]["spend"];
+    assert_eq!(spend["cost_known"], true, "{spend}");
+    assert_eq!(spend["cost_estimated"], true, "{spend}");
+    let usd = spend["cost_usd"].as_f64().unwrap();
+    assert!((usd - 0.0168).abs() < 1e-9, "{spend}");
+}
+
+#[test]
+fn claude_a_per_minute_429_is_retried_after_retry_after_not_waited_out() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        {"do": "error", "error": "rate_limit", "retry_after": 1},
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+    ]});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(2, ""),
+        "{ backend: claude, completion: promise }",
+    );
+    assert_merged(&c, &r);
+    let main: Vec<&Value> = r.log.iter().filter(|e| e["role"] == "main").collect();
+    assert_eq!(main.len(), 3, "{}", r.context());
+    // Claude waited the retry-after (1 s), inside the same session.
+    assert_eq!(claude_results(c.repo.path(), &r).len(), 1);
+    let (tokens, _) = recorded(&show, "execute");
+    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
+}
+
+#[test]
+fn claude_a_429_past_its_retries_waits_for_retry_after_only() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        {"do": "error", "error": "rate_limit", "retry_after": 1},
+        {"do": "error", "error": "rate_limit", "retry_after": 1},
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+    ]});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(1, ""),
+        "{ backend: claude, completion: promise, usage_limit: { slack: 0s } }",
+    );
+    assert_merged(&c, &r);
+    let history = show["state"]["stages"]["execute"].to_string();
+    // The first attempt waited for the reset Claude's retry-after gave (1 s after the 429
+    // was seen, so at most 1 s after the wait began), not a long default, then went on.
+    let failure = &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"];
+    assert_eq!(failure["detail"]["usage_limit"], true, "{history}");
+    let resets = failure["detail"]["resets_at_ms"].as_u64().unwrap();
+    let since = failure["detail"]["waiting_since_ms"].as_u64().unwrap();
+    assert!(resets <= since + 1000, "{history}");
+    let main: Vec<&Value> = r.log.iter().filter(|e| e["role"] == "main").collect();
+    assert_eq!(main.len(), 4, "{}", r.context());
+}
+
+/// The attempt's failure, from `engine show`.
+fn failure(show: &Value) -> &Value {
+    &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"]
+}
+
+#[test]
+fn claude_a_credit_balance_error_is_quota_exhausted_and_fatal() {
+    // The API's 400 "credit balance is too low" (Claude says `billing_error`), and the same
+    // message as a 429 (Claude says `rate_limit`: it must not be waited out).
+    for status in [400, 429] {
+        let c = Conformance::new();
+        let scenario =
+            json!({"turns": [], "when_done": {"do": "error", "error": "quota", "status": status}});
+        let (r, show) = run(
+            &c,
+            &scenario,
+            &agents(0, ""),
+            "{ backend: claude, completion: promise }",
+        );
+        assert_ne!(r.run.code(), 0, "{}", r.context());
+        let failure = failure(&show);
+        assert_eq!(failure["kind"], "fatal", "{status}: {failure}");
+        assert_eq!(
+            failure["detail"]["quota_exhausted"], true,
+            "{status}: {failure}"
+        );
+        assert!(
+            failure["message"]
+                .as_str()
+                .unwrap()
+                .to_lowercase()
+                .contains("credit balance is too low"),
+            "{status}: {failure}"
+        );
+        // No retries, no polling: one request.
+        let main = r.log.iter().filter(|e| e["role"] == "main").count();
+        assert_eq!(main, 1, "{}", r.context());
+    }
+}
+
+#[test]
+fn claude_a_rejected_key_is_an_auth_failure_and_fatal() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "auth"}});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(0, ""),
+        "{ backend: claude, completion: promise }",
+    );
+    assert_ne!(r.run.code(), 0, "{}", r.context());
+    let failure = failure(&show);
+    assert_eq!(failure["kind"], "fatal", "{failure}");
+    let message = failure["message"].as_str().unwrap();
+    assert!(message.contains("Invalid API key"), "{failure}");
+    assert!(message.to_lowercase().contains("auth"), "{failure}");
+    let main = r.log.iter().filter(|e| e["role"] == "main").count();
+    assert_eq!(main, 1, "fatal: no other session\n{}", r.context());
+}
+
+#[test]
+fn claude_stopped_by_its_budget_records_the_model_usage_totals() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        write("a.txt", "a", [1200, 30, 500, 300]),
+        write("b.txt", "b", [1300, 50, 600, 0]),
+    ], "when_done": {"do": "error", "error": "auth"}});
+    let (r, show) = run(
+        &c,
+        &scenario,
+        &agents(0, ""),
+        // A model the host has no price for, so Claude's own `--max-budget-usd` stops the
+        // session (with a known model the host's estimate from the live usage stops it first).
+        "{ backend: claude, model: mock-model-9, completion: promise, budget_usd: 0.01 }",
+    );
+    assert_ne!(r.run.code(), 0, "{}", r.context());
+    let results = claude_results(c.repo.path(), &r);
+    assert_eq!(results[0]["subtype"], "error_max_budget_usd", "{results:?}");
+    let (tokens, usd) = recorded(&show, "execute");
+    assert_eq!(
+        tokens,
+        r.sent_tokens(|e| e["role"] == "main" && e["kind"] == "tool"),
+        "{}",
+        r.context()
+    );
+    assert_eq!(tokens, [2500, 80, 1100, 300]);
+    assert_cost(usd, claude_cost(&results[..1]), &r);
+}
