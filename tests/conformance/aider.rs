@@ -10,7 +10,10 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+use crate::harness::{
+    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
+    recorded,
+};
 
 const MODEL_METADATA: &str = r#"{"openai/mock-coder": {"max_input_tokens": 128000,
  "max_output_tokens": 8192, "input_cost_per_token": 0.000002, "output_cost_per_token": 0.000008,
@@ -284,4 +287,36 @@ fn aider_a_rejected_key_is_an_auth_failure_and_fatal() {
     assert!(stage.contains("auth"), "{stage}");
     assert!(stage.contains("Incorrect API key"), "{stage}");
     assert_eq!(main_requests(&r).len(), 1, "{}", r.context());
+}
+
+/// A review persona on aider, which cannot keep itself read-only: the host runs it in a
+/// throw-away copy of the worktree; it approves and the run merges.
+#[test]
+fn aider_a_review_persona_approves_in_a_throw_away_copy_and_the_run_merges() {
+    let c = Conformance::new();
+    c.write_home(".aider.model.metadata.json", MODEL_METADATA);
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", DONE, [1234, 56, 0, 0]),
+        {"do": "text", "text": APPROVE, "usage": usage_json([900, 20, 0, 0])},
+    ]});
+    let wf = c.repo.workflow(&agent_review_merge_workflow(
+        "",
+        &agents(""),
+        WITH,
+        "{ backend: aider, model: openai/mock-coder, personas: [quality] }",
+    ));
+    let r = c.engine(
+        &scenario,
+        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
+    );
+    assert_eq!(r.run.code(), 0, "{}", r.context());
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
+    let show = c.show(&r.run.run_id());
+    assert_eq!(
+        recorded(&show, "review").0,
+        [900, 20, 0, 0],
+        "{}",
+        r.context()
+    );
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+use crate::harness::{
+    Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow, recorded,
+};
 
 /// The `agents:` block: Claude on the mock, its telemetry, update checks, error reporting and
 /// other nonessential traffic off, at most `retries` API retries. `limits` is a YAML flow
@@ -52,8 +54,19 @@ const DONE: &str = "The file is written. <promise>COMPLETE</promise>";
 
 /// Runs the workflow (`with` for the agent stage) on `scenario`; returns the run and its show.
 fn run(c: &Conformance, scenario: &Value, agents_yaml: &str, with: &str) -> (NetnsRun, Value) {
+    run_head(c, "", scenario, agents_yaml, with)
+}
+
+/// [`run`] with extra top-level workflow keys (`budget:`...).
+fn run_head(
+    c: &Conformance,
+    head: &str,
+    scenario: &Value,
+    agents_yaml: &str,
+    with: &str,
+) -> (NetnsRun, Value) {
     let wf = c.repo.workflow(&agent_gate_merge_workflow(
-        "",
+        head,
         agents_yaml,
         with,
         "sh -c 'test \"$(cat hello.txt)\" = hello'",
@@ -400,4 +413,66 @@ fn claude_stopped_by_its_budget_records_the_model_usage_totals() {
     );
     assert_eq!(tokens, [2500, 80, 1100, 300]);
     assert_cost(usd, claude_cost(&results[..1]), &r);
+}
+
+/// The case: with the default workflow's `day_usd` and no `prices:`, one Claude session
+/// killed by the watchdog before its result made the day's spend unknown and every later
+/// `engine run` was refused until the next UTC day. Its tokens are now priced (estimated), so
+/// the next run starts and lands.
+#[test]
+fn claude_a_session_killed_by_the_watchdog_leaves_later_runs_able_to_start() {
+    let c = Conformance::new();
+    let budget = "budget: { run_usd: 5, day_usd: 50 }";
+    let hung = json!({"turns": [
+        {"do": "hang", "after": 4, "turn": text(DONE, [1500, 40, 800, 0])},
+    ], "when_done": {"do": "hang", "after": 0}});
+    let limits = "{ inactivity: 8s, frozen_warning: 2s, silence_backstop: 20s }";
+    let with = "{ backend: claude, completion: promise, continuation: { max_iterations: 1 } }";
+    let (first, show) = run_head(&c, budget, &hung, &agents(0, limits), with);
+    assert_ne!(first.run.code(), 0, "{}", first.context());
+    let spend = &show["state"]["stages"]["execute"]["history"][0]["spend"];
+    assert_eq!(
+        spend["cost_estimated"],
+        true,
+        "{spend}\n{}",
+        first.context()
+    );
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+    ]});
+    let (second, _) = run_head(&c, budget, &scenario, &agents(0, ""), with);
+    assert_eq!(second.run.code(), 0, "{}", second.context());
+    assert_merged(&c, &second);
+}
+
+/// A review persona on Claude (plan mode with read-only tools) approves and the run merges.
+#[test]
+fn claude_a_review_persona_approves_and_the_run_merges() {
+    let c = Conformance::new();
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500, 300]),
+        text(DONE, [1500, 40, 800, 0]),
+        text(crate::harness::APPROVE, [900, 20, 0, 0]),
+    ]});
+    let wf = c.repo.workflow(&agent_review_merge_workflow(
+        "",
+        &agents(0, ""),
+        "{ backend: claude, completion: promise }",
+        "{ backend: claude, personas: [quality] }",
+    ));
+    let r = c.engine(
+        &scenario,
+        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
+    );
+    assert_eq!(r.run.code(), 0, "{}", r.context());
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    assert_merged(&c, &r);
+    let show = c.show(&r.run.run_id());
+    assert_eq!(
+        recorded(&show, "review").0,
+        [900, 20, 0, 0],
+        "{}",
+        r.context()
+    );
 }

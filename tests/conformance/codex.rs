@@ -16,7 +16,10 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+use crate::harness::{
+    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
+    recorded,
+};
 
 const MODEL: &str = "gpt-5.5";
 /// USD per million tokens: input (not cached), output, cache reads.
@@ -418,4 +421,36 @@ fn find_number(v: &Value, key: &str) -> Option<u64> {
         Value::Array(items) => items.iter().find_map(|x| find_number(x, key)),
         _ => None,
     }
+}
+
+/// A review persona on Codex (its read-only sandbox) approves and the run merges; the
+/// persona's tokens are recorded on the review stage.
+#[test]
+fn codex_a_review_persona_approves_and_the_run_merges() {
+    let c = Conformance::new();
+    c.write_home(".codex/config.toml", &codex_config(1, 10_000));
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello\n", [1200, 30, 500]),
+        text(DONE, [1500, 40, 800]),
+        text(APPROVE, [900, 20, 0]),
+    ]});
+    let wf = c.repo.workflow(&agent_review_merge_workflow(
+        &prices_yaml(),
+        &agents(""),
+        &format!("{{ backend: codex, model: {MODEL}, completion: promise }}"),
+        &format!("{{ backend: codex, model: {MODEL}, personas: [quality] }}"),
+    ));
+    let r = c.engine(
+        &scenario,
+        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
+    );
+    assert_merged(&c, &r);
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    let show = c.show(&r.run.run_id());
+    assert_eq!(
+        recorded(&show, "review").0,
+        [900, 20, 0, 0],
+        "{}",
+        r.context()
+    );
 }

@@ -13,7 +13,10 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+use crate::harness::{
+    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
+    recorded,
+};
 
 const MODEL: &str = "gemini-2.5-pro";
 /// USD per million tokens: input, output, cache read.
@@ -306,4 +309,39 @@ fn gemini_a_read_only_session_cannot_write_even_by_leaving_plan_mode() {
     );
     let test = show["state"]["stages"]["test"].to_string();
     assert!(!test.is_empty(), "{}", r.context());
+}
+
+/// A review persona on Gemini CLI (Plan Mode, kept there by the policy file) approves and the
+/// run merges; the persona's tokens are recorded on the review stage.
+#[test]
+fn gemini_a_review_persona_approves_and_the_run_merges() {
+    let c = Conformance::new();
+    c.write_home(".gemini/settings.json", &settings(2));
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [1200, 30, 500]),
+        text(DONE, [1500, 40, 800], 0),
+        text(APPROVE, [900, 20, 0], 0),
+    ]});
+    let head = format!(
+        "prices:\n  {MODEL}: {{ input: {}, output: {}, cache_read: {} }}",
+        PRICES[0], PRICES[1], PRICES[2]
+    );
+    let wf = c.repo.workflow(&agent_review_merge_workflow(
+        &head,
+        &agents(""),
+        &with(""),
+        &format!("{{ backend: gemini, model: {MODEL}, personas: [quality] }}"),
+    ));
+    let r = c.engine(
+        &scenario,
+        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
+    );
+    assert_merged(&c, &r);
+    let show = c.show(&r.run.run_id());
+    assert_eq!(
+        recorded(&show, "review").0,
+        [900, 20, 0, 0],
+        "{}",
+        r.context()
+    );
 }

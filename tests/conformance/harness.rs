@@ -269,3 +269,43 @@ stages:
         gate = serde_json::to_string(gate_command).unwrap(),
     )
 }
+
+/// A review persona's reply approving the change (builtin:review's verdict JSON).
+pub const APPROVE: &str =
+    r#"{"verdict": "approve", "summary": "The change does what the task asks.", "findings": []}"#;
+
+/// A workflow running `builtin:agent` (with `with`), then `builtin:review` (with
+/// `review_with`: its backend, model and personas) on the run's diff, then a squash merge.
+pub fn agent_review_merge_workflow(
+    head: &str,
+    agents_yaml: &str,
+    with: &str,
+    review_with: &str,
+) -> String {
+    format!(
+        r#"name: conformance-review
+git: {{ keep_worktree: always }}
+{head}
+agents:
+{agents_yaml}
+stages:
+  execute:
+    uses: builtin:agent
+    with: {with}
+    permissions: {{ workspace: write, agent: true }}
+    retry: {{ max_attempts: 1 }}
+  review:
+    uses: builtin:review
+    needs: [execute]
+    with: {review_with}
+    permissions: {{ workspace: read, agent: true, exec: [git] }}
+    retry: {{ max_attempts: 1 }}
+  merge:
+    uses: builtin:merge
+    needs: [review]
+    with: {{ strategy: squash }}
+    permissions: {{ workspace: read, exec: [git] }}
+    retry: {{ max_attempts: 1 }}
+"#
+    )
+}

@@ -18,7 +18,10 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{Conformance, NetnsRun, agent_gate_merge_workflow, recorded};
+use crate::harness::{
+    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
+    recorded,
+};
 
 const MODEL: &str = "mock/mock-model";
 /// USD per million tokens: input (not cached), output, cache reads.
@@ -499,4 +502,36 @@ fn find_number(v: &Value, key: &str) -> Option<u64> {
         Value::Array(items) => items.iter().find_map(|x| find_number(x, key)),
         _ => None,
     }
+}
+
+/// A review persona on opencode (its plan agent, edits and shell denied) approves and the run
+/// merges; the persona's tokens are recorded on the review stage.
+#[test]
+fn opencode_a_review_persona_approves_and_the_run_merges() {
+    let c = Conformance::new();
+    c.write_home(".config/opencode/opencode.json", &opencode_config());
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello\n", [1200, 30, 500]),
+        text(DONE, [1500, 40, 800]),
+        text(APPROVE, [900, 20, 0]),
+    ]});
+    let wf = c.repo.workflow(&agent_review_merge_workflow(
+        "",
+        &agents(WATCHDOG),
+        &format!("{{ backend: opencode, model: {MODEL}, completion: promise }}"),
+        &format!("{{ backend: opencode, model: {MODEL}, personas: [quality] }}"),
+    ));
+    let r = c.engine(
+        &scenario,
+        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
+    );
+    assert_merged(&c, &r);
+    assert!(r.mock_problems().is_empty(), "{}", r.context());
+    let show = c.show(&r.run.run_id());
+    assert_eq!(
+        recorded(&show, "review").0,
+        [900, 20, 0, 0],
+        "{}",
+        r.context()
+    );
 }
