@@ -223,10 +223,15 @@ fn aider_a_hung_answer_is_killed_by_the_watchdog() {
     let (r, show) = run(
         &c,
         &scenario,
-        &agents("{ inactivity: 3s, frozen_warning: 1s, silence_backstop: 5s }"),
+        &agents("{ inactivity: 10s, frozen_warning: 2s, silence_backstop: 30s }"),
         "{ backend: aider, model: openai/mock-coder, completion: promise, continuation: { max_iterations: 1 } }",
     );
     assert_ne!(r.run.code(), 0, "{}", r.context());
+    assert!(
+        r.log.iter().any(|e| e["kind"] == "hang"),
+        "the answer hung (aider was not killed before asking)\n{}",
+        r.context()
+    );
     let stage = stage_text(&show);
     assert!(
         stage.contains("killed-inactive") || stage.contains("killed_inactive"),

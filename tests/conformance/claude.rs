@@ -238,7 +238,7 @@ fn claude_a_hung_stream_is_killed_by_the_watchdog_and_its_tokens_are_kept() {
             0,
             // Long enough for Claude's start on a loaded machine (it is silent until its
             // first request), short for a test.
-            "{ inactivity: 8s, frozen_warning: 2s, silence_backstop: 20s }",
+            "{ inactivity: 12s, frozen_warning: 3s, silence_backstop: 30s }",
         ),
         "{ backend: claude, completion: promise, continuation: { max_iterations: 1 } }",
     );
@@ -426,7 +426,7 @@ fn claude_a_session_killed_by_the_watchdog_leaves_later_runs_able_to_start() {
     let hung = json!({"turns": [
         {"do": "hang", "after": 4, "turn": text(DONE, [1500, 40, 800, 0])},
     ], "when_done": {"do": "hang", "after": 0}});
-    let limits = "{ inactivity: 8s, frozen_warning: 2s, silence_backstop: 20s }";
+    let limits = "{ inactivity: 12s, frozen_warning: 3s, silence_backstop: 30s }";
     let with = "{ backend: claude, completion: promise, continuation: { max_iterations: 1 } }";
     let (first, show) = run_head(&c, budget, &hung, &agents(0, limits), with);
     assert_ne!(first.run.code(), 0, "{}", first.context());

@@ -247,7 +247,7 @@ fn codex_a_hung_stream_is_killed_by_the_watchdog_and_earlier_tokens_are_kept() {
         &c,
         &scenario,
         &codex_config(0, 600_000),
-        "{ inactivity: 3s, frozen_warning: 1s, silence_backstop: 5s }",
+        "{ inactivity: 10s, frozen_warning: 2s, silence_backstop: 30s }",
         "continuation: { max_iterations: 1 }",
         GATE,
     );
@@ -258,7 +258,7 @@ fn codex_a_hung_stream_is_killed_by_the_watchdog_and_earlier_tokens_are_kept() {
         f["message"]
             .as_str()
             .unwrap_or("")
-            .contains("inactivity limit 3s"),
+            .contains("inactivity limit 10s"),
         "killed by the watchdog: {f}\n{}",
         r.context()
     );

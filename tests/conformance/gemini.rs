@@ -197,11 +197,16 @@ fn gemini_a_hung_stream_is_killed_by_the_watchdog() {
         &c,
         &scenario,
         1,
-        "{ inactivity: 3s, frozen_warning: 1s, silence_backstop: 5s }",
+        "{ inactivity: 10s, frozen_warning: 2s, silence_backstop: 30s }",
         &with(", continuation: { max_iterations: 1 }"),
     );
     assert_ne!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
+    assert!(
+        r.log.iter().any(|e| e["kind"] == "hang"),
+        "the stream hung (Gemini was not killed before it)\n{}",
+        r.context()
+    );
     let stage = show["state"]["stages"]["execute"].to_string();
     assert!(
         stage.contains("killed-inactive") || stage.contains("killed_inactive"),
