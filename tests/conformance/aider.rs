@@ -10,10 +10,11 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{
-    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
-    recorded,
+use crate::checks::{
+    assert_killed_inactive, assert_recorded_as_sent, assert_review_recorded, stage_text,
 };
+use crate::harness::{Conformance, NetnsRun, agents_block, recorded};
+use crate::turns::{APPROVE, GATE, text, write_saying as write};
 
 const MODEL_METADATA: &str = r#"{"openai/mock-coder": {"max_input_tokens": 128000,
  "max_output_tokens": 8192, "input_cost_per_token": 0.000002, "output_cost_per_token": 0.000008,
@@ -25,27 +26,15 @@ const OUTPUT_USD: f64 = 0.000008;
 
 /// The `agents:` block: aider on the mock. `limits` is a YAML flow mapping (or empty).
 fn agents(limits: &str) -> String {
-    let mut yaml = r#"  env:
-    OPENAI_API_BASE: "http://127.0.0.1:8765/aider/v1"
-    OPENAI_API_KEY: test-key
-    AIDER_CHECK_UPDATE: "false"
-    AIDER_ANALYTICS: "false"
-"#
-    .to_owned();
-    if !limits.is_empty() {
-        yaml.push_str(&format!("  limits: {limits}\n"));
-    }
-    yaml
-}
-
-fn usage_json([input, output, cache_read, cache_write]: [u64; 4]) -> Value {
-    json!({"input": input, "output": output, "cache_read": cache_read, "cache_write": cache_write})
-}
-
-/// The model's answer: an edit block writing `content` to `path`, after `text`.
-fn write(path: &str, content: &str, text: &str, usage: [u64; 4]) -> Value {
-    json!({"do": "tool", "tool": "write", "path": path, "content": content,
-           "text": text, "usage": usage_json(usage)})
+    agents_block(
+        &[
+            ("OPENAI_API_BASE", "http://127.0.0.1:8765/aider/v1"),
+            ("OPENAI_API_KEY", "test-key"),
+            ("AIDER_CHECK_UPDATE", "false"),
+            ("AIDER_ANALYTICS", "false"),
+        ],
+        limits,
+    )
 }
 
 const DONE: &str = "Writing the file. <promise>COMPLETE</promise>";
@@ -53,30 +42,15 @@ const WITH: &str = "{ backend: aider, model: openai/mock-coder, completion: prom
 
 fn run(c: &Conformance, scenario: &Value, agents_yaml: &str, with: &str) -> (NetnsRun, Value) {
     c.write_home(".aider.model.metadata.json", MODEL_METADATA);
-    let wf = c.repo.workflow(&agent_gate_merge_workflow(
-        "",
-        agents_yaml,
-        with,
-        // The gate's permissions grant `sh` only.
-        "sh -c 'test \"$(cat hello.txt)\" = hello'",
-    ));
-    let r = c.engine(
-        scenario,
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--task",
-            "Write hello.txt saying hello",
-        ],
-    );
-    let id = r.run.run_id();
-    assert!(!id.is_empty(), "no run id\n{}", r.context());
-    let show = c.show(&id);
-    (r, show)
+    // The gate's permissions grant `sh` only.
+    c.run_gated(scenario, "", agents_yaml, with, GATE)
 }
 
-fn main_requests(r: &NetnsRun) -> Vec<&Value> {
-    r.log.iter().filter(|e| e["role"] == "main").collect()
+/// The run succeeded and main's hello.txt says hello.
+#[track_caller]
+fn assert_merged(c: &Conformance, r: &NetnsRun) {
+    assert_eq!(r.run.code(), 0, "{}", r.context());
+    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
 }
 
 /// What aider's own prices make of the tokens the mock sent (its formula: litellm's
@@ -88,10 +62,6 @@ fn aider_cost([input, output, cache_read, cache_write]: [u64; 4]) -> f64 {
         + (cache_write as f64) * INPUT_USD * 1.25
         + (cache_read as f64) * INPUT_USD * 0.1
         + (output as f64) * OUTPUT_USD
-}
-
-fn stage_text(show: &Value) -> String {
-    show["state"]["stages"]["execute"].to_string()
 }
 
 /// Files on main whose name starts with `.aider`, and whether main has a .gitignore.
@@ -113,10 +83,9 @@ fn aider_writes_the_file_merges_clean_and_records_its_own_tokens_and_cost() {
     let sent = [1234, 56, 3000, 800];
     let scenario = json!({"turns": [write("hello.txt", "hello", DONE, sent)]});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
+    assert_merged(&c, &r);
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    assert_eq!(main_requests(&r).len(), 1, "{}", r.context());
+    assert_eq!(r.main_requests(), 1, "{}", r.context());
     // No `.gitignore` change and neither of aider's histories reach main (its repo-map cache:
     // see the test after this one).
     let (litter, gitignore) = aider_litter_on_main(&c);
@@ -173,18 +142,15 @@ fn aider_an_unfinished_session_continues_in_a_fresh_session_with_a_handoff() {
     let second = [1500, 60, 0, 0];
     let scenario = json!({"turns": [
         write("hello.txt", "hello", "I wrote the file but have not checked it yet.", first),
-        {"do": "text", "text": "Checked: it is right. <promise>COMPLETE</promise>",
-         "usage": usage_json(second)},
+        text("Checked: it is right. <promise>COMPLETE</promise>", second),
     ]});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
-    assert_eq!(main_requests(&r).len(), 2, "{}", r.context());
+    assert_merged(&c, &r);
+    assert_eq!(r.main_requests(), 2, "{}", r.context());
     // No session to resume: the second aider starts fresh, told what the first one did.
-    let dumps = std::fs::read_dir(r.dir.join("dump"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("chat_completions"))
+    let dumps = r
+        .dump_files("chat_completions")
+        .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect::<Vec<_>>();
     assert_eq!(dumps.len(), 2);
@@ -193,9 +159,7 @@ fn aider_an_unfinished_session_continues_in_a_fresh_session_with_a_handoff() {
         .filter(|d| d.contains("Handoff from an earlier session"))
         .count();
     assert_eq!(handoff, 1, "one fresh session with the handoff prompt");
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [2500, 100, 0, 0]);
+    let (_, usd) = assert_recorded_as_sent(&show, &r, |_| true, [2500, 100, 0, 0]);
     let expected = aider_cost(first) + aider_cost(second);
     assert!((usd - expected).abs() < 1e-9, "{usd} vs {expected}");
 }
@@ -210,7 +174,7 @@ fn aider_a_cut_answer_is_retried_and_counted_once() {
     ]});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
     assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(main_requests(&r).len(), 2, "{}", r.context());
+    assert_eq!(r.main_requests(), 2, "{}", r.context());
     let (tokens, _) = recorded(&show, "execute");
     assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
     assert_eq!(tokens, sent);
@@ -226,17 +190,10 @@ fn aider_a_hung_answer_is_killed_by_the_watchdog() {
         &agents("{ inactivity: 10s, frozen_warning: 2s, silence_backstop: 30s }"),
         "{ backend: aider, model: openai/mock-coder, completion: promise, continuation: { max_iterations: 1 } }",
     );
-    assert_ne!(r.run.code(), 0, "{}", r.context());
-    assert!(
-        r.log.iter().any(|e| e["kind"] == "hang"),
-        "the answer hung (aider was not killed before asking)\n{}",
-        r.context()
-    );
-    let stage = stage_text(&show);
-    assert!(
-        stage.contains("killed-inactive") || stage.contains("killed_inactive"),
-        "{stage}\n{}",
-        r.context()
+    assert_killed_inactive(
+        &show,
+        &r,
+        "the answer hung (aider was not killed before asking)",
     );
     let (tokens, _) = recorded(&show, "execute");
     assert_eq!(tokens, [0, 0, 0, 0]);
@@ -251,9 +208,8 @@ fn aider_a_per_minute_429_is_waited_out_inside_the_session() {
         write("hello.txt", "hello", DONE, sent),
     ]});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
-    assert_eq!(main_requests(&r).len(), 2, "{}", r.context());
+    assert_merged(&c, &r);
+    assert_eq!(r.main_requests(), 2, "{}", r.context());
     let (tokens, _) = recorded(&show, "execute");
     assert_eq!(tokens, sent);
 }
@@ -264,22 +220,12 @@ fn aider_insufficient_quota_is_quota_exhausted_and_fatal() {
     let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "quota"}});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
     assert_ne!(r.run.code(), 0, "{}", r.context());
-    let stage = stage_text(&show);
+    let stage = stage_text(&show, "execute");
     assert!(stage.contains("exceeded your current quota"), "{stage}");
     assert!(stage.contains("quota"), "{stage}");
     // One aider session (its own retries), no second session, no polling.
-    let main = main_requests(&r);
-    assert!(!main.is_empty());
-    let sessions = std::fs::read_dir(
-        c.repo
-            .path()
-            .join(".engine/runs")
-            .join(r.run.run_id())
-            .join("transcripts"),
-    )
-    .unwrap()
-    .count();
-    assert_eq!(sessions, 1, "{}", r.context());
+    assert_ne!(r.main_requests(), 0);
+    assert_eq!(c.transcripts(&r).len(), 1, "{}", r.context());
 }
 
 #[test]
@@ -288,10 +234,10 @@ fn aider_a_rejected_key_is_an_auth_failure_and_fatal() {
     let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "auth"}});
     let (r, show) = run(&c, &scenario, &agents(""), WITH);
     assert_ne!(r.run.code(), 0, "{}", r.context());
-    let stage = stage_text(&show);
+    let stage = stage_text(&show, "execute");
     assert!(stage.contains("auth"), "{stage}");
     assert!(stage.contains("Incorrect API key"), "{stage}");
-    assert_eq!(main_requests(&r).len(), 1, "{}", r.context());
+    assert_eq!(r.main_requests(), 1, "{}", r.context());
 }
 
 /// A review persona on aider, which cannot keep itself read-only: the host runs it in a
@@ -302,26 +248,16 @@ fn aider_a_review_persona_approves_in_a_throw_away_copy_and_the_run_merges() {
     c.write_home(".aider.model.metadata.json", MODEL_METADATA);
     let scenario = json!({"turns": [
         write("hello.txt", "hello", DONE, [1234, 56, 0, 0]),
-        {"do": "text", "text": APPROVE, "usage": usage_json([900, 20, 0, 0])},
+        text(APPROVE, [900, 20, 0, 0]),
     ]});
-    let wf = c.repo.workflow(&agent_review_merge_workflow(
+    let r = c.run_reviewed(
+        &scenario,
         "",
         &agents(""),
         WITH,
         "{ backend: aider, model: openai/mock-coder, personas: [quality] }",
-    ));
-    let r = c.engine(
-        &scenario,
-        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
     );
-    assert_eq!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    assert_eq!(c.repo.git(&["show", "main:hello.txt"]).trim(), "hello");
-    let show = c.show(&r.run.run_id());
-    assert_eq!(
-        recorded(&show, "review").0,
-        [900, 20, 0, 0],
-        "{}",
-        r.context()
-    );
+    assert_merged(&c, &r);
+    assert_review_recorded(&c, &r, [900, 20, 0, 0]);
 }

@@ -6,51 +6,33 @@
 //! call is not counted; a call that hangs is counted by the engine from the raw stream events
 //! seen before the kill.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
-use crate::harness::{
-    Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow, recorded,
+use crate::checks::{
+    assert_killed_inactive, assert_merged, assert_recorded_as_sent, assert_review_recorded,
+    first_failure, stage_text,
 };
+use crate::harness::{Conformance, NetnsRun, agents_block, recorded};
+use crate::turns::{APPROVE, DONE, GATE, text, write};
 
 /// The `agents:` block: Claude on the mock, its telemetry, update checks, error reporting and
 /// other nonessential traffic off, at most `retries` API retries. `limits` is a YAML flow
 /// mapping (or empty).
 fn agents(retries: u32, limits: &str) -> String {
-    let mut yaml = format!(
-        r#"  env:
-    ANTHROPIC_BASE_URL: "http://127.0.0.1:8765"
-    ANTHROPIC_API_KEY: test-key
-    DISABLE_TELEMETRY: "1"
-    DISABLE_AUTOUPDATER: "1"
-    DISABLE_ERROR_REPORTING: "1"
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1"
-    CLAUDE_CODE_MAX_RETRIES: "{retries}"
-"#
-    );
-    if !limits.is_empty() {
-        yaml.push_str(&format!("  limits: {limits}\n"));
-    }
-    yaml
+    let retries = retries.to_string();
+    agents_block(
+        &[
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:8765"),
+            ("ANTHROPIC_API_KEY", "test-key"),
+            ("DISABLE_TELEMETRY", "1"),
+            ("DISABLE_AUTOUPDATER", "1"),
+            ("DISABLE_ERROR_REPORTING", "1"),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("CLAUDE_CODE_MAX_RETRIES", &retries),
+        ],
+        limits,
+    )
 }
-
-/// A tool turn writing `content` to `path` (relative to the worktree).
-fn write(path: &str, content: &str, usage: [u64; 4]) -> Value {
-    json!({"do": "tool", "tool": "write", "path": path, "content": content,
-           "text": "Writing the file.", "usage": usage_json(usage)})
-}
-
-/// A final text turn.
-fn text(text: &str, usage: [u64; 4]) -> Value {
-    json!({"do": "text", "text": text, "usage": usage_json(usage)})
-}
-
-fn usage_json([input, output, cache_read, cache_write]: [u64; 4]) -> Value {
-    json!({"input": input, "output": output, "cache_read": cache_read, "cache_write": cache_write})
-}
-
-const DONE: &str = "The file is written. <promise>COMPLETE</promise>";
 
 /// Runs the workflow (`with` for the agent stage) on `scenario`; returns the run and its show.
 fn run(c: &Conformance, scenario: &Value, agents_yaml: &str, with: &str) -> (NetnsRun, Value) {
@@ -65,55 +47,15 @@ fn run_head(
     agents_yaml: &str,
     with: &str,
 ) -> (NetnsRun, Value) {
-    let wf = c.repo.workflow(&agent_gate_merge_workflow(
-        head,
-        agents_yaml,
-        with,
-        "sh -c 'test \"$(cat hello.txt)\" = hello'",
-    ));
-    let r = c.engine(
-        scenario,
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--task",
-            "Write hello.txt saying hello",
-        ],
-    );
-    let id = r.run.run_id();
-    assert!(!id.is_empty(), "no run id\n{}", r.context());
-    let show = c.show(&id);
-    (r, show)
+    c.run_gated(scenario, head, agents_yaml, with, GATE)
 }
 
 /// Every `result` line Claude printed in the run, in session order.
-fn claude_results(repo: &Path, r: &NetnsRun) -> Vec<Value> {
-    let dir = repo
-        .join(".engine/runs")
-        .join(r.run.run_id())
-        .join("transcripts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let mut results = Vec::new();
-    for file in files {
-        for line in std::fs::read_to_string(&file).unwrap().lines() {
-            let Ok(rec) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            if rec["stream"] != "stdout" {
-                continue;
-            }
-            if let Ok(out) = serde_json::from_str::<Value>(rec["line"].as_str().unwrap_or(""))
-                && out["type"] == "result"
-            {
-                results.push(out);
-            }
-        }
-    }
-    results
+fn claude_results(c: &Conformance, r: &NetnsRun) -> Vec<Value> {
+    c.stdout_events(r)
+        .into_iter()
+        .filter(|out| out["type"] == "result")
+        .collect()
 }
 
 /// Claude's own total cost over its results.
@@ -124,16 +66,7 @@ fn claude_cost(results: &[Value]) -> f64 {
         .sum()
 }
 
-fn assert_merged(c: &Conformance, r: &NetnsRun) {
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(
-        c.repo.git(&["show", "main:hello.txt"]),
-        "hello",
-        "{}",
-        r.context()
-    );
-}
-
+#[track_caller]
 fn assert_cost(recorded_usd: f64, claude_usd: f64, r: &NetnsRun) {
     assert!(
         claude_usd > 0.0 && (recorded_usd - claude_usd).abs() < 1e-9,
@@ -155,12 +88,10 @@ fn claude_writes_the_file_completes_and_every_token_and_cent_is_recorded() {
         &agents(2, ""),
         "{ backend: claude, completion: promise }",
     );
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello");
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [2700, 70, 1300, 300]);
-    let results = claude_results(c.repo.path(), &r);
+    let (_, usd) = assert_recorded_as_sent(&show, &r, |_| true, [2700, 70, 1300, 300]);
+    let results = claude_results(&c, &r);
     assert_eq!(results.len(), 1, "{results:?}");
     assert_cost(usd, claude_cost(&results), &r);
 }
@@ -179,17 +110,15 @@ fn claude_an_unfinished_session_is_resumed_and_both_sessions_add_up() {
         &agents(2, ""),
         "{ backend: claude, completion: promise }",
     );
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello");
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    let results = claude_results(c.repo.path(), &r);
+    let results = claude_results(&c, &r);
     assert_eq!(results.len(), 2, "{results:?}");
     assert_eq!(
         results[0]["session_id"], results[1]["session_id"],
         "the second session resumes the first"
     );
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [4000, 120, 1900, 400]);
+    let (_, usd) = assert_recorded_as_sent(&show, &r, |_| true, [4000, 120, 1900, 400]);
     assert_cost(usd, claude_cost(&results), &r);
 }
 
@@ -207,20 +136,14 @@ fn claude_a_cut_stream_is_retried_and_the_totals_are_claudes_not_the_last_calls(
         &agents(2, ""),
         "{ backend: claude, completion: promise }",
     );
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello");
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    let results = claude_results(c.repo.path(), &r);
+    let results = claude_results(&c, &r);
     assert_eq!(results.len(), 1, "{results:?}");
     // Claude's `usage` holds the last call only; `modelUsage` and its cost hold both calls.
     assert_eq!(results[0]["usage"]["input_tokens"], 1500, "{results:?}");
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(
-        tokens,
-        r.sent_tokens(|e| e["kind"] != "cut"),
-        "{}",
-        r.context()
-    );
-    assert_eq!(tokens, [2700, 70, 1300, 300]);
+    let (_, usd) =
+        assert_recorded_as_sent(&show, &r, |e| e["kind"] != "cut", [2700, 70, 1300, 300]);
     assert_cost(usd, claude_cost(&results), &r);
 }
 
@@ -242,29 +165,16 @@ fn claude_a_hung_stream_is_killed_by_the_watchdog_and_its_tokens_are_kept() {
         ),
         "{ backend: claude, completion: promise, continuation: { max_iterations: 1 } }",
     );
-    assert_ne!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    assert!(
-        r.log.iter().any(|e| e["kind"] == "hang"),
-        "the stream hung\n{}",
-        r.context()
-    );
-    let session = show["state"]["stages"]["execute"].to_string();
-    assert!(
-        session.contains("killed-inactive") || session.contains("killed_inactive"),
-        "{session}\n{}",
-        r.context()
-    );
+    assert_killed_inactive(&show, &r, "the stream hung");
     // The first call's output (30, from the stream's message_delta, not the 1 of its
     // `assistant` lines) and the hung call's input are recorded.
-    let (tokens, _) = recorded(&show, "execute");
-    assert_eq!(
-        tokens,
-        r.sent_tokens(|e| e["turn"] == 0 || e["turn"] == 1),
-        "{}",
-        r.context()
+    assert_recorded_as_sent(
+        &show,
+        &r,
+        |e| e["turn"] == 0 || e["turn"] == 1,
+        [2700, 31, 1300, 300],
     );
-    assert_eq!(tokens, [2700, 31, 1300, 300], "{}", r.context());
     // No result, so no cost from Claude: the spend is estimated from these tokens (at the
     // Opus rates Claude itself charged in the other tests: $5 / $25 / $0.50 / $6.25 per
     // million), never "unknown" (which would block every later run of the day).
@@ -289,11 +199,10 @@ fn claude_a_per_minute_429_is_retried_after_retry_after_not_waited_out() {
         &agents(2, ""),
         "{ backend: claude, completion: promise }",
     );
-    assert_merged(&c, &r);
-    let main: Vec<&Value> = r.log.iter().filter(|e| e["role"] == "main").collect();
-    assert_eq!(main.len(), 3, "{}", r.context());
+    assert_merged(&c, &r, "hello");
+    assert_eq!(r.main_requests(), 3, "{}", r.context());
     // Claude waited the retry-after (1 s), inside the same session.
-    assert_eq!(claude_results(c.repo.path(), &r).len(), 1);
+    assert_eq!(claude_results(&c, &r).len(), 1);
     let (tokens, _) = recorded(&show, "execute");
     assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
 }
@@ -313,22 +222,16 @@ fn claude_a_429_past_its_retries_waits_for_retry_after_only() {
         &agents(1, ""),
         "{ backend: claude, completion: promise, usage_limit: { slack: 0s } }",
     );
-    assert_merged(&c, &r);
-    let history = show["state"]["stages"]["execute"].to_string();
+    assert_merged(&c, &r, "hello");
+    let history = stage_text(&show, "execute");
     // The first attempt waited for the reset Claude's retry-after gave (1 s after the 429
     // was seen, so at most 1 s after the wait began), not a long default, then went on.
-    let failure = &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"];
+    let failure = first_failure(&show, "execute");
     assert_eq!(failure["detail"]["usage_limit"], true, "{history}");
     let resets = failure["detail"]["resets_at_ms"].as_u64().unwrap();
     let since = failure["detail"]["waiting_since_ms"].as_u64().unwrap();
     assert!(resets <= since + 1000, "{history}");
-    let main: Vec<&Value> = r.log.iter().filter(|e| e["role"] == "main").collect();
-    assert_eq!(main.len(), 4, "{}", r.context());
-}
-
-/// The attempt's failure, from `engine show`.
-fn failure(show: &Value) -> &Value {
-    &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"]
+    assert_eq!(r.main_requests(), 4, "{}", r.context());
 }
 
 #[test]
@@ -346,7 +249,7 @@ fn claude_a_credit_balance_error_is_quota_exhausted_and_fatal() {
             "{ backend: claude, completion: promise }",
         );
         assert_ne!(r.run.code(), 0, "{}", r.context());
-        let failure = failure(&show);
+        let failure = first_failure(&show, "execute");
         assert_eq!(failure["kind"], "fatal", "{status}: {failure}");
         assert_eq!(
             failure["detail"]["quota_exhausted"], true,
@@ -361,8 +264,7 @@ fn claude_a_credit_balance_error_is_quota_exhausted_and_fatal() {
             "{status}: {failure}"
         );
         // No retries, no polling: one request.
-        let main = r.log.iter().filter(|e| e["role"] == "main").count();
-        assert_eq!(main, 1, "{}", r.context());
+        assert_eq!(r.main_requests(), 1, "{}", r.context());
     }
 }
 
@@ -377,13 +279,17 @@ fn claude_a_rejected_key_is_an_auth_failure_and_fatal() {
         "{ backend: claude, completion: promise }",
     );
     assert_ne!(r.run.code(), 0, "{}", r.context());
-    let failure = failure(&show);
+    let failure = first_failure(&show, "execute");
     assert_eq!(failure["kind"], "fatal", "{failure}");
     let message = failure["message"].as_str().unwrap();
     assert!(message.contains("Invalid API key"), "{failure}");
     assert!(message.to_lowercase().contains("auth"), "{failure}");
-    let main = r.log.iter().filter(|e| e["role"] == "main").count();
-    assert_eq!(main, 1, "fatal: no other session\n{}", r.context());
+    assert_eq!(
+        r.main_requests(),
+        1,
+        "fatal: no other session\n{}",
+        r.context()
+    );
 }
 
 #[test]
@@ -402,16 +308,14 @@ fn claude_stopped_by_its_budget_records_the_model_usage_totals() {
         "{ backend: claude, model: mock-model-9, completion: promise, budget_usd: 0.01 }",
     );
     assert_ne!(r.run.code(), 0, "{}", r.context());
-    let results = claude_results(c.repo.path(), &r);
+    let results = claude_results(&c, &r);
     assert_eq!(results[0]["subtype"], "error_max_budget_usd", "{results:?}");
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(
-        tokens,
-        r.sent_tokens(|e| e["role"] == "main" && e["kind"] == "tool"),
-        "{}",
-        r.context()
+    let (_, usd) = assert_recorded_as_sent(
+        &show,
+        &r,
+        |e| e["role"] == "main" && e["kind"] == "tool",
+        [2500, 80, 1100, 300],
     );
-    assert_eq!(tokens, [2500, 80, 1100, 300]);
     assert_cost(usd, claude_cost(&results[..1]), &r);
 }
 
@@ -443,7 +347,7 @@ fn claude_a_session_killed_by_the_watchdog_leaves_later_runs_able_to_start() {
     ]});
     let (second, _) = run_head(&c, budget, &scenario, &agents(0, ""), with);
     assert_eq!(second.run.code(), 0, "{}", second.context());
-    assert_merged(&c, &second);
+    assert_merged(&c, &second, "hello");
 }
 
 /// A review persona on Claude (plan mode with read-only tools) approves and the run merges.
@@ -453,26 +357,17 @@ fn claude_a_review_persona_approves_and_the_run_merges() {
     let scenario = json!({"turns": [
         write("hello.txt", "hello", [1200, 30, 500, 300]),
         text(DONE, [1500, 40, 800, 0]),
-        text(crate::harness::APPROVE, [900, 20, 0, 0]),
+        text(APPROVE, [900, 20, 0, 0]),
     ]});
-    let wf = c.repo.workflow(&agent_review_merge_workflow(
+    let r = c.run_reviewed(
+        &scenario,
         "",
         &agents(0, ""),
         "{ backend: claude, completion: promise }",
         "{ backend: claude, personas: [quality] }",
-    ));
-    let r = c.engine(
-        &scenario,
-        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
     );
     assert_eq!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    assert_merged(&c, &r);
-    let show = c.show(&r.run.run_id());
-    assert_eq!(
-        recorded(&show, "review").0,
-        [900, 20, 0, 0],
-        "{}",
-        r.context()
-    );
+    assert_merged(&c, &r, "hello");
+    assert_review_recorded(&c, &r, [900, 20, 0, 0]);
 }

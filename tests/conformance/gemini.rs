@@ -13,15 +13,16 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{
-    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
-    recorded,
+use crate::checks::{
+    Prices, assert_killed_inactive, assert_recorded_as_sent, assert_review_recorded, first_failure,
+    stage_text,
 };
+use crate::harness::{Conformance, NetnsRun, agents_block};
+use crate::turns::{APPROVE, DONE, GATE, usage_json, write};
 
 const MODEL: &str = "gemini-2.5-pro";
 /// USD per million tokens: input, output, cache read.
-const PRICES: [f64; 3] = [2.0, 10.0, 0.5];
-const DONE: &str = "The file is written. <promise>COMPLETE</promise>";
+const PRICES: Prices = Prices::per_million(MODEL, [2.0, 10.0, 0.5]);
 
 /// ~/.gemini/settings.json: the API-key auth type, no telemetry, usage statistics or update
 /// checks, and at most `attempts` attempts per API call.
@@ -38,30 +39,21 @@ fn settings(attempts: u32) -> String {
 
 /// The `agents:` block; `limits` is a YAML flow mapping (or empty).
 fn agents(limits: &str) -> String {
-    let mut yaml = r#"  env:
-    GEMINI_API_KEY: test-key
-    GOOGLE_GEMINI_BASE_URL: "http://127.0.0.1:8765"
-    GEMINI_TELEMETRY_ENABLED: "false"
-"#
-    .to_owned();
-    if !limits.is_empty() {
-        yaml.push_str(&format!("  limits: {limits}\n"));
-    }
-    yaml
-}
-
-fn usage_json([input, output, cache_read]: [u64; 3]) -> Value {
-    json!({"input": input, "output": output, "cache_read": cache_read})
-}
-
-fn write(path: &str, content: &str, usage: [u64; 3]) -> Value {
-    json!({"do": "tool", "tool": "write", "path": path, "content": content,
-           "text": "Writing the file.", "usage": usage_json(usage)})
+    agents_block(
+        &[
+            ("GEMINI_API_KEY", "test-key"),
+            ("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:8765"),
+            ("GEMINI_TELEMETRY_ENABLED", "false"),
+        ],
+        limits,
+    )
 }
 
 /// A final text turn; `thoughts` of its output tokens are thinking.
 fn text(text: &str, usage: [u64; 3], thoughts: u64) -> Value {
-    json!({"do": "text", "text": text, "usage": usage_json(usage), "thoughts": thoughts})
+    let mut turn = crate::turns::text(text, usage);
+    turn["thoughts"] = thoughts.into();
+    turn
 }
 
 fn with(extra: &str) -> String {
@@ -76,60 +68,25 @@ fn run(
     with: &str,
 ) -> (NetnsRun, Value) {
     c.write_home(".gemini/settings.json", &settings(attempts));
-    let head = format!(
-        "prices:\n  {MODEL}: {{ input: {}, output: {}, cache_read: {} }}",
-        PRICES[0], PRICES[1], PRICES[2]
-    );
-    let wf = c.repo.workflow(&agent_gate_merge_workflow(
-        &head,
-        &agents(limits),
-        with,
-        "sh -c 'test \"$(cat hello.txt)\" = hello'",
-    ));
-    let r = c.engine(
-        scenario,
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--task",
-            "Write hello.txt saying hello",
-        ],
-    );
-    let id = r.run.run_id();
-    assert!(!id.is_empty(), "no run id\n{}", r.context());
-    let show = c.show(&id);
-    (r, show)
+    c.run_gated(scenario, &PRICES.yaml(), &agents(limits), with, GATE)
 }
 
+#[track_caller]
 fn assert_merged(c: &Conformance, r: &NetnsRun) {
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(
-        c.repo.git(&["show", "main:hello.txt"]),
-        "hello",
-        "{}",
-        r.context()
-    );
+    crate::checks::assert_merged(c, r, "hello");
     assert!(r.mock_problems().is_empty(), "{}", r.context());
 }
 
 /// Recorded tokens equal what the mock sent (all requests), and USD = tokens x prices.
+#[track_caller]
 fn assert_spend(show: &Value, r: &NetnsRun, expected: [u64; 4]) {
-    let (tokens, usd) = recorded(show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, expected, "{}", r.context());
-    let want = (tokens[0] as f64 * PRICES[0]
-        + tokens[1] as f64 * PRICES[1]
-        + tokens[2] as f64 * PRICES[2])
-        / 1_000_000.0;
+    let (tokens, usd) = assert_recorded_as_sent(show, r, |_| true, expected);
+    let want = PRICES.usd(tokens);
     assert!(
         (usd - want).abs() < 1e-9,
         "recorded {usd} USD, want {want}\n{}",
         r.context()
     );
-}
-
-fn main_requests(r: &NetnsRun) -> usize {
-    r.log.iter().filter(|e| e["role"] == "main").count()
 }
 
 #[test]
@@ -157,11 +114,7 @@ fn gemini_an_unfinished_session_is_resumed_and_both_sessions_add_up() {
     let (r, show) = run(&c, &scenario, 3, "", &with(""));
     assert_merged(&c, &r);
     // The second session resumed the first: its request carries the first conversation.
-    let dumps: Vec<_> = std::fs::read_dir(r.dir.join("dump"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("streamGenerateContent"))
-        .collect();
+    let dumps = r.dump_files("streamGenerateContent");
     let last = dumps.iter().max().unwrap();
     let body = std::fs::read_to_string(last).unwrap();
     assert!(
@@ -181,7 +134,7 @@ fn gemini_a_stream_cut_mid_way_is_retried_and_the_totals_are_exact() {
     ]});
     let (r, show) = run(&c, &scenario, 3, "", &with(""));
     assert_merged(&c, &r);
-    assert_eq!(main_requests(&r), 3, "{}", r.context());
+    assert_eq!(r.main_requests(), 3, "{}", r.context());
     // Gemini counts the cut call's prompt (its first chunk's usage) too.
     assert_spend(&show, &r, [3900, 70, 1800, 0]);
 }
@@ -200,18 +153,11 @@ fn gemini_a_hung_stream_is_killed_by_the_watchdog() {
         "{ inactivity: 10s, frozen_warning: 2s, silence_backstop: 30s }",
         &with(", continuation: { max_iterations: 1 }"),
     );
-    assert_ne!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    assert!(
-        r.log.iter().any(|e| e["kind"] == "hang"),
-        "the stream hung (Gemini was not killed before it)\n{}",
-        r.context()
-    );
-    let stage = show["state"]["stages"]["execute"].to_string();
-    assert!(
-        stage.contains("killed-inactive") || stage.contains("killed_inactive"),
-        "{stage}\n{}",
-        r.context()
+    assert_killed_inactive(
+        &show,
+        &r,
+        "the stream hung (Gemini was not killed before it)",
     );
 }
 
@@ -225,7 +171,7 @@ fn gemini_a_per_minute_429_is_retried_after_its_delay_not_waited_out() {
     ]});
     let (r, show) = run(&c, &scenario, 3, "", &with(""));
     assert_merged(&c, &r);
-    assert_eq!(main_requests(&r), 3, "{}", r.context());
+    assert_eq!(r.main_requests(), 3, "{}", r.context());
     assert_spend(&show, &r, [2700, 70, 1300, 0]);
 }
 
@@ -240,13 +186,13 @@ fn gemini_a_per_minute_429_past_its_retries_waits_for_the_delay_only() {
     // One attempt: the CLI gives up at once and the stage waits for the reset (now + 1 s).
     let (r, show) = run(&c, &scenario, 1, "", &with(", usage_limit: { slack: 0s }"));
     assert_merged(&c, &r);
-    let first = &show["state"]["stages"]["execute"]["history"][0]["outcome"]["failure"];
+    let first = first_failure(&show, "execute");
     assert_eq!(first["detail"]["usage_limit"], true, "{first}");
     // The wait is the delay Gemini was told (1 s), not a long usage window.
     let waited = first["retry_at_ms"].as_u64().unwrap()
         - first["detail"]["waiting_since_ms"].as_u64().unwrap();
     assert!(waited <= 5_000, "waited {waited} ms: {first}");
-    assert_eq!(main_requests(&r), 3, "{}", r.context());
+    assert_eq!(r.main_requests(), 3, "{}", r.context());
 }
 
 #[test]
@@ -255,11 +201,11 @@ fn gemini_an_exhausted_quota_is_fatal_at_once() {
     let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "quota"}});
     let (r, show) = run(&c, &scenario, 3, "", &with(""));
     assert_ne!(r.run.code(), 0, "{}", r.context());
-    let stage = show["state"]["stages"]["execute"].to_string();
+    let stage = stage_text(&show, "execute");
     assert!(stage.contains("plan and billing details"), "{stage}");
     assert!(stage.contains("quota"), "{stage}");
     assert_eq!(
-        main_requests(&r),
+        r.main_requests(),
         1,
         "no retry, no polling\n{}",
         r.context()
@@ -278,11 +224,11 @@ fn gemini_a_refused_key_is_an_auth_failure_and_fatal() {
             json!({"turns": [], "when_done": {"do": "error", "error": "auth", "status": status}});
         let (r, show) = run(&c, &scenario, 3, "", &with(""));
         assert_ne!(r.run.code(), 0, "{}", r.context());
-        let stage = show["state"]["stages"]["execute"].to_string();
+        let stage = stage_text(&show, "execute");
         assert!(stage.contains("not logged in"), "{status}: {stage}");
         assert!(stage.contains(words), "{status}: {stage}");
         assert_eq!(
-            main_requests(&r),
+            r.main_requests(),
             1,
             "{status}: fatal, no other session\n{}",
             r.context()
@@ -312,7 +258,7 @@ fn gemini_a_read_only_session_cannot_write_even_by_leaving_plan_mode() {
         "{}",
         r.context()
     );
-    let test = show["state"]["stages"]["test"].to_string();
+    let test = stage_text(&show, "test");
     assert!(!test.is_empty(), "{}", r.context());
 }
 
@@ -327,26 +273,13 @@ fn gemini_a_review_persona_approves_and_the_run_merges() {
         text(DONE, [1500, 40, 800], 0),
         text(APPROVE, [900, 20, 0], 0),
     ]});
-    let head = format!(
-        "prices:\n  {MODEL}: {{ input: {}, output: {}, cache_read: {} }}",
-        PRICES[0], PRICES[1], PRICES[2]
-    );
-    let wf = c.repo.workflow(&agent_review_merge_workflow(
-        &head,
+    let r = c.run_reviewed(
+        &scenario,
+        &PRICES.yaml(),
         &agents(""),
         &with(""),
         &format!("{{ backend: gemini, model: {MODEL}, personas: [quality] }}"),
-    ));
-    let r = c.engine(
-        &scenario,
-        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
     );
     assert_merged(&c, &r);
-    let show = c.show(&r.run.run_id());
-    assert_eq!(
-        recorded(&show, "review").0,
-        [900, 20, 0, 0],
-        "{}",
-        r.context()
-    );
+    assert_review_recorded(&c, &r, [900, 20, 0, 0]);
 }

@@ -82,6 +82,35 @@ impl NetnsRun {
         sum
     }
 
+    /// How many main requests (the agent loop's, each taking a turn of the scenario) the mock
+    /// received.
+    pub fn main_requests(&self) -> usize {
+        self.log.iter().filter(|e| e["role"] == "main").count()
+    }
+
+    /// The request dumps whose file name contains `path_part` (e.g. `chat_completions`), in the
+    /// order the mock received them.
+    pub fn dump_files(&self, path_part: &str) -> Vec<PathBuf> {
+        let mut files: Vec<_> = std::fs::read_dir(self.dir.join("dump"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(path_part))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// The JSON bodies of the main requests (those offering tools) among the dumps whose file
+    /// name contains `path_part`, in order.
+    pub fn main_bodies(&self, path_part: &str) -> Vec<Value> {
+        self.dump_files(path_part)
+            .iter()
+            .map(|f| serde_json::from_str::<Value>(&std::fs::read_to_string(f).unwrap()).unwrap())
+            .map(|d| d["body"].clone())
+            .filter(|b| b["tools"].as_array().is_some_and(|t| !t.is_empty()))
+            .collect()
+    }
+
     /// Requests the mock could not route or failed on (a test asserts there are none).
     pub fn mock_problems(&self) -> Vec<&Value> {
         self.log
@@ -203,6 +232,81 @@ impl Conformance {
     pub fn show(&self, run: &str) -> Value {
         self.repo.show(run)
     }
+
+    /// Writes `workflow` into the repository and runs it on `task` ([`Self::engine`]).
+    pub fn run_workflow(&self, scenario: &Value, workflow: &str, task: &str) -> NetnsRun {
+        let wf = self.repo.workflow(workflow);
+        self.engine(scenario, &["run", wf.to_str().unwrap(), "--task", task])
+    }
+
+    /// Runs [`agent_gate_merge_workflow`] on the task "Write hello.txt saying hello"; returns
+    /// the run (which must have started) and its `engine show`.
+    #[track_caller]
+    pub fn run_gated(
+        &self,
+        scenario: &Value,
+        head: &str,
+        agents_yaml: &str,
+        with: &str,
+        gate_command: &str,
+    ) -> (NetnsRun, Value) {
+        let workflow = agent_gate_merge_workflow(head, agents_yaml, with, gate_command);
+        let r = self.run_workflow(scenario, &workflow, "Write hello.txt saying hello");
+        let id = r.run.run_id();
+        assert!(!id.is_empty(), "no run id\n{}", r.context());
+        let show = self.show(&id);
+        (r, show)
+    }
+
+    /// Runs [`agent_review_merge_workflow`] on the task "Write hello.txt".
+    pub fn run_reviewed(
+        &self,
+        scenario: &Value,
+        head: &str,
+        agents_yaml: &str,
+        with: &str,
+        review_with: &str,
+    ) -> NetnsRun {
+        let workflow = agent_review_merge_workflow(head, agents_yaml, with, review_with);
+        self.run_workflow(scenario, &workflow, "Write hello.txt")
+    }
+
+    /// The raw transcripts of every session of the run, in session order.
+    pub fn transcripts(&self, r: &NetnsRun) -> Vec<PathBuf> {
+        let dir = self
+            .repo
+            .path()
+            .join(".engine/runs")
+            .join(r.run.run_id())
+            .join("transcripts");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Every JSON line the CLI printed on stdout in the run, over its sessions in order.
+    pub fn stdout_events(&self, r: &NetnsRun) -> Vec<Value> {
+        let mut events = Vec::new();
+        for file in self.transcripts(r) {
+            for line in std::fs::read_to_string(&file).unwrap().lines() {
+                let Ok(record) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                if record["stream"] != "stdout" {
+                    continue;
+                }
+                if let Ok(event) =
+                    serde_json::from_str::<Value>(record["line"].as_str().unwrap_or(""))
+                {
+                    events.push(event);
+                }
+            }
+        }
+        events
+    }
 }
 
 /// Tokens the engine recorded for a stage, summed over its attempts' spends:
@@ -232,17 +336,36 @@ pub fn recorded(show: &Value, stage: &str) -> ([u64; 4], f64) {
     (sum, cost)
 }
 
-/// A workflow running `builtin:agent` (with `with`) then a gate (`gate_command`, run by `sh`)
-/// then a squash merge. `agents_yaml` is the whole `agents:` block body (env, backends, limits),
-/// indented by two spaces; `head` holds extra top-level keys (`prices:`, `budget:`...).
-pub fn agent_gate_merge_workflow(
+/// An `agents:` block body: `env` (each value a string) and, unless empty, `limits` (a YAML
+/// flow mapping).
+pub fn agents_block(env: &[(&str, &str)], limits: &str) -> String {
+    let mut yaml = "  env:\n".to_owned();
+    for (key, value) in env {
+        yaml.push_str(&format!(
+            "    {key}: {}\n",
+            serde_json::to_string(value).unwrap()
+        ));
+    }
+    if !limits.is_empty() {
+        yaml.push_str(&format!("  limits: {limits}\n"));
+    }
+    yaml
+}
+
+/// A workflow running `builtin:agent` (with `with`), then the stage `check` (its YAML, named
+/// `check_name`), then a squash merge. `agents_yaml` is the whole `agents:` block body (env,
+/// backends, limits), indented by two spaces; `head` holds extra top-level keys (`prices:`,
+/// `budget:`...).
+fn agent_check_merge_workflow(
+    name: &str,
     head: &str,
     agents_yaml: &str,
     with: &str,
-    gate_command: &str,
+    check_name: &str,
+    check: &str,
 ) -> String {
     format!(
-        r#"name: conformance
+        r#"name: {name}
 git: {{ keep_worktree: always }}
 {head}
 agents:
@@ -253,26 +376,36 @@ stages:
     with: {with}
     permissions: {{ workspace: write, agent: true }}
     retry: {{ max_attempts: 1 }}
-  test:
-    uses: builtin:gate
-    needs: [execute]
-    with: {{ commands: [{gate}] }}
-    permissions: {{ workspace: read, exec: [sh] }}
+  {check_name}:
+{check}
     retry: {{ max_attempts: 1 }}
   merge:
     uses: builtin:merge
-    needs: [test]
+    needs: [{check_name}]
     with: {{ strategy: squash }}
     permissions: {{ workspace: read, exec: [git] }}
     retry: {{ max_attempts: 1 }}
-"#,
-        gate = serde_json::to_string(gate_command).unwrap(),
+"#
     )
 }
 
-/// A review persona's reply approving the change (builtin:review's verdict JSON).
-pub const APPROVE: &str =
-    r#"{"verdict": "approve", "summary": "The change does what the task asks.", "findings": []}"#;
+/// A workflow running `builtin:agent` (with `with`) then a gate (`gate_command`, run by `sh`)
+/// then a squash merge (see [`agent_check_merge_workflow`] for the other arguments).
+pub fn agent_gate_merge_workflow(
+    head: &str,
+    agents_yaml: &str,
+    with: &str,
+    gate_command: &str,
+) -> String {
+    let gate = serde_json::to_string(gate_command).unwrap();
+    let check = format!(
+        "    uses: builtin:gate
+    needs: [execute]
+    with: {{ commands: [{gate}] }}
+    permissions: {{ workspace: read, exec: [sh] }}"
+    );
+    agent_check_merge_workflow("conformance", head, agents_yaml, with, "test", &check)
+}
 
 /// A workflow running `builtin:agent` (with `with`), then `builtin:review` (with
 /// `review_with`: its backend, model and personas) on the run's diff, then a squash merge.
@@ -282,30 +415,18 @@ pub fn agent_review_merge_workflow(
     with: &str,
     review_with: &str,
 ) -> String {
-    format!(
-        r#"name: conformance-review
-git: {{ keep_worktree: always }}
-{head}
-agents:
-{agents_yaml}
-stages:
-  execute:
-    uses: builtin:agent
-    with: {with}
-    permissions: {{ workspace: write, agent: true }}
-    retry: {{ max_attempts: 1 }}
-  review:
-    uses: builtin:review
+    let check = format!(
+        "    uses: builtin:review
     needs: [execute]
     with: {review_with}
-    permissions: {{ workspace: read, agent: true, exec: [git] }}
-    retry: {{ max_attempts: 1 }}
-  merge:
-    uses: builtin:merge
-    needs: [review]
-    with: {{ strategy: squash }}
-    permissions: {{ workspace: read, exec: [git] }}
-    retry: {{ max_attempts: 1 }}
-"#
+    permissions: {{ workspace: read, agent: true, exec: [git] }}"
+    );
+    agent_check_merge_workflow(
+        "conformance-review",
+        head,
+        agents_yaml,
+        with,
+        "review",
+        &check,
     )
 }

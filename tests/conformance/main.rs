@@ -6,8 +6,10 @@
 mod support;
 
 mod aider;
+mod checks;
 mod claude;
 mod codex;
 mod gemini;
 mod harness;
 mod opencode;
+mod turns;

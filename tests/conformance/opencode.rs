@@ -18,14 +18,16 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{
-    APPROVE, Conformance, NetnsRun, agent_gate_merge_workflow, agent_review_merge_workflow,
-    recorded,
+use crate::checks::{
+    Prices, assert_fatal, assert_merged, assert_recorded_as_sent, assert_resets_within_two_minutes,
+    assert_review_recorded, failure, outcomes, stage_text,
 };
+use crate::harness::{Conformance, NetnsRun, agents_block, recorded};
+use crate::turns::{APPROVE, DONE, GATE, shell, text, write};
 
 const MODEL: &str = "mock/mock-model";
 /// USD per million tokens: input (not cached), output, cache reads.
-const PRICES: [f64; 3] = [3.0, 15.0, 0.3];
+const PRICES: Prices = Prices::per_million(MODEL, [3.0, 15.0, 0.3]);
 
 /// opencode's global config: the mock as a provider, the model with its prices, no title
 /// request, no update check, no sharing.
@@ -41,7 +43,7 @@ fn opencode_config() -> String {
             "models": {"mock-model": {
                 "name": "Mock Model",
                 "limit": {"context": 200000, "output": 8192},
-                "cost": {"input": PRICES[0], "output": PRICES[1], "cache_read": PRICES[2]}
+                "cost": {"input": PRICES.input, "output": PRICES.output, "cache_read": PRICES.cache_read}
             }}
         }},
         "model": MODEL,
@@ -52,41 +54,20 @@ fn opencode_config() -> String {
 
 /// The `agents:` block: the key, opencode's switches; `limits` a YAML flow mapping.
 fn agents(limits: &str) -> String {
-    let mut yaml = "  env:\n    MOCK_API_KEY: test-key\n    OPENCODE_DISABLE_AUTOUPDATE: \"1\"\n    \
-                    OPENCODE_DISABLE_MODELS_FETCH: \"1\"\n    OPENCODE_DISABLE_LSP_DOWNLOAD: \"1\"\n"
-        .to_owned();
-    if !limits.is_empty() {
-        yaml.push_str(&format!("  limits: {limits}\n"));
-    }
-    yaml
-}
-
-fn usage_json([input, output, cache_read]: [u64; 3]) -> Value {
-    json!({"input": input, "output": output, "cache_read": cache_read})
-}
-
-/// opencode writes `content` to `path` with its `write` tool.
-fn write(path: &str, content: &str, usage: [u64; 3]) -> Value {
-    json!({"do": "tool", "tool": "write", "path": path, "content": content,
-           "text": "Writing the file.", "usage": usage_json(usage)})
-}
-
-fn shell(command: &str, usage: [u64; 3]) -> Value {
-    json!({"do": "tool", "tool": "shell", "command": command, "usage": usage_json(usage)})
-}
-
-fn text(text: &str, usage: [u64; 3]) -> Value {
-    json!({"do": "text", "text": text, "usage": usage_json(usage)})
+    agents_block(
+        &[
+            ("MOCK_API_KEY", "test-key"),
+            ("OPENCODE_DISABLE_AUTOUPDATE", "1"),
+            ("OPENCODE_DISABLE_MODELS_FETCH", "1"),
+            ("OPENCODE_DISABLE_LSP_DOWNLOAD", "1"),
+        ],
+        limits,
+    )
 }
 
 /// Watchdog limits for the kill tests: opencode says nothing while it starts (over 10 s on a
 /// loaded machine), so the inactivity limit leaves it room for that.
 const WATCHDOG: &str = "{ inactivity: 30s, frozen_warning: 10s, silence_backstop: 45s }";
-
-/// The gate: hello.txt says hello.
-const GATE: &str = "sh -c 'test \"$(cat hello.txt)\" = hello'";
-
-const DONE: &str = "The file is written. <promise>COMPLETE</promise>";
 
 /// Runs the workflow (`with` for the agent stage, model and promise completion included) on
 /// `scenario`; returns the run and its show.
@@ -99,56 +80,14 @@ fn run_with(
 ) -> (NetnsRun, Value) {
     c.write_home(".config/opencode/opencode.json", &opencode_config());
     let with = format!("{{ backend: opencode, model: {MODEL}, completion: promise, {with} }}");
-    let wf = c
-        .repo
-        .workflow(&agent_gate_merge_workflow("", &agents(limits), &with, gate));
-    let r = c.engine(
-        scenario,
-        &[
-            "run",
-            wf.to_str().unwrap(),
-            "--task",
-            "Write hello.txt saying hello",
-        ],
-    );
-    let id = r.run.run_id();
-    assert!(!id.is_empty(), "no run id\n{}", r.context());
-    let show = c.show(&id);
-    (r, show)
+    c.run_gated(scenario, "", &agents(limits), &with, gate)
 }
 
 fn run(c: &Conformance, scenario: &Value, with: &str) -> (NetnsRun, Value) {
     run_with(c, scenario, "", with, GATE)
 }
 
-/// The USD of `tokens` at [`PRICES`].
-fn priced([input, output, cache_read, _]: [u64; 4]) -> f64 {
-    (input as f64 * PRICES[0] + output as f64 * PRICES[1] + cache_read as f64 * PRICES[2])
-        / 1_000_000.0
-}
-
-fn outcomes(show: &Value, stage: &str) -> Vec<String> {
-    show["state"]["stages"][stage]["history"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| a["outcome"]["outcome"].as_str().unwrap_or("?").to_owned())
-        .collect()
-}
-
-/// The last attempt's failure (`kind`, `message`, `detail`), Null when it succeeded.
-fn failure(show: &Value, stage: &str) -> Value {
-    show["state"]["stages"][stage]["history"]
-        .as_array()
-        .and_then(|h| h.last())
-        .map(|a| a["outcome"]["failure"].clone())
-        .unwrap_or(Value::Null)
-}
-
-fn main_requests(r: &NetnsRun) -> usize {
-    r.log.iter().filter(|e| e["role"] == "main").count()
-}
-
+#[track_caller]
 fn assert_clean(r: &NetnsRun) {
     assert!(r.mock_problems().is_empty(), "{}", r.context());
     assert!(
@@ -158,58 +97,31 @@ fn assert_clean(r: &NetnsRun) {
     );
 }
 
-fn assert_merged(c: &Conformance, r: &NetnsRun) {
-    assert_eq!(r.run.code(), 0, "{}", r.context());
-    assert_eq!(
-        c.repo.git(&["show", "main:hello.txt"]),
-        "hello\n",
-        "{}",
-        r.context()
-    );
-}
-
 /// The USD opencode itself reported: the sum of `step_finish.part.cost` over every session's
 /// transcript of the run.
 fn reported_usd(c: &Conformance, r: &NetnsRun) -> f64 {
-    let dir = c
-        .repo
-        .path()
-        .join(".engine/runs")
-        .join(r.run.run_id())
-        .join("transcripts");
-    let mut usd = 0.0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for line in text.lines() {
-            let Ok(record) = serde_json::from_str::<Value>(line) else {
-                continue;
-            };
-            if record["stream"] != "stdout" {
-                continue;
-            }
-            let Some(event) = record["line"]
-                .as_str()
-                .and_then(|l| serde_json::from_str::<Value>(l).ok())
-            else {
-                continue;
-            };
-            if event["type"] == "step_finish" {
-                usd += event["part"]["cost"].as_f64().unwrap_or(0.0);
-            }
-        }
-    }
-    usd
+    c.stdout_events(r)
+        .iter()
+        .filter(|event| event["type"] == "step_finish")
+        .map(|event| event["part"]["cost"].as_f64().unwrap_or(0.0))
+        .sum()
 }
 
 /// Recorded USD == what opencode reported == the tokens at the config's prices.
+#[track_caller]
 fn assert_usd(c: &Conformance, usd: f64, tokens: [u64; 4], r: &NetnsRun) {
-    let want = priced(tokens);
+    let want = PRICES.usd(tokens);
     let reported = reported_usd(c, r);
     assert!(
         want > 0.0 && (usd - want).abs() < 1e-12 && (reported - want).abs() < 1e-12,
         "recorded {usd} USD, opencode reported {reported}, tokens at the prices: {want}\n{}",
         r.context()
     );
+}
+
+/// The JSON bodies of the main requests the mock received, in order.
+fn main_bodies(r: &NetnsRun) -> Vec<Value> {
+    r.main_bodies("chat_completions")
 }
 
 #[test]
@@ -224,11 +136,9 @@ fn opencode_writes_the_file_completes_and_every_token_is_recorded_and_priced() {
          "usage": {"input": 1500, "output": 40, "cache_read": 800, "reasoning": 10}},
     ]});
     let (r, show) = run(&c, &scenario, "");
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello\n");
     assert_clean(&r);
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [4000, 90, 3000, 0]);
+    let (tokens, usd) = assert_recorded_as_sent(&show, &r, |_| true, [4000, 90, 3000, 0]);
     assert_usd(&c, usd, tokens, &r);
 }
 
@@ -241,7 +151,7 @@ fn opencode_a_resumed_session_records_only_its_own_tokens() {
         text(DONE, [1500, 40, 800]),
     ]});
     let (r, show) = run(&c, &scenario, "");
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello\n");
     assert_clean(&r);
     // The second session is `opencode run -s SESSION`: its request carries the first's
     // conversation.
@@ -254,9 +164,7 @@ fn opencode_a_resumed_session_records_only_its_own_tokens() {
         "the resumed request carries the session\n{}",
         r.context()
     );
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [4000, 120, 1900, 0]);
+    let (tokens, usd) = assert_recorded_as_sent(&show, &r, |_| true, [4000, 120, 1900, 0]);
     assert_usd(&c, usd, tokens, &r);
 }
 
@@ -269,18 +177,16 @@ fn opencode_a_cut_stream_is_retried_and_the_totals_are_exact() {
         text(DONE, [1500, 40, 800]),
     ]});
     let (r, show) = run(&c, &scenario, "");
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello\n");
     assert_clean(&r);
     assert_eq!(
-        main_requests(&r),
+        r.main_requests(),
         3,
         "opencode retried the cut call\n{}",
         r.context()
     );
-    let (tokens, usd) = recorded(&show, "execute");
     // The cut stream never reached its usage chunk: it reported nothing.
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [2700, 70, 1300, 0]);
+    let (tokens, usd) = assert_recorded_as_sent(&show, &r, |_| true, [2700, 70, 1300, 0]);
     assert_usd(&c, usd, tokens, &r);
 }
 
@@ -309,9 +215,7 @@ fn opencode_a_hung_stream_is_killed_by_the_watchdog_and_earlier_tokens_are_kept(
         "killed by the watchdog: {f}\n{}",
         r.context()
     );
-    let (tokens, usd) = recorded(&show, "execute");
-    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
-    assert_eq!(tokens, [1200, 30, 500, 0], "{}", r.context());
+    let (tokens, usd) = assert_recorded_as_sent(&show, &r, |_| true, [1200, 30, 500, 0]);
     assert_usd(&c, usd, tokens, &r);
 }
 
@@ -325,9 +229,9 @@ fn opencode_per_minute_429s_it_retries_by_itself_do_not_disturb_the_session() {
         text(DONE, [1500, 40, 800]),
     ]});
     let (r, show) = run(&c, &scenario, "");
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello\n");
     assert_clean(&r);
-    assert_eq!(main_requests(&r), 4, "{}", r.context());
+    assert_eq!(r.main_requests(), 4, "{}", r.context());
     assert_eq!(outcomes(&show, "execute"), ["succeeded"], "{}", r.context());
     let (tokens, usd) = recorded(&show, "execute");
     assert_eq!(tokens, [2700, 70, 1300, 0], "{}", r.context());
@@ -350,21 +254,12 @@ fn opencode_waiting_out_a_long_retry_after_is_a_short_rate_limit() {
     );
     assert_ne!(r.run.code(), 0, "{}", r.context());
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    let stage = show["state"]["stages"]["execute"].to_string();
+    let stage = stage_text(&show, "execute");
     assert!(!stage.contains("needs attention"), "{stage}");
     let f = failure(&show, "execute");
     assert_eq!(f["kind"], "retryable", "{stage}");
     assert_eq!(f["detail"]["usage_limit"], true, "{stage}");
-    let resets =
-        find_number(&show["state"]["stages"]["execute"], "resets_at_ms").expect("a reset time");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    assert!(
-        resets <= now + 120_000,
-        "resets at {resets}, now {now}: {stage}"
-    );
+    assert_resets_within_two_minutes(&show, "execute");
 }
 
 #[test]
@@ -373,16 +268,11 @@ fn opencode_insufficient_quota_is_quota_exhausted_and_fatal() {
     // opencode retries a quota 429 forever; the first failure it logs ends the session.
     let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "quota"}});
     let (r, show) = run_with(&c, &scenario, "{ post_result_grace: 1s }", "", GATE);
-    assert_ne!(r.run.code(), 0, "{}", r.context());
-    let stage = show["state"]["stages"]["execute"].to_string();
-    assert!(stage.contains("exceeded your current quota"), "{stage}");
-    let f = failure(&show, "execute");
-    assert_eq!(f["kind"], "fatal", "{stage}");
-    assert_eq!(f["detail"]["quota_exhausted"], true, "{stage}");
+    let stage = assert_fatal(&show, &r, "exceeded your current quota", "quota_exhausted");
     assert!(!stage.contains("retry at"), "not polled: {stage}");
     // One session, stopped after the grace (1 s): opencode's second try comes 2 s after the
     // first; a third would mean the session went on or engine started another.
-    assert!(main_requests(&r) <= 2, "{}", r.context());
+    assert!(r.main_requests() <= 2, "{}", r.context());
 }
 
 #[test]
@@ -390,14 +280,9 @@ fn opencode_a_rejected_key_is_an_auth_failure_and_fatal() {
     let c = Conformance::new();
     let scenario = json!({"turns": [], "when_done": {"do": "error", "error": "auth"}});
     let (r, show) = run(&c, &scenario, "");
-    assert_ne!(r.run.code(), 0, "{}", r.context());
-    let stage = show["state"]["stages"]["execute"].to_string();
-    assert!(stage.contains("Incorrect API key"), "{stage}");
-    let f = failure(&show, "execute");
-    assert_eq!(f["kind"], "fatal", "{stage}");
-    assert_eq!(f["detail"]["auth_failed"], true, "{stage}");
+    assert_fatal(&show, &r, "Incorrect API key", "auth_failed");
     // opencode does not retry a 401; engine starts no other session.
-    assert_eq!(main_requests(&r), 1, "{}", r.context());
+    assert_eq!(r.main_requests(), 1, "{}", r.context());
 }
 
 #[test]
@@ -473,35 +358,7 @@ fn opencode_past_its_budget_is_stopped_budget_exceeded() {
         "recorded {tokens:?}, sent {sent:?}\n{}",
         r.context()
     );
-    assert!((usd - priced(tokens)).abs() < 1e-12, "{usd}");
-}
-
-/// The JSON bodies of the main requests the mock received, in order.
-fn main_bodies(r: &NetnsRun) -> Vec<Value> {
-    let mut files: Vec<_> = std::fs::read_dir(r.dir.join("dump"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().contains("chat_completions"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|f| serde_json::from_str::<Value>(&std::fs::read_to_string(f).unwrap()).unwrap())
-        .map(|d| d["body"].clone())
-        .filter(|b| b["tools"].as_array().is_some_and(|t| !t.is_empty()))
-        .collect()
-}
-
-/// The first number named `key` anywhere in `v`.
-fn find_number(v: &Value, key: &str) -> Option<u64> {
-    match v {
-        Value::Object(map) => map
-            .get(key)
-            .and_then(Value::as_u64)
-            .or_else(|| map.values().find_map(|x| find_number(x, key))),
-        Value::Array(items) => items.iter().find_map(|x| find_number(x, key)),
-        _ => None,
-    }
+    assert!((usd - PRICES.usd(tokens)).abs() < 1e-12, "{usd}");
 }
 
 /// A review persona on opencode (its plan agent, edits and shell denied) approves and the run
@@ -515,23 +372,14 @@ fn opencode_a_review_persona_approves_and_the_run_merges() {
         text(DONE, [1500, 40, 800]),
         text(APPROVE, [900, 20, 0]),
     ]});
-    let wf = c.repo.workflow(&agent_review_merge_workflow(
+    let r = c.run_reviewed(
+        &scenario,
         "",
         &agents(WATCHDOG),
         &format!("{{ backend: opencode, model: {MODEL}, completion: promise }}"),
         &format!("{{ backend: opencode, model: {MODEL}, personas: [quality] }}"),
-    ));
-    let r = c.engine(
-        &scenario,
-        &["run", wf.to_str().unwrap(), "--task", "Write hello.txt"],
     );
-    assert_merged(&c, &r);
+    assert_merged(&c, &r, "hello\n");
     assert!(r.mock_problems().is_empty(), "{}", r.context());
-    let show = c.show(&r.run.run_id());
-    assert_eq!(
-        recorded(&show, "review").0,
-        [900, 20, 0, 0],
-        "{}",
-        r.context()
-    );
+    assert_review_recorded(&c, &r, [900, 20, 0, 0]);
 }

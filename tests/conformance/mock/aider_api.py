@@ -30,10 +30,10 @@ or hung answer never reached aider, so it is logged as 0.
 import json
 import time
 
+import common
 import scenario as scenario_mod
 
 API = "aider-openai-chat"
-ZERO = {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0}
 
 
 def _sent_usage(turn):
@@ -85,34 +85,8 @@ def answer_text(turn, body):
 
 
 def _error(out, turn):
-    kind = turn.get("error")
-    message = turn.get("message")
-    headers = {}
-    if kind == "rate_limit":
-        status = 429
-        body = {"message": message or "Rate limit reached for requests per min. Please try again in 1s.",
-                "type": "requests", "code": "rate_limit_exceeded", "param": None}
-        if turn.get("retry_after") is not None:
-            headers["retry-after"] = str(turn["retry_after"])
-    elif kind == "quota":
-        status = 429
-        body = {"message": message or ("You exceeded your current quota, please check your plan and billing "
-                                       "details. For more information on this error, read the docs: "
-                                       "https://platform.openai.com/docs/guides/error-codes/api-errors."),
-                "type": "insufficient_quota", "code": "insufficient_quota", "param": None}
-    elif kind == "auth":
-        status = 401
-        body = {"message": message or "Incorrect API key provided: test-key. You can find your API key at "
-                                      "https://platform.openai.com/account/api-keys.",
-                "type": "invalid_request_error", "code": "invalid_api_key", "param": None}
-    elif kind == "overloaded":
-        status = 503
-        body = {"message": message or "The server is overloaded.", "type": "server_error", "code": None, "param": None}
-    else:
-        status = 500
-        body = {"message": message or "The server had an error.", "type": "server_error", "code": None, "param": None}
-    out.json(status, {"error": body}, headers)
-    return status
+    return common.openai_error(out, turn, "Rate limit reached for requests per min. Please try again in 1s.",
+                               retry_after_ms=False)
 
 
 def _json_answer(out, obj, after=None, then=None):
@@ -124,10 +98,7 @@ def _json_answer(out, obj, after=None, then=None):
     out.sse_start(content_type="application/json")
     if cut_at:
         out.raw_chunk(body[:cut_at])
-    if then == "cut":
-        out.cut()
-    else:
-        out.hang()
+    common.stop(out, then)
 
 
 def _chunk(cid, model, delta=None, finish=None, usage=None):
@@ -145,23 +116,13 @@ def _stream_answer(out, cid, model, text, wire, after=None, then=None):
         events.append(_chunk(cid, model, {"content": text[i:i + 40]}))
     events.append(_chunk(cid, model, {}, finish="stop"))
     events.append(_chunk(cid, model, usage=wire))
-    out.sse_start()
-    for n, e in enumerate(events):
-        if after is not None and n >= after:
-            if then == "cut":
-                out.cut()
-            else:
-                out.hang()
-            return
-        out.sse(e)
-    out.sse("[DONE]")
-    out.sse_end()
+    common.stream(out, [(None, e) for e in events], after, then, done=True)
 
 
 def handle(req, out, state):
     path = req.path
     if req.method == "GET" and path.endswith("/models"):
-        state.log(api=API, path=path, role="side", kind="models", usage=dict(ZERO))
+        state.log(api=API, path=path, role="side", kind="models", usage=common.zero())
         out.json(200, {"object": "list", "data": [{"id": "mock-coder", "object": "model", "owned_by": "mock"}]})
         return
     if not path.endswith("/chat/completions"):
@@ -175,19 +136,19 @@ def handle(req, out, state):
     kind = turn.get("do")
     if kind == "error":
         status = _error(out, turn)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, error=turn.get("error"),
-                  status=status, usage=dict(ZERO), model=model, stream=stream)
+        common.log_error(state, API, path, i, turn, model, status=status, stream=stream)
         return
     after = then = None
+    answer = turn
     if kind in ("cut", "hang"):
-        after, then = int(turn.get("after", 0)), kind
-        turn = turn.get("turn") or {"do": "text", "text": ""}
-    wire, normalized = _sent_usage(turn)
-    text = answer_text(turn, body)
+        answer, after = common.cut_or_hang(turn, 0, text="")
+        then = kind
+    wire, normalized = _sent_usage(answer)
+    text = answer_text(answer, body)
     cid = "chatcmpl-mock-%d" % i
     # The usage travels in the last piece: a cut or hung answer never delivers it.
-    state.log(api=API, path=path, role="main", turn=i, kind=kind,
-              usage=dict(ZERO) if then else normalized, model=model, stream=stream)
+    common.log_main(state, API, path, i, turn, common.zero() if then else normalized, model,
+                    stream=stream)
     if stream:
         _stream_answer(out, cid, model, text, wire, after, then)
         return

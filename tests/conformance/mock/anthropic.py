@@ -39,6 +39,7 @@ import json
 import re
 import time
 
+import common
 import scenario as scenario_mod
 
 API = "anthropic"
@@ -156,19 +157,10 @@ def _answer(turn, body, i, model, msg_id):
 
 
 def _stream(out, events, after=None, then=None):
-    out.sse_start({"request-id": "req_mock_stream"})
-    for n, (name, data, _) in enumerate(events):
-        if after is not None and n >= after:
-            if then == "cut":
-                # Let the client read what was sent: a reset discards data still unread in its
-                # socket, and a real cut loses only what was not yet delivered.
-                time.sleep(0.5)
-                out.cut()
-            else:
-                out.hang()
-            return
-        out.sse(data, event=name)
-    out.sse_end()
+    # A cut lets the client read what was sent first: a real cut loses only what was not yet
+    # delivered.
+    common.stream(out, [(name, data) for name, data, _ in events], after, then,
+                  headers={"request-id": "req_mock_stream"}, settle=0.5)
 
 
 def _ratelimit_headers(retry_after):
@@ -238,9 +230,7 @@ def handle(req, out, state):
         state.messages = getattr(state, "messages", 0) + 1
         msg_id = "msg_mock_%04d" % state.messages
     if not body.get("tools"):
-        side = state.scenario.side
-        turn = {"do": "text", "text": side.get("text", "ok"), "usage": side.get("usage")}
-        sent, send = _answer(turn, body, 0, model, msg_id)
+        sent, send = _answer(common.side_turn(state), body, 0, model, msg_id)
         state.log(api=API, path=path, role="side", kind="text", usage=sent, model=model,
                   stream=bool(body.get("stream")))
         send(out)
@@ -249,18 +239,15 @@ def handle(req, out, state):
     kind = turn.get("do")
     if kind == "error":
         status = _error(out, turn, i)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, error=turn.get("error"), status=status,
-                  usage=scenario_mod.usage(None), model=model)
+        common.log_error(state, API, path, i, turn, model, status=status)
         return
     if kind in ("cut", "hang"):
-        inner = turn.get("turn") or {"do": "text", "text": "..."}
+        inner, after = common.cut_or_hang(turn, 2)
         events = _events(inner, body, i, model, msg_id)
-        after = int(turn.get("after", 2))
-        sent = _normalized(events[min(after, len(events)) - 1][2]) if after > 0 else scenario_mod.usage(None)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=sent, model=model)
+        sent = _normalized(events[min(after, len(events)) - 1][2]) if after > 0 else common.zero()
+        common.log_main(state, API, path, i, turn, sent, model)
         _stream(out, events, after=after, then=kind)
         return
     sent, send = _answer(turn, body, i, model, msg_id)
-    state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=sent, model=model,
-              stream=bool(body.get("stream")))
+    common.log_main(state, API, path, i, turn, sent, model, stream=bool(body.get("stream")))
     send(out)

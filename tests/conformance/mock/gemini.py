@@ -48,6 +48,7 @@ import re
 import socket
 import struct
 
+import common
 import scenario as scenario_mod
 
 API = "gemini"
@@ -97,9 +98,6 @@ def _normalized(wire):
         "cache_read": cached,
         "cache_write": 0,
     }
-
-
-ZERO = {"input": 0, "output": 0, "cache_read": 0, "cache_write": 0}
 
 
 def _plans_dir(body):
@@ -167,7 +165,7 @@ def _stream(out, chunks, after=None, then=None):
     """Sends the chunks (or the first `after`, then cuts, ends early or hangs); the usage last
     reported."""
     out.sse_start()
-    reported = dict(ZERO)
+    reported = common.zero()
     for n, (data, usage) in enumerate(chunks):
         if after is not None and n >= after:
             break
@@ -326,7 +324,7 @@ def handle(req, out, state):
     body = req.body or {}
     if method == "countTokens":
         out.json(200, {"totalTokens": 100})
-        state.log(api=API, path=req.path, role="side", model=model, usage=dict(ZERO))
+        state.log(api=API, path=req.path, role="side", model=model, usage=common.zero())
         return
     if method not in ("streamGenerateContent", "generateContent"):
         out.json(404, _error_body(404, "NOT_FOUND", "mock: no method %s" % method))
@@ -339,18 +337,15 @@ def handle(req, out, state):
     kind = turn.get("do")
     if kind == "error":
         _error(out, turn, model)
-        state.log(api=API, path=req.path, role="main", turn=i, kind=kind, error=turn.get("error"),
-                  model=model, usage=dict(ZERO))
+        common.log_error(state, API, req.path, i, turn, model)
         return
     if kind in ("cut", "hang"):
-        inner = turn.get("turn") or {"do": "text", "text": "partial answer"}
+        inner, after = common.cut_or_hang(turn, 1, text="partial answer")
         chunks = _chunks(inner, model, body)
         # Logged first: a hung stream only ends when the client goes away.
-        after = int(turn.get("after", 1))
-        reported = chunks[min(after, len(chunks)) - 1][1] if after > 0 else dict(ZERO)
+        reported = chunks[min(after, len(chunks)) - 1][1] if after > 0 else common.zero()
         then = "eof" if kind == "cut" and turn.get("how") == "eof" else kind
-        state.log(api=API, path=req.path, role="main", turn=i, kind=kind, how=then, model=model,
-                  usage=reported)
+        common.log_main(state, API, req.path, i, turn, reported, model, how=then)
         _stream(out, chunks, after=after, then=then)
         return
     chunks = _chunks(turn, model, body)
@@ -358,4 +353,4 @@ def handle(req, out, state):
         reported = _stream(out, chunks)
     else:
         reported = _one(out, chunks)
-    state.log(api=API, path=req.path, role="main", turn=i, kind=kind, model=model, usage=reported)
+    common.log_main(state, API, req.path, i, turn, reported, model)

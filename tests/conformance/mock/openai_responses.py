@@ -34,13 +34,12 @@ Errors (scenario turn `{"do": "error", ...}`), each with the API's JSON error bo
 import json
 import time
 
+import common
 import scenario as scenario_mod
 
 API = "openai_responses"
 DEFAULT_MODEL = "gpt-5.5"
-QUOTA_MESSAGE = ("You exceeded your current quota, please check your plan and billing details. For more "
-                 "information on this error, read the docs: "
-                 "https://platform.openai.com/docs/guides/error-codes/api-errors.")
+
 
 
 def _wire_usage(u):
@@ -173,49 +172,26 @@ def _events(turn, body, i, model, resp_id):
 
 
 def _stream(out, events, after=None, then=None):
-    out.sse_start({"x-request-id": "req_mock_stream"})
-    for n, (name, data, _) in enumerate(events):
-        if after is not None and n >= after:
-            if then == "cut":
-                out.cut()
-            else:
-                out.hang()
-            return
-        out.sse(data, event=name)
-    out.sse_end()
+    common.stream(out, [(name, data) for name, data, _ in events], after, then,
+                  headers={"x-request-id": "req_mock_stream"})
 
 
 def _error(out, turn, i):
-    kind = turn.get("error")
-    message = turn.get("message")
+    retry_after = turn.get("retry_after")
+    wait = float(retry_after if retry_after is not None else 20)
     headers = {"x-request-id": "req_mock_error_%d" % i}
-    param = None
-    if kind == "rate_limit":
-        status, etype, code = 429, "requests", "rate_limit_exceeded"
-        retry_after = turn.get("retry_after")
-        wait = float(retry_after if retry_after is not None else 20)
-        message = message or ("Rate limit reached for gpt-5.5 in organization org-mock on requests per min "
-                              "(RPM): Limit 3, Used 3, Requested 1. Please try again in %gs." % wait)
+    if turn.get("error") == "rate_limit":
         headers.update({"x-ratelimit-limit-requests": "3", "x-ratelimit-remaining-requests": "0",
                         "x-ratelimit-reset-requests": "%gs" % wait})
-        if retry_after is not None:
-            headers["retry-after"] = str(retry_after)
-            headers["retry-after-ms"] = str(int(float(retry_after) * 1000))
-    elif kind == "quota":
-        status, etype, code = 429, "insufficient_quota", "insufficient_quota"
-        message = message or QUOTA_MESSAGE
-    elif kind == "auth":
-        status, etype, code = 401, "invalid_request_error", "invalid_api_key"
-        message = message or ("Incorrect API key provided: test-key. You can find your API key at "
-                              "https://platform.openai.com/account/api-keys.")
-    elif kind == "overloaded":
-        status, etype, code = 503, "server_error", "server_is_overloaded"
-        message = message or "The server is overloaded. Please try again later."
-    else:
-        status, etype, code = 500, "server_error", "server_error"
-        message = message or "The server had an error while processing your request. Sorry about that!"
-    out.json(status, {"error": {"message": message, "type": etype, "param": param, "code": code}}, headers)
-    return status
+    return common.openai_error(
+        out, turn,
+        "Rate limit reached for gpt-5.5 in organization org-mock on requests per min (RPM): Limit 3, "
+        "Used 3, Requested 1. Please try again in %gs." % wait,
+        headers,
+        overloaded=(503, "server_error", "server_is_overloaded",
+                    "The server is overloaded. Please try again later."),
+        server=(500, "server_error", "server_error",
+                "The server had an error while processing your request. Sorry about that!"))
 
 
 def handle(req, out, state):
@@ -231,9 +207,7 @@ def handle(req, out, state):
         state.responses = getattr(state, "responses", 0) + 1
         resp_id = "resp_mock_%04d" % state.responses
     if not body.get("tools"):
-        side = state.scenario.side
-        turn = {"do": "text", "text": side.get("text", "ok"), "usage": side.get("usage")}
-        events = _events(turn, body, 0, model, resp_id)
+        events = _events(common.side_turn(state), body, 0, model, resp_id)
         state.log(api=API, path=path, role="side", kind="text", usage=events[-1][2], model=model)
         _stream(out, events)
         return
@@ -241,17 +215,15 @@ def handle(req, out, state):
     kind = turn.get("do")
     if kind == "error":
         status = _error(out, turn, i)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, error=turn.get("error"), status=status,
-                  usage=scenario_mod.usage(None), model=model)
+        common.log_error(state, API, path, i, turn, model, status=status)
         return
     if kind in ("cut", "hang"):
-        inner = turn.get("turn") or {"do": "text", "text": "..."}
+        inner, after = common.cut_or_hang(turn, 2)
         events = _events(inner, body, i, model, resp_id)
-        after = int(turn.get("after", 2))
-        sent = events[min(after, len(events)) - 1][2] if after > 0 else scenario_mod.usage(None)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=sent, model=model)
+        sent = events[min(after, len(events)) - 1][2] if after > 0 else common.zero()
+        common.log_main(state, API, path, i, turn, sent, model)
         _stream(out, events, after=after, then=kind)
         return
     events = _events(turn, body, i, model, resp_id)
-    state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=events[-1][2], model=model)
+    common.log_main(state, API, path, i, turn, events[-1][2], model)
     _stream(out, events)

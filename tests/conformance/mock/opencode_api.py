@@ -23,9 +23,9 @@ Errors (scenario turn `{"do": "error", ...}`), each in OpenAI's error shape:
 """
 
 import json
-import os
 import time
 
+import common
 import scenario as scenario_mod
 
 API = "opencode-openai-chat"
@@ -96,51 +96,15 @@ def _events(turn, cid, call_id):
 
 
 def _error(out, turn):
-    kind = turn.get("error")
-    message = turn.get("message")
-    headers = {}
-    if kind == "rate_limit":
-        status = 429
-        wait = turn.get("retry_after")
-        default = "Rate limit reached for requests per min. Please try again in %ss." % (wait if wait is not None else 20)
-        body = {"message": message or default,
-                "type": "requests", "code": "rate_limit_exceeded", "param": None}
-        if turn.get("retry_after") is not None:
-            headers["retry-after"] = str(turn["retry_after"])
-            headers["retry-after-ms"] = str(int(float(turn["retry_after"]) * 1000))
-    elif kind == "quota":
-        status = 429
-        body = {"message": message or ("You exceeded your current quota, please check your plan and billing "
-                                       "details. For more information on this error, read the docs: "
-                                       "https://platform.openai.com/docs/guides/error-codes/api-errors."),
-                "type": "insufficient_quota", "code": "insufficient_quota", "param": None}
-    elif kind == "auth":
-        status = 401
-        body = {"message": message or "Incorrect API key provided: sk-mock. You can find your API key at "
-                                      "https://platform.openai.com/account/api-keys.",
-                "type": "invalid_request_error", "code": "invalid_api_key", "param": None}
-    elif kind == "overloaded":
-        status = 503
-        body = {"message": message or "The server is overloaded.", "type": "server_error", "code": None, "param": None}
-    else:
-        status = 500
-        body = {"message": message or "The server had an error.", "type": "server_error", "code": None, "param": None}
-    out.json(status, {"error": body}, headers)
-    return status
+    wait = turn.get("retry_after")
+    return common.openai_error(
+        out, turn,
+        "Rate limit reached for requests per min. Please try again in %ss." % (wait if wait is not None else 20),
+        auth=(401, "invalid_request_error", "invalid_api_key", common.openai_key_message("sk-mock")))
 
 
 def _stream(out, events, after=None, then=None):
-    out.sse_start()
-    for n, e in enumerate(events):
-        if after is not None and n >= after:
-            if then == "cut":
-                out.cut()
-            else:
-                out.hang()
-            return
-        out.sse(e)
-    out.sse("[DONE]")
-    out.sse_end()
+    common.stream(out, [(None, e) for e in events], after, then, done=True)
 
 
 def handle(req, out, state):
@@ -156,8 +120,7 @@ def handle(req, out, state):
     body = req.body or {}
     model = body.get("model")
     if not body.get("tools"):
-        side = state.scenario.side
-        turn = {"do": "text", "text": side.get("text", "ok"), "usage": side.get("usage")}
+        turn = common.side_turn(state)
         _, normalized = _sent_usage(turn)
         state.log(api=API, path=path, role="side", kind="text", usage=normalized, model=model)
         _stream(out, _events(turn, "chatcmpl-side", None))
@@ -166,20 +129,18 @@ def handle(req, out, state):
     kind = turn.get("do")
     if kind == "error":
         status = _error(out, turn)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, error=turn.get("error"), status=status,
-                  usage=scenario_mod.usage(None), model=model)
+        common.log_error(state, API, path, i, turn, model, status=status)
         return
     cid = "chatcmpl-%d" % i
     call_id = "call_%d" % i
     if kind in ("cut", "hang"):
-        inner = turn.get("turn") or {"do": "text", "text": "..."}
+        inner, after = common.cut_or_hang(turn, 2)
         events = _events(inner, cid, call_id)
-        after = int(turn.get("after", 2))
         # A stream stopped before its usage chunk reported no usage.
-        sent = _sent_usage(inner)[1] if after >= len(events) else scenario_mod.usage(None)
-        state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=sent, model=model)
+        sent = _sent_usage(inner)[1] if after >= len(events) else common.zero()
+        common.log_main(state, API, path, i, turn, sent, model)
         _stream(out, events, after=after, then=kind)
         return
     _, normalized = _sent_usage(turn)
-    state.log(api=API, path=path, role="main", turn=i, kind=kind, usage=normalized, model=model)
+    common.log_main(state, API, path, i, turn, normalized, model)
     _stream(out, _events(turn, cid, call_id))
