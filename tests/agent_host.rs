@@ -335,10 +335,12 @@ fn a_run_that_fails_while_another_agent_is_working_records_that_agents_spend_and
     let repo = TestRepo::new();
     // `slow` reports 100k input / 10k output tokens ($0.20 at the prices below) and keeps
     // working; `broken` fails after 1.5 s, which fails the run and cancels `slow` mid-session.
+    // Both may write the worktree, so they run at the same time (a read-only stage would wait
+    // for the writer: read and write stages of a run take turns).
     let script = "- - say: working\n  - tokens: {input: 100000, output: 10000}\n  - say: still working\n  - sleep: 30s\n  - result: {text: never}\n";
     let agent = ScriptedAgent::new(script);
     let broken = format!(
-        "  broken:\n    {}\n    with: {{ sleep_ms: 1500, fail: fatal }}\n    permissions: {{ workspace: read, exec: [sleep] }}\n",
+        "  broken:\n    {}\n    with: {{ sleep_ms: 1500, fail: fatal }}\n    permissions: {{ workspace: write, exec: [sleep] }}\n",
         fixture_uses("fixture_echo")
     );
     let stages = agent_stage("slow", None, "{ backend: claude, model: m1 }") + &broken;

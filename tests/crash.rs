@@ -200,3 +200,262 @@ fn sigterm_stops_cleanly_with_exit_4_and_the_run_resumes() {
     let o = outcomes(&assert_completed_exactly_once(&repo, &run_id));
     assert_eq!(o["b"], vec!["interrupted", "succeeded"]);
 }
+
+/// A stage that writes (and so is committed after) and needs the checkout complete, then one
+/// that reads. `git.keep_worktree` is the default: removed when the run succeeds.
+const WORKTREE_STAGES: &str = r#"
+name: worktrees
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'test -f README.md && test -f src/lib.txt && sleep 1 && echo done > work.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+    retry: { max_attempts: 1 }
+  check:
+    uses: builtin:gate
+    needs: [work]
+    with: { commands: ["sh -c 'test -f work.txt && test -f README.md'"] }
+    permissions: { workspace: read, exec: [sh] }
+    retry: { max_attempts: 1 }
+"#;
+
+/// The ids of every stored run, from `engine runs --json`.
+fn run_ids(repo: &TestRepo) -> Vec<String> {
+    let r = repo.run(&["runs", "--json"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let rows: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["run_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The only stored run (a kill before `engine run` printed its id).
+fn only_run(repo: &TestRepo) -> String {
+    let ids = run_ids(repo);
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    ids[0].clone()
+}
+
+/// The run's worktree and branch, as recorded.
+fn worktree_and_branch(repo: &TestRepo, run_id: &str) -> (std::path::PathBuf, String) {
+    let show = repo.show(run_id);
+    let worktree = repo.path().join(".engine/worktrees").join(run_id);
+    (
+        worktree,
+        show["meta"]["branch"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A succeeded run of [`WORKTREE_STAGES`]: its branch holds the base files and `work.txt`
+/// (nothing deleted by a commit from a half-checked-out worktree), its worktree is gone, and
+/// the user's `git worktree list` and `git gc` work.
+fn assert_clean_success(repo: &TestRepo, run_id: &str, branch: &str) {
+    assert_completed_exactly_once(repo, run_id);
+    let files = repo.git(&["ls-tree", "-r", "--name-only", branch]);
+    for file in ["README.md", "src/lib.txt", "work.txt"] {
+        assert!(files.lines().any(|l| l == file), "{file} missing: {files}");
+    }
+    let list = repo.git(&["worktree", "list", "--porcelain"]);
+    assert!(!list.contains(run_id), "worktree left behind: {list}");
+    assert!(!repo.path().join(".engine/worktrees").join(run_id).exists());
+    assert!(!repo.path().join(".git/worktrees").join(run_id).exists());
+    repo.git(&["gc", "--quiet"]);
+}
+
+#[test]
+fn killed_between_registering_the_worktree_and_checking_it_out() {
+    let repo = TestRepo::new();
+    let wf = repo.workflow(WORKTREE_STAGES);
+    start_and_kill(
+        &repo,
+        &["run", wf.to_str().unwrap()],
+        &[("ENGINE_DEBUG_HOLD", "at:worktree-checkout")],
+        "holding at worktree-checkout",
+    );
+    let run_id = only_run(&repo);
+    let (worktree, branch) = worktree_and_branch(&repo, &run_id);
+    // What the kill left: registered on its branch, but no files.
+    let list = repo.git(&["worktree", "list", "--porcelain"]);
+    assert!(
+        list.contains(&format!("branch refs/heads/{branch}")),
+        "{list}"
+    );
+    assert!(!worktree.join("README.md").exists());
+
+    let r = repo.run(&["resume", &run_id]);
+    assert_eq!(r.code(), 0, "resume failed: {}", r.stderr());
+    assert!(r.stderr().contains("half-made worktree"), "{}", r.stderr());
+    assert_clean_success(&repo, &run_id, &branch);
+}
+
+/// What a `git worktree add` killed part-way leaves, written over a run whose worktree was not
+/// created yet (engine held at `worktree-add`, then killed): `how` picks the moment.
+fn leave_half_made_worktree(repo: &TestRepo, worktree: &std::path::Path, branch: &str, how: &str) {
+    let path = worktree.to_str().unwrap();
+    repo.git(&[
+        "worktree",
+        "add",
+        "--no-checkout",
+        "--no-track",
+        "-b",
+        branch,
+        path,
+        "HEAD",
+    ]);
+    let admin = repo
+        .path()
+        .join(".git/worktrees")
+        .join(worktree.file_name().unwrap());
+    std::fs::write(admin.join("locked"), "initializing").unwrap();
+    match how {
+        // Before HEAD was written: listed as a detached HEAD (the run was wedged for good).
+        "no-head" => std::fs::remove_file(admin.join("HEAD")).unwrap(),
+        // Between creating `commondir` and writing it: every `git worktree` command fails.
+        "empty-commondir" => {
+            std::fs::remove_file(admin.join("HEAD")).unwrap();
+            std::fs::write(admin.join("commondir"), "").unwrap();
+        }
+        // Inside the checkout (`git reset --hard`): the index lock held, files half there.
+        "mid-checkout" => {
+            std::fs::write(admin.join("index.lock"), "").unwrap();
+            std::fs::write(worktree.join("README.md"), "# demo\n").unwrap();
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn killed_inside_git_worktree_add_then_resumed() {
+    for how in ["no-head", "empty-commondir", "mid-checkout"] {
+        let repo = TestRepo::new();
+        let wf = repo.workflow(WORKTREE_STAGES);
+        start_and_kill(
+            &repo,
+            &["run", wf.to_str().unwrap()],
+            &[("ENGINE_DEBUG_HOLD", "at:worktree-add")],
+            "holding at worktree-add",
+        );
+        let run_id = only_run(&repo);
+        let (worktree, branch) = worktree_and_branch(&repo, &run_id);
+        assert!(
+            !worktree.exists(),
+            "{how}: held before the worktree is created"
+        );
+        leave_half_made_worktree(&repo, &worktree, &branch, how);
+
+        let r = repo.run(&["resume", &run_id]);
+        assert_eq!(r.code(), 0, "{how}: resume failed: {}", r.stderr());
+        assert_clean_success(&repo, &run_id, &branch);
+    }
+}
+
+#[test]
+fn killed_inside_git_worktree_add_then_all_resumes_it() {
+    let repo = TestRepo::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n### TASK-1: Only task\nP1 | TODO\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "tasks"]);
+    let wf = repo.workflow(&WORKTREE_STAGES.replace(
+        "name: worktrees\n",
+        "name: worktrees\ntasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }\n",
+    ));
+    let wf = wf.to_str().unwrap();
+    start_and_kill(
+        &repo,
+        &["run", wf, "--all"],
+        &[("ENGINE_DEBUG_HOLD", "at:worktree-add")],
+        "holding at worktree-add",
+    );
+    let run_id = only_run(&repo);
+    let (worktree, branch) = worktree_and_branch(&repo, &run_id);
+    leave_half_made_worktree(&repo, &worktree, &branch, "no-head");
+
+    let r = repo.run(&["run", wf, "--all"]);
+    assert_eq!(r.code(), 0, "--all failed: {}", r.stderr());
+    assert_eq!(
+        run_ids(&repo),
+        vec![run_id.clone()],
+        "resumed, not started again"
+    );
+    assert_clean_success(&repo, &run_id, &branch);
+}
+
+#[test]
+fn a_stale_index_lock_does_not_fail_the_resumed_run() {
+    let repo = TestRepo::new();
+    let wf = repo.workflow(WORKTREE_STAGES);
+    let run_id = start_and_kill(&repo, &["run", wf.to_str().unwrap()], &[], "▶ work");
+    let (_, branch) = worktree_and_branch(&repo, &run_id);
+    // As a `git add -A` killed with the engine leaves it.
+    let lock = repo
+        .path()
+        .join(".git/worktrees")
+        .join(&run_id)
+        .join("index.lock");
+    std::fs::write(&lock, "").unwrap();
+
+    let r = repo.run(&["resume", &run_id]);
+    assert_eq!(r.code(), 0, "resume failed: {}", r.stderr());
+    assert!(
+        r.stderr().contains("stale git lock"),
+        "warned: {}",
+        r.stderr()
+    );
+    assert!(!lock.exists());
+    let o = outcomes(&repo.show(&run_id));
+    assert_eq!(o["work"], vec!["interrupted", "succeeded"]);
+    assert_clean_success(&repo, &run_id, &branch);
+}
+
+#[test]
+fn killed_after_the_run_succeeded_before_its_worktree_was_removed() {
+    // `engine resume` of the ended run removes the worktree it left.
+    let repo = TestRepo::new();
+    let wf = repo.workflow(WORKTREE_STAGES);
+    let hold = [("ENGINE_DEBUG_HOLD", "at:worktree-remove")];
+    let marker = "holding at worktree-remove";
+    let run_id = start_and_kill(&repo, &["run", wf.to_str().unwrap()], &hold, marker);
+    let (worktree, branch) = worktree_and_branch(&repo, &run_id);
+    assert!(
+        worktree.join("work.txt").exists(),
+        "left behind by the kill"
+    );
+    let r = repo.run(&["resume", &run_id]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stderr().contains("already ended"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("removed the worktree"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(
+        repo.show(&run_id)["meta"]["worktree"],
+        serde_json::Value::Null
+    );
+    assert_clean_success(&repo, &run_id, &branch);
+
+    // The next `engine run` in the repository does the same for a run nobody resumes.
+    let repo = TestRepo::new();
+    let wf = repo.workflow(WORKTREE_STAGES);
+    let first = start_and_kill(&repo, &["run", wf.to_str().unwrap()], &hold, marker);
+    let (worktree, branch) = worktree_and_branch(&repo, &first);
+    assert!(worktree.exists());
+    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "another"]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert!(r.stderr().contains(&first), "{}", r.stderr());
+    assert_clean_success(&repo, &first, &branch);
+
+    // A failed run's worktree is kept (`keep_worktree: on_failure`), crash or not.
+    let repo = TestRepo::new();
+    let wf = repo.workflow(&WORKTREE_STAGES.replace("test -f work.txt", "false"));
+    let failed = start_and_kill(&repo, &["run", wf.to_str().unwrap()], &hold, marker);
+    let (worktree, _) = worktree_and_branch(&repo, &failed);
+    let r = repo.run(&["resume", &failed]);
+    assert_ne!(r.code(), 0, "{}", r.stderr());
+    assert!(worktree.join("work.txt").exists(), "kept for inspection");
+}

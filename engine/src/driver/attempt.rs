@@ -135,19 +135,49 @@ impl Driver<'_> {
                 }),
                 None => None,
             };
+            // Read-only and write-granted stages take turns in the worktree (see `commits`).
+            let (worktree_turn, entered) = match &committer {
+                Some(site) => match site.enter().await {
+                    Ok(turn) => (Some(turn), Ok(())),
+                    Err(message) => (None, Err(message)),
+                },
+                None => (None, Ok(())),
+            };
             let before = match &committer {
-                Some(site) => {
+                Some(site) if site.write => {
                     let site = site.clone();
                     tokio::task::spawn_blocking(move || site.head())
                         .await
                         .ok()
                         .flatten()
                 }
-                None => None,
+                _ => None,
             };
-            let mut result = host.run_attempt(&component, request).await;
+            let mut result = match entered {
+                Ok(()) => host.run_attempt(&component, request).await,
+                Err(message) => Err(fatal(message)),
+            };
+            if let Some(site) = &committer {
+                let site = site.clone();
+                let checked = tokio::task::spawn_blocking(move || site.check_link())
+                    .await
+                    .unwrap_or_else(|e| Err(e.to_string()));
+                match checked {
+                    Ok(None) => {}
+                    Ok(Some(warning)) => {
+                        tracing::warn!("{warning}");
+                        reporter.stage_log(
+                            &stage,
+                            attempt,
+                            engine_runtime::LogLevel::Warn,
+                            &warning,
+                        );
+                    }
+                    Err(message) => result = Err(fatal(message)),
+                }
+            }
             let mut commits = Vec::new();
-            if let (Ok(success), Some(site)) = (&result, committer) {
+            if let (Ok(success), Some(site)) = (&result, committer.filter(|site| site.write)) {
                 let summary = redactor.text(&success.summary);
                 let committed =
                     tokio::task::spawn_blocking(move || site.commit(before.as_deref(), &summary))
@@ -160,6 +190,7 @@ impl Driver<'_> {
                     Err(message) => result = Err(fatal(message)),
                 }
             }
+            drop(worktree_turn);
             let at_ms = now_ms();
             let spend = meter.total();
             let event = match result {
@@ -219,17 +250,15 @@ impl Driver<'_> {
         })
     }
 
-    /// Where a write-granted stage's changes are committed after it succeeds; `None` for stages
-    /// that may not write the worktree (what their programs leave behind is not committed).
+    /// The stage's place in the run's worktree: a write-granted stage's changes are committed
+    /// there after it succeeds; what a read-only stage's programs leave behind is removed.
+    /// `None` when the run has no worktree.
     pub(super) fn commit_site(
         &self,
         state: &RunState,
         spec: &engine_core::Stage,
         attempt: u32,
     ) -> Option<CommitSite> {
-        if spec.permissions.workspace != engine_core::WorkspaceAccess::Write {
-            return None;
-        }
         Some(CommitSite {
             repo: self.repo.clone(),
             worktree: self.meta.worktree.clone()?,
@@ -238,6 +267,7 @@ impl Driver<'_> {
             task: state.task.clone(),
             stage: spec.id.clone(),
             attempt,
+            write: spec.permissions.workspace == engine_core::WorkspaceAccess::Write,
         })
     }
 

@@ -1,8 +1,24 @@
+//! The host's side of a stage's work in the run's worktree.
+//!
 //! After a stage that may write the worktree succeeds, its changes are committed on the run's
 //! branch with a message from the workflow's template; commits the stage made by itself (an
 //! agent that commits) are kept as they are. The commits are recorded with the attempt.
+//!
+//! A stage granted only `workspace: read` may still leave files behind through the programs it
+//! runs (a gate's build or test command): those are not part of the change. The worktree is
+//! snapshotted (a tree written through a private index) before the first read-only stage and
+//! put back before the next write-granted stage starts, and read-only and write-granted stages
+//! of a run never overlap in the worktree, so a commit holds only what write-granted stages
+//! changed.
+//!
+//! After every stage the worktree's `.git` file is checked against the admin directory the
+//! repository knows for it, and restored (with a warning naming the stage) if the stage changed
+//! it. Host git never follows that file anyway: `engine-git` pins every command it runs in a
+//! run worktree to `GIT_DIR=<common dir>/worktrees/<id>` and `GIT_WORK_TREE=<worktree>`.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use engine_core::Task;
 use engine_git::{Identity, Repo};
@@ -30,9 +46,70 @@ pub struct CommitSite {
     pub stage: String,
     /// The attempt.
     pub attempt: u32,
+    /// Whether the stage may write the worktree (`permissions.workspace: write`): its changes
+    /// are committed. Otherwise what it leaves behind is removed before the next write-granted
+    /// stage starts.
+    pub write: bool,
 }
 
 impl CommitSite {
+    /// Waits until this stage may use the worktree (read-only and write-granted stages take
+    /// turns; stages of the same kind share it), then prepares it: the first read-only stage
+    /// since the last write-granted one snapshots the worktree; a write-granted stage first puts
+    /// the worktree back to that snapshot, removing what read-only stages left. Read-only stages
+    /// in a row see each other's leftovers (a test report of the stage before).
+    ///
+    /// The snapshot's tree id is kept in the worktree's admin directory (outside the worktree),
+    /// so it survives a crash and `engine resume`.
+    pub async fn enter(&self) -> Result<WorktreeTurn, String> {
+        let room = room(&self.worktree);
+        loop {
+            let notified = room.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut occupants = room.lock();
+                if self.write && occupants.readers == 0 {
+                    occupants.writers += 1;
+                    break;
+                }
+                if !self.write && occupants.writers == 0 {
+                    occupants.readers += 1;
+                    break;
+                }
+            }
+            notified.await;
+        }
+        let turn = WorktreeTurn {
+            room: room.clone(),
+            write: self.write,
+        };
+        let _preparing = room.preparing.lock().await;
+        let (repo, worktree, write) = (self.repo.clone(), self.worktree.clone(), self.write);
+        tokio::task::spawn_blocking(move || prepare(&repo, &worktree, write))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)?;
+        Ok(turn)
+    }
+
+    /// Checks the worktree's `.git` file after the stage ran and restores it if the stage
+    /// changed it; `Ok(Some(warning))` then.
+    pub fn check_link(&self) -> Result<Option<String>, String> {
+        match self.repo.check_worktree_link(&self.worktree) {
+            Ok(None) => Ok(None),
+            Ok(Some(found)) => Ok(Some(format!(
+                "stage {:?} changed the worktree's .git file (found {found}); engine restored \
+                 it (engine's own git never follows that file)",
+                self.stage
+            ))),
+            Err(e) => Err(format!(
+                "checking the worktree's .git file after stage {:?} failed: {e}",
+                self.stage
+            )),
+        }
+    }
+
     /// The branch's commit now (before the attempt runs).
     pub fn head(&self) -> Option<String> {
         self.repo.head_of(&self.worktree).ok()
@@ -100,4 +177,107 @@ impl CommitSite {
             text.to_string()
         })
     }
+}
+
+/// The file in a worktree's admin directory holding the snapshot read-only stages started
+/// from.
+const BASELINE_FILE: &str = "engine-readonly-baseline";
+
+/// Snapshots the worktree before the first read-only stage (`write` false), or puts it back to
+/// that snapshot before a write-granted stage.
+fn prepare(repo: &Repo, worktree: &std::path::Path, write: bool) -> Result<(), String> {
+    let file = repo
+        .worktree_git_dir(worktree)
+        .map_err(|e| e.to_string())?
+        .join(BASELINE_FILE);
+    let recorded = match std::fs::read_to_string(&file) {
+        Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("reading {}: {e}", file.display())),
+    };
+    if write {
+        let Some(tree) = recorded else {
+            return Ok(());
+        };
+        let restored = repo.restore_snapshot(worktree, &tree).map_err(|e| {
+            format!("removing what read-only stages left in the worktree failed: {e}")
+        })?;
+        if !restored.is_empty() {
+            tracing::info!(
+                worktree = %worktree.display(),
+                "removed what read-only stages left in the worktree: {}",
+                restored.join(", ")
+            );
+        }
+        std::fs::remove_file(&file).map_err(|e| format!("removing {}: {e}", file.display()))
+    } else {
+        if recorded.is_some() {
+            return Ok(());
+        }
+        let tree = repo.snapshot_tree(worktree).map_err(|e| {
+            format!("snapshotting the worktree before a read-only stage failed: {e}")
+        })?;
+        let partial = file.with_extension("partial");
+        std::fs::write(&partial, format!("{tree}\n"))
+            .and_then(|()| std::fs::rename(&partial, &file))
+            .map_err(|e| format!("writing {}: {e}", file.display()))
+    }
+}
+
+/// A stage's turn in the run's worktree, from [`CommitSite::enter`], given back when dropped.
+pub struct WorktreeTurn {
+    room: Arc<Room>,
+    write: bool,
+}
+
+impl Drop for WorktreeTurn {
+    fn drop(&mut self) {
+        {
+            let mut occupants = self.room.lock();
+            if self.write {
+                occupants.writers -= 1;
+            } else {
+                occupants.readers -= 1;
+            }
+        }
+        self.room.changed.notify_waiters();
+    }
+}
+
+/// Who is using one worktree.
+#[derive(Default)]
+struct Room {
+    occupants: Mutex<Occupants>,
+    changed: tokio::sync::Notify,
+    /// Held while a stage snapshots or restores the worktree, before it starts.
+    preparing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct Occupants {
+    readers: usize,
+    writers: usize,
+}
+
+impl Room {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Occupants> {
+        self.occupants
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The room of `worktree`, shared by every attempt this process runs in it while any uses it.
+fn room(worktree: &std::path::Path) -> Arc<Room> {
+    static ROOMS: LazyLock<Mutex<HashMap<PathBuf, Weak<Room>>>> = LazyLock::new(Mutex::default);
+    let mut rooms = ROOMS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    rooms.retain(|_, room| room.strong_count() > 0);
+    if let Some(room) = rooms.get(worktree).and_then(Weak::upgrade) {
+        return room;
+    }
+    let room = Arc::new(Room::default());
+    rooms.insert(worktree.to_path_buf(), Arc::downgrade(&room));
+    room
 }

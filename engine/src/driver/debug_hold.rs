@@ -3,13 +3,41 @@
 //! and wait forever right after the transition with sequence number 3 is stored (so a `kill -9`
 //! lands exactly between a durable transition and its side effects); `before:3` waits just
 //! before storing it. Unset (the normal case) it costs nothing.
+//!
+//! Named crash points hold at a moment that is not a transition (`ENGINE_DEBUG_HOLD=at:NAME`):
+//!
+//! - `worktree-add`: a new run is recorded, its worktree not created yet;
+//! - `worktree-checkout`: the run's worktree is registered with git on its branch (locked as
+//!   being created) but its files are not checked out yet: the window of a killed
+//!   `git worktree add`;
+//! - `worktree-remove`: the run ended and its `finally:` stages ran, its worktree is not
+//!   removed yet (nor kept: the hold comes before `git.keep_worktree` is applied).
 
 use std::time::Duration;
+
+/// The named crash points (`ENGINE_DEBUG_HOLD=at:NAME`).
+pub const POINTS: &[&str] = &["worktree-add", "worktree-checkout", "worktree-remove"];
 
 /// Where to hold, parsed from the environment once per drive.
 pub struct Hold {
     before: Option<u64>,
     after: Option<u64>,
+}
+
+/// Holds forever if `ENGINE_DEBUG_HOLD=at:<point>` (one of [`POINTS`]); blocks the calling
+/// thread, so it works in synchronous code too.
+pub fn at(point: &str) {
+    debug_assert!(POINTS.contains(&point), "unknown crash point {point}");
+    let Ok(value) = std::env::var("ENGINE_DEBUG_HOLD") else {
+        return;
+    };
+    if value.strip_prefix("at:") != Some(point) {
+        return;
+    }
+    eprintln!("engine: ENGINE_DEBUG_HOLD: holding at {point}");
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
 
 impl Hold {
@@ -28,6 +56,9 @@ impl Hold {
         match parsed {
             Some(("before", seq)) => hold.before = Some(seq),
             Some(("after", seq)) => hold.after = Some(seq),
+            _ if value
+                .strip_prefix("at:")
+                .is_some_and(|point| POINTS.contains(&point)) => {}
             _ => tracing::warn!("ignoring malformed ENGINE_DEBUG_HOLD={value:?}"),
         }
         hold

@@ -7,7 +7,7 @@ mod attempt;
 mod attempt_log;
 mod commits;
 mod control;
-mod debug_hold;
+pub(crate) mod debug_hold;
 mod finally;
 mod lanes;
 pub mod stage_input;
@@ -36,7 +36,7 @@ pub use attempt_log::{AttemptLog, attempt_log_path};
 pub use commits::CommitSite;
 pub use control::approval_stage;
 pub use lanes::Lanes;
-pub use to_end::{Driven, RunSetup, drive_to_end};
+pub use to_end::{Driven, RunSetup, drive_to_end, remove_ended_worktree};
 
 /// How often the driver looks for cancel requests and approval answers from other processes.
 const CONTROL_POLL: Duration = Duration::from_millis(200);

@@ -1,7 +1,9 @@
 //! Driving one run to its end (or until it is stopped) and tidying up after it: what
-//! `engine run`, `engine resume` and the run modes (`--all`, `watch`) share.
+//! `engine run`, `engine resume` and the run modes (`--all`, `watch`) share. A run that ended
+//! but whose worktree a crash kept from being removed is tidied up by the next `resume` of it,
+//! `run` or `--all` (see `queue::remove_ended_worktrees`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use engine_core::{Event, RunState, RunStatus};
@@ -99,8 +101,17 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
     };
     if !interrupted {
         reporter.run_finished(&state);
+        super::debug_hold::at("worktree-remove");
         if !keep.keeps(state.status == RunStatus::Succeeded) {
-            remove_worktree(&repo, store, &mut meta, reporter.as_ref());
+            match remove_ended_worktree(&repo, store, &mut meta) {
+                Ok(Some(worktree)) => reporter.note(&format!(
+                    "removed the worktree {} (branch {} keeps the work)",
+                    worktree.display(),
+                    meta.branch
+                )),
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: {e}"),
+            }
         }
     }
     Ok(Driven {
@@ -110,29 +121,44 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
     })
 }
 
-/// Removes a finished run's worktree (its branch stays) and records that it is gone. A failure
-/// here is reported, not fatal: `engine gc` can finish the job.
-fn remove_worktree(repo: &Repo, store: &dyn Store, meta: &mut RunMeta, reporter: &dyn Reporter) {
+/// Removes an ended run's worktree (its branch stays) and records that it is gone; returns the
+/// path removed, `None` when the run has none recorded. A directory a killed `git worktree
+/// remove` left unregistered at the run's own place (`<state>/worktrees/<run-id>`, which
+/// belongs to no repository any more) goes too.
+/// Whether the workflow keeps it (`git.keep_worktree`) is the caller's question. On failure,
+/// the error says so and that `engine gc` retries.
+pub fn remove_ended_worktree(
+    repo: &Repo,
+    store: &dyn Store,
+    meta: &mut RunMeta,
+) -> Result<Option<PathBuf>, String> {
     let Some(worktree) = meta.worktree.clone() else {
-        return;
+        return Ok(None);
     };
-    let result = repo
-        .remove_run_worktree(&worktree)
-        .map_err(|e| e.to_string())
-        .and_then(|_| {
+    let own_place = worktree.file_name().is_some_and(|n| *n == *meta.run_id)
+        && worktree
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "worktrees");
+    let result = match repo.remove_run_worktree(&worktree) {
+        Err(engine_git::GitError::WorktreeConflict { .. })
+            if own_place && matches!(Repo::owner_of_worktree(&worktree), Ok(None)) =>
+        {
+            std::fs::remove_dir_all(&worktree).map_err(|e| e.to_string())
+        }
+        other => other.map(|_| ()).map_err(|e| e.to_string()),
+    };
+    result
+        .and_then(|()| {
             meta.worktree = None;
             store.update_meta(meta).map_err(|e| e.to_string())
-        });
-    match result {
-        Ok(()) => reporter.note(&format!(
-            "removed the worktree {} (branch {} keeps the work)",
-            worktree.display(),
-            meta.branch
-        )),
-        Err(e) => eprintln!(
-            "warning: could not remove the worktree {} of run {}: {e} (`engine gc` retries)",
-            worktree.display(),
-            meta.run_id
-        ),
-    }
+        })
+        .map_err(|e| {
+            format!(
+                "could not remove the worktree {} of run {}: {e} (`engine gc` retries)",
+                worktree.display(),
+                meta.run_id
+            )
+        })?;
+    Ok(Some(worktree))
 }

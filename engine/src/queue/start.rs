@@ -11,6 +11,7 @@ use engine_store::{RunMeta, StateDir, Store, TaskLink};
 
 use super::TaskSource;
 use crate::EngineError;
+use crate::driver::debug_hold;
 use crate::project::{PreparedWorkflow, stored_workflow};
 use crate::time::now_ms;
 
@@ -26,6 +27,7 @@ pub fn create_run(
     task: Task,
     task_source: Option<TaskLink>,
 ) -> Result<(RunMeta, RunState), EngineError> {
+    remove_ended_worktrees(repo, state_dir);
     let (meta, state) = record_run(
         repo,
         state_dir,
@@ -76,12 +78,105 @@ pub fn record_run(
     Ok((meta, initial))
 }
 
-/// Creates a recorded run's worktree (idempotent).
+/// Creates a recorded run's worktree (idempotent). What a killed `git worktree add` left there
+/// is removed first and the worktree created again (each repair is reported as a warning).
 pub fn add_run_worktree(repo: &Repo, meta: &RunMeta) -> Result<(), EngineError> {
-    if let Some(worktree) = &meta.worktree {
-        repo.add_worktree(worktree, &meta.branch, &meta.base_commit)?;
+    let Some(worktree) = &meta.worktree else {
+        return Ok(());
+    };
+    debug_hold::at("worktree-add");
+    let repairs = repo.add_worktree_with(worktree, &meta.branch, &meta.base_commit, &mut || {
+        debug_hold::at("worktree-checkout")
+    })?;
+    for repair in repairs {
+        eprintln!("warning: run {}: {repair}", meta.run_id);
     }
     Ok(())
+}
+
+/// Removes the lock files a killed git command left for a resumed run's worktree
+/// (`index.lock`...), with a warning each: nothing else can be running git there, since engine
+/// is the only writer of a run's worktree and the caller holds the state directory's lock.
+fn clear_stale_locks(repo: &Repo, meta: &RunMeta) -> Result<(), EngineError> {
+    let Some(worktree) = &meta.worktree else {
+        return Ok(());
+    };
+    for lock in repo.clear_stale_locks(worktree, &meta.branch)? {
+        eprintln!(
+            "warning: run {}: removed the stale git lock {} (left by a git command that was \
+             killed; no git process is working in the run's worktree)",
+            meta.run_id,
+            lock.display()
+        );
+    }
+    Ok(())
+}
+
+/// Removes the worktrees ended runs of `repo` still have although their workflow's
+/// `git.keep_worktree` says they go (the engine was killed after the run ended and before its
+/// worktree was removed). Runs whose `finally:` stages are still to run are left to `engine
+/// resume`. Done once per process and state directory (the runs this process drives remove
+/// their own); a failure is a warning (`engine gc` retries).
+pub fn remove_ended_worktrees(repo: &Repo, state_dir: &StateDir) {
+    static SWEPT: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    {
+        let mut swept = SWEPT
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if swept.iter().any(|p| p == state_dir.path()) {
+            return;
+        }
+        swept.push(state_dir.path().to_path_buf());
+    }
+    let store = state_dir.store();
+    let records = match store.list() {
+        Ok(records) => records,
+        Err(e) => {
+            eprintln!("warning: could not list runs to clean up after: {e}");
+            return;
+        }
+    };
+    let root = repo.root().canonicalize().ok();
+    for record in records {
+        let same_repo = record.meta.repo_root.canonicalize().ok() == root;
+        // A recorded worktree that is already gone is left for `engine gc` to forget.
+        let present = record
+            .meta
+            .worktree
+            .as_ref()
+            .is_some_and(|w| w.symlink_metadata().is_ok());
+        if !same_repo || !present || !record.state.status.is_terminal() {
+            continue;
+        }
+        let mut meta = record.meta;
+        remove_if_not_kept(repo, store, &mut meta, &record.state);
+    }
+}
+
+/// Removes ended run's worktree unless its stored workflow keeps it (`git.keep_worktree`) or
+/// its `finally:` stages are still to run; reports what it did on stderr.
+fn remove_if_not_kept(repo: &Repo, store: &dyn Store, meta: &mut RunMeta, state: &RunState) {
+    let Ok(loaded) = stored_workflow(meta) else {
+        return;
+    };
+    let keep = loaded.git.keep_worktree;
+    if !state.pending_finally(&loaded.workflow).is_empty()
+        || keep.keeps(state.status == RunStatus::Succeeded)
+    {
+        return;
+    }
+    match crate::driver::remove_ended_worktree(repo, store, meta) {
+        Ok(Some(worktree)) => eprintln!(
+            "removed the worktree {} of run {}, which ended ({}) before it was removed \
+             (branch {} keeps the work)",
+            worktree.display(),
+            meta.run_id,
+            state.status.name(),
+            meta.branch
+        ),
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: {e}"),
+    }
 }
 
 /// What [`TaskLink::written_back`] says for a run whose task was never claimed: nothing is
@@ -165,6 +260,7 @@ impl SourceRun<'_> {
         task: &engine_tasks::Task,
         resume: Option<&str>,
     ) -> Result<Begun, EngineError> {
+        remove_ended_worktrees(self.repo, self.state_dir);
         let store = self.state_dir.store();
         if let Some(run_id) = resume {
             if let Err(e) = super::writeback::claim(self.source, &task.id, run_id).await {
@@ -258,11 +354,15 @@ pub async fn resumable(
     let finally_left = !record.state.pending_finally(&loaded.workflow).is_empty();
     let terminal = record.state.status.is_terminal();
     if terminal && !finally_left {
+        // Ended, but maybe killed before its worktree was removed.
+        let mut meta = record.meta;
+        remove_if_not_kept(repo, store, &mut meta, &record.state);
         return Ok(Err(record.state.status));
     }
     let prepared = PreparedWorkflow::prepare(host, loaded).await?;
-    if let Some(worktree) = record.meta.worktree.as_ref().filter(|_| !terminal) {
-        repo.add_worktree(worktree, &record.meta.branch, &record.meta.base_commit)?;
+    if !terminal {
+        add_run_worktree(repo, &record.meta)?;
+        clear_stale_locks(repo, &record.meta)?;
     }
     let first = if terminal {
         None

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::command::run_git;
 use crate::repo::{Repo, reject_option_like};
-use crate::worktree::same_path;
+use crate::worktree::{same_path, worktree_turn};
 use crate::{GitError, WorktreeEntry};
 
 impl Repo {
@@ -14,12 +14,22 @@ impl Repo {
     /// and untracked files in it go too. The run's branch, and every commit on it, are kept.
     /// Then forgets registrations whose directories are gone (`git worktree prune`).
     ///
+    /// What a killed command left is removed as well: a worktree whose creation was interrupted
+    /// (see [`Repo::add_worktree`]), and one a killed `git worktree remove` left half-deleted
+    /// (git then refuses it: its directory is deleted and its registration pruned).
+    ///
     /// Returns `Ok(true)` when a worktree was removed, `Ok(false)` when its directory was
     /// already gone. Refuses the main worktree (the user's checkout), a directory that is not a
     /// worktree of this repository, and a worktree git has locked (`git worktree lock`).
     pub fn remove_run_worktree(&self, worktree: &Path) -> Result<bool, GitError> {
         let path = self.absolute(worktree);
+        let _turn = worktree_turn();
+        let existed = path.symlink_metadata().is_ok();
+        let repairs = self.repair_half_made(&path)?;
         self.prune_worktrees()?;
+        if !repairs.is_empty() && path.symlink_metadata().is_err() {
+            return Ok(existed);
+        }
         let worktrees = self.worktrees()?;
         match worktrees.iter().position(|w| same_path(&w.path, &path)) {
             Some(0) => Err(GitError::WorktreeConflict {
@@ -27,7 +37,7 @@ impl Repo {
                 detail: "is the main worktree; refusing to remove it".to_string(),
             }),
             Some(_) => {
-                run_git(
+                let output = run_git(
                     self.root(),
                     &[
                         "worktree".as_ref(),
@@ -35,8 +45,22 @@ impl Repo {
                         "--force".as_ref(),
                         path.as_os_str(),
                     ],
-                )?
-                .success()?;
+                )?;
+                if !output.status.success() {
+                    let failure = output.into_failure();
+                    // A user's lock is respected; anything else is a half-removed worktree.
+                    let locked = self
+                        .admin_dir_of(&path)?
+                        .is_some_and(|admin| admin.join("locked").exists());
+                    if locked || !path.exists() {
+                        return Err(failure);
+                    }
+                    std::fs::remove_dir_all(&path).map_err(|source| GitError::Io {
+                        op: "removing",
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
                 self.prune_worktrees()?;
                 Ok(true)
             }

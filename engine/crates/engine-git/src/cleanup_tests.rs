@@ -180,3 +180,49 @@ fn delete_branch_at_is_a_compare_and_swap() {
         Err(GitError::InvalidArgument { .. })
     ));
 }
+
+#[test]
+fn a_half_made_worktree_is_removed_though_git_locked_it() {
+    let (t, repo, _) = setup();
+    let wt = t.root.join(".engine/worktrees/run-half");
+    git(
+        &t.root,
+        &[
+            "worktree",
+            "add",
+            "--no-checkout",
+            "-b",
+            "engine/half",
+            wt.to_str().unwrap(),
+        ],
+    );
+    let admin = t.root.join(".git/worktrees/run-half");
+    // Killed inside `git worktree add`: git's own lock is still there (so `git worktree
+    // remove --force` and `prune` refuse it), and here `commondir` is empty as well.
+    std::fs::write(admin.join("locked"), "initializing").unwrap();
+    std::fs::write(admin.join("commondir"), "").unwrap();
+    assert!(repo.remove_run_worktree(&wt).unwrap());
+    assert!(!wt.exists());
+    assert!(!admin.exists());
+    assert_eq!(repo.worktrees().unwrap().len(), 1);
+    assert!(repo.branch_exists("engine/half").unwrap(), "branch kept");
+}
+
+#[test]
+fn a_worktree_the_user_locked_is_still_refused() {
+    let (t, repo, base) = setup();
+    let wt = t.root.join(".engine/worktrees/run-locked");
+    repo.add_worktree(&wt, "engine/locked", &base).unwrap();
+    git(
+        &t.root,
+        &[
+            "worktree",
+            "lock",
+            "--reason",
+            "on a USB disk",
+            wt.to_str().unwrap(),
+        ],
+    );
+    assert!(repo.remove_run_worktree(&wt).is_err());
+    assert!(wt.join("a.txt").exists());
+}

@@ -1,8 +1,21 @@
-//! Running `git` with a controlled environment.
+//! Running `git` with a controlled environment, pinned to the right repository.
+//!
+//! A run's linked worktree holds a `.git` file naming its administrative directory
+//! (`<common dir>/worktrees/<id>`), and a stage with write access to the worktree can rewrite
+//! that file to point anywhere (the user's own `.git`, another repository). Host git must never
+//! follow it: every repository found by [`register_common_dir`] (each [`crate::Repo`] registers
+//! its own) is remembered, and a git command whose working directory is in one of their linked
+//! worktrees gets `GIT_DIR=<admin dir>` and `GIT_WORK_TREE=<worktree>`, found from the
+//! repository's side (`<common dir>/worktrees/*/gitdir`, which names the worktree), never from
+//! the worktree's `.git` file. A worktree once pinned whose admin directory has gone is refused
+//! rather than left to git's discovery (which would find the `.git` file, or the repository of
+//! a parent directory).
 
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use crate::GitError;
 
@@ -70,10 +83,11 @@ impl GitOutput {
     }
 }
 
-/// Runs `git <args>` in `cwd` and waits for it; fails only if git could not be started.
+/// Runs `git <args>` in `cwd` and waits for it; fails only if git could not be started (or
+/// `cwd` is a run worktree whose repository metadata is gone: see [`pin_for`]).
 pub(crate) fn run_git<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<GitOutput, GitError> {
     let command_line = describe(args);
-    let output = git_command(cwd, args)
+    let output = pinned_command(cwd, args)?
         .output()
         .map_err(|source| GitError::Spawn {
             command: command_line.clone(),
@@ -95,7 +109,7 @@ pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
     env: &[(&str, &OsStr)],
 ) -> Result<GitOutput, GitError> {
     let command_line = describe(args);
-    let mut command = git_command(cwd, args);
+    let mut command = pinned_command(cwd, args)?;
     for (key, value) in env {
         command.env(key, value);
     }
@@ -109,6 +123,18 @@ pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
         stdout: output.stdout,
         stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
     })
+}
+
+/// [`git_command`], with `GIT_DIR`/`GIT_WORK_TREE` set when `cwd` is in a linked worktree of a
+/// registered repository.
+fn pinned_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<Command, GitError> {
+    let mut command = git_command(cwd, args);
+    if let Some(pin) = pin_for(cwd)? {
+        command
+            .env("GIT_DIR", &pin.git_dir)
+            .env("GIT_WORK_TREE", &pin.work_tree);
+    }
+    Ok(command)
 }
 
 /// The `git <args>` command with the controlled environment, not yet started.
@@ -130,6 +156,139 @@ fn git_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Command {
         command.env_remove(var);
     }
     command
+}
+
+/// Where git must look for a linked worktree: its admin directory and its top level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Pin {
+    /// `<common dir>/worktrees/<id>` (canonical).
+    pub git_dir: PathBuf,
+    /// The worktree's top level (canonical).
+    pub work_tree: PathBuf,
+}
+
+/// What the process knows about repositories and their linked worktrees.
+#[derive(Default)]
+struct Registry {
+    /// Common git directories of every repository a `Repo` was opened on (canonical).
+    common_dirs: Vec<PathBuf>,
+    /// Linked worktree (canonical) -> its admin directory (canonical), as last scanned.
+    admin_dirs: HashMap<PathBuf, PathBuf>,
+    /// Every worktree ever pinned: one whose admin directory disappears is refused.
+    pinned: HashSet<PathBuf>,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Remembers `common_dir` (a repository's `.git`): git commands run in its linked worktrees
+/// are pinned to their admin directories from now on.
+pub(crate) fn register_common_dir(common_dir: &Path) {
+    let Ok(dir) = common_dir.canonicalize() else {
+        return;
+    };
+    let mut registry = registry();
+    if !registry.common_dirs.contains(&dir) {
+        registry.common_dirs.push(dir);
+    }
+}
+
+/// The pin for a git command run in `cwd`: when `cwd` is (in) a linked worktree of a registered
+/// repository, its admin directory and top level; `None` for anything else (a main worktree, a
+/// directory of no registered repository), which git then discovers as usual.
+///
+/// Fails when `cwd` is in a worktree pinned before whose admin directory is gone: following its
+/// `.git` file (or discovering a parent repository) is what pinning exists to prevent.
+pub(crate) fn pin_for(cwd: &Path) -> Result<Option<Pin>, GitError> {
+    let Ok(cwd) = cwd.canonicalize() else {
+        return Ok(None);
+    };
+    let mut registry = registry();
+    let mut pin = registry.cached_pin(&cwd);
+    if pin.is_none() {
+        registry.rescan();
+        pin = registry.cached_pin(&cwd);
+    }
+    if let Some(pin) = pin {
+        if !registry.pinned.contains(&pin.work_tree) {
+            registry.pinned.insert(pin.work_tree.clone());
+        }
+        return Ok(Some(pin));
+    }
+    if let Some(lost) = cwd.ancestors().find(|a| registry.pinned.contains(*a)) {
+        return Err(GitError::WorktreeConflict {
+            path: lost.to_path_buf(),
+            detail: "its git metadata (the repository's worktrees/<id> directory) is gone; \
+                     refusing to let git follow the worktree's .git file"
+                .to_string(),
+        });
+    }
+    Ok(None)
+}
+
+/// The admin directory of the linked worktree whose top level is exactly `worktree`, found
+/// from the repository's side; `None` when it is not a linked worktree of a registered
+/// repository.
+pub(crate) fn admin_dir_of(worktree: &Path) -> Result<Option<PathBuf>, GitError> {
+    let Ok(top) = worktree.canonicalize() else {
+        return Ok(None);
+    };
+    Ok(pin_for(&top)?
+        .filter(|pin| pin.work_tree == top)
+        .map(|pin| pin.git_dir))
+}
+
+impl Registry {
+    /// The pin of the nearest cached worktree at or above `cwd`, if its admin directory still
+    /// names it.
+    fn cached_pin(&self, cwd: &Path) -> Option<Pin> {
+        cwd.ancestors().find_map(|dir| {
+            let admin = self.admin_dirs.get(dir)?;
+            (names_worktree(admin).as_deref() == Some(dir)).then(|| Pin {
+                git_dir: admin.clone(),
+                work_tree: dir.to_path_buf(),
+            })
+        })
+    }
+
+    /// Re-reads `<common dir>/worktrees/*/gitdir` of every registered repository, forgetting
+    /// repositories that are gone.
+    fn rescan(&mut self) {
+        self.common_dirs.retain(|dir| dir.is_dir());
+        let mut admin_dirs = HashMap::new();
+        for common in &self.common_dirs {
+            let Ok(entries) = std::fs::read_dir(common.join("worktrees")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let admin = entry.path();
+                if let Some(top) = names_worktree(&admin) {
+                    admin_dirs.insert(top, admin);
+                }
+            }
+        }
+        self.admin_dirs = admin_dirs;
+    }
+}
+
+/// The worktree (canonical top level) the admin directory `admin` belongs to, from its
+/// `gitdir` file (`<worktree>/.git`). `None` when unreadable, when the worktree is gone, or
+/// when the admin directory lies inside the worktree (a stage could have made it).
+fn names_worktree(admin: &Path) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(admin.join("gitdir")).ok()?;
+    // Relative with `worktree.useRelativePaths`: then relative to the admin directory.
+    let dot_git = admin.join(text.trim_end_matches(['\n', '\r']));
+    if dot_git.file_name() != Some(OsStr::new(".git")) {
+        return None;
+    }
+    let top = dot_git.parent()?.canonicalize().ok()?;
+    let admin = admin.canonicalize().ok()?;
+    (!admin.starts_with(&top)).then_some(top)
 }
 
 /// `git a b c`, for messages.

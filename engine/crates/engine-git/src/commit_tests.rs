@@ -253,3 +253,167 @@ fn delete_branch_refuses_checked_out_branches() {
     repo.delete_branch("engine/run", true).unwrap();
     assert!(!repo.branch_exists("engine/run").unwrap());
 }
+
+/// Every ref and the HEAD, index and config of `git_dir`, as bytes (packed or loose).
+fn repository_bytes(git_dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![git_dir.join("refs")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    for f in ["index", "HEAD", "config", "packed-refs", "logs/HEAD"] {
+        let path = git_dir.join(f);
+        if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path, bytes));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_rewritten_dot_git_file_does_not_redirect_the_commit() {
+    let (t, repo, wt, base) = with_worktree();
+    let other = TestRepo::new("main");
+    for target in [t.root.join(".git"), other.root.join(".git")] {
+        let user_before = checkout_bytes(&t.root);
+        let user_repo_before = repository_bytes(&t.root.join(".git"));
+        let other_before = repository_bytes(&other.root.join(".git"));
+        let tip = repo.head_of(&wt).unwrap();
+        // What a stage with write access to the worktree can do.
+        std::fs::write(wt.join(".git"), format!("gitdir: {}\n", target.display())).unwrap();
+        std::fs::write(wt.join("stage.txt"), target.display().to_string()).unwrap();
+        let sha = repo
+            .commit_all(&wt, "stage work", None, None)
+            .unwrap()
+            .expect("a commit");
+        assert_eq!(repo.head_of(&wt).unwrap(), sha);
+        assert_eq!(git(&t.root, &["rev-parse", "engine/run"]).trim(), sha);
+        assert_eq!(git(&t.root, &["rev-parse", &format!("{sha}^")]).trim(), tip);
+        assert_eq!(git(&t.root, &["rev-parse", "main"]).trim(), base);
+        assert_eq!(
+            repo.commits_between(&wt, &tip, &sha).unwrap(),
+            vec![sha.clone()]
+        );
+        assert!(repo.status_porcelain(&wt).unwrap().is_empty());
+        // The user's checkout (files, index, HEAD) and every ref, and the other repository, as
+        // they were: except for the run branch's own ref.
+        assert_eq!(checkout_bytes(&t.root), user_before);
+        let run_ref = t.root.join(".git/refs/heads/engine/run");
+        let without_run = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<(PathBuf, Vec<u8>)> {
+            v.into_iter().filter(|(p, _)| *p != run_ref).collect()
+        };
+        assert_eq!(
+            without_run(repository_bytes(&t.root.join(".git"))),
+            without_run(user_repo_before)
+        );
+        assert_eq!(repository_bytes(&other.root.join(".git")), other_before);
+        // The check puts the file back and says what it found.
+        let found = repo.check_worktree_link(&wt).unwrap().expect("tampered");
+        assert!(found.contains(&target.display().to_string()), "{found}");
+        assert_eq!(repo.check_worktree_link(&wt).unwrap(), None);
+        assert_eq!(git(&wt, &["rev-parse", "HEAD"]).trim(), sha);
+    }
+}
+
+#[test]
+fn a_dot_git_replaced_by_a_directory_or_removed_is_restored() {
+    let (_t, repo, wt, _base) = with_worktree();
+    let admin = repo.worktree_git_dir(&wt).unwrap();
+    assert!(admin.ends_with("worktrees/wt"), "{}", admin.display());
+    assert_eq!(repo.check_worktree_link(&wt).unwrap(), None);
+    std::fs::remove_file(wt.join(".git")).unwrap();
+    std::fs::create_dir_all(wt.join(".git/refs")).unwrap();
+    assert_eq!(
+        repo.check_worktree_link(&wt).unwrap().as_deref(),
+        Some("a directory")
+    );
+    std::fs::remove_file(wt.join(".git")).unwrap();
+    // Even with the file gone, git in the worktree uses the run's own metadata.
+    assert_eq!(repo.status_porcelain(&wt).unwrap(), "");
+    assert_eq!(
+        repo.check_worktree_link(&wt).unwrap().as_deref(),
+        Some("nothing")
+    );
+    let text = std::fs::read_to_string(wt.join(".git")).unwrap();
+    assert_eq!(text, format!("gitdir: {}\n", admin.display()));
+    // The user's checkout is not a linked worktree: nothing to check there.
+    assert!(repo.check_worktree_link(repo.root()).is_err());
+}
+
+#[test]
+fn a_worktree_whose_metadata_is_gone_is_refused_rather_than_discovered() {
+    let (t, repo, wt, base) = with_worktree();
+    assert_eq!(repo.head_of(&wt).unwrap(), base);
+    // The admin directory disappears (a prune after the `.git` file was removed) while the
+    // directory stays: git's own discovery would find the user's repository above it, or the
+    // `.git` file a stage wrote.
+    std::fs::remove_dir_all(repo.worktree_git_dir(&wt).unwrap()).unwrap();
+    std::fs::write(
+        wt.join(".git"),
+        format!("gitdir: {}\n", t.root.join(".git").display()),
+    )
+    .unwrap();
+    std::fs::write(wt.join("x.txt"), "x\n").unwrap();
+    let err = repo.commit_all(&wt, "nope", None, None).unwrap_err();
+    assert!(err.to_string().contains("git metadata"), "{err}");
+    assert_eq!(git(&t.root, &["rev-parse", "main"]).trim(), base);
+}
+
+#[test]
+fn restoring_a_snapshot_removes_leftovers_and_puts_back_changes() {
+    let (_t, repo, wt, _base) = with_worktree();
+    std::fs::write(wt.join("pending.txt"), "write stage's work\n").unwrap();
+    let before = repo.snapshot_tree(&wt).unwrap();
+    let index = std::fs::read(repo.worktree_git_dir(&wt).unwrap().join("index")).unwrap();
+    // What a read-only stage's programs leave behind.
+    std::fs::write(wt.join("leftover.txt"), "report\n").unwrap();
+    std::fs::create_dir_all(wt.join("out/deep")).unwrap();
+    std::fs::write(wt.join("out/deep/x.log"), "log\n").unwrap();
+    std::fs::write(wt.join("a.txt"), "edited\n").unwrap();
+    std::fs::remove_file(wt.join("b.txt")).unwrap();
+    std::fs::write(wt.join("pending.txt"), "clobbered\n").unwrap();
+    let mut restored = repo.restore_snapshot(&wt, &before).unwrap();
+    restored.sort();
+    assert_eq!(
+        restored,
+        vec![
+            "a.txt",
+            "b.txt",
+            "leftover.txt",
+            "out/deep/x.log",
+            "pending.txt"
+        ]
+    );
+    assert!(!wt.join("leftover.txt").exists());
+    assert!(!wt.join("out").exists());
+    assert_eq!(
+        std::fs::read_to_string(wt.join("a.txt")).unwrap(),
+        "alpha\n"
+    );
+    assert_eq!(std::fs::read_to_string(wt.join("b.txt")).unwrap(), "beta\n");
+    assert_eq!(
+        std::fs::read_to_string(wt.join("pending.txt")).unwrap(),
+        "write stage's work\n"
+    );
+    assert_eq!(repo.snapshot_tree(&wt).unwrap(), before);
+    assert_eq!(
+        std::fs::read(repo.worktree_git_dir(&wt).unwrap().join("index")).unwrap(),
+        index,
+        "the worktree's index was touched"
+    );
+    assert!(repo.restore_snapshot(&wt, &before).unwrap().is_empty());
+    let sha = repo.commit_all(&wt, "work", None, None).unwrap().unwrap();
+    let files = git(&wt, &["ls-tree", "-r", "--name-only", &sha]);
+    assert_eq!(
+        files.lines().collect::<Vec<_>>(),
+        ["a.txt", "b.txt", "pending.txt"]
+    );
+}

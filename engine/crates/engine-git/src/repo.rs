@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::GitError;
-use crate::command::run_git;
+use crate::command::{admin_dir_of, register_common_dir, run_git};
 
 /// How many numbered suffixes [`Repo::unique_branch_name`] tries before giving up.
 const MAX_BRANCH_SUFFIX: u32 = 10_000;
@@ -28,7 +28,23 @@ impl Repo {
         if !dir.is_dir() {
             return Err(GitError::NotARepo(start.to_path_buf()));
         }
-        let output = run_git(dir, &["rev-parse", "--show-toplevel"])?;
+        let output = match run_git(
+            dir,
+            &[
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+                "--git-common-dir",
+            ],
+        ) {
+            Ok(output) => output,
+            // A run worktree whose repository metadata is gone belongs to no repository: its
+            // `.git` file is not followed (see `command`).
+            Err(GitError::WorktreeConflict { .. }) => {
+                return Err(GitError::NotARepo(start.to_path_buf()));
+            }
+            Err(e) => return Err(e),
+        };
         if !output.status.success() {
             if output.stderr.contains("not a git repository")
                 || output.stderr.contains("must be run in a work tree")
@@ -38,9 +54,13 @@ impl Repo {
             return Err(output.into_failure());
         }
         let text = output.text()?;
-        let root = text.trim_end_matches('\n');
+        let mut lines = text.lines();
+        let root = lines.next().unwrap_or_default();
         if root.is_empty() {
             return Err(GitError::NotARepo(start.to_path_buf()));
+        }
+        if let Some(common_dir) = lines.next() {
+            register_common_dir(Path::new(common_dir));
         }
         Ok(Repo {
             root: PathBuf::from(root),
@@ -61,6 +81,73 @@ impl Repo {
         } else {
             self.root.join(dir)
         })
+    }
+
+    /// The administrative directory (`<common dir>/worktrees/<id>`) of the linked worktree whose
+    /// top level is `worktree`, found from the repository's side (its `worktrees/*/gitdir`
+    /// files), never from the worktree's `.git` file, which whatever runs in the worktree can
+    /// rewrite. Every git command engine runs in that worktree is pinned to it (`GIT_DIR`,
+    /// `GIT_WORK_TREE`).
+    pub fn worktree_git_dir(&self, worktree: &Path) -> Result<PathBuf, GitError> {
+        let worktree = self.absolute(worktree);
+        admin_dir_of(&worktree)?.ok_or_else(|| GitError::WorktreeConflict {
+            path: worktree,
+            detail: "is not a linked worktree of this repository".to_string(),
+        })
+    }
+
+    /// Checks that `worktree`'s `.git` is still the file git wrote (`gitdir: <admin dir>`) and
+    /// restores it when it is not (rewritten, removed, replaced by a directory or a symlink).
+    /// Returns what was found instead, `None` when it was intact.
+    pub fn check_worktree_link(&self, worktree: &Path) -> Result<Option<String>, GitError> {
+        let worktree = self.absolute(worktree);
+        let admin = self.worktree_git_dir(&worktree)?;
+        let dot_git = worktree.join(".git");
+        let found = match std::fs::symlink_metadata(&dot_git) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "nothing".to_string(),
+            Err(source) => {
+                return Err(GitError::Io {
+                    op: "reading",
+                    path: dot_git,
+                    source,
+                });
+            }
+            Ok(meta) if meta.is_dir() => "a directory".to_string(),
+            Ok(meta) if meta.file_type().is_symlink() => "a symbolic link".to_string(),
+            Ok(_) => {
+                let bytes = std::fs::read(&dot_git).map_err(|source| GitError::Io {
+                    op: "reading",
+                    path: dot_git.clone(),
+                    source,
+                })?;
+                let text = String::from_utf8_lossy(&bytes);
+                let named = text
+                    .strip_prefix("gitdir: ")
+                    .filter(|rest| !rest.trim_end().contains('\n'))
+                    .map(|rest| worktree.join(rest.trim_end()));
+                if named.is_some_and(|named| named.canonicalize().ok().as_ref() == Some(&admin)) {
+                    return Ok(None);
+                }
+                let shown: String = text.chars().take(200).collect();
+                format!("{:?}", shown.trim_end())
+            }
+        };
+        let io = |op: &'static str| {
+            let path = dot_git.clone();
+            move |source| GitError::Io { op, path, source }
+        };
+        match std::fs::symlink_metadata(&dot_git) {
+            Ok(meta) if meta.is_dir() => {
+                std::fs::remove_dir_all(&dot_git).map_err(io("removing"))?
+            }
+            Ok(_) => std::fs::remove_file(&dot_git).map_err(io("removing"))?,
+            Err(_) => {}
+        }
+        let mut line = b"gitdir: ".to_vec();
+        line.extend_from_slice(admin.as_os_str().as_encoded_bytes());
+        line.push(b'\n');
+        std::fs::write(&dot_git, line).map_err(io("writing"))?;
+        Ok(Some(found))
     }
 
     /// Whether any file at or under `rel` (relative to the root) is in the index.

@@ -6,8 +6,8 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::GitError;
-use crate::command::run_git_with_env;
-use crate::repo::Repo;
+use crate::command::{admin_dir_of, run_git_with_env};
+use crate::repo::{Repo, reject_option_like};
 
 impl Repo {
     /// The tree id of `worktree`'s files as they are now: tracked and untracked files, minus
@@ -18,11 +18,106 @@ impl Repo {
         let index = scratch.as_os_str();
         let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", index)];
         let result = (|| {
-            // Starting from HEAD makes `add` hash only what differs from it.
-            let _ = run_git_with_env(worktree, &["read-tree", "HEAD"], &env)?;
+            // Starting from a copy of a linked worktree's own index (whose stat data is fresh)
+            // makes `add` hash only what changed; else from HEAD.
+            let copied = admin_dir_of(worktree)
+                .ok()
+                .flatten()
+                .is_some_and(|admin| std::fs::copy(admin.join("index"), &scratch).is_ok());
+            if !copied {
+                let _ = std::fs::remove_file(&scratch);
+                let _ = run_git_with_env(worktree, &["read-tree", "HEAD"], &env)?;
+            }
             run_git_with_env(worktree, &["add", "-A", "--", "."], &env)?.success()?;
             let tree = run_git_with_env(worktree, &["write-tree"], &env)?.success_text()?;
             Ok(tree.trim().to_string())
+        })();
+        let _ = std::fs::remove_file(&scratch);
+        result
+    }
+
+    /// Puts `worktree`'s files back as they were in the snapshot `tree` (from
+    /// [`Repo::snapshot_tree`]): files that appeared since are deleted (with directories left
+    /// empty), files changed or deleted since are written back from the tree. Ignored files are
+    /// outside snapshots and stay as they are; the worktree's index is not touched. Returns the
+    /// paths put back, sorted.
+    ///
+    /// Used after a stage that may only read the worktree, so that what its programs left
+    /// behind is never committed by a later stage.
+    pub fn restore_snapshot(&self, worktree: &Path, tree: &str) -> Result<Vec<String>, GitError> {
+        reject_option_like("tree", tree)?;
+        let mut restored = Vec::new();
+        // A changed `.gitignore` can hide or reveal files: go again until nothing differs.
+        for _ in 0..MAX_RESTORE_ROUNDS {
+            let now = self.snapshot_tree(worktree)?;
+            let changed = self.changed_paths(worktree, tree, &now)?;
+            if changed.is_empty() {
+                restored.sort();
+                restored.dedup();
+                return Ok(restored);
+            }
+            let kept = self.paths_in_tree(worktree, tree, &changed)?;
+            for path in changed.iter().filter(|p| !kept.contains(*p)) {
+                remove_leftover(worktree, path)?;
+            }
+            let kept: Vec<&String> = changed.iter().filter(|p| kept.contains(*p)).collect();
+            if !kept.is_empty() {
+                self.checkout_from_tree(worktree, tree, &kept)?;
+            }
+            restored.extend(changed);
+        }
+        Err(GitError::WorktreeConflict {
+            path: worktree.to_path_buf(),
+            detail: format!("could not be put back to the snapshot {tree}"),
+        })
+    }
+
+    /// Which of `paths` are files of `tree`.
+    fn paths_in_tree(
+        &self,
+        worktree: &Path,
+        tree: &str,
+        paths: &[String],
+    ) -> Result<std::collections::HashSet<String>, GitError> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in paths.chunks(PATHS_PER_COMMAND) {
+            let mut args: Vec<&str> = vec![
+                "--literal-pathspecs",
+                "ls-tree",
+                "-r",
+                "-z",
+                "--name-only",
+                tree,
+                "--",
+            ];
+            args.extend(chunk.iter().map(String::as_str));
+            let out = run_git_with_env(worktree, &args, &[])?.success_text()?;
+            found.extend(
+                out.split('\0')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string),
+            );
+        }
+        Ok(found)
+    }
+
+    /// Writes `paths` of `tree` into `worktree` through a private index.
+    fn checkout_from_tree(
+        &self,
+        worktree: &Path,
+        tree: &str,
+        paths: &[&String],
+    ) -> Result<(), GitError> {
+        let scratch = tempfile_path();
+        let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", scratch.as_os_str())];
+        let result = (|| {
+            run_git_with_env(worktree, &["read-tree", tree], &env)?.success()?;
+            for chunk in paths.chunks(PATHS_PER_COMMAND) {
+                let mut args: Vec<&str> = vec!["checkout-index", "--force", "--"];
+                args.extend(chunk.iter().map(|p| p.as_str()));
+                run_git_with_env(worktree, &args, &env)?.success()?;
+            }
+            Ok(())
         })();
         let _ = std::fs::remove_file(&scratch);
         result
@@ -60,13 +155,61 @@ impl Repo {
     }
 }
 
+/// How many times [`Repo::restore_snapshot`] looks again.
+const MAX_RESTORE_ROUNDS: usize = 4;
+
+/// Paths passed to one git command.
+const PATHS_PER_COMMAND: usize = 500;
+
+/// Deletes the file (or symbolic link) `rel` of `worktree`, then the directories it leaves
+/// empty. Never follows a symbolic link on the way.
+fn remove_leftover(worktree: &Path, rel: &str) -> Result<(), GitError> {
+    let rel = Path::new(rel);
+    let mut dir = worktree.to_path_buf();
+    let components: Vec<_> = rel.components().collect();
+    for component in &components[..components.len().saturating_sub(1)] {
+        dir.push(component);
+        match std::fs::symlink_metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            // Gone already, or not a real directory: nothing of ours to remove below it.
+            _ => return Ok(()),
+        }
+    }
+    let path = worktree.join(rel);
+    match std::fs::symlink_metadata(&path) {
+        Ok(meta) if meta.is_dir() => {
+            std::fs::remove_dir_all(&path).map_err(|source| GitError::Io {
+                op: "removing",
+                path: path.clone(),
+                source,
+            })?
+        }
+        Ok(_) => std::fs::remove_file(&path).map_err(|source| GitError::Io {
+            op: "removing",
+            path: path.clone(),
+            source,
+        })?,
+        Err(_) => return Ok(()),
+    }
+    let mut parent = path.parent();
+    while let Some(dir) = parent {
+        if dir == worktree || !dir.starts_with(worktree) || std::fs::remove_dir(dir).is_err() {
+            break;
+        }
+        parent = dir.parent();
+    }
+    Ok(())
+}
+
 fn tempfile_path() -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     std::env::temp_dir().join(format!(
-        "engine-snapshot-{}-{nanos}.index",
+        "engine-snapshot-{}-{nanos}-{n}.index",
         std::process::id()
     ))
 }
