@@ -283,3 +283,28 @@ fn gemini_a_review_persona_approves_and_the_run_merges() {
     assert_merged(&c, &r);
     assert_review_recorded(&c, &r, [900, 20, 0, 0]);
 }
+
+/// Gemini CLI reports usage only in its final stats: a session that went past its budget
+/// finishes its turn, and the host's judgement of the final spend ends it budget-exceeded, never
+/// completed.
+#[test]
+fn gemini_past_its_budget_ends_budget_exceeded_not_completed() {
+    let c = Conformance::new();
+    // 4000 input + 100 output at the prices = 0.009 USD, past the 0.005 budget.
+    let scenario = json!({"turns": [
+        write("hello.txt", "hello", [4000, 100, 0]),
+        text(DONE, [4000, 100, 0], 0),
+    ]});
+    let (r, show) = run(&c, &scenario, 1, "", &with(", budget_usd: 0.005"));
+    assert_ne!(r.run.code(), 0, "{}", r.context());
+    let stage = show["state"]["stages"]["execute"].to_string();
+    assert!(
+        stage.contains("stopped at its budget"),
+        "budget exceeded, not completed: {stage}\n{}",
+        r.context()
+    );
+    assert!(!stage.contains("\"outcome\":\"succeeded\""), "{stage}");
+    let (tokens, usd) = crate::harness::recorded(&show, "execute");
+    assert_eq!(tokens, r.sent_tokens(|_| true), "{}", r.context());
+    assert!(usd > 0.005, "{usd}");
+}
