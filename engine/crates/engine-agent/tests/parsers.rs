@@ -2,6 +2,10 @@
 //! sequence of normalized events for each. A fixture is `NAME.jsonl` or `NAME.txt` (stdout) and
 //! optionally `NAME.stderr`; stdout lines are fed first, then stderr lines, then the exit.
 
+mod common;
+
+use common::{costing, tokens};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -92,23 +96,6 @@ fn finished(id: &str, name: &str, ok: bool, output: &str) -> AgentEvent {
         name: Some(name.into()),
         ok,
         output: output.into(),
-    }
-}
-
-fn tokens(input: u64, output: u64, cache_read: u64, cache_write: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cache_read,
-        cache_write_tokens: cache_write,
-        cost_usd: None,
-    }
-}
-
-fn costing(usage: Usage, cost: f64) -> Usage {
-    Usage {
-        cost_usd: Some(cost),
-        ..usage
     }
 }
 

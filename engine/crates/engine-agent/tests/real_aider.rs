@@ -2,6 +2,10 @@
 //! README): stdout fed first, then stderr (aider's analytics events), then exit 0 (aider exits 0
 //! even when it gave up on the API).
 
+mod common;
+
+use common::count;
+
 use std::path::PathBuf;
 
 use engine_agent::backends::AiderParser;
@@ -41,10 +45,6 @@ fn result(events: &[AgentEvent]) -> (bool, String, Usage) {
         } => (*is_error, text.clone(), usage.unwrap_or_default()),
         _ => unreachable!(),
     }
-}
-
-fn count(events: &[AgentEvent], pick: impl Fn(&AgentEvent) -> bool) -> usize {
-    events.iter().filter(|e| pick(e)).count()
 }
 
 const SUMMARY: &str =

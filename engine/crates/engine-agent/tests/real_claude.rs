@@ -3,6 +3,10 @@
 //! `real/VERSION`), recorded by `real/record.sh` against the conformance suite's mock Anthropic
 //! API. The mock's usage per call is known, so every token count here is exact.
 
+mod common;
+
+use common::{costing, count, tokens};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -26,23 +30,6 @@ fn parse(name: &str) -> Vec<AgentEvent> {
     }
     out.extend(parser.finish(Some(0)));
     out
-}
-
-fn tokens(input: u64, output: u64, cache_read: u64, cache_write: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cache_read,
-        cache_write_tokens: cache_write,
-        cost_usd: None,
-    }
-}
-
-fn costing(usage: Usage, cost: f64) -> Usage {
-    Usage {
-        cost_usd: Some(cost),
-        ..usage
-    }
 }
 
 /// The session's Result event (exactly one).
@@ -77,10 +64,6 @@ fn last_live_usage(events: &[AgentEvent]) -> Option<Usage> {
         AgentEvent::Usage { usage } => Some(*usage),
         _ => None,
     })
-}
-
-fn count(events: &[AgentEvent], pick: impl Fn(&AgentEvent) -> bool) -> usize {
-    events.iter().filter(|e| pick(e)).count()
 }
 
 fn now_ms() -> u64 {

@@ -2,6 +2,10 @@
 //! conformance suite's mock OpenAI Responses API: tests/fixtures/codex/real/README.md). Where
 //! these differ from the hand-written fixtures, these win.
 
+mod common;
+
+use common::count;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -10,6 +14,11 @@ use engine_agent::backends::{CodexBackend, CodexParser};
 use engine_agent::{
     AgentEvent, BackendSettings, PermissionMode, SessionRequest, StreamParser, Usage, backend,
 };
+
+/// Token counts of a CLI that reports no cache writes.
+fn tokens(input: u64, output: u64, cache_read: u64) -> Usage {
+    common::tokens(input, output, cache_read, 0)
+}
 
 fn real(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,16 +48,6 @@ fn codex_parser() -> Box<dyn StreamParser> {
         .parser()
 }
 
-fn tokens(input: u64, output: u64, cache_read: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cache_read,
-        cache_write_tokens: 0,
-        cost_usd: None,
-    }
-}
-
 /// The last Usage event and the terminal result.
 fn last_usage(events: &[AgentEvent]) -> Option<Usage> {
     events.iter().rev().find_map(|e| match e {
@@ -72,10 +71,6 @@ fn result(events: &[AgentEvent]) -> (bool, String, Option<Usage>) {
         .collect();
     assert_eq!(results.len(), 1, "exactly one result: {events:#?}");
     results[0].clone()
-}
-
-fn count(events: &[AgentEvent], pick: impl Fn(&AgentEvent) -> bool) -> usize {
-    events.iter().filter(|e| pick(e)).count()
 }
 
 #[test]

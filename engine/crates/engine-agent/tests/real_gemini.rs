@@ -2,10 +2,19 @@
 //! recorded against the conformance mock; see its README.md). Stdout lines are fed first, then
 //! stderr lines, then the exit code from exit-codes.txt.
 
+mod common;
+
+use common::count;
+
 use std::path::PathBuf;
 
 use engine_agent::backends::GeminiParser;
 use engine_agent::{AgentEvent, StreamParser, Usage};
+
+/// Token counts of a CLI that reports no cache writes.
+fn tokens(input: u64, output: u64, cache_read: u64) -> Usage {
+    common::tokens(input, output, cache_read, 0)
+}
 
 /// The parser's clock in these tests (ms since the epoch).
 const NOW_MS: u64 = 1_800_000_000_000;
@@ -59,20 +68,6 @@ fn result(events: &[AgentEvent]) -> (bool, String, String, Option<Usage>) {
         .collect();
     assert_eq!(results.len(), 1, "{events:#?}");
     results[0].clone()
-}
-
-fn tokens(input: u64, output: u64, cache_read: u64) -> Usage {
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        cache_read_tokens: cache_read,
-        cache_write_tokens: 0,
-        cost_usd: None,
-    }
-}
-
-fn count(events: &[AgentEvent], pick: impl Fn(&AgentEvent) -> bool) -> usize {
-    events.iter().filter(|e| pick(e)).count()
 }
 
 /// Sent: main 1300 uncached + 1400 cached input, 70 output of which 5 thinking; the router's
