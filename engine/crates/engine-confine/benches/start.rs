@@ -1,0 +1,60 @@
+//! What confinement adds to a process start: `true` started plainly, and through the sandbox
+//! with a worktree-like policy (with and without the network namespace).
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use engine_confine::{Launch, Network, Policy, Purpose, Sandbox};
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let worktree = dir.path().join("worktree");
+    std::fs::create_dir_all(&worktree).expect("worktree");
+    let true_path = std::path::Path::new("/bin/true");
+    let mut group = c.benchmark_group("start");
+    group.bench_function("plain", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                tokio::process::Command::new(true_path)
+                    .status()
+                    .await
+                    .expect("true runs")
+            })
+        })
+    });
+    for (name, network) in [
+        ("confined_no_network", Network::None),
+        ("confined_network", Network::All),
+    ] {
+        let sandbox = Sandbox::new(Policy {
+            writable: vec![worktree.clone()],
+            hidden: vec![dir.path().join("state")],
+            tmp_dir: dir.path().join("tmp"),
+            network,
+            ..Policy::default()
+        })
+        .expect("this machine can confine");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let launch = Launch {
+                    purpose: Purpose::Exec,
+                    program: true_path,
+                    args: &[],
+                    cwd: &worktree,
+                    extra_writable: &[],
+                    extra_readable: &[],
+                };
+                let (mut command, guard) = sandbox.command(&launch, None).expect("command");
+                let status = runtime.block_on(async { command.status().await.expect("runs") });
+                drop(guard);
+                assert!(status.success());
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
