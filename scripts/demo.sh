@@ -10,6 +10,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 rustup show active-toolchain >/dev/null 2>&1 || true
 rustup target add wasm32-wasip2 >/dev/null
+# The run confines every process it starts with bubblewrap (docs/security.md).
+scripts/install-sandbox-tools.sh
 echo "== building engine (the first build takes a few minutes)" >&2
 cargo build -p engine --release --quiet
 # The workflow runs `engine scripted-agent` as its agent CLI: put this engine first on PATH.

@@ -6,6 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 rustup target add wasm32-wasip2 >/dev/null
+# Every process a run starts is confined with bubblewrap (docs/security.md).
+scripts/install-sandbox-tools.sh
 # The conformance suite (tests/conformance) runs the real agent CLIs at pinned versions: install
 # them first so a failed install stops here, loudly, before anything else runs.
 scripts/install-agent-clis.sh >/dev/null

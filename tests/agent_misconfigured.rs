@@ -36,7 +36,7 @@ fn an_untrusted_folder_fails_the_agent_stage_at_once_saying_how_to_fix_it() {
         r#"name: untrusted
 agents:
   backends:
-    gemini: {{ command: [{}] }}
+    gemini: {{ command: [{}], write: [{}] }}
 stages:
   execute:
     uses: builtin:agent
@@ -44,7 +44,8 @@ stages:
     permissions: {{ workspace: write, agent: true }}
     retry: {{ max_attempts: 3, initial_interval: 10ms }}
 "#,
-        gemini.display()
+        gemini.display(),
+        bin.path().display()
     ));
     let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Anything"]);
     assert_eq!(r.code(), 1, "{}", r.stderr());

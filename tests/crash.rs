@@ -38,6 +38,8 @@ fn start_and_kill(repo: &TestRepo, args: &[&str], env: &[(&str, &str)], marker: 
     let found = wait_for_line(&mut stderr, marker, &mut seen);
     kill9(&mut child);
     assert!(found, "never saw {marker:?}; stderr so far:\n{seen}");
+    // Nothing the killed attempt started (a program, its children) outlives the engine.
+    support::assert_no_process_under(repo.path());
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
     stdout.lines().next().unwrap_or_default().trim().to_string()
@@ -92,6 +94,7 @@ fn assert_completed_exactly_once(repo: &TestRepo, run_id: &str) -> serde_json::V
 fn resume(repo: &TestRepo, run_id: &str) {
     let r = repo.run(&["resume", run_id]);
     assert_eq!(r.code(), 0, "resume failed: {}", r.stderr());
+    support::assert_no_process_under(repo.path());
 }
 
 #[test]
@@ -458,4 +461,82 @@ fn killed_after_the_run_succeeded_before_its_worktree_was_removed() {
     let r = repo.run(&["resume", &failed]);
     assert_ne!(r.code(), 0, "{}", r.stderr());
     assert!(worktree.join("work.txt").exists(), "kept for inspection");
+}
+
+/// Tasks from `spec/tasks.md` (status written back in the user's checkout, on `main`): `work`
+/// writes `work.txt`, `merge` squashes it into `main`.
+const MERGING_TASKS: &str = r#"
+name: landing
+tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo done > work.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+  merge:
+    uses: builtin:merge
+    needs: [work]
+    permissions: { workspace: read, exec: [git] }
+    retry: { max_attempts: 1 }
+"#;
+
+#[test]
+fn killed_between_the_merges_ref_update_and_the_checkout_sync() {
+    let repo = TestRepo::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n### TASK-1: Only task\nP1 | TODO\n",
+    );
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "tasks"]);
+    let wf = repo.workflow(MERGING_TASKS);
+    let wf = wf.to_str().unwrap();
+    let before = repo.git(&["rev-parse", "main"]);
+    start_and_kill(
+        &repo,
+        &["run", wf, "--all"],
+        &[("ENGINE_DEBUG_HOLD", "at:merge-checkout-sync")],
+        "holding at merge-checkout-sync",
+    );
+    let run_id = only_run(&repo);
+    // What the kill left: main moved, the user's index and files not, the task file's status
+    // written: the merged file shows as a staged deletion (`git commit -a` would revert it).
+    assert_ne!(
+        repo.git(&["rev-parse", "main"]),
+        before,
+        "the ref had moved"
+    );
+    let status = repo.git(&["status", "--porcelain"]);
+    assert!(status.contains("D  work.txt"), "{status}");
+    assert!(status.contains(" M spec/tasks.md"), "{status}");
+
+    let r = repo.run(&["run", wf, "--all"]);
+    assert_eq!(r.code(), 0, "--all failed: {}", r.stderr());
+    assert_eq!(
+        run_ids(&repo),
+        vec![run_id.clone()],
+        "resumed, not started again"
+    );
+    let show = assert_completed_exactly_once(&repo, &run_id);
+    assert_eq!(outcomes(&show)["merge"], vec!["interrupted", "succeeded"]);
+    let merge = &show["state"]["stages"]["merge"]["outputs"];
+    assert_eq!(merge["reconciled"], true, "{merge}");
+    assert_eq!(merge["checkout_synced"], true, "{merge}");
+    // The checkout is on the merge: nothing staged, the merged file there, the task done.
+    assert_eq!(repo.git(&["diff", "--cached", "--name-only"]), "");
+    assert_eq!(repo.read("work.txt"), "done\n");
+    assert!(
+        repo.read("spec/tasks.md").contains("DONE"),
+        "{}",
+        repo.read("spec/tasks.md")
+    );
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=no"]);
+    assert_eq!(status.trim_end(), " M spec/tasks.md", "{status}");
+    let merged = repo.git(&[
+        "log",
+        "main",
+        "--format=%H",
+        &format!("--grep=Engine-Run: {run_id}"),
+    ]);
+    assert_eq!(merged.lines().count(), 1, "merged exactly once");
 }

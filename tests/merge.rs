@@ -332,10 +332,17 @@ fn pr_run(checks: &str, merge: &str) -> (TestRepo, support::Run, String) {
     std::fs::write(state.join("checks"), checks).unwrap();
     std::fs::write(state.join("merge"), merge).unwrap();
     // Programs run through exec get a scrubbed environment: the fake's state dir comes in
-    // through the workflow's `env:`.
+    // through the workflow's `env:`. The merge's confined programs may write the (local)
+    // origin they push to and the fake's state.
+    let origin = origin.canonicalize().unwrap();
     let wf = workflow_with(
         &repo,
-        &format!("env: {{ GH_FAKE: {} }}", state.display()),
+        &format!(
+            "env: {{ GH_FAKE: {} }}\nsandbox: {{ write: [{}, {}] }}",
+            state.display(),
+            origin.display(),
+            state.display()
+        ),
         "pr.txt",
         "{ mode: pr, strategy: squash, pr: { poll_interval: 1s, checks_timeout: 5s } }",
         "[git, gh, sleep]",

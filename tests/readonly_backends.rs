@@ -47,11 +47,13 @@ ln -s {outside} escape
     script
 }
 
+/// The backends; the fake aider may write its log next to its script (its sandbox grants it).
 fn agents_yaml(agent: &ScriptedAgent, aider: &Path) -> String {
     format!(
-        "agents:\n{}    aider: {{ command: [sh, {}] }}\n  limits: {{ post_result_grace: 1s }}\n",
+        "agents:\n{}    aider: {{ command: [sh, {}], write: [{}] }}\n  limits: {{ post_result_grace: 1s }}\n",
         agent.backends_yaml(),
-        aider.display()
+        aider.display(),
+        aider.parent().unwrap().display()
     )
 }
 

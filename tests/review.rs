@@ -384,8 +384,10 @@ fn require_any_fails_when_every_persona_asks_for_changes() {
 #[test]
 fn personas_run_at_the_same_time() {
     let repo = TestRepo::new();
-    let marks = tempfile::tempdir().unwrap();
-    let dir = marks.path().display().to_string();
+    // Where the sessions leave their marks: a directory their sandbox lets them write.
+    let holder = ScriptedAgent::new("");
+    let marks = holder.scratch();
+    let dir = marks.display().to_string();
     // Each persona announces itself, then waits (up to 5 s) to see the other one: both marks
     // appear only when the two sessions are alive at once.
     let waits_for = |me: &str, other: &str| {
@@ -400,16 +402,17 @@ fn personas_run_at_the_same_time() {
         waits_for("security", "quality"),
     ]
     .concat();
-    let agent = ScriptedAgent::new(&script);
+    let agent = holder;
+    std::fs::write(agent.script_path(), script).unwrap();
     let wf = workflow(&repo, &agent, "{ personas: [quality, security] }", "");
     let (r, _show) = run(&repo, &wf, "Add c");
     assert_eq!(r.code(), 0, "{}", r.stderr());
     assert!(
-        marks.path().join("quality-saw-security").exists(),
+        marks.join("quality-saw-security").exists(),
         "quality never saw security running"
     );
     assert!(
-        marks.path().join("security-saw-quality").exists(),
+        marks.join("security-saw-quality").exists(),
         "security never saw quality running"
     );
 }

@@ -64,6 +64,8 @@ stages:
     uses: builtin:gate
     with: {{ commands: ["{command}"] }}
     permissions: {{ workspace: write, exec: [sh] }}
+    # One test reads the user's tasks.md from the checkout, hidden from stages by default.
+    sandbox: {{ repository: read }}
   merge:
     uses: builtin:merge
     needs: [work]

@@ -440,6 +440,7 @@ fn attempt(
         timeout: Duration::from_secs(30),
         memory_limit_bytes: 256 << 20,
         exec_env: Vec::new(),
+        confinement: None,
         observer: Arc::new(NullObserver),
         agent: None,
     }

@@ -108,6 +108,7 @@ fn noop_stage(c: &mut Criterion) {
                 timeout: Duration::from_secs(10),
                 memory_limit_bytes: 64 << 20,
                 exec_env: vec![],
+                confinement: None,
                 observer: Arc::new(Silent),
                 agent: None,
             };
@@ -167,6 +168,7 @@ fn noop_stage_parts(c: &mut Criterion) {
                 timeout: Duration::from_secs(10),
                 memory_limit_bytes: 64 << 20,
                 exec_env: vec![],
+                confinement: None,
                 observer: Arc::new(Silent),
                 agent: None,
             };

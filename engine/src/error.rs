@@ -45,6 +45,9 @@ pub enum EngineError {
     /// A limit (the daily budget) stops a new run before it starts.
     #[error("{0}")]
     LimitReached(String),
+    /// Confinement is on and this machine cannot confine the processes a run starts.
+    #[error("{0}")]
+    Unconfined(#[from] engine_confine::ConfineError),
 }
 
 impl From<engine_store::StoreError> for EngineError {
@@ -72,6 +75,7 @@ impl EngineError {
             EngineError::TaskSource(engine_tasks::SourceError::Failed(_)) => exit::INTERNAL,
             EngineError::TaskSource(_) => exit::INVALID_INPUT,
             EngineError::LimitReached(_) => exit::LIMIT_REACHED,
+            EngineError::Unconfined(_) => exit::CANNOT_CONFINE,
             EngineError::Store(_)
             | EngineError::Git(_)
             | EngineError::Runtime(_)

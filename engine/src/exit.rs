@@ -21,5 +21,8 @@ pub const LIMIT_REACHED: u8 = 7;
 /// A plain `engine run` of a workflow with a task source found no ready task: nothing was run
 /// (the reasons are printed). `--all` and `watch` exit 0 when the queue is empty.
 pub const NO_TASK: u8 = 8;
+/// The workflow confines processes (the default) and this machine cannot (no bubblewrap, no
+/// user namespaces, not Linux): nothing was run. See docs/security.md.
+pub const CANNOT_CONFINE: u8 = 9;
 /// Something went wrong inside engine or its environment (disk, git, the store).
 pub const INTERNAL: u8 = 70;

@@ -10,6 +10,7 @@
 
 pub mod agents;
 pub mod cli;
+pub mod confine;
 pub mod driver;
 pub mod error;
 pub mod exit;
@@ -21,6 +22,8 @@ pub mod report;
 pub mod secrets;
 pub mod summary;
 pub mod tasks;
+// Issue 12 (terminal escapes): the one helper that escapes untrusted text before it is printed.
+pub mod terminal;
 pub mod time;
 
 pub use error::EngineError;

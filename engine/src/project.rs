@@ -115,30 +115,76 @@ pub struct PreparedWorkflow {
 }
 
 impl PreparedWorkflow {
+    /// [`PreparedWorkflow::prepare_unconfined`], then fails closed when the workflow confines
+    /// processes (the default) and this machine cannot: nothing may start.
+    pub async fn prepare(host: &Host, loaded: LoadedWorkflow) -> Result<Self, EngineError> {
+        let prepared = Self::prepare_unconfined(host, loaded).await?;
+        if prepared.loaded.sandbox.enabled {
+            engine_confine::available()?;
+        }
+        Ok(prepared)
+    }
+
+    /// What `validate` says about confinement: a warning when the workflow turns it off, or
+    /// when it is on and this machine cannot confine (runs would refuse to start).
+    pub fn confinement_warning(&self) -> Option<String> {
+        if !self.loaded.sandbox.enabled {
+            return Some(
+                "sandbox.enabled is false: every process a run starts (agents, gate commands,                  git) runs with your full rights and can change anything you can (see                  docs/security.md)"
+                    .to_string(),
+            );
+        }
+        engine_confine::available().err().map(|e| {
+            format!(
+                "{e}; `engine run` refuses to start here (exit {})",
+                crate::exit::CANNOT_CONFINE
+            )
+        })
+    }
+
     /// Loads every stage's plugin and runs the plugin-dependent checks (unknown plugin, sha256
     /// pin, incompatible component, `with:` against the plugin's schema, permission shortfall).
-    pub async fn prepare(host: &Host, loaded: LoadedWorkflow) -> Result<Self, EngineError> {
+    /// Does not check that this machine can confine processes.
+    pub async fn prepare_unconfined(
+        host: &Host,
+        loaded: LoadedWorkflow,
+    ) -> Result<Self, EngineError> {
         let mut stages = BTreeMap::new();
         let mut descriptors = BTreeMap::new();
         let mut infos: BTreeMap<String, Result<PluginInfo, String>> = BTreeMap::new();
         // Stages, then finally stages; approval stages have no component (the engine itself
         // waits for the human).
+        // Issue 12 (validate near-linear): each distinct `uses` is loaded, hashed and described
+        // once, however many stages share it (1,000 gate stages were 1,000 loads).
+        let mut seen: std::collections::HashMap<
+            String,
+            Result<(Arc<LoadedStage>, Descriptor), String>,
+        > = std::collections::HashMap::new();
         for stage in loaded.component_stages() {
-            let info = match host.load_plugin(&stage.uses, &loaded.base_dir) {
-                Ok(component) => match host.describe(&component).await {
-                    Ok(descriptor) => {
-                        let info = PluginInfo {
-                            config_schema: descriptor.config_schema.clone(),
-                            permissions: descriptor.permissions.clone(),
-                        };
-                        stages.insert(stage.id.clone(), Arc::new(component));
-                        descriptors.insert(stage.id.clone(), descriptor);
-                        Ok(info)
-                    }
-                    Err(e) => Err(format!("{} could not describe itself: {e}", stage.uses)),
-                },
-                Err(e) => Err(e.to_string()),
+            let key = format!("{:?}", stage.uses);
+            let loaded_once = match seen.get(&key) {
+                Some(done) => done.clone(),
+                None => {
+                    let done = match host.load_plugin(&stage.uses, &loaded.base_dir) {
+                        Ok(component) => match host.describe(&component).await {
+                            Ok(descriptor) => Ok((Arc::new(component), descriptor)),
+                            Err(e) => Err(format!("{} could not describe itself: {e}", stage.uses)),
+                        },
+                        Err(e) => Err(e.to_string()),
+                    };
+                    seen.insert(key, done.clone());
+                    done
+                }
             };
+            let info = loaded_once.map(|(component, descriptor)| {
+                let info = PluginInfo {
+                    config_schema: descriptor.config_schema.clone(),
+                    permissions: descriptor.permissions.clone(),
+                };
+                stages.insert(stage.id.clone(), component);
+                descriptors.insert(stage.id.clone(), descriptor);
+                info
+            });
             infos.insert(stage.id.clone(), info);
         }
         let mut diagnostics = loaded.check_plugins(|stage| {

@@ -61,7 +61,10 @@ impl Human {
         }
     }
 
+    /// Prints `text`, its control characters escaped (stage ids, messages and agent text are
+    /// untrusted; see [`crate::terminal`]).
     fn line(&self, text: &str) {
+        let text = crate::terminal::safe_lines(text);
         if let Ok(mut out) = self.out.lock() {
             if self.prefix.is_empty() {
                 let _ = writeln!(out, "{text}");

@@ -19,15 +19,16 @@ pub fn lines(state: &RunState) -> Vec<String> {
     };
     let spend = state.spend();
     let mut out = vec![format!(
-        "summary: run {} {outcome} in {took} · {}",
+        "summary: run {} {} in {took} · {}",
         state.run_id,
+        crate::terminal::safe(&outcome),
         spend_text(&spend)
     )];
     let rows: Vec<[String; 5]> = ordered(state)
         .into_iter()
         .map(|(id, st)| {
             [
-                id.to_string(),
+                crate::terminal::cell(id),
                 phase_name(&st.phase).to_string(),
                 st.attempts.to_string(),
                 human_duration(busy_ms(st)),
@@ -52,7 +53,7 @@ pub fn lines(state: &RunState) -> Vec<String> {
         let cells: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
+            .map(|(cell, w)| crate::terminal::pad(cell, w))
             .collect();
         out.push(format!("  {}", cells.join("  ").trim_end()));
     }
@@ -62,7 +63,11 @@ pub fn lines(state: &RunState) -> Vec<String> {
             FinallyOutcome::Failed { message } => format!("failed  {message}"),
             FinallyOutcome::Skipped { .. } => "skipped".to_string(),
         };
-        out.push(format!("  finally {id}: {what}"));
+        out.push(format!(
+            "  finally {}: {}",
+            crate::terminal::cell(id),
+            crate::terminal::safe(&what)
+        ));
     }
     out
 }

@@ -139,11 +139,19 @@ impl NetnsRun {
 }
 
 impl Conformance {
-    /// A fresh repository (one commit on `main`) and an empty HOME.
+    /// A fresh repository (one commit on `main`) and a HOME holding only a git identity, as a
+    /// developer's machine has. (Without one, aider writes an identity into the repository's
+    /// config, which confinement refuses: aider then stops.)
     pub fn new() -> Conformance {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(
+            home.path().join(".gitconfig"),
+            "[user]\n\tname = Conformance\n\temail = conformance@example.invalid\n",
+        )
+        .unwrap();
         Conformance {
             repo: TestRepo::new(),
-            home: tempfile::tempdir().unwrap(),
+            home,
             work: tempfile::tempdir().unwrap(),
             calls: AtomicUsize::new(0),
         }

@@ -16,6 +16,21 @@ impl ScriptedAgent {
         ScriptedAgent { dir }
     }
 
+    /// A directory the agent's sessions may write (granted with the backends): for files a
+    /// test's scripted commands leave.
+    #[allow(dead_code)]
+    pub fn scratch(&self) -> PathBuf {
+        let dir = self.dir.path().join("scratch");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The script file (a test may rewrite it before the first session).
+    #[allow(dead_code)]
+    pub fn script_path(&self) -> PathBuf {
+        self.dir.path().join("script.yaml")
+    }
+
     fn state(&self) -> PathBuf {
         self.dir.path().join("state")
     }
@@ -31,12 +46,17 @@ impl ScriptedAgent {
         )
     }
 
-    /// `agents.backends` lines (indented for a top-level `agents:` block) for claude and codex.
+    /// `agents.backends` lines (indented for a top-level `agents:` block) for claude and codex;
+    /// each may write the scripted agent's state directory (its invocation log) under
+    /// confinement.
     pub fn backends_yaml(&self) -> String {
         format!(
-            "  backends:\n    claude: {{ command: {} }}\n    codex: {{ command: {} }}\n",
+            "  backends:\n    claude: {{ command: {}, write: [{}] }}\n    codex: {{ command: {}, \
+             write: [{}] }}\n",
             self.command("claude"),
-            self.command("codex")
+            self.dir.path().display(),
+            self.command("codex"),
+            self.dir.path().display()
         )
     }
 

@@ -187,6 +187,38 @@ pub fn kill9(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Waits (up to 5 s) until no process works inside `dir` (its working directory there): what a
+/// killed engine's attempts started must die with it.
+#[allow(dead_code)]
+pub fn assert_no_process_under(dir: &Path) {
+    let dir = dir.canonicalize().unwrap();
+    let inside = || -> Vec<String> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) else {
+                continue;
+            };
+            if cwd.starts_with(&dir) {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                found.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        found
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let found = inside();
+        if found.is_empty() {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes of a killed attempt survived: {found:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Outcomes of each stage's attempts, from `engine show --json`: `{stage: ["succeeded", ...]}`.
 pub fn outcomes(show: &serde_json::Value) -> std::collections::BTreeMap<String, Vec<String>> {
     let mut map = std::collections::BTreeMap::new();

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use engine_agent::supervise::{Session, SessionSpec};
+use engine_agent::supervise::{Session, SessionConfinement, SessionSpec};
 use engine_agent::{
     AgentEvent, BackendSettings, InvocationContext, PermissionMode, SessionRequest, Summary,
 };
@@ -40,6 +40,8 @@ pub struct LaunchSite {
     pub attempt: u32,
     /// Secret values to redact from the sessions' transcripts.
     pub redact: Vec<String>,
+    /// The attempt's sandbox (`None` only with confinement off).
+    pub sandbox: Option<Arc<engine_confine::Sandbox>>,
 }
 
 /// Starts agent sessions for one attempt.
@@ -135,6 +137,8 @@ impl AgentLauncher for HostLauncher {
         }
 
         let n = self.sessions.fetch_add(1, Ordering::SeqCst) + 1;
+        let request_backend = request.backend.clone();
+        let env = self.env();
         let scratch_dir = self
             .site
             .run_dir
@@ -170,12 +174,25 @@ impl AgentLauncher for HostLauncher {
             cwd: copy
                 .as_ref()
                 .map_or_else(|| self.site.worktree.clone(), |c| c.path().to_path_buf()),
-            env: self.env(),
+            env: env.clone(),
             transcript: Self::transcript_path(&self.site, n),
             limits,
             pricing: config.pricing.clone(),
             model: resolved.model.clone(),
             redact: self.site.redact.clone(),
+            confinement: self.site.sandbox.clone().map(|sandbox| {
+                session_confinement(
+                    sandbox,
+                    &request_backend,
+                    config
+                        .backend_write
+                        .get(&request_backend)
+                        .map_or(&[], Vec::as_slice),
+                    &env,
+                    &scratch_dir,
+                    copy.as_ref().map(|c| c.path().to_path_buf()),
+                )
+            }),
         };
         let parser = backend.session_parser(&resolved, &spec.env);
         let session = Session::start(spec, parser)
@@ -260,5 +277,54 @@ impl AgentSession for HostSession {
             }
             summary
         })
+    }
+}
+
+/// A session's confinement: the attempt's sandbox, plus its CLI's own state directories (made
+/// when missing, so the CLI can write there), its scratch directory (inside the hidden state
+/// directory) and, for a read-only session, its throw-away copy of the worktree.
+fn session_confinement(
+    sandbox: Arc<engine_confine::Sandbox>,
+    backend: &str,
+    granted: &[String],
+    env: &[(String, String)],
+    scratch_dir: &std::path::Path,
+    copy: Option<PathBuf>,
+) -> SessionConfinement {
+    use crate::confine::paths::{agent_state_dirs, agent_state_files};
+    let home = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "HOME")
+        .map(|(_, v)| PathBuf::from(v));
+    // The scratch directory holds the invocation's files, and some CLIs write there too
+    // (aider's chat history).
+    let mut writable: Vec<PathBuf> = copy.into_iter().collect();
+    writable.push(scratch_dir.to_path_buf());
+    for path in granted {
+        if let Some(path) = crate::confine::paths::expand_home(path, home.as_deref())
+            && path.exists()
+        {
+            writable.push(path);
+        }
+    }
+    if let Some(home) = home.filter(|h| h.is_absolute() && h.is_dir()) {
+        for dir in agent_state_dirs(backend) {
+            let dir = home.join(dir);
+            if std::fs::create_dir_all(&dir).is_ok() {
+                writable.push(dir);
+            }
+        }
+        for file in agent_state_files(backend) {
+            let file = home.join(file);
+            if file.is_file() {
+                writable.push(file);
+            }
+        }
+    }
+    SessionConfinement {
+        sandbox,
+        extra_writable: writable,
+        extra_readable: Vec::new(),
     }
 }

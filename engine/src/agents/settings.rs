@@ -30,6 +30,9 @@ pub struct AgentConfig {
     pub run_budget_usd: Option<f64>,
     /// `budget.day_usd`.
     pub day_budget_usd: Option<f64>,
+    /// Extra writable paths of each backend's sessions (`agents.backends.<name>.write`, as
+    /// written: `~/` is expanded against the session's home).
+    pub backend_write: BTreeMap<String, Vec<String>>,
 }
 
 impl AgentConfig {
@@ -48,6 +51,7 @@ impl AgentConfig {
             });
         };
         let mut backends = BTreeMap::new();
+        let mut backend_write = BTreeMap::new();
         for (name, o) in &settings.backends {
             if !BUILTIN_BACKENDS.contains(&name.as_str()) {
                 diagnostic(
@@ -67,6 +71,18 @@ impl AgentConfig {
                     extra_args: o.extra_args.clone(),
                 },
             );
+            for (index, path) in o.write.iter().enumerate() {
+                let absolute = path.starts_with('/') || path.starts_with("~/");
+                if !absolute || path.split('/').any(|p| p == "..") {
+                    diagnostic(
+                        format!("agents.backends.{name}.write[{index}]"),
+                        format!(
+                            "`{path}` must be an absolute path or start with `~/`, without `..`"
+                        ),
+                    );
+                }
+            }
+            backend_write.insert(name.clone(), o.write.clone());
         }
         let mut custom = BTreeMap::new();
         for (name, value) in &settings.custom {
@@ -132,6 +148,7 @@ impl AgentConfig {
             limits,
             run_budget_usd: settings.budget.run_usd,
             day_budget_usd: settings.budget.day_usd,
+            backend_write,
         })
     }
 

@@ -14,6 +14,7 @@ mod run_modes;
 mod runs;
 mod schema;
 mod show;
+pub(crate) mod streams;
 mod tasks;
 mod validate;
 mod watch;
@@ -93,6 +94,11 @@ pub fn main(cli: Cli) -> ExitCode {
         let code = engine_scripted_agent::main(args);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    let drives_runs = matches!(
+        cli.command,
+        Commands::Run(_) | Commands::Watch(_) | Commands::Resume(_)
+    );
+    crate::cli::streams::guard(drives_runs);
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -118,6 +124,9 @@ pub fn main(cli: Cli) -> ExitCode {
 
 async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
     let state_dir = cli.state_dir.as_deref();
+    if let Some(dir) = state_dir {
+        check_state_dir(dir)?;
+    }
     match cli.command {
         Commands::Run(args) => run::execute(args, state_dir).await,
         Commands::Watch(args) => watch::execute(args, state_dir).await,
@@ -137,11 +146,25 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
     }
 }
 
+/// `--state-dir` must be a directory, or not exist yet (it is created): a file or a device
+/// such as `/dev/null` is a mistake in the command line.
+fn check_state_dir(dir: &std::path::Path) -> Result<(), EngineError> {
+    match std::fs::metadata(dir) {
+        Ok(metadata) if !metadata.is_dir() => Err(EngineError::Usage(format!(
+            "--state-dir {}: not a directory (give a directory, or a path that does not exist \
+             yet)",
+            crate::terminal::safe(&dir.display().to_string())
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn report_error(e: &EngineError) {
+    use crate::terminal::safe_lines;
     match e {
         // Diagnostics are already "file:line:col: field: message" lines.
         EngineError::InvalidWorkflow(diags) => {
-            eprintln!("{diags}");
+            eprintln!("{}", safe_lines(&diags.to_string()));
             let n = diags.0.len();
             eprintln!(
                 "error: the workflow is invalid ({n} problem{})",
@@ -150,7 +173,7 @@ fn report_error(e: &EngineError) {
         }
         EngineError::TaskSource(engine_tasks::SourceError::Malformed(diagnostics)) => {
             for diagnostic in diagnostics {
-                eprintln!("{diagnostic}");
+                eprintln!("{}", safe_lines(&diagnostic.to_string()));
             }
             let n = diagnostics.len();
             eprintln!(
@@ -158,7 +181,7 @@ fn report_error(e: &EngineError) {
                 if n == 1 { "" } else { "s" }
             );
         }
-        other => eprintln!("error: {other}"),
+        other => eprintln!("error: {}", safe_lines(&other.to_string())),
     }
 }
 
@@ -176,6 +199,6 @@ fn init_tracing() {
 fn print_json(value: &impl serde::Serialize) -> Result<(), EngineError> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| EngineError::Usage(format!("cannot render JSON: {e}")))?;
-    println!("{text}");
+    streams::print_line(&text);
     Ok(())
 }

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use super::drive::{drive_run, report_end};
 use crate::project::{PreparedWorkflow, Project, host};
 use crate::queue::{self, Pick, TaskSource, WriteBack, writeback};
+use crate::terminal::{cell, safe};
 use crate::{EngineError, exit};
 
 /// Arguments of `engine run`.
@@ -65,6 +66,13 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
     let project = Project::locate(state_dir)?;
     let workflow_file = absolute(&args.workflow)?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
+    check_base(&project, args.base.as_deref(), &loaded)?;
+    // Read before anything starts: a missing or unreadable task file is the user's mistake.
+    let inline_task = if args.all || args.dry_run {
+        None
+    } else {
+        Some(task_from(&args)?)
+    };
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
@@ -87,7 +95,7 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         for (id, outcome) in
             writeback::reconcile(source, state_dir.store(), &state_dir.store().list()?).await
         {
-            eprintln!("{}", outcome.describe(&id));
+            eprintln!("{}", safe(&outcome.describe(&id)));
         }
         let listing = match (source.list().await, args.task.as_deref()) {
             (Ok(listing), _) => Some(listing),
@@ -107,10 +115,14 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
             picked = queue::pick(listing, &known, args.task.as_deref())?;
         }
         if let (Pick::Nothing(plan), Some(listing)) = (&picked, &listing) {
-            eprintln!("no task of {} is ready:", source.describe());
+            eprintln!("no task of {} is ready:", safe(&source.describe()));
             for entry in &plan.entries {
                 let task = &listing.tasks[entry.index];
-                eprintln!("  {}  {}", task.id, queue::verdict_text(&entry.verdict));
+                eprintln!(
+                    "  {}  {}",
+                    cell(&task.id),
+                    safe(&queue::verdict_text(&entry.verdict))
+                );
             }
             return Ok(exit::NO_TASK);
         }
@@ -126,7 +138,12 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
                     Some(run_id) => format!("resuming run {run_id}"),
                     None => format!("from {}", source.describe()),
                 };
-                eprintln!("task {}: {} ({how})", task.id, task.title);
+                eprintln!(
+                    "task {}: {} ({})",
+                    cell(&task.id),
+                    cell(&task.title),
+                    safe(&how)
+                );
             }
             let begin = queue::SourceRun {
                 repo,
@@ -152,7 +169,10 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
                 &prepared,
                 &workflow_file,
                 args.base.as_deref(),
-                task_from(&args)?,
+                match inline_task {
+                    Some(task) => task,
+                    None => task_from(&args)?,
+                },
                 None,
             )?;
             let first = engine_core::Event::RunStarted {
@@ -162,7 +182,7 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         }
     };
     if !args.json {
-        println!("{}", meta.run_id);
+        super::streams::print_line(&meta.run_id);
     }
     let driven = drive_run(
         repo,
@@ -194,9 +214,37 @@ pub(super) async fn write_back_end(
     let outcome =
         writeback::write_back(source, state_dir.store(), &mut meta, &driven.state).await?;
     if !json || matches!(outcome, WriteBack::Failed { .. }) {
-        eprintln!("{}", outcome.describe(&driven.state.task.id));
+        eprintln!("{}", safe(&outcome.describe(&driven.state.task.id)));
     }
     Some(outcome)
+}
+
+/// The largest `--task-file` engine reads (a task is a title and a description).
+pub const MAX_TASK_FILE_BYTES: u64 = 1 << 20;
+
+/// Refuses a base (`--base`, else the workflow's `git.base`) that is not a branch name or that
+/// names nothing in the repository, before anything of a run exists.
+pub(super) fn check_base(
+    project: &Project,
+    base: Option<&str>,
+    loaded: &engine_workflow::LoadedWorkflow,
+) -> Result<(), EngineError> {
+    let (base, origin) = match (base, loaded.git.base.as_deref()) {
+        (Some(base), _) => (base, "--base"),
+        (None, Some(base)) => (base, "git.base"),
+        (None, None) => return Ok(()),
+    };
+    engine_workflow::check_base(base)
+        .map_err(|why| EngineError::Usage(format!("{origin}: {}", safe(&why))))?;
+    match project.repo.rev_parse(&format!("{base}^{{commit}}")) {
+        Ok(_) => Ok(()),
+        Err(engine_git::GitError::UnknownRevision(_)) => Err(EngineError::Usage(format!(
+            "{origin}: no branch or commit \"{}\" in {} (list branches with `git branch`)",
+            safe(base),
+            project.repo.root().display()
+        ))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EngineError> {
@@ -208,7 +256,14 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
     let text = match (&args.task, &args.task_file) {
         (Some(text), _) => text.clone(),
         (None, Some(file)) => {
-            std::fs::read_to_string(file).map_err(|e| EngineError::io(file, e))?
+            engine_workflow::read_text_file(file, MAX_TASK_FILE_BYTES, "the task file").map_err(
+                |why| {
+                    EngineError::Usage(format!(
+                        "--task-file {}: {why}",
+                        safe(&file.display().to_string())
+                    ))
+                },
+            )?
         }
         (None, None) => String::new(),
     };

@@ -127,7 +127,7 @@ impl Session {
             super::print_json(&outcome.to_json())?;
         } else {
             for line in outcome.lines() {
-                eprintln!("{line}");
+                eprintln!("{}", crate::terminal::safe(&line));
             }
         }
         Ok(outcome.exit_code(options.watch.is_some()))
@@ -178,15 +178,15 @@ async fn dry_run(
         doc["limit"] = serde_json::json!(closed.as_ref().map(|(why, _)| why));
         super::print_json(&doc)?;
     } else {
-        print!(
-            "{}",
-            dry_run_text(&listing, &label, &plan, parallel, one_run)
-        );
+        super::streams::print(&dry_run_text(&listing, &label, &plan, parallel, one_run));
         for warning in crate::tasks::render::warnings(&listing) {
             eprintln!("{warning}");
         }
         if let Some((why, _)) = closed {
-            println!("note: no run would start now: {why}");
+            super::streams::print_line(&format!(
+                "note: no run would start now: {}",
+                crate::terminal::safe(&why.to_string())
+            ));
         }
     }
     Ok(exit::SUCCESS)

@@ -73,7 +73,7 @@ pub(super) fn execute(args: RunsArgs, state_dir: Option<&Path>) -> Result<u8, En
             duration_ms(&r.state)
                 .map(human_duration)
                 .unwrap_or_default(),
-            r.state.task.title
+            crate::terminal::cell(&r.state.task.title)
         );
     }
     Ok(exit::SUCCESS)

@@ -64,7 +64,7 @@ pub(super) fn execute(args: ShowArgs, state_dir: Option<&Path>) -> Result<u8, En
         }))?;
         return Ok(exit::SUCCESS);
     }
-    print!("{}", render(&record, &dir));
+    print!("{}", crate::terminal::safe_lines(&render(&record, &dir)));
     Ok(exit::SUCCESS)
 }
 

@@ -23,6 +23,7 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
         let doc = match &result {
             Ok(prepared) => serde_json::json!({
                 "ok": true,
+                "warnings": prepared.confinement_warning().into_iter().collect::<Vec<_>>(),
                 "workflow": prepared.loaded.workflow.name,
                 "stages": prepared.loaded.workflow.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
                 "finally": prepared.loaded.workflow.finally.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
@@ -59,7 +60,7 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
         } else {
             format!("; finally: {}", list(&wf.finally))
         };
-        println!(
+        let line = format!(
             "{}: ok: workflow {:?}, {} stage{}: {}{finally}",
             args.workflow.display(),
             wf.name,
@@ -67,6 +68,10 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
             if wf.stages.len() == 1 { "" } else { "s" },
             list(&wf.stages)
         );
+        println!("{}", crate::terminal::safe(&line));
+        if let Some(warning) = prepared.confinement_warning() {
+            eprintln!("warning: {}", crate::terminal::safe(&warning));
+        }
     }
     Ok(exit::SUCCESS)
 }
@@ -74,5 +79,5 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
 async fn check(args: &ValidateArgs) -> Result<PreparedWorkflow, EngineError> {
     let loaded = engine_workflow::load_file(&args.workflow)?;
     let host = host()?;
-    PreparedWorkflow::prepare(&host, loaded).await
+    PreparedWorkflow::prepare_unconfined(&host, loaded).await
 }

@@ -14,6 +14,7 @@ use super::stage_input::{attempt_outputs, condition_holds, rendered_config, scop
 use super::{AttemptLog, AttemptStart, CommitSite, Driver, attempt_log_path};
 use crate::EngineError;
 use crate::agents::{BudgetView, HostLauncher, LaunchSite, SpendMeter};
+use crate::confine::{AttemptSandbox, SandboxSite};
 use crate::secrets::{Redactor, stage_secrets};
 use crate::time::now_ms;
 
@@ -86,6 +87,18 @@ impl Driver<'_> {
             self.reporter.clone(),
             self.redactor.clone(),
         )?);
+        let confinement = match AttemptSandbox::prepare(SandboxSite {
+            settings: &self.prepared.loaded.sandbox,
+            stage_id,
+            attempt,
+            repo: &self.repo,
+            meta: &self.meta,
+            state_dir: &self.state_dir,
+            branch_prefix: &self.prepared.loaded.git.branch_prefix,
+        }) {
+            Ok(confinement) => confinement,
+            Err(message) => return fail_now(message),
+        };
         let request = AttemptRequest {
             context: AttemptContext {
                 run_id: state.run_id.clone(),
@@ -111,7 +124,14 @@ impl Driver<'_> {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             observer,
-            agent: self.launcher(state, spec, attempt, meter.clone())?,
+            agent: self.launcher(
+                state,
+                spec,
+                attempt,
+                meter.clone(),
+                confinement.sandbox.clone(),
+            )?,
+            confinement: confinement.sandbox.clone(),
         };
         let host = self.host.clone();
         let committer = self.commit_site(state, spec, attempt);
@@ -157,6 +177,14 @@ impl Driver<'_> {
                 Ok(()) => host.run_attempt(&component, request).await,
                 Err(message) => Err(fatal(message)),
             };
+            // The run branch takes what the attempt's confined processes committed; unconfined,
+            // anything outside the run that moved fails the attempt.
+            let finished = tokio::task::spawn_blocking(move || confinement.finish())
+                .await
+                .unwrap_or_else(|e| Err(format!("ending the attempt's sandbox failed: {e}")));
+            if let Err(message) = finished {
+                result = Err(fatal(message));
+            }
             if let Some(site) = &committer {
                 let site = site.clone();
                 let checked = tokio::task::spawn_blocking(move || site.check_link())
@@ -279,6 +307,7 @@ impl Driver<'_> {
         spec: &engine_core::Stage,
         attempt: u32,
         meter: Arc<SpendMeter>,
+        sandbox: Option<Arc<engine_confine::Sandbox>>,
     ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
         if !spec.permissions.agent {
             return Ok(None);
@@ -314,6 +343,7 @@ impl Driver<'_> {
             stage_id: spec.id.clone(),
             attempt,
             redact: self.redactor.values().to_vec(),
+            sandbox,
         };
         Ok(Some(Arc::new(HostLauncher::new(
             config, site, budget, meter,

@@ -96,6 +96,7 @@ impl AttemptObserver for AttemptLog {
     }
 
     fn exec_started(&self, program: &str, args: &[String]) {
+        super::debug_hold::exec_started(program, args);
         let mut line = program.to_string();
         for arg in args {
             line.push(' ');
@@ -110,5 +111,6 @@ impl AttemptObserver for AttemptLog {
             "EXEC",
             &format!("{program} exited {code} after {}ms", duration.as_millis()),
         );
+        super::debug_hold::exec_finished(program, exit_code);
     }
 }

@@ -11,12 +11,46 @@
 //!   being created) but its files are not checked out yet: the window of a killed
 //!   `git worktree add`;
 //! - `worktree-remove`: the run ended and its `finally:` stages ran, its worktree is not
-//!   removed yet (nor kept: the hold comes before `git.keep_worktree` is applied).
+//!   removed yet (nor kept: the hold comes before `git.keep_worktree` is applied);
+//! - `merge-checkout-sync`: a stage's `git update-ref` succeeded (`builtin:merge` moved the
+//!   base branch) and the stage has not gone on: the checkouts of the base are not synced yet,
+//!   so the user's checkout has its `HEAD` on the merge and its index and files before it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// The named crash points (`ENGINE_DEBUG_HOLD=at:NAME`).
-pub const POINTS: &[&str] = &["worktree-add", "worktree-checkout", "worktree-remove"];
+pub const POINTS: &[&str] = &[
+    "worktree-add",
+    "worktree-checkout",
+    "worktree-remove",
+    "merge-checkout-sync",
+];
+
+/// A stage's `git update-ref` is running (only tracked while `merge-checkout-sync` is asked for).
+static UPDATE_REF_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Whether `ENGINE_DEBUG_HOLD=at:<point>`.
+fn asked(point: &str) -> bool {
+    std::env::var("ENGINE_DEBUG_HOLD").is_ok_and(|value| value.strip_prefix("at:") == Some(point))
+}
+
+/// Told about every program a stage starts (see [`exec_finished`]).
+pub fn exec_started(program: &str, args: &[String]) {
+    if asked("merge-checkout-sync") {
+        let update_ref = program == "git" && args.first().is_some_and(|a| a == "update-ref");
+        UPDATE_REF_RUNNING.store(update_ref, Ordering::SeqCst);
+    }
+}
+
+/// Told about every program a stage finished: holds at `merge-checkout-sync` right after a
+/// successful `git update-ref`, before the stage learns of it.
+pub fn exec_finished(program: &str, exit_code: Option<i32>) {
+    if program == "git" && UPDATE_REF_RUNNING.swap(false, Ordering::SeqCst) && exit_code == Some(0)
+    {
+        at("merge-checkout-sync");
+    }
+}
 
 /// Where to hold, parsed from the environment once per drive.
 pub struct Hold {

@@ -3,6 +3,7 @@
 //! before a finally stage's record is stored runs it again on the next `engine resume`
 //! (at-least-once, like any stage).
 
+use crate::confine::{AttemptSandbox, SandboxSite};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -79,11 +80,32 @@ impl Driver<'_> {
             if attempt > 1 {
                 tokio::time::sleep(Duration::from_millis(spec.retry.delay_ms(attempt - 1))).await;
             }
-            let request = match self.finally_request(state, spec, attempt, config.clone()) {
-                Ok(request) => request,
-                Err(e) => return self.failed(e.to_string()),
+            let confinement = match AttemptSandbox::prepare(SandboxSite {
+                settings: &self.prepared.loaded.sandbox,
+                stage_id: &spec.id,
+                attempt,
+                repo: &self.repo,
+                meta: &self.meta,
+                state_dir: &self.state_dir,
+                branch_prefix: &self.prepared.loaded.git.branch_prefix,
+            }) {
+                Ok(confinement) => confinement,
+                Err(message) => return self.failed(message),
             };
-            match self.host.run_attempt(&component, request).await {
+            let request =
+                match self.finally_request(state, spec, attempt, config.clone(), &confinement) {
+                    Ok(request) => request,
+                    Err(e) => return self.failed(e.to_string()),
+                };
+            let outcome = self.host.run_attempt(&component, request).await;
+            let finished = tokio::task::spawn_blocking(move || confinement.finish())
+                .await
+                .unwrap_or_else(|e| Err(format!("ending the attempt's sandbox failed: {e}")));
+            let outcome = match (outcome, finished) {
+                (Ok(_), Err(message)) => return self.failed(message),
+                (outcome, _) => outcome,
+            };
+            match outcome {
                 Ok(success) => {
                     return FinallyOutcome::Succeeded {
                         summary: self.redactor.text(&success.summary),
@@ -113,6 +135,7 @@ impl Driver<'_> {
         spec: &Stage,
         attempt: u32,
         config: serde_json::Value,
+        confinement: &AttemptSandbox,
     ) -> Result<AttemptRequest, EngineError> {
         let log_path = attempt_log_path(&self.state_dir, &state.run_id, &spec.id, attempt);
         let observer = Arc::new(AttemptLog::create(
@@ -151,6 +174,7 @@ impl Driver<'_> {
             observer,
             // Finally stages do not start agents: their spend would belong to no stage.
             agent: None,
+            confinement: confinement.sandbox.clone(),
         })
     }
 }

@@ -2,11 +2,13 @@
 //! its `if:` and templated `with:` see, and its rendered config.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
-use engine_core::{AttemptOutcome, RunState, RunStatus, StagePhase};
+use engine_core::{AttemptOutcome, PluginRef, RunState, RunStatus, StagePhase};
 use engine_store::RunMeta;
-use engine_workflow::{Scope, TerminalStatus};
+use engine_workflow::{RenderLimits, Scope, TerminalStatus};
 use serde_json::{Map, Value, json};
+use tokio::runtime::RuntimeFlavor;
 
 /// The name of the pseudo stage whose outputs carry the run's facts.
 pub const RUN_FACTS: &str = "@run";
@@ -117,12 +119,173 @@ pub fn condition_holds(stage: &engine_core::Stage, scope: &Scope) -> Result<bool
         .map_err(|e| format!("the `if:` of stage {:?}: {e}", stage.id))
 }
 
-/// The stage's `with:` with its templates rendered (its secrets included).
+/// The stage's `with:` with its templates rendered (its secrets included), within the
+/// [`RenderLimits`] of its `timeout:`. The fields a notifier renders itself
+/// ([`plugin_rendered_fields`]) are passed as the workflow wrote them: rendering them here too
+/// would make the notifier render text that came from the task (its title, say) as a template.
 pub fn rendered_config(
     stage: &engine_core::Stage,
     scope: &Scope,
     secrets: BTreeMap<String, String>,
 ) -> Result<Value, String> {
     let scope = scope.clone().with_secrets(secrets);
-    engine_workflow::render_config(&stage.id, &stage.with, &scope).map_err(|e| e.to_string())
+    let limits = RenderLimits::for_stage_timeout(Duration::from_millis(stage.timeout_ms));
+    let (with, kept) = set_aside(&stage.with, plugin_rendered_fields(&stage.uses));
+    let render = || engine_workflow::render_config_within(&stage.id, &with, &scope, &limits);
+    // The driver's own thread waits (at most the time limit); on the multi-threaded runtime the
+    // other tasks (other runs, attempts, timers) move to another worker meanwhile.
+    let rendered = match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(render)
+        }
+        _ => render(),
+    };
+    let mut rendered = rendered.map_err(|e| e.to_string())?;
+    if let Value::Object(map) = &mut rendered {
+        map.extend(kept);
+    }
+    Ok(rendered)
+}
+
+/// The `with:` fields stage `uses` renders itself, over its own variables: the notifiers'
+/// message templates. A value there is the workflow's template, never the result of one.
+pub fn plugin_rendered_fields(uses: &PluginRef) -> &'static [&'static str] {
+    match uses {
+        PluginRef::Builtin { name } if name == "webhook" => &["message", "title", "body"],
+        PluginRef::Builtin { name } if name == "telegram" => &["message"],
+        _ => &[],
+    }
+}
+
+/// `with` without `fields` (when it is a mapping), and those fields as written. A value that is
+/// entirely one `{% raw %}...{% endraw %}` block (what keeping a template from the engine took
+/// before notifiers rendered these fields alone) is passed without the wrapper.
+fn set_aside(with: &Value, fields: &[&str]) -> (Value, Map<String, Value>) {
+    let Value::Object(map) = with else {
+        return (with.clone(), Map::new());
+    };
+    let mut rest = map.clone();
+    let mut kept = Map::new();
+    for field in fields {
+        if let Some(value) = rest.remove(*field) {
+            let value = match value {
+                Value::String(text) => Value::String(unwrap_raw(&text).to_string()),
+                other => other,
+            };
+            kept.insert((*field).to_string(), value);
+        }
+    }
+    (Value::Object(rest), kept)
+}
+
+/// The inside of `text` when it is exactly one `{% raw %}...{% endraw %}` block (surrounding
+/// whitespace allowed), else `text`.
+fn unwrap_raw(text: &str) -> &str {
+    let trimmed = text.trim();
+    let open = ["{% raw %}", "{%- raw %}", "{% raw -%}", "{%- raw -%}"];
+    let close = [
+        "{% endraw %}",
+        "{%- endraw %}",
+        "{% endraw -%}",
+        "{%- endraw -%}",
+    ];
+    for start in open {
+        for end in close {
+            if let Some(inner) = trimmed
+                .strip_prefix(start)
+                .and_then(|rest| rest.strip_suffix(end))
+                && !inner.contains("{% endraw")
+                && !inner.contains("{%- endraw")
+            {
+                return inner;
+            }
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(uses: &str, with: Value, timeout_ms: u64) -> engine_core::Stage {
+        let name = uses.trim_start_matches("builtin:").to_string();
+        engine_core::Stage {
+            id: "notify".to_string(),
+            uses: PluginRef::Builtin { name },
+            needs: Vec::new(),
+            with,
+            permissions: Default::default(),
+            timeout_ms,
+            memory_limit_bytes: 1 << 20,
+            retry: Default::default(),
+            on_failure: None,
+            delivery: Default::default(),
+            budget_usd: None,
+            condition: None,
+            secrets: Vec::new(),
+            approval: None,
+        }
+    }
+
+    fn scope_with_title(title: &str) -> Scope {
+        Scope {
+            task: json!({"id": "t1", "title": title, "body": "", "labels": []}),
+            run: json!({"id": "r1", "status": "running", "branch": "engine/r1"}),
+            stages: json!({}),
+            env: json!({}),
+            secrets: BTreeMap::new(),
+            terminal: None,
+        }
+    }
+
+    #[test]
+    fn notifier_message_templates_reach_the_plugin_as_written() {
+        let with = json!({
+            "url": "http://127.0.0.1:1/{{ task.id }}",
+            "message": "{{ task.title }} {{ run.status }}",
+            "title": "x",
+            "body": "{% raw %}{\"m\": {{ message | tojson }}}{% endraw %}",
+        });
+        let webhook = stage("builtin:webhook", with.clone(), 60_000);
+        let config = rendered_config(
+            &webhook,
+            &scope_with_title("{% for i in range(3) %}x{% endfor %}"),
+            BTreeMap::new(),
+        )
+        .expect("rendered");
+        assert_eq!(
+            config,
+            json!({
+                "url": "http://127.0.0.1:1/t1",
+                "message": "{{ task.title }} {{ run.status }}",
+                "title": "x",
+                "body": "{\"m\": {{ message | tojson }}}",
+            })
+        );
+        // Any other stage gets every template rendered, task text inserted as data.
+        let gate = stage("builtin:gate", json!({"m": "{{ task.title }}"}), 60_000);
+        let title = "{% for i in range(3) %}x{% endfor %} {{ run.branch }}";
+        let config = rendered_config(&gate, &scope_with_title(title), BTreeMap::new());
+        assert_eq!(config, Ok(json!({"m": title})));
+    }
+
+    #[test]
+    fn runaway_templates_fail_the_attempt_with_a_clear_message() {
+        let nested = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}\
+                      {% endfor %}";
+        let gate = stage("builtin:gate", json!({"m": nested}), 3_000);
+        let err = rendered_config(&gate, &scope_with_title("t"), BTreeMap::new()).unwrap_err();
+        assert!(err.contains("stage \"notify\": with.m:"), "{err}");
+        assert!(err.contains("fuel limit"), "{err}");
+    }
+
+    #[test]
+    fn only_whole_raw_blocks_are_unwrapped() {
+        assert_eq!(unwrap_raw(" {% raw %}{{ a }}{% endraw %}\n"), "{{ a }}");
+        assert_eq!(unwrap_raw("{%- raw -%}{{ a }}{%- endraw -%}"), "{{ a }}");
+        let two = "{% raw %}a{% endraw %}{{ b }}{% raw %}c{% endraw %}";
+        assert_eq!(unwrap_raw(two), two);
+        assert_eq!(unwrap_raw("plain"), "plain");
+    }
 }

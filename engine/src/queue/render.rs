@@ -4,6 +4,7 @@ use engine_tasks::{Blocker, Planned, Schedule, Task, Verdict};
 use serde_json::{Value, json};
 
 use crate::tasks::Listing;
+use crate::terminal::{cell, pad, safe};
 
 /// Why a task would not start now, in words.
 pub fn verdict_text(verdict: &Verdict) -> String {
@@ -95,7 +96,8 @@ pub fn dry_run_text(
     let mut out = String::new();
     if schedule.runs.is_empty() {
         out.push_str(&format!(
-            "nothing would run: no task of {source} is ready\n"
+            "nothing would run: no task of {} is ready\n",
+            safe(source)
         ));
     } else {
         let what = if one_run {
@@ -108,8 +110,9 @@ pub fn dry_run_text(
                 String::new()
             };
             format!(
-                "would run {n} task{} from {source}{at_a_time}, in this order",
-                if n == 1 { "" } else { "s" }
+                "would run {n} task{} from {}{at_a_time}, in this order",
+                if n == 1 { "" } else { "s" },
+                safe(source)
             )
         };
         out.push_str(&format!("{what}:\n"));
@@ -133,9 +136,9 @@ pub fn dry_run_text(
                     } else {
                         String::new()
                     },
-                    task.id.clone(),
+                    cell(&task.id),
                     priority(task),
-                    [task.title.clone(), notes.join("; ")]
+                    [cell(&task.title), safe(&notes.join("; ")).into_owned()]
                         .into_iter()
                         .filter(|s| !s.is_empty())
                         .collect::<Vec<_>>()
@@ -153,15 +156,15 @@ pub fn dry_run_text(
             .map(|e| {
                 let task = &tasks[e.index];
                 [
-                    task.id.clone(),
-                    task.title.clone(),
-                    rest_text(&e.verdict, one_run),
+                    cell(&task.id),
+                    cell(&task.title),
+                    safe(&rest_text(&e.verdict, one_run)).into_owned(),
                 ]
             })
             .collect();
         let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
         for [id, title, why] in rows {
-            out.push_str(&format!("  {id:<width$}  {why}  ({title})\n"));
+            out.push_str(&format!("  {}  {why}  ({title})\n", pad(&id, width)));
         }
     }
     out
@@ -180,7 +183,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
             .iter()
             .zip(widths)
             .filter(|(_, w)| *w > 0)
-            .map(|(cell, w)| format!("{cell:<w$}"))
+            .map(|(text, w)| pad(text, w))
             .collect();
         out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
     }

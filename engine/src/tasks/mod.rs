@@ -78,6 +78,18 @@ pub async fn prepare_tasks_file(
     host: &Host,
     file: &Path,
 ) -> Result<(PreparedSource, PathBuf), EngineError> {
+    let metadata = std::fs::metadata(file).map_err(|e| {
+        EngineError::Usage(format!(
+            "{}: {e}",
+            crate::terminal::safe(&file.display().to_string())
+        ))
+    })?;
+    if !metadata.is_file() {
+        return Err(EngineError::Usage(format!(
+            "{}: not a regular file; give a tasks file",
+            crate::terminal::safe(&file.display().to_string())
+        )));
+    }
     let full = file.canonicalize().map_err(|e| EngineError::io(file, e))?;
     let dir = full.parent().unwrap_or(Path::new("/")).to_path_buf();
     let root = match Repo::discover(&dir) {
@@ -110,6 +122,47 @@ pub async fn prepare_tasks_file(
     ))
 }
 
+/// Refuses a tasks file that is a directory, a device or a FIFO, is too large, or resolves
+/// (through symbolic links) outside the repository. A file that does not exist is left to the
+/// source, which says so in its own words.
+pub fn check_tasks_path(repo_root: &Path, path: &str) -> Result<(), EngineError> {
+    let shown = crate::terminal::safe(path).into_owned();
+    let refuse = |why: String| Err(EngineError::Usage(format!("tasks path {shown}: {why}")));
+    let joined = repo_root.join(path);
+    let Ok(metadata) = std::fs::metadata(&joined) else {
+        return Ok(());
+    };
+    let root = repo_root
+        .canonicalize()
+        .map_err(|e| EngineError::io(repo_root, e))?;
+    let resolved = joined
+        .canonicalize()
+        .map_err(|e| EngineError::io(&joined, e))?;
+    if !resolved.starts_with(&root) {
+        return refuse(format!(
+            "resolves to {}, outside the repository at {}; a task source reads files of the \
+             repository only",
+            crate::terminal::safe(&resolved.display().to_string()),
+            root.display()
+        ));
+    }
+    if !metadata.is_file() {
+        let kind = if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        };
+        return refuse(format!("is {kind}; give the tasks file itself"));
+    }
+    if metadata.len() > MAX_TASKS_FILE_BYTES {
+        return refuse(format!(
+            "is {} bytes; the limit is {MAX_TASKS_FILE_BYTES} bytes",
+            metadata.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Every task of a source with the verdict on each.
 #[derive(Debug, Clone)]
 pub struct Listing {
@@ -123,12 +176,20 @@ pub struct Listing {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Lists the source's tasks (the repository mounted read-only) and decides readiness.
+/// The largest tasks file a source's `path` may name (100,000 tasks fit).
+pub const MAX_TASKS_FILE_BYTES: u64 = 8 << 20;
+
+/// Lists the source's tasks (the repository mounted read-only) and decides readiness. A `path`
+/// in the source's config must name a regular file inside the repository, of at most
+/// [`MAX_TASKS_FILE_BYTES`] (checked here, before the source reads it).
 pub async fn list(
     host: &Host,
     prepared: &PreparedSource,
     repo_root: &Path,
 ) -> Result<Listing, EngineError> {
+    if let Some(path) = prepared.spec.config.get("path").and_then(|p| p.as_str()) {
+        check_tasks_path(repo_root, path)?;
+    }
     let list = host
         .list_tasks(&prepared.source, &prepared.call(repo_root))
         .await?;

@@ -5,6 +5,7 @@ use engine_tasks::{Blocker, Entry, Location, Task, TaskStatus};
 use serde_json::{Value, json};
 
 use super::Listing;
+use crate::terminal::{cell, safe};
 
 /// The table: one row per task in readiness order; a task that is not ready gets a second line
 /// saying what blocks it. Ends with a count.
@@ -18,11 +19,11 @@ pub fn table(listing: &Listing) -> String {
             let task = listing.tasks.get(entry.index)?;
             Some((
                 [
-                    task.id.clone(),
-                    task.status.to_string(),
+                    cell(&task.id),
+                    cell(&task.status.to_string()),
                     format!("P{}", task.priority),
                     if entry.ready { "yes" } else { "no" }.to_string(),
-                    task.title.clone(),
+                    cell(&task.title),
                 ],
                 entry,
             ))
@@ -56,7 +57,7 @@ pub fn table(listing: &Listing) -> String {
             out.push_str(&format!(
                 "{}blocked by: {}\n",
                 " ".repeat(indent),
-                why.join(", ")
+                safe(&why.join(", "))
             ));
         }
     }
@@ -75,8 +76,12 @@ pub fn table(listing: &Listing) -> String {
 /// `file:line: warning: message` lines: the source's warnings, then the graph's problems.
 pub fn warnings(listing: &Listing) -> Vec<String> {
     let located = |location: Option<&Location>, message: &str| match location {
-        Some(location) => format!("{location}: warning: {message}"),
-        None => format!("warning: {message}"),
+        Some(location) => format!(
+            "{}: warning: {}",
+            safe(&location.to_string()),
+            safe(message)
+        ),
+        None => format!("warning: {}", safe(message)),
     };
     listing
         .warnings

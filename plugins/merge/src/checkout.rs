@@ -1,21 +1,46 @@
 //! The base branch checked out somewhere (typically the user's own checkout): its uncommitted
 //! work is never touched. After the ref moves the checkout is brought to the merged commit the
 //! way `git checkout` would, carrying the user's uncommitted changes along; a checkout with
-//! uncommitted changes to a file the merge changes stops the merge before the ref moves.
+//! uncommitted changes to a file the merge changes stops the merge before the ref moves. When a
+//! change of the user's gets in the way after all (made after that check, or while the engine
+//! was down after a crash), the checkout is brought forward file by file and those files are
+//! kept and named in a warning (see [`crate::forward`]): the index never stays behind the moved
+//! `HEAD`.
 
 use engine_stage_sdk::StageError;
 use serde_json::json;
 
+use crate::forward::bring_forward;
 use crate::plumbing::{checkouts_of, parse_worktrees, short};
 use crate::runner::{Git, Runner, git_failure};
+
+/// How often `git worktree list` is tried: another run's `git worktree add` in the same
+/// repository makes it fail for the few milliseconds its registration is half-written.
+const LIST_TRIES: usize = 5;
 
 /// The worktrees (host paths) where `base_ref` is checked out.
 pub fn find<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     base_ref: &str,
 ) -> Result<Vec<String>, StageError> {
-    let list = git.ok(&["worktree", "list", "--porcelain"])?;
-    Ok(checkouts_of(&parse_worktrees(&list), base_ref))
+    let args = ["worktree", "list", "--porcelain"];
+    let mut out = git.raw(&args)?;
+    for _ in 1..LIST_TRIES {
+        if out.success() {
+            break;
+        }
+        out = git.raw(&args)?;
+    }
+    if !out.success() {
+        let failure = git_failure(&args, &out);
+        return Err(StageError::retryable(format!(
+            "cannot list the worktrees to find where {base_ref} is checked out (tried \
+             {LIST_TRIES} times): {}",
+            failure.message
+        ))
+        .with_detail(failure.detail));
+    }
+    Ok(checkouts_of(&parse_worktrees(&out.stdout), base_ref))
 }
 
 /// Fails retryably, before anything moves, when a checkout of the base has staged or
@@ -81,9 +106,9 @@ fn changed_paths(line: &str) -> Vec<&str> {
     rest.split(" -> ").map(|p| p.trim_matches('"')).collect()
 }
 
-/// Brings each checkout's index and files from `old` to `new` with a two-way
-/// `read-tree -m -u`, which refuses rather than overwrite untracked files. Returns whether
-/// every checkout was synced (`None` when there is none) and a warning per refusal.
+/// Brings each checkout's index and files from `old` to `new` (see [`bring_forward`]).
+/// Returns whether every checkout was synced completely (`None` when there is none) and a
+/// warning per checkout where something of the user's was kept or that could not be updated.
 pub fn sync<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     base: &str,
@@ -96,28 +121,37 @@ pub fn sync<R: Runner + ?Sized>(
     }
     let mut warnings = Vec::new();
     for path in checkouts {
-        // Stat-only changes would make read-tree refuse; the result does not matter.
-        git.raw(&["-C", path, "update-index", "-q", "--refresh"])?;
-        let out = git.raw(&["-C", path, "read-tree", "-m", "-u", old, new])?;
-        if !out.success() {
-            let reason = out.stderr.trim().replace('\n', " ");
-            warnings.push(format!(
-                "{base} was merged, but the checkout at {path} was not updated to {}: {reason}; \
-                 its files still match {}. Move the files git names out of the way and run \
-                 `git -C {path} read-tree -m -u {old} {new}`",
-                short(new),
-                short(old)
-            ));
-        }
+        warnings.extend(sync_one(git, base, path, old, new));
     }
     Ok((Some(warnings.is_empty()), warnings))
 }
 
-/// After a crash between moving the base and syncing its checkouts, brings a checkout left at
-/// the previous commit to the merged one, but only when its index is exactly the previous
-/// commit's tree and it has no unstaged changes (so nothing of the user's can be in the way).
-/// A checkout already matching the base's tip counts as synced; any other is left alone with
-/// a warning.
+/// One checkout: the warning, if any. The merge has landed whatever happens here, so a failure
+/// is a warning too, saying how to finish by hand.
+fn sync_one<R: Runner + ?Sized>(
+    git: &Git<'_, R>,
+    base: &str,
+    path: &str,
+    old: &str,
+    new: &str,
+) -> Option<String> {
+    match bring_forward(git, base, path, old, new) {
+        Ok(warning) => warning,
+        Err(e) => Some(format!(
+            "{base} was merged, but the checkout at {path} could not be brought to {} ({}); \
+             `git -C {path} status` shows where it stands, and `git -C {path} read-tree -m -u \
+             {old} {new}` finishes it once nothing is in the way",
+            short(new),
+            e.message
+        )),
+    }
+}
+
+/// After a crash between moving the base and syncing its checkouts, brings each checkout of the
+/// base that is not at its tip yet from the commit before the merge (`previous`) to the tip,
+/// carrying the user's changes along (a kill -9 there, with the task file's status written in
+/// the checkout, is the usual case). A checkout whose index already matches the tip counts as
+/// synced; files of the user's in the way are kept and named in a warning.
 pub fn resync<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     base: &str,
@@ -129,26 +163,14 @@ pub fn resync<R: Runner + ?Sized>(
         return Ok((None, Vec::new()));
     }
     let tip_tree = git.tree(tip)?;
-    let previous_tree = git.tree(previous)?;
     let mut warnings = Vec::new();
     for path in checkouts {
         git.raw(&["-C", path, "update-index", "-q", "--refresh"])?;
         let index = git.raw(&["-C", path, "write-tree"])?;
-        let index_tree = index.stdout.trim();
-        if index.success() && index_tree == tip_tree {
+        if index.success() && index.stdout.trim() == tip_tree {
             continue;
         }
-        let unstaged = git.raw(&["-C", path, "diff", "--quiet"])?;
-        if index.success() && index_tree == previous_tree && unstaged.success() {
-            let (_, mut more) = sync(git, base, std::slice::from_ref(path), previous, tip)?;
-            warnings.append(&mut more);
-            continue;
-        }
-        warnings.push(format!(
-            "the checkout of {base} at {path} does not match {base}'s commit {} and was left \
-             alone; check it with `git -C {path} status`",
-            short(tip)
-        ));
+        warnings.extend(sync_one(git, base, path, previous, tip));
     }
     Ok((Some(warnings.is_empty()), warnings))
 }

@@ -17,6 +17,7 @@
 pub mod checkout;
 pub mod config;
 pub mod facts;
+pub mod forward;
 pub mod gh;
 pub mod glue;
 pub mod identity;

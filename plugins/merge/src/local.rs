@@ -53,6 +53,9 @@ pub fn merge<R: Runner + ?Sized>(
             let checkouts = checkout::find(&git, &base_ref)?;
             let (synced, warnings) =
                 checkout::resync(&git, &facts.base_branch, &checkouts, &previous, &old)?;
+            for warning in &warnings {
+                runner.warn(warning);
+            }
             report.checkout_synced = synced;
             report.warnings = warnings;
         }

@@ -94,8 +94,13 @@ impl Report {
         if self.mode == Mode::Local && self.pushed {
             summary.push_str(", pushed");
         }
-        if !self.warnings.is_empty() {
-            summary.push_str(&format!(" ({} warning(s))", self.warnings.len()));
+        match self.warnings.as_slice() {
+            [] => {}
+            [only] => summary.push_str(&format!("; warning: {only}")),
+            [first, rest @ ..] => summary.push_str(&format!(
+                "; warning: {first} (and {} more in the stage's outputs and log)",
+                rest.len()
+            )),
         }
         summary
     }
@@ -164,6 +169,25 @@ mod tests {
         assert!(
             r.summary()
                 .ends_with("(already done by an earlier attempt), pushed")
+        );
+    }
+
+    #[test]
+    fn the_summary_says_what_the_warning_is_not_just_how_many() {
+        let mut r = Report::new(Mode::Local, Strategy::Squash, "engine/t1-x", "main");
+        r.merged = true;
+        r.merged_sha = Some("abc1234def".into());
+        r.warnings = vec!["kept a.txt".into()];
+        assert_eq!(
+            r.summary(),
+            "squash-merged engine/t1-x into main as abc1234; warning: kept a.txt"
+        );
+        r.warnings.push("second".into());
+        assert!(
+            r.summary()
+                .ends_with("; warning: kept a.txt (and 1 more in the stage's outputs and log)"),
+            "{}",
+            r.summary()
         );
     }
 

@@ -1,4 +1,8 @@
-//! Rendering a notifier's templates (minijinja) over the message context.
+//! Rendering a notifier's templates (minijinja) over the message context. The template is the
+//! workflow's own text (the engine passes `message`, `title` and `body` as written); the values
+//! it reads (a task's title, a stage's output) are data and are never rendered themselves.
+
+use std::io;
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -6,10 +10,14 @@ use serde_json::Value;
 /// Instructions a template may run: plenty for a message, a stop for runaway loops.
 const FUEL: u64 = 200_000;
 
+/// Bytes a rendered template may hold (1 MiB): far more than any chat message.
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
+
 /// Renders `template` with the variables of `context` (an object). Missing variables and
 /// attributes render as nothing (`{{ run.cost_usd }}` when the engine did not send a cost),
 /// so a template works in a `finally:` notifier and in an ordinary stage alike. Text without
-/// template syntax is returned as it is.
+/// template syntax is returned as it is. A template runs at most 200,000 instructions and
+/// renders at most [`MAX_RENDERED_BYTES`].
 pub fn render(template: &str, context: &Value) -> Result<String, String> {
     if !["{{", "{%", "{#"].iter().any(|m| template.contains(m)) {
         return Ok(template.to_string());
@@ -17,8 +25,42 @@ pub fn render(template: &str, context: &Value) -> Result<String, String> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
     env.set_fuel(Some(FUEL));
-    env.render_str(template, context)
-        .map_err(|e| format!("cannot render the template: {e}"))
+    env.set_recursion_limit(64);
+    // State that survives loop iterations lets a loop double a string again and again.
+    env.remove_global("namespace");
+    let compiled = env
+        .template_from_str(template)
+        .map_err(|e| format!("cannot render the template: {e}"))?;
+    let mut out = Capped(Vec::new());
+    match compiled.render_captured_to(context, &mut out) {
+        Ok(_) => Ok(String::from_utf8_lossy(&out.0).into_owned()),
+        Err(_) if out.0.len() >= MAX_RENDERED_BYTES => Err(format!(
+            "cannot render the template: the text is longer than {MAX_RENDERED_BYTES} bytes"
+        )),
+        Err(e) if e.kind() == minijinja::ErrorKind::OutOfFuel => Err(format!(
+            "cannot render the template: it ran more than {FUEL} instructions (a runaway loop?)"
+        )),
+        Err(e) => Err(format!("cannot render the template: {e}")),
+    }
+}
+
+/// Output that refuses to grow past [`MAX_RENDERED_BYTES`] (it keeps exactly that many).
+struct Capped(Vec<u8>);
+
+impl io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let room = MAX_RENDERED_BYTES - self.0.len();
+        if buf.len() > room {
+            self.0.extend_from_slice(&buf[..room]);
+            return Err(io::Error::other("the rendered text is too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -65,6 +107,24 @@ mod tests {
             &ctx,
         )
         .unwrap_err();
-        assert!(err.contains("cannot render"), "{err}");
+        assert!(err.contains("instructions"), "{err}");
+    }
+
+    #[test]
+    fn output_past_the_cap_is_an_error() {
+        let err = render(
+            "{% for i in range(20) %}{{ 'x' * 100000 }}{% endfor %}",
+            &json!({}),
+        )
+        .unwrap_err();
+        assert!(err.contains("longer than"), "{err}");
+    }
+
+    #[test]
+    fn values_are_data_never_templates() {
+        let title = "{% for i in range(3) %}x{% endfor %} {{ run.branch }}";
+        let ctx = json!({"task": {"title": title}, "run": {"branch": "engine/x"}});
+        assert_eq!(render("{{ task.title }}", &ctx).unwrap(), title);
+        assert!(render("{% set ns = namespace(a=1) %}{{ ns.a }}", &ctx).is_err());
     }
 }

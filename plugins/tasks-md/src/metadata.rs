@@ -139,10 +139,19 @@ fn status_word(text: &str) -> &str {
         let after = &text[len..];
         let spaces = after.len() - after.trim_start_matches(' ').len();
         let next = &after[spaces..];
+        // `progress` must end the word: `In Progressx` is not a status (write-back would
+        // leave the `x` behind the new word and make the line unreadable).
+        let word_ends = |rest: &str| {
+            !rest
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+        };
         if spaces > 0
             && next
                 .get(..8)
                 .is_some_and(|p| p.eq_ignore_ascii_case("progress"))
+            && next.get(8..).is_some_and(word_ends)
         {
             return &text[..len + spaces + 8];
         }
@@ -298,6 +307,8 @@ mod tests {
             other => panic!("{line:?}: {other:?}"),
         };
         assert!(bad("P0 | DOING").contains("unknown status `DOING`"));
+        // Found by tests/fuzz_tasks.rs: read as In Progress, written back as `DONEx`.
+        assert!(bad("P3 | 🔄 In Progressx | Est: 1w").contains("unknown status `In`"));
         assert!(bad("P0 | | Est: 2d").contains("without a status"));
         assert!(bad("P999 | TODO").contains("out of range"));
     }

@@ -131,3 +131,22 @@ fn long_messages_are_cut_to_telegrams_limit() {
         TELEGRAM_LIMIT
     );
 }
+
+#[test]
+fn task_text_is_sent_verbatim_never_rendered() {
+    let title = "{% for i in range(3) %}x{% endfor %} {{ run.branch }}";
+    let mut context = context();
+    context["task"]["title"] = json!(title);
+    context["run"]["branch"] = json!("engine/secret-branch");
+    for with in [
+        json!({"token": TOKEN, "chat_id": 1}),
+        json!({"token": TOKEN, "chat_id": 1, "message": "<b>{{ task.title }}</b>"}),
+    ] {
+        let config = parse(&with).unwrap();
+        let request = build_request(&config, &context).unwrap();
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let text = body["text"].as_str().unwrap();
+        assert!(text.contains(title), "{with}: {text}");
+        assert!(!text.contains("engine/secret-branch"), "{with}: {text}");
+    }
+}

@@ -146,3 +146,52 @@ fn bad_urls_and_templates_fail_before_sending() {
     assert!(deliver(&transport, &config, &context()).is_err());
     assert!(transport.sent.borrow().is_empty());
 }
+
+/// A task title (which may come from a GitHub issue) that looks like a template.
+const TEMPLATE_TITLE: &str = "{% for i in range(3) %}x{% endfor %} {{ run.branch }}";
+
+#[test]
+fn task_text_is_delivered_verbatim_never_rendered() {
+    let mut context = context();
+    context["task"]["title"] = json!(TEMPLATE_TITLE);
+    context["run"]["branch"] = json!("engine/secret-branch");
+    // The default message and title, a message template, and a body that sees `message`.
+    for (with, field) in [
+        (json!({"url": URL}), "text"),
+        (
+            json!({"url": URL, "message": "T: {{ task.title }}"}),
+            "text",
+        ),
+        (json!({"url": URL, "title": "[{{ task.title }}]"}), "title"),
+    ] {
+        let config = parse(&with).unwrap();
+        let request = build_request(&config, &context).unwrap();
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let text = body[field].as_str().unwrap();
+        assert!(text.contains(TEMPLATE_TITLE), "{with}: {text}");
+        assert!(!text.contains("xxx"), "{with}: {text}");
+        assert!(!text.contains("engine/secret-branch"), "{with}: {text}");
+        assert_eq!(body["task"]["title"], TEMPLATE_TITLE);
+    }
+    let config = parse(&json!({
+        "url": URL,
+        "message": "{{ task.title }}",
+        "body": "{\"m\": {{ message | tojson }}, \"t\": {{ task.title | tojson }}}",
+    }))
+    .unwrap();
+    let request = build_request(&config, &context).unwrap();
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body, json!({"m": TEMPLATE_TITLE, "t": TEMPLATE_TITLE}));
+}
+
+#[test]
+fn runaway_message_templates_fail_fatally() {
+    let config = parse(&json!({
+        "url": URL,
+        "message": "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+    }))
+    .unwrap();
+    let err = deliver(&FakeTransport::answering(200, "ok"), &config, &context()).unwrap_err();
+    assert!(!err.retryable);
+    assert!(err.message.contains("`message`"), "{}", err.message);
+}

@@ -41,6 +41,7 @@ fn spec(dir: &std::path::Path) -> SessionSpec {
         pricing: engine_agent::Pricing::none(),
         model: None,
         redact: Vec::new(),
+        confinement: None,
     }
 }
 

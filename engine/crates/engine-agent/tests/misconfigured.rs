@@ -29,6 +29,7 @@ async fn gemini_session(dir: &Path, script: String) -> Summary {
         pricing: Pricing::none(),
         model: None,
         redact: Vec::new(),
+        confinement: None,
     };
     let mut session = Session::start(spec, Box::new(GeminiParser::new())).unwrap();
     while session.next_event().await.is_some() {}

@@ -47,6 +47,7 @@ fn spec(dir: &Path, lines: &[&str], limits: Limits, pricing: Pricing) -> Session
         pricing,
         model: None,
         redact: Vec::new(),
+        confinement: None,
     }
 }
 

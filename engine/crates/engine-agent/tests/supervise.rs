@@ -60,6 +60,7 @@ fn spec(dir: &Path, script: &str, limits: Limits) -> SessionSpec {
         pricing: Pricing::none(),
         model: None,
         redact: Vec::new(),
+        confinement: None,
     }
 }
 

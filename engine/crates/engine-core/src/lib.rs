@@ -5,6 +5,7 @@
 //! persists every accepted transition before it carries out the commands that follow from it,
 //! which is what makes runs resumable after a crash.
 
+pub mod env_policy;
 pub mod event;
 pub mod machine;
 pub mod model;

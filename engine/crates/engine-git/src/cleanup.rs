@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::command::run_git;
 use crate::repo::{Repo, reject_option_like};
-use crate::worktree::{same_path, worktree_turn};
+use crate::worktree::same_path;
 use crate::{GitError, WorktreeEntry};
 
 impl Repo {
@@ -23,7 +23,7 @@ impl Repo {
     /// worktree of this repository, and a worktree git has locked (`git worktree lock`).
     pub fn remove_run_worktree(&self, worktree: &Path) -> Result<bool, GitError> {
         let path = self.absolute(worktree);
-        let _turn = worktree_turn();
+        let _turn = self.worktree_turn()?;
         let existed = path.symlink_metadata().is_ok();
         let repairs = self.repair_half_made(&path)?;
         self.prune_worktrees()?;
@@ -140,6 +140,8 @@ impl Repo {
     pub fn delete_branch_at(&self, name: &str, expected: &str) -> Result<(), GitError> {
         reject_option_like("branch name", name)?;
         reject_option_like("revision", expected)?;
+        // No worktree may be added on the branch between the check and the deletion.
+        let _turn = self.worktree_turn()?;
         self.prune_worktrees()?;
         self.refuse_checked_out(name)?;
         let reference = format!("refs/heads/{name}");

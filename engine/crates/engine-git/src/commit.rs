@@ -130,6 +130,9 @@ impl Repo {
     /// checked out in any worktree.
     pub fn delete_branch(&self, name: &str, force: bool) -> Result<(), GitError> {
         reject_option_like("branch name", name)?;
+        // No worktree may be added on the branch between the check and the deletion, and
+        // `git branch` itself reads every worktree's HEAD.
+        let _turn = self.worktree_turn()?;
         self.prune_worktrees()?;
         self.refuse_checked_out(name)?;
         let flag = if force { "-D" } else { "-d" };

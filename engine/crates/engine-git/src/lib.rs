@@ -14,13 +14,16 @@ mod commit;
 mod error;
 mod identity;
 mod naming;
+mod refs_guard;
 mod repo;
 mod snapshot;
+pub mod turn;
 mod worktree;
 
 pub use commit::Identity;
 pub use error::GitError;
 pub use naming::{branch_name, slugify};
+pub use refs_guard::{BranchRefPaths, RepoSnapshot};
 pub use repo::Repo;
 pub use worktree::WorktreeEntry;
 
@@ -32,5 +35,7 @@ mod commit_tests;
 mod repo_tests;
 #[cfg(test)]
 mod test_repo;
+#[cfg(test)]
+mod turn_tests;
 #[cfg(test)]
 mod worktree_tests;

@@ -14,6 +14,8 @@ const MAX_BRANCH_SUFFIX: u32 = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repo {
     root: PathBuf,
+    /// The common git directory, as `git rev-parse --git-common-dir` named it at discovery.
+    common_dir: PathBuf,
 }
 
 impl Repo {
@@ -59,12 +61,13 @@ impl Repo {
         if root.is_empty() {
             return Err(GitError::NotARepo(start.to_path_buf()));
         }
-        if let Some(common_dir) = lines.next() {
-            register_common_dir(Path::new(common_dir));
-        }
-        Ok(Repo {
-            root: PathBuf::from(root),
-        })
+        let root = PathBuf::from(root);
+        let common_dir = match lines.next().filter(|dir| !dir.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => root.join(".git"),
+        };
+        register_common_dir(&common_dir);
+        Ok(Repo { root, common_dir })
     }
 
     /// The top of the working tree (absolute).
@@ -74,13 +77,18 @@ impl Repo {
 
     /// The repository's common git directory (`.git` of the main worktree), absolute.
     pub fn git_common_dir(&self) -> Result<PathBuf, GitError> {
-        let text = self.git_text(&["rev-parse", "--git-common-dir"])?;
-        let dir = PathBuf::from(text.trim_end_matches('\n'));
-        Ok(if dir.is_absolute() {
-            dir
+        Ok(if self.common_dir.is_absolute() {
+            self.common_dir.clone()
         } else {
-            self.root.join(dir)
+            self.root.join(&self.common_dir)
         })
+    }
+
+    /// Takes this repository's worktree turn (see [`crate::turn`]): held while engine lists,
+    /// adds, repairs, prunes or removes worktrees, so that neither its own parallel runs nor
+    /// another engine process in the same repository see a worktree half-way through.
+    pub(crate) fn worktree_turn(&self) -> Result<crate::turn::WorktreeTurn, GitError> {
+        crate::turn::take(&self.git_common_dir()?)
     }
 
     /// The administrative directory (`<common dir>/worktrees/<id>`) of the linked worktree whose
@@ -315,11 +323,6 @@ impl Repo {
             value: base_name.to_string(),
             reason: "every numbered variant is taken",
         })
-    }
-
-    /// Runs git in the root and returns its stdout, requiring success.
-    pub(crate) fn git_text(&self, args: &[&str]) -> Result<String, GitError> {
-        run_git(&self.root, args)?.success_text()
     }
 }
 

@@ -7,7 +7,6 @@
 //! killed `git worktree add`: [`Repo::add_worktree`] removes it and creates the worktree again.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
 
 use crate::command::run_git;
 use crate::repo::reject_option_like;
@@ -29,17 +28,6 @@ const ADMIN_LOCKS: &[&str] = &[
     "CHERRY_PICK_HEAD.lock",
 ];
 
-/// One turn at a time for the worktree operations of this process (creating, repairing,
-/// removing): git's worktree bookkeeping is not safe against itself running concurrently in one
-/// repository, and the repair must never see another run's worktree half-way through `add`.
-static WORKTREE_TURN: Mutex<()> = Mutex::new(());
-
-pub(crate) fn worktree_turn() -> MutexGuard<'static, ()> {
-    WORKTREE_TURN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// One entry of `git worktree list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorktreeEntry {
@@ -54,11 +42,32 @@ pub struct WorktreeEntry {
 }
 
 impl Repo {
-    /// Every worktree of the repository, the main one first (`git worktree list --porcelain`).
+    /// Every worktree of the repository, the main one first (`git worktree list --porcelain`),
+    /// read in the repository's worktree turn (never half-way through another `add`).
     pub fn worktrees(&self) -> Result<Vec<WorktreeEntry>, GitError> {
-        let output = run_git(self.root(), &["worktree", "list", "--porcelain", "-z"])?.success()?;
-        let text = output.text()?;
+        let _turn = self.worktree_turn()?;
+        let args = ["worktree", "list", "--porcelain", "-z"];
+        let mut output = run_git(self.root(), &args)?;
+        if !output.status.success() && self.remove_abandoned_registrations()? {
+            output = run_git(self.root(), &args)?;
+        }
+        let text = output.success_text()?;
         Ok(parse_worktree_list(&text))
+    }
+
+    /// Removes registrations that make every `git worktree` command fail (an empty
+    /// `commondir`) and that only a killed engine can have left: still locked as being created
+    /// by engine, while the caller holds the worktree turn, so no engine is creating them now.
+    /// Returns whether anything was removed.
+    fn remove_abandoned_registrations(&self) -> Result<bool, GitError> {
+        let mut removed = false;
+        for admin in self.admin_dirs()? {
+            if admin.locked.as_deref() == Some(CREATING_REASON) && admin.breaks_git().is_some() {
+                remove_dir(&admin.dir)?;
+                removed = true;
+            }
+        }
+        Ok(removed)
     }
 
     /// Creates a worktree at `path` (relative paths are taken from the repository root) on a
@@ -100,7 +109,7 @@ impl Repo {
         reject_option_like("branch name", branch)?;
         reject_option_like("revision", base_commit)?;
         let path = self.absolute(path);
-        let _turn = worktree_turn();
+        let _turn = self.worktree_turn()?;
         let mut repairs = self.repair_half_made(&path)?;
         repairs.extend(self.clear_branch_lock(branch)?);
         self.prune_worktrees()?;
@@ -200,7 +209,7 @@ impl Repo {
     /// worktree is never removed.
     pub fn remove_worktree(&self, path: &Path, force: bool) -> Result<(), GitError> {
         let path = self.absolute(path);
-        let _turn = worktree_turn();
+        let _turn = self.worktree_turn()?;
         let worktrees = self.worktrees()?;
         let position = worktrees.iter().position(|w| same_path(&w.path, &path));
         match position {
@@ -242,7 +251,7 @@ impl Repo {
     pub fn clear_stale_locks(&self, path: &Path, branch: &str) -> Result<Vec<PathBuf>, GitError> {
         reject_option_like("branch name", branch)?;
         let path = self.absolute(path);
-        let _turn = worktree_turn();
+        let _turn = self.worktree_turn()?;
         let mut removed = Vec::new();
         if let Some(admin) = self.admin_dir_of(&path)? {
             for name in ADMIN_LOCKS {
@@ -270,8 +279,9 @@ impl Repo {
         run_git(worktree, &["status", "--porcelain"])?.success_text()
     }
 
-    /// Forgets worktrees whose directories are gone.
+    /// Forgets worktrees whose directories are gone (in the worktree turn).
     pub(crate) fn prune_worktrees(&self) -> Result<(), GitError> {
+        let _turn = self.worktree_turn()?;
         run_git(self.root(), &["worktree", "prune"])?.success()?;
         Ok(())
     }

@@ -125,6 +125,9 @@ pub struct AttemptRequest {
     pub observer: Arc<dyn AttemptObserver>,
     /// Starts agent sessions for the stage (used only when `permissions.agent` is granted).
     pub agent: Option<Arc<dyn crate::agent::AgentLauncher>>,
+    /// Confinement of every program the stage runs (`None` only when the workflow turns
+    /// confinement off).
+    pub confinement: Option<Arc<engine_confine::Sandbox>>,
 }
 
 impl std::fmt::Debug for AttemptRequest {
@@ -136,6 +139,7 @@ impl std::fmt::Debug for AttemptRequest {
             .field("timeout", &self.timeout)
             .field("memory_limit_bytes", &self.memory_limit_bytes)
             .field("exec_env", &self.exec_env)
+            .field("confined", &self.confinement.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use engine_core::env_policy::{EnvSource, denied};
+
 use crate::attempt::AttemptObserver;
 use crate::bindings::engine::stage::exec::{Command, ExecError, Output};
 use crate::process::{self, ProcessSpec};
@@ -48,6 +50,8 @@ pub(crate) struct ExecPolicy {
     pub(crate) deadline: Instant,
     /// Told about every program run.
     pub(crate) observer: Arc<dyn AttemptObserver>,
+    /// Confinement of the programs (`None`: unconfined).
+    pub(crate) confinement: Option<Arc<engine_confine::Sandbox>>,
 }
 
 impl ExecPolicy {
@@ -56,7 +60,7 @@ impl ExecPolicy {
         let spec = self.prepare(&command)?;
         self.observer.exec_started(&command.program, &command.args);
         let started = Instant::now();
-        let result = process::run(spec).await;
+        let result = process::run(spec, self.confinement.as_deref()).await;
         let exit_code = result.as_ref().ok().and_then(|o| o.exit_code);
         self.observer
             .exec_finished(&command.program, exit_code, started.elapsed());
@@ -194,8 +198,9 @@ fn check_arguments(args: &[String]) -> Result<(), ExecError> {
     }
 }
 
-/// Names must be non-empty without `=` or NUL; values without NUL; and no loader variables
-/// (`LD_*`, `DYLD_*`), which would let a stage inject code into a granted program.
+/// Names must be non-empty without `=` or NUL; values without NUL; and nothing on the deny list
+/// ([`engine_core::env_policy`]: loader, git and shell-startup variables, `PATH`), which would
+/// let a stage inject code into a granted program or point git at another repository.
 fn check_env(env: &[(String, String)]) -> Result<(), ExecError> {
     for (key, value) in env {
         if key.is_empty() || key.contains('=') || key.contains('\0') {
@@ -208,9 +213,9 @@ fn check_env(env: &[(String, String)]) -> Result<(), ExecError> {
                 "the value of {key} contains a NUL byte"
             )));
         }
-        if key.starts_with("LD_") || key.starts_with("DYLD_") {
+        if let Some(why) = denied(key, EnvSource::Stage) {
             return Err(ExecError::InvalidArgument(format!(
-                "setting {key} is not allowed"
+                "setting {key} is not allowed: {why}"
             )));
         }
     }
@@ -298,6 +303,9 @@ mod tests {
         let env = |k: &str| vec![(k.to_string(), "v".to_string())];
         assert!(check_env(&env("FOO")).is_ok());
         assert!(check_env(&env("LD_PRELOAD")).is_err());
+        assert!(check_env(&env("GIT_DIR")).is_err());
+        assert!(check_env(&env("BASH_ENV")).is_err());
+        assert!(check_env(&env("PATH")).is_err());
         assert!(check_env(&env("A=B")).is_err());
         assert!(check_env(&env("")).is_err());
         assert!(check_arguments(&["a\0b".to_string()]).is_err());

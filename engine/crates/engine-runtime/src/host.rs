@@ -203,6 +203,7 @@ impl Host {
             exec_env: &[],
             observer: self.null_observer.clone(),
             agent: None,
+            confinement: None,
         })
         .map_err(describe_error)?;
         let stderr = state.stderr.clone();
@@ -257,6 +258,7 @@ impl Host {
             exec_env: &req.exec_env,
             observer: req.observer.clone(),
             agent: req.agent.clone(),
+            confinement: req.confinement.clone(),
         })
         .map_err(|message| Failure {
             kind: FailureKind::Fatal,

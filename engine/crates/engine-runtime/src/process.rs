@@ -64,12 +64,39 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Starts the program and waits for it (or its timeout).
-pub(crate) async fn run(spec: ProcessSpec) -> Result<Output, ExecError> {
+/// Starts the program (confined when `confinement` is given) and waits for it (or its timeout).
+pub(crate) async fn run(
+    spec: ProcessSpec,
+    confinement: Option<&engine_confine::Sandbox>,
+) -> Result<Output, ExecError> {
     let name = spec.display_name.clone();
-    let mut command = tokio::process::Command::new(&spec.program);
+    let (mut command, start_guard) = match confinement {
+        Some(sandbox) => {
+            let path = spec
+                .env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "PATH")
+                .map(|(_, v)| v.as_str());
+            let launch = engine_confine::Launch {
+                purpose: engine_confine::Purpose::Exec,
+                program: &spec.program,
+                args: &spec.args,
+                cwd: &spec.cwd,
+                extra_writable: &[],
+                extra_readable: &[],
+            };
+            let (command, guard) = sandbox.command(&launch, path).map_err(|e| {
+                ExecError::SpawnFailed(format!("cannot start `{name}` confined: {e}"))
+            })?;
+            (command, Some(guard))
+        }
+        None => (tokio::process::Command::new(&spec.program), None),
+    };
+    if confinement.is_none() {
+        command.args(&spec.args);
+    }
     command
-        .args(&spec.args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -108,8 +135,9 @@ pub(crate) async fn run(spec: ProcessSpec) -> Result<Output, ExecError> {
     };
     drain(stdout_reader, stderr_reader).await;
     // Dropping the guard kills what is left of the group (background children) and stops the
-    // readers.
+    // readers; the start guard then clears the start's cgroup.
     drop(guard);
+    drop(start_guard);
 
     let (exit_code, signal) = decode(status);
     Ok(Output {

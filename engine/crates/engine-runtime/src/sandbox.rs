@@ -56,6 +56,8 @@ pub(crate) struct SandboxSpec<'a> {
     pub(crate) exec_env: &'a [(String, String)],
     pub(crate) observer: Arc<dyn AttemptObserver>,
     pub(crate) agent: Option<Arc<dyn AgentLauncher>>,
+    /// Confinement of the programs the stage runs (`None`: they run unconfined).
+    pub(crate) confinement: Option<Arc<engine_confine::Sandbox>>,
 }
 
 impl StageState {
@@ -86,6 +88,7 @@ impl StageState {
             env: spec.exec_env.to_vec(),
             deadline: spec.deadline,
             observer: spec.observer.clone(),
+            confinement: spec.confinement.clone(),
         };
         let net = NetPolicy::new(
             spec.stage_id,

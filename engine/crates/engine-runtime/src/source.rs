@@ -267,6 +267,9 @@ impl Host {
             exec_env: &call.exec_env,
             observer: call.observer.clone(),
             agent: None,
+            // Task sources run before any run exists, with the user's own tools (see
+            // docs/security.md): not confined.
+            confinement: None,
         })?;
         Ok(self.new_store(state, deadline))
     }

@@ -30,6 +30,7 @@ mod queue_tests;
 mod readiness;
 #[cfg(test)]
 mod readiness_tests;
+mod schedule;
 
 pub use model::{
     ChecklistItem, Diagnostic, Location, SourceError, Task, TaskList, TaskStatus, URGENT_LABEL,

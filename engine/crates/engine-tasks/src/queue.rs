@@ -17,7 +17,7 @@
 //!
 //! Pure: no I/O, no clock.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::model::{Task, TaskStatus};
 use crate::readiness::{Blocker, readiness};
@@ -214,50 +214,5 @@ pub struct Schedule {
 /// The order in which the queue would be worked off with `parallel` runs at once, at most
 /// `limit` runs (one for a plain `engine run`), if every run succeeded.
 pub fn schedule(tasks: &[Task], known: &Known, parallel: usize, limit: Option<usize>) -> Schedule {
-    let parallel = parallel.max(1);
-    let mut known = known.clone();
-    let mut runs: Vec<Scheduled> = Vec::new();
-    let mut scheduled: BTreeSet<String> = BTreeSet::new();
-    let mut round = 0;
-    loop {
-        let left = limit.map_or(parallel, |l| l.saturating_sub(runs.len()).min(parallel));
-        if left == 0 {
-            break;
-        }
-        round += 1;
-        let starts: Vec<(usize, Option<String>)> = plan(tasks, &known, left)
-            .starts()
-            .map(|(i, r)| (i, r.map(str::to_string)))
-            .collect();
-        if starts.is_empty() {
-            break;
-        }
-        for (index, resume) in starts {
-            let task = &tasks[index];
-            let after = task
-                .depends_on
-                .iter()
-                .filter(|d| scheduled.contains(*d))
-                .cloned()
-                .collect();
-            runs.push(Scheduled {
-                index,
-                round,
-                resume,
-                after,
-            });
-            scheduled.insert(task.id.clone());
-            known.succeeded.insert(task.id.clone(), String::new());
-        }
-    }
-    for id in &scheduled {
-        known.succeeded.remove(id);
-        known.running.insert(id.clone(), String::new());
-    }
-    let rest = plan(tasks, &known, 0)
-        .entries
-        .into_iter()
-        .filter(|e| !scheduled.contains(&tasks[e.index].id))
-        .collect();
-    Schedule { runs, rest }
+    crate::schedule::simulate(tasks, known, parallel, limit)
 }

@@ -1,11 +1,11 @@
 //! Table tests and property tests of [`plan`] and [`schedule`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use proptest::prelude::*;
 
 use crate::model::{Task, TaskStatus};
-use crate::queue::{Known, Verdict, plan, schedule};
+use crate::queue::{Known, Schedule, Scheduled, Verdict, plan, schedule};
 use crate::readiness::Blocker;
 
 use TaskStatus::{Blocked, Done, InProgress, Todo};
@@ -225,7 +225,91 @@ fn dependencies_done(tasks: &[Task], known: &Known, task: &Task) -> bool {
     })
 }
 
+/// The schedule by its definition: re-plan every round (quadratic; the reference for
+/// [`crate::schedule::simulate`]).
+fn schedule_by_replanning(
+    tasks: &[Task],
+    known: &Known,
+    parallel: usize,
+    limit: Option<usize>,
+) -> Schedule {
+    let parallel = parallel.max(1);
+    let mut known = known.clone();
+    let mut runs: Vec<Scheduled> = Vec::new();
+    let mut scheduled: BTreeSet<String> = BTreeSet::new();
+    let mut round = 0;
+    loop {
+        let left = limit.map_or(parallel, |l| l.saturating_sub(runs.len()).min(parallel));
+        if left == 0 {
+            break;
+        }
+        round += 1;
+        let starts: Vec<(usize, Option<String>)> = plan(tasks, &known, left)
+            .starts()
+            .map(|(i, r)| (i, r.map(str::to_string)))
+            .collect();
+        if starts.is_empty() {
+            break;
+        }
+        for (index, resume) in starts {
+            let task = &tasks[index];
+            let after = task
+                .depends_on
+                .iter()
+                .filter(|d| scheduled.contains(*d))
+                .cloned()
+                .collect();
+            runs.push(Scheduled {
+                index,
+                round,
+                resume,
+                after,
+            });
+            scheduled.insert(task.id.clone());
+            known.succeeded.insert(task.id.clone(), String::new());
+        }
+    }
+    for id in &scheduled {
+        known.succeeded.remove(id);
+        known.running.insert(id.clone(), String::new());
+    }
+    let rest = plan(tasks, &known, 0)
+        .entries
+        .into_iter()
+        .filter(|e| !scheduled.contains(&tasks[e.index].id))
+        .collect();
+    Schedule { runs, rest }
+}
+
+/// 100,000 chained tasks are scheduled in one pass (re-planning each round never ended).
+#[test]
+fn a_long_chain_schedules_in_linear_time() {
+    let n = 100_000;
+    let ids: Vec<String> = (0..n).map(|i| format!("T{i}")).collect();
+    let tasks: Vec<Task> = (0..n)
+        .map(|i| {
+            let deps: Vec<&str> = if i == 0 {
+                vec![]
+            } else {
+                vec![ids[i - 1].as_str()]
+            };
+            task(&ids[i], Todo, 1, &deps)
+        })
+        .collect();
+    let s = schedule(&tasks, &Known::default(), 1, None);
+    assert_eq!(s.runs.len(), n);
+    assert_eq!(s.runs[n - 1].round, n);
+    assert!(s.rest.is_empty());
+}
+
 proptest! {
+    /// The fast simulation agrees with re-planning every round.
+    #[test]
+    fn schedule_matches_replanning((tasks, known, slots) in arb_case(), limit in proptest::option::of(0usize..6)) {
+        let fast = schedule(&tasks, &known, slots.max(1), limit);
+        let reference = schedule_by_replanning(&tasks, &known, slots.max(1), limit);
+        prop_assert_eq!(fast, reference);
+    }
     /// Only startable tasks start, never more than the free slots, in readiness order, and an
     /// unfinished run is always resumed rather than replaced.
     #[test]

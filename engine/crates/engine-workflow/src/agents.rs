@@ -61,6 +61,9 @@ pub struct BackendOverride {
     pub command: Option<Vec<String>>,
     /// Arguments appended to every invocation.
     pub extra_args: Vec<String>,
+    /// Paths this backend's sessions may write besides the worktree (`write:`; absolute or
+    /// `~/...`): the CLI's own state directory when it is not a built-in one's.
+    pub write: Vec<String>,
 }
 
 /// Everything the workflow says about agents.
@@ -152,6 +155,7 @@ pub(crate) fn read_agent_settings(
                         let settings = BackendOverride {
                             command: b.get("command").map(|c| strings(Some(c))),
                             extra_args: strings(b.get("extra_args")),
+                            write: strings(b.get("write")),
                         };
                         (name.clone(), settings)
                     })

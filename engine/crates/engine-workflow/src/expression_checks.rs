@@ -1,7 +1,7 @@
 //! Applies the condition and template checks to every stage of a workflow (`stages:` and
 //! `finally:`), locating each problem at the `if:` value or the templated `with:` value.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use engine_core::{Stage, Workflow};
 
@@ -17,8 +17,15 @@ pub(crate) fn check(
     problems: &mut Vec<Problem>,
 ) {
     let stage_ids: Vec<&str> = workflow.stages.iter().map(|s| s.id.as_str()).collect();
+    let by_id: HashMap<&str, &Stage> = workflow.stages.iter().map(|s| (s.id.as_str(), s)).collect();
     for stage in &workflow.stages {
-        let readable = needed_by(stage, &workflow.stages);
+        // Only templates read `readable`: a stage without any costs nothing here, so a long
+        // chain of plain stages is checked in linear time.
+        let readable = if templated_strings(&stage.with).is_empty() {
+            Vec::new()
+        } else {
+            needed_by(stage, &by_id)
+        };
         let path = FieldPath::keys(&["stages", &stage.id]);
         check_stage(stage, &path, &stage_ids, Some(&readable), env, problems);
     }
@@ -63,19 +70,19 @@ fn check_stage(
 
 /// The ids of the stages `stage` needs, directly or transitively (unknown names and cycles
 /// are tolerated: the graph checks report them).
-fn needed_by<'a>(stage: &Stage, stages: &'a [Stage]) -> Vec<&'a str> {
-    let by_id: HashMap<&str, &Stage> = stages.iter().map(|s| (s.id.as_str(), s)).collect();
-    let mut seen: Vec<&'a str> = Vec::new();
+fn needed_by<'a>(stage: &Stage, by_id: &HashMap<&str, &'a Stage>) -> Vec<&'a str> {
+    let mut seen: HashSet<&'a str> = HashSet::new();
+    let mut order: Vec<&'a str> = Vec::new();
     let mut pending: Vec<&str> = stage.needs.iter().map(String::as_str).collect();
     while let Some(name) = pending.pop() {
         let Some(found) = by_id.get(name) else {
             continue;
         };
-        if seen.contains(&found.id.as_str()) {
+        if !seen.insert(found.id.as_str()) {
             continue;
         }
-        seen.push(found.id.as_str());
+        order.push(found.id.as_str());
         pending.extend(found.needs.iter().map(String::as_str));
     }
-    seen
+    order
 }

@@ -140,14 +140,41 @@ pub fn parse_identity(text: &str) -> Result<(String, String), String> {
     parsed.ok_or_else(|| format!("{form} (got \"{text}\")"))
 }
 
-/// A base branch or commit git will not misread.
-fn check_revision(base: &str) -> Result<(), String> {
+/// A base branch or commit git will not misread: a branch name by `git check-ref-format
+/// --branch` rules (no `..`, `@{`, `~`, `^`, `:`, `?`, `*`, `[`, `\\`, no leading `-` or `/`,
+/// no path component starting with `.` or ending in `.lock`), or a commit id. A range such as
+/// `main..x` or a path such as `../../x` is refused.
+pub fn check_base(base: &str) -> Result<(), String> {
+    let not_a_branch = |why: &str| format!("\"{base}\" is not a branch name: {why}");
+    if base.is_empty() {
+        return Err("the base branch is empty".into());
+    }
     if base.starts_with('-') || base.contains(|c: char| c.is_whitespace() || c.is_control()) {
-        return Err(format!(
-            "\"{base}\" is not a branch name: no leading '-', spaces or control characters"
+        return Err(not_a_branch("no leading '-', spaces or control characters"));
+    }
+    if base.contains("..") || base.contains("@{") || base == "@" {
+        return Err(not_a_branch(
+            "a base is one branch or commit, not a range or a reflog entry (no `..`, `@{`)",
+        ));
+    }
+    if base.contains(['~', '^', ':', '?', '*', '[', '\\']) {
+        return Err(not_a_branch(
+            "no ~ ^ : ? * [ or \\ (give the branch itself)",
+        ));
+    }
+    let bad_component = base
+        .split('/')
+        .any(|part| part.is_empty() || part.starts_with('.') || part.ends_with(".lock"));
+    if bad_component || base.ends_with('.') {
+        return Err(not_a_branch(
+            "no empty path component, none starting with '.' or ending in \".lock\"",
         ));
     }
     Ok(())
+}
+
+fn check_revision(base: &str) -> Result<(), String> {
+    check_base(base)
 }
 
 /// A prefix that makes valid branch names (`git check-ref-format --branch` rules, for the

@@ -17,18 +17,23 @@
 
 mod agents;
 mod approval;
+mod boundary_checks;
 mod condition_check;
 mod conditions;
 mod diagnostic;
+mod env_checks;
 mod expression_checks;
 mod field_path;
 mod git_settings;
 mod graph;
+mod input;
 mod limits;
 mod loaded;
 mod plugins;
+mod render_limits;
 mod resolve;
 mod run_limits;
+mod sandbox_settings;
 mod schema;
 mod schema_messages;
 mod scope;
@@ -49,18 +54,24 @@ pub use approval::APPROVAL_USES;
 pub use conditions::{CONDITION_FUNCTIONS, ExprError, evaluate_condition};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use git_settings::{
-    DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, parse_identity,
+    DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, check_base,
+    parse_identity,
 };
+pub use input::{MAX_NESTING, MAX_STAGES, MAX_WORKFLOW_BYTES};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
+pub use render_limits::RenderLimits;
 pub use run_limits::{DAY_NAMES, RunLimits, WorkHours, parse_days, parse_work_hours};
+pub use sandbox_settings::{
+    NetworkGrant, RepositoryAccess, SandboxLimits, SandboxSettings, StageSandbox,
+};
 pub use schema::schema_json;
 pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
     TerminalStatus, read_secrets, stage_result,
 };
 pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
-pub use templates::{TemplateError, is_template, render_config};
+pub use templates::{TemplateError, is_template, render_config, render_config_within};
 
 use diagnostic::{Anchor, Problem};
 use field_path::FieldPath;
@@ -68,12 +79,19 @@ use spans::SpanIndex;
 use wording::show;
 
 /// Loads a workflow from `source`. `file_display` names the file in diagnostics and
-/// `base_dir` is where relative plugin paths are resolved from.
+/// `base_dir` is where relative plugin paths are resolved from. A leading byte order mark is
+/// skipped; text over [`MAX_WORKFLOW_BYTES`], nesting deeper than [`MAX_NESTING`], any YAML tag
+/// and more than [`MAX_STAGES`] stages are refused with a located diagnostic.
 pub fn load_str(
     file_display: &str,
     base_dir: &Path,
     source: &str,
 ) -> Result<LoadedWorkflow, Diagnostics> {
+    let source = input::strip_bom(source);
+    let structure = input::check_structure(source);
+    if !structure.is_empty() {
+        return Err(locate_all(file_display, &SpanIndex::default(), &structure));
+    }
     let parsed = match yaml::parse(source) {
         Ok(parsed) => parsed,
         Err(problems) => {
@@ -99,6 +117,9 @@ pub fn load_str(
         return Err(locate_all(file_display, &SpanIndex::default(), &[problem]));
     }
     let spans = SpanIndex::build(source);
+    if let Some(problem) = input::check_stage_count(&parsed.json) {
+        return Err(locate_all(file_display, &spans, &[problem]));
+    }
     let mut problems = schema::check(&parsed.json);
     let mut semantic = Vec::new();
     let resolved = resolve::resolve(
@@ -113,6 +134,7 @@ pub fn load_str(
         &mut semantic,
     );
     expression_checks::check(&resolved.workflow, &resolved.env, &mut semantic);
+    boundary_checks::check(&parsed.json, &mut semantic);
     // The schema's message wins where both found a problem with the same field.
     let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
     problems.extend(
@@ -131,6 +153,7 @@ pub fn load_str(
         git: resolved.git,
         tasks: resolved.tasks,
         limits: resolved.limits,
+        sandbox: resolved.sandbox,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),
@@ -139,24 +162,51 @@ pub fn load_str(
     })
 }
 
-/// Loads the workflow file at `path`; relative plugin paths resolve from its directory. A file
-/// that cannot be read gives one diagnostic at line 0, column 0.
+/// Loads the workflow file at `path`; relative plugin paths resolve from its directory. Only a
+/// regular file of at most [`MAX_WORKFLOW_BYTES`] is read (a FIFO or a device is refused
+/// before it is opened). A file that cannot be read gives one diagnostic at line 0, column 0;
+/// one that is not UTF-8 one at the line and column of the first invalid byte.
 pub fn load_file(path: &Path) -> Result<LoadedWorkflow, Diagnostics> {
     let file_display = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| {
+    let diagnostic = |line, col, message: String| {
         Diagnostics(vec![Diagnostic {
             file: file_display.clone(),
-            line: 0,
-            col: 0,
+            line,
+            col,
             field: String::new(),
-            message: format!("cannot read the workflow file: {e}"),
+            message,
         }])
-    })?;
+    };
+    let source =
+        input::read_text(path, MAX_WORKFLOW_BYTES, "the workflow file").map_err(|failure| {
+            match failure {
+                input::ReadFailure::Unreadable(message) => diagnostic(0, 0, message),
+                input::ReadFailure::NotUtf8 { line, col } => diagnostic(
+                    line,
+                    col,
+                    "the workflow is not valid UTF-8 (save it as UTF-8)".to_string(),
+                ),
+            }
+        })?;
     let base_dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
     load_str(&file_display, &base_dir, &source)
+}
+
+/// Reads a text file the user named (a task file): only a regular file (a FIFO or a device is
+/// refused before it is opened), at most `limit` bytes, UTF-8 (a leading byte order mark is
+/// dropped). The error says why in words, naming the line and column of invalid UTF-8; `what`
+/// names the file in it ("the task file").
+pub fn read_text_file(path: &Path, limit: u64, what: &str) -> Result<String, String> {
+    match input::read_text(path, limit, what) {
+        Ok(text) => Ok(input::strip_bom(&text).to_string()),
+        Err(input::ReadFailure::Unreadable(message)) => Err(message),
+        Err(input::ReadFailure::NotUtf8 { line, col }) => Err(format!(
+            "{what} is not valid UTF-8 (line {line}, column {col}); save it as UTF-8"
+        )),
+    }
 }
 
 fn locate_all(file: &str, spans: &SpanIndex, problems: &[Problem]) -> Diagnostics {

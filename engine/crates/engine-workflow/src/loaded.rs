@@ -27,6 +27,8 @@ pub struct LoadedWorkflow {
     pub tasks: Option<crate::task_source::TaskSourceSpec>,
     /// When the run modes may start new runs (`limits:`).
     pub limits: crate::run_limits::RunLimits,
+    /// How the processes a run starts are confined (`sandbox:` and stages' `sandbox:`).
+    pub sandbox: crate::sandbox_settings::SandboxSettings,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

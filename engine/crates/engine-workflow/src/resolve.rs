@@ -32,6 +32,8 @@ pub(crate) struct Resolved {
     pub(crate) tasks: Option<crate::task_source::TaskSourceSpec>,
     /// The `limits:` section.
     pub(crate) limits: crate::run_limits::RunLimits,
+    /// The `sandbox:` section and stages' grants.
+    pub(crate) sandbox: crate::sandbox_settings::SandboxSettings,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -81,6 +83,7 @@ pub(crate) fn resolve(
                 .collect()
         })
         .unwrap_or_default();
+    crate::env_checks::check_env_names(root, problems);
     Resolved {
         workflow: Workflow {
             name: text(root.get("name")).unwrap_or_default(),
@@ -93,6 +96,7 @@ pub(crate) fn resolve(
         git: crate::git_settings::read_git_settings(root, problems),
         tasks: crate::task_source::read_tasks(root),
         limits: crate::run_limits::read_run_limits(root, problems),
+        sandbox: crate::sandbox_settings::read_sandbox_settings(root, problems),
         needs_fields,
     }
 }

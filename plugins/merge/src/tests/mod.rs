@@ -6,3 +6,4 @@ mod identity_tests;
 mod local_tests;
 mod policy_tests;
 mod pr_tests;
+mod sync_tests;

@@ -76,15 +76,21 @@ fn untracked_file_in_the_way_is_kept_and_reported_as_a_warning() {
     assert_eq!(ok.outputs["checkout_synced"], json!(false));
     let warnings = ok.outputs["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1);
+    let warning = warnings[0].as_str().unwrap();
+    assert!(warning.contains("left as you had them: a.txt"), "{warning}");
     assert!(
-        warnings[0].as_str().unwrap().contains("was not updated"),
-        "{warnings:?}"
+        ok.summary.contains(warning),
+        "the summary says it: {}",
+        ok.summary
     );
     assert_eq!(
         std::fs::read_to_string(repo.user.join("a.txt")).unwrap(),
         "the user's own\n"
     );
     assert_eq!(git(&repo.user, &["show", "main:a.txt"]), "from the run");
+    // Nothing staged: the user's file shows as their change against the merged one.
+    assert_eq!(git(&repo.user, &["diff", "--cached", "--name-only"]), "");
+    assert_eq!(git(&repo.user, &["status", "--porcelain"]), "M a.txt");
 }
 
 #[test]
@@ -213,20 +219,19 @@ fn a_checkout_left_behind_by_a_crash_is_synced_when_reconciling() {
         "untracked\n"
     );
 
-    // A checkout with the user's own staged work is left alone, with a warning.
+    // The user's own staged work on a file the merge does not change stays staged.
     git(&repo.user, &["read-tree", "-m", "-u", &new, &old]);
     std::fs::write(repo.user.join("README"), "mine\n").unwrap();
     git(&repo.user, &["add", "README"]);
     let ok = merge(&repo.runner(), &config(json!({})), &facts).unwrap();
-    assert_eq!(ok.outputs["checkout_synced"], json!(false));
-    assert!(
-        ok.outputs["warnings"][0]
-            .as_str()
-            .unwrap()
-            .contains("was left alone")
-    );
+    assert_eq!(ok.outputs["checkout_synced"], json!(true));
     assert_eq!(
         std::fs::read_to_string(repo.user.join("README")).unwrap(),
         "mine\n"
     );
+    assert_eq!(
+        git(&repo.user, &["diff", "--cached", "--name-only"]),
+        "README"
+    );
+    assert!(repo.user.join("a.txt").exists());
 }

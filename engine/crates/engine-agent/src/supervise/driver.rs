@@ -45,6 +45,8 @@ struct Killing {
 /// Everything the loop owns.
 pub(crate) struct Driver {
     pub(crate) pgid: Option<libc::pid_t>,
+    /// The CLI runs under bubblewrap, which leads the process group.
+    pub(crate) confined: bool,
     pub(crate) parser: Box<dyn StreamParser>,
     pub(crate) lines: mpsc::Receiver<Line>,
     pub(crate) exited: JoinHandle<std::io::Result<ExitStatus>>,
@@ -216,7 +218,7 @@ impl Driver {
         if let Some(killing) = &mut state.killing {
             if !killing.sigkill_sent && now >= killing.sigterm_at + KILL_ESCALATION {
                 killing.sigkill_sent = true;
-                signal_group(self.pgid, libc::SIGKILL);
+                signal_group(self.pgid, libc::SIGKILL, self.confined);
                 self.transcript
                     .supervisor("still running 2s after SIGTERM: sent SIGKILL to the group");
             }
@@ -289,7 +291,7 @@ impl Driver {
     }
 
     fn signal(&mut self, state: &mut State, now: Instant) {
-        signal_group(self.pgid, libc::SIGTERM);
+        signal_group(self.pgid, libc::SIGTERM, self.confined);
         state.killing = Some(Killing {
             sigterm_at: now,
             sigkill_sent: false,
@@ -298,7 +300,7 @@ impl Driver {
 
     /// Kills whatever is left of the group, lets the parser finish, and builds the summary.
     fn end(mut self, mut state: State) -> Summary {
-        signal_group(self.pgid, libc::SIGKILL);
+        signal_group(self.pgid, libc::SIGKILL, self.confined);
         self.shared.mark_ended();
         let status = state.exit.and_then(|(status, _)| status);
         let exit_code = status.and_then(|s| s.code());

@@ -87,6 +87,19 @@ pub struct SessionSpec {
     /// Secret values to replace with `[redacted]` in the transcript (an agent may echo what
     /// it was given in its environment).
     pub redact: Vec<String>,
+    /// Confinement of the CLI process (`None` only when the workflow turns it off).
+    pub confinement: Option<SessionConfinement>,
+}
+
+/// How one session is confined: the attempt's sandbox, plus paths only this session needs.
+#[derive(Debug, Clone)]
+pub struct SessionConfinement {
+    /// The attempt's sandbox.
+    pub sandbox: Arc<engine_confine::Sandbox>,
+    /// Writable for this session only (a read-only session's throw-away copy).
+    pub extra_writable: Vec<PathBuf>,
+    /// Readable for this session only (its scratch files inside the hidden state directory).
+    pub extra_readable: Vec<PathBuf>,
 }
 
 /// State shared between a [`Session`] handle and its supervision task.
@@ -124,6 +137,7 @@ pub struct Session {
     driver: Option<JoinHandle<Summary>>,
     shared: Arc<Shared>,
     pgid: Option<libc::pid_t>,
+    confined: bool,
     started: Instant,
 }
 
@@ -137,7 +151,8 @@ impl Session {
         let started = Instant::now();
         spawn::write_files(&spec)?;
         let mut transcript = Transcript::open(&spec.transcript, started, spec.redact.clone())?;
-        let mut child = spawn::spawn(&spec)?;
+        let (mut child, start_guard) = spawn::spawn(&spec)?;
+        let confined = start_guard.is_some();
         let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
         transcript.supervisor(&command_line(&spec.invocation, pgid));
 
@@ -154,7 +169,12 @@ impl Session {
         if let (Some(stdin), Some(bytes)) = (child.stdin.take(), spec.invocation.stdin.clone()) {
             helpers.push(tokio::spawn(spawn::feed_stdin(stdin, bytes)).abort_handle());
         }
-        let exited = tokio::spawn(async move { child.wait().await });
+        let exited = tokio::spawn(async move {
+            let status = child.wait().await;
+            // What is left of a confined start (its cgroup) goes once the CLI has exited.
+            drop(start_guard);
+            status
+        });
 
         let shared = Arc::new(Shared::default());
         let spend = Spend::new(spec.pricing, spec.model);
@@ -163,6 +183,7 @@ impl Session {
         let (cancel_tx, cancel_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             pgid,
+            confined,
             parser,
             lines: line_rx,
             exited,
@@ -181,6 +202,7 @@ impl Session {
             driver: Some(tokio::spawn(driver.run())),
             shared,
             pgid,
+            confined,
             started,
         })
     }
@@ -231,7 +253,7 @@ impl Session {
 
     fn kill_group(&self) {
         if !self.shared.ended() {
-            spawn::signal_group(self.pgid, libc::SIGKILL);
+            spawn::signal_group(self.pgid, libc::SIGKILL, self.confined);
         }
     }
 

@@ -27,13 +27,45 @@ pub(crate) fn write_files(spec: &SessionSpec) -> Result<(), SuperviseError> {
     Ok(())
 }
 
-/// Starts the program as the leader of a new process group.
-pub(crate) fn spawn(spec: &SessionSpec) -> Result<Child, SuperviseError> {
+/// Starts the program (under its confinement, when it has one) as the leader of a new process
+/// group; the guard must live until the process has exited.
+pub(crate) fn spawn(
+    spec: &SessionSpec,
+) -> Result<(Child, Option<engine_confine::StartGuard>), SuperviseError> {
     check_cwd(&spec.cwd)?;
     let invocation = &spec.invocation;
-    let mut command = Command::new(&invocation.program);
+    let (mut command, guard) =
+        match &spec.confinement {
+            Some(confinement) => {
+                let path = invocation
+                    .env
+                    .iter()
+                    .chain(spec.env.iter())
+                    .find(|(k, _)| k == "PATH")
+                    .map(|(_, v)| v.as_str());
+                let launch = engine_confine::Launch {
+                    purpose: engine_confine::Purpose::Agent,
+                    program: Path::new(&invocation.program),
+                    args: &invocation.args,
+                    cwd: &spec.cwd,
+                    extra_writable: &confinement.extra_writable,
+                    extra_readable: &confinement.extra_readable,
+                };
+                let (command, guard) = confinement.sandbox.command(&launch, path).map_err(|e| {
+                    SuperviseError::Spawn {
+                        program: invocation.program.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                (command, Some(guard))
+            }
+            None => {
+                let mut command = Command::new(&invocation.program);
+                command.args(&invocation.args);
+                (command, None)
+            }
+        };
     command
-        .args(&invocation.args)
         .current_dir(&spec.cwd)
         .env_clear()
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
@@ -48,7 +80,7 @@ pub(crate) fn spawn(spec: &SessionSpec) -> Result<Child, SuperviseError> {
         .process_group(0)
         .kill_on_drop(true);
     die_with_engine(&mut command);
-    command.spawn().map_err(|e| SuperviseError::Spawn {
+    let child = command.spawn().map_err(|e| SuperviseError::Spawn {
         program: invocation.program.clone(),
         message: match e.kind() {
             ErrorKind::NotFound if !invocation.program.contains('/') => {
@@ -58,7 +90,8 @@ pub(crate) fn spawn(spec: &SessionSpec) -> Result<Child, SuperviseError> {
             ErrorKind::PermissionDenied => format!("not executable: {e}"),
             _ => e.to_string(),
         },
-    })
+    })?;
+    Ok((child, guard))
 }
 
 fn check_cwd(cwd: &Path) -> Result<(), SuperviseError> {
@@ -82,8 +115,16 @@ pub(crate) async fn feed_stdin(mut stdin: ChildStdin, bytes: Vec<u8>) {
     let _ = stdin.shutdown().await;
 }
 
-/// Sends `signal` to the whole process group led by `pgid`.
-pub(crate) fn signal_group(pgid: Option<libc::pid_t>, signal: libc::c_int) {
+/// Sends `signal` to the whole process group led by `pgid`. A confined group's leader is
+/// bubblewrap: a SIGTERM goes to the CLI and its children only (bubblewrap would tear the
+/// sandbox down at once, leaving the CLI no time to stop cleanly).
+pub(crate) fn signal_group(pgid: Option<libc::pid_t>, signal: libc::c_int, confined: bool) {
+    if confined {
+        if let Some(pgid) = pgid {
+            engine_confine::signal_group(pgid, signal, signal != libc::SIGKILL);
+        }
+        return;
+    }
     if let Some(pgid) = pgid.filter(|p| *p > 1) {
         // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
         // process group the child leads (process_group(0)).

@@ -127,6 +127,7 @@ pub fn request(config: Value) -> (AttemptRequest, Arc<Recorder>) {
         timeout: Duration::from_secs(10),
         memory_limit_bytes: 64 << 20,
         exec_env: Vec::new(),
+        confinement: None,
         observer: recorder.clone(),
         agent: None,
     };

@@ -1,0 +1,108 @@
+//! The run branch's private ref directory. Inside the sandbox, the directory that holds the run
+//! branch's loose ref (`refs/heads/engine/`) is a private copy: the attempt's processes commit
+//! to the run branch as usual, but what they write there (their branch, or any other branch of
+//! that directory they try to move) lands in the copy. At the end of the attempt the host
+//! moves the real run branch to the copy's value (compare-and-swap) and drops the rest.
+
+use std::path::{Path, PathBuf};
+
+use engine_git::Repo;
+
+/// The private copy of one run branch's ref directory and reflog directory.
+#[derive(Debug)]
+pub(super) struct PrivateRefs {
+    repo: Repo,
+    branch: String,
+    /// (private copy, real directory) for the refs and the reflogs.
+    refs: (PathBuf, PathBuf),
+    logs: (PathBuf, PathBuf),
+    /// The loose ref's file name.
+    leaf: String,
+    /// The branch's commit when the attempt started.
+    initial: String,
+}
+
+impl PrivateRefs {
+    /// Copies the branch's ref directory into `attempt_dir/refs` (with the branch's current
+    /// commit written loose, even when git had packed it) and makes an empty reflog directory.
+    pub(super) fn prepare(
+        repo: &Repo,
+        branch: &str,
+        attempt_dir: &Path,
+    ) -> Result<PrivateRefs, String> {
+        let paths = repo.branch_ref_paths(branch).map_err(|e| e.to_string())?;
+        let initial = repo
+            .branch_commit(branch)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the run branch {branch} does not exist"))?;
+        let private_refs = attempt_dir.join("refs");
+        let private_logs = attempt_dir.join("logs");
+        copy_ref_files(&paths.ref_dir, &private_refs)
+            .map_err(|e| format!("cannot copy {}: {e}", paths.ref_dir.display()))?;
+        std::fs::write(private_refs.join(&paths.leaf), format!("{initial}\n"))
+            .and_then(|()| std::fs::create_dir_all(&private_logs))
+            .map_err(|e| format!("cannot prepare the run branch's private refs: {e}"))?;
+        Ok(PrivateRefs {
+            repo: repo.clone(),
+            branch: branch.to_string(),
+            refs: (private_refs, paths.ref_dir),
+            logs: (private_logs, paths.log_dir),
+            leaf: paths.leaf,
+            initial,
+        })
+    }
+
+    /// (private directory, where it appears) pairs for the sandbox.
+    pub(super) fn mounts(&self) -> Vec<(PathBuf, PathBuf)> {
+        vec![self.refs.clone(), self.logs.clone()]
+    }
+
+    /// Moves the real branch to the private copy's value when the attempt moved it.
+    pub(super) fn sync_back(&self) -> Result<(), String> {
+        let path = self.refs.0.join(&self.leaf);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Err(format!(
+                "the run branch {} was deleted inside the sandbox; its commits are kept on the \
+                 real branch as they were",
+                self.branch
+            ));
+        };
+        let value = text.trim();
+        if value == self.initial {
+            return Ok(());
+        }
+        if !(value.len() == 40 || value.len() == 64)
+            || !value.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(format!(
+                "the run branch {} was set to {value:?} inside the sandbox, which is not a commit",
+                self.branch
+            ));
+        }
+        self.repo
+            .move_branch(&self.branch, value, &self.initial)
+            .map_err(|e| {
+                format!(
+                    "the commits made inside the sandbox could not be put on the run branch {}: {e}",
+                    self.branch
+                )
+            })
+    }
+}
+
+/// Copies the loose ref files of `from` (recursively) into `to`; symlinks and other odd files
+/// are skipped.
+fn copy_ref_files(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_ref_files(&entry.path(), &target)?;
+        } else if kind.is_file() && !entry.file_name().to_string_lossy().ends_with(".lock") {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

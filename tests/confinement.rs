@@ -1,0 +1,513 @@
+//! Confinement, shown against hostile processes: a gate command and a scripted agent each try to
+//! write into the user's checkout, move `main`, change git's config, write under `$HOME` and
+//! `/etc`, read planted secrets, reach a server on 127.0.0.1, leave a `setsid` daemon behind,
+//! fork without end, allocate far past the memory limit and write past the file-size limit.
+//! Every attempt is refused, the engine survives and records it, and the user's repository is
+//! byte-identical afterwards. A `kill -9` of the engine leaves no process of the attempt
+//! behind, and `resume` finishes the run.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use support::TestRepo;
+use support::agent::ScriptedAgent;
+
+/// A HOME for the engine with a planted key under `.ssh`, and a secret outside HOME listed in
+/// the workflow's `sandbox.hide`.
+struct Secrets {
+    home: tempfile::TempDir,
+    other: tempfile::TempDir,
+}
+
+impl Secrets {
+    fn plant() -> Secrets {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".ssh")).unwrap();
+        std::fs::write(home.path().join(".ssh/id_ed25519"), "PLANTED-SSH-KEY\n").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("token"), "PLANTED-TOKEN\n").unwrap();
+        Secrets { home, other }
+    }
+}
+
+/// A loopback server that counts the connections it accepted.
+struct Listener {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+}
+
+impl Listener {
+    fn start() -> Listener {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Listener { port, accepted }
+    }
+}
+
+/// A shell script that tries everything and writes one line per attempt to `report.txt` in its
+/// working directory (the run's worktree): `<name>: blocked` or `<name>: ALLOWED`.
+fn hostile_script(repo: &Path, secrets: &Secrets, port: u16, marker: &str) -> String {
+    let repo = repo.display();
+    let home = secrets.home.path().display();
+    let other = secrets.other.path().display();
+    format!(
+        r#"r=report.txt; : > $r
+cat > fork.py <<'PY'
+import os, sys, time
+children = []
+try:
+    for _ in range(200):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        children.append(pid)
+except OSError:
+    pass
+for pid in children:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+sys.exit(0 if len(children) == 200 else 1)
+PY
+t() {{ if eval "$2" >/dev/null 2>&1; then echo "$1: ALLOWED" >> $r; else echo "$1: blocked" >> $r; fi; }}
+t checkout-write "echo pwned > {repo}/pwned.txt"
+t checkout-overwrite "echo pwned > {repo}/README.md"
+t reset-hard "git -C {repo} reset -q --hard HEAD~1"
+t update-ref-main "git -C {repo} update-ref refs/heads/main HEAD"
+t hooks-path "git config core.hooksPath /tmp/evil-hooks"
+t hook-file "echo evil > {repo}/.git/hooks/pre-commit"
+t other-branch "git branch -f main HEAD"
+t home-write "echo evil > {home}/evil.txt"
+t etc-write "echo evil > /etc/engine-evil"
+t ssh-key-read "grep -q PLANTED {home}/.ssh/id_ed25519"
+t hidden-read "grep -q PLANTED {other}/token"
+t loopback-connect "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}), 2)'"
+t fork-cap "python3 fork.py"
+t memory-cap "python3 -c 'b = bytearray(1 << 30); b[-1] = 1'"
+t file-size-cap "head -c 20000000 /dev/zero > big.bin"
+rm -f big.bin fork.py
+setsid sh -c 'exec sleep {marker}' >/dev/null 2>&1 < /dev/null &
+git add -A . >/dev/null 2>&1; git commit -qm 'work done inside the sandbox' >/dev/null 2>&1
+echo committed >> $r
+"#
+    )
+}
+
+/// What must not change in the user's repository: every file of the checkout (the state
+/// directory aside), `.git`'s HEAD, config, index, hooks and packed refs, and every ref outside
+/// the runs' own branches.
+fn fingerprint(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if skip.iter().any(|s| rel == *s) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, skip, out);
+            } else {
+                out.insert(rel, std::fs::read(&path).unwrap_or_default());
+            }
+        }
+    }
+    walk(repo.path(), repo.path(), &[".engine", ".git"], &mut out);
+    let git = repo.path().join(".git");
+    for name in ["HEAD", "config", "index", "packed-refs"] {
+        out.insert(
+            format!(".git/{name}"),
+            std::fs::read(git.join(name)).unwrap_or_default(),
+        );
+    }
+    walk(&git, &git.join("hooks"), &[], &mut out);
+    let refs = repo.git(&["for-each-ref", "--format=%(objectname) %(refname)"]);
+    let kept: String = refs
+        .lines()
+        .filter(|l| !l.contains(" refs/heads/engine/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    out.insert("refs".into(), kept.into_bytes());
+    out
+}
+
+/// A repository with two commits on `main` (so `reset --hard HEAD~1` would move it).
+fn repo() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("second.txt", "two\n");
+    repo.git(&["add", "."]);
+    repo.git(&["commit", "-q", "-m", "second"]);
+    // An untracked file of the user's, such as a `.env`.
+    repo.write(".env", "API_KEY=users-own\n");
+    repo
+}
+
+const LIMITS: &str = "limits: { processes: 64, memory: 256MiB, file_size: 1MiB }";
+
+fn processes_named(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let mut cmdline = String::new();
+        if let Ok(mut f) = std::fs::File::open(entry.path().join("cmdline")) {
+            let _ = f.read_to_string(&mut cmdline);
+        }
+        if cmdline.replace('\0', " ").contains(marker) {
+            found.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+/// Waits up to 5 s for every process carrying `marker` to be gone.
+fn assert_gone(marker: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_named(marker).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "processes of the attempt survived: {:?}",
+            processes_named(marker)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A marker unique to this test process: `sleep <marker>` is the daemon to look for.
+fn marker(n: u32) -> String {
+    format!("{}.{n}", 90000 + std::process::id() % 9000)
+}
+
+fn report_of(repo: &TestRepo, branch: &str) -> String {
+    repo.git(&["show", &format!("{branch}:report.txt")])
+}
+
+fn assert_all_blocked(report: &str) {
+    assert!(report.contains("committed"), "{report}");
+    let lines: Vec<&str> = report.lines().filter(|l| l.contains(": ")).collect();
+    assert_eq!(lines.len(), 15, "{report}");
+    for line in lines {
+        assert!(line.ends_with(": blocked"), "not refused: {line}\n{report}");
+    }
+}
+
+#[test]
+fn a_hostile_gate_command_is_refused_everything_and_the_repository_is_untouched() {
+    let repo = repo();
+    let secrets = Secrets::plant();
+    let listener = Listener::start();
+    let marker = marker(1);
+    let script = hostile_script(repo.path(), &secrets, listener.port, &marker);
+    std::fs::write(secrets.other.path().join("hostile.sh"), &script).unwrap();
+    let wf = repo.workflow(&format!(
+        r#"name: hostile-gate
+git: {{ keep_worktree: always }}
+sandbox:
+  hide: [{hidden}]
+  {LIMITS}
+stages:
+  evil:
+    uses: builtin:gate
+    with: {{ commands: [["sh", "-c", {script}]] }}
+    permissions: {{ workspace: write, exec: [sh] }}
+"#,
+        hidden = secrets.other.path().display(),
+        script = serde_json::to_string(&script).unwrap(),
+    ));
+    let before = fingerprint(&repo);
+    let r = repo
+        .engine()
+        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
+        .env("HOME", secrets.home.path())
+        .output()
+        .unwrap();
+    let r = support::Run { output: r };
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
+    assert_all_blocked(&report_of(&repo, &branch));
+    assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
+    assert_gone(&marker);
+    assert_eq!(fingerprint(&repo), before, "the user's repository changed");
+    assert!(!secrets.home.path().join("evil.txt").exists());
+}
+
+#[test]
+fn a_hostile_agent_is_refused_everything_and_the_repository_is_untouched() {
+    let repo = repo();
+    let secrets = Secrets::plant();
+    let listener = Listener::start();
+    let marker = marker(2);
+    let script = hostile_script(repo.path(), &secrets, listener.port, &marker);
+    let agent = ScriptedAgent::new(&format!(
+        "- - run: {}\n  - say: \"Done. <promise>COMPLETE</promise>\"\n",
+        serde_json::to_string(&script).unwrap()
+    ));
+    let wf = repo.workflow(&format!(
+        r#"name: hostile-agent
+git: {{ keep_worktree: always }}
+agents:
+{backends}sandbox:
+  network: none
+  hide: [{hidden}]
+  {LIMITS}
+stages:
+  execute:
+    uses: builtin:agent
+    with: {{ backend: claude, completion: promise }}
+    permissions: {{ workspace: write, agent: true }}
+"#,
+        backends = agent.backends_yaml(),
+        hidden = secrets.other.path().display(),
+    ));
+    let before = fingerprint(&repo);
+    let r = repo
+        .engine()
+        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
+        .env("HOME", secrets.home.path())
+        .output()
+        .unwrap();
+    let r = support::Run { output: r };
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
+    assert_all_blocked(&report_of(&repo, &branch));
+    assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
+    assert_gone(&marker);
+    assert_eq!(fingerprint(&repo), before, "the user's repository changed");
+}
+
+#[test]
+fn a_fork_bomb_ends_with_its_stage_and_the_engine_goes_on() {
+    let repo = TestRepo::new();
+    let wf = repo.workflow(&format!(
+        r#"name: bomb
+sandbox:
+  {LIMITS}
+stages:
+  bomb:
+    uses: builtin:gate
+    with: {{ commands: [["sh", "-c", "b() {{ b | b & }}; b; sleep 60"]] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    timeout: 5s
+    retry: {{ max_attempts: 1 }}
+  after:
+    uses: builtin:gate
+    with: {{ commands: ["true"] }}
+    permissions: {{ workspace: read, exec: ["true"] }}
+"#
+    ));
+    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    // The bomb's stage fails (its time runs out); the engine records it and exits normally.
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    assert_eq!(show["state"]["stages"]["bomb"]["phase"]["phase"], "failed");
+}
+
+#[test]
+fn the_network_is_there_only_when_granted() {
+    let repo = TestRepo::new();
+    let listener = Listener::start();
+    let connect = format!(
+        "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {}), 2)'",
+        listener.port
+    );
+    let wf = repo.workflow(&format!(
+        r#"name: net
+stages:
+  offline:
+    uses: builtin:gate
+    with: {{ commands: [["sh", "-c", {offline_json}]] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+  online:
+    uses: builtin:gate
+    needs: [offline]
+    with: {{ commands: [["sh", "-c", {connect_json}]] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    sandbox: {{ network: all }}
+"#,
+        connect_json = serde_json::to_string(&connect).unwrap(),
+        offline_json = serde_json::to_string(&format!("! {connect}")).unwrap(),
+    ));
+    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_eq!(listener.accepted.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_kill_9_of_the_engine_leaves_no_process_of_the_attempt_and_resume_finishes() {
+    let repo = TestRepo::new();
+    let marker = marker(3);
+    let agent = ScriptedAgent::new("");
+    let scratch = agent.scratch();
+    let ready = scratch.join("daemon-started");
+    // Session 1 starts a daemon that leaves the process group, says so, then works for long;
+    // session 2 (after resume) finishes.
+    let script = format!(
+        "- - run: \"setsid sh -c 'exec sleep {marker}' >/dev/null 2>&1 </dev/null & touch {ready}\"\n  \
+           - sleep: 60s\n\
+         - - say: \"Done. <promise>COMPLETE</promise>\"\n",
+        ready = ready.display()
+    );
+    std::fs::write(agent.script_path(), script).unwrap();
+    let wf = repo.workflow(&format!(
+        r#"name: killed
+agents:
+{backends}stages:
+  execute:
+    uses: builtin:agent
+    with: {{ backend: claude, completion: promise }}
+    permissions: {{ workspace: write, agent: true }}
+"#,
+        backends = agent.backends_yaml(),
+    ));
+    let mut child = repo.spawn(&["run", wf.to_str().unwrap(), "--task", "Work"], &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent never started its daemon"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(processes_named(&marker).len(), 1, "the daemon runs");
+    child.kill().unwrap();
+    let _ = child.wait();
+    // The engine's death takes the sandbox with it: the daemon too.
+    assert_gone(&marker);
+    let runs = repo.run(&["runs", "--json"]);
+    let list: Vec<serde_json::Value> = serde_json::from_str(&runs.stdout()).unwrap();
+    let run_id = list[0]["run_id"].as_str().unwrap().to_string();
+    let r = repo.run(&["resume", &run_id]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    assert_gone(&marker);
+}
+
+#[test]
+fn with_confinement_off_a_moved_main_fails_the_attempt_and_says_what_moved() {
+    let repo = repo();
+    let wf = repo.workflow(
+        r#"name: unconfined
+sandbox: { enabled: false }
+stages:
+  evil:
+    uses: builtin:gate
+    with: { commands: [["sh", "-c", "git -C \"$REPO\" update-ref refs/heads/main HEAD~1"]] }
+    permissions: { workspace: write, exec: [sh] }
+env: { REPO: "REPO_PATH" }
+"#
+        .replace("REPO_PATH", &repo.path().display().to_string())
+        .as_str(),
+    );
+    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Move main"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let failure = &show["state"]["stages"]["evil"]["last_failure"];
+    assert_eq!(failure["kind"], "fatal", "{failure}");
+    let message = failure["message"].as_str().unwrap();
+    assert!(message.contains("refs/heads/main moved"), "{message}");
+    assert!(message.contains("sandbox.enabled: false"), "{message}");
+}
+
+#[test]
+fn without_bubblewrap_runs_refuse_to_start_unless_confinement_is_off() {
+    let repo = TestRepo::new();
+    let gate = "stages:\n  check:\n    uses: builtin:gate\n    with: { commands: [\"true\"] }\n    permissions: { workspace: read, exec: [\"true\"] }\n";
+    let wf = repo.workflow(&format!("name: confined\n{gate}"));
+    let engine = |args: &[&str]| {
+        let output = repo
+            .engine()
+            .args(args)
+            .env("ENGINE_BWRAP", "/nonexistent/bwrap")
+            .output()
+            .unwrap();
+        support::Run { output }
+    };
+    let r = engine(&["run", wf.to_str().unwrap()]);
+    assert_eq!(r.code(), 9, "{}", r.stderr());
+    assert!(r.stderr().contains("cannot confine"), "{}", r.stderr());
+    assert!(r.stderr().contains("ENGINE_BWRAP"), "{}", r.stderr());
+    let runs = engine(&["runs", "--json"]);
+    assert_eq!(runs.stdout().trim(), "[]", "no run was created");
+    // validate says so, without failing.
+    let v = engine(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(v.code(), 0, "{}", v.stderr());
+    assert!(
+        v.stderr().contains("warning: cannot confine"),
+        "{}",
+        v.stderr()
+    );
+    // Turned off, the run goes ahead and validate warns about that instead.
+    let wf = repo.workflow(&format!(
+        "name: unconfined\nsandbox: {{ enabled: false }}\n{gate}"
+    ));
+    let v = engine(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(v.code(), 0, "{}", v.stderr());
+    assert!(
+        v.stderr().contains("sandbox.enabled is false"),
+        "{}",
+        v.stderr()
+    );
+    let r = engine(&["run", wf.to_str().unwrap()]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+}
+
+#[test]
+fn variables_that_redirect_git_or_load_code_are_refused() {
+    let repo = TestRepo::new();
+    let gate = "stages:\n  check:\n    uses: builtin:gate\n    with: { commands: [\"true\"] }\n    permissions: { workspace: read, exec: [\"true\"] }\n";
+    for (head, field) in [
+        ("env: { GIT_DIR: /elsewhere/.git }", "env.GIT_DIR"),
+        ("env: { LD_PRELOAD: /tmp/evil.so }", "env.LD_PRELOAD"),
+        (
+            "agents: { env: { BASH_ENV: /tmp/evil.sh } }",
+            "agents.env.BASH_ENV",
+        ),
+    ] {
+        let wf = repo.workflow(&format!("name: env\n{head}\n{gate}"));
+        let r = repo.run(&["validate", wf.to_str().unwrap()]);
+        assert_eq!(r.code(), 2, "{head}: {}", r.stderr());
+        assert!(r.stderr().contains(field), "{}", r.stderr());
+        assert!(r.stderr().contains("cannot be set here"), "{}", r.stderr());
+    }
+    // A stage's own command may not set them, nor PATH.
+    let wf = repo.workflow(&format!(
+        r#"name: stage-env
+stages:
+  git-dir:
+    {exec}
+    with: {{ program: "true", env: [[GIT_DIR, /elsewhere/.git]] }}
+    permissions: {{ workspace: read, exec: ["true"] }}
+  path:
+    {exec}
+    needs: [git-dir]
+    with: {{ program: "true", env: [[PATH, /workspace/bin]] }}
+    permissions: {{ workspace: read, exec: ["true"] }}
+"#,
+        exec = support::fixture_uses("fixture_exec"),
+    ));
+    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    for (stage, name) in [("git-dir", "GIT_DIR"), ("path", "PATH")] {
+        let error = &show["state"]["stages"][stage]["outputs"]["error"];
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("setting {name} is not allowed")),
+            "{stage}: {error}"
+        );
+    }
+}
