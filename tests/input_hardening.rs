@@ -188,6 +188,11 @@ fn mistakes_in_the_command_line_exit_2() {
         &run(&["run", "workflow.yaml", "--task", "x", "--base", "../../x"]),
         "is not a branch name",
     );
+    // `watch` checks its base before it starts watching.
+    assert_usage(
+        &run(&["watch", "workflow.yaml", "--base", "no-such-branch"]),
+        "no branch or commit \"no-such-branch\"",
+    );
     assert_usage(
         &run(&["run", "workflow.yaml", "--task-file", "nope.txt"]),
         "--task-file nope.txt",

@@ -84,3 +84,77 @@ stages:
     assert!(message.contains("fuel limit"), "{failure}");
     assert_eq!(failure["kind"], "fatal", "{failure}");
 }
+
+#[test]
+fn a_runaway_commit_message_template_fails_the_commit_and_a_title_stays_data() {
+    let repo = TestRepo::new();
+    let wf = repo.workflow(
+        r#"name: commit-message
+git:
+  commit:
+    message: "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo hi > hi.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+"#,
+    );
+    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Write hi"]);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let failure = &show["state"]["stages"]["work"]["last_failure"];
+    let message = failure["message"].as_str().unwrap_or_default();
+    assert!(message.contains("git.commit.message"), "{failure}");
+    assert!(message.contains("fuel"), "{failure}");
+    // The default message puts the task title in as text, whatever it looks like.
+    let wf = repo.workflow(
+        r#"name: commit-title
+stages:
+  work:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo hi > hi.txt'"] }
+    permissions: { workspace: write, exec: [sh] }
+"#,
+    );
+    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", TEMPLATE_TITLE]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let branch = show["meta"]["branch"].as_str().unwrap();
+    let subject = repo.git(&["log", "-1", "--format=%s", branch]);
+    assert_eq!(subject.trim(), TEMPLATE_TITLE);
+}
+
+#[test]
+fn an_agent_prompt_gets_the_task_title_as_text() {
+    let repo = TestRepo::new();
+    let agent = support::agent::ScriptedAgent::new(
+        "- - say: \"Done. <promise>COMPLETE</promise>\"\n  - write: {path: a.txt, content: \"a\\n\"}\n",
+    );
+    let wf = repo.workflow(&format!(
+        r#"name: prompt-title
+agents:
+{backends}stages:
+  execute:
+    uses: builtin:agent
+    with:
+      backend: claude
+      completion: promise
+      prompt: "Task: {{{{ task.title }}}} (attempt {{{{ attempt }}}})"
+    permissions: {{ workspace: write, agent: true }}
+"#,
+        backends = agent.backends_yaml(),
+    ));
+    let v = repo.run(&["validate", wf.to_str().unwrap()]);
+    assert_eq!(v.code(), 0, "{}", v.stderr());
+    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", TEMPLATE_TITLE]);
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let prompt = agent.invocations()[0]["prompt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        prompt.starts_with(&format!("Task: {TEMPLATE_TITLE} (attempt 1)")),
+        "{prompt}"
+    );
+}

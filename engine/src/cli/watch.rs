@@ -42,6 +42,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
     let workflow_file =
         std::path::absolute(&args.workflow).map_err(|e| EngineError::io(&args.workflow, e))?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
+    super::run::check_base(&project, args.base.as_deref(), &loaded)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());

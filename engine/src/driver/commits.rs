@@ -152,9 +152,14 @@ impl CommitSite {
             .map_err(|e| e.to_string())
     }
 
-    /// The commit message from the workflow's template.
+    /// The commit message from the workflow's template, rendered with the same fuel and
+    /// nesting limits as stages' `with:` (task text is a value here, never a template).
     fn message(&self, summary: &str) -> Result<String, String> {
-        let env = minijinja::Environment::new();
+        let limits = engine_workflow::RenderLimits::default();
+        let mut env = minijinja::Environment::new();
+        env.set_fuel(Some(limits.fuel));
+        env.set_recursion_limit(engine_workflow::MAX_TEMPLATE_NESTING);
+        env.remove_global("namespace");
         let context = minijinja::context! {
             task => minijinja::context! {
                 id => self.task.id.clone(),
@@ -170,6 +175,14 @@ impl CommitSite {
         let text = env
             .render_str(&self.settings.commit_message, context)
             .map_err(|e| format!("git.commit.message template: {e}"))?;
+        if text.len() > MAX_COMMIT_MESSAGE_BYTES {
+            return Err(format!(
+                "git.commit.message template: the message is {} bytes, more than the {} a \
+                 commit message may have",
+                text.len(),
+                MAX_COMMIT_MESSAGE_BYTES
+            ));
+        }
         let text = text.trim();
         Ok(if text.is_empty() {
             format!("{} ({})", self.task.title, self.stage)
@@ -178,6 +191,9 @@ impl CommitSite {
         })
     }
 }
+
+/// The longest commit message engine writes.
+const MAX_COMMIT_MESSAGE_BYTES: usize = 1 << 20;
 
 /// The file in a worktree's admin directory holding the snapshot read-only stages started
 /// from.

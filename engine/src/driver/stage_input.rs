@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use engine_core::{AttemptOutcome, PluginRef, RunState, RunStatus, StagePhase};
+use engine_core::{AttemptOutcome, RunState, RunStatus, StagePhase};
 use engine_store::RunMeta;
 use engine_workflow::{RenderLimits, Scope, TerminalStatus};
 use serde_json::{Map, Value, json};
@@ -147,15 +147,7 @@ pub fn rendered_config(
     Ok(rendered)
 }
 
-/// The `with:` fields stage `uses` renders itself, over its own variables: the notifiers'
-/// message templates. A value there is the workflow's template, never the result of one.
-pub fn plugin_rendered_fields(uses: &PluginRef) -> &'static [&'static str] {
-    match uses {
-        PluginRef::Builtin { name } if name == "webhook" => &["message", "title", "body"],
-        PluginRef::Builtin { name } if name == "telegram" => &["message"],
-        _ => &[],
-    }
-}
+pub use engine_workflow::plugin_rendered_fields;
 
 /// `with` without `fields` (when it is a mapping), and those fields as written. A value that is
 /// entirely one `{% raw %}...{% endraw %}` block (what keeping a template from the engine took
@@ -207,6 +199,7 @@ fn unwrap_raw(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine_core::PluginRef;
 
     fn stage(uses: &str, with: Value, timeout_ms: u64) -> engine_core::Stage {
         let name = uses.trim_start_matches("builtin:").to_string();

@@ -15,6 +15,7 @@
 //! - a source that cannot be read, or an engine failure (store, git), stops new runs (`watch`
 //!   tries the source again at its next poll).
 
+use crate::terminal::{safe, safe_lines};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -166,7 +167,7 @@ pub async fn run_queue(ctx: &QueueContext, opts: &QueueOptions) -> QueueOutcome 
 impl Session<'_> {
     fn note_once(&self, last: &mut String, note: String) {
         if *last != note && self.opts.human {
-            eprintln!("{note}");
+            eprintln!("{}", safe_lines(&note));
         }
         *last = note;
     }
@@ -190,7 +191,7 @@ impl Session<'_> {
         if !self.listed_once {
             for (id, outcome) in writeback::reconcile(&self.ctx.source, store, &store.list()?).await
             {
-                eprintln!("{}", outcome.describe(&id));
+                eprintln!("{}", safe_lines(&outcome.describe(&id)));
             }
         }
         // A refused claim frees its slot for the next task: plan again.
@@ -203,7 +204,7 @@ impl Session<'_> {
             if !self.listed_once {
                 self.listed_once = true;
                 for warning in crate::tasks::render::warnings(&listing) {
-                    eprintln!("{warning}");
+                    eprintln!("{}", safe_lines(&warning));
                 }
             }
             let known = self.known(&store.list()?);
@@ -222,7 +223,11 @@ impl Session<'_> {
                 }
                 let task = &listing.tasks[index];
                 if let Some(why) = self.start(task, resume.as_deref()).await? {
-                    eprintln!("warning: {} was not started: {why}", task.id);
+                    eprintln!(
+                        "warning: {} was not started: {}",
+                        safe(&task.id),
+                        safe_lines(&why)
+                    );
                     self.settled.insert(task.id.clone(), why);
                     refused = true;
                 }
@@ -263,11 +268,13 @@ impl Session<'_> {
             let how = if state.seq > 0 { ", resumed" } else { "" };
             eprintln!(
                 "→ {} starts: {} (run {}{how})",
-                task.id, task.title, meta.run_id
+                safe(&task.id),
+                safe(&task.title),
+                meta.run_id
             );
         }
         let reporter: Arc<dyn Reporter> = if self.opts.human {
-            Arc::new(Human::stderr_prefixed(&format!("[{}] ", task.id)))
+            Arc::new(Human::stderr_prefixed(&format!("[{}] ", safe(&task.id))))
         } else {
             Arc::new(Quiet)
         };
@@ -379,10 +386,12 @@ impl Session<'_> {
                 .map(|w| format!(" · {}", w.describe(&run.task_id)))
                 .unwrap_or_default();
             eprintln!(
-                "{mark} {} {what} in {} (run {}){status}",
-                run.task_id,
+                "{mark} {} {} in {} (run {}){}",
+                safe(&run.task_id),
+                safe_lines(&what),
                 crate::time::human_duration(took),
-                run.run_id
+                run.run_id,
+                safe_lines(&status)
             );
         }
         self.runs.push(run);

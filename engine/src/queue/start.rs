@@ -89,7 +89,11 @@ pub fn add_run_worktree(repo: &Repo, meta: &RunMeta) -> Result<(), EngineError> 
         debug_hold::at("worktree-checkout")
     })?;
     for repair in repairs {
-        eprintln!("warning: run {}: {repair}", meta.run_id);
+        eprintln!(
+            "warning: run {}: {}",
+            meta.run_id,
+            crate::terminal::safe_lines(&repair)
+        );
     }
     Ok(())
 }
@@ -175,7 +179,7 @@ fn remove_if_not_kept(repo: &Repo, store: &dyn Store, meta: &mut RunMeta, state:
             meta.branch
         ),
         Ok(None) => {}
-        Err(e) => eprintln!("warning: {e}"),
+        Err(e) => eprintln!("warning: {}", crate::terminal::safe_lines(&e.to_string())),
     }
 }
 

@@ -34,6 +34,9 @@ pub(crate) struct HostFacts {
     /// root outside is `nobody` inside (uid 0 could not create the nested user namespaces
     /// that CLIs such as Codex sandbox their own commands with).
     pub(crate) inside_ids: Option<(u32, u32)>,
+    /// Starts without the network join the sandbox's own empty network namespace (made once,
+    /// joined before bubblewrap starts) instead of having bubblewrap make one each time.
+    pub(crate) shared_netns: bool,
 }
 
 /// One mount over the read-only root.
@@ -103,7 +106,7 @@ pub(crate) fn bwrap_args(policy: &Policy, launch: &Launch<'_>, facts: &HostFacts
             gid.as_ref(),
         ]);
     }
-    if !policy.network.allows(launch.purpose) {
+    if !policy.network.allows(launch.purpose) && !facts.shared_netns {
         push(&["--unshare-net".as_ref()]);
     }
     push(&[
@@ -206,6 +209,7 @@ mod tests {
             prlimit: Some("/usr/bin/prlimit".into()),
             hidden_files: vec!["/home/u/.netrc".into()],
             inside_ids: Some((65534, 65534)),
+            shared_netns: false,
         };
         let args = text(&bwrap_args(&policy(), &launch(Purpose::Exec), &facts));
         let at = |needle: &str| {
@@ -259,6 +263,14 @@ mod tests {
         assert!(agent.contains("--unshare-net"));
         policy.network = Network::All;
         let exec = text(&bwrap_args(&policy, &launch(Purpose::Exec), &facts));
+        assert!(!exec.contains("--unshare-net"));
+        // A namespace made beforehand is joined instead.
+        policy.network = Network::None;
+        let shared = HostFacts {
+            shared_netns: true,
+            ..HostFacts::default()
+        };
+        let exec = text(&bwrap_args(&policy, &launch(Purpose::Exec), &shared));
         assert!(!exec.contains("--unshare-net"));
     }
 }

@@ -23,6 +23,7 @@
 mod args;
 mod cgroup;
 mod error;
+mod netns;
 mod policy;
 mod probe;
 mod signal;
@@ -57,6 +58,9 @@ pub struct Sandbox {
     bwrap: PathBuf,
     /// Root is exempt from RLIMIT_NPROC: its starts need a cgroup for the process limit.
     needs_cgroup: bool,
+    /// The sandbox's own empty network namespace (root only), joined by starts without the
+    /// network.
+    netns: Option<netns::NetNs>,
 }
 
 /// Holds what a confined start needs until its process has ended; dropping it kills whatever
@@ -103,15 +107,22 @@ impl Sandbox {
                     .into(),
             });
         }
+        // Root can make the sandbox's network namespace once instead of once per process.
+        let netns = (needs_cgroup && policy.network != Network::All)
+            .then(netns::NetNs::create)
+            .transpose()
+            .map_err(|reason| ConfineError::Unavailable { reason })?;
         Ok(Sandbox {
             policy,
             facts: HostFacts {
                 prlimit: (!needs_cgroup).then(|| tools.prlimit.clone()),
                 hidden_files,
                 inside_ids: needs_cgroup.then_some((NOBODY, NOBODY)),
+                shared_netns: netns.is_some(),
             },
             bwrap: tools.bwrap.clone(),
             needs_cgroup,
+            netns,
         })
     }
 
@@ -135,6 +146,11 @@ impl Sandbox {
         };
         let mut command = tokio::process::Command::new(&self.bwrap);
         command.args(args::bwrap_args(&self.policy, &resolved, &self.facts));
+        if !self.policy.network.allows(launch.purpose)
+            && let Some(netns) = &self.netns
+        {
+            join_netns_on_exec(&mut command, netns.raw_fd());
+        }
         let mut guard = StartGuard::default();
         if self.needs_cgroup
             && let Some(hierarchy) = cgroup::hierarchy()
@@ -172,6 +188,20 @@ fn limit_on_exec(command: &mut tokio::process::Command, limits: Limits) {
                 if libc::setrlimit(resource, &limit) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Makes the child enter the sandbox's network namespace before it runs bubblewrap.
+fn join_netns_on_exec(command: &mut tokio::process::Command, fd: libc::c_int) {
+    // SAFETY: the closure runs in the forked child before exec and only calls setns, which is
+    // async-signal-safe, on a descriptor the sandbox keeps open while it lives.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                return Err(std::io::Error::last_os_error());
             }
             Ok(())
         });

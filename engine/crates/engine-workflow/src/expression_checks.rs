@@ -61,7 +61,17 @@ fn check_stage(
         env,
     };
     let with_path = path.key("with");
+    let plugin_rendered = crate::templates::plugin_rendered_fields(&stage.uses);
     for (field, text) in templated_strings(&stage.with) {
+        let pointer = field.pointer();
+        let top = pointer
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        if plugin_rendered.contains(&top) {
+            continue;
+        }
         for message in check_template(text, &site) {
             problems.push(Problem::at(with_path.join(&field), message));
         }

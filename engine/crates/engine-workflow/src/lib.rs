@@ -60,7 +60,7 @@ pub use git_settings::{
 pub use input::{MAX_NESTING, MAX_STAGES, MAX_WORKFLOW_BYTES};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
-pub use render_limits::RenderLimits;
+pub use render_limits::{MAX_TEMPLATE_NESTING, RenderLimits};
 pub use run_limits::{DAY_NAMES, RunLimits, WorkHours, parse_days, parse_work_hours};
 pub use sandbox_settings::{
     NetworkGrant, RepositoryAccess, SandboxLimits, SandboxSettings, StageSandbox,
@@ -71,7 +71,9 @@ pub use scope::{
     TerminalStatus, read_secrets, stage_result,
 };
 pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
-pub use templates::{TemplateError, is_template, render_config, render_config_within};
+pub use templates::{
+    TemplateError, is_template, plugin_rendered_fields, render_config, render_config_within,
+};
 
 use diagnostic::{Anchor, Problem};
 use field_path::FieldPath;

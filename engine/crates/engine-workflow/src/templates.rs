@@ -286,6 +286,22 @@ fn missing(paths: &std::collections::HashSet<String>, context: &Value) -> Option
     })
 }
 
+/// The `with:` fields a builtin stage renders itself, over its own variables (documented with
+/// the stage): the notifiers' message templates and the agent's prompts. The engine passes them
+/// as the workflow wrote them, so text that came from a task (its title, say) is never rendered
+/// as a template by the plugin; `validate` leaves their variables to the plugin.
+pub fn plugin_rendered_fields(uses: &engine_core::PluginRef) -> &'static [&'static str] {
+    match uses {
+        engine_core::PluginRef::Builtin { name } => match name.as_str() {
+            "webhook" => &["message", "title", "body"],
+            "telegram" => &["message"],
+            "agent" => &["prompt", "system_prompt"],
+            _ => &[],
+        },
+        engine_core::PluginRef::Path { .. } => &[],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
