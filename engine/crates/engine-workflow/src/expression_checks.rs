@@ -61,7 +61,7 @@ fn check_stage(
         env,
     };
     let with_path = path.key("with");
-    let plugin_rendered = crate::templates::plugin_rendered_fields(&stage.uses);
+    let plugin_rendered = crate::templates::plugin_checked_fields(&stage.uses);
     for (field, text) in templated_strings(&stage.with) {
         let pointer = field.pointer();
         let top = pointer
@@ -70,6 +70,11 @@ fn check_stage(
             .next()
             .unwrap_or_default();
         if plugin_rendered.contains(&top) {
+            // The plugin's own variables: only the syntax is engine's to check.
+            problems.extend(
+                crate::template_check::check_syntax(text)
+                    .map(|message| Problem::at(with_path.join(&field), message)),
+            );
             continue;
         }
         for message in check_template(text, &site) {

@@ -55,6 +55,15 @@ pub(crate) fn keeps_type(text: &str) -> bool {
     single_expression(text).is_some()
 }
 
+/// The syntax problem of the template `text`, if any (for templates a plugin renders over its
+/// own variables).
+pub(crate) fn check_syntax(text: &str) -> Option<String> {
+    environment()
+        .template_from_str(text)
+        .err()
+        .map(|error| format!("not a valid template: {}", detail(&error)))
+}
+
 /// Every problem with the template `text`, as messages.
 pub(crate) fn check_template(text: &str, site: &TemplateSite<'_>) -> Vec<String> {
     let env = environment();

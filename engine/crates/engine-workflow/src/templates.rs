@@ -289,7 +289,7 @@ fn missing(paths: &std::collections::HashSet<String>, context: &Value) -> Option
 /// The `with:` fields a builtin stage renders itself, over its own variables (documented with
 /// the stage): the notifiers' message templates and the agent's prompts. The engine passes them
 /// as the workflow wrote them, so text that came from a task (its title, say) is never rendered
-/// as a template by the plugin; `validate` leaves their variables to the plugin.
+/// as a template by the plugin.
 pub fn plugin_rendered_fields(uses: &engine_core::PluginRef) -> &'static [&'static str] {
     match uses {
         engine_core::PluginRef::Builtin { name } => match name.as_str() {
@@ -299,6 +299,16 @@ pub fn plugin_rendered_fields(uses: &engine_core::PluginRef) -> &'static [&'stat
             _ => &[],
         },
         engine_core::PluginRef::Path { .. } => &[],
+    }
+}
+
+/// The plugin-rendered fields whose variables `validate` leaves to the plugin: the agent's
+/// prompts (their variables are the stage's: `feedback`, `checklist`...). The notifiers'
+/// fields are still checked against the engine's variables (a secret there is an error).
+pub(crate) fn plugin_checked_fields(uses: &engine_core::PluginRef) -> &'static [&'static str] {
+    match uses {
+        engine_core::PluginRef::Builtin { name } if name == "agent" => &["prompt", "system_prompt"],
+        _ => &[],
     }
 }
 
