@@ -204,6 +204,28 @@ fn assert_all_blocked(report: &str) {
     }
 }
 
+/// Runs the hostile workflow `wf` (HOME is the planted one) and checks the run succeeded, every
+/// escape was refused, nothing reached the listener, nothing of the attempt runs on, and the
+/// user's repository and HOME are as they were.
+fn run_hostile(repo: &TestRepo, wf: &Path, secrets: &Secrets, listener: &Listener, marker: &str) {
+    let before = fingerprint(repo);
+    let output = repo
+        .engine()
+        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
+        .env("HOME", secrets.home.path())
+        .output()
+        .unwrap();
+    let r = support::Run { output };
+    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let show = repo.show(&r.run_id());
+    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
+    assert_all_blocked(&report_of(repo, &branch));
+    assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
+    assert_gone(marker);
+    assert_eq!(fingerprint(repo), before, "the user's repository changed");
+    assert!(!secrets.home.path().join("evil.txt").exists());
+}
+
 #[test]
 fn a_hostile_gate_command_is_refused_everything_and_the_repository_is_untouched() {
     let repo = repo();
@@ -227,22 +249,7 @@ stages:
         hidden = secrets.other.path().display(),
         script = serde_json::to_string(&script).unwrap(),
     ));
-    let before = fingerprint(&repo);
-    let r = repo
-        .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
-        .env("HOME", secrets.home.path())
-        .output()
-        .unwrap();
-    let r = support::Run { output: r };
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
-    assert_all_blocked(&report_of(&repo, &branch));
-    assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
-    assert_gone(&marker);
-    assert_eq!(fingerprint(&repo), before, "the user's repository changed");
-    assert!(!secrets.home.path().join("evil.txt").exists());
+    run_hostile(&repo, &wf, &secrets, &listener, &marker);
 }
 
 #[test]
@@ -273,21 +280,7 @@ stages:
         backends = agent.backends_yaml(),
         hidden = secrets.other.path().display(),
     ));
-    let before = fingerprint(&repo);
-    let r = repo
-        .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
-        .env("HOME", secrets.home.path())
-        .output()
-        .unwrap();
-    let r = support::Run { output: r };
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
-    assert_all_blocked(&report_of(&repo, &branch));
-    assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
-    assert_gone(&marker);
-    assert_eq!(fingerprint(&repo), before, "the user's repository changed");
+    run_hostile(&repo, &wf, &secrets, &listener, &marker);
 }
 
 #[test]

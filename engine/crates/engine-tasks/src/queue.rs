@@ -118,9 +118,10 @@ impl Plan {
     }
 }
 
-/// Decides what may start now with `slots` free run slots.
-pub fn plan(tasks: &[Task], known: &Known, slots: usize) -> Plan {
-    let effective: Vec<Task> = tasks
+/// The tasks as the runs engine knows about see them: a task whose run succeeded is done, one
+/// with a run going on (here or in another process) is in progress.
+pub(crate) fn effective_tasks(tasks: &[Task], known: &Known) -> Vec<Task> {
+    tasks
         .iter()
         .map(|task| {
             let mut task = task.clone();
@@ -132,7 +133,12 @@ pub fn plan(tasks: &[Task], known: &Known, slots: usize) -> Plan {
             }
             task
         })
-        .collect();
+        .collect()
+}
+
+/// Decides what may start now with `slots` free run slots.
+pub fn plan(tasks: &[Task], known: &Known, slots: usize) -> Plan {
+    let effective = effective_tasks(tasks, known);
     let verdict = readiness(&effective);
     let mut free = slots;
     let entries = verdict

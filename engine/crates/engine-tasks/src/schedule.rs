@@ -18,19 +18,7 @@ pub(crate) fn simulate(
     limit: Option<usize>,
 ) -> Schedule {
     let parallel = parallel.max(1);
-    let effective: Vec<Task> = tasks
-        .iter()
-        .map(|task| {
-            let mut task = task.clone();
-            if known.succeeded.contains_key(&task.id) {
-                task.status = TaskStatus::Done;
-            } else if known.running.contains_key(&task.id) || known.elsewhere.contains_key(&task.id)
-            {
-                task.status = TaskStatus::InProgress;
-            }
-            task
-        })
-        .collect();
+    let effective = crate::queue::effective_tasks(tasks, known);
     // Whether plan() would start the task once it is ready (its own verdict comes first).
     let may_start = |index: usize| {
         let task = &tasks[index];
