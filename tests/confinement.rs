@@ -347,10 +347,11 @@ fn a_kill_9_of_the_engine_leaves_no_process_of_the_attempt_and_resume_finishes()
     let agent = ScriptedAgent::new("");
     let scratch = agent.scratch();
     let ready = scratch.join("daemon-started");
-    // Session 1 starts a daemon that leaves the process group, says so, then works for long;
-    // session 2 (after resume) finishes.
+    // Session 1 commits inside its sandbox, starts a daemon that leaves the process group, says
+    // so, then works for long; session 2 (after resume) finishes.
     let script = format!(
-        "- - run: \"setsid sh -c 'exec sleep {marker}' >/dev/null 2>&1 </dev/null & touch {ready}\"\n  \
+        "- - run: \"echo early > early.txt && git add early.txt && git -c user.name=a -c user.email=a@example.com commit -qm early-inside\"\n  \
+           - run: \"setsid sh -c 'exec sleep {marker}' >/dev/null 2>&1 </dev/null & touch {ready}\"\n  \
            - sleep: 60s\n\
          - - say: \"Done. <promise>COMPLETE</promise>\"\n",
         ready = ready.display()
@@ -387,6 +388,12 @@ agents:
     let r = repo.run(&["resume", &run_id]);
     assert_eq!(r.code(), 0, "{}", r.stderr());
     assert_gone(&marker);
+    // What the killed attempt committed inside its sandbox was never lost: the run branch
+    // took it when the next attempt started.
+    let show = repo.show(&run_id);
+    let branch = show["meta"]["branch"].as_str().unwrap();
+    let log = repo.git(&["log", "--format=%s", branch]);
+    assert!(log.lines().any(|l| l == "early-inside"), "{log}");
 }
 
 #[test]

@@ -25,12 +25,16 @@ pub(super) struct PrivateRefs {
 impl PrivateRefs {
     /// Copies the branch's ref directory into `attempt_dir/refs` (with the branch's current
     /// commit written loose, even when git had packed it) and makes an empty reflog directory.
+    /// Commits an earlier attempt made inside its sandbox but never synced back (the engine
+    /// died first) are recovered first.
     pub(super) fn prepare(
         repo: &Repo,
         branch: &str,
         attempt_dir: &Path,
     ) -> Result<PrivateRefs, String> {
         let paths = repo.branch_ref_paths(branch).map_err(|e| e.to_string())?;
+        recover_unsynced(repo, branch, &paths.leaf, attempt_dir)?;
+
         let initial = repo
             .branch_commit(branch)
             .map_err(|e| e.to_string())?
@@ -71,9 +75,7 @@ impl PrivateRefs {
         if value == self.initial {
             return Ok(());
         }
-        if !(value.len() == 40 || value.len() == 64)
-            || !value.bytes().all(|b| b.is_ascii_hexdigit())
-        {
+        if !is_sha(value) {
             return Err(format!(
                 "the run branch {} was set to {value:?} inside the sandbox, which is not a commit",
                 self.branch
@@ -88,6 +90,62 @@ impl PrivateRefs {
                 )
             })
     }
+}
+
+/// Moves the run branch forward to what an interrupted earlier attempt of the same stage
+/// committed inside its sandbox (its private ref, left in its attempt directory
+/// `<stage>.<n>`), when that descends from the branch; then removes those leftovers. Other
+/// stages' directories are left alone: their attempts may be running.
+fn recover_unsynced(
+    repo: &Repo,
+    branch: &str,
+    leaf: &str,
+    attempt_dir: &Path,
+) -> Result<(), String> {
+    let Some(sandboxes) = attempt_dir.parent() else {
+        return Ok(());
+    };
+    let Ok(entries) = std::fs::read_dir(sandboxes) else {
+        return Ok(());
+    };
+    let Some((stage, attempt)) = attempt_dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once('.'))
+        .and_then(|(s, a)| Some((s.to_string(), a.parse::<u32>().ok()?)))
+    else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let earlier = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.rsplit_once('.'))
+            .is_some_and(|(s, a)| s == stage && a.parse::<u32>().is_ok_and(|a| a < attempt));
+        if !earlier {
+            continue;
+        }
+        let left = std::fs::read_to_string(dir.join("refs").join(leaf)).unwrap_or_default();
+        let left = left.trim();
+        let current = repo.branch_commit(branch).map_err(|e| e.to_string())?;
+        if let Some(current) = current
+            && is_sha(left)
+            && left != current
+            && repo.is_ancestor(&current, left).unwrap_or(false)
+        {
+            repo.move_branch(branch, left, &current).map_err(|e| {
+                format!("cannot recover the commits of an interrupted attempt: {e}")
+            })?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
+/// A full hex object name.
+fn is_sha(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64) && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Copies the loose ref files of `from` (recursively) into `to`; symlinks and other odd files
