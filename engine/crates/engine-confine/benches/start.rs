@@ -1,5 +1,7 @@
-//! What confinement adds to a process start: `true` started plainly, and through the sandbox
-//! with a worktree-like policy (with and without the network namespace).
+//! What confinement adds to a process start: `true` started plainly (posix_spawn), as engine
+//! started programs before confinement (its own process group and a parent-death signal set in
+//! a pre-exec hook, which makes it a fork), and through the sandbox with a worktree-like policy
+//! (with and without the network).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use engine_confine::{Launch, Network, Policy, Purpose, Sandbox};
@@ -21,6 +23,24 @@ fn bench(c: &mut Criterion) {
                     .status()
                     .await
                     .expect("true runs")
+            })
+        })
+    });
+    group.bench_function("plain_engine_style", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut command = tokio::process::Command::new(true_path);
+                command.process_group(0);
+                // SAFETY: prctl is async-signal-safe; nothing else runs in the hook.
+                unsafe {
+                    command.pre_exec(|| {
+                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                        Ok(())
+                    });
+                }
+                command.status().await.expect("true runs")
             })
         })
     });
