@@ -130,7 +130,9 @@ impl PreparedWorkflow {
     pub fn confinement_warning(&self) -> Option<String> {
         if !self.loaded.sandbox.enabled {
             return Some(
-                "sandbox.enabled is false: every process a run starts (agents, gate commands,                  git) runs with your full rights and can change anything you can (see                  docs/security.md)"
+                "sandbox.enabled is false: every process a run starts (agents, gate commands, \
+                 git) runs with your full rights and can change anything you can (see \
+                 docs/security.md)"
                     .to_string(),
             );
         }
