@@ -2,7 +2,7 @@
 //! stages run: gate commands, git, test runners).
 //!
 //! Each process runs under [bubblewrap](https://github.com/containers/bubblewrap) in new user,
-//! PID, IPC, UTS and (unless granted) network namespaces, with every capability dropped:
+//! PID, IPC and (unless granted) network namespaces, with every capability dropped:
 //!
 //! - the host's filesystem appears at the same paths, **read-only**, except the paths the
 //!   [`Policy`] makes writable (the run's worktree, the attempt's private temp directory,
