@@ -33,6 +33,9 @@ pub struct SandboxSite<'a> {
     pub state_dir: &'a Path,
     /// The git branch prefix of runs (their branches are skipped by the unconfined check).
     pub branch_prefix: &'a str,
+    /// Whether the stage may start processes at all (an `exec` grant or `agent: true`); a stage
+    /// that cannot needs no sandbox, and its attempts skip the set-up.
+    pub starts_processes: bool,
 }
 
 /// The confinement of one attempt, from its start to [`AttemptSandbox::finish`].
@@ -81,6 +84,14 @@ impl AttemptSandbox {
             .join(&site.meta.run_id)
             .join("sandbox")
             .join(format!("{}.{}", site.stage_id, site.attempt));
+        if !site.starts_processes {
+            return Ok(AttemptSandbox {
+                sandbox: None,
+                dir,
+                refs: None,
+                unconfined: None,
+            });
+        }
         // A crashed attempt's leftovers (temp files, its private refs) start over.
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| {

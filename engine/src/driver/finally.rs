@@ -88,6 +88,7 @@ impl Driver<'_> {
                 meta: &self.meta,
                 state_dir: &self.state_dir,
                 branch_prefix: &self.prepared.loaded.git.branch_prefix,
+                starts_processes: spec.permissions.agent || !spec.permissions.exec.is_empty(),
             }) {
                 Ok(confinement) => confinement,
                 Err(message) => return self.failed(message),

@@ -47,30 +47,22 @@ pub fn bring_forward<R: Runner + ?Sized>(
         git,
         &["-C", path, "diff", "--name-only", "-z", "--no-renames"],
     )?;
-    let staged_vs_old = names(
-        git,
-        &[
-            "-C",
-            path,
-            "diff-index",
-            "--cached",
-            "--name-only",
-            "-z",
-            old,
-        ],
-    )?;
-    let staged_vs_new = names(
-        git,
-        &[
-            "-C",
-            path,
-            "diff-index",
-            "--cached",
-            "--name-only",
-            "-z",
-            new,
-        ],
-    )?;
+    let staged_against = |commit: &str| {
+        names(
+            git,
+            &[
+                "-C",
+                path,
+                "diff-index",
+                "--cached",
+                "--name-only",
+                "-z",
+                commit,
+            ],
+        )
+    };
+    let staged_vs_old = staged_against(old)?;
+    let staged_vs_new = staged_against(new)?;
     let all: Vec<&str> = merged.iter().map(|(p, _)| p.as_str()).collect();
     let untracked = names_of_paths(git, path, &["ls-files", "-z", "--others"], &all)?;
 
