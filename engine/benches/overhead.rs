@@ -39,7 +39,7 @@ impl AttemptObserver for Silent {
 const PIPELINE_STAGES: usize = 20;
 
 fn noop_stage(c: &mut Criterion) {
-    let fixtures = engine_runtime::testing::build_fixture_plugins().expect("fixture plugins");
+    let fixtures = engine_testkit::build_fixture_plugins().expect("fixture plugins");
     let bytes = std::fs::read(fixtures.join("fixture_echo.wasm")).expect("fixture_echo.wasm");
     let tmp = tempfile::tempdir().expect("tempdir");
     let host = Host::new(HostOptions {
@@ -136,7 +136,7 @@ fn noop_stage(c: &mut Criterion) {
 /// The parts of `noop_stage`, measured apart: the sandboxed attempt alone, and one durable
 /// (fsync'd) transition alone. A stage in a real run costs one attempt plus one transition.
 fn noop_stage_parts(c: &mut Criterion) {
-    let fixtures = engine_runtime::testing::build_fixture_plugins().expect("fixture plugins");
+    let fixtures = engine_testkit::build_fixture_plugins().expect("fixture plugins");
     let bytes = std::fs::read(fixtures.join("fixture_echo.wasm")).expect("fixture_echo.wasm");
     let tmp = tempfile::tempdir().expect("tempdir");
     let host = Host::new(HostOptions {

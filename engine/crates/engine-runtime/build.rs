@@ -1,15 +1,15 @@
-//! Builds the built-in stages (the `plugins/` workspace) for `wasm32-wasip2` with a nested cargo,
-//! copies the components into `OUT_DIR` and writes `builtins.rs`, which embeds them.
+//! Builds the built-in stages (the `plugins/` workspace at the repository root) for
+//! `wasm32-wasip2` with a nested cargo, copies the components into `OUT_DIR` and writes
+//! `builtins.rs`, which embeds them.
 //!
 //! A built-in is a member directory of `plugins/` whose `Cargo.toml` builds a `cdylib`; its
-//! name is the directory name (`plugins/gate` -> `builtin:gate`).
-
-#[path = "src/nested_cargo.rs"]
-#[allow(dead_code)]
-mod nested_cargo;
+//! name is the directory name (`plugins/gate` -> `builtin:gate`). Where the repository root
+//! is, and how the nested build runs, is `engine-wasm-build`'s business.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+use engine_wasm_build::{ComponentPackage, artifact_dir, component_packages};
 
 fn main() {
     if let Err(message) = run() {
@@ -19,40 +19,38 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR")?);
-    let repo = manifest_dir.join("../../..");
+    let repo = engine_wasm_build::repo_root();
     let plugins = repo.join("plugins");
-    let out_dir = PathBuf::from(env("OUT_DIR")?);
-    let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
 
-    let builtins = discover(&plugins)?;
+    let builtins = component_packages(&plugins).map_err(|e| e.to_string())?;
     announce_inputs(&repo, &plugins)?;
 
-    let manifest = plugins.join("Cargo.toml");
-    let target_dir = repo.join("target").join("wasm-plugins");
+    let target_dir = engine_wasm_build::components_target_dir();
     // For developers: ENGINE_REUSE_PLUGINS=1 embeds the components built last time instead of
     // building the plugins workspace (e.g. while a plugin under construction does not compile);
     // plugins never built are left out.
     println!("cargo:rerun-if-env-changed=ENGINE_REUSE_PLUGINS");
     let reuse = std::env::var_os("ENGINE_REUSE_PLUGINS").is_some_and(|v| v == "1");
     let artifacts = if reuse {
-        nested_cargo::artifact_dir(&target_dir)
+        artifact_dir(&target_dir)
     } else {
-        nested_cargo::build(&cargo, &manifest, &target_dir)?
+        engine_wasm_build::build(
+            &engine_wasm_build::cargo_program(),
+            &plugins.join("Cargo.toml"),
+            &target_dir,
+        )
+        .map_err(|e| e.to_string())?
     };
-    let builtins: Vec<(String, String)> = builtins
+    let builtins: Vec<ComponentPackage> = builtins
         .into_iter()
-        .filter(|(_, package)| {
-            !reuse
-                || artifacts
-                    .join(nested_cargo::artifact_name(package))
-                    .exists()
-        })
+        .filter(|builtin| !reuse || artifacts.join(builtin.artifact_name()).exists())
         .collect();
 
     let mut entries = String::new();
-    for (name, package) in &builtins {
-        let built = artifacts.join(nested_cargo::artifact_name(package));
+    for builtin in &builtins {
+        let name = &builtin.dir_name;
+        let built = artifacts.join(builtin.artifact_name());
         let embedded = out_dir.join(format!("{name}.wasm"));
         fs::copy(&built, &embedded).map_err(|e| {
             format!(
@@ -66,7 +64,10 @@ fn run() -> Result<(), String> {
             embedded.display().to_string()
         ));
     }
-    let names: Vec<String> = builtins.iter().map(|(n, _)| format!("{n:?}")).collect();
+    let names: Vec<String> = builtins
+        .iter()
+        .map(|b| format!("{:?}", b.dir_name))
+        .collect();
     let source = format!(
         "/// Built-in stages embedded at build time: (name, component bytes), sorted by name.\n\
          pub(crate) static BUILTINS: &[(&str, &[u8])] = &[\n{entries}];\n\n\
@@ -76,49 +77,6 @@ fn run() -> Result<(), String> {
     );
     let generated = out_dir.join("builtins.rs");
     fs::write(&generated, source).map_err(|e| format!("cannot write {}: {e}", generated.display()))
-}
-
-fn env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("{name} is not set"))
-}
-
-/// Built-in stages: (name, package) of each member directory building a `cdylib`, sorted.
-fn discover(plugins: &Path) -> Result<Vec<(String, String)>, String> {
-    let entries =
-        fs::read_dir(plugins).map_err(|e| format!("cannot read {}: {e}", plugins.display()))?;
-    let mut builtins = Vec::new();
-    for entry in entries.flatten() {
-        let manifest = entry.path().join("Cargo.toml");
-        let Ok(text) = fs::read_to_string(&manifest) else {
-            continue;
-        };
-        if !text.contains("cdylib") {
-            continue;
-        }
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let package = package_name(&text)
-            .ok_or_else(|| format!("{} has no [package] name", manifest.display()))?;
-        builtins.push((name, package));
-    }
-    builtins.sort();
-    Ok(builtins)
-}
-
-/// The `name = "..."` of the `[package]` table (a line scan is enough for our own manifests).
-fn package_name(manifest: &str) -> Option<String> {
-    let mut in_package = false;
-    for line in manifest.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-            continue;
-        }
-        if in_package && let Some(rest) = line.strip_prefix("name") {
-            let value = rest.trim_start().strip_prefix('=')?.trim();
-            return Some(value.trim_matches('"').to_string());
-        }
-    }
-    None
 }
 
 /// Re-run when a plugin source, a manifest or the WIT changes.
@@ -132,12 +90,12 @@ fn announce_inputs(repo: &Path, plugins: &Path) -> Result<(), String> {
         "cargo:rerun-if-changed={}",
         plugins.join("Cargo.lock").display()
     );
-    println!("cargo:rerun-if-changed=src/nested_cargo.rs");
     let entries =
         fs::read_dir(plugins).map_err(|e| format!("cannot read {}: {e}", plugins.display()))?;
     for entry in entries.flatten() {
         let path = entry.path();
-        // Member directories only: a stray plugins/target must not trigger rebuilds.
+        // Member directories only (the SDKs included): a stray plugins/target must not trigger
+        // rebuilds.
         if path.join("Cargo.toml").is_file() {
             println!("cargo:rerun-if-changed={}", path.display());
         }

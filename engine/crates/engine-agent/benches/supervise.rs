@@ -9,7 +9,7 @@
 //!
 //! Run with `cargo bench -p engine-agent --bench supervise`.
 
-#[path = "../tests/supervise/parser.rs"]
+#[path = "../tests/all/jsonl_dialect.rs"]
 mod parser;
 
 use std::time::Duration;

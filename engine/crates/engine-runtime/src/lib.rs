@@ -35,7 +35,6 @@ mod exec;
 mod failure;
 mod host;
 mod imports;
-mod nested_cargo;
 mod net;
 mod pipe;
 mod process;
@@ -43,8 +42,6 @@ mod sandbox;
 mod source;
 pub mod source_bindings;
 mod source_convert;
-#[doc(hidden)]
-pub mod testing;
 
 pub use agent::{AgentLauncher, AgentSession, AgentStartError, BoxFuture};
 pub use attempt::{

@@ -2,8 +2,8 @@
 //! state directory's lock excludes other processes and is released by the kernel when its
 //! holder dies.
 //!
-//! The child process is this test binary itself, re-executed to run only `child_entry` with
-//! `ENGINE_STORE_TEST_CHILD` telling it what to do.
+//! The child process is this test binary itself, re-executed to run only `child_entry` (an
+//! ignored entry point) with `ENGINE_STORE_TEST_CHILD` telling it what to do.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -13,6 +13,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 
 use engine_core::{Event, RunState, RunStatus, StageState, Task};
 use engine_store::{RunMeta, SledStore, StateDir, Store, StoreError, lock_holder};
+use engine_testkit::entry_point;
 
 /// Set in the child: `commit <db dir>` or `lock <state dir>`.
 const CHILD_ENV: &str = "ENGINE_STORE_TEST_CHILD";
@@ -60,12 +61,12 @@ fn event_at(seq: u64) -> Event {
     }
 }
 
-/// What the child does, selected by `CHILD_ENV`; a no-op in a normal test run.
+/// What the child does, selected by `CHILD_ENV`: the child half of the tests below.
 #[test]
+#[ignore = "entry point of the tests of this file, which run it in a child process"]
 fn child_entry() {
-    let Ok(task) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let task = entry_point::input(CHILD_ENV).unwrap();
+    let task = task.to_str().unwrap();
     let (what, dir) = task.split_once(' ').unwrap();
     let mut out = std::io::stdout().lock();
     match what {
@@ -94,8 +95,9 @@ fn child_entry() {
 
 /// Starts this test binary as a child doing `task`.
 fn spawn_child(task: &str) -> (Child, BufReader<ChildStdout>) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+    let mut child = entry_point::command(module_path!(), "child_entry")
+        .unwrap()
+        .arg("--nocapture")
         .env(CHILD_ENV, task)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
