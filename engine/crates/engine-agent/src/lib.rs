@@ -6,18 +6,17 @@
 
 pub mod backend;
 pub mod backends;
-pub mod event;
 pub mod prices;
-pub mod request;
-pub mod summary;
 pub mod supervise;
+
+// The session vocabulary lives in `engine-agent-types` (so the wasm host can use it without
+// the supervisor); re-exported here under its old paths.
+pub use engine_agent_types::{event, request, summary};
 
 pub use backend::{
     Backend, BackendError, BackendSettings, Invocation, InvocationContext, StreamParser,
 };
 pub use backends::{BUILTIN_BACKENDS, CustomBackendConfig, backend};
-pub use event::{AgentEvent, Usage};
+pub use engine_agent_types::{AgentEvent, Outcome, PermissionMode, SessionRequest, Summary, Usage};
 pub use prices::{PriceTable, Prices, Pricing};
-pub use request::{PermissionMode, SessionRequest};
-pub use summary::{Outcome, Summary};
 pub use supervise::{Limits, Session, SessionSpec, SuperviseError};

@@ -30,16 +30,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             runtime.block_on(async {
                 let mut command = tokio::process::Command::new(true_path);
-                command.process_group(0);
-                // SAFETY: prctl is async-signal-safe; nothing else runs in the hook.
-                unsafe {
-                    command.pre_exec(|| {
-                        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                        Ok(())
-                    });
-                }
+                engine_confine::lead_new_group(&mut command);
                 command.status().await.expect("true runs")
             })
         })

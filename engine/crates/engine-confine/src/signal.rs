@@ -1,16 +1,18 @@
-//! Signals for a confined process group. The group's leader is bubblewrap itself: a SIGTERM to
-//! it would tear the sandbox down at once (SIGKILL for everything inside), so a polite stop goes
-//! to the other members only; SIGKILL goes to all.
+//! Signals for a process group, with or without its leader. A confined group's leader is
+//! bubblewrap itself: a SIGTERM to it would tear the sandbox down at once (SIGKILL for
+//! everything inside), so a polite stop goes to the other members only (see
+//! [`crate::ProcessGroup`]).
 
 /// Sends `signal` to every process whose process group is `pgid`; with `spare_leader`, not to
 /// the leader itself (`pid == pgid`). Processes that left the group (`setsid`) are not reached
 /// here: the PID namespace takes them when bubblewrap goes.
-pub fn signal_group(pgid: libc::pid_t, signal: libc::c_int, spare_leader: bool) {
+pub(crate) fn signal_group(pgid: libc::pid_t, signal: libc::c_int, spare_leader: bool) {
     if pgid <= 1 {
         return;
     }
     if !spare_leader {
-        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses a group.
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
+        // group, and `pgid > 1` keeps it off our own group (0) and every process (-1).
         unsafe {
             libc::kill(-pgid, signal);
         }
@@ -18,7 +20,8 @@ pub fn signal_group(pgid: libc::pid_t, signal: libc::c_int, spare_leader: bool) 
     }
     for pid in members(pgid) {
         if pid != pgid {
-            // SAFETY: as above, for one process.
+            // SAFETY: kill(2) has no memory-safety preconditions; `pid` is positive (read from
+            // /proc), so it addresses that one process.
             unsafe {
                 libc::kill(pid, signal);
             }

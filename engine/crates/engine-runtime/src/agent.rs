@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use engine_agent::{AgentEvent, Outcome, PermissionMode, SessionRequest, Summary, Usage};
+use engine_agent_types::{AgentEvent, Outcome, PermissionMode, SessionRequest, Summary, Usage};
 use wasmtime::component::Resource;
 
 use crate::bindings::engine::stage::agent as wit;
@@ -145,11 +145,7 @@ impl wit::HostSession for StageState {
 
 fn cut(mut text: String) -> String {
     if text.len() > MAX_EVENT_TEXT {
-        let mut end = MAX_EVENT_TEXT;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
+        text.truncate(text.floor_char_boundary(MAX_EVENT_TEXT));
         text.push_str("\n[… truncated; the transcript has it all]");
     }
     text
@@ -234,5 +230,20 @@ fn to_wit_summary(s: Summary) -> wit::Summary {
         detail: s.detail,
         resets_at_ms: s.resets_at_ms,
         files_changed: s.files_changed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_on_a_char_boundary_with_a_note() {
+        assert_eq!(cut("short".to_string()), "short");
+        let long = format!("x{}", "é".repeat(MAX_EVENT_TEXT / 2));
+        let text = cut(long);
+        let (kept, note) = text.split_at(MAX_EVENT_TEXT - 1);
+        assert!(kept.starts_with('x') && kept[1..].chars().all(|c| c == 'é'));
+        assert_eq!(note, "\n[… truncated; the transcript has it all]");
     }
 }

@@ -156,11 +156,7 @@ fn fatal(message: String, detail: Value) -> Failure {
 
 /// The last [`STDERR_DETAIL`] bytes of stderr.
 fn stderr_tail(stderr: &str) -> &str {
-    let mut start = stderr.len().saturating_sub(STDERR_DETAIL);
-    while !stderr.is_char_boundary(start) {
-        start += 1;
-    }
-    &stderr[start..]
+    &stderr[stderr.ceil_char_boundary(stderr.len().saturating_sub(STDERR_DETAIL))..]
 }
 
 /// `panicked at src/lib.rs:3:5: boom` from a Rust guest's panic report on stderr (the last one).
@@ -278,5 +274,18 @@ mod tests {
             "{}",
             other.message
         );
+    }
+
+    #[test]
+    fn the_stderr_tail_starts_on_a_char_boundary() {
+        assert_eq!(stderr_tail("short"), "short");
+        // The cut falls right after the `x`, on a boundary.
+        let long = format!("x{}", "é".repeat(STDERR_DETAIL / 2));
+        assert_eq!(stderr_tail(&long), "é".repeat(STDERR_DETAIL / 2));
+        // The cut falls inside an `é`: the tail starts at the next character.
+        let long = format!("{}a", "é".repeat(STDERR_DETAIL));
+        let tail = stderr_tail(&long);
+        assert_eq!(tail.len(), STDERR_DETAIL - 1);
+        assert_eq!(tail, format!("{}a", "é".repeat(STDERR_DETAIL / 2 - 1)));
     }
 }

@@ -42,14 +42,7 @@ impl types::Host for StageState {}
 
 /// `message` cut at [`MAX_LOG_MESSAGE`] bytes (on a character boundary).
 fn truncate(message: &str) -> &str {
-    if message.len() <= MAX_LOG_MESSAGE {
-        return message;
-    }
-    let mut end = MAX_LOG_MESSAGE;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
+    &message[..message.floor_char_boundary(MAX_LOG_MESSAGE)]
 }
 
 #[cfg(test)]

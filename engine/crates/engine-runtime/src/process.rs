@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use engine_confine::ProcessGroup;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::{AbortHandle, JoinHandle};
 
@@ -36,21 +37,16 @@ pub(crate) struct ProcessSpec {
     pub(crate) output_cap: usize,
 }
 
-/// Kills the child's process group (SIGKILL) and stops the output readers when dropped, unless
-/// disarmed.
+/// Kills the child's process group (SIGKILL) and stops the output readers when dropped.
 struct GroupGuard {
-    pgid: Option<libc::pid_t>,
+    group: Option<ProcessGroup>,
     readers: Vec<AbortHandle>,
 }
 
 impl GroupGuard {
     fn kill_group(&self) {
-        if let Some(pgid) = self.pgid.filter(|p| *p > 1) {
-            // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
-            // process group we created with process_group(0).
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
+        if let Some(group) = self.group {
+            group.kill();
         }
     }
 }
@@ -102,10 +98,10 @@ pub(crate) async fn run(
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    die_with_engine(&mut command);
+        .stderr(Stdio::piped());
+    // Its own group, killed with the engine: a resumed attempt never races an orphan of the
+    // interrupted one in the same worktree.
+    engine_confine::lead_new_group(&mut command);
     let started = Instant::now();
     let mut child = command.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => ExecError::NotFound(format!("cannot start `{name}`: {e}")),
@@ -117,7 +113,7 @@ pub(crate) async fn run(
     let stdout_reader = tokio::spawn(pump(child.stdout.take(), stdout.clone()));
     let stderr_reader = tokio::spawn(pump(child.stderr.take(), stderr.clone()));
     let guard = GroupGuard {
-        pgid: child.id().and_then(|id| libc::pid_t::try_from(id).ok()),
+        group: ProcessGroup::led_by(&child, start_guard.is_some()),
         readers: vec![stdout_reader.abort_handle(), stderr_reader.abort_handle()],
     };
 
@@ -181,29 +177,3 @@ async fn pump(reader: Option<impl AsyncRead + Unpin>, sink: TailPipe) {
         }
     }
 }
-
-/// Makes the child get SIGKILL when the engine dies, even by `kill -9` (Linux), so a resumed
-/// attempt never races an orphan of the interrupted one in the same worktree. (Grandchildren
-/// started by a shell are not covered; the process-group kill covers them while the engine
-/// lives.)
-#[cfg(target_os = "linux")]
-fn die_with_engine(command: &mut tokio::process::Command) {
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // async-signal-safe functions (prctl, getppid, _exit).
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The engine may have died between fork and prctl.
-            if libc::getppid() as u32 != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_engine(_command: &mut tokio::process::Command) {}

@@ -5,9 +5,8 @@
 //! processes, see [`crate::request_cancel`]), `<dir>/mirror/` (a JSON copy of each run that
 //! other processes read without the lock, see [`crate::read_mirrors`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,8 +29,8 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Opens (creating) the state directory and takes its exclusive lock (`flock` on
-    /// `<dir>/lock`, non-blocking), recording our pid and `holder` (e.g. `engine run
+    /// Opens (creating) the state directory and takes its exclusive lock ([`File::try_lock`],
+    /// an `flock` on Linux, of `<dir>/lock`, non-blocking), recording our pid and `holder` (e.g. `engine run
     /// workflow.yaml`) in the lock file; then opens the database in `<dir>/db`, mirroring runs
     /// into `<dir>/mirror/` ([`SledStore::mirror_to`]), and brings the mirrors up to date
     /// ([`SledStore::refresh_mirrors`]; a failure there is logged, not returned).
@@ -51,13 +50,13 @@ impl StateDir {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| StoreError::io("opening", &lock_path, e))?;
-        match try_flock(&lock, libc::LOCK_EX) {
-            Ok(true) => {}
-            Ok(false) => {
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
                 let (pid, holder) = wait_for_holder_info(&lock_path);
                 return Err(StoreError::Busy { pid, holder, dir });
             }
-            Err(e) => return Err(StoreError::io("locking", &lock_path, e)),
+            Err(TryLockError::Error(e)) => return Err(StoreError::io("locking", &lock_path, e)),
         }
         write_holder_info(&mut lock, holder)
             .map_err(|e| StoreError::io("writing", &lock_path, e))?;
@@ -104,31 +103,14 @@ impl StateDir {
 pub fn lock_holder(dir: &Path) -> Option<(u32, String)> {
     let lock_path = dir.join(LOCK_FILE);
     let file = File::open(&lock_path).ok()?;
-    match try_flock(&file, libc::LOCK_SH) {
-        Ok(true) => {
+    match file.try_lock_shared() {
+        Ok(()) => {
             // Closing the file releases the probe lock.
             drop(file);
             None
         }
-        Ok(false) => Some(wait_for_holder_info(&lock_path)),
-        Err(_) => None,
-    }
-}
-
-/// Tries to take a flock of `kind` without blocking: Ok(false) if someone else holds it.
-fn try_flock(file: &File, kind: libc::c_int) -> std::io::Result<bool> {
-    loop {
-        // SAFETY: flock only reads the file descriptor, which `file` keeps open.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), kind | libc::LOCK_NB) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let err = std::io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EWOULDBLOCK) => return Ok(false),
-            Some(libc::EINTR) => continue,
-            _ => return Err(err),
-        }
+        Err(TryLockError::WouldBlock) => Some(wait_for_holder_info(&lock_path)),
+        Err(TryLockError::Error(_)) => None,
     }
 }
 

@@ -27,14 +27,7 @@ pub(crate) const USAGE_LIMIT_PHRASES: &[&str] = &[
 
 /// `s` cut to at most `max` bytes, at a character boundary.
 pub(crate) fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+    &s[..s.floor_char_boundary(max)]
 }
 
 /// Whether `haystack` contains `needle`, ignoring ASCII case. `needle` must be lowercase.

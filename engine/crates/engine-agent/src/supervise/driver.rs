@@ -6,6 +6,7 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use engine_confine::ProcessGroup;
 use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::MissedTickBehavior;
@@ -18,7 +19,6 @@ use crate::supervise::format::duration_text;
 use crate::supervise::limits::Limits;
 use crate::supervise::lines::{Line, Stream};
 use crate::supervise::record::{Ending, Record};
-use crate::supervise::spawn::signal_group;
 use crate::supervise::spend::Spend;
 use crate::supervise::transcript::Transcript;
 use crate::supervise::watchdog::{Verdict, Watchdog};
@@ -44,9 +44,8 @@ struct Killing {
 
 /// Everything the loop owns.
 pub(crate) struct Driver {
-    pub(crate) pgid: Option<libc::pid_t>,
-    /// The CLI runs under bubblewrap, which leads the process group.
-    pub(crate) confined: bool,
+    /// The CLI's process group (led by bubblewrap when the CLI is confined).
+    pub(crate) group: Option<ProcessGroup>,
     pub(crate) parser: Box<dyn StreamParser>,
     pub(crate) lines: mpsc::Receiver<Line>,
     pub(crate) exited: JoinHandle<std::io::Result<ExitStatus>>,
@@ -218,7 +217,7 @@ impl Driver {
         if let Some(killing) = &mut state.killing {
             if !killing.sigkill_sent && now >= killing.sigterm_at + KILL_ESCALATION {
                 killing.sigkill_sent = true;
-                signal_group(self.pgid, libc::SIGKILL, self.confined);
+                self.kill_group();
                 self.transcript
                     .supervisor("still running 2s after SIGTERM: sent SIGKILL to the group");
             }
@@ -291,16 +290,25 @@ impl Driver {
     }
 
     fn signal(&mut self, state: &mut State, now: Instant) {
-        signal_group(self.pgid, libc::SIGTERM, self.confined);
+        if let Some(group) = self.group {
+            group.terminate();
+        }
         state.killing = Some(Killing {
             sigterm_at: now,
             sigkill_sent: false,
         });
     }
 
+    /// SIGKILL to the whole group, bubblewrap included when it leads it.
+    fn kill_group(&self) {
+        if let Some(group) = self.group {
+            group.kill();
+        }
+    }
+
     /// Kills whatever is left of the group, lets the parser finish, and builds the summary.
     fn end(mut self, mut state: State) -> Summary {
-        signal_group(self.pgid, libc::SIGKILL, self.confined);
+        self.kill_group();
         self.shared.mark_ended();
         let status = state.exit.and_then(|(status, _)| status);
         let exit_code = status.and_then(|s| s.code());

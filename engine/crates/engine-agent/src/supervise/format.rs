@@ -1,4 +1,5 @@
-//! Durations and amounts as the supervisor writes them in details and warnings.
+//! Durations, amounts and clipped text as the supervisor writes them in details, warnings and
+//! the transcript.
 
 use std::time::Duration;
 
@@ -31,6 +32,14 @@ pub(crate) fn usd_text(amount: f64) -> String {
     format!("${amount:.4}")
 }
 
+/// `text` cut after `chars` characters, with `…` appended when it was cut.
+pub(crate) fn clip_chars(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +52,12 @@ mod tests {
         assert_eq!(duration_text(Duration::from_millis(1500)), "1.5s");
         assert_eq!(duration_text(Duration::from_millis(300)), "300ms");
         assert_eq!(usd_text(1.5), "$1.5000");
+    }
+
+    #[test]
+    fn clipping_counts_characters() {
+        assert_eq!(clip_chars("héllo", 2), "hé…");
+        assert_eq!(clip_chars("héllo", 5), "héllo");
+        assert_eq!(clip_chars("", 0), "");
     }
 }

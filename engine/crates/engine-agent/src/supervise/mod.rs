@@ -44,6 +44,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use engine_confine::ProcessGroup;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -136,8 +137,7 @@ pub struct Session {
     cancel: mpsc::UnboundedSender<()>,
     driver: Option<JoinHandle<Summary>>,
     shared: Arc<Shared>,
-    pgid: Option<libc::pid_t>,
-    confined: bool,
+    group: Option<ProcessGroup>,
     started: Instant,
 }
 
@@ -152,9 +152,8 @@ impl Session {
         spawn::write_files(&spec)?;
         let mut transcript = Transcript::open(&spec.transcript, started, spec.redact.clone())?;
         let (mut child, start_guard) = spawn::spawn(&spec)?;
-        let confined = start_guard.is_some();
-        let pgid = child.id().and_then(|id| libc::pid_t::try_from(id).ok());
-        transcript.supervisor(&command_line(&spec.invocation, pgid));
+        let group = ProcessGroup::led_by(&child, start_guard.is_some());
+        transcript.supervisor(&command_line(&spec.invocation, group));
 
         let (line_tx, line_rx) = mpsc::channel(LINE_QUEUE);
         let mut helpers = Vec::new();
@@ -182,8 +181,7 @@ impl Session {
         let (event_tx, event_rx) = mpsc::unbounded_channel();
         let (cancel_tx, cancel_rx) = mpsc::unbounded_channel();
         let driver = Driver {
-            pgid,
-            confined,
+            group,
             parser,
             lines: line_rx,
             exited,
@@ -201,8 +199,7 @@ impl Session {
             cancel: cancel_tx,
             driver: Some(tokio::spawn(driver.run())),
             shared,
-            pgid,
-            confined,
+            group,
             started,
         })
     }
@@ -248,12 +245,14 @@ impl Session {
 
     /// The process id (and process-group id) of the CLI, while known.
     pub fn pid(&self) -> Option<u32> {
-        self.pgid.and_then(|p| u32::try_from(p).ok())
+        self.group.and_then(|g| u32::try_from(g.id()).ok())
     }
 
     fn kill_group(&self) {
-        if !self.shared.ended() {
-            spawn::signal_group(self.pgid, libc::SIGKILL, self.confined);
+        if !self.shared.ended()
+            && let Some(group) = self.group
+        {
+            group.kill();
         }
     }
 
@@ -291,25 +290,22 @@ impl Drop for Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("pid", &self.pgid)
+            .field("pid", &self.group.map(|g| g.id()))
             .field("spent_usd", &self.spent_usd())
             .finish_non_exhaustive()
     }
 }
 
-fn command_line(invocation: &Invocation, pgid: Option<libc::pid_t>) -> String {
+fn command_line(invocation: &Invocation, group: Option<ProcessGroup>) -> String {
     let mut line = format!("started `{}", invocation.program);
     for arg in &invocation.args {
         line.push(' ');
         line.push_str(arg);
     }
-    if let Some((cut, _)) = line.char_indices().nth(COMMAND_LINE_CHARS) {
-        line.truncate(cut);
-        line.push('…');
-    }
+    let mut line = format::clip_chars(&line, COMMAND_LINE_CHARS);
     line.push('`');
-    if let Some(pid) = pgid {
-        line.push_str(&format!(" (pid {pid})"));
+    if let Some(group) = group {
+        line.push_str(&format!(" (pid {})", group.id()));
     }
     line
 }

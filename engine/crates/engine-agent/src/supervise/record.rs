@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::event::{AgentEvent, Usage};
 use crate::summary::{Outcome, Summary};
+use crate::supervise::format::clip_chars;
 use crate::supervise::spend::Spend;
 
 /// Stderr lines kept for a crash's detail.
@@ -217,7 +218,7 @@ impl Record {
                 );
             }
             _ if MISCONFIGURED_SUBTYPES.contains(&subtype) => {
-                let text = clip_to(result.text.trim(), MISCONFIGURED_CHARS);
+                let text = clip_chars(result.text.trim(), MISCONFIGURED_CHARS);
                 return (
                     Outcome::Misconfigured,
                     format!("the agent CLI is misconfigured: {text}"),
@@ -269,14 +270,7 @@ impl Record {
 }
 
 fn clip(text: &str) -> String {
-    clip_to(text, DETAIL_LINE_CHARS)
-}
-
-fn clip_to(text: &str, chars: usize) -> String {
-    match text.char_indices().nth(chars) {
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-        None => text.to_string(),
-    }
+    clip_chars(text, DETAIL_LINE_CHARS)
 }
 
 #[cfg(test)]

@@ -76,10 +76,8 @@ pub(crate) fn spawn(
             Stdio::null()
         })
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
-    die_with_engine(&mut command);
+        .stderr(Stdio::piped());
+    engine_confine::lead_new_group(&mut command);
     let child = command.spawn().map_err(|e| SuperviseError::Spawn {
         program: invocation.program.clone(),
         message: match e.kind() {
@@ -114,46 +112,3 @@ pub(crate) async fn feed_stdin(mut stdin: ChildStdin, bytes: Vec<u8>) {
     }
     let _ = stdin.shutdown().await;
 }
-
-/// Sends `signal` to the whole process group led by `pgid`. A confined group's leader is
-/// bubblewrap: a SIGTERM goes to the CLI and its children only (bubblewrap would tear the
-/// sandbox down at once, leaving the CLI no time to stop cleanly).
-pub(crate) fn signal_group(pgid: Option<libc::pid_t>, signal: libc::c_int, confined: bool) {
-    if confined {
-        if let Some(pgid) = pgid {
-            engine_confine::signal_group(pgid, signal, signal != libc::SIGKILL);
-        }
-        return;
-    }
-    if let Some(pgid) = pgid.filter(|p| *p > 1) {
-        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid addresses the
-        // process group the child leads (process_group(0)).
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
-}
-
-/// Makes the CLI get SIGKILL when the engine dies, even by `kill -9` (Linux). (The parent-death
-/// signal follows the spawning thread; tokio's worker threads live as long as the runtime.)
-#[cfg(target_os = "linux")]
-fn die_with_engine(command: &mut Command) {
-    let parent = std::process::id();
-    // SAFETY: the closure runs in the forked child before exec and only calls
-    // async-signal-safe functions (prctl, getppid, _exit).
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The engine may have died between fork and prctl.
-            if libc::getppid() as u32 != parent {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn die_with_engine(_command: &mut Command) {}
