@@ -161,7 +161,7 @@ pub(crate) fn tool(id: &str, name: &str, input: serde_json::Value, ok: bool) -> 
         Event::ToolStarted(ToolCall {
             id: id.into(),
             name: name.into(),
-            input,
+            input: input.to_string(),
         }),
         Event::ToolFinished(ToolResult {
             id: id.into(),

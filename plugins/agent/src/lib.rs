@@ -107,6 +107,9 @@ mod tests {
         assert!(d.permissions.exec.is_empty());
         assert!(d.permissions.net.is_empty());
         assert_eq!(d.delivery, Delivery::AtLeastOnce);
-        assert_eq!(d.config_schema["required"], serde_json::json!(["backend"]));
+        assert_eq!(
+            d.config_schema_json()["required"],
+            serde_json::json!(["backend"])
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Turning the stage's context into a plan for the attempt: the checked config, the rendered
 //! prompts, the model (forced to the top tier after a stall) and the usage-limit wait so far.
 
-use engine_stage_sdk::{Context, StageError};
+use engine_stage_sdk::{Context, Failure, StageError};
 use serde_json::{Value, json};
 
 use crate::checklist;
@@ -59,7 +59,8 @@ impl Plan {
                 .filter(|s| !s.trim().is_empty()),
             None => None,
         };
-        let previous = ctx.previous_failure.as_ref().map(|f| &f.detail);
+        let previous = ctx.previous_failure.as_ref().map(Failure::detail_json);
+        let previous = previous.as_ref();
         let forced_tier = previous
             .and_then(|d| d.get("force_tier"))
             .and_then(Value::as_str)
@@ -116,7 +117,7 @@ fn prompt_context(ctx: &Context<AgentConfig>, instructions: &str) -> PromptConte
                 f.from_stage.clone(),
                 f.attempt,
                 f.message.clone(),
-                f.detail.clone(),
+                f.detail_json(),
             )
         }),
         attempt: ctx.attempt,
@@ -130,7 +131,7 @@ fn prompt_context(ctx: &Context<AgentConfig>, instructions: &str) -> PromptConte
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use engine_stage_sdk::{Feedback, IdempotencyKeys, PreviousFailure, Task};
+    use engine_stage_sdk::{Feedback, IdempotencyKeys, Task};
     use std::collections::BTreeMap;
 
     /// A context for tests of the plan and the runner.
@@ -183,7 +184,7 @@ pub(crate) mod tests {
             from_stage: "review".into(),
             attempt: 1,
             message: "missing tests".into(),
-            detail: Value::Null,
+            detail: String::new(),
         });
         let plan = Plan::new(&ctx).unwrap();
         assert_eq!(plan.prompt, "Add a flag / review: missing tests");
@@ -218,9 +219,9 @@ pub(crate) mod tests {
     #[test]
     fn a_stall_forces_the_top_tier_and_keeps_it() {
         let mut ctx = context(json!({"backend": "claude", "model": "primitive"}));
-        ctx.previous_failure = Some(PreviousFailure {
+        ctx.previous_failure = Some(Failure {
             message: "stalled".into(),
-            detail: json!({"stall": "repeated_call", "force_tier": "genius"}),
+            detail: json!({"stall": "repeated_call", "force_tier": "genius"}).to_string(),
         });
         let plan = Plan::new(&ctx).unwrap();
         assert_eq!(plan.model.as_deref(), Some("genius"));
@@ -235,14 +236,14 @@ pub(crate) mod tests {
     #[test]
     fn a_usage_limit_wait_carries_over() {
         let mut ctx = context(json!({"backend": "claude"}));
-        ctx.previous_failure = Some(PreviousFailure {
+        ctx.previous_failure = Some(Failure {
             message: "usage limit".into(),
-            detail: json!({"usage_limit": true, "waiting_since_ms": 1234}),
+            detail: json!({"usage_limit": true, "waiting_since_ms": 1234}).to_string(),
         });
         assert_eq!(Plan::new(&ctx).unwrap().usage_waiting_since_ms, Some(1234));
-        ctx.previous_failure = Some(PreviousFailure {
+        ctx.previous_failure = Some(Failure {
             message: "other".into(),
-            detail: json!({"waiting_since_ms": 1234}),
+            detail: json!({"waiting_since_ms": 1234}).to_string(),
         });
         let plan = Plan::new(&ctx).unwrap();
         assert_eq!(plan.usage_waiting_since_ms, None);

@@ -1,7 +1,7 @@
 //! The attempt loop against scripted sessions: stalls, usage limits, auth, overflow, kills,
 //! budgets.
 
-use engine_stage_sdk::PreviousFailure;
+use engine_stage_sdk::Failure;
 use engine_stage_sdk::agent::{AgentError, Event, Outcome};
 use serde_json::json;
 
@@ -45,9 +45,9 @@ fn a_stall_cancels_the_session_and_forces_the_top_tier() {
 #[test]
 fn the_forced_tier_is_what_the_next_attempt_asks_for() {
     let mut ctx = context(json!({"backend": "claude", "model": "smart"}));
-    ctx.previous_failure = Some(PreviousFailure {
+    ctx.previous_failure = Some(Failure {
         message: "stalled".into(),
-        detail: json!({"force_tier": "genius"}),
+        detail: json!({"force_tier": "genius"}).to_string(),
     });
     let plan = Plan::new(&ctx).unwrap();
     let mut host = FakeHost::new(vec![session(Outcome::Completed, "ok", &["a"])]);

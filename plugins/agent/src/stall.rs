@@ -116,9 +116,10 @@ impl StallDetector {
     }
 
     fn started(&mut self, call: &ToolCall) -> Option<Stall> {
+        let input = call.input_json();
         self.open_calls
-            .insert(call.id.clone(), (call.name.clone(), call.input.clone()));
-        if self.is_exempt(&call.name, &call.input) {
+            .insert(call.id.clone(), (call.name.clone(), input.clone()));
+        if self.is_exempt(&call.name, &input) {
             return None;
         }
         let limit = self.config.max_repeated_calls;
@@ -126,7 +127,7 @@ impl StallDetector {
         if limit == 0 || window == 0 {
             return None;
         }
-        let key = format!("{}:{}", call.name, canonical(&call.input));
+        let key = format!("{}:{}", call.name, canonical(&input));
         self.recent.push_back(key.clone());
         while self.recent.len() > window {
             self.recent.pop_front();
@@ -138,7 +139,7 @@ impl StallDetector {
                 "the same {} call {count} times within the last {} calls with no file changed: {}",
                 call.name,
                 self.recent.len(),
-                shorten(&display_input(&call.input), 200)
+                shorten(&display_input(&input), 200)
             ),
         })
     }

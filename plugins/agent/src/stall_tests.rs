@@ -5,7 +5,7 @@ fn start(id: &str, name: &str, input: Value) -> Event {
     Event::ToolStarted(ToolCall {
         id: id.into(),
         name: name.into(),
-        input,
+        input: input.to_string(),
     })
 }
 

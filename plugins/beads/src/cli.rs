@@ -255,8 +255,9 @@ pub fn update(
     {
         write(bd, &["comments", "add", id, "--", note], id).map_err(|e| {
             SourceError::Failed(format!(
-                "{id} is now {}, but the note could not be added: {e}",
-                status_word(status)
+                "{id} is now {}, but the note could not be added: {}",
+                status_word(status),
+                e.text()
             ))
         })?;
     }

@@ -41,7 +41,7 @@ impl CommandResult {
             exit_code: output.exit_code,
             signal: output.signal,
             timed_out: output.timed_out,
-            duration_ms: u64::try_from(output.duration.as_millis()).unwrap_or(u64::MAX),
+            duration_ms: output.duration_ms,
             tail: tail(&output.stdout, &output.stderr, tail_lines),
             report: None,
             new_failures: None,

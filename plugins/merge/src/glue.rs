@@ -35,7 +35,7 @@ impl Runner for SdkRunner {
         }
         let out = command.run().map_err(|e| RunError {
             program: program.to_string(),
-            reason: format!("{e} (grant it under permissions.exec)"),
+            reason: format!("{} (grant it under permissions.exec)", e.text()),
         })?;
         Ok(Output {
             code: if out.timed_out { None } else { out.exit_code },

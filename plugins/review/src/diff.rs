@@ -115,7 +115,7 @@ pub fn fit(stat: &str, names: &str, patch: &str, patch_bytes: u64, max_bytes: us
     }
     let mut cut_mid_file = false;
     if text.len() > max_bytes {
-        let limit = floor_char_boundary(text, max_bytes);
+        let limit = text.floor_char_boundary(max_bytes);
         let file_cut = text[..limit]
             .rfind("\ndiff --git ")
             .map(|i| i + 1)
@@ -168,15 +168,6 @@ fn shown_files(patch: &str) -> Vec<String> {
         .filter_map(|line| line.strip_prefix("diff --git "))
         .filter_map(|rest| rest.rfind(" b/").map(|i| rest[i + 3..].to_string()))
         .collect()
-}
-
-/// The largest char boundary of `text` at or below `index`.
-fn floor_char_boundary(text: &str, index: usize) -> usize {
-    let mut i = index.min(text.len());
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]

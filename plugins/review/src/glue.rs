@@ -47,7 +47,7 @@ impl ReviewHost for SdkHost {
             .timeout(GIT_TIMEOUT)
             .output_cap(GIT_OUTPUT_CAP)
             .run()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.text())?;
         Ok(GitOutput {
             code: if out.timed_out { None } else { out.exit_code },
             stdout: out.stdout,

@@ -131,7 +131,10 @@ pub fn run_all<H: ReviewHost>(
                 Err(error) => {
                     host.log(
                         LogLevel::Warn,
-                        &format!("review: {label}'s session could not start: {error}"),
+                        &format!(
+                            "review: {label}'s session could not start: {}",
+                            error.text()
+                        ),
                     );
                     SessionEnd::NotStarted(error)
                 }
@@ -150,7 +153,7 @@ fn drain<H: ReviewHost>(host: &mut H, label: &str, mut session: H::Session) -> S
             Event::SessionStarted(id) => started_id = Some(id),
             Event::AssistantText(text) => texts.push(text),
             Event::ToolStarted(call) if call.name == "ExitPlanMode" => {
-                if let Some(plan) = call.input.get("plan").and_then(|p| p.as_str()) {
+                if let Some(plan) = call.input_json().get("plan").and_then(|p| p.as_str()) {
                     texts.push(plan.to_string());
                 }
             }
@@ -191,7 +194,7 @@ pub enum Reply {
 pub fn reply(end: &SessionEnd) -> Reply {
     let (summary, session_id, texts) = match end {
         SessionEnd::NotStarted(error) => {
-            return Reply::NoReply(format!("its session could not start ({error})"));
+            return Reply::NoReply(format!("its session could not start ({})", error.text()));
         }
         SessionEnd::Ended {
             summary,

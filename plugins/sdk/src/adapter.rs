@@ -1,75 +1,35 @@
-//! Glue between the raw WIT bindings and the [`Stage`] trait; used by [`crate::export_stage!`].
+//! Glue between the exported WIT functions and the [`Stage`] trait; used by
+//! [`crate::export_stage!`].
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use crate::bindings::engine::stage::types as raw;
-use crate::{
-    Context, Delivery, Descriptor, Feedback, IdempotencyKeys, PreviousFailure, RunGit, Stage,
-    StageError, Success, Task, WorkspaceAccess,
-};
+use crate::context::{config_from_json, json_or_string};
+use crate::{Context, Stage, StageError};
 
 /// `describe` of the exported component.
 pub fn describe<S: Stage>() -> raw::Descriptor {
-    descriptor_to_raw(S::describe())
+    S::describe()
 }
 
 /// `run` of the exported component.
 pub fn run<S: Stage>(context: raw::Context) -> Result<raw::Success, raw::StageError> {
-    let context = context_from_raw::<S::Config>(context).map_err(error_to_raw)?;
-    S::run(context).map(success_to_raw).map_err(error_to_raw)
+    let context = context_from_raw::<S::Config>(context)?;
+    S::run(context).map(Into::into).map_err(Into::into)
 }
 
-pub(crate) fn descriptor_to_raw(d: Descriptor) -> raw::Descriptor {
-    raw::Descriptor {
-        name: d.name,
-        version: d.version,
-        summary: d.summary,
-        config_schema: d.config_schema.to_string(),
-        permissions: raw::Permissions {
-            workspace: match d.permissions.workspace {
-                WorkspaceAccess::None => raw::WorkspaceAccess::None,
-                WorkspaceAccess::Read => raw::WorkspaceAccess::Read,
-                WorkspaceAccess::Write => raw::WorkspaceAccess::Write,
-            },
-            exec: d.permissions.exec,
-            agent: d.permissions.agent,
-            net: d.permissions.net,
-        },
-        delivery: match d.delivery {
-            Delivery::AtLeastOnce => raw::Delivery::AtLeastOnce,
-            Delivery::AtMostOnce => raw::Delivery::AtMostOnce,
-        },
-    }
-}
-
-/// Deserializes the config: from the JSON as given, or from `{}` when the JSON is `null` (no
-/// `with:`) and the config type does not accept `null`.
+/// Deserializes the `with:` config ([`config_from_json`]); one that does not fit fails the
+/// attempt fatally, with the config in the detail.
 pub(crate) fn parse_config<C: serde::de::DeserializeOwned>(json: &str) -> Result<C, StageError> {
-    let text = if json.trim().is_empty() { "null" } else { json };
-    match serde_json::from_str::<C>(text) {
-        Ok(config) => Ok(config),
-        Err(first) => {
-            if text.trim() == "null"
-                && let Ok(config) = serde_json::from_str::<C>("{}")
-            {
-                return Ok(config);
-            }
-            Err(StageError::fatal(format!("invalid config: {first}"))
-                .with_detail(serde_json::json!({ "config": json_or_string(json) })))
-        }
-    }
+    config_from_json(json).map_err(|e| {
+        StageError::fatal(format!("invalid config: {e}"))
+            .with_detail(serde_json::json!({ "config": json_or_string(json) }))
+    })
 }
 
-/// Parses JSON text; text that is not JSON is kept as a string, empty text is `null`.
-pub(crate) fn json_or_string(text: &str) -> Value {
-    if text.trim().is_empty() {
-        return Value::Null;
-    }
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
-}
-
+/// The WIT context with its config deserialized and the earlier stages' outputs parsed.
 pub(crate) fn context_from_raw<C: serde::de::DeserializeOwned>(
     c: raw::Context,
 ) -> Result<Context<C>, StageError> {
@@ -83,59 +43,16 @@ pub(crate) fn context_from_raw<C: serde::de::DeserializeOwned>(
         run_id: c.run_id,
         stage_id: c.stage_id,
         attempt: c.attempt,
-        keys: IdempotencyKeys {
-            stage: c.keys.stage,
-            attempt: c.keys.attempt,
-        },
-        task: Task {
-            id: c.task.id,
-            title: c.task.title,
-            body: c.task.body,
-            labels: c.task.labels,
-        },
+        keys: c.keys,
+        task: c.task,
         config,
         outputs,
-        feedback: c.feedback.map(|f| Feedback {
-            from_stage: f.from_stage,
-            attempt: f.attempt,
-            message: f.message,
-            detail: json_or_string(&f.detail),
-        }),
+        feedback: c.feedback,
         interrupted: c.interrupted,
         workspace: c.workspace,
-        previous_failure: c.previous_failure.map(|f| PreviousFailure {
-            message: f.message,
-            detail: json_or_string(&f.detail),
-        }),
-        git: c.git.map(|g| RunGit {
-            branch: g.branch,
-            base_branch: g.base_branch,
-            base_commit: g.base_commit,
-            repo_root: g.repo_root,
-        }),
+        previous_failure: c.previous_failure,
+        git: c.git,
     })
-}
-
-pub(crate) fn success_to_raw(s: Success) -> raw::Success {
-    raw::Success {
-        summary: s.summary,
-        outputs: Value::Object(s.outputs).to_string(),
-    }
-}
-
-pub(crate) fn error_to_raw(e: StageError) -> raw::StageError {
-    let failure = raw::Failure {
-        message: e.message,
-        detail: match e.detail {
-            Value::Null => "{}".to_string(),
-            detail => detail.to_string(),
-        },
-    };
-    if e.retryable {
-        raw::StageError::Retryable(failure)
-    } else {
-        raw::StageError::Fatal(failure)
-    }
 }
 
 #[cfg(test)]
@@ -165,24 +82,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_keep_kind_and_detail() {
-        let raw =
-            error_to_raw(StageError::retryable("later").with_detail(serde_json::json!({"a": 1})));
-        match raw {
-            raw::StageError::Retryable(f) => {
-                assert_eq!(f.message, "later");
-                assert_eq!(f.detail, r#"{"a":1}"#);
-            }
-            raw::StageError::Fatal(_) => panic!("expected retryable"),
-        }
-        match error_to_raw(StageError::fatal("no")) {
-            raw::StageError::Fatal(f) => assert_eq!(f.detail, "{}"),
-            raw::StageError::Retryable(_) => panic!("expected fatal"),
-        }
-    }
-
-    #[test]
-    fn context_carries_the_previous_failure() {
+    fn context_carries_the_previous_failure_and_parsed_outputs() {
         let raw_context = |previous: Option<raw::Failure>| raw::Context {
             run_id: "r".into(),
             stage_id: "s".into(),
@@ -198,7 +98,10 @@ mod tests {
                 labels: Vec::new(),
             },
             config: "{}".into(),
-            outputs: Vec::new(),
+            outputs: vec![raw::StageOutputs {
+                stage: "gate".into(),
+                outputs: r#"{"passed":true}"#.into(),
+            }],
             feedback: None,
             interrupted: false,
             workspace: None,
@@ -212,15 +115,10 @@ mod tests {
         .unwrap();
         let previous = ctx.previous_failure.unwrap();
         assert_eq!(previous.message, "stalled");
-        assert_eq!(previous.detail["force_tier"], "genius");
+        assert_eq!(previous.detail_json()["force_tier"], "genius");
+        assert_eq!(ctx.outputs["gate"]["passed"], true);
+        assert_eq!(ctx.task.title, "T");
         let ctx = context_from_raw::<Config>(raw_context(None)).unwrap();
         assert!(ctx.previous_failure.is_none());
-    }
-
-    #[test]
-    fn success_outputs_are_a_json_object() {
-        let raw = success_to_raw(Success::new("ok").output("n", 3).output("s", "x"));
-        assert_eq!(raw.outputs, r#"{"n":3,"s":"x"}"#);
-        assert_eq!(success_to_raw(Success::new("ok")).outputs, "{}");
     }
 }

@@ -13,66 +13,57 @@
 //! let summary = session.finish();
 //! ```
 //!
-//! The types here are plain Rust values: only [`SessionRequest::start`] and the methods of
-//! [`Session`] call the host.
-
-mod convert;
+//! The types are the WIT `agent` interface's, with a builder and a few readings added here.
+//! Only [`SessionRequest::start`] and the methods of [`Session`] call the host; dropping a
+//! [`Session`] lets the host stop the process.
 
 use crate::bindings::engine::stage::agent as raw;
-use convert::request_to_raw;
+use crate::context::json_or_string;
 
-/// How much the agent may do without asking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PermissionMode {
-    /// The CLI's default (tools that need approval are unavailable headless).
-    #[default]
-    Default,
-    /// File edits are accepted; other tools need approval.
-    AcceptEdits,
-    /// Read-only planning.
-    Plan,
-    /// Everything is allowed (the host still confines the process to the worktree).
-    Bypass,
+pub use raw::{
+    AgentError, Event, Outcome, PermissionMode, ResultInfo, Session, SessionRequest, Summary,
+    ToolCall, ToolResult, Usage,
+};
+
+/// The CLI's default (tools that need approval are unavailable headless).
+impl Default for PermissionMode {
+    fn default() -> Self {
+        PermissionMode::Default
+    }
 }
 
-/// A session to start.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct SessionRequest {
-    /// Backend name: `claude`, `codex`, `gemini`, `opencode`, `aider`, `cursor`, or a custom
-    /// backend declared in the workflow.
-    pub backend: String,
-    /// A model id or a tier name (`genius`, `smart`, `primitive`); `None`: the CLI's default.
-    pub model: Option<String>,
-    /// The prompt.
-    pub prompt: String,
-    /// Text appended to the agent's system prompt, where the CLI supports it.
-    pub system_prompt: Option<String>,
-    /// Permission mode.
-    pub permission_mode: PermissionMode,
-    /// Tools the agent may use (CLI syntax); empty: the CLI's default.
-    pub allowed_tools: Vec<String>,
-    /// Tools the agent may not use.
-    pub denied_tools: Vec<String>,
-    /// Stop after this many turns.
-    pub max_turns: Option<u32>,
-    /// Resume this earlier session instead of starting a new one.
-    pub resume_session: Option<String>,
-    /// This session's spending cap in USD (the host also applies the stage, run and day
-    /// budgets and uses the smallest).
-    pub budget_usd: Option<f64>,
+/// No tokens, unknown cost.
+impl Default for Usage {
+    fn default() -> Self {
+        Usage {
+            input_tokens: 0,
+            output_tokens: 0,
+            cache_read_tokens: 0,
+            cache_write_tokens: 0,
+            cost_usd: None,
+        }
+    }
 }
 
 impl SessionRequest {
-    /// A request for `backend` with `prompt` and every other field at its default.
+    /// A request for `backend` with `prompt`: the backend's default model and permission mode,
+    /// the CLI's default tools, no turn limit, a new session and no budget of its own.
     pub fn new(backend: impl Into<String>, prompt: impl Into<String>) -> Self {
         SessionRequest {
             backend: backend.into(),
+            model: None,
             prompt: prompt.into(),
-            ..SessionRequest::default()
+            system_prompt: None,
+            permission_mode: PermissionMode::default(),
+            allowed_tools: Vec::new(),
+            denied_tools: Vec::new(),
+            max_turns: None,
+            resume_session: None,
+            budget_usd: None,
         }
     }
 
-    /// Sets the model id or tier name.
+    /// Sets the model id or tier name (`genius`, `smart`, `primitive`).
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
@@ -98,127 +89,16 @@ impl SessionRequest {
 
     /// Starts the session on the host.
     pub fn start(&self) -> Result<Session, AgentError> {
-        raw::start(&request_to_raw(self))
-            .map(|inner| Session { inner })
-            .map_err(AgentError::from)
+        raw::start(self)
     }
 }
 
-/// Token and cost counters.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Usage {
-    /// Input tokens.
-    pub input_tokens: u64,
-    /// Output tokens.
-    pub output_tokens: u64,
-    /// Tokens read from the prompt cache.
-    pub cache_read_tokens: u64,
-    /// Tokens written to the prompt cache.
-    pub cache_write_tokens: u64,
-    /// Cost in USD so far, when known.
-    pub cost_usd: Option<f64>,
-}
-
-/// A tool call the agent started.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolCall {
-    /// The call's id.
-    pub id: String,
-    /// Tool name (e.g. `Bash`, `Edit`).
-    pub name: String,
-    /// The call's input (a JSON string value when the host's text was not JSON).
-    pub input: serde_json::Value,
-}
-
-/// A tool call that finished.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ToolResult {
-    /// The call's id.
-    pub id: String,
-    /// Tool name, when known.
-    pub name: Option<String>,
-    /// False when the tool reported an error.
-    pub ok: bool,
-    /// The tool's output (truncated by the host).
-    pub output: String,
-}
-
-/// The CLI's terminal result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResultInfo {
-    /// The CLI says the session ended in error.
-    pub is_error: bool,
-    /// The CLI's own kind of result (e.g. `success`, `error_max_turns`).
-    pub subtype: String,
-    /// The final text.
-    pub text: String,
-}
-
-/// Something that happened in a session, normalized across CLIs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    /// The session started; its id is what a resume takes.
-    SessionStarted(String),
-    /// Text from the assistant.
-    AssistantText(String),
-    /// A tool call started.
-    ToolStarted(ToolCall),
-    /// A tool call finished.
-    ToolFinished(ToolResult),
-    /// Cumulative usage so far.
-    Usage(Usage),
-    /// The account hit a usage limit; when it resets (ms since the epoch), if known.
-    RateLimited(Option<u64>),
-    /// The CLI is retrying an API call (the retry number).
-    ApiRetry(u32),
-    /// Authentication failed; the message says how.
-    AuthFailed(String),
-    /// The account's quota or billing is exhausted; the message says what the provider said.
-    QuotaExhausted(String),
-    /// The prompt no longer fits the model's context window.
-    ContextOverflow(String),
-    /// The CLI's terminal result.
-    FinalResult(ResultInfo),
-    /// A line the CLI wrote to stderr.
-    StderrLine(String),
-    /// A line the host could not interpret (kept raw).
-    Unknown(String),
-    /// A warning from the host's supervision.
-    SupervisorWarning(String),
-}
-
-/// How a session ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The CLI produced a successful result.
-    Completed,
-    /// The CLI produced an error result.
-    Errored,
-    /// The turn limit was reached.
-    MaxTurns,
-    /// The host stopped it: its spending passed the budget.
-    BudgetExceeded,
-    /// A usage limit was hit.
-    RateLimited,
-    /// Authentication failed.
-    AuthFailed,
-    /// The account's quota or billing is exhausted (waiting does not help).
-    QuotaExhausted,
-    /// The CLI refused to run with its configuration (an untrusted folder, a bad setting):
-    /// the detail says how to fix it; resuming never helps.
-    Misconfigured,
-    /// The prompt no longer fits the model's context.
-    ContextOverflow,
-    /// The host stopped it: no output for too long.
-    KilledInactive,
-    /// The host stopped it: a tool ran past its ceiling.
-    KilledToolCeiling,
-    /// The host stopped it: absolute silence backstop.
-    KilledSilence,
-    /// The process ended without a result.
-    Crashed,
-    /// The stage (or the run) cancelled it.
-    Cancelled,
+impl ToolCall {
+    /// The call's input, parsed: a JSON string value when the host's text is not JSON, `null`
+    /// when it is empty.
+    pub fn input_json(&self) -> serde_json::Value {
+        json_or_string(&self.input)
+    }
 }
 
 impl Outcome {
@@ -249,46 +129,6 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-/// The end of a session.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    /// How it ended.
-    pub outcome: Outcome,
-    /// The final result text (empty without a result).
-    pub result_text: String,
-    /// The session id, for a resume.
-    pub session_id: Option<String>,
-    /// Turns taken.
-    pub turns: u32,
-    /// Usage of the whole session.
-    pub usage: Usage,
-    /// Wall time in milliseconds.
-    pub duration_ms: u64,
-    /// The process's exit code, when it exited.
-    pub exit_code: Option<i32>,
-    /// A human-readable explanation of the outcome.
-    pub detail: String,
-    /// When rate-limited: when the limit resets (ms since the epoch), if known.
-    pub resets_at_ms: Option<u64>,
-    /// Files in the worktree changed during the session (relative paths).
-    pub files_changed: Vec<String>,
-}
-
-/// Why a session could not start.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentError {
-    /// The workflow does not grant `agent` to this stage.
-    NotPermitted(String),
-    /// No such backend (or custom backend) is configured.
-    UnknownBackend(String),
-    /// No budget is left, or the spend cannot be known while a budget applies.
-    BudgetExhausted(String),
-    /// The CLI could not be started (e.g. not installed).
-    SpawnFailed(String),
-    /// The request is invalid.
-    InvalidRequest(String),
-}
-
 impl AgentError {
     /// A short name of the kind: `not-permitted`, `unknown-backend`, `budget-exhausted`,
     /// `spawn-failed` or `invalid-request`.
@@ -312,36 +152,59 @@ impl AgentError {
             | AgentError::InvalidRequest(m) => m,
         }
     }
-}
 
-impl std::fmt::Display for AgentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind(), self.message())
+    /// The error for people: `kind: message` (wit-bindgen's `Display` is the `Debug` form).
+    pub fn text(&self) -> String {
+        format!("{}: {}", self.kind(), self.message())
     }
 }
 
-impl std::error::Error for AgentError {}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A running (or finished) session. Dropping it lets the host stop the process.
-#[derive(Debug)]
-pub struct Session {
-    inner: raw::Session,
-}
-
-impl Session {
-    /// The next event, waiting for it; `None` once the session has ended.
-    pub fn next_event(&self) -> Option<Event> {
-        self.inner.next_event().map(Event::from)
+    #[test]
+    fn the_builder_fills_every_field() {
+        let request = SessionRequest::new("claude", "do it")
+            .model("smart")
+            .system_prompt("be brief")
+            .permission_mode(PermissionMode::AcceptEdits)
+            .resume("s-1");
+        assert_eq!(request.backend, "claude");
+        assert_eq!(request.model.as_deref(), Some("smart"));
+        assert_eq!(request.prompt, "do it");
+        assert_eq!(request.system_prompt.as_deref(), Some("be brief"));
+        assert_eq!(request.permission_mode, PermissionMode::AcceptEdits);
+        assert_eq!(request.resume_session.as_deref(), Some("s-1"));
+        let plain = SessionRequest::new("codex", "p");
+        assert_eq!(plain.permission_mode, PermissionMode::Default);
+        assert!(plain.allowed_tools.is_empty() && plain.denied_tools.is_empty());
+        assert_eq!((plain.max_turns, plain.budget_usd), (None, None));
     }
 
-    /// Stops the session (the host kills the process group). [`Session::finish`] still
-    /// returns its summary, with outcome [`Outcome::Cancelled`].
-    pub fn cancel(&self) {
-        self.inner.cancel();
+    #[test]
+    fn tool_input_is_parsed_leniently() {
+        let call = |input: &str| ToolCall {
+            id: "t1".into(),
+            name: "Bash".into(),
+            input: input.into(),
+        };
+        assert_eq!(call(r#"{"command":"ls"}"#).input_json()["command"], "ls");
+        assert_eq!(call("not json").input_json(), "not json");
+        assert_eq!(call("").input_json(), serde_json::Value::Null);
     }
 
-    /// Waits for the session to end and returns its summary.
-    pub fn finish(self) -> Summary {
-        Summary::from(self.inner.finish())
+    #[test]
+    fn outcomes_and_errors_read_in_words() {
+        assert_eq!(Outcome::RateLimited.as_str(), "rate_limited");
+        assert_eq!(
+            Outcome::KilledToolCeiling.to_string(),
+            "killed_tool_ceiling"
+        );
+        let error = AgentError::BudgetExhausted("none left".into());
+        assert_eq!(error.kind(), "budget-exhausted");
+        assert_eq!(error.message(), "none left");
+        assert_eq!(error.text(), "budget-exhausted: none left");
+        assert_eq!(Usage::default().cost_usd, None);
     }
 }

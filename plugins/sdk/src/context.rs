@@ -1,8 +1,18 @@
-//! What a stage receives for one attempt.
+//! What a stage receives for one attempt: [`Context`], the WIT `context` record with its JSON
+//! fields parsed.
 
 use std::collections::BTreeMap;
 
-/// Everything a stage gets for one attempt, with its config already deserialized.
+use serde_json::Value;
+
+use crate::{Failure, Feedback, IdempotencyKeys, RunGit, Task};
+
+/// Everything a stage gets for one attempt, with its config deserialized and the outputs of
+/// earlier stages parsed.
+///
+/// It is the WIT `context` record (its parts are the generated types) except for the two
+/// fields the record carries as JSON text: `config` is the stage's own config type and
+/// `outputs` is a map of JSON values.
 #[derive(Debug, Clone)]
 pub struct Context<C> {
     /// The run's id.
@@ -18,7 +28,7 @@ pub struct Context<C> {
     /// The stage's `with:` config.
     pub config: C,
     /// Outputs of the stages that already succeeded, by stage id.
-    pub outputs: BTreeMap<String, serde_json::Value>,
+    pub outputs: BTreeMap<String, Value>,
     /// Set when a later stage sent the run back here.
     pub feedback: Option<Feedback>,
     /// True when an earlier attempt of this stage was interrupted by a crash; an at-most-once
@@ -28,65 +38,75 @@ pub struct Context<C> {
     pub workspace: Option<String>,
     /// How this stage's previous attempt in this run failed, when it did (a retry): lets the
     /// stage adapt, e.g. `builtin:agent` moves to the top model tier after a stall.
-    pub previous_failure: Option<PreviousFailure>,
-    /// The run's branch and base, when the run works in a git worktree.
+    pub previous_failure: Option<Failure>,
+    /// The run's branch and base, when the run works in a git worktree. Its `repo_root` is for
+    /// git commands only: the stage cannot read it, but a granted `git` run through `exec` can
+    /// be pointed at it.
     pub git: Option<RunGit>,
 }
 
-/// The run's git facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunGit {
-    /// The run's branch, checked out in the worktree.
-    pub branch: String,
-    /// The branch the run started from and merges into.
-    pub base_branch: String,
-    /// The base branch's commit when the run started.
-    pub base_commit: String,
-    /// The repository's root on the host (the user's checkout), for git commands only: the
-    /// stage cannot read it, but a granted `git` run through `exec` can be pointed at it.
-    pub repo_root: String,
+impl Feedback {
+    /// The structured detail, parsed: `null` when there is none, a JSON string when the text
+    /// is not JSON.
+    pub fn detail_json(&self) -> Value {
+        json_or_string(&self.detail)
+    }
 }
 
-/// Keys a stage uses to make its effects happen once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotencyKeys {
-    /// `RUN/STAGE`: the same for every attempt of this stage in this run.
-    pub stage: String,
-    /// `RUN/STAGE/ATTEMPT`: unique to this attempt.
-    pub attempt: String,
+impl Failure {
+    /// The structured detail, parsed: `null` when there is none, a JSON string when the text
+    /// is not JSON.
+    pub fn detail_json(&self) -> Value {
+        json_or_string(&self.detail)
+    }
 }
 
-/// The task the run works on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
-    /// Stable id.
-    pub id: String,
-    /// One-line title.
-    pub title: String,
-    /// Full text (markdown).
-    pub body: String,
-    /// Labels from the task source.
-    pub labels: Vec<String>,
+/// Deserializes a config the host sends as JSON text: from the text as given, or from `{}`
+/// when the text is `null` or empty (no config) and the type cannot be built from `null`. The
+/// error is serde's, from the text as given. Stages and task sources read their config this way.
+pub fn config_from_json<C: serde::de::DeserializeOwned>(
+    json: &str,
+) -> Result<C, serde_json::Error> {
+    let text = if json.trim().is_empty() { "null" } else { json };
+    serde_json::from_str::<C>(text).or_else(|first| {
+        if text.trim() == "null" {
+            serde_json::from_str::<C>("{}").map_err(|_| first)
+        } else {
+            Err(first)
+        }
+    })
 }
 
-/// Why a later stage sent the run back to this stage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Feedback {
-    /// The stage that failed.
-    pub from_stage: String,
-    /// Its attempt number.
-    pub attempt: u32,
-    /// Its failure message.
-    pub message: String,
-    /// Its structured detail (`null` when there is none).
-    pub detail: serde_json::Value,
+/// Parses JSON text; text that is not JSON is kept as a string, empty text is `null`.
+pub(crate) fn json_or_string(text: &str) -> Value {
+    if text.trim().is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
 }
 
-/// How this stage's previous attempt failed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreviousFailure {
-    /// Its failure message.
-    pub message: String,
-    /// Its structured detail (`null` when there is none).
-    pub detail: serde_json::Value,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_parse_leniently() {
+        let failure = |detail: &str| Failure {
+            message: "m".into(),
+            detail: detail.into(),
+        };
+        assert_eq!(
+            failure(r#"{"force_tier":"genius"}"#).detail_json()["force_tier"],
+            "genius"
+        );
+        assert_eq!(failure("").detail_json(), Value::Null);
+        assert_eq!(failure("not json").detail_json(), "not json");
+        let feedback = Feedback {
+            from_stage: "gate".into(),
+            attempt: 2,
+            message: "tests failed".into(),
+            detail: "[1]".into(),
+        };
+        assert_eq!(feedback.detail_json(), serde_json::json!([1]));
+    }
 }

@@ -1,59 +1,36 @@
-//! What `describe` returns: who the stage is and what it needs.
+//! What `describe` returns: the WIT `descriptor` record and its parts, with defaults and a
+//! builder.
 
-/// How a stage may use the run's worktree, mounted at `/workspace`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub enum WorkspaceAccess {
-    /// Not mounted.
-    #[default]
-    None,
-    /// Mounted read-only.
-    Read,
-    /// Mounted read-write.
-    Write,
+use crate::{Delivery, Descriptor, Permissions, WorkspaceAccess};
+
+/// Not mounted.
+impl Default for WorkspaceAccess {
+    fn default() -> Self {
+        WorkspaceAccess::None
+    }
 }
 
-/// What a stage needs from the host. The workflow must grant at least this.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Permissions {
-    /// Access to the worktree.
-    pub workspace: WorkspaceAccess,
-    /// Programs the stage runs through [`crate::exec`] (bare names such as `cargo`).
-    pub exec: Vec<String>,
-    /// Whether the stage starts agent sessions.
-    pub agent: bool,
-    /// Hosts the stage sends HTTP requests to.
-    pub net: Vec<String>,
+/// At-least-once: the stage may run again after a crash and uses the idempotency keys.
+impl Default for Delivery {
+    fn default() -> Self {
+        Delivery::AtLeastOnce
+    }
 }
 
-/// How often the stage's effects may happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Delivery {
-    /// The stage may run again after a crash; it uses the idempotency keys to act once.
-    #[default]
-    AtLeastOnce,
-    /// After a crash the next attempt has `interrupted` set and must reconcile first.
-    AtMostOnce,
-}
-
-/// Who the stage is and what it needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Descriptor {
-    /// Short name, e.g. `gate`.
-    pub name: String,
-    /// The stage's own version (semver).
-    pub version: String,
-    /// One line saying what the stage does.
-    pub summary: String,
-    /// JSON Schema of the `with:` config; `{}` accepts anything.
-    pub config_schema: serde_json::Value,
-    /// The permissions the stage needs.
-    pub permissions: Permissions,
-    /// The delivery the stage needs.
-    pub delivery: Delivery,
+/// Nothing: no workspace, no programs, no agent, no hosts.
+impl Default for Permissions {
+    fn default() -> Self {
+        Permissions {
+            workspace: WorkspaceAccess::default(),
+            exec: Vec::new(),
+            agent: false,
+            net: Vec::new(),
+        }
+    }
 }
 
 impl Descriptor {
-    /// A descriptor that accepts any config, needs no permissions and is at-least-once.
+    /// A descriptor that accepts any config (`{}`), needs no permissions and is at-least-once.
     pub fn new(
         name: impl Into<String>,
         version: impl Into<String>,
@@ -63,15 +40,15 @@ impl Descriptor {
             name: name.into(),
             version: version.into(),
             summary: summary.into(),
-            config_schema: serde_json::json!({}),
+            config_schema: "{}".to_string(),
             permissions: Permissions::default(),
             delivery: Delivery::default(),
         }
     }
 
-    /// Sets the JSON Schema of the config.
+    /// Sets the JSON Schema of the `with:` config.
     pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
-        self.config_schema = schema;
+        self.config_schema = schema.to_string();
         self
     }
 
@@ -85,5 +62,34 @@ impl Descriptor {
     pub fn delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
         self
+    }
+
+    /// The JSON Schema of the config, parsed (`null` when the text is not JSON).
+    pub fn config_schema_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.config_schema).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_fills_the_wit_record() {
+        let d = Descriptor::new("gate", "1.0.0", "Runs checks")
+            .config_schema(serde_json::json!({"type": "object"}))
+            .permissions(Permissions {
+                workspace: WorkspaceAccess::Read,
+                ..Permissions::default()
+            })
+            .delivery(Delivery::AtMostOnce);
+        assert_eq!(d.config_schema, r#"{"type":"object"}"#);
+        assert_eq!(d.config_schema_json()["type"], "object");
+        assert_eq!(d.permissions.workspace, WorkspaceAccess::Read);
+        assert_eq!(d.delivery, Delivery::AtMostOnce);
+        let plain = Descriptor::new("x", "0.1.0", "s");
+        assert_eq!(plain.config_schema, "{}");
+        assert_eq!(plain.permissions, Permissions::default());
+        assert_eq!(plain.delivery, Delivery::AtLeastOnce);
     }
 }

@@ -5,22 +5,15 @@
 //! let out = Command::new("cargo").args(["test", "--quiet"]).cwd("crates/core").run()?;
 //! if !out.success() { /* ... */ }
 //! ```
+//!
+//! [`Command`], [`Output`] and [`ExecError`] are the WIT `exec` interface's types, with a
+//! builder and a few readings added here.
 
 use std::time::Duration;
 
 use crate::bindings::engine::stage::exec as raw;
 
-/// A program to run: a bare name looked up on the host's PATH, with the workspace (or a
-/// directory below it) as its working directory.
-#[derive(Debug, Clone)]
-pub struct Command {
-    program: String,
-    args: Vec<String>,
-    cwd: Option<String>,
-    env: Vec<(String, String)>,
-    timeout: Option<Duration>,
-    output_cap: Option<u64>,
-}
+pub use raw::{Command, ExecError, Output};
 
 impl Command {
     /// A command running `program` (a bare name such as `cargo`) without arguments in
@@ -31,7 +24,7 @@ impl Command {
             args: Vec::new(),
             cwd: None,
             env: Vec::new(),
-            timeout: None,
+            timeout_ms: None,
             output_cap: None,
         }
     }
@@ -67,7 +60,7 @@ impl Command {
     /// Kills the program (and everything it started) after this long. The host caps it at the
     /// stage's remaining time.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
@@ -77,53 +70,10 @@ impl Command {
         self
     }
 
-    /// The program name.
-    pub fn program(&self) -> &str {
-        &self.program
-    }
-
-    /// The arguments.
-    pub fn get_args(&self) -> &[String] {
-        &self.args
-    }
-
     /// Runs the program to completion (or its timeout).
     pub fn run(&self) -> Result<Output, ExecError> {
-        let command = raw::Command {
-            program: self.program.clone(),
-            args: self.args.clone(),
-            cwd: self.cwd.clone(),
-            env: self.env.clone(),
-            timeout_ms: self
-                .timeout
-                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX)),
-            output_cap: self.output_cap,
-        };
-        raw::run(&command)
-            .map(Output::from)
-            .map_err(ExecError::from)
+        raw::run(self)
     }
-}
-
-/// How a program ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    /// Exit code; `None` when a signal killed it.
-    pub exit_code: Option<i32>,
-    /// The signal that killed it, if any.
-    pub signal: Option<i32>,
-    /// True when the host killed it for running past its timeout.
-    pub timed_out: bool,
-    /// The tail of stdout (lossy UTF-8).
-    pub stdout: String,
-    /// The tail of stderr (lossy UTF-8).
-    pub stderr: String,
-    /// Total bytes written to stdout, including what was dropped.
-    pub stdout_bytes: u64,
-    /// Total bytes written to stderr, including what was dropped.
-    pub stderr_bytes: u64,
-    /// Wall time.
-    pub duration: Duration,
 }
 
 impl Output {
@@ -144,36 +94,11 @@ impl Output {
             "ended without an exit code".to_string()
         }
     }
-}
 
-impl From<raw::Output> for Output {
-    fn from(o: raw::Output) -> Self {
-        Output {
-            exit_code: o.exit_code,
-            signal: o.signal,
-            timed_out: o.timed_out,
-            stdout: o.stdout,
-            stderr: o.stderr,
-            stdout_bytes: o.stdout_bytes,
-            stderr_bytes: o.stderr_bytes,
-            duration: Duration::from_millis(o.duration_ms),
-        }
+    /// Wall time.
+    pub fn duration(&self) -> Duration {
+        Duration::from_millis(self.duration_ms)
     }
-}
-
-/// Why a program could not be run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExecError {
-    /// The workflow does not grant this program to this stage.
-    NotPermitted(String),
-    /// The program is not on the host's PATH.
-    NotFound(String),
-    /// The working directory is not inside the workspace or does not exist.
-    InvalidCwd(String),
-    /// The arguments or environment are invalid.
-    InvalidArgument(String),
-    /// The program could not be started.
-    SpawnFailed(String),
 }
 
 impl ExecError {
@@ -199,24 +124,62 @@ impl ExecError {
             | ExecError::SpawnFailed(m) => m,
         }
     }
-}
 
-impl std::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind(), self.message())
+    /// The error for people: `kind: message` (wit-bindgen's `Display` is the `Debug` form).
+    pub fn text(&self) -> String {
+        format!("{}: {}", self.kind(), self.message())
     }
 }
 
-impl std::error::Error for ExecError {}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<raw::ExecError> for ExecError {
-    fn from(e: raw::ExecError) -> Self {
-        match e {
-            raw::ExecError::NotPermitted(m) => ExecError::NotPermitted(m),
-            raw::ExecError::NotFound(m) => ExecError::NotFound(m),
-            raw::ExecError::InvalidCwd(m) => ExecError::InvalidCwd(m),
-            raw::ExecError::InvalidArgument(m) => ExecError::InvalidArgument(m),
-            raw::ExecError::SpawnFailed(m) => ExecError::SpawnFailed(m),
+    fn output(exit_code: Option<i32>, signal: Option<i32>, timed_out: bool) -> Output {
+        Output {
+            exit_code,
+            signal,
+            timed_out,
+            stdout: String::new(),
+            stderr: String::new(),
+            stdout_bytes: 0,
+            stderr_bytes: 0,
+            duration_ms: 1_500,
         }
+    }
+
+    #[test]
+    fn the_builder_fills_the_wit_record() {
+        let c = Command::new("cargo")
+            .arg("test")
+            .args(["--quiet"])
+            .cwd("crates/core")
+            .env("RUST_LOG", "debug")
+            .timeout(Duration::from_secs(2))
+            .output_cap(64);
+        assert_eq!(c.program, "cargo");
+        assert_eq!(c.args, ["test", "--quiet"]);
+        assert_eq!(c.cwd.as_deref(), Some("crates/core"));
+        assert_eq!(c.env, [("RUST_LOG".to_string(), "debug".to_string())]);
+        assert_eq!((c.timeout_ms, c.output_cap), (Some(2_000), Some(64)));
+    }
+
+    #[test]
+    fn outputs_and_errors_read_in_words() {
+        assert!(output(Some(0), None, false).success());
+        assert!(!output(Some(0), None, true).success());
+        assert_eq!(output(Some(3), None, false).status_text(), "exit 3");
+        assert_eq!(
+            output(None, Some(9), false).status_text(),
+            "killed by signal 9"
+        );
+        assert_eq!(output(None, None, true).status_text(), "timed out");
+        assert_eq!(
+            output(None, None, false).duration(),
+            Duration::from_millis(1_500)
+        );
+        let e = ExecError::NotPermitted("cargo is not granted".into());
+        assert_eq!(e.kind(), "not-permitted");
+        assert_eq!(e.text(), "not-permitted: cargo is not granted");
     }
 }

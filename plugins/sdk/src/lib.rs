@@ -26,6 +26,13 @@
 //! ```
 //!
 //! The crate is a `cdylib`; `cargo build --release --target wasm32-wasip2` gives the component.
+//!
+//! The records a stage exchanges with the host ([`Task`], [`Descriptor`], [`Permissions`],
+//! [`exec::Output`], [`agent::Summary`]...) are the types `wit-bindgen` generates from
+//! `wit/stage.wit` ([`bindings`]), re-exported with small extensions (builders, defaults, JSON
+//! accessors, names in words). Three types are the SDK's own because they hold parsed JSON:
+//! [`Context`] (the config deserialized, earlier outputs parsed), and the builders [`Success`]
+//! and [`StageError`], which become the WIT records when the attempt returns.
 #![warn(missing_docs)]
 
 extern crate self as engine_stage_sdk;
@@ -41,8 +48,11 @@ pub mod http;
 pub mod log;
 mod outcome;
 
-pub use context::{Context, Feedback, IdempotencyKeys, PreviousFailure, RunGit, Task};
-pub use descriptor::{Delivery, Descriptor, Permissions, WorkspaceAccess};
+pub use bindings::engine::stage::types::{
+    Delivery, Descriptor, Failure, Feedback, IdempotencyKeys, Permissions, RunGit, Task,
+    WorkspaceAccess,
+};
+pub use context::{Context, config_from_json};
 pub use outcome::{StageError, Success};
 
 /// Where the run's worktree is mounted inside the sandbox.

@@ -1,8 +1,15 @@
-//! How an attempt ends: [`Success`] or [`StageError`].
+//! How an attempt ends: [`Success`] or [`StageError`], builders of the WIT `success` record and
+//! `stage-error` variant.
 
 use serde_json::{Map, Value, json};
 
+use crate::bindings::engine::stage::types as raw;
+
 /// A successful attempt: a one-line summary and outputs later stages see.
+///
+/// A builder of the WIT `success` record rather than the record itself: the outputs stay a JSON
+/// object while the stage adds them and become the record's JSON text once, when the attempt
+/// returns.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Success {
     /// One-line summary shown to the user.
@@ -29,6 +36,10 @@ impl Success {
 
 /// A failed attempt. The host retries a retryable error under the stage's retry policy; a
 /// fatal one is not retried.
+///
+/// A builder of the WIT `stage-error` variant rather than the variant itself: the detail stays
+/// a JSON value while the stage builds it (see [`StageError::with_detail_field`]) and becomes
+/// the variant's JSON text once, when the attempt returns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StageError {
     /// Whether trying again may help.
@@ -113,6 +124,33 @@ impl std::fmt::Display for StageError {
 
 impl std::error::Error for StageError {}
 
+impl From<Success> for raw::Success {
+    fn from(s: Success) -> Self {
+        raw::Success {
+            summary: s.summary,
+            outputs: Value::Object(s.outputs).to_string(),
+        }
+    }
+}
+
+/// A `null` detail is sent as `{}` (the WIT record's "no detail").
+impl From<StageError> for raw::StageError {
+    fn from(e: StageError) -> Self {
+        let failure = raw::Failure {
+            message: e.message,
+            detail: match e.detail {
+                Value::Null => "{}".to_string(),
+                detail => detail.to_string(),
+            },
+        };
+        if e.retryable {
+            raw::StageError::Retryable(failure)
+        } else {
+            raw::StageError::Fatal(failure)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +176,28 @@ mod tests {
         assert!(!StageError::fatal("x").is_needs_attention());
         let retryable = StageError::retryable("x").with_detail(json!({ "needs_attention": true }));
         assert!(!retryable.is_needs_attention());
+    }
+
+    #[test]
+    fn errors_keep_kind_and_detail_across_the_boundary() {
+        match raw::StageError::from(StageError::retryable("later").with_detail(json!({"a": 1}))) {
+            raw::StageError::Retryable(f) => {
+                assert_eq!(f.message, "later");
+                assert_eq!(f.detail, r#"{"a":1}"#);
+            }
+            raw::StageError::Fatal(_) => panic!("expected retryable"),
+        }
+        match raw::StageError::from(StageError::fatal("no")) {
+            raw::StageError::Fatal(f) => assert_eq!(f.detail, "{}"),
+            raw::StageError::Retryable(_) => panic!("expected fatal"),
+        }
+    }
+
+    #[test]
+    fn success_outputs_are_a_json_object() {
+        let raw = raw::Success::from(Success::new("ok").output("n", 3).output("s", "x"));
+        assert_eq!(raw.outputs, r#"{"n":3,"s":"x"}"#);
+        assert_eq!(raw::Success::from(Success::new("ok")).outputs, "{}");
     }
 
     #[test]

@@ -26,6 +26,11 @@
 //! `claim` and `update` run with the access the workflow grants (`tasks.permissions`). A
 //! source logs with [`log`] and runs granted programs (`bd`, `gh`) with [`exec`], exactly like
 //! a stage.
+//!
+//! The records ([`Task`], [`TaskList`], [`SourceError`]...) are the types `wit-bindgen`
+//! generates from `wit/source.wit` ([`bindings`]), re-exported with small extensions: a
+//! descriptor builder, constructors, `Display` of locations and diagnostics, and
+//! [`SourceError::text`] (wit-bindgen's `Display` of an error is its `Debug` form).
 #![warn(missing_docs)]
 
 extern crate self as engine_source_sdk;
@@ -34,10 +39,10 @@ mod adapter;
 pub mod bindings;
 mod types;
 
-pub use engine_stage_sdk::{Permissions, WORKSPACE, WorkspaceAccess, exec, log};
-pub use types::{
+pub use bindings::engine::stage::source_types::{
     ChecklistItem, Diagnostic, Location, SourceDescriptor, SourceError, Task, TaskList, TaskStatus,
 };
+pub use engine_stage_sdk::{Permissions, WORKSPACE, WorkspaceAccess, exec, log};
 
 /// A task source. Implement it and export it with [`export_source!`].
 pub trait Source {

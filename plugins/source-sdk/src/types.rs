@@ -1,27 +1,14 @@
-//! What a source describes and returns: its descriptor, tasks, diagnostics and errors.
+//! Extensions of the generated `source-types` records: a descriptor builder, status names,
+//! constructors and messages for people.
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use engine_stage_sdk::Permissions;
 
-/// Who the source is and what it needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceDescriptor {
-    /// Short name, e.g. `tasks-md`.
-    pub name: String,
-    /// The source's own version (semver).
-    pub version: String,
-    /// One line saying where the tasks come from.
-    pub summary: String,
-    /// JSON Schema of the config (the workflow's `tasks:` mapping without `source`, `sha256`
-    /// and `permissions`); `{}` accepts anything.
-    pub config_schema: serde_json::Value,
-    /// The permissions the source needs.
-    pub permissions: Permissions,
-}
+use crate::{Diagnostic, Location, SourceDescriptor, SourceError, TaskList, TaskStatus};
 
 impl SourceDescriptor {
-    /// A descriptor that accepts any config and needs no permissions.
+    /// A descriptor that accepts any config (`{}`) and needs no permissions.
     pub fn new(
         name: impl Into<String>,
         version: impl Into<String>,
@@ -31,14 +18,15 @@ impl SourceDescriptor {
             name: name.into(),
             version: version.into(),
             summary: summary.into(),
-            config_schema: serde_json::json!({}),
+            config_schema: "{}".to_string(),
             permissions: Permissions::default(),
         }
     }
 
-    /// Sets the JSON Schema of the config.
+    /// Sets the JSON Schema of the config (the workflow's `tasks:` mapping without `source`,
+    /// `sha256` and `permissions`).
     pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
-        self.config_schema = schema;
+        self.config_schema = schema.to_string();
         self
     }
 
@@ -47,38 +35,30 @@ impl SourceDescriptor {
         self.permissions = permissions;
         self
     }
+
+    /// The JSON Schema of the config, parsed (`null` when the text is not JSON).
+    pub fn config_schema_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.config_schema).unwrap_or(serde_json::Value::Null)
+    }
 }
 
-/// Where a task stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TaskStatus {
-    /// Not started.
-    Todo,
-    /// Started, not finished.
-    InProgress,
-    /// Finished.
-    Done,
-    /// Marked blocked.
-    Blocked,
+impl TaskStatus {
+    /// `todo`, `in_progress`, `done` or `blocked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskStatus::Todo => "todo",
+            TaskStatus::InProgress => "in_progress",
+            TaskStatus::Done => "done",
+            TaskStatus::Blocked => "blocked",
+        }
+    }
 }
 
-/// One checklist item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChecklistItem {
-    /// The text as written.
-    pub text: String,
-    /// Whether it is ticked.
-    pub done: bool,
-}
-
-/// Where something is written in the source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Location {
-    /// Path relative to `/workspace`, or a reference such as an issue URL.
-    pub file: String,
-    /// 1-based line, for text files.
-    pub line: Option<u32>,
+/// As its snake-case name ([`TaskStatus::as_str`]).
+impl Serialize for TaskStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl Location {
@@ -91,6 +71,7 @@ impl Location {
     }
 }
 
+/// `file:line`, or the file alone.
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.line {
@@ -98,46 +79,6 @@ impl std::fmt::Display for Location {
             None => f.write_str(&self.file),
         }
     }
-}
-
-/// A task as the source has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Task {
-    /// Stable id, unique in the source.
-    pub id: String,
-    /// One-line title.
-    pub title: String,
-    /// Full text (markdown).
-    pub body: String,
-    /// The status, normalized.
-    pub status: TaskStatus,
-    /// The status as the source writes it.
-    pub raw_status: String,
-    /// Priority, 0 the highest.
-    pub priority: u8,
-    /// Labels.
-    pub labels: Vec<String>,
-    /// Ids of the tasks this one waits for.
-    pub depends_on: Vec<String>,
-    /// Milestone or epic.
-    pub milestone: Option<String>,
-    /// Estimate as written.
-    pub estimate: Option<String>,
-    /// Checklist, in order.
-    pub checklist: Vec<ChecklistItem>,
-    /// Requirements or design items it traces to.
-    pub traces: Vec<String>,
-    /// Where it is written.
-    pub location: Option<Location>,
-}
-
-/// A problem in the source's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// Where, when known.
-    pub location: Option<Location>,
-    /// What is wrong.
-    pub message: String,
 }
 
 impl Diagnostic {
@@ -150,6 +91,7 @@ impl Diagnostic {
     }
 }
 
+/// `location: message`, or the message alone.
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.location {
@@ -159,47 +101,71 @@ impl std::fmt::Display for Diagnostic {
     }
 }
 
-/// What [`Source::list`] returns.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct TaskList {
-    /// Every task, in the source's order.
-    pub tasks: Vec<Task>,
-    /// Problems that did not stop the listing.
-    pub warnings: Vec<Diagnostic>,
+/// No tasks, no warnings.
+impl Default for TaskList {
+    fn default() -> Self {
+        TaskList {
+            tasks: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
 }
 
-/// Why a call failed. The host shows the message; `Unavailable` may be retried.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceError {
-    /// The config does not fit the source.
-    InvalidConfig(String),
-    /// The data is malformed; every problem, located. Nothing was changed.
-    Malformed(Vec<Diagnostic>),
-    /// No task has this id.
-    NotFound(String),
-    /// The task's state does not allow the change.
-    Conflict(String),
-    /// The source cannot do this.
-    Unsupported(String),
-    /// A temporary failure: trying again may succeed.
-    Unavailable(String),
-    /// Anything else.
-    Failed(String),
-}
-
-impl std::fmt::Display for SourceError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl SourceError {
+    /// The error for people: the message, or every diagnostic on a line of its own
+    /// (wit-bindgen's `Display` is the `Debug` form).
+    pub fn text(&self) -> String {
         match self {
             SourceError::Malformed(diagnostics) => {
                 let lines: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-                f.write_str(&lines.join("\n"))
+                lines.join("\n")
             }
             SourceError::InvalidConfig(m)
             | SourceError::NotFound(m)
             | SourceError::Conflict(m)
             | SourceError::Unsupported(m)
             | SourceError::Unavailable(m)
-            | SourceError::Failed(m) => f.write_str(m),
+            | SourceError::Failed(m) => m.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_serialize_in_snake_case() {
+        assert_eq!(
+            serde_json::to_string(&TaskStatus::InProgress).unwrap(),
+            r#""in_progress""#
+        );
+        assert_eq!(TaskStatus::Blocked.as_str(), "blocked");
+    }
+
+    #[test]
+    fn locations_diagnostics_and_errors_read_like_compiler_messages() {
+        let at = Location::line("spec/tasks.md", 12);
+        assert_eq!(at.to_string(), "spec/tasks.md:12");
+        let d = Diagnostic::at(at, "duplicate id");
+        assert_eq!(d.to_string(), "spec/tasks.md:12: duplicate id");
+        let e = SourceError::Malformed(vec![
+            d,
+            Diagnostic {
+                location: None,
+                message: "x".into(),
+            },
+        ]);
+        assert_eq!(e.text(), "spec/tasks.md:12: duplicate id\nx");
+        assert_eq!(SourceError::Conflict("taken".into()).text(), "taken");
+    }
+
+    #[test]
+    fn the_descriptor_builder_fills_the_wit_record() {
+        let d = SourceDescriptor::new("tasks-md", "1.0.0", "tasks.md files")
+            .config_schema(serde_json::json!({"type": "object"}));
+        assert_eq!(d.config_schema_json()["type"], "object");
+        assert_eq!(d.permissions, Permissions::default());
+        assert_eq!(TaskList::default().tasks.len(), 0);
     }
 }

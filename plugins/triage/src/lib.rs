@@ -98,6 +98,6 @@ mod tests {
         assert_eq!(d.name, "triage");
         assert_eq!(d.permissions, Permissions::default());
         assert_eq!(d.delivery, Delivery::AtLeastOnce);
-        assert_eq!(d.config_schema["additionalProperties"], false);
+        assert_eq!(d.config_schema_json()["additionalProperties"], false);
     }
 }

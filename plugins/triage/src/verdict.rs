@@ -90,11 +90,7 @@ fn value_text(value: &Value) -> String {
 
 /// The last `max` bytes of `text`, cut at a character boundary.
 fn tail(text: &str, max: usize) -> &str {
-    let mut start = text.len().saturating_sub(max);
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    &text[start..]
+    &text[text.ceil_char_boundary(text.len().saturating_sub(max))..]
 }
 
 /// The contents of the fenced code blocks of `text` (``` or ~~~ fences, any info string).

@@ -77,3 +77,15 @@ fn a_huge_reply_is_scanned_from_its_end() {
     );
     assert_eq!(parse(&text).unwrap().decision, run(Tier::Smart));
 }
+
+#[test]
+fn a_huge_reply_is_cut_at_a_character_boundary() {
+    // Two-byte characters before the verdict: one of the two paddings puts the cut inside one.
+    for padding in ["", " "] {
+        let text = format!(
+            "{}\n{{\"decision\": \"run\", \"tier\": \"smart\"}}{padding}",
+            "é".repeat(40_000)
+        );
+        assert_eq!(parse(&text).unwrap().decision, run(Tier::Smart));
+    }
+}

@@ -6,14 +6,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::{Failure, Feedback, Spend};
 
-/// The task a run works on.
+/// The task a run works on: the one model of "what is to be done", shared across the engine.
+///
+/// It is what stages see as `task` (the WIT `types.task` record has these four fields), the
+/// run's record of its task (from `--task` text or from a task source, with `--label`s added),
+/// and the `work` part of a task source's task (`engine_tasks::Task`, which adds how the
+/// source tracks it: status, priority, dependencies...).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Task {
-    /// Stable id.
+    /// Stable id (from the task source, or derived from the text for `--task`).
     pub id: String,
     /// One-line title.
     pub title: String,
-    /// Full text.
+    /// Full text (markdown).
     pub body: String,
     /// Labels.
     #[serde(default)]

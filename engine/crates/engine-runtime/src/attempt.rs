@@ -34,18 +34,9 @@ pub struct AttemptContext {
     pub git: Option<RunGit>,
 }
 
-/// The run's branch and base.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunGit {
-    /// The run's branch.
-    pub branch: String,
-    /// The branch it merges into.
-    pub base_branch: String,
-    /// The base's commit when the run started.
-    pub base_commit: String,
-    /// The repository root on the host.
-    pub repo_root: String,
-}
+/// The run's branch and base (`branch`, `base_branch`, `base_commit`, `repo_root`): the WIT
+/// `run-git` record itself, as the host hands it to stages.
+pub type RunGit = wit::RunGit;
 
 impl AttemptContext {
     /// `RUN/STAGE`: the same for every attempt of the stage in the run.
@@ -68,12 +59,7 @@ impl AttemptContext {
                 stage: self.stage_key(),
                 attempt: self.attempt_key(),
             },
-            task: wit::Task {
-                id: self.task.id.clone(),
-                title: self.task.title.clone(),
-                body: self.task.body.clone(),
-                labels: self.task.labels.clone(),
-            },
+            task: (&self.task).into(),
             config: self.config.to_string(),
             outputs: self
                 .outputs
@@ -95,12 +81,7 @@ impl AttemptContext {
                 message: f.message.clone(),
                 detail: f.detail.to_string(),
             }),
-            git: self.git.as_ref().map(|g| wit::RunGit {
-                branch: g.branch.clone(),
-                base_branch: g.base_branch.clone(),
-                base_commit: g.base_commit.clone(),
-                repo_root: g.repo_root.clone(),
-            }),
+            git: self.git.clone(),
         }
     }
 }

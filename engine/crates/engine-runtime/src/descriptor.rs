@@ -1,6 +1,8 @@
-//! What a stage says about itself in `describe`, converted from the WIT record.
+//! What a component says about itself in `describe`, checked and converted from the WIT
+//! records: [`Descriptor`] for a stage, [`crate::SourceDescriptor`] for a task source. Both go
+//! through [`checked_config_schema`], the one check of what they share.
 
-use engine_core::{Delivery, Permissions, WorkspaceAccess};
+use engine_core::{Delivery, Permissions};
 
 use crate::bindings::engine::stage::types as wit;
 
@@ -21,47 +23,62 @@ pub struct Descriptor {
     pub delivery: Delivery,
 }
 
-/// Checks and converts the WIT descriptor: the config schema must be JSON (an object or a
-/// boolean schema; empty means `{}`) and the name must not be empty.
-pub(crate) fn descriptor_from_wit(raw: wit::Descriptor) -> Result<Descriptor, String> {
-    let schema_text = raw.config_schema.trim();
-    let config_schema = if schema_text.is_empty() {
+/// Why a `describe` answer was refused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DescriptorError {
+    /// The config schema does not parse.
+    #[error("config-schema is not JSON: {0}")]
+    SchemaNotJson(#[source] serde_json::Error),
+    /// The config schema is JSON but neither an object nor a boolean.
+    #[error("config-schema must be a JSON object (or a boolean schema)")]
+    SchemaNotASchema,
+    /// The name is empty or blank.
+    #[error("name is empty")]
+    EmptyName,
+}
+
+/// The check every `describe` answer gets, a stage's `descriptor` or a task source's
+/// `source-descriptor`: the config schema must be JSON (an object or a boolean schema; empty
+/// means `{}`) and the name must not be empty. Returns the parsed schema. (Their permissions
+/// convert with `From`, in [`crate::bindings`].)
+pub(crate) fn checked_config_schema(
+    name: &str,
+    config_schema: &str,
+) -> Result<serde_json::Value, DescriptorError> {
+    let schema_text = config_schema.trim();
+    let schema = if schema_text.is_empty() {
         serde_json::json!({})
     } else {
         serde_json::from_str::<serde_json::Value>(schema_text)
-            .map_err(|e| format!("config-schema is not JSON: {e}"))?
+            .map_err(DescriptorError::SchemaNotJson)?
     };
-    if !config_schema.is_object() && !config_schema.is_boolean() {
-        return Err("config-schema must be a JSON object (or a boolean schema)".to_string());
+    if !schema.is_object() && !schema.is_boolean() {
+        return Err(DescriptorError::SchemaNotASchema);
     }
-    if raw.name.trim().is_empty() {
-        return Err("name is empty".to_string());
+    if name.trim().is_empty() {
+        return Err(DescriptorError::EmptyName);
     }
-    Ok(Descriptor {
-        name: raw.name,
-        version: raw.version,
-        summary: raw.summary,
-        config_schema,
-        permissions: Permissions {
-            workspace: match raw.permissions.workspace {
-                wit::WorkspaceAccess::None => WorkspaceAccess::None,
-                wit::WorkspaceAccess::Read => WorkspaceAccess::Read,
-                wit::WorkspaceAccess::Write => WorkspaceAccess::Write,
-            },
-            exec: raw.permissions.exec,
-            agent: raw.permissions.agent,
-            net: raw.permissions.net,
-        },
-        delivery: match raw.delivery {
-            wit::Delivery::AtLeastOnce => Delivery::AtLeastOnce,
-            wit::Delivery::AtMostOnce => Delivery::AtMostOnce,
-        },
-    })
+    Ok(schema)
+}
+
+impl Descriptor {
+    /// Checks the stage's answer ([`checked_config_schema`]) and converts it.
+    pub(crate) fn from_wit(raw: wit::Descriptor) -> Result<Self, DescriptorError> {
+        Ok(Descriptor {
+            config_schema: checked_config_schema(&raw.name, &raw.config_schema)?,
+            name: raw.name,
+            version: raw.version,
+            summary: raw.summary,
+            permissions: raw.permissions.into(),
+            delivery: raw.delivery.into(),
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use engine_core::WorkspaceAccess;
 
     fn raw(schema: &str, name: &str) -> wit::Descriptor {
         wit::Descriptor {
@@ -81,18 +98,27 @@ mod tests {
 
     #[test]
     fn descriptors_are_converted_and_checked() {
-        let d = descriptor_from_wit(raw(r#"{"type":"object"}"#, "x")).unwrap();
+        let d = Descriptor::from_wit(raw(r#"{"type":"object"}"#, "x")).unwrap();
         assert_eq!(d.config_schema, serde_json::json!({"type": "object"}));
         assert_eq!(d.permissions.workspace, WorkspaceAccess::Write);
         assert_eq!(d.permissions.exec, vec!["git".to_string()]);
         assert!(d.permissions.agent);
         assert_eq!(d.delivery, Delivery::AtMostOnce);
         assert_eq!(
-            descriptor_from_wit(raw("", "x")).unwrap().config_schema,
+            Descriptor::from_wit(raw("", "x")).unwrap().config_schema,
             serde_json::json!({})
         );
-        assert!(descriptor_from_wit(raw("{", "x")).is_err());
-        assert!(descriptor_from_wit(raw("[1]", "x")).is_err());
-        assert!(descriptor_from_wit(raw("{}", " ")).is_err());
+        assert!(Descriptor::from_wit(raw("true", "x")).is_ok());
+        let refused = |schema: &str, name: &str| {
+            Descriptor::from_wit(raw(schema, name))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(refused("{", "x").starts_with("config-schema is not JSON: "));
+        assert_eq!(
+            refused("[1]", "x"),
+            "config-schema must be a JSON object (or a boolean schema)"
+        );
+        assert_eq!(refused("{}", " "), "name is empty");
     }
 }

@@ -15,7 +15,7 @@ use crate::attempt::{AttemptObserver, AttemptRequest, AttemptResult, LogLevel, N
 use crate::bindings::{Stage, StagePre};
 use crate::builtins;
 use crate::cache::{CacheStats, ComponentCache};
-use crate::descriptor::{Descriptor, descriptor_from_wit};
+use crate::descriptor::Descriptor;
 use crate::errors::RuntimeError;
 use crate::failure::{self, Ending};
 use crate::sandbox::{SandboxSpec, StageState, mounted_workspace};
@@ -231,9 +231,9 @@ impl Host {
             }
             Ok(Ok(raw)) => raw,
         };
-        descriptor_from_wit(raw).map_err(|message| RuntimeError::BadDescriptor {
+        Descriptor::from_wit(raw).map_err(|e| RuntimeError::BadDescriptor {
             label: stage.label.clone(),
-            message,
+            message: e.to_string(),
         })
     }
 

@@ -17,10 +17,7 @@ use crate::failure::{self, Ending};
 use crate::host::{Host, chain, plugin_bytes};
 use crate::sandbox::{SandboxSpec, StageState};
 use crate::source_bindings::SourcePre;
-use crate::source_convert::{
-    SourceDescriptor, descriptor_from_wit, error_from_wit, list_from_wit, status_to_wit,
-    task_from_wit,
-};
+use crate::source_convert::SourceDescriptor;
 
 /// Time limit of a source's `describe`.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -161,9 +158,9 @@ impl Host {
         })
         .await;
         let raw = ended(source, &call, outcome, store).map_err(|e| error(e.to_string()))?;
-        descriptor_from_wit(raw).map_err(|message| RuntimeError::BadDescriptor {
+        SourceDescriptor::from_wit(raw).map_err(|e| RuntimeError::BadDescriptor {
             label: source.label.clone(),
-            message,
+            message: e.to_string(),
         })
     }
 
@@ -184,8 +181,8 @@ impl Host {
         })
         .await;
         ended(source, call, outcome, store)?
-            .map(list_from_wit)
-            .map_err(error_from_wit)
+            .map(TaskList::from)
+            .map_err(SourceError::from)
     }
 
     /// Claims a task for `claimant` (`claim`), with the granted workspace access.
@@ -207,8 +204,8 @@ impl Host {
         })
         .await;
         ended(source, call, outcome, store)?
-            .map(task_from_wit)
-            .map_err(error_from_wit)
+            .map(Task::from)
+            .map_err(SourceError::from)
     }
 
     /// Sets a task's status (`update`), with the granted workspace access.
@@ -229,19 +226,13 @@ impl Host {
         let outcome = tokio::time::timeout(call.timeout, async {
             let instance = source.pre.instantiate_async(&mut store).await?;
             instance
-                .call_update(
-                    &mut store,
-                    &config,
-                    id,
-                    status_to_wit(status),
-                    note.as_deref(),
-                )
+                .call_update(&mut store, &config, id, status.into(), note.as_deref())
                 .await
         })
         .await;
         ended(source, call, outcome, store)?
-            .map(task_from_wit)
-            .map_err(error_from_wit)
+            .map(Task::from)
+            .map_err(SourceError::from)
     }
 
     /// A fresh sandbox for one call: the workspace mounted with `access` (`None`: not at all),

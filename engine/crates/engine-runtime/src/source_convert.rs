@@ -1,8 +1,11 @@
-//! Conversions between the WIT records of the `source` world and [`engine_tasks`]' types.
+//! Conversions between the WIT records of the `source` world and [`engine_tasks`]' types, kept
+//! here in one place (`engine-tasks` is pure and has no wasmtime types), and the host's
+//! [`SourceDescriptor`].
 
-use engine_core::{Permissions, WorkspaceAccess};
+use engine_core::Permissions;
 use engine_tasks::{ChecklistItem, Diagnostic, Location, SourceError, Task, TaskList, TaskStatus};
 
+use crate::descriptor::{DescriptorError, checked_config_schema};
 use crate::source_bindings::engine::stage::source_types as wit;
 
 /// What a task source says about itself in `describe`.
@@ -21,128 +24,119 @@ pub struct SourceDescriptor {
     pub permissions: Permissions,
 }
 
-/// Checks and converts the WIT descriptor (the config schema must be a JSON object or boolean
-/// schema; empty means `{}`).
-pub(crate) fn descriptor_from_wit(raw: wit::SourceDescriptor) -> Result<SourceDescriptor, String> {
-    let schema_text = raw.config_schema.trim();
-    let config_schema = if schema_text.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_str::<serde_json::Value>(schema_text)
-            .map_err(|e| format!("config-schema is not JSON: {e}"))?
-    };
-    if !config_schema.is_object() && !config_schema.is_boolean() {
-        return Err("config-schema must be a JSON object (or a boolean schema)".to_string());
-    }
-    if raw.name.trim().is_empty() {
-        return Err("name is empty".to_string());
-    }
-    let p = raw.permissions;
-    Ok(SourceDescriptor {
-        name: raw.name,
-        version: raw.version,
-        summary: raw.summary,
-        config_schema,
-        permissions: Permissions {
-            workspace: match p.workspace {
-                crate::bindings::engine::stage::types::WorkspaceAccess::None => {
-                    WorkspaceAccess::None
-                }
-                crate::bindings::engine::stage::types::WorkspaceAccess::Read => {
-                    WorkspaceAccess::Read
-                }
-                crate::bindings::engine::stage::types::WorkspaceAccess::Write => {
-                    WorkspaceAccess::Write
-                }
-            },
-            exec: p.exec,
-            agent: p.agent,
-            net: p.net,
-        },
-    })
-}
-
-pub(crate) fn status_to_wit(status: TaskStatus) -> wit::TaskStatus {
-    match status {
-        TaskStatus::Todo => wit::TaskStatus::Todo,
-        TaskStatus::InProgress => wit::TaskStatus::InProgress,
-        TaskStatus::Done => wit::TaskStatus::Done,
-        TaskStatus::Blocked => wit::TaskStatus::Blocked,
+impl SourceDescriptor {
+    /// Checks the source's answer with the stage descriptor's check ([`checked_config_schema`])
+    /// and converts it.
+    pub(crate) fn from_wit(raw: wit::SourceDescriptor) -> Result<Self, DescriptorError> {
+        Ok(SourceDescriptor {
+            config_schema: checked_config_schema(&raw.name, &raw.config_schema)?,
+            name: raw.name,
+            version: raw.version,
+            summary: raw.summary,
+            permissions: raw.permissions.into(),
+        })
     }
 }
 
-fn status_from_wit(status: wit::TaskStatus) -> TaskStatus {
-    match status {
-        wit::TaskStatus::Todo => TaskStatus::Todo,
-        wit::TaskStatus::InProgress => TaskStatus::InProgress,
-        wit::TaskStatus::Done => TaskStatus::Done,
-        wit::TaskStatus::Blocked => TaskStatus::Blocked,
-    }
-}
-
-fn location_from_wit(l: wit::Location) -> Location {
-    Location {
-        file: l.file,
-        line: l.line,
-    }
-}
-
-fn diagnostic_from_wit(d: wit::Diagnostic) -> Diagnostic {
-    Diagnostic {
-        location: d.location.map(location_from_wit),
-        message: d.message,
-    }
-}
-
-pub(crate) fn task_from_wit(t: wit::Task) -> Task {
-    Task {
-        id: t.id,
-        title: t.title,
-        body: t.body,
-        status: status_from_wit(t.status),
-        raw_status: t.raw_status,
-        priority: t.priority,
-        labels: t.labels,
-        depends_on: t.depends_on,
-        milestone: t.milestone,
-        estimate: t.estimate,
-        checklist: t
-            .checklist
-            .into_iter()
-            .map(|c| ChecklistItem {
-                text: c.text,
-                done: c.done,
-            })
-            .collect(),
-        traces: t.traces,
-        location: t.location.map(location_from_wit),
-    }
-}
-
-pub(crate) fn list_from_wit(l: wit::TaskList) -> TaskList {
-    TaskList {
-        tasks: l.tasks.into_iter().map(task_from_wit).collect(),
-        warnings: l.warnings.into_iter().map(diagnostic_from_wit).collect(),
-    }
-}
-
-pub(crate) fn error_from_wit(e: wit::SourceError) -> SourceError {
-    match e {
-        wit::SourceError::InvalidConfig(m) => SourceError::InvalidConfig(m),
-        wit::SourceError::Malformed(d) => {
-            SourceError::Malformed(d.into_iter().map(diagnostic_from_wit).collect())
+impl From<TaskStatus> for wit::TaskStatus {
+    fn from(status: TaskStatus) -> Self {
+        match status {
+            TaskStatus::Todo => wit::TaskStatus::Todo,
+            TaskStatus::InProgress => wit::TaskStatus::InProgress,
+            TaskStatus::Done => wit::TaskStatus::Done,
+            TaskStatus::Blocked => wit::TaskStatus::Blocked,
         }
-        wit::SourceError::NotFound(m) => SourceError::NotFound(m),
-        wit::SourceError::Conflict(m) => SourceError::Conflict(m),
-        wit::SourceError::Unsupported(m) => SourceError::Unsupported(m),
-        wit::SourceError::Unavailable(m) => SourceError::Unavailable(m),
-        wit::SourceError::Failed(m) => SourceError::Failed(m),
+    }
+}
+
+impl From<wit::TaskStatus> for TaskStatus {
+    fn from(status: wit::TaskStatus) -> Self {
+        match status {
+            wit::TaskStatus::Todo => TaskStatus::Todo,
+            wit::TaskStatus::InProgress => TaskStatus::InProgress,
+            wit::TaskStatus::Done => TaskStatus::Done,
+            wit::TaskStatus::Blocked => TaskStatus::Blocked,
+        }
+    }
+}
+
+impl From<wit::Location> for Location {
+    fn from(l: wit::Location) -> Self {
+        Location {
+            file: l.file,
+            line: l.line,
+        }
+    }
+}
+
+impl From<wit::Diagnostic> for Diagnostic {
+    fn from(d: wit::Diagnostic) -> Self {
+        Diagnostic {
+            location: d.location.map(Location::from),
+            message: d.message,
+        }
+    }
+}
+
+/// The source's id, title, body and labels become the task's work ([`engine_core::Task`]).
+impl From<wit::Task> for Task {
+    fn from(t: wit::Task) -> Self {
+        Task {
+            work: engine_core::Task {
+                id: t.id,
+                title: t.title,
+                body: t.body,
+                labels: t.labels,
+            },
+            status: t.status.into(),
+            raw_status: t.raw_status,
+            priority: t.priority,
+            depends_on: t.depends_on,
+            milestone: t.milestone,
+            estimate: t.estimate,
+            checklist: t
+                .checklist
+                .into_iter()
+                .map(|c| ChecklistItem {
+                    text: c.text,
+                    done: c.done,
+                })
+                .collect(),
+            traces: t.traces,
+            location: t.location.map(Location::from),
+        }
+    }
+}
+
+impl From<wit::TaskList> for TaskList {
+    fn from(l: wit::TaskList) -> Self {
+        TaskList {
+            tasks: l.tasks.into_iter().map(Task::from).collect(),
+            warnings: l.warnings.into_iter().map(Diagnostic::from).collect(),
+        }
+    }
+}
+
+impl From<wit::SourceError> for SourceError {
+    fn from(e: wit::SourceError) -> Self {
+        match e {
+            wit::SourceError::InvalidConfig(m) => SourceError::InvalidConfig(m),
+            wit::SourceError::Malformed(d) => {
+                SourceError::Malformed(d.into_iter().map(Diagnostic::from).collect())
+            }
+            wit::SourceError::NotFound(m) => SourceError::NotFound(m),
+            wit::SourceError::Conflict(m) => SourceError::Conflict(m),
+            wit::SourceError::Unsupported(m) => SourceError::Unsupported(m),
+            wit::SourceError::Unavailable(m) => SourceError::Unavailable(m),
+            wit::SourceError::Failed(m) => SourceError::Failed(m),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bindings::engine::stage::types as stage_wit;
 
     #[test]
     fn every_field_and_error_converts() {
@@ -167,8 +161,12 @@ mod tests {
                 line: Some(4),
             }),
         };
-        let task = task_from_wit(raw);
+        let task = Task::from(raw);
         assert_eq!(task.status, TaskStatus::InProgress);
+        assert_eq!(
+            (task.id.as_str(), task.labels.as_slice()),
+            ("T-1", &["l".to_string()][..])
+        );
         assert_eq!(
             task.location.map(|l| l.to_string()).as_deref(),
             Some("spec/tasks.md:4")
@@ -180,13 +178,35 @@ mod tests {
             TaskStatus::Done,
             TaskStatus::Blocked,
         ] {
-            assert_eq!(status_from_wit(status_to_wit(status)), status);
+            assert_eq!(TaskStatus::from(wit::TaskStatus::from(status)), status);
         }
-        let e = error_from_wit(wit::SourceError::Malformed(vec![wit::Diagnostic {
+        let e = SourceError::from(wit::SourceError::Malformed(vec![wit::Diagnostic {
             location: None,
             message: "m".into(),
         }]));
         assert_eq!(e.to_string(), "m");
-        assert!(error_from_wit(wit::SourceError::Unavailable("x".into())).is_temporary());
+        assert!(SourceError::from(wit::SourceError::Unavailable("x".into())).is_temporary());
+    }
+
+    #[test]
+    fn source_descriptors_get_the_stage_descriptor_check() {
+        let raw = |schema: &str, name: &str| wit::SourceDescriptor {
+            name: name.into(),
+            version: "1.0.0".into(),
+            summary: "s".into(),
+            config_schema: schema.into(),
+            permissions: stage_wit::Permissions {
+                workspace: stage_wit::WorkspaceAccess::Write,
+                exec: vec!["bd".into()],
+                agent: false,
+                net: vec![],
+            },
+        };
+        let d = SourceDescriptor::from_wit(raw("", "beads")).unwrap();
+        assert_eq!(d.config_schema, serde_json::json!({}));
+        assert_eq!(d.permissions.workspace, engine_core::WorkspaceAccess::Write);
+        assert_eq!(d.permissions.exec, ["bd"]);
+        assert!(SourceDescriptor::from_wit(raw("[1]", "beads")).is_err());
+        assert!(SourceDescriptor::from_wit(raw("{}", "")).is_err());
     }
 }

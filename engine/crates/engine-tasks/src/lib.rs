@@ -4,13 +4,14 @@
 //! run modes' queue ([`plan`], [`schedule`]): what may start now given the runs going on.
 //!
 //! Pure: no I/O, no clock. The runtime (`engine-runtime`) converts the WIT records into these
-//! types; the CLI and the driver decide with [`readiness`].
+//! types; the CLI and the driver decide with [`readiness`]. A [`Task`] holds the work a run
+//! does ([`engine_core::Task`], what stages see) and the source's tracking fields.
 //!
 //! ```
 //! use engine_tasks::{readiness, Task, TaskStatus};
 //! let task = |id: &str, status, deps: &[&str]| Task {
-//!     id: id.into(), title: id.into(), body: String::new(), status,
-//!     raw_status: String::new(), priority: 0, labels: vec![],
+//!     work: engine_core::Task { id: id.into(), title: id.into(), ..Default::default() },
+//!     status, raw_status: String::new(), priority: 0,
 //!     depends_on: deps.iter().map(|d| d.to_string()).collect(), milestone: None,
 //!     estimate: None, checklist: vec![], traces: vec![], location: None,
 //! };

@@ -1,4 +1,11 @@
 //! Tasks as task sources report them (the host's side of the WIT `source-types` interface).
+//!
+//! These are the host's own types rather than the records `wasmtime::component::bindgen!`
+//! generates in `engine-runtime`: this crate is pure (no wasmtime), its types are serialized
+//! (`engine tasks --json`) and carry the readiness rules. `engine-runtime` converts the WIT
+//! records into them in one place (`source_convert.rs`).
+
+use std::ops::Deref;
 
 use serde::{Deserialize, Serialize};
 
@@ -67,23 +74,23 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// A task as its source has it.
+/// A task as its source has it: the work a run would do ([`engine_core::Task`]: the source's
+/// id such as `TASK-001` or `bd-a1b2`, title, markdown body and labels) and how the source
+/// tracks it (status, priority, dependencies...).
+///
+/// It dereferences to that work, so `task.id`, `task.title`, `task.body` and `task.labels`
+/// read as fields; serialized, the work's fields sit beside the tracking fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Task {
-    /// The source's id (`TASK-001`, `bd-a1b2`).
-    pub id: String,
-    /// One-line title.
-    pub title: String,
-    /// Full text (markdown).
-    pub body: String,
+    /// What is to be done: the part of the task a run works on and stages see as `task`.
+    #[serde(flatten)]
+    pub work: engine_core::Task,
     /// The status, normalized.
     pub status: TaskStatus,
     /// The status as the source writes it (`IN_PROGRESS`, `open`...).
     pub raw_status: String,
     /// Priority, 0 the highest.
     pub priority: u8,
-    /// Labels.
-    pub labels: Vec<String>,
     /// Ids of the tasks this one waits for.
     pub depends_on: Vec<String>,
     /// Milestone or epic.
@@ -115,14 +122,17 @@ impl Task {
         if self.is_urgent() { 0 } else { self.priority }
     }
 
-    /// The task a run works on (what stages see as `task`).
+    /// The task a run works on (what stages see as `task`): a copy of [`Task::work`].
     pub fn to_run_task(&self) -> engine_core::Task {
-        engine_core::Task {
-            id: self.id.clone(),
-            title: self.title.clone(),
-            body: self.body.clone(),
-            labels: self.labels.clone(),
-        }
+        self.work.clone()
+    }
+}
+
+impl Deref for Task {
+    type Target = engine_core::Task;
+
+    fn deref(&self) -> &engine_core::Task {
+        &self.work
     }
 }
 
@@ -221,6 +231,35 @@ mod tests {
         assert_eq!(e.to_string(), "spec/tasks.md:12: duplicate id\nx");
         assert!(SourceError::Unavailable("gh timed out".into()).is_temporary());
         assert!(!SourceError::Failed("no".into()).is_temporary());
+    }
+
+    #[test]
+    fn a_task_reads_and_serializes_its_work_as_its_own_fields() {
+        let task = Task {
+            work: engine_core::Task {
+                id: "TASK-1".into(),
+                title: "t".into(),
+                body: "b".into(),
+                labels: vec!["urgent".into()],
+            },
+            status: TaskStatus::Todo,
+            raw_status: "TODO".into(),
+            priority: 3,
+            depends_on: vec![],
+            milestone: None,
+            estimate: None,
+            checklist: vec![],
+            traces: vec![],
+            location: None,
+        };
+        assert_eq!((task.id.as_str(), task.rank()), ("TASK-1", 0));
+        assert_eq!(task.to_run_task(), task.work);
+        let json = serde_json::to_value(&task).unwrap();
+        assert_eq!(json["id"], "TASK-1");
+        assert_eq!(json["labels"], serde_json::json!(["urgent"]));
+        assert!(json.get("work").is_none(), "{json}");
+        let back: Task = serde_json::from_value(json).unwrap();
+        assert_eq!(back, task);
     }
 
     #[test]

@@ -12,13 +12,15 @@ use TaskStatus::{Blocked, Done, InProgress, Todo};
 
 fn task(id: &str, status: TaskStatus, priority: u8, deps: &[&str]) -> Task {
     Task {
-        id: id.to_string(),
-        title: format!("title of {id}"),
-        body: String::new(),
+        work: engine_core::Task {
+            id: id.to_string(),
+            title: format!("title of {id}"),
+            body: String::new(),
+            labels: Vec::new(),
+        },
         status,
         raw_status: status.as_str().to_uppercase(),
         priority,
-        labels: Vec::new(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         milestone: None,
         estimate: None,

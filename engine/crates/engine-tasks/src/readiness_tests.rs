@@ -11,13 +11,15 @@ use TaskStatus::{Blocked, Done, InProgress, Todo};
 
 fn task(id: &str, status: TaskStatus, priority: u8, deps: &[&str]) -> Task {
     Task {
-        id: id.to_string(),
-        title: format!("title of {id}"),
-        body: String::new(),
+        work: engine_core::Task {
+            id: id.to_string(),
+            title: format!("title of {id}"),
+            body: String::new(),
+            labels: Vec::new(),
+        },
         status,
         raw_status: status.as_str().to_uppercase(),
         priority,
-        labels: Vec::new(),
         depends_on: deps.iter().map(|d| d.to_string()).collect(),
         milestone: None,
         estimate: None,
@@ -72,7 +74,7 @@ fn ready_tasks_come_by_priority_then_in_progress_then_file_order() {
 #[test]
 fn an_urgent_label_ranks_like_priority_zero() {
     let mut urgent = task("U", Todo, 3, &[]);
-    urgent.labels = vec!["Urgent".into()];
+    urgent.work.labels = vec!["Urgent".into()];
     let tasks = [
         task("T1", Todo, 1, &[]),
         task("T0", Todo, 0, &[]),

@@ -70,7 +70,7 @@ impl Runner for HostRunner {
             stderr_bytes: stderr.len() as u64,
             stdout,
             stderr,
-            duration: started.elapsed(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         })
     }
 

@@ -209,5 +209,5 @@ fn describe_asks_for_read_access_agent_and_git() {
     assert!(d.permissions.agent);
     assert_eq!(d.permissions.exec, ["git"]);
     assert!(d.permissions.net.is_empty());
-    assert_eq!(d.config_schema["additionalProperties"], false);
+    assert_eq!(d.config_schema_json()["additionalProperties"], false);
 }

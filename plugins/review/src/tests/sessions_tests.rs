@@ -136,7 +136,7 @@ fn a_plan_handed_to_exit_plan_mode_counts_as_a_reply() {
             vec![Event::ToolStarted(ToolCall {
                 id: "t".into(),
                 name: "ExitPlanMode".into(),
-                input: json!({"plan": verdict_json("approve", &[])}),
+                input: json!({"plan": verdict_json("approve", &[])}).to_string(),
             })],
             completed("", "s-a"),
         )),
