@@ -4,15 +4,25 @@ use std::path::PathBuf;
 
 use crate::exit;
 
+/// The line printed after an [`EngineError::Internal`] message: the failure is engine's, not the
+/// user's, and this is how to get it fixed.
+pub const BUG_REPORT_LINE: &str = "this is a bug in engine: please report it with the command \
+     you ran, this message and the output of the same command with RUST_LOG=debug";
+
 /// What can go wrong in a CLI command.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     /// The workflow is invalid; each diagnostic names file:line:col and the field.
     #[error("{0}")]
     InvalidWorkflow(#[from] engine_workflow::Diagnostics),
-    /// Bad arguments or a request that cannot be met as given.
+    /// Bad arguments or a request that cannot be met as given: the user's fault.
     #[error("{0}")]
     Usage(String),
+    /// Something inside engine went wrong that no input explains (a broken invariant, a driver
+    /// task that failed, a socket that misbehaved): a bug. Exits [`exit::INTERNAL`], and the
+    /// printed message says how to report it.
+    #[error("{0}")]
+    Internal(String),
     /// No run with this id (or prefix).
     #[error("{0}")]
     UnknownRun(String),
@@ -76,7 +86,8 @@ impl EngineError {
             EngineError::TaskSource(_) => exit::INVALID_INPUT,
             EngineError::LimitReached(_) => exit::LIMIT_REACHED,
             EngineError::Unconfined(_) => exit::CANNOT_CONFINE,
-            EngineError::Store(_)
+            EngineError::Internal(_)
+            | EngineError::Store(_)
             | EngineError::Git(_)
             | EngineError::Runtime(_)
             | EngineError::Io { .. } => exit::INTERNAL,

@@ -24,5 +24,6 @@ pub const NO_TASK: u8 = 8;
 /// The workflow confines processes (the default) and this machine cannot (no bubblewrap, no
 /// user namespaces, not Linux): nothing was run. See docs/security.md.
 pub const CANNOT_CONFINE: u8 = 9;
-/// Something went wrong inside engine or its environment (disk, git, the store).
+/// Something went wrong inside engine or its environment (disk, git, the store); when it is a
+/// bug of engine's own ([`crate::EngineError::Internal`]) the message says so.
 pub const INTERNAL: u8 = 70;

@@ -99,6 +99,29 @@ pub fn host() -> Result<Arc<Host>, EngineError> {
     })?))
 }
 
+/// Why a stage's plugin cannot be checked: the reason in its "cannot load plugin" diagnostic.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginFailure {
+    /// The component could not be loaded (unknown builtin, missing file, sha256 mismatch,
+    /// incompatible component).
+    #[error("{0}")]
+    Load(engine_runtime::RuntimeError),
+    /// The component loaded but its `describe()` failed.
+    #[error("{uses} could not describe itself: {source}")]
+    Describe {
+        /// The stage's `uses:`.
+        uses: String,
+        /// Why describe failed.
+        source: engine_runtime::RuntimeError,
+    },
+    /// No component was loaded for the stage.
+    #[error("stage {0:?} was not loaded")]
+    NotLoaded(String),
+}
+
+/// A stage's plugin loaded and described once for every stage that uses it, or why not.
+type LoadedPlugin = Result<(Arc<LoadedStage>, Descriptor), Arc<PluginFailure>>;
+
 /// A workflow whose every stage component is compiled, pre-instantiated and described, and
 /// whose configs and permissions have been checked against the components.
 pub struct PreparedWorkflow {
@@ -153,15 +176,13 @@ impl PreparedWorkflow {
     ) -> Result<Self, EngineError> {
         let mut stages = BTreeMap::new();
         let mut descriptors = BTreeMap::new();
-        let mut infos: BTreeMap<String, Result<PluginInfo, String>> = BTreeMap::new();
+        let mut infos: BTreeMap<String, Result<PluginInfo, Arc<PluginFailure>>> = BTreeMap::new();
         // Stages, then finally stages; approval stages have no component (the engine itself
         // waits for the human).
         // Issue 12 (validate near-linear): each distinct `uses` is loaded, hashed and described
         // once, however many stages share it (1,000 gate stages were 1,000 loads).
-        let mut seen: std::collections::HashMap<
-            String,
-            Result<(Arc<LoadedStage>, Descriptor), String>,
-        > = std::collections::HashMap::new();
+        let mut seen: std::collections::HashMap<String, LoadedPlugin> =
+            std::collections::HashMap::new();
         for stage in loaded.component_stages() {
             let key = format!("{:?}", stage.uses);
             let loaded_once = match seen.get(&key) {
@@ -170,9 +191,12 @@ impl PreparedWorkflow {
                     let done = match host.load_plugin(&stage.uses, &loaded.base_dir) {
                         Ok(component) => match host.describe(&component).await {
                             Ok(descriptor) => Ok((Arc::new(component), descriptor)),
-                            Err(e) => Err(format!("{} could not describe itself: {e}", stage.uses)),
+                            Err(source) => Err(Arc::new(PluginFailure::Describe {
+                                uses: stage.uses.to_string(),
+                                source,
+                            })),
                         },
-                        Err(e) => Err(e.to_string()),
+                        Err(e) => Err(Arc::new(PluginFailure::Load(e))),
                     };
                     seen.insert(key, done.clone());
                     done
@@ -192,7 +216,7 @@ impl PreparedWorkflow {
         let mut diagnostics = loaded.check_plugins(|stage| {
             infos
                 .remove(&stage.id)
-                .unwrap_or_else(|| Err(format!("stage {:?} was not loaded", stage.id)))
+                .unwrap_or_else(|| Err(Arc::new(PluginFailure::NotLoaded(stage.id.clone()))))
         });
         let task_source = match crate::tasks::prepare_source(host, &loaded).await {
             Ok(source) => source,

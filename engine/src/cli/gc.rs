@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
-use engine_git::Repo;
+use engine_git::{GitError, Repo};
 use engine_store::{RunRecord, StateDir, Store};
 use serde_json::{Value, json};
 
@@ -97,7 +98,7 @@ struct Gc<'a> {
     dry_run: bool,
     state: &'a StateDir,
     records: &'a [RunRecord],
-    repos: HashMap<PathBuf, Result<Repo, String>>,
+    repos: HashMap<PathBuf, Result<Repo, Arc<GitError>>>,
     items: Vec<Item>,
 }
 
@@ -127,8 +128,8 @@ impl Gc<'_> {
             }
             let repo = match self.repo(&meta.repo_root) {
                 Ok(repo) => repo,
-                Err(message) => {
-                    item.outcome = Outcome::Failed(message);
+                Err(e) => {
+                    item.outcome = Outcome::Failed(e.to_string());
                     self.items.push(item);
                     continue;
                 }
@@ -299,10 +300,10 @@ impl Gc<'_> {
     }
 
     /// The repository at `root`, opened once.
-    fn repo(&mut self, root: &Path) -> Result<Repo, String> {
+    fn repo(&mut self, root: &Path) -> Result<Repo, Arc<GitError>> {
         self.repos
             .entry(root.to_path_buf())
-            .or_insert_with(|| Repo::discover(root).map_err(|e| e.to_string()))
+            .or_insert_with(|| Repo::discover(root).map_err(Arc::new))
             .clone()
     }
 }

@@ -27,7 +27,7 @@ pub(super) fn execute(args: HookReceiverArgs) -> Result<u8, EngineError> {
     let receiver = Receiver::bind(args.listen).map_err(|e| EngineError::Usage(e.to_string()))?;
     let addr = receiver
         .local_addr()
-        .map_err(|e| EngineError::Usage(e.to_string()))?;
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
     // The first line says where to send: scripts read it.
     println!("http://{addr}/");
     let _ = std::io::stdout().flush();
@@ -48,6 +48,6 @@ pub(super) fn execute(args: HookReceiverArgs) -> Result<u8, EngineError> {
                 let _ = out.flush();
             }
         })
-        .map_err(|e| EngineError::Usage(e.to_string()))?;
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
     Ok(exit::SUCCESS)
 }

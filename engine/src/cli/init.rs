@@ -81,7 +81,7 @@ pub(super) fn execute(args: InitArgs) -> Result<u8, EngineError> {
         backend_chosen: args.backend.is_some(),
         test_chosen: !args.test.is_empty(),
     })
-    .map_err(|e| EngineError::Usage(e.to_string()))?;
+    .map_err(|e| EngineError::Internal(e.to_string()))?;
     // Refuse to write what `engine validate` would reject (e.g. a --test it cannot grant).
     let dir = output.parent().map(Path::to_path_buf).unwrap_or_default();
     if let Err(diags) = engine_workflow::load_str(&shown, &dir, &text) {

@@ -160,28 +160,42 @@ fn check_state_dir(dir: &std::path::Path) -> Result<(), EngineError> {
 }
 
 fn report_error(e: &EngineError) {
+    eprintln!("{}", error_report(e));
+}
+
+/// What `engine` prints on stderr for an error that ends a command: diagnostics one per line
+/// then a count, an `error:` line, and for an internal error the line saying it is a bug.
+fn error_report(e: &EngineError) -> String {
     use crate::terminal::safe_lines;
     match e {
         // Diagnostics are already "file:line:col: field: message" lines.
         EngineError::InvalidWorkflow(diags) => {
-            eprintln!("{}", safe_lines(&diags.to_string()));
             let n = diags.0.len();
-            eprintln!(
-                "error: the workflow is invalid ({n} problem{})",
+            format!(
+                "{}\nerror: the workflow is invalid ({n} problem{})",
+                safe_lines(&diags.to_string()),
                 if n == 1 { "" } else { "s" }
-            );
+            )
         }
         EngineError::TaskSource(engine_tasks::SourceError::Malformed(diagnostics)) => {
+            let mut text = String::new();
             for diagnostic in diagnostics {
-                eprintln!("{}", safe_lines(&diagnostic.to_string()));
+                text.push_str(&safe_lines(&diagnostic.to_string()));
+                text.push('\n');
             }
             let n = diagnostics.len();
-            eprintln!(
+            text.push_str(&format!(
                 "error: the tasks cannot be read ({n} problem{})",
                 if n == 1 { "" } else { "s" }
-            );
+            ));
+            text
         }
-        other => eprintln!("error: {}", safe_lines(&other.to_string())),
+        EngineError::Internal(_) => format!(
+            "error: {}\n{}",
+            safe_lines(&e.to_string()),
+            crate::error::BUG_REPORT_LINE
+        ),
+        other => format!("error: {}", safe_lines(&other.to_string())),
     }
 }
 
@@ -198,7 +212,33 @@ fn init_tracing() {
 /// Prints a value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<(), EngineError> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| EngineError::Usage(format!("cannot render JSON: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("cannot render JSON: {e}")))?;
     streams::print_line(&text);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_error_exits_70_and_says_it_is_a_bug() {
+        let e = EngineError::Internal("the driver task failed: boom".into());
+        assert_eq!(e.exit_code(), exit::INTERNAL);
+        assert_eq!(
+            error_report(&e),
+            format!(
+                "error: the driver task failed: boom\n{}",
+                crate::error::BUG_REPORT_LINE
+            )
+        );
+        assert!(crate::error::BUG_REPORT_LINE.starts_with("this is a bug in engine"));
+    }
+
+    #[test]
+    fn a_usage_error_exits_2_without_the_bug_line() {
+        let e = EngineError::Usage("--base: no branch named nope".into());
+        assert_eq!(e.exit_code(), exit::INVALID_INPUT);
+        assert_eq!(error_report(&e), "error: --base: no branch named nope");
+    }
 }

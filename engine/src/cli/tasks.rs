@@ -41,7 +41,12 @@ pub(super) async fn execute(args: TasksArgs) -> Result<u8, EngineError> {
         }
         let prepared = match tasks::prepare_source(&host, &loaded).await {
             Ok(Some(prepared)) => prepared,
-            Ok(None) => return Err(EngineError::Usage("no task source".to_string())),
+            Ok(None) => {
+                return Err(EngineError::Internal(
+                    "the workflow has a `tasks:` section but no task source was prepared"
+                        .to_string(),
+                ));
+            }
             Err(diagnostics) => return Err(engine_workflow::Diagnostics(diagnostics).into()),
         };
         (prepared, repository_root(&args.file)?)

@@ -3,6 +3,7 @@
 //! attempt's processes can commit to the run branch and to nothing else), and, with
 //! confinement off, the check that nothing outside the run moved.
 
+mod error;
 pub mod paths;
 mod refs;
 
@@ -14,6 +15,7 @@ use engine_git::{Repo, RepoSnapshot};
 use engine_store::RunMeta;
 use engine_workflow::{NetworkGrant, RepositoryAccess, SandboxSettings};
 
+pub use error::SandboxError;
 use refs::PrivateRefs;
 
 /// Where an attempt runs: what [`AttemptSandbox::prepare`] needs.
@@ -67,17 +69,20 @@ impl Unconfined {
         name == self.own || (self.run_refs != "refs/heads/" && name.starts_with(&self.run_refs))
     }
 
-    fn snapshot(&self) -> Result<RepoSnapshot, String> {
-        self.repo
-            .snapshot_refs(|name| self.skip(name))
-            .map_err(|e| e.to_string())
+    fn snapshot(&self) -> Result<RepoSnapshot, SandboxError> {
+        Ok(self.repo.snapshot_refs(|name| self.skip(name))?)
     }
 }
 
 impl AttemptSandbox {
     /// Builds the attempt's sandbox (or, with confinement off, takes the snapshot the
-    /// second-line check compares against). Errors say why the attempt cannot start confined.
+    /// second-line check compares against). Errors say why the attempt cannot start confined;
+    /// the driver records them as the attempt's failure message.
     pub fn prepare(site: SandboxSite<'_>) -> Result<AttemptSandbox, String> {
+        Self::set_up(site).map_err(|e| e.to_string())
+    }
+
+    fn set_up(site: SandboxSite<'_>) -> Result<AttemptSandbox, SandboxError> {
         let dir = site
             .state_dir
             .join("runs")
@@ -94,11 +99,9 @@ impl AttemptSandbox {
         }
         // A crashed attempt's leftovers (temp files, its private refs) start over.
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            format!(
-                "cannot create the attempt's directory {}: {e}",
-                dir.display()
-            )
+        std::fs::create_dir_all(&dir).map_err(|source| SandboxError::AttemptDir {
+            path: dir.clone(),
+            source,
         })?;
         let settings = site.settings;
         if !settings.enabled {
@@ -152,7 +155,7 @@ impl AttemptSandbox {
         let mut refs = None;
         if let Some(worktree) = site.meta.worktree.as_deref().filter(|w| w.is_dir()) {
             policy.writable.push(worktree.to_path_buf());
-            let common = site.repo.git_common_dir().map_err(|e| e.to_string())?;
+            let common = site.repo.git_common_dir()?;
             if stage.repository == RepositoryAccess::Write {
                 policy.writable.push(site.repo.root().to_path_buf());
                 policy.writable.push(common);
@@ -168,10 +171,7 @@ impl AttemptSandbox {
                     policy.hidden.push(root.to_path_buf());
                     policy.read_only.push(common.clone());
                 }
-                let admin = site
-                    .repo
-                    .worktree_git_dir(worktree)
-                    .map_err(|e| e.to_string())?;
+                let admin = site.repo.worktree_git_dir(worktree)?;
                 policy.writable.push(admin.clone());
                 policy.writable.push(common.join("objects"));
                 policy.read_only.extend([
@@ -184,7 +184,7 @@ impl AttemptSandbox {
                 refs = Some(private);
             }
         }
-        let sandbox = Sandbox::new(policy).map_err(|e| e.to_string())?;
+        let sandbox = Sandbox::new(policy)?;
         Ok(AttemptSandbox {
             sandbox: Some(Arc::new(sandbox)),
             dir,
@@ -195,26 +195,25 @@ impl AttemptSandbox {
 
     /// Ends the attempt: moves the run branch to what its processes committed (inside the
     /// sandbox the branch lives in a private directory), or, without confinement, fails when
-    /// anything outside the run moved. Removes the attempt's directory.
+    /// anything outside the run moved. Removes the attempt's directory. The error is the
+    /// attempt's failure message.
     pub fn finish(self) -> Result<(), String> {
         let result = self.finish_checks();
         let _ = std::fs::remove_dir_all(&self.dir);
-        result
+        result.map_err(|e| e.to_string())
     }
 
-    fn finish_checks(&self) -> Result<(), String> {
+    fn finish_checks(&self) -> Result<(), SandboxError> {
         if let Some(refs) = &self.refs {
             refs.sync_back()?;
         }
         if let Some(unconfined) = &self.unconfined {
             let changes = unconfined.snapshot()?.changes_since(&unconfined.before);
             if !changes.is_empty() {
-                return Err(format!(
-                    "stage {} ran unconfined (sandbox.enabled: false) and something outside \
-                     the run changed while it ran: {}; check the repository before going on",
-                    unconfined.stage,
-                    changes.join("; ")
-                ));
+                return Err(SandboxError::OutsideChanged {
+                    stage: unconfined.stage.clone(),
+                    changes,
+                });
             }
         }
         Ok(())

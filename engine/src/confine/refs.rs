@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use engine_git::Repo;
 
+use super::SandboxError;
+
 /// The private copy of one run branch's ref directory and reflog directory.
 #[derive(Debug)]
 pub(super) struct PrivateRefs {
@@ -31,21 +33,22 @@ impl PrivateRefs {
         repo: &Repo,
         branch: &str,
         attempt_dir: &Path,
-    ) -> Result<PrivateRefs, String> {
-        let paths = repo.branch_ref_paths(branch).map_err(|e| e.to_string())?;
+    ) -> Result<PrivateRefs, SandboxError> {
+        let paths = repo.branch_ref_paths(branch)?;
         recover_unsynced(repo, branch, &paths.leaf, attempt_dir)?;
 
         let initial = repo
-            .branch_commit(branch)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("the run branch {branch} does not exist"))?;
+            .branch_commit(branch)?
+            .ok_or_else(|| SandboxError::NoRunBranch(branch.to_string()))?;
         let private_refs = attempt_dir.join("refs");
         let private_logs = attempt_dir.join("logs");
-        copy_ref_files(&paths.ref_dir, &private_refs)
-            .map_err(|e| format!("cannot copy {}: {e}", paths.ref_dir.display()))?;
+        copy_ref_files(&paths.ref_dir, &private_refs).map_err(|source| SandboxError::CopyRefs {
+            path: paths.ref_dir.clone(),
+            source,
+        })?;
         std::fs::write(private_refs.join(&paths.leaf), format!("{initial}\n"))
             .and_then(|()| std::fs::create_dir_all(&private_logs))
-            .map_err(|e| format!("cannot prepare the run branch's private refs: {e}"))?;
+            .map_err(SandboxError::PrivateRefs)?;
         Ok(PrivateRefs {
             repo: repo.clone(),
             branch: branch.to_string(),
@@ -62,32 +65,26 @@ impl PrivateRefs {
     }
 
     /// Moves the real branch to the private copy's value when the attempt moved it.
-    pub(super) fn sync_back(&self) -> Result<(), String> {
+    pub(super) fn sync_back(&self) -> Result<(), SandboxError> {
         let path = self.refs.0.join(&self.leaf);
         let Ok(text) = std::fs::read_to_string(&path) else {
-            return Err(format!(
-                "the run branch {} was deleted inside the sandbox; its commits are kept on the \
-                 real branch as they were",
-                self.branch
-            ));
+            return Err(SandboxError::BranchDeleted(self.branch.clone()));
         };
         let value = text.trim();
         if value == self.initial {
             return Ok(());
         }
         if !is_sha(value) {
-            return Err(format!(
-                "the run branch {} was set to {value:?} inside the sandbox, which is not a commit",
-                self.branch
-            ));
+            return Err(SandboxError::NotACommit {
+                branch: self.branch.clone(),
+                value: value.to_string(),
+            });
         }
         self.repo
             .move_branch(&self.branch, value, &self.initial)
-            .map_err(|e| {
-                format!(
-                    "the commits made inside the sandbox could not be put on the run branch {}: {e}",
-                    self.branch
-                )
+            .map_err(|source| SandboxError::SyncBack {
+                branch: self.branch.clone(),
+                source,
             })
     }
 }
@@ -101,7 +98,7 @@ fn recover_unsynced(
     branch: &str,
     leaf: &str,
     attempt_dir: &Path,
-) -> Result<(), String> {
+) -> Result<(), SandboxError> {
     let Some(sandboxes) = attempt_dir.parent() else {
         return Ok(());
     };
@@ -128,15 +125,14 @@ fn recover_unsynced(
         }
         let left = std::fs::read_to_string(dir.join("refs").join(leaf)).unwrap_or_default();
         let left = left.trim();
-        let current = repo.branch_commit(branch).map_err(|e| e.to_string())?;
+        let current = repo.branch_commit(branch)?;
         if let Some(current) = current
             && is_sha(left)
             && left != current
             && repo.is_ancestor(&current, left).unwrap_or(false)
         {
-            repo.move_branch(branch, left, &current).map_err(|e| {
-                format!("cannot recover the commits of an interrupted attempt: {e}")
-            })?;
+            repo.move_branch(branch, left, &current)
+                .map_err(SandboxError::Recover)?;
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -26,15 +26,16 @@ mod error;
 mod netns;
 mod policy;
 mod probe;
+mod process_group;
 mod signal;
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 pub use args::Launch;
-pub use error::ConfineError;
+pub use error::{ConfineError, NetNsError, ProbeFailure, Unavailable};
 pub use policy::{Limits, Network, Overlay, Policy, Purpose};
-pub use signal::signal_group;
+pub use process_group::{ProcessGroup, lead_new_group};
 
 use args::HostFacts;
 use cgroup::Cgroup;
@@ -47,7 +48,9 @@ const NOBODY: u32 = 65534;
 pub fn available() -> Result<(), ConfineError> {
     probe::tools()
         .map(|_| ())
-        .map_err(|reason| ConfineError::Unavailable { reason })
+        .map_err(|failure| ConfineError::Unavailable {
+            reason: failure.into(),
+        })
 }
 
 /// The confinement of one attempt: a checked [`Policy`], ready to start processes under it.
@@ -74,7 +77,9 @@ impl Sandbox {
     /// Checks the machine and the policy: bubblewrap works here, every writable path exists
     /// (the temp directory is created), and as root a cgroup can hold the process limit.
     pub fn new(mut policy: Policy) -> Result<Sandbox, ConfineError> {
-        let tools = probe::tools().map_err(|reason| ConfineError::Unavailable { reason })?;
+        let tools = probe::tools().map_err(|failure| ConfineError::Unavailable {
+            reason: failure.into(),
+        })?;
         std::fs::create_dir_all(&policy.tmp_dir).map_err(|e| ConfineError::Path {
             path: policy.tmp_dir.clone(),
             message: e.to_string(),
@@ -101,17 +106,16 @@ impl Sandbox {
         let needs_cgroup = unsafe { libc::geteuid() } == 0;
         if needs_cgroup && cgroup::hierarchy().is_none() {
             return Err(ConfineError::Unavailable {
-                reason: "engine runs as root, which is exempt from the per-user process limit, \
-                         and cannot create a cgroup under /sys/fs/cgroup to limit processes \
-                         instead"
-                    .into(),
+                reason: Unavailable::RootWithoutCgroup,
             });
         }
         // Root can make the sandbox's network namespace once instead of once per process.
         let netns = (needs_cgroup && policy.network != Network::All)
             .then(netns::NetNs::create)
             .transpose()
-            .map_err(|reason| ConfineError::Unavailable { reason })?;
+            .map_err(|failure| ConfineError::Unavailable {
+                reason: failure.into(),
+            })?;
         Ok(Sandbox {
             policy,
             facts: HostFacts {

@@ -5,6 +5,8 @@
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use crate::error::NetNsError;
+
 /// An empty network namespace, kept alive by this handle.
 #[derive(Debug)]
 pub(crate) struct NetNs {
@@ -15,24 +17,20 @@ impl NetNs {
     /// Makes one (root only: it needs CAP_SYS_ADMIN and CAP_NET_ADMIN in the initial user
     /// namespace). A dedicated thread enters it, brings `lo` up and hands back its handle; the
     /// thread ends, the namespace lives on through the handle.
-    pub(crate) fn create() -> Result<NetNs, String> {
-        std::thread::spawn(|| -> Result<NetNs, String> {
+    pub(crate) fn create() -> Result<NetNs, NetNsError> {
+        std::thread::spawn(|| -> Result<NetNs, NetNsError> {
             // SAFETY: unshare(2) changes only this (short-lived) thread's namespaces.
             if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-                return Err(format!(
-                    "cannot make a network namespace: {}",
-                    std::io::Error::last_os_error()
-                ));
+                return Err(NetNsError::Unshare(std::io::Error::last_os_error()));
             }
             loopback_up()?;
-            let file = std::fs::File::open("/proc/thread-self/ns/net")
-                .map_err(|e| format!("cannot open the network namespace: {e}"))?;
+            let file = std::fs::File::open("/proc/thread-self/ns/net").map_err(NetNsError::Open)?;
             Ok(NetNs {
                 fd: OwnedFd::from(file),
             })
         })
         .join()
-        .map_err(|_| "the thread making the network namespace panicked".to_string())?
+        .map_err(|_| NetNsError::ThreadPanicked)?
     }
 
     /// The raw descriptor a child joins with `setns` before it starts bubblewrap.
@@ -42,14 +40,11 @@ impl NetNs {
 }
 
 /// Sets IFF_UP on `lo` in the calling thread's network namespace.
-fn loopback_up() -> Result<(), String> {
+fn loopback_up() -> Result<(), NetNsError> {
     // SAFETY: a plain datagram socket, owned right away.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
     if raw < 0 {
-        return Err(format!(
-            "cannot open a socket: {}",
-            std::io::Error::last_os_error()
-        ));
+        return Err(NetNsError::Socket(std::io::Error::last_os_error()));
     }
     // SAFETY: `raw` is a fresh descriptor nobody else owns.
     let socket = unsafe { OwnedFd::from_raw_fd(raw) };
@@ -61,17 +56,13 @@ fn loopback_up() -> Result<(), String> {
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
     unsafe {
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) != 0 {
-            return Err(format!(
-                "cannot read lo's flags: {}",
-                std::io::Error::last_os_error()
+            return Err(NetNsError::ReadLoopbackFlags(
+                std::io::Error::last_os_error(),
             ));
         }
         request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) != 0 {
-            return Err(format!(
-                "cannot bring lo up: {}",
-                std::io::Error::last_os_error()
-            ));
+            return Err(NetNsError::LoopbackUp(std::io::Error::last_os_error()));
         }
     }
     Ok(())

@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+use crate::error::ProbeFailure;
 
 /// The host programs confinement uses.
 #[derive(Debug, Clone)]
@@ -16,26 +18,21 @@ pub(crate) struct Tools {
 }
 
 /// The tools, or why confinement is unavailable (cached for the life of the process).
-pub(crate) fn tools() -> Result<&'static Tools, String> {
-    static TOOLS: OnceLock<Result<Tools, String>> = OnceLock::new();
+pub(crate) fn tools() -> Result<&'static Tools, ProbeFailure> {
+    static TOOLS: OnceLock<Result<Tools, ProbeFailure>> = OnceLock::new();
     TOOLS.get_or_init(probe).as_ref().map_err(Clone::clone)
 }
 
-fn probe() -> Result<Tools, String> {
+fn probe() -> Result<Tools, ProbeFailure> {
     if !cfg!(target_os = "linux") {
-        return Err("confinement needs Linux namespaces (this is not Linux)".into());
+        return Err(ProbeFailure::NotLinux);
     }
     let bwrap = match std::env::var_os("ENGINE_BWRAP") {
         Some(path) if is_executable(Path::new(&path)) => PathBuf::from(path),
-        Some(path) => {
-            return Err(format!(
-                "ENGINE_BWRAP={} is not an executable file",
-                Path::new(&path).display()
-            ));
-        }
-        None => find("bwrap").ok_or("bubblewrap (`bwrap`) is not installed")?,
+        Some(path) => return Err(ProbeFailure::BwrapNotExecutable(PathBuf::from(path))),
+        None => find("bwrap").ok_or(ProbeFailure::NoBwrap)?,
     };
-    let prlimit = find("prlimit").ok_or("util-linux `prlimit` is not installed")?;
+    let prlimit = find("prlimit").ok_or(ProbeFailure::NoPrlimit)?;
     let output = Command::new(&bwrap)
         .args([
             "--unshare-user",
@@ -61,15 +58,15 @@ fn probe() -> Result<Tools, String> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| format!("{} cannot start: {e}", bwrap.display()))?;
+        .map_err(|e| ProbeFailure::BwrapCannotStart {
+            bwrap: bwrap.clone(),
+            source: Arc::new(e),
+        })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(format!(
-            "a trial sandbox failed ({}): {} (are unprivileged user namespaces disabled? see \
-             docs/security.md)",
-            output.status,
-            stderr.trim()
-        ));
+        return Err(ProbeFailure::TrialFailed {
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(Tools { bwrap, prlimit })
 }

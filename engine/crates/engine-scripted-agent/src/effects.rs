@@ -10,32 +10,82 @@ pub fn resolve(cwd: &Path, path: &str) -> PathBuf {
     cwd.join(path)
 }
 
+/// A file effect that failed; the message is what the agent's tool result shows.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    /// The file could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file could not be appended to.
+    #[error("cannot append to {}: {source}", path.display())]
+    Append {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file could not be removed.
+    #[error("rm: cannot remove {}: {source}", path.display())]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The parent directory of a file could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateParent {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// Creates or overwrites a file (and its parent directories).
-pub fn write_file(path: &Path, content: &str) -> Result<(), String> {
+pub fn write_file(path: &Path, content: &str) -> Result<(), EffectError> {
     create_parent(path)?;
-    std::fs::write(path, content).map_err(|err| format!("cannot write {}: {err}", path.display()))
+    std::fs::write(path, content).map_err(|source| EffectError::Write {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Appends to a file, creating it (and its parent directories) if needed.
-pub fn append_file(path: &Path, content: &str) -> Result<(), String> {
+pub fn append_file(path: &Path, content: &str) -> Result<(), EffectError> {
     create_parent(path)?;
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .and_then(|mut file| file.write_all(content.as_bytes()))
-        .map_err(|err| format!("cannot append to {}: {err}", path.display()))
+        .map_err(|source| EffectError::Append {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 /// Deletes a file.
-pub fn delete_file(path: &Path) -> Result<(), String> {
-    std::fs::remove_file(path).map_err(|err| format!("rm: cannot remove {}: {err}", path.display()))
+pub fn delete_file(path: &Path) -> Result<(), EffectError> {
+    std::fs::remove_file(path).map_err(|source| EffectError::Remove {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
-fn create_parent(path: &Path) -> Result<(), String> {
+fn create_parent(path: &Path) -> Result<(), EffectError> {
     match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|err| format!("cannot create {}: {err}", parent.display())),
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            std::fs::create_dir_all(parent).map_err(|source| EffectError::CreateParent {
+                path: parent.to_path_buf(),
+                source,
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -94,7 +144,8 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "one\ntwo\n");
         delete_file(&path).unwrap();
         assert!(!path.exists());
-        let err = delete_file(&path).unwrap_err();
+        let err = delete_file(&path).unwrap_err().to_string();
+        assert!(err.starts_with("rm: cannot remove "), "{err}");
         assert!(err.contains("a.txt"), "{err}");
     }
 

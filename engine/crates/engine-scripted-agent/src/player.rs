@@ -283,15 +283,15 @@ impl<'a> Player<'a> {
     }
 }
 
-fn file_end(result: Result<(), String>, success: String) -> ToolEnd {
+fn file_end(result: Result<(), effects::EffectError>, success: String) -> ToolEnd {
     match result {
         Ok(()) => ToolEnd {
             output: success,
             is_error: false,
             exit_code: None,
         },
-        Err(message) => ToolEnd {
-            output: message,
+        Err(error) => ToolEnd {
+            output: error.to_string(),
             is_error: true,
             exit_code: None,
         },

@@ -51,7 +51,7 @@ fn check_stage(body: &Value, path: &FieldPath, problems: &mut Vec<Problem>) {
         && !is_template(url)
         && let Err(why) = check_url(url)
     {
-        problems.push(Problem::at(with_path.key("url"), why));
+        problems.push(Problem::at(with_path.key("url"), why.to_string()));
     }
 }
 
@@ -110,13 +110,51 @@ fn check_net(value: Option<&Value>, path: &FieldPath, problems: &mut Vec<Problem
         if let Some(text) = entry.as_str()
             && let Err(why) = check_net_entry(text)
         {
-            problems.push(Problem::at(path.index(i), why));
+            problems.push(Problem::at(path.index(i), why.to_string()));
         }
     }
 }
 
+/// A `permissions.net` entry that would match nothing: the entry as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BadNetEntry {
+    /// The port is not 1-65535.
+    #[error("\"{0}\": the port must be a number from 1 to 65535")]
+    Port(String),
+    /// Not a plain host name or address.
+    #[error(
+        "\"{0}\" is not `host` or `host:port` (no schemes, paths, wildcards or credentials); it \
+         would match nothing"
+    )]
+    NotAHost(String),
+}
+
+/// A URL a notifier would refuse. The message never quotes the URL: webhook URLs are often
+/// secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BadUrl {
+    /// No `scheme://`.
+    #[error("the URL must start with http:// or https://")]
+    NoScheme,
+    /// A scheme other than http and https.
+    #[error("the URL's scheme must be http or https")]
+    Scheme,
+    /// `user:password@` in the authority.
+    #[error(
+        "the URL must not carry credentials (user:password@); pass them in a header from a \
+         secret"
+    )]
+    Credentials,
+    /// Nothing between `://` and the path.
+    #[error("the URL has no host")]
+    NoHost,
+    /// Whitespace or control characters anywhere.
+    #[error("the URL contains spaces or control characters")]
+    Spaces,
+}
+
 /// `host` or `host:port` (port 1-65535), the host made of letters, digits, `-` and `.`.
-pub(crate) fn check_net_entry(entry: &str) -> Result<(), String> {
+pub(crate) fn check_net_entry(entry: &str) -> Result<(), BadNetEntry> {
     let (host, port) = match entry.rsplit_once(':') {
         Some((host, port)) => (host, Some(port)),
         None => (entry, None),
@@ -124,11 +162,7 @@ pub(crate) fn check_net_entry(entry: &str) -> Result<(), String> {
     if let Some(port) = port {
         match port.parse::<u32>() {
             Ok(1..=65535) => {}
-            _ => {
-                return Err(format!(
-                    "\"{entry}\": the port must be a number from 1 to 65535"
-                ));
-            }
+            _ => return Err(BadNetEntry::Port(entry.to_string())),
         }
     }
     let host = host.strip_suffix('.').unwrap_or(host);
@@ -141,36 +175,28 @@ pub(crate) fn check_net_entry(entry: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "\"{entry}\" is not `host` or `host:port` (no schemes, paths, wildcards or \
-             credentials); it would match nothing"
-        ))
+        Err(BadNetEntry::NotAHost(entry.to_string()))
     }
 }
 
-/// An `http://` or `https://` URL without credentials, spaces or control characters. The
-/// message never quotes the URL: webhook URLs are often secrets.
-pub(crate) fn check_url(url: &str) -> Result<(), String> {
+/// An `http://` or `https://` URL without credentials, spaces or control characters.
+pub(crate) fn check_url(url: &str) -> Result<(), BadUrl> {
     let url = url.trim();
     let Some((scheme, rest)) = url.split_once("://") else {
-        return Err("the URL must start with http:// or https://".into());
+        return Err(BadUrl::NoScheme);
     };
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err("the URL's scheme must be http or https".into());
+        return Err(BadUrl::Scheme);
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
-        return Err(
-            "the URL must not carry credentials (user:password@); pass them in a \
-                    header from a secret"
-                .into(),
-        );
+        return Err(BadUrl::Credentials);
     }
     if authority.is_empty() {
-        return Err("the URL has no host".into());
+        return Err(BadUrl::NoHost);
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("the URL contains spaces or control characters".into());
+        return Err(BadUrl::Spaces);
     }
     Ok(())
 }
@@ -224,9 +250,24 @@ mod tests {
         ] {
             assert_eq!(check_net_entry(entry), Ok(()), "{entry}");
         }
-        for entry in ["*.example.com", "https://h", "h:0", "h:", "user@h"] {
-            assert!(check_net_entry(entry).is_err(), "{entry}");
+        for entry in ["*.example.com", "user@h", "h/x"] {
+            assert_eq!(
+                check_net_entry(entry),
+                Err(BadNetEntry::NotAHost(entry.to_string())),
+                "{entry}"
+            );
         }
+        for entry in ["h:0", "h:", "https://h"] {
+            assert_eq!(
+                check_net_entry(entry),
+                Err(BadNetEntry::Port(entry.to_string())),
+                "{entry}"
+            );
+        }
+        assert_eq!(check_url("ftp://h/x"), Err(BadUrl::Scheme));
+        assert_eq!(check_url("h/x"), Err(BadUrl::NoScheme));
+        assert_eq!(check_url("https:///x"), Err(BadUrl::NoHost));
+        assert_eq!(check_url("https://h/a b"), Err(BadUrl::Spaces));
         assert_eq!(check_url("https://hooks.example.com/T/B?x=1"), Ok(()));
     }
 }

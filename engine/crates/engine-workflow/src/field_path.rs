@@ -55,6 +55,15 @@ impl FieldPath {
         next
     }
 
+    /// The rest of this path below `prefix`, or `None` when it is not under `prefix`.
+    pub(crate) fn strip_prefix(&self, prefix: &FieldPath) -> Option<Self> {
+        self.segments
+            .strip_prefix(prefix.segments.as_slice())
+            .map(|rest| Self {
+                segments: rest.to_vec(),
+            })
+    }
+
     /// The path one level up, or `None` at the root.
     pub(crate) fn parent(&self) -> Option<Self> {
         let mut up = self.clone();
@@ -220,6 +229,15 @@ mod tests {
         assert_eq!(path, FieldPath::keys(&["a", "0"]).index(1).key("x/y"));
         assert_eq!(path.to_string(), r#"a.0[1]["x/y"]"#);
         assert_eq!(FieldPath::from_pointer("", &doc), FieldPath::root());
+    }
+
+    #[test]
+    fn strip_prefix_keeps_the_rest() {
+        let path = FieldPath::keys(&["a", "b"]).index(2);
+        let rest = path.strip_prefix(&FieldPath::keys(&["a"])).unwrap();
+        assert_eq!(rest, FieldPath::keys(&["b"]).index(2));
+        assert_eq!(path.strip_prefix(&path), Some(FieldPath::root()));
+        assert_eq!(path.strip_prefix(&FieldPath::keys(&["b"])), None);
     }
 
     #[test]

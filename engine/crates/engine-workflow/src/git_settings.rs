@@ -90,13 +90,13 @@ pub(crate) fn read_git_settings(
     if let Some(prefix) = field("branch_prefix") {
         match check_branch_prefix(prefix) {
             Ok(()) => settings.branch_prefix = prefix.to_string(),
-            Err(message) => problems.push(Problem::at(path.key("branch_prefix"), message)),
+            Err(e) => problems.push(Problem::at(path.key("branch_prefix"), e.to_string())),
         }
     }
     if let Some(message) = commit_field("message") {
         match check_template(message) {
             Ok(()) => settings.commit_message = message.to_string(),
-            Err(problem) => problems.push(Problem::at(commit_path.key("message"), problem)),
+            Err(e) => problems.push(Problem::at(commit_path.key("message"), e.to_string())),
         }
     }
     for (name, slot) in [
@@ -106,7 +106,7 @@ pub(crate) fn read_git_settings(
         if let Some(text) = commit_field(name) {
             match parse_identity(text) {
                 Ok(identity) => *slot = Some(identity),
-                Err(message) => problems.push(Problem::at(commit_path.key(name), message)),
+                Err(e) => problems.push(Problem::at(commit_path.key(name), e.to_string())),
             }
         }
     }
@@ -119,10 +119,28 @@ pub(crate) fn read_git_settings(
     settings
 }
 
+/// A `git.commit.author`/`committer` that is not `Name <email>`: the text as written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be `Name <email>`, e.g. `Engine Bot <engine@example.invalid>` (got \"{0}\")")]
+pub struct NotAnIdentity(pub String);
+
+/// A `git.branch_prefix` that does not make valid branch names: the prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "\"{0}\" does not make valid branch names: use letters, digits, '.', '_', '-' and '/', no \
+     leading '-' or '/', no \"..\" or \"//\", no part starting with '.' or ending with \
+     \".lock\" (e.g. \"engine/\")"
+)]
+struct BadBranchPrefix(String);
+
+/// A `git.commit.message` that is not a valid template.
+#[derive(Debug, thiserror::Error)]
+#[error("not a valid template: {0}")]
+struct InvalidTemplate(minijinja::Error);
+
 /// Parses `Name <email>` into (name, email): both non-empty, one line, the name without `<`
 /// or `>`, the email without spaces or angle brackets and with an `@`.
-pub fn parse_identity(text: &str) -> Result<(String, String), String> {
-    let form = "must be `Name <email>`, e.g. `Engine Bot <engine@example.invalid>`";
+pub fn parse_identity(text: &str) -> Result<(String, String), NotAnIdentity> {
     let trimmed = text.trim();
     let parsed = (|| {
         if trimmed.contains(['\n', '\r']) {
@@ -137,7 +155,7 @@ pub fn parse_identity(text: &str) -> Result<(String, String), String> {
         let name_ok = !name.is_empty() && !name.contains(['<', '>']);
         (name_ok && email_ok).then(|| (name.to_string(), email.to_string()))
     })();
-    parsed.ok_or_else(|| format!("{form} (got \"{text}\")"))
+    parsed.ok_or_else(|| NotAnIdentity(text.to_string()))
 }
 
 /// A base branch or commit git will not misread: a branch name by `git check-ref-format
@@ -179,7 +197,7 @@ fn check_revision(base: &str) -> Result<(), String> {
 
 /// A prefix that makes valid branch names (`git check-ref-format --branch` rules, for the
 /// characters engine's own branch names use).
-fn check_branch_prefix(prefix: &str) -> Result<(), String> {
+fn check_branch_prefix(prefix: &str) -> Result<(), BadBranchPrefix> {
     let sample = format!("{prefix}x");
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
     let valid = sample.chars().all(allowed)
@@ -192,20 +210,16 @@ fn check_branch_prefix(prefix: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!(
-            "\"{prefix}\" does not make valid branch names: use letters, digits, '.', '_', '-' \
-             and '/', no leading '-' or '/', no \"..\" or \"//\", no part starting with '.' or \
-             ending with \".lock\" (e.g. \"engine/\")"
-        ))
+        Err(BadBranchPrefix(prefix.to_string()))
     }
 }
 
 /// Checks the template's syntax (rendering, with its variables, is the host's job).
-fn check_template(source: &str) -> Result<(), String> {
+fn check_template(source: &str) -> Result<(), InvalidTemplate> {
     let env = minijinja::Environment::new();
     env.template_from_str(source)
         .map(|_| ())
-        .map_err(|e| format!("not a valid template: {e}"))
+        .map_err(InvalidTemplate)
 }
 
 #[cfg(test)]
@@ -296,8 +310,16 @@ mod tests {
             "A<d>a <a@b>",
             "Ada\n<a@b>",
         ] {
-            assert!(parse_identity(bad).is_err(), "{bad:?} must be refused");
+            assert_eq!(
+                parse_identity(bad),
+                Err(NotAnIdentity(bad.to_string())),
+                "{bad:?} must be refused"
+            );
         }
+        assert_eq!(
+            NotAnIdentity("Ada".into()).to_string(),
+            "must be `Name <email>`, e.g. `Engine Bot <engine@example.invalid>` (got \"Ada\")"
+        );
     }
 
     #[test]
@@ -308,8 +330,18 @@ mod tests {
         for bad in [
             "/x", "-x", "a//", "a b/", ".hidden/", "x.lock/", "a..b", "ü/",
         ] {
-            assert!(check_branch_prefix(bad).is_err(), "{bad:?}");
+            assert_eq!(
+                check_branch_prefix(bad),
+                Err(BadBranchPrefix(bad.to_string())),
+                "{bad:?}"
+            );
         }
+        assert_eq!(
+            BadBranchPrefix("/x".into()).to_string(),
+            "\"/x\" does not make valid branch names: use letters, digits, '.', '_', '-' and \
+             '/', no leading '-' or '/', no \"..\" or \"//\", no part starting with '.' or \
+             ending with \".lock\" (e.g. \"engine/\")"
+        );
     }
 
     #[test]

@@ -3,14 +3,12 @@
 //! invalid UTF-8 is located by line and column; no node nests deeper than [`MAX_NESTING`]; no
 //! YAML tag (`!foo`, `!!binary`, `!!str`) is accepted; at most [`MAX_STAGES`] stages.
 //!
-//! The structural checks walk the event stream of `yaml-rust2` and stop at the first problem,
-//! so a hostile file (`[` nested 100,000 deep) costs no more than its first few thousand bytes.
+//! The nesting and tag checks are made while the YAML is read (`yaml.rs`), which stops at the
+//! first nesting problem, so a hostile file (`[` nested 100,000 deep) costs no more than its
+//! first few thousand bytes.
 
 use std::io::Read;
 use std::path::Path;
-
-use yaml_rust2::parser::{Event, Parser, Tag};
-use yaml_rust2::scanner::Marker;
 
 use crate::diagnostic::{Anchor, Problem};
 use crate::field_path::FieldPath;
@@ -124,171 +122,45 @@ pub(crate) fn strip_bom(source: &str) -> &str {
     source.strip_prefix(BOM).unwrap_or(source)
 }
 
-/// Problems with the size, nesting and tags of `source`; empty when the YAML parser may have it.
-/// Syntax errors are left to the parser, which words them better.
-pub(crate) fn check_structure(source: &str) -> Vec<Problem> {
+/// A problem with the text itself, before it is parsed: larger than [`MAX_WORKFLOW_BYTES`], or
+/// holding a control character YAML does not allow (anything but tab, line feed and carriage
+/// return below U+0020, DEL, the C1 controls but U+0085, U+FFFE and U+FFFF), located.
+pub(crate) fn check_text(source: &str) -> Option<Problem> {
     if source.len() as u64 > MAX_WORKFLOW_BYTES {
-        return vec![Problem::at(
+        return Some(Problem::at(
             FieldPath::root(),
             too_large("the workflow", source.len() as u64, MAX_WORKFLOW_BYTES),
-        )];
+        ));
     }
-    let mut walk = Walk::default();
-    let mut parser = Parser::new_from_str(source);
-    loop {
-        let (event, marker) = match parser.next_token() {
-            Ok(next) => next,
-            // The scanner gives up past 255 open `[`/`{` (before any event of them).
-            Err(e) if e.info().contains("recursion limit") => {
-                return vec![too_deep(FieldPath::root(), scan_position(e.marker()))];
-            }
-            // Other syntax errors are the YAML parser's to word; but never hand it text whose
-            // brackets nest absurdly deep (its scanner is quadratic in that depth).
-            Err(_) => return raw_bracket_depth(source).into_iter().collect(),
-        };
-        match walk.step(event, marker) {
-            Step::Go => {}
-            Step::End => break,
-            Step::Stop(problem) => return vec![*problem],
+    let (mut line, mut col) = (1usize, 0usize);
+    for c in source.chars() {
+        col += 1;
+        if c == '\n' {
+            (line, col) = (line + 1, 0);
+        } else if !allowed_in_yaml(c) {
+            return Some(Problem {
+                field: FieldPath::root(),
+                anchor: Anchor::Position { line, col },
+                message: format!(
+                    "invalid YAML: control characters are not allowed (found U+{:04X})",
+                    u32::from(c)
+                ),
+            });
         }
     }
-    walk.problems
+    None
 }
 
-/// Where the event walk is: one frame per open mapping or list.
-#[derive(Default)]
-struct Walk {
-    frames: Vec<Frame>,
-    problems: Vec<Problem>,
-}
-
-/// An open collection and where the next node in it goes.
-struct Frame {
-    path: FieldPath,
-    kind: FrameKind,
-}
-
-enum FrameKind {
-    /// A mapping: the next node is a key when `key` is `None`, else the value of that key.
-    Mapping { key: Option<String>, keyed: bool },
-    /// A list: the index of the next item.
-    List { next: usize },
-}
-
-enum Step {
-    Go,
-    End,
-    Stop(Box<Problem>),
-}
-
-impl Walk {
-    fn step(&mut self, event: Event, marker: Marker) -> Step {
-        match &event {
-            Event::StreamEnd => Step::End,
-            Event::Scalar(_, _, _, tag) => {
-                let path = self.place_node(&event_key(&event));
-                self.tag(tag.as_ref(), &path, marker);
-                Step::Go
-            }
-            Event::Alias(_) => {
-                self.place_node(&None);
-                Step::Go
-            }
-            Event::SequenceStart(_, tag) | Event::MappingStart(_, tag) => {
-                let is_list = matches!(event, Event::SequenceStart(..));
-                let path = self.place_node(&None);
-                self.tag(tag.as_ref(), &path, marker);
-                if self.frames.len() + 1 > MAX_NESTING {
-                    return Step::Stop(Box::new(too_deep(path, position(marker))));
-                }
-                let kind = if is_list {
-                    FrameKind::List { next: 0 }
-                } else {
-                    FrameKind::Mapping {
-                        key: None,
-                        keyed: false,
-                    }
-                };
-                self.frames.push(Frame { path, kind });
-                Step::Go
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                self.frames.pop();
-                Step::Go
-            }
-            _ => Step::Go,
-        }
-    }
-
-    /// The path of a node that starts now, moving its parent on. `key_text` is the node's text
-    /// when it is a scalar (used when the node is a mapping key).
-    fn place_node(&mut self, key_text: &Option<String>) -> FieldPath {
-        let Some(frame) = self.frames.last_mut() else {
-            return FieldPath::root();
-        };
-        match &mut frame.kind {
-            FrameKind::List { next } => {
-                let path = frame.path.index(*next);
-                *next += 1;
-                path
-            }
-            FrameKind::Mapping { key, keyed } => {
-                if *keyed {
-                    // A value: its key was the node before.
-                    *keyed = false;
-                    match key.take() {
-                        Some(name) => frame.path.key(&name),
-                        None => frame.path.clone(),
-                    }
-                } else {
-                    *keyed = true;
-                    *key = key_text.clone();
-                    frame.path.clone()
-                }
-            }
-        }
-    }
-
-    fn tag(&mut self, tag: Option<&Tag>, path: &FieldPath, marker: Marker) {
-        let Some(tag) = tag else {
-            return;
-        };
-        let handle = match tag.handle.as_str() {
-            "tag:yaml.org,2002:" => "!!",
-            other => other,
-        };
-        let written = format!("{handle}{}", tag.suffix);
-        let message = if path.to_string().ends_with(".if") || path.to_string() == "if" {
-            // `if: !run.stalled` reads as a tag: the condition must be quoted.
-            "YAML reads a value starting with '!' as a tag: quote the condition (if: \"!...\")"
-                .to_string()
-        } else {
-            format!(
-                "YAML tags are not supported (found {written}); remove the tag, or quote the \
-                 value if it is text"
-            )
-        };
-        self.problems.push(Problem {
-            field: path.clone(),
-            anchor: position(marker),
-            message,
-        });
-    }
-}
-
-fn too_deep(field: FieldPath, anchor: Anchor) -> Problem {
-    Problem {
-        field,
-        anchor,
-        message: format!(
-            "nested more than {MAX_NESTING} levels deep; a workflow never needs that many"
-        ),
-    }
+/// Whether YAML allows `c` in a stream (its printable set).
+fn allowed_in_yaml(c: char) -> bool {
+    matches!(c,
+        '\t' | '\n' | '\r' | '\u{20}'..='\u{7e}' | '\u{85}' | '\u{a0}'..='\u{d7ff}'
+        | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
 }
 
 /// Flow brackets open at once, counted over the raw text (quotes and comments included): a
 /// problem at the bracket where more than [`RAW_BRACKET_LIMIT`] are open.
-fn raw_bracket_depth(source: &str) -> Option<Problem> {
+pub(crate) fn raw_bracket_depth(source: &str) -> Option<Problem> {
     let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
     for c in source.chars() {
         col += 1;
@@ -299,7 +171,7 @@ fn raw_bracket_depth(source: &str) -> Option<Problem> {
             _ => {}
         }
         if depth > RAW_BRACKET_LIMIT {
-            return Some(too_deep(FieldPath::root(), Anchor::Position { line, col }));
+            return Some(crate::yaml_reader::too_deep(FieldPath::root(), (line, col)));
         }
     }
     None
@@ -308,24 +180,6 @@ fn raw_bracket_depth(source: &str) -> Option<Problem> {
 /// Open brackets the raw count tolerates (far above any real workflow, far below what makes
 /// the YAML scanner slow).
 const RAW_BRACKET_LIMIT: usize = 1024;
-
-fn scan_position(marker: &Marker) -> Anchor {
-    Anchor::Position {
-        line: marker.line().max(1),
-        col: marker.col() + 1,
-    }
-}
-
-fn event_key(event: &Event) -> Option<String> {
-    match event {
-        Event::Scalar(text, ..) => Some(text.clone()),
-        _ => None,
-    }
-}
-
-fn position(marker: Marker) -> Anchor {
-    scan_position(&marker)
-}
 
 /// A problem when the document has more stages than [`MAX_STAGES`].
 pub(crate) fn check_stage_count(document: &serde_json::Value) -> Option<Problem> {
@@ -348,44 +202,17 @@ pub(crate) fn check_stage_count(document: &serde_json::Value) -> Option<Problem>
 mod tests {
     use super::*;
 
-    fn found(source: &str) -> Vec<(Anchor, String, String)> {
-        check_structure(source)
-            .into_iter()
-            .map(|p| (p.anchor, p.field.to_string(), p.message))
-            .collect()
-    }
-
     #[test]
-    fn every_tag_is_located_with_its_field() {
-        let problems = found("name: x\nstages:\n  a:\n    with: { blob: !!binary aGVsbG8= }\n");
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        // At the tagged value.
-        assert_eq!(problems[0].0, Anchor::Position { line: 4, col: 28 });
-        assert_eq!(problems[0].1, "stages.a.with.blob");
-        assert!(problems[0].2.contains("found !!binary"), "{problems:?}");
-        let problems = found("a: !!str 1\nb: [!x 1, 2]\n");
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert_eq!(problems[1].1, "b[0]");
-    }
-
-    #[test]
-    fn deep_nesting_stops_at_the_limit() {
-        let source = "[".repeat(100_000);
-        let problems = found(&source);
-        assert_eq!(problems.len(), 1);
+    fn oversized_text_is_refused_before_parsing() {
+        let text = "#".repeat(MAX_WORKFLOW_BYTES as usize + 1);
+        let problem = check_text(&text).unwrap();
         assert!(
-            problems[0].2.contains("nested more than 64"),
-            "{problems:?}"
+            problem.message.contains("the limit is 4194304 bytes"),
+            "{problem:?}"
         );
-        let block = format!("{}x\n", "- ".repeat(70));
-        let problems = found(&block);
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].1.starts_with("[0][0]"), "{problems:?}");
-        // A syntax error first: the raw bracket count still refuses the text.
-        let problems = found(&format!("a: 'x\n{}", "{".repeat(5000)));
-        assert_eq!(problems.len(), 1, "{problems:?}");
-        let fine = format!("{}{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
-        assert!(found(&fine).is_empty());
+        assert_eq!(check_text("a: \"\u{85}\u{feff}\"\n"), None);
+        let problem = check_text("a: 1\n\u{7f}").unwrap();
+        assert_eq!(problem.anchor, Anchor::Position { line: 2, col: 1 });
     }
 
     #[test]

@@ -45,6 +45,10 @@ mod templates;
 mod units;
 mod wording;
 mod yaml;
+mod yaml_block_end;
+mod yaml_node;
+mod yaml_reader;
+mod yaml_scalar;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -54,14 +58,16 @@ pub use approval::APPROVAL_USES;
 pub use conditions::{CONDITION_FUNCTIONS, ExprError, evaluate_condition};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use git_settings::{
-    DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, check_base,
-    parse_identity,
+    DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, NotAnIdentity,
+    check_base, parse_identity,
 };
 pub use input::{MAX_NESTING, MAX_STAGES, MAX_WORKFLOW_BYTES};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
 pub use render_limits::{MAX_TEMPLATE_NESTING, RenderLimits};
-pub use run_limits::{DAY_NAMES, RunLimits, WorkHours, parse_days, parse_work_hours};
+pub use run_limits::{
+    DAY_NAMES, DaysError, RunLimits, WorkHours, WorkHoursError, parse_days, parse_work_hours,
+};
 pub use sandbox_settings::{
     NetworkGrant, RepositoryAccess, SandboxLimits, SandboxSettings, StageSandbox,
 };
@@ -75,7 +81,7 @@ pub use templates::{
     TemplateError, is_template, plugin_rendered_fields, render_config, render_config_within,
 };
 
-use diagnostic::{Anchor, Problem};
+use diagnostic::Problem;
 use field_path::FieldPath;
 use spans::SpanIndex;
 use wording::show;
@@ -90,24 +96,9 @@ pub fn load_str(
     source: &str,
 ) -> Result<LoadedWorkflow, Diagnostics> {
     let source = input::strip_bom(source);
-    let structure = input::check_structure(source);
-    if !structure.is_empty() {
-        return Err(locate_all(file_display, &SpanIndex::default(), &structure));
-    }
-    let parsed = match yaml::parse(source) {
-        Ok(parsed) => parsed,
-        Err(problems) => {
-            let needs_spans = problems
-                .iter()
-                .any(|p| !matches!(p.anchor, Anchor::Position { .. }));
-            let spans = if needs_spans {
-                SpanIndex::build(source)
-            } else {
-                SpanIndex::default()
-            };
-            return Err(locate_all(file_display, &spans, &problems));
-        }
-    };
+    let parsed = yaml::parse(source)
+        .map_err(|unreadable| locate_all(file_display, &unreadable.spans, &unreadable.problems))?;
+    let spans = parsed.spans;
     if !parsed.json.is_object() {
         let problem = Problem::at(
             FieldPath::root(),
@@ -116,9 +107,8 @@ pub fn load_str(
                 show(&parsed.json)
             ),
         );
-        return Err(locate_all(file_display, &SpanIndex::default(), &[problem]));
+        return Err(locate_all(file_display, &spans, &[problem]));
     }
-    let spans = SpanIndex::build(source);
     if let Some(problem) = input::check_stage_count(&parsed.json) {
         return Err(locate_all(file_display, &spans, &[problem]));
     }
@@ -201,14 +191,34 @@ pub fn load_file(path: &Path) -> Result<LoadedWorkflow, Diagnostics> {
 /// refused before it is opened), at most `limit` bytes, UTF-8 (a leading byte order mark is
 /// dropped). The error says why in words, naming the line and column of invalid UTF-8; `what`
 /// names the file in it ("the task file").
-pub fn read_text_file(path: &Path, limit: u64, what: &str) -> Result<String, String> {
+pub fn read_text_file(path: &Path, limit: u64, what: &str) -> Result<String, TextFileError> {
     match input::read_text(path, limit, what) {
         Ok(text) => Ok(input::strip_bom(&text).to_string()),
-        Err(input::ReadFailure::Unreadable(message)) => Err(message),
-        Err(input::ReadFailure::NotUtf8 { line, col }) => Err(format!(
-            "{what} is not valid UTF-8 (line {line}, column {col}); save it as UTF-8"
-        )),
+        Err(input::ReadFailure::Unreadable(message)) => Err(TextFileError::Unreadable(message)),
+        Err(input::ReadFailure::NotUtf8 { line, col }) => Err(TextFileError::NotUtf8 {
+            what: what.to_string(),
+            line,
+            col,
+        }),
     }
+}
+
+/// Why [`read_text_file`] could not read a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextFileError {
+    /// Missing, not a regular file, too large or unreadable: the message says which.
+    #[error("{0}")]
+    Unreadable(String),
+    /// Not UTF-8: where the first invalid byte is.
+    #[error("{what} is not valid UTF-8 (line {line}, column {col}); save it as UTF-8")]
+    NotUtf8 {
+        /// The file as the message names it ("the task file").
+        what: String,
+        /// 1-based line of the first invalid byte.
+        line: usize,
+        /// 1-based column of the first invalid byte.
+        col: usize,
+    },
 }
 
 fn locate_all(file: &str, spans: &SpanIndex, problems: &[Problem]) -> Diagnostics {
@@ -223,17 +233,13 @@ mod tests {
     const CONDITIONS: &str = include_str!("../tests/fixtures/valid/conditions.yaml");
 
     /// Every prefix of real workflows (most of them broken YAML or broken workflows, with
-    /// truncated conditions and templates) gives a result, never a panic; `marked-yaml` is
-    /// called bare so a panic in it fails the test.
+    /// truncated conditions and templates) gives a result, never a panic.
     #[test]
     fn truncated_input_never_panics() {
         for source in [FULL, CONDITIONS] {
             let boundaries = source.char_indices().map(|(i, _)| i).chain([source.len()]);
             for end in boundaries {
                 let prefix = &source[..end];
-                if serde_yaml::from_str::<serde_yaml::Value>(prefix).is_ok() {
-                    let _ = marked_yaml::parse_yaml(0, prefix);
-                }
                 if let Err(diagnostics) = load_str("t.yaml", Path::new("."), prefix) {
                     assert!(!diagnostics.0.is_empty());
                 }
@@ -280,10 +286,13 @@ mod tests {
     }
 
     #[test]
-    fn anchors_load_with_fallback_positions() {
+    fn anchors_load_and_aliases_are_located() {
         let source = "name: x\nstages:\n  a: &g { uses: builtin:gate, timeout: 1m }\n  b: *g\n";
         let loaded = load_str("x.yaml", Path::new("."), source).unwrap();
         assert_eq!(loaded.workflow.stages[1].timeout_ms, 60_000);
-        assert_eq!(loaded.span_of("stages.b"), (1, 1));
+        assert_eq!(loaded.span_of("stages.a.timeout"), (3, 40));
+        // A node reached through an alias is at the alias (a mapping at its key).
+        assert_eq!(loaded.span_of("stages.b"), (4, 3));
+        assert_eq!(loaded.span_of("stages.b.timeout"), (4, 3));
     }
 }

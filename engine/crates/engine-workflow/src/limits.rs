@@ -18,8 +18,8 @@ pub(crate) fn duration(
     let text = value?.as_str()?;
     match duration_ms(text) {
         Ok(ms) => Some(ms),
-        Err(message) => {
-            problems.push(Problem::at(path.clone(), message));
+        Err(e) => {
+            problems.push(Problem::at(path.clone(), e.to_string()));
             None
         }
     }
@@ -56,8 +56,8 @@ pub(crate) fn memory(
             None
         }
         Ok(bytes) => Some(bytes),
-        Err(message) => {
-            problems.push(Problem::at(path.clone(), message));
+        Err(e) => {
+            problems.push(Problem::at(path.clone(), e.to_string()));
             None
         }
     }

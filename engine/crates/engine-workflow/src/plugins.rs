@@ -3,6 +3,7 @@
 //! schema, and permission shortfalls into located diagnostics.
 
 use std::collections::HashMap;
+use std::fmt::Display;
 
 use engine_core::{Permissions, Stage};
 use jsonschema::Validator;
@@ -36,19 +37,19 @@ impl LoadedWorkflow {
     }
 
     /// Checks every stage of [`LoadedWorkflow::component_stages`] against its plugin.
-    /// `info(stage)` returns the plugin's descriptor info, or an error message when the plugin
-    /// could not be loaded (unknown builtin, missing file, sha256 mismatch, incompatible
-    /// component). Templated `with:` values are only checked as far as their rendered type
+    /// `info(stage)` returns the plugin's descriptor info, or the error (shown in the
+    /// diagnostic) when the plugin could not be loaded (unknown builtin, missing file, sha256
+    /// mismatch, incompatible component). Templated `with:` values are only checked as far as their rendered type
     /// is known: a string that is exactly one `{{ expression }}` may become any type, other
     /// templates become strings of unknown content. Returns the diagnostics in source order;
     /// empty when every stage fits its plugin.
-    pub fn check_plugins(
+    pub fn check_plugins<E: Display>(
         &self,
-        mut info: impl FnMut(&Stage) -> Result<PluginInfo, String>,
+        mut info: impl FnMut(&Stage) -> Result<PluginInfo, E>,
     ) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         // Stages that use the same plugin share one compiled config schema.
-        let mut validators: HashMap<String, Result<Validator, String>> = HashMap::new();
+        let mut validators: Validators = HashMap::new();
         let sections = [
             ("stages", &self.workflow.stages),
             ("finally", &self.workflow.finally),
@@ -60,9 +61,9 @@ impl LoadedWorkflow {
         for (section, stage) in stages {
             let stage_path = FieldPath::keys(&[section, &stage.id]);
             match info(stage) {
-                Err(message) => problems.push(Problem::at(
+                Err(why) => problems.push(Problem::at(
                     stage_path.key("uses"),
-                    format!("cannot load plugin \"{}\": {message}", stage.uses),
+                    format!("cannot load plugin \"{}\": {why}", stage.uses),
                 )),
                 Ok(plugin) => {
                     check_config(stage, &plugin, &stage_path, &mut validators, &mut problems);
@@ -78,22 +79,25 @@ impl LoadedWorkflow {
     }
 }
 
+/// Compiled config schemas by their text, or why one does not compile.
+type Validators = HashMap<String, Result<Validator, jsonschema::ValidationError<'static>>>;
+
 fn check_config(
     stage: &Stage,
     plugin: &PluginInfo,
     stage_path: &FieldPath,
-    validators: &mut HashMap<String, Result<Validator, String>>,
+    validators: &mut Validators,
     problems: &mut Vec<Problem>,
 ) {
     let key = plugin.config_schema.to_string();
-    let compiled = validators.entry(key).or_insert_with(|| {
-        jsonschema::validator_for(&plugin.config_schema).map_err(|e| e.to_string())
-    });
+    let compiled = validators
+        .entry(key)
+        .or_insert_with(|| jsonschema::validator_for(&plugin.config_schema));
     match compiled {
-        Err(message) => problems.push(Problem::at(
+        Err(why) => problems.push(Problem::at(
             stage_path.key("uses"),
             format!(
-                "plugin \"{}\" declares an invalid config schema: {message}",
+                "plugin \"{}\" declares an invalid config schema: {why}",
                 stage.uses
             ),
         )),

@@ -100,7 +100,7 @@ pub(crate) fn read_run_limits(root: &Map<String, Value>, problems: &mut Vec<Prob
     {
         match parse_work_hours(text) {
             Ok(hours) => limits.work_hours = Some(hours),
-            Err(message) => problems.push(Problem::at(path.key("work_hours"), message)),
+            Err(e) => problems.push(Problem::at(path.key("work_hours"), e.to_string())),
         }
     }
     let days: Option<Vec<&str>> = match section.and_then(|s| s.get("days")) {
@@ -111,20 +111,43 @@ pub(crate) fn read_run_limits(root: &Map<String, Value>, problems: &mut Vec<Prob
     if let Some(parts) = days {
         match parse_days(&parts) {
             Ok(mask) => limits.days = mask,
-            Err(message) => problems.push(Problem::at(path.key("days"), message)),
+            Err(e) => problems.push(Problem::at(path.key("days"), e.to_string())),
         }
     }
     limits
 }
 
+/// A `limits.work_hours` that is not a window of the day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkHoursError {
+    /// Not `HH:MM-HH:MM` with a 24-hour clock.
+    #[error(
+        "{0:?} is not a window of the day: write `HH:MM-HH:MM` with a 24-hour clock, e.g. \
+         \"09:00-18:00\" (\"22:00-06:00\" spans midnight)"
+    )]
+    NotAWindow(String),
+    /// Opens and closes at the same minute.
+    #[error("{0:?} opens and closes at the same time; leave work_hours out to allow any time")]
+    Empty(String),
+}
+
+/// A `limits.days` entry that names no day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DaysError {
+    /// Not a day name (lower-cased as read).
+    #[error(
+        "unknown day {0:?}: use mon, tue, wed, thu, fri, sat, sun, a range like mon-fri, or \
+         several separated by commas"
+    )]
+    UnknownDay(String),
+    /// An empty entry (`mon,,fri`).
+    #[error("an empty day: list days like mon-fri or mon,wed,fri")]
+    Empty,
+}
+
 /// `HH:MM-HH:MM`.
-pub fn parse_work_hours(text: &str) -> Result<WorkHours, String> {
-    let bad = || {
-        format!(
-            "{text:?} is not a window of the day: write `HH:MM-HH:MM` with a 24-hour clock, \
-             e.g. \"09:00-18:00\" (\"22:00-06:00\" spans midnight)"
-        )
-    };
+pub fn parse_work_hours(text: &str) -> Result<WorkHours, WorkHoursError> {
+    let bad = || WorkHoursError::NotAWindow(text.to_string());
     let (start, end) = text.split_once('-').ok_or_else(bad)?;
     let minute = |part: &str| -> Option<u16> {
         let (h, m) = part.trim().split_once(':')?;
@@ -138,34 +161,29 @@ pub fn parse_work_hours(text: &str) -> Result<WorkHours, String> {
         return Err(bad());
     };
     if start == end {
-        return Err(format!(
-            "{text:?} opens and closes at the same time; leave work_hours out to allow any time"
-        ));
+        return Err(WorkHoursError::Empty(text.to_string()));
     }
     debug_assert!(start < DAY_MINUTES && end < DAY_MINUTES);
     Ok(WorkHours { start, end })
 }
 
 /// Day names and ranges (`mon-fri`, `sat`, `fri-mon` wraps), any case.
-pub fn parse_days(parts: &[&str]) -> Result<u8, String> {
-    let day = |name: &str| -> Result<u8, String> {
+pub fn parse_days(parts: &[&str]) -> Result<u8, DaysError> {
+    let day = |name: &str| -> Result<u8, DaysError> {
         let name = name.trim().to_ascii_lowercase();
-        DAY_NAMES
+        match DAY_NAMES
             .iter()
             .position(|d| name == *d || name == full_name(d))
-            .map(|i| i as u8)
-            .ok_or_else(|| {
-                format!(
-                    "unknown day {name:?}: use mon, tue, wed, thu, fri, sat, sun, a range like \
-                     mon-fri, or several separated by commas"
-                )
-            })
+        {
+            Some(i) => Ok(i as u8),
+            None => Err(DaysError::UnknownDay(name)),
+        }
     };
     let mut mask = 0u8;
     for part in parts {
         let part = part.trim();
         if part.is_empty() {
-            return Err("an empty day: list days like mon-fri or mon,wed,fri".to_string());
+            return Err(DaysError::Empty);
         }
         match part.split_once('-') {
             Some((from, to)) => {
@@ -230,8 +248,21 @@ mod tests {
         assert_eq!(parse_days(&["mon-fri"]), Ok(0b001_1111));
         assert_eq!(parse_days(&["sat", "Sunday"]), Ok(0b110_0000));
         assert_eq!(parse_days(&["fri-mon"]), Ok(0b111_0001));
-        assert!(parse_days(&["funday"]).is_err());
-        assert!(parse_days(&[""]).is_err());
+        assert_eq!(
+            parse_days(&["Funday"]).unwrap_err().to_string(),
+            "unknown day \"funday\": use mon, tue, wed, thu, fri, sat, sun, a range like \
+             mon-fri, or several separated by commas"
+        );
+        assert_eq!(parse_days(&[""]), Err(DaysError::Empty));
+        assert_eq!(
+            parse_work_hours("9-18").unwrap_err().to_string(),
+            "\"9-18\" is not a window of the day: write `HH:MM-HH:MM` with a 24-hour clock, \
+             e.g. \"09:00-18:00\" (\"22:00-06:00\" spans midnight)"
+        );
+        assert_eq!(
+            parse_work_hours("09:00-09:00"),
+            Err(WorkHoursError::Empty("09:00-09:00".into()))
+        );
     }
 
     /// Every minute of the week, for every kind of window and several day sets, against a

@@ -130,7 +130,7 @@ pub(crate) fn read_sandbox_settings(
                 if let Some(value) = limits.get(name) {
                     match size_bytes(value) {
                         Ok(bytes) => *slot = bytes,
-                        Err(message) => problems.push(Problem::at(limits_path.key(name), message)),
+                        Err(e) => problems.push(Problem::at(limits_path.key(name), e.to_string())),
                     }
                 }
             }

@@ -24,22 +24,32 @@ struct CompiledSchema {
     validator: Validator,
 }
 
-fn compiled() -> Result<&'static CompiledSchema, &'static str> {
-    static COMPILED: OnceLock<Result<CompiledSchema, String>> = OnceLock::new();
+/// The embedded schema is broken: a bug of the build, reported as a diagnostic.
+#[derive(Debug, thiserror::Error)]
+enum BrokenSchema {
+    /// Not JSON.
+    #[error("the embedded workflow schema is not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// JSON, but not a schema the validator compiles.
+    #[error("the embedded workflow schema does not compile: {0}")]
+    DoesNotCompile(Box<jsonschema::ValidationError<'static>>),
+}
+
+fn compiled() -> Result<&'static CompiledSchema, &'static BrokenSchema> {
+    static COMPILED: OnceLock<Result<CompiledSchema, BrokenSchema>> = OnceLock::new();
     COMPILED
         .get_or_init(|| {
-            let document: Value = serde_json::from_str(WORKFLOW_SCHEMA)
-                .map_err(|e| format!("the embedded workflow schema is not JSON: {e}"))?;
+            let document: Value =
+                serde_json::from_str(WORKFLOW_SCHEMA).map_err(BrokenSchema::NotJson)?;
             let validator = jsonschema::draft202012::options()
                 .build(&document)
-                .map_err(|e| format!("the embedded workflow schema does not compile: {e}"))?;
+                .map_err(|e| BrokenSchema::DoesNotCompile(Box::new(e)))?;
             Ok(CompiledSchema {
                 document,
                 validator,
             })
         })
         .as_ref()
-        .map_err(String::as_str)
 }
 
 /// Every way `document` breaks the workflow schema.

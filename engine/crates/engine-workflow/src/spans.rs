@@ -1,10 +1,9 @@
-//! Source positions of every node of a workflow document, keyed by JSON pointer, built with
-//! `marked-yaml`. When it cannot read a document that `serde_yaml` accepted (anchors, tags), the
-//! index only knows the root and every lookup falls back to line 1, column 1.
+//! Source positions of every node of a workflow document, keyed by JSON pointer, recorded while
+//! the YAML is read (`yaml.rs`). A node reached through an alias is at the alias. Lookups of a
+//! path that is not in the document use the nearest node above it; the document itself is at
+//! line 1, column 1.
 
 use std::collections::HashMap;
-
-use marked_yaml::{LoaderOptions, Node};
 
 use crate::field_path::FieldPath;
 
@@ -28,56 +27,29 @@ pub(crate) struct SpanIndex {
 }
 
 impl SpanIndex {
-    /// Indexes every node of `source`; an index with only the root when `marked-yaml` fails.
-    pub(crate) fn build(source: &str) -> Self {
-        let mut index = SpanIndex::default();
-        let parsed = std::panic::catch_unwind(|| {
-            marked_yaml::parse_yaml_with_options(0, source, LoaderOptions::default())
-        });
-        if let Ok(Ok(root)) = parsed {
-            index.walk(&root, &FieldPath::root(), None);
-        }
-        // The document itself is reported at its start, not at its first key.
-        index.nodes.insert(
-            String::new(),
-            NodeSpan {
-                value: DOCUMENT_START,
-                key: None,
-                collection: true,
-            },
-        );
-        index
-    }
-
-    fn walk(&mut self, node: &Node, path: &FieldPath, key: Option<Position>) {
-        let value = node
-            .span()
-            .start()
-            .map(marker_position)
-            .unwrap_or(DOCUMENT_START);
-        let collection = !matches!(node, Node::Scalar(_));
+    /// Records the node at `pointer`: where its value starts, where its key is (a mapping
+    /// value) and whether it is a mapping or a list. The document itself (pointer `""`) is
+    /// always at its start, not at its first key.
+    pub(crate) fn insert(
+        &mut self,
+        pointer: String,
+        value: Position,
+        key: Option<Position>,
+        collection: bool,
+    ) {
+        let value = if pointer.is_empty() {
+            DOCUMENT_START
+        } else {
+            value
+        };
         self.nodes.insert(
-            path.pointer(),
+            pointer,
             NodeSpan {
                 value,
                 key,
                 collection,
             },
         );
-        match node {
-            Node::Scalar(_) => {}
-            Node::Mapping(mapping) => {
-                for (entry_key, entry_value) in mapping.iter() {
-                    let key_position = entry_key.span().start().map(marker_position);
-                    self.walk(entry_value, &path.key(entry_key.as_str()), key_position);
-                }
-            }
-            Node::Sequence(items) => {
-                for (position, item) in items.iter().enumerate() {
-                    self.walk(item, &path.index(position), None);
-                }
-            }
-        }
     }
 
     /// The nearest indexed node at `path` or above it.
@@ -117,32 +89,22 @@ impl SpanIndex {
     }
 }
 
-fn marker_position(marker: &marked_yaml::Marker) -> Position {
-    (marker.line().max(1), marker.column().max(1))
-}
-
-/// The position of the second occurrence of a duplicated key, if `marked-yaml` finds one.
-pub(crate) fn duplicate_key_position(source: &str) -> Option<Position> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let parsed =
-        std::panic::catch_unwind(|| marked_yaml::parse_yaml_with_options(0, source, options));
-    match parsed {
-        Ok(Err(marked_yaml::LoadError::DuplicateKey(inner))) => {
-            inner.key.span().start().map(marker_position)
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SOURCE: &str = "# comment\nname: ci\nstages:\n  build:\n    uses: builtin:gate\n    needs: [a, \"b\"]\n    with:\n      x: 1\n    timeout:\n";
 
+    fn spans(source: &str) -> SpanIndex {
+        match crate::yaml::parse(source) {
+            Ok(parsed) => parsed.spans,
+            Err(unreadable) => panic!("{:?}", unreadable.problems),
+        }
+    }
+
     #[test]
     fn scalars_point_at_their_value() {
-        let spans = SpanIndex::build(SOURCE);
+        let spans = spans(SOURCE);
         assert_eq!(spans.locate(&FieldPath::keys(&["name"])), (2, 7));
         let needs = FieldPath::keys(&["stages", "build", "needs"]);
         assert_eq!(spans.locate(&needs.index(1)), (6, 16));
@@ -150,7 +112,7 @@ mod tests {
 
     #[test]
     fn collections_and_empty_values_point_at_their_key() {
-        let spans = SpanIndex::build(SOURCE);
+        let spans = spans(SOURCE);
         assert_eq!(spans.locate(&FieldPath::keys(&["stages", "build"])), (4, 3));
         assert_eq!(
             spans.locate(&FieldPath::keys(&["stages", "build", "with"])),
@@ -164,7 +126,7 @@ mod tests {
 
     #[test]
     fn keys_and_fallbacks() {
-        let spans = SpanIndex::build(SOURCE);
+        let spans = spans(SOURCE);
         assert_eq!(
             spans.key(&FieldPath::keys(&["stages", "build", "uses"])),
             (5, 5)
@@ -173,20 +135,14 @@ mod tests {
         let missing = FieldPath::keys(&["stages", "build", "with", "nothing"]);
         assert_eq!(spans.locate(&missing), (7, 5));
         assert_eq!(spans.locate(&FieldPath::root()), (1, 1));
+        assert_eq!(SpanIndex::default().locate(&missing), (1, 1));
     }
 
     #[test]
-    fn unreadable_for_marked_yaml_falls_back_to_document_start() {
-        let spans = SpanIndex::build("a: &x {b: 1}\nc: *x\n");
-        assert_eq!(spans.locate(&FieldPath::keys(&["c", "b"])), (1, 1));
-    }
-
-    #[test]
-    fn finds_the_duplicate_key() {
-        assert_eq!(
-            duplicate_key_position("a: 1\nb:\n  c: 1\n  c: 2\n"),
-            Some((4, 3))
-        );
-        assert_eq!(duplicate_key_position("a: 1\n"), None);
+    fn nodes_reached_through_an_alias_are_at_the_alias() {
+        let spans = spans("a: &x {b: 1}\nc: *x\n");
+        assert_eq!(spans.locate(&FieldPath::keys(&["a", "b"])), (1, 11));
+        assert_eq!(spans.locate(&FieldPath::keys(&["c", "b"])), (2, 1));
+        assert_eq!(spans.key(&FieldPath::keys(&["c"])), (2, 1));
     }
 }

@@ -102,20 +102,23 @@ pub(crate) fn read_tasks(root: &Map<String, Value>) -> Option<TaskSourceSpec> {
 
 impl LoadedWorkflow {
     /// Checks `tasks:` against its source: `info` is what the host learnt from the source's
-    /// `describe()`, or why it could not load it. Reports a config that breaks the source's
+    /// `describe()`, or why it could not load it (shown in the diagnostic). Reports a config that breaks the source's
     /// schema and programs or hosts the source needs but is not granted. A source that asks
     /// for `workspace: write` while the workflow grants `read` is fine: it lists tasks but
     /// never writes them back ([`TaskSourceSpec::writes_back`]). Empty without `tasks:`.
-    pub fn check_task_source(&self, info: Result<PluginInfo, String>) -> Vec<Diagnostic> {
+    pub fn check_task_source(
+        &self,
+        info: Result<PluginInfo, impl std::fmt::Display>,
+    ) -> Vec<Diagnostic> {
         let Some(spec) = &self.tasks else {
             return Vec::new();
         };
         let section = FieldPath::keys(&["tasks"]);
         let mut problems = Vec::new();
         match info {
-            Err(message) => problems.push(Problem::at(
+            Err(why) => problems.push(Problem::at(
                 section.key("source"),
-                format!("cannot load task source \"{}\": {message}", spec.source),
+                format!("cannot load task source \"{}\": {why}", spec.source),
             )),
             Ok(plugin) => match jsonschema::validator_for(&plugin.config_schema) {
                 Err(e) => problems.push(Problem::at(
