@@ -25,6 +25,16 @@ pub trait Reporter: Send + Sync {
     /// Something worth a line about the run outside its stages (its worktree was removed, its
     /// task's status was written back).
     fn note(&self, _text: &str) {}
+    /// A line people see whatever the output (stderr stays free with `--json`): what engine
+    /// did outside any run's stages (a task's status written back, a worktree repaired).
+    fn message(&self, text: &str) {
+        eprintln!("{}", crate::terminal::safe_lines(text));
+    }
+    /// Something went wrong that does not stop the run or the command (a worktree that could
+    /// not be removed, a task that was not started): said as a [`Reporter::message`].
+    fn warning(&self, text: &str) {
+        self.message(&format!("warning: {text}"));
+    }
 }
 
 /// Reports nothing (for `--json` and tests).

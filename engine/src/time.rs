@@ -1,13 +1,62 @@
 //! The only place the host reads the clock: events carry these times into the pure core.
+//!
+//! The driver and the run modes read time and wait through a [`Clock`], so tests can run a
+//! retry an hour away or an approval timeout at once ([`TestClock`]); commands give them
+//! [`SystemClock`].
 
+#[cfg(test)]
+mod test_clock;
+
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[cfg(test)]
+pub use test_clock::TestClock;
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+/// A wait on a [`Clock`]: owned, so a timer task can hold it.
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Where the driver and the run modes get the time and wait for it: the wall clock
+/// ([`SystemClock`]), or one a test moves.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Ends once the clock reads `at_ms` or later.
+    fn sleep_until(&self, at_ms: u64) -> Sleep;
+    /// Ends once `duration` has passed on this clock.
+    fn sleep(&self, duration: Duration) -> Sleep {
+        let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+        self.sleep_until(self.now_ms().saturating_add(ms))
+    }
+}
+
+/// The wall clock, with tokio's timers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        now_ms()
+    }
+
+    fn sleep_until(&self, at_ms: u64) -> Sleep {
+        Box::pin(tokio::time::sleep(Duration::from_millis(
+            at_ms.saturating_sub(now_ms()),
+        )))
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
 }
 
 /// Formats a duration in milliseconds for people: `850ms`, `3.2s`, `4m05s`, `1h02m`.

@@ -4,15 +4,16 @@
 //! recorded directly and `engine resume RUN` continues the run.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use clap::Args;
-use engine_core::{Event, step};
-use engine_store::{ApprovalAnswer, StateDir, Store, StoreError};
+use engine_core::Event;
+use engine_store::{ApprovalAnswer, StateDir};
 
-use crate::driver::approval_stage;
-use crate::project::{Project, stored_workflow};
-use crate::time::now_ms;
+use crate::driver::{
+    ControlRequest, HandedOver, approval_stage, commit_to_stored, hand_over, stored_run,
+};
+use crate::project::Project;
+use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
 /// Arguments of `engine approve`.
@@ -46,9 +47,6 @@ pub struct RejectArgs {
     #[arg(long)]
     pub by: Option<String>,
 }
-
-/// How long to wait for a running engine to take the answer.
-const HANDOVER_WAIT: Duration = Duration::from_secs(10);
 
 pub(super) async fn approve(
     args: ApproveArgs,
@@ -103,56 +101,41 @@ async fn answer_run(
         verb(&answer),
         std::process::id()
     );
-    match StateDir::open_locked(&project.state_dir, &holder) {
-        Ok(state_dir) => answer_directly(&state_dir, run, answer),
-        Err(StoreError::Busy { pid, .. }) => {
-            engine_store::request_approval(&project.state_dir, run, &answer)?;
-            let started = Instant::now();
-            while started.elapsed() < HANDOVER_WAIT {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if !engine_store::approval_pending(&project.state_dir, run) {
-                    println!(
-                        "{}; engine process {pid} driving run {run} took the answer",
-                        verb(&answer)
-                    );
-                    return Ok(exit::SUCCESS);
-                }
-            }
-            Err(EngineError::Usage(format!(
-                "engine process {pid} holds the state directory but did not take the answer \
-                 within {}s (is it driving run {run}?); the answer stays queued",
-                HANDOVER_WAIT.as_secs()
-            )))
-        }
-        Err(e) => Err(e.into()),
+    let request = ControlRequest::Approval {
+        run,
+        answer: &answer,
+    };
+    let directly = async |state_dir: &StateDir| answer_directly(state_dir, run, &answer).await;
+    match hand_over(&project.state_dir, &holder, request, &SystemClock, directly).await? {
+        HandedOver::Taken { pid } => println!(
+            "{}; engine process {pid} driving run {run} took the answer",
+            verb(&answer)
+        ),
+        HandedOver::Done((stage, run_id)) => println!(
+            "stage {stage} of run {run_id} {}; continue the run with `engine resume {run_id}`",
+            verb(&answer)
+        ),
     }
+    Ok(exit::SUCCESS)
 }
 
-/// No engine process drives the run: record the answer; `engine resume` continues from it.
-fn answer_directly(
+/// No engine process drives the run: records the answer (`engine resume` continues from it);
+/// returns the stage and the run.
+async fn answer_directly(
     state_dir: &StateDir,
     run: &str,
-    answer: ApprovalAnswer,
-) -> Result<u8, EngineError> {
+    answer: &ApprovalAnswer,
+) -> Result<(String, String), EngineError> {
     let store = state_dir.store();
-    let run_id = store.resolve_id(run)?;
-    let record = store
-        .load(&run_id)?
-        .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;
-    let stage = approval_stage(&record.state, &answer).map_err(EngineError::Usage)?;
-    let loaded = stored_workflow(&record.meta)?;
+    let record = stored_run(store, run)?;
+    let stage = approval_stage(&record.state, answer).map_err(EngineError::Usage)?;
     let event = Event::ApprovalDecided {
         stage: stage.clone(),
-        at_ms: now_ms(),
+        at_ms: SystemClock.now_ms(),
         approved: answer.approved,
         by: answer.by.clone(),
         reason: answer.reason.clone(),
     };
-    let transition = step(&loaded.workflow, &record.state, &event)?;
-    store.commit(&run_id, &event, &transition.state)?;
-    println!(
-        "stage {stage} of run {run_id} {}; continue the run with `engine resume {run_id}`",
-        verb(&answer)
-    );
-    Ok(exit::SUCCESS)
+    commit_to_stored(store, &record, &event).await?;
+    Ok((stage, record.meta.run_id))
 }

@@ -1,48 +1,53 @@
-//! Shared by `engine run` and `engine resume`: drive a run to its end and report how it went.
+//! Shared by `engine run` and `engine resume`: drive a begun run through the lifecycle to its
+//! end and report how it went.
 
 use std::sync::Arc;
 
-use engine_core::{Event, RunState, RunStatus};
-use engine_runtime::Host;
-use engine_store::{RunMeta, StateDir, Store};
+use engine_core::RunStatus;
+use engine_store::{StateDir, Store};
 
-use crate::driver::{Driven, RunSetup, drive_to_end};
-use crate::project::PreparedWorkflow;
-use crate::queue::WriteBack;
+use crate::driver::Driven;
+use crate::queue::{DriveOptions, Lifecycle, Started, WriteBack};
 use crate::report::{Human, Quiet, Reporter};
+use crate::terminal::safe;
 use crate::{EngineError, exit};
 
-/// Drives the run (progress on stderr unless `json`) until it ends or a signal stops it.
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn drive_run(
-    repo: &engine_git::Repo,
-    state_dir: &StateDir,
-    host: Arc<Host>,
-    prepared: PreparedWorkflow,
-    meta: RunMeta,
-    state: RunState,
-    first: Option<Event>,
-    json: bool,
-) -> Result<Driven, EngineError> {
-    let reporter: Arc<dyn Reporter> = if json {
+/// Who hears about a run's progress: people on stderr, or nobody with `json`.
+pub(super) fn progress(json: bool) -> Arc<dyn Reporter> {
+    if json {
         Arc::new(Quiet)
     } else {
         Arc::new(Human::stderr())
-    };
-    let setup = RunSetup {
-        repo: repo.clone(),
-        state_dir: state_dir.path().to_path_buf(),
-        host,
-        prepared: Arc::new(prepared),
-        meta,
-        state,
-        first,
+    }
+}
+
+/// Drives the run (progress to `reporter`) until it ends or a signal stops it, says what
+/// became of its task's status (on stderr; with `json` only when writing it failed), and
+/// reports its end; returns the exit code.
+pub(super) async fn drive_and_report(
+    lifecycle: &Lifecycle,
+    started: Started,
+    reporter: Arc<dyn Reporter>,
+    json: bool,
+) -> Result<u8, EngineError> {
+    let options = DriveOptions {
         reporter,
         handle_signals: true,
         stop: None,
         lanes: None,
     };
-    drive_to_end(state_dir.store(), setup).await
+    let end = lifecycle.run_to_end(started, options).await?;
+    if let Some(outcome) = &end.write_back
+        && (!json || matches!(outcome, WriteBack::Failed { .. }))
+    {
+        eprintln!("{}", safe(&outcome.describe(&end.driven.state.task.id)));
+    }
+    report_end(
+        &lifecycle.setup.state_dir,
+        &end.driven,
+        end.write_back.as_ref(),
+        json,
+    )
 }
 
 /// Prints how a driven run ended (the JSON document with `json`, else a note when it was

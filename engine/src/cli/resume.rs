@@ -2,15 +2,16 @@
 //! task writes its end back to the source, like `engine run`.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use clap::Args;
 use engine_store::{StateDir, Store};
 
-use super::drive::{drive_run, exit_code_for, report_end};
-use super::run::write_back_end;
+use super::drive::{drive_and_report, exit_code_for, progress};
 use crate::EngineError;
 use crate::project::{Project, host};
-use crate::queue::{self, TaskSource};
+use crate::queue::{self, Lifecycle, LifecycleSetup, Started, TaskSource};
+use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine resume`.
 #[derive(Debug, Args)]
@@ -28,30 +29,49 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
     let run_id = state_dir.store().resolve_id(&args.run)?;
     let host = host()?;
-    let resumable = match queue::resumable(&project.repo, state_dir.store(), &host, &run_id).await?
-    {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let reporter = progress(args.json);
+    let store = state_dir.store();
+    let taken_up = queue::resumable(
+        &project.repo,
+        store,
+        &host,
+        &run_id,
+        &*clock,
+        reporter.as_ref(),
+    )
+    .await?;
+    let resumable = match taken_up {
         Ok(resumable) => resumable,
         Err(status) => {
             eprintln!("run {run_id} already ended: {}", status.name());
             return Ok(exit_code_for(&status));
         }
     };
+    // The run goes on with the workflow it was started with, and writes its end back to that
+    // workflow's task source.
     let source = TaskSource::of(
         &host,
         &resumable.prepared,
         project.repo.root().to_path_buf(),
     );
-    let driven = drive_run(
-        &project.repo,
-        &state_dir,
+    let lifecycle = Lifecycle::new(LifecycleSetup {
+        repo: project.repo,
+        state_dir,
         host,
-        resumable.prepared,
-        resumable.meta,
-        resumable.state,
-        resumable.first,
-        args.json,
-    )
-    .await?;
-    let write_back = write_back_end(source.as_ref(), &state_dir, &driven, args.json).await;
-    report_end(&state_dir, &driven, write_back.as_ref(), args.json)
+        prepared: Arc::new(resumable.prepared),
+        workflow_file: resumable.meta.workflow_file.clone(),
+        source,
+        base: None,
+        labels: Vec::new(),
+        clock,
+        reporter: reporter.clone(),
+    });
+    let started = Started {
+        prepared: None,
+        meta: resumable.meta,
+        state: resumable.state,
+        first: resumable.first,
+    };
+    drive_and_report(&lifecycle, started, reporter, args.json).await
 }

@@ -3,16 +3,19 @@
 //! next ready one) — or, with `--all`, every ready task (see [`super::run_modes`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use engine_core::Task;
-use engine_store::{StateDir, Store};
+use engine_store::StateDir;
 use sha2::{Digest, Sha256};
 
-use super::drive::{drive_run, report_end};
+use super::drive::{drive_and_report, progress};
 use crate::project::{PreparedWorkflow, Project, host};
-use crate::queue::{self, Pick, TaskSource, WriteBack, writeback};
+use crate::queue::{self, Begun, Lifecycle, LifecycleSetup, Pick, RunRequest, TaskSource};
+use crate::report::Reporter;
 use crate::terminal::{cell, safe};
+use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
 /// Arguments of `engine run`.
@@ -80,58 +83,38 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         return super::run_modes::execute(args, project, workflow_file, host, prepared, source)
             .await;
     }
-    let limits = super::run_modes::limits(args.until.as_deref(), &prepared)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let limits = super::run_modes::limits(args.until.as_deref(), &prepared, clock.now_ms())?;
     let holder = format!(
         "engine run {} (pid {})",
         args.workflow.display(),
         std::process::id()
     );
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-    let repo = &project.repo;
+    let reporter = progress(args.json);
+    let lifecycle = Lifecycle::new(LifecycleSetup {
+        repo: project.repo,
+        state_dir,
+        host,
+        prepared: Arc::new(prepared),
+        workflow_file,
+        // A task file is the task: the source is neither read nor written.
+        source: source.filter(|_| args.task_file.is_none()),
+        base: args.base.clone(),
+        labels: args.labels.clone(),
+        clock,
+        reporter: reporter.clone(),
+    });
 
-    let from_source = source.as_ref().filter(|_| args.task_file.is_none());
-    let mut picked = Pick::Inline;
-    if let Some(source) = from_source {
-        for (id, outcome) in
-            writeback::reconcile(source, state_dir.store(), &state_dir.store().list()?).await
-        {
-            eprintln!("{}", safe(&outcome.describe(&id)));
-        }
-        let listing = match (source.list().await, args.task.as_deref()) {
-            (Ok(listing), _) => Some(listing),
-            // Inline text does not need the source: a source that cannot be read now does
-            // not keep it from running.
-            (Err(e), Some(text)) if !queue::looks_like_id(text) => {
-                eprintln!("warning: the task source cannot be read ({e}); running the inline task");
-                None
-            }
-            (Err(e), _) => return Err(e),
-        };
-        if let Some(listing) = &listing {
-            for warning in crate::tasks::render::warnings(listing) {
-                eprintln!("{warning}");
-            }
-            let known = queue::known_from_runs(&state_dir.store().list()?, source.label(), false);
-            picked = queue::pick(listing, &known, args.task.as_deref())?;
-        }
-        if let (Pick::Nothing(plan), Some(listing)) = (&picked, &listing) {
-            eprintln!("no task of {} is ready:", safe(&source.describe()));
-            for entry in &plan.entries {
-                let task = &listing.tasks[entry.index];
-                eprintln!(
-                    "  {}  {}",
-                    cell(&task.id),
-                    safe(&queue::verdict_text(&entry.verdict))
-                );
-            }
-            return Ok(exit::NO_TASK);
-        }
+    let picked = pick_task(&lifecycle, &args, reporter.as_ref()).await?;
+    if matches!(picked, Pick::Nothing(_)) {
+        return Ok(exit::NO_TASK);
     }
     // Limits before anything of the run exists, the claim included.
-    limits.check_new_run(state_dir.store(), &prepared)?;
+    let setup = &lifecycle.setup;
+    limits.check_new_run(lifecycle.store(), &setup.prepared, setup.clock.now_ms())?;
 
-    // A resumed run goes on with the workflow it was started with.
-    let (meta, state, first, stored) = match (picked, from_source) {
+    let request = match (picked, &setup.source) {
         (Pick::Source { task, resume }, Some(source)) => {
             if !args.json {
                 let how = match &resume {
@@ -145,78 +128,61 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
                     safe(&how)
                 );
             }
-            let begin = queue::SourceRun {
-                repo,
-                state_dir: &state_dir,
-                host: &host,
-                prepared: &prepared,
-                workflow_file: &workflow_file,
-                base: args.base.as_deref(),
-                labels: &args.labels,
-                source,
-            };
-            match begin.begin(&task, resume.as_deref()).await? {
-                queue::Begun::Run(started) => {
-                    (started.meta, started.state, started.first, started.prepared)
-                }
-                queue::Begun::Refused(why) => return Err(EngineError::Usage(why)),
-            }
+            RunRequest::Source { task, resume }
         }
-        _ => {
-            let (meta, state) = queue::create_run(
-                repo,
-                &state_dir,
-                &prepared,
-                &workflow_file,
-                args.base.as_deref(),
-                match inline_task {
-                    Some(task) => task,
-                    None => task_from(&args)?,
-                },
-                None,
-            )?;
-            let first = engine_core::Event::RunStarted {
-                at_ms: crate::time::now_ms(),
-            };
-            (meta, state, Some(first), None)
-        }
+        _ => RunRequest::Inline(match inline_task {
+            Some(task) => task,
+            None => task_from(&args)?,
+        }),
+    };
+    // A resumed run goes on with the workflow it was started with.
+    let started = match lifecycle.begin(request).await? {
+        Begun::Run(started) => *started,
+        Begun::Refused(why) => return Err(EngineError::Usage(why)),
     };
     if !args.json {
-        super::streams::print_line(&meta.run_id);
+        super::streams::print_line(&started.meta.run_id);
     }
-    let driven = drive_run(
-        repo,
-        &state_dir,
-        host,
-        stored.unwrap_or(prepared),
-        meta,
-        state,
-        first,
-        args.json,
-    )
-    .await?;
-    let write_back = write_back_end(from_source, &state_dir, &driven, args.json).await;
-    report_end(&state_dir, &driven, write_back.as_ref(), args.json)
+    drive_and_report(&lifecycle, started, reporter, args.json).await
 }
 
-/// Writes a source task's run end back (reported on stderr unless `json`).
-pub(super) async fn write_back_end(
-    source: Option<&TaskSource>,
-    state_dir: &StateDir,
-    driven: &crate::driver::Driven,
-    json: bool,
-) -> Option<WriteBack> {
-    let source = source?;
-    if driven.interrupted || driven.meta.task_source.is_none() {
-        return None;
+/// What this `engine run` works on (see [`queue::pick`]): after the ends the source did not get
+/// are written back, a task of the source, or the inline task. When no task of the source is
+/// ready, says why for each (and the caller exits).
+async fn pick_task(
+    lifecycle: &Lifecycle,
+    args: &RunArgs,
+    reporter: &dyn Reporter,
+) -> Result<Pick, EngineError> {
+    let Some(source) = &lifecycle.setup.source else {
+        return Ok(Pick::Inline);
+    };
+    lifecycle.reconcile().await?;
+    let listing = match (lifecycle.list().await, args.task.as_deref()) {
+        (Ok(listing), _) => listing,
+        // Inline text does not need the source: a source that cannot be read now does not
+        // keep it from running.
+        (Err(e), Some(text)) if !queue::looks_like_id(text) => {
+            reporter.warning(&format!(
+                "the task source cannot be read ({e}); running the inline task"
+            ));
+            return Ok(Pick::Inline);
+        }
+        (Err(e), _) => return Err(e),
+    };
+    let picked = queue::pick(&listing, &lifecycle.known()?, args.task.as_deref())?;
+    if let Pick::Nothing(plan) = &picked {
+        eprintln!("no task of {} is ready:", safe(&source.describe()));
+        for entry in &plan.entries {
+            let task = &listing.tasks[entry.index];
+            eprintln!(
+                "  {}  {}",
+                cell(&task.id),
+                safe(&queue::verdict_text(&entry.verdict))
+            );
+        }
     }
-    let mut meta = driven.meta.clone();
-    let outcome =
-        writeback::write_back(source, state_dir.store(), &mut meta, &driven.state).await?;
-    if !json || matches!(outcome, WriteBack::Failed { .. }) {
-        eprintln!("{}", safe(&outcome.describe(&driven.state.task.id)));
-    }
-    Some(outcome)
+    Ok(picked)
 }
 
 /// The largest `--task-file` engine reads (a task is a title and a description).

@@ -14,17 +14,20 @@ use super::readonly::{self, RunSource};
 use super::run::RunArgs;
 use crate::project::{PreparedWorkflow, Project};
 use crate::queue::{
-    self, Limits, QueueContext, QueueOptions, TaskSource, dry_run_json, dry_run_text,
+    self, Lifecycle, LifecycleSetup, Limits, QueueOptions, TaskSource, dry_run_json, dry_run_text,
     known_from_runs,
 };
+use crate::report::{Human, Quiet, Reporter};
+use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
-/// The limits of a session (`--until` and the workflow's).
+/// The limits of a session (`--until`, read at `now_ms`, and the workflow's).
 pub(super) fn limits(
     until: Option<&str>,
     prepared: &PreparedWorkflow,
+    now_ms: u64,
 ) -> Result<Limits, EngineError> {
-    Limits::new(until, prepared)
+    Limits::new(until, prepared, now_ms)
 }
 
 /// `engine run --all` / `--dry-run`.
@@ -42,7 +45,7 @@ pub(super) async fn execute(
         if args.all { "--all" } else { "--dry-run" },
     )?;
     let parallel = usize::from(args.parallel);
-    let limits = limits(args.until.as_deref(), &prepared)?;
+    let limits = limits(args.until.as_deref(), &prepared, SystemClock.now_ms())?;
     if args.dry_run {
         return dry_run(&args, &project, &prepared, &source, &limits, parallel).await;
     }
@@ -54,10 +57,10 @@ pub(super) async fn execute(
             parallel,
             watch: None,
             limits,
-            base: args.base.clone(),
-            labels: args.labels.clone(),
             human: !args.json,
         },
+        base: args.base.clone(),
+        labels: args.labels.clone(),
         json: args.json,
     };
     session.run(project, host, prepared, source).await
@@ -89,6 +92,10 @@ pub(super) struct Session {
     pub command: &'static str,
     /// How it goes.
     pub options: QueueOptions,
+    /// `--base`.
+    pub base: Option<String>,
+    /// `--label`s added to every task.
+    pub labels: Vec<String>,
     /// Print the JSON summary on stdout instead of the human one on stderr.
     pub json: bool,
 }
@@ -110,19 +117,29 @@ impl Session {
         );
         let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
         // The base branch is found once for the session (every run starts from its tip).
-        let mut options = self.options;
-        if options.base.is_none() && prepared.loaded.git.base.is_none() {
-            options.base = Some(project.repo.default_base_branch()?);
+        let mut base = self.base;
+        if base.is_none() && prepared.loaded.git.base.is_none() {
+            base = Some(project.repo.default_base_branch()?);
         }
-        let ctx = QueueContext {
+        let reporter: Arc<dyn Reporter> = if self.json {
+            Arc::new(Quiet)
+        } else {
+            Arc::new(Human::stderr())
+        };
+        let lifecycle = Arc::new(Lifecycle::new(LifecycleSetup {
             repo: project.repo,
             state_dir,
             host,
             prepared: Arc::new(prepared),
             workflow_file: self.workflow_file,
-            source,
-        };
-        let outcome = queue::run_queue(&ctx, &options).await;
+            source: Some(source),
+            base,
+            labels: self.labels,
+            clock: Arc::new(SystemClock),
+            reporter,
+        }));
+        let options = self.options;
+        let outcome = queue::run_queue(&lifecycle, &options).await;
         if self.json {
             super::print_json(&outcome.to_json())?;
         } else {
@@ -148,7 +165,7 @@ async fn dry_run(
     let (records, busy, closed) = if project.state_dir.exists() {
         match readonly::open(&project.state_dir, "engine run --dry-run")? {
             RunSource::Store(state_dir) => {
-                let closed = limits.gate(state_dir.store(), prepared)?;
+                let closed = limits.gate(state_dir.store(), prepared, SystemClock.now_ms())?;
                 (state_dir.store().list()?, false, closed)
             }
             RunSource::Mirrors(dir) => {
@@ -161,7 +178,7 @@ async fn dry_run(
         (
             Vec::new(),
             false,
-            limits.closed(crate::time::now_ms()).map(|w| (w, true)),
+            limits.closed(SystemClock.now_ms()).map(|w| (w, true)),
         )
     };
     let known = known_from_runs(&records, source.label(), busy);

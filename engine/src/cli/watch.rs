@@ -9,6 +9,7 @@ use super::run_modes::{Session, interval, limits, needs_source};
 use crate::EngineError;
 use crate::project::{PreparedWorkflow, Project, host};
 use crate::queue::{QueueOptions, TaskSource};
+use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine watch`.
 #[derive(Debug, Args)]
@@ -47,7 +48,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
     let source = needs_source(source, &args.workflow, "engine watch")?;
-    let limits = limits(args.until.as_deref(), &prepared)?;
+    let limits = limits(args.until.as_deref(), &prepared, SystemClock.now_ms())?;
     if !args.json {
         eprintln!(
             "watching {} every {} (Ctrl-C stops)",
@@ -63,10 +64,10 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
             parallel: usize::from(args.parallel),
             watch: Some(every),
             limits,
-            base: args.base,
-            labels: args.labels,
             human: !args.json,
         },
+        base: args.base,
+        labels: args.labels,
         json: args.json,
     };
     session.run(project, host, prepared, source).await

@@ -10,13 +10,13 @@ use engine_runtime::{AttemptContext, AttemptRequest};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::commands::AttemptStart;
 use super::stage_input::{attempt_outputs, condition_holds, rendered_config, scope};
-use super::{AttemptLog, AttemptStart, CommitSite, Driver, attempt_log_path};
+use super::{AttemptLog, CommitSite, Driver, attempt_log_path};
 use crate::EngineError;
 use crate::agents::{BudgetView, HostLauncher, LaunchSite, SpendMeter};
 use crate::confine::{AttemptSandbox, SandboxSite};
 use crate::secrets::{Redactor, stage_secrets};
-use crate::time::now_ms;
 
 impl Driver<'_> {
     /// Starts an attempt as a task that sends its result (or its skip) as an event.
@@ -35,7 +35,7 @@ impl Driver<'_> {
         } = start;
         let workflow = &self.prepared.loaded.workflow;
         let Some(spec) = workflow.stage(stage_id) else {
-            return Err(EngineError::Usage(format!(
+            return Err(EngineError::Internal(format!(
                 "stage {stage_id:?} is not in the workflow this run was started with"
             )));
         };
@@ -44,14 +44,15 @@ impl Driver<'_> {
             let event = Event::AttemptFailed {
                 stage: stage.clone(),
                 attempt,
-                at_ms: now_ms(),
+                at_ms: self.clock.now_ms(),
                 failure: fatal(self.redactor.text(&message)),
                 spend: Spend::NONE,
             };
             let _ = tx.send(event);
             Ok(tokio::spawn(async {}))
         };
-        let scope = scope(state, &self.meta, &self.prepared.loaded.env);
+        let now = self.clock.now_ms();
+        let scope = scope(state, &self.meta, &self.prepared.loaded.env, now);
         match condition_holds(spec, &scope) {
             Ok(true) => {}
             Ok(false) => {
@@ -62,7 +63,7 @@ impl Driver<'_> {
                 let _ = tx.send(Event::StageSkipped {
                     stage,
                     attempt,
-                    at_ms: now_ms(),
+                    at_ms: now,
                     reason,
                 });
                 return Ok(tokio::spawn(async {}));
@@ -70,7 +71,7 @@ impl Driver<'_> {
             Err(message) => return fail_now(message),
         }
         let Some(component) = self.prepared.stages.get(stage_id).cloned() else {
-            return Err(EngineError::Usage(format!(
+            return Err(EngineError::Internal(format!(
                 "stage {stage_id:?} has no loaded component"
             )));
         };
@@ -86,17 +87,9 @@ impl Driver<'_> {
             attempt,
             self.reporter.clone(),
             self.redactor.clone(),
+            self.clock.clone(),
         )?);
-        let confinement = match AttemptSandbox::prepare(SandboxSite {
-            settings: &self.prepared.loaded.sandbox,
-            stage_id,
-            attempt,
-            repo: &self.repo,
-            meta: &self.meta,
-            state_dir: &self.state_dir,
-            branch_prefix: &self.prepared.loaded.git.branch_prefix,
-            starts_processes: spec.permissions.agent || !spec.permissions.exec.is_empty(),
-        }) {
+        let confinement = match AttemptSandbox::prepare(self.sandbox_site(spec, attempt)) {
             Ok(confinement) => confinement,
             Err(message) => return fail_now(message),
         };
@@ -107,7 +100,7 @@ impl Driver<'_> {
                 attempt,
                 task: state.task.clone(),
                 config,
-                outputs: attempt_outputs(state, &self.meta),
+                outputs: attempt_outputs(state, &self.meta, now),
                 feedback,
                 interrupted,
                 previous_failure: previous_failure(state, stage_id),
@@ -117,13 +110,7 @@ impl Driver<'_> {
             permissions: spec.permissions.clone(),
             timeout: Duration::from_millis(spec.timeout_ms),
             memory_limit_bytes: spec.memory_limit_bytes,
-            exec_env: self
-                .prepared
-                .loaded
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            exec_env: self.exec_env(),
             observer,
             agent: self.launcher(
                 state,
@@ -139,6 +126,7 @@ impl Driver<'_> {
         let redactor = self.redactor.clone();
         let lane = self.merge_lane(spec);
         let reporter = self.reporter.clone();
+        let clock = self.clock.clone();
         Ok(tokio::spawn(async move {
             // Held until the attempt's result is sent: one at-most-once stage per base branch.
             let _turn = match lane {
@@ -220,7 +208,7 @@ impl Driver<'_> {
                 }
             }
             drop(worktree_turn);
-            let at_ms = now_ms();
+            let at_ms = clock.now_ms();
             let spend = meter.total();
             let event = match result {
                 Ok(success) => {
@@ -267,6 +255,30 @@ impl Driver<'_> {
             self.meta.base_branch
         );
         Some((lanes.lane(&key), self.meta.base_branch.clone()))
+    }
+
+    /// Where an attempt of `spec` is confined.
+    pub(super) fn sandbox_site<'s>(
+        &'s self,
+        spec: &'s engine_core::Stage,
+        attempt: u32,
+    ) -> SandboxSite<'s> {
+        SandboxSite {
+            settings: &self.prepared.loaded.sandbox,
+            stage_id: &spec.id,
+            attempt,
+            repo: &self.repo,
+            meta: &self.meta,
+            state_dir: &self.state_dir,
+            branch_prefix: &self.prepared.loaded.git.branch_prefix,
+            starts_processes: spec.permissions.agent || !spec.permissions.exec.is_empty(),
+        }
+    }
+
+    /// The workflow's `env:`, for the programs a stage runs.
+    pub(super) fn exec_env(&self) -> Vec<(String, String)> {
+        let env = &self.prepared.loaded.env;
+        env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 
     /// The run's git facts for a stage's context, when it works in a worktree.
@@ -333,7 +345,12 @@ impl Driver<'_> {
         // Only this run's unknown spend fails it closed; other runs' count with what is known
         // (see `check_day_budget`).
         if config.day_budget_usd.is_some() {
-            let day = crate::agents::budget::day_spend(self.store, &state.run_id, state, now_ms())?;
+            let day = crate::agents::budget::day_spend(
+                self.store,
+                &state.run_id,
+                state,
+                self.clock.now_ms(),
+            )?;
             budget = budget.with("budget.day_usd", config.day_budget_usd, day.cost_usd);
         }
         budget.earlier_spend_unknown = !run_spend.cost_known;

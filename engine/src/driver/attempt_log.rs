@@ -12,7 +12,7 @@ use engine_runtime::{AttemptObserver, LogLevel};
 use crate::EngineError;
 use crate::report::Reporter;
 use crate::secrets::Redactor;
-use crate::time::{now_ms, rfc3339};
+use crate::time::{Clock, rfc3339};
 
 /// `<state>/runs/<run>/logs/<stage>.<attempt>.log`.
 pub fn attempt_log_path(state_dir: &Path, run_id: &str, stage: &str, attempt: u32) -> PathBuf {
@@ -30,16 +30,18 @@ pub struct AttemptLog {
     attempt: u32,
     reporter: Arc<dyn Reporter>,
     redactor: Arc<Redactor>,
+    clock: Arc<dyn Clock>,
 }
 
 impl AttemptLog {
-    /// Creates (or appends to) the attempt's log file.
+    /// Creates (or appends to) the attempt's log file; its lines carry `clock`'s time.
     pub fn create(
         path: PathBuf,
         stage: &str,
         attempt: u32,
         reporter: Arc<dyn Reporter>,
         redactor: Arc<Redactor>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, EngineError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
@@ -55,13 +57,14 @@ impl AttemptLog {
             attempt,
             reporter,
             redactor,
+            clock,
         })
     }
 
     fn write(&self, level: &str, message: &str) {
         if let Ok(mut file) = self.file.lock() {
             // A log line that cannot be written must not fail the stage.
-            let _ = writeln!(file, "{} {level:5} {message}", rfc3339(now_ms()));
+            let _ = writeln!(file, "{} {level:5} {message}", rfc3339(self.clock.now_ms()));
         }
     }
 }

@@ -6,7 +6,6 @@ use engine_store::ApprovalAnswer;
 
 use super::Driver;
 use crate::EngineError;
-use crate::time::now_ms;
 
 impl Driver<'_> {
     /// The events that requests waiting for this run turn into. Requests for other runs are
@@ -17,7 +16,7 @@ impl Driver<'_> {
             // The commands may name the run by a prefix of its id.
             if self.is_ours(&run_id) {
                 events.push(Event::CancelRequested {
-                    at_ms: now_ms(),
+                    at_ms: self.clock.now_ms(),
                     reason,
                 });
             } else {
@@ -32,7 +31,7 @@ impl Driver<'_> {
             match approval_stage(state, &answer) {
                 Ok(stage) => events.push(Event::ApprovalDecided {
                     stage,
-                    at_ms: now_ms(),
+                    at_ms: self.clock.now_ms(),
                     approved: answer.approved,
                     by: answer.by,
                     reason: answer.reason,

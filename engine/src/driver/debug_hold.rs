@@ -68,6 +68,8 @@ pub fn at(point: &str) {
     if value.strip_prefix("at:") != Some(point) {
         return;
     }
+    // Straight to stderr, past any reporter (and with --json too): this line is a protocol
+    // the crash tests wait for before they kill the process.
     eprintln!("engine: ENGINE_DEBUG_HOLD: holding at {point}");
     loop {
         std::thread::sleep(Duration::from_secs(3600));
@@ -75,12 +77,17 @@ pub fn at(point: &str) {
 }
 
 impl Hold {
-    /// Reads `ENGINE_DEBUG_HOLD`. Malformed values are ignored with a warning.
-    pub fn from_env() -> Self {
-        let mut hold = Hold {
+    /// Never holds (the commits made outside the driver).
+    pub const fn none() -> Self {
+        Hold {
             before: None,
             after: None,
-        };
+        }
+    }
+
+    /// Reads `ENGINE_DEBUG_HOLD`. Malformed values are ignored with a warning.
+    pub fn from_env() -> Self {
+        let mut hold = Hold::none();
         let Ok(value) = std::env::var("ENGINE_DEBUG_HOLD") else {
             return hold;
         };
@@ -114,6 +121,7 @@ impl Hold {
 }
 
 async fn wait_forever(when: &str, seq: u64) {
+    // Straight to stderr, past any reporter: a protocol the crash tests read (see [`at`]).
     eprintln!("engine: ENGINE_DEBUG_HOLD: holding {when} transition {seq}");
     loop {
         tokio::time::sleep(Duration::from_secs(3600)).await;

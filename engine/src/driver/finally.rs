@@ -3,25 +3,26 @@
 //! before a finally stage's record is stored runs it again on the next `engine resume`
 //! (at-least-once, like any stage).
 
-use crate::confine::{AttemptSandbox, SandboxSite};
+use crate::confine::AttemptSandbox;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine_core::{Event, FinallyOutcome, RunState, Stage, step};
+use engine_core::{Event, FinallyOutcome, RunState, Stage};
 use engine_runtime::{AttemptContext, AttemptRequest};
 
 use super::attempt::reported_failure;
+use super::debug_hold::Hold;
 use super::stage_input::{attempt_outputs, condition_holds, rendered_config, scope};
 use super::{AttemptLog, Driver, attempt_log_path};
 use crate::EngineError;
 use crate::secrets::stage_secrets;
-use crate::time::now_ms;
 
 impl Driver<'_> {
     /// Runs every `finally:` stage the ended run has no record of, storing each record.
     pub async fn run_finally(&self, state: RunState) -> Result<RunState, EngineError> {
         let workflow = &self.prepared.loaded.workflow;
         let mut state = state;
+        let hold = Hold::from_env();
         let pending: Vec<Stage> = state
             .pending_finally(workflow)
             .into_iter()
@@ -31,21 +32,12 @@ impl Driver<'_> {
             let outcome = self.finally_outcome(&state, &spec).await;
             let event = Event::FinallyFinished {
                 stage: spec.id.clone(),
-                at_ms: now_ms(),
+                at_ms: self.clock.now_ms(),
                 outcome,
             };
-            let transition = match step(workflow, &state, &event) {
-                Ok(t) => t,
-                Err(rejected) => {
-                    tracing::debug!(%rejected, "finally record rejected");
-                    continue;
-                }
+            let Some(transition) = self.apply(&state, &event, &hold).await? else {
+                continue;
             };
-            self.store
-                .commit(&state.run_id, &event, &transition.state)
-                .map_err(EngineError::from)?;
-            self.reporter
-                .transition(&event, &transition.state, &transition.commands);
             state = transition.state;
         }
         Ok(state)
@@ -53,7 +45,12 @@ impl Driver<'_> {
 
     /// Runs one finally stage (with its retry policy) and says how it ended.
     async fn finally_outcome(&self, state: &RunState, spec: &Stage) -> FinallyOutcome {
-        let scope = scope(state, &self.meta, &self.prepared.loaded.env);
+        let scope = scope(
+            state,
+            &self.meta,
+            &self.prepared.loaded.env,
+            self.clock.now_ms(),
+        );
         match condition_holds(spec, &scope) {
             Ok(true) => {}
             Ok(false) => {
@@ -78,18 +75,10 @@ impl Driver<'_> {
         let mut last = String::new();
         for attempt in 1..=attempts {
             if attempt > 1 {
-                tokio::time::sleep(Duration::from_millis(spec.retry.delay_ms(attempt - 1))).await;
+                let delay = Duration::from_millis(spec.retry.delay_ms(attempt - 1));
+                self.clock.sleep(delay).await;
             }
-            let confinement = match AttemptSandbox::prepare(SandboxSite {
-                settings: &self.prepared.loaded.sandbox,
-                stage_id: &spec.id,
-                attempt,
-                repo: &self.repo,
-                meta: &self.meta,
-                state_dir: &self.state_dir,
-                branch_prefix: &self.prepared.loaded.git.branch_prefix,
-                starts_processes: spec.permissions.agent || !spec.permissions.exec.is_empty(),
-            }) {
+            let confinement = match AttemptSandbox::prepare(self.sandbox_site(spec, attempt)) {
                 Ok(confinement) => confinement,
                 Err(message) => return self.failed(message),
             };
@@ -145,6 +134,7 @@ impl Driver<'_> {
             attempt,
             self.reporter.clone(),
             self.redactor.clone(),
+            self.clock.clone(),
         )?);
         // The worktree may already be gone (a finally stage resumed after cleanup).
         let workspace = self.meta.worktree.clone().filter(|w| w.is_dir());
@@ -155,7 +145,7 @@ impl Driver<'_> {
                 attempt,
                 task: state.task.clone(),
                 config,
-                outputs: attempt_outputs(state, &self.meta),
+                outputs: attempt_outputs(state, &self.meta, self.clock.now_ms()),
                 feedback: None,
                 interrupted: false,
                 previous_failure: None,
@@ -165,13 +155,7 @@ impl Driver<'_> {
             permissions: spec.permissions.clone(),
             timeout: Duration::from_millis(spec.timeout_ms),
             memory_limit_bytes: spec.memory_limit_bytes,
-            exec_env: self
-                .prepared
-                .loaded
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            exec_env: self.exec_env(),
             observer,
             // Finally stages do not start agents: their spend would belong to no stage.
             agent: None,

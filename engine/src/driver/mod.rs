@@ -1,44 +1,57 @@
 //! The driver: feeds events to the pure state machine, stores every accepted transition durably,
 //! and only then carries out the commands that follow from it (start attempts, schedule retries,
 //! wait for approvals, cancel attempts), then runs the `finally:` stages once the run ended. It
-//! is the only place where the run meets the clock, tokio and the store.
+//! is the only place where a run meets the clock, tokio and the store: every transition is
+//! stored through [`commit_step`], every time is read and waited for through the driver's
+//! [`Clock`].
 
 mod attempt;
 mod attempt_log;
+mod commands;
+mod commit;
 mod commits;
 mod control;
 pub(crate) mod debug_hold;
 mod finally;
+mod handover;
 mod lanes;
+mod signals;
 pub mod stage_input;
 mod to_end;
 
-use std::collections::{HashMap, VecDeque};
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine_core::{Command, Event, RunState, Spend, step};
+use engine_core::{Event, Rejected, RunState, Transition};
 use engine_git::Repo;
 use engine_runtime::Host;
 use engine_store::{RunMeta, Store};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use crate::EngineError;
-use crate::agents::SpendMeter;
 use crate::project::PreparedWorkflow;
 use crate::report::Reporter;
 use crate::secrets::Redactor;
-use crate::time::now_ms;
+use crate::time::Clock;
 
 pub use attempt_log::{AttemptLog, attempt_log_path};
+pub use commit::{Rejection, StepError, commit_step, rejection};
 pub use commits::CommitSite;
 pub use control::approval_stage;
+pub use handover::{ControlRequest, HandedOver, commit_to_stored, hand_over, stored_run};
 pub use lanes::Lanes;
 pub use to_end::{Driven, RunSetup, drive_to_end, remove_ended_worktree};
 
+use commands::InFlight;
+pub(crate) use signals::Signals;
+
 /// How often the driver looks for cancel requests and approval answers from other processes.
+/// Pacing, not run time: it stays on tokio's timer whatever the driver's clock.
 const CONTROL_POLL: Duration = Duration::from_millis(200);
 
 /// How a call to [`Driver::drive`] ended.
@@ -77,29 +90,17 @@ pub struct Driver<'a> {
     pub repo: Repo,
     /// Replaces secret values in everything the run writes down.
     pub redactor: Arc<Redactor>,
-}
-
-/// What a `StartAttempt` command asks for.
-struct AttemptStart<'a> {
-    stage: &'a str,
-    attempt: u32,
-    interrupted: bool,
-    feedback: Option<engine_core::Feedback>,
-}
-
-struct Running {
-    attempt: u32,
-    task: JoinHandle<()>,
-    meter: Arc<SpendMeter>,
+    /// Where every time the run records comes from, and what its retries and approval
+    /// timeouts wait on.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Driver<'_> {
     /// Applies `first` to `state` and keeps going until the run ends or the driver is stopped.
     pub async fn drive(&self, state: RunState, first: Event) -> Result<DriveOutcome, EngineError> {
-        let workflow = &self.prepared.loaded.workflow;
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-        let mut attempts: HashMap<String, Running> = HashMap::new();
-        let mut timers: HashMap<String, JoinHandle<()>> = HashMap::new();
+        // Dropped on every way out of here: what is still running is stopped.
+        let mut in_flight = InFlight::default();
         let mut state = state;
         let mut queue = VecDeque::from([first]);
         let mut signals = Signals::new(self.handle_signals, self.stop.clone())?;
@@ -119,189 +120,90 @@ impl Driver<'_> {
                         queue.extend(self.control_events(&state)?);
                         continue;
                     },
-                    _ = signals.recv() => {
-                        stop_all(attempts, timers);
-                        return Ok(DriveOutcome::Interrupted(state));
-                    }
+                    _ = signals.recv() => return Ok(DriveOutcome::Interrupted(state)),
                 },
             };
-            let transition = match step(workflow, &state, &event) {
-                Ok(t) => t,
-                Err(rejected) => {
-                    tracing::debug!(%rejected, event = event.kind(), "event rejected");
-                    continue;
-                }
+            let Some(transition) = self.apply(&state, &event, &hold).await? else {
+                continue;
             };
-            hold.before_commit(transition.state.seq).await;
-            self.store
-                .commit(&state.run_id, &event, &transition.state)
-                .map_err(EngineError::from)?;
-            hold.after_commit(transition.state.seq).await;
-            self.reporter
-                .transition(&event, &transition.state, &transition.commands);
             state = transition.state;
-
             for command in transition.commands {
-                match command {
-                    Command::StartAttempt {
-                        stage,
-                        attempt,
-                        interrupted,
-                        feedback,
-                    } => {
-                        let meter = Arc::new(SpendMeter::new());
-                        let start = AttemptStart {
-                            stage: &stage,
-                            attempt,
-                            interrupted,
-                            feedback,
-                        };
-                        let task = self.spawn_attempt(&state, start, meter.clone(), tx.clone())?;
-                        let running = Running {
-                            attempt,
-                            task,
-                            meter,
-                        };
-                        if let Some(old) = attempts.insert(stage, running) {
-                            old.task.abort();
-                        }
-                    }
-                    Command::ScheduleRetry {
-                        stage,
-                        attempt,
-                        due_at_ms,
-                    } => {
-                        let wait = Duration::from_millis(due_at_ms.saturating_sub(now_ms()));
-                        let tx = tx.clone();
-                        let name = stage.clone();
-                        let timer = tokio::spawn(async move {
-                            tokio::time::sleep(wait).await;
-                            let _ = tx.send(Event::RetryDue {
-                                stage: name,
-                                attempt,
-                                at_ms: now_ms(),
-                            });
-                        });
-                        if let Some(old) = timers.insert(stage, timer) {
-                            old.abort();
-                        }
-                    }
-                    Command::AwaitApproval {
-                        stage,
-                        attempt,
-                        deadline_ms,
-                        ..
-                    } => {
-                        // The answer arrives through the control directory (polled above);
-                        // only the timeout needs a timer.
-                        if let Some(deadline) = deadline_ms {
-                            let wait = Duration::from_millis(deadline.saturating_sub(now_ms()));
-                            let tx = tx.clone();
-                            let name = stage.clone();
-                            let timer = tokio::spawn(async move {
-                                tokio::time::sleep(wait).await;
-                                let _ = tx.send(Event::ApprovalTimedOut {
-                                    stage: name,
-                                    attempt,
-                                    at_ms: now_ms(),
-                                });
-                            });
-                            if let Some(old) = timers.insert(format!("approval:{stage}"), timer) {
-                                old.abort();
-                            }
-                        }
-                    }
-                    Command::CancelAttempt { stage, attempt } => {
-                        if attempts.get(&stage).is_some_and(|r| r.attempt == attempt)
-                            && let Some(running) = attempts.remove(&stage)
-                        {
-                            running.task.abort();
-                            // Its result will be rejected; what it spent still counts.
-                            let spend = running.meter.total();
-                            if spend != Spend::NONE {
-                                queue.push_back(Event::SpendRecorded {
-                                    stage,
-                                    attempt,
-                                    at_ms: now_ms(),
-                                    spend,
-                                });
-                            }
-                        }
-                    }
-                    Command::FinishRun { .. } => finished = true,
-                }
+                finished |= self.carry_out(command, &state, &mut in_flight, &tx, &mut queue)?;
             }
             if finished && queue.is_empty() {
-                stop_all(attempts, timers);
+                drop(in_flight);
                 let state = self.run_finally(state).await?;
                 return Ok(DriveOutcome::Finished(state));
             }
         }
     }
-}
 
-fn stop_all(attempts: HashMap<String, Running>, timers: HashMap<String, JoinHandle<()>>) {
-    for (_, running) in attempts {
-        running.task.abort();
-    }
-    for (_, timer) in timers {
-        timer.abort();
-    }
-}
-
-/// SIGINT/SIGTERM, when the driver handles them, and the stop request of whoever drives it.
-struct Signals {
-    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
-    stop: Option<tokio::sync::watch::Receiver<bool>>,
-}
-
-impl Signals {
-    fn new(
-        enabled: bool,
-        stop: Option<tokio::sync::watch::Receiver<bool>>,
-    ) -> Result<Self, EngineError> {
-        use tokio::signal::unix::{SignalKind, signal};
-        if !enabled {
-            return Ok(Signals {
-                streams: None,
-                stop,
-            });
-        }
-        let int = signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?;
-        let term = signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?;
-        Ok(Signals {
-            streams: Some((int, term)),
-            stop,
-        })
-    }
-
-    async fn recv(&mut self) {
-        let Signals { streams, stop } = self;
-        let signalled = async {
-            match streams {
-                Some((int, term)) => {
-                    tokio::select! {
-                        _ = int.recv() => {},
-                        _ = term.recv() => {},
-                    }
-                }
-                None => std::future::pending().await,
+    /// Stores the transition `event` makes of `state` (see [`commit_step`]) and tells the
+    /// reporter; `None` when the core rejected the event (see [`Driver::rejected`]).
+    async fn apply(
+        &self,
+        state: &RunState,
+        event: &Event,
+        hold: &debug_hold::Hold,
+    ) -> Result<Option<Transition>, EngineError> {
+        let workflow = &self.prepared.loaded.workflow;
+        match commit_step(self.store, workflow, state, event, hold).await {
+            Ok(transition) => {
+                self.reporter
+                    .transition(event, &transition.state, &transition.commands);
+                Ok(Some(transition))
             }
-        };
-        let stopped = async {
-            match stop {
-                // A dropped sender is not a request to stop.
-                Some(rx) => {
-                    if rx.wait_for(|stop| *stop).await.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                }
-                None => std::future::pending().await,
+            Err(StepError::Rejected(rejected)) => {
+                self.rejected(state, event, &rejected)?;
+                Ok(None)
             }
-        };
-        tokio::select! {
-            _ = signalled => {},
-            _ = stopped => {},
+            Err(StepError::Store(e)) => Err(e.into()),
         }
+    }
+
+    /// Deals with an event the core rejected (see [`Rejection`]): a race is expected and
+    /// only logged; a person's answer that does not apply is a warning; anything else is a
+    /// bug in the driver — an internal error in debug builds, a warning in release builds
+    /// (the run goes on: the rejected event changed nothing).
+    fn rejected(
+        &self,
+        state: &RunState,
+        event: &Event,
+        rejected: &Rejected,
+    ) -> Result<(), EngineError> {
+        match rejection(event, rejected) {
+            Rejection::Race => {
+                tracing::debug!(%rejected, event = event.kind(), "event raced the run");
+            }
+            Rejection::Answer => {
+                let what = match event {
+                    Event::ApprovalDecided {
+                        stage,
+                        approved: true,
+                        ..
+                    } => format!("the approval of stage {stage}"),
+                    Event::ApprovalDecided { stage, .. } => {
+                        format!("the rejection of stage {stage}")
+                    }
+                    other => format!("the {} request", other.kind()),
+                };
+                self.reporter.warning(&format!(
+                    "run {}: {what} was not taken: {rejected}",
+                    state.run_id
+                ));
+            }
+            Rejection::Bug => {
+                let message = format!(
+                    "run {}: the state machine rejected the driver's {} event: {rejected}",
+                    state.run_id,
+                    event.kind()
+                );
+                if cfg!(debug_assertions) {
+                    return Err(EngineError::Internal(message));
+                }
+                self.reporter.warning(&message);
+            }
+        }
+        Ok(())
     }
 }

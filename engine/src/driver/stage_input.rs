@@ -13,8 +13,9 @@ use tokio::runtime::RuntimeFlavor;
 /// The name of the pseudo stage whose outputs carry the run's facts.
 pub const RUN_FACTS: &str = "@run";
 
-/// The run's facts: what `run.*` means in `if:` and templates, and the outputs of `@run`.
-pub fn run_facts(state: &RunState, meta: &RunMeta) -> Value {
+/// The run's facts at `now_ms`: what `run.*` means in `if:` and templates, and the outputs of
+/// `@run`.
+pub fn run_facts(state: &RunState, meta: &RunMeta, now_ms: u64) -> Value {
     let (failed_stage, message) = match &state.status {
         RunStatus::Failed { stage, message } => (Some(stage.clone()), message.clone()),
         RunStatus::NeedsAttention { stage, reason } => (Some(stage.clone()), reason.clone()),
@@ -24,7 +25,7 @@ pub fn run_facts(state: &RunState, meta: &RunMeta) -> Value {
     let spend = state.spend();
     let duration_ms = match (state.started_at_ms, state.finished_at_ms) {
         (Some(start), Some(end)) => end.saturating_sub(start),
-        (Some(start), None) => crate::time::now_ms().saturating_sub(start),
+        (Some(start), None) => now_ms.saturating_sub(start),
         _ => 0,
     };
     json!({
@@ -80,9 +81,14 @@ fn stages_view(state: &RunState) -> Value {
     Value::Object(stages)
 }
 
-/// The scope `if:` and templated `with:` values see: `task`, `run`, `stages`, `env` (no
-/// secrets: [`rendered_config`] adds the stage's own).
-pub fn scope(state: &RunState, meta: &RunMeta, env: &BTreeMap<String, String>) -> Scope {
+/// The scope `if:` and templated `with:` values see at `now_ms`: `task`, `run`, `stages`, `env`
+/// (no secrets: [`rendered_config`] adds the stage's own).
+pub fn scope(
+    state: &RunState,
+    meta: &RunMeta,
+    env: &BTreeMap<String, String>,
+    now_ms: u64,
+) -> Scope {
     Scope {
         task: json!({
             "id": state.task.id,
@@ -90,7 +96,7 @@ pub fn scope(state: &RunState, meta: &RunMeta, env: &BTreeMap<String, String>) -
             "body": state.task.body,
             "labels": state.task.labels,
         }),
-        run: run_facts(state, meta),
+        run: run_facts(state, meta, now_ms),
         stages: stages_view(state),
         env: json!(env),
         secrets: BTreeMap::new(),
@@ -98,15 +104,16 @@ pub fn scope(state: &RunState, meta: &RunMeta, env: &BTreeMap<String, String>) -
     }
 }
 
-/// The outputs a stage attempt sees: every succeeded stage's, plus the run's facts as `@run`.
-pub fn attempt_outputs(state: &RunState, meta: &RunMeta) -> BTreeMap<String, Value> {
+/// The outputs a stage attempt sees: every succeeded stage's, plus the run's facts at `now_ms`
+/// as `@run`.
+pub fn attempt_outputs(state: &RunState, meta: &RunMeta, now_ms: u64) -> BTreeMap<String, Value> {
     let mut outputs: BTreeMap<String, Value> = state
         .stages
         .iter()
         .filter(|(_, s)| s.phase == StagePhase::Succeeded)
         .filter_map(|(id, s)| s.outputs.clone().map(|o| (id.clone(), o)))
         .collect();
-    outputs.insert(RUN_FACTS.to_string(), run_facts(state, meta));
+    outputs.insert(RUN_FACTS.to_string(), run_facts(state, meta, now_ms));
     outputs
 }
 

@@ -16,6 +16,7 @@ use crate::EngineError;
 use crate::project::PreparedWorkflow;
 use crate::report::Reporter;
 use crate::secrets::Redactor;
+use crate::time::Clock;
 
 /// Everything needed to drive one run.
 pub struct RunSetup {
@@ -42,6 +43,8 @@ pub struct RunSetup {
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
     /// Merge turns shared with the other runs of this process.
     pub lanes: Option<Arc<Lanes>>,
+    /// The clock the run's times come from and its waits are on.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// How driving a run ended.
@@ -70,6 +73,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
         handle_signals,
         stop,
         lanes,
+        clock,
     } = setup;
     reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
@@ -89,6 +93,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
         lanes,
         repo: repo.clone(),
         redactor,
+        clock,
     };
     let outcome = match first {
         // An ended run whose finally stages did not all run (a crash right after the end).
@@ -110,7 +115,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
                     meta.branch
                 )),
                 Ok(None) => {}
-                Err(e) => eprintln!("warning: {e}"),
+                Err(e) => reporter.warning(&e),
             }
         }
     }

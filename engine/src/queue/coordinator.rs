@@ -15,40 +15,19 @@
 //! - a source that cannot be read, or an engine failure (store, git), stops new runs (`watch`
 //!   tries the source again at its next poll).
 
-use crate::terminal::{safe, safe_lines};
+use crate::terminal::safe;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use engine_git::Repo;
-use engine_runtime::Host;
-use engine_store::{StateDir, Store};
 use engine_tasks::{Known, Verdict, plan};
 use tokio::task::JoinSet;
 
 use super::session::{QueueOutcome, SessionRun, Stopped};
-use super::{Begun, Limits, SourceRun, TaskSource, known_from_runs, verdict_text, writeback};
+use super::{Begun, DriveOptions, Lifecycle, Limits, RunEnd, RunRequest, WriteBack, verdict_text};
 use crate::EngineError;
-use crate::driver::{Driven, Lanes, RunSetup, drive_to_end};
-use crate::project::PreparedWorkflow;
+use crate::driver::{Lanes, Signals};
 use crate::report::{Human, Quiet, Reporter};
-
-/// What a session works on.
-pub struct QueueContext {
-    /// The repository.
-    pub repo: Repo,
-    /// The state directory, held for the whole session.
-    pub state_dir: StateDir,
-    /// The wasm host.
-    pub host: Arc<Host>,
-    /// The workflow as loaded when the session started.
-    pub prepared: Arc<PreparedWorkflow>,
-    /// Its file.
-    pub workflow_file: PathBuf,
-    /// Its task source.
-    pub source: TaskSource,
-}
 
 /// How a session goes.
 #[derive(Debug, Clone)]
@@ -59,10 +38,6 @@ pub struct QueueOptions {
     pub watch: Option<Duration>,
     /// Checked before every new run.
     pub limits: Limits,
-    /// `--base`.
-    pub base: Option<String>,
-    /// `--label`s added to every task.
-    pub labels: Vec<String>,
     /// Progress for people on stderr (off with `--json`).
     pub human: bool,
 }
@@ -71,13 +46,13 @@ struct InFlight {
     task_id: String,
     title: String,
     run_id: String,
-    started: Instant,
+    started_ms: u64,
 }
 
-type Joined = (String, Result<Driven, EngineError>);
+type Joined = Result<RunEnd, EngineError>;
 
 struct Session<'a> {
-    ctx: &'a QueueContext,
+    lifecycle: &'a Arc<Lifecycle>,
     opts: &'a QueueOptions,
     tasks: JoinSet<Joined>,
     in_flight: HashMap<tokio::task::Id, InFlight>,
@@ -89,14 +64,15 @@ struct Session<'a> {
     listed_once: bool,
 }
 
-/// Works through the queue until it is empty (never, with `watch`), a limit or a signal stops
-/// it, or something fails. Errors end up in the outcome: the runs going on always finish (or
-/// are stopped) before this returns.
-pub async fn run_queue(ctx: &QueueContext, opts: &QueueOptions) -> QueueOutcome {
-    let began = Instant::now();
+/// Works through the queue of `lifecycle`'s task source (every run goes through it) until it
+/// is empty (never, with `watch`), a limit or a signal stops it, or something fails. Errors end
+/// up in the outcome: the runs going on always finish (or are stopped) before this returns.
+pub async fn run_queue(lifecycle: &Arc<Lifecycle>, opts: &QueueOptions) -> QueueOutcome {
+    let clock = lifecycle.setup.clock.clone();
+    let began = clock.now_ms();
     let (stop, _) = tokio::sync::watch::channel(false);
     let mut session = Session {
-        ctx,
+        lifecycle,
         opts,
         tasks: JoinSet::new(),
         in_flight: HashMap::new(),
@@ -107,7 +83,8 @@ pub async fn run_queue(ctx: &QueueContext, opts: &QueueOptions) -> QueueOutcome 
         lanes: Arc::new(Lanes::default()),
         listed_once: false,
     };
-    let mut signals = match Signals::new() {
+    // SIGINT/SIGTERM for the whole session: the runs' drivers do not listen for them.
+    let mut signals = match Signals::new(true, None) {
         Ok(signals) => signals,
         Err(e) => {
             return QueueOutcome {
@@ -136,18 +113,19 @@ pub async fn run_queue(ctx: &QueueContext, opts: &QueueOptions) -> QueueOutcome 
         if session.in_flight.is_empty() && (stopped.is_some() || opts.watch.is_none()) {
             break;
         }
+        // Pacing, not run time: the look at the source stays on tokio's timer.
         let poll = opts.watch.unwrap_or(Duration::from_secs(86_400));
         tokio::select! {
             Some(joined) = session.tasks.join_next_with_id(), if !session.in_flight.is_empty() => {
-                if let Err(e) = session.finished(joined).await {
+                if let Err(e) = session.finished(joined) {
                     stopped.get_or_insert(Stopped::Error(e));
                 }
             }
             _ = signals.recv() => {
                 if !matches!(stopped, Some(Stopped::Signal)) {
-                    if opts.human {
-                        eprintln!("stopping: the runs going on stop at their last stored transition");
-                    }
+                    session.reporter().note(
+                        "stopping: the runs going on stop at their last stored transition",
+                    );
                     stopped = Some(Stopped::Signal);
                     let _ = session.stop.send(true);
                 }
@@ -160,21 +138,26 @@ pub async fn run_queue(ctx: &QueueContext, opts: &QueueOptions) -> QueueOutcome 
         runs: session.runs,
         stopped,
         left,
-        took_ms: u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX),
+        took_ms: clock.now_ms().saturating_sub(began),
     }
 }
 
 impl Session<'_> {
+    /// Who hears about the session (lines outside any run's stages).
+    fn reporter(&self) -> &dyn Reporter {
+        self.lifecycle.setup.reporter.as_ref()
+    }
+
     fn note_once(&self, last: &mut String, note: String) {
-        if *last != note && self.opts.human {
-            eprintln!("{}", safe_lines(&note));
+        if *last != note {
+            self.reporter().note(&note);
         }
         *last = note;
     }
 
     /// What the engine knows on top of the source.
-    fn known(&self, records: &[engine_store::RunRecord]) -> Known {
-        let mut known = known_from_runs(records, self.ctx.source.label(), false);
+    fn known(&self) -> Result<Known, EngineError> {
+        let mut known = self.lifecycle.known()?;
         for run in self.in_flight.values() {
             known
                 .running
@@ -182,17 +165,16 @@ impl Session<'_> {
         }
         known.succeeded.extend(self.succeeded.clone());
         known.settled.extend(self.settled.clone());
-        known
+        Ok(known)
     }
 
     /// Starts what may start; `Some((why, permanent))` when a limit keeps runs from starting.
     async fn fill(&mut self) -> Result<Option<(String, bool)>, EngineError> {
-        let store = self.ctx.state_dir.store();
+        let lifecycle = self.lifecycle;
+        // Until the source was listed once (a source that cannot be read yet is tried again at
+        // the next look), the ends it did not get are written back first.
         if !self.listed_once {
-            for (id, outcome) in writeback::reconcile(&self.ctx.source, store, &store.list()?).await
-            {
-                eprintln!("{}", safe_lines(&outcome.describe(&id)));
-            }
+            lifecycle.reconcile().await?;
         }
         // A refused claim frees its slot for the next task: plan again.
         for _ in 0..64 {
@@ -200,14 +182,9 @@ impl Session<'_> {
             if free == 0 {
                 return Ok(None);
             }
-            let listing = self.ctx.source.list().await?;
-            if !self.listed_once {
-                self.listed_once = true;
-                for warning in crate::tasks::render::warnings(&listing) {
-                    eprintln!("{}", safe_lines(&warning));
-                }
-            }
-            let known = self.known(&store.list()?);
+            let listing = lifecycle.list().await?;
+            self.listed_once = true;
+            let known = self.known()?;
             let plan = plan(&listing.tasks, &known, free);
             let starts: Vec<(usize, Option<String>)> = plan
                 .starts()
@@ -218,16 +195,19 @@ impl Session<'_> {
             }
             let mut refused = false;
             for (index, resume) in starts {
-                if let Some(closed) = self.opts.limits.gate(store, &self.ctx.prepared)? {
+                let setup = &lifecycle.setup;
+                let now = setup.clock.now_ms();
+                let gate = self
+                    .opts
+                    .limits
+                    .gate(lifecycle.store(), &setup.prepared, now)?;
+                if let Some(closed) = gate {
                     return Ok(Some(closed));
                 }
                 let task = &listing.tasks[index];
-                if let Some(why) = self.start(task, resume.as_deref()).await? {
-                    eprintln!(
-                        "warning: {} was not started: {}",
-                        safe(&task.id),
-                        safe_lines(&why)
-                    );
+                if let Some(why) = self.start(task, resume).await? {
+                    self.reporter()
+                        .warning(&format!("{} was not started: {why}", safe(&task.id)));
                     self.settled.insert(task.id.clone(), why);
                     refused = true;
                 }
@@ -243,36 +223,27 @@ impl Session<'_> {
     async fn start(
         &mut self,
         task: &engine_tasks::Task,
-        resume: Option<&str>,
+        resume: Option<String>,
     ) -> Result<Option<String>, EngineError> {
-        let ctx = self.ctx;
-        let begin = SourceRun {
-            repo: &ctx.repo,
-            state_dir: &ctx.state_dir,
-            host: &ctx.host,
-            prepared: &ctx.prepared,
-            workflow_file: &ctx.workflow_file,
-            base: self.opts.base.as_deref(),
-            labels: &self.opts.labels,
-            source: &ctx.source,
+        let request = RunRequest::Source {
+            task: Box::new(task.clone()),
+            resume,
         };
-        let started = match begin.begin(task, resume).await? {
+        let started = match self.lifecycle.begin(request).await? {
             Begun::Run(started) => *started,
             Begun::Refused(why) => return Ok(Some(why)),
         };
-        let prepared = started
-            .prepared
-            .map_or_else(|| ctx.prepared.clone(), Arc::new);
-        let (meta, state, first) = (started.meta, started.state, started.first);
-        if self.opts.human {
-            let how = if state.seq > 0 { ", resumed" } else { "" };
-            eprintln!(
-                "→ {} starts: {} (run {}{how})",
-                safe(&task.id),
-                safe(&task.title),
-                meta.run_id
-            );
-        }
+        let how = if started.state.seq > 0 {
+            ", resumed"
+        } else {
+            ""
+        };
+        self.reporter().note(&format!(
+            "→ {} starts: {} (run {}{how})",
+            safe(&task.id),
+            safe(&task.title),
+            started.meta.run_id
+        ));
         let reporter: Arc<dyn Reporter> = if self.opts.human {
             Arc::new(Human::stderr_prefixed(&format!("[{}] ", safe(&task.id))))
         } else {
@@ -281,44 +252,35 @@ impl Session<'_> {
         let flight = InFlight {
             task_id: task.id.clone(),
             title: task.title.clone(),
-            run_id: meta.run_id.clone(),
-            started: Instant::now(),
+            run_id: started.meta.run_id.clone(),
+            started_ms: self.lifecycle.setup.clock.now_ms(),
         };
-        let setup = RunSetup {
-            repo: ctx.repo.clone(),
-            state_dir: ctx.state_dir.path().to_path_buf(),
-            host: ctx.host.clone(),
-            prepared,
-            meta,
-            state,
-            first,
+        let options = DriveOptions {
             reporter,
             handle_signals: false,
             stop: Some(self.stop.subscribe()),
             lanes: Some(self.lanes.clone()),
         };
-        // Each run owns a handle on the same open database; `ctx.state_dir` (the lock) outlives
-        // every run because the session always collects its runs before it returns.
-        let store = ctx.state_dir.store().clone();
-        let task_id = task.id.clone();
-        let handle = self.tasks.spawn(async move {
-            let result = drive_to_end(&store, setup).await;
-            (task_id, result)
-        });
+        // The lifecycle (and the state directory's lock it holds) outlives every run: the
+        // session always collects its runs before it returns.
+        let lifecycle = self.lifecycle.clone();
+        let handle = self
+            .tasks
+            .spawn(async move { lifecycle.run_to_end(started, options).await });
         self.in_flight.insert(handle.id(), flight);
         Ok(None)
     }
 
-    /// Records a run that ended (or stopped) and writes its end back.
-    async fn finished(
+    /// Records a run that ended (or stopped), its end written back.
+    fn finished(
         &mut self,
         joined: Result<(tokio::task::Id, Joined), tokio::task::JoinError>,
     ) -> Result<(), EngineError> {
         let (id, result) = match joined {
-            Ok((id, (_, result))) => (id, result),
+            Ok((id, result)) => (id, result),
             Err(e) => (
                 e.id(),
-                Err(EngineError::Usage(format!(
+                Err(EngineError::Internal(format!(
                     "a run's driver stopped unexpectedly: {e}"
                 ))),
             ),
@@ -326,9 +288,14 @@ impl Session<'_> {
         let Some(flight) = self.in_flight.remove(&id) else {
             return Ok(());
         };
-        let took = u64::try_from(flight.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let driven = match result {
-            Ok(driven) => driven,
+        let took = self
+            .lifecycle
+            .setup
+            .clock
+            .now_ms()
+            .saturating_sub(flight.started_ms);
+        let end = match result {
+            Ok(end) => end,
             Err(e) => {
                 self.settled.insert(
                     flight.task_id.clone(),
@@ -347,20 +314,14 @@ impl Session<'_> {
                 return Err(e);
             }
         };
+        let driven = &end.driven;
         let mut run = SessionRun::ended(&driven.state, driven.interrupted, took, &flight.title);
         if !driven.interrupted {
-            let mut meta = driven.meta.clone();
-            run.write_back = writeback::write_back(
-                &self.ctx.source,
-                self.ctx.state_dir.store(),
-                &mut meta,
-                &driven.state,
-            )
-            .await;
+            run.write_back = end.write_back;
             if run.succeeded() {
                 // Once the source says done it speaks for itself (a task reopened there runs
                 // again); until then the session counts it as done.
-                if !matches!(run.write_back, Some(super::WriteBack::Written { .. })) {
+                if !matches!(run.write_back, Some(WriteBack::Written { .. })) {
                     self.succeeded
                         .insert(run.task_id.clone(), run.run_id.clone());
                 }
@@ -374,41 +335,34 @@ impl Session<'_> {
                 );
             }
         }
-        if self.opts.human {
-            let mark = if run.succeeded() { "✓" } else { "✗" };
-            let what = match &run.message {
-                Some(message) => format!("{}: {message}", run.result),
-                None => run.result.clone(),
-            };
-            let status = run
-                .write_back
-                .as_ref()
-                .map(|w| format!(" · {}", w.describe(&run.task_id)))
-                .unwrap_or_default();
-            eprintln!(
-                "{mark} {} {} in {} (run {}){}",
-                safe(&run.task_id),
-                safe_lines(&what),
-                crate::time::human_duration(took),
-                run.run_id,
-                safe_lines(&status)
-            );
-        }
+        let mark = if run.succeeded() { "✓" } else { "✗" };
+        let what = match &run.message {
+            Some(message) => format!("{}: {message}", run.result),
+            None => run.result.clone(),
+        };
+        let status = run
+            .write_back
+            .as_ref()
+            .map(|w| format!(" · {}", w.describe(&run.task_id)))
+            .unwrap_or_default();
+        self.reporter().note(&format!(
+            "{mark} {} {what} in {} (run {}){status}",
+            safe(&run.task_id),
+            crate::time::human_duration(took),
+            run.run_id,
+        ));
         self.runs.push(run);
         Ok(())
     }
 
     /// The tasks left when the session ends, and why.
     async fn left(&self) -> Vec<(String, String, String)> {
-        let (Ok(listing), Ok(records)) = (
-            self.ctx.source.list().await,
-            self.ctx.state_dir.store().list(),
-        ) else {
+        let (Ok(listing), Ok(known)) = (self.lifecycle.list().await, self.known()) else {
             return Vec::new();
         };
         let ran: std::collections::HashSet<&str> =
             self.runs.iter().map(|r| r.task_id.as_str()).collect();
-        plan(&listing.tasks, &self.known(&records), 0)
+        plan(&listing.tasks, &known, 0)
             .entries
             .into_iter()
             .filter(|e| !matches!(e.verdict, Verdict::Done | Verdict::Succeeded { .. }))
@@ -422,28 +376,5 @@ impl Session<'_> {
                 )
             })
             .collect()
-    }
-}
-
-/// SIGINT/SIGTERM for the whole session.
-struct Signals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> Result<Self, EngineError> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Signals {
-            int: signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?,
-            term: signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?,
-        })
-    }
-
-    async fn recv(&mut self) {
-        tokio::select! {
-            _ = self.int.recv() => {},
-            _ = self.term.recv() => {},
-        }
     }
 }

@@ -5,7 +5,6 @@ use engine_store::Store;
 
 use crate::EngineError;
 use crate::project::PreparedWorkflow;
-use crate::time::now_ms;
 
 /// When `--until` stops new runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,10 +64,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The limits of a session: `--until` (parsed now) and the workflow's own.
-    pub fn new(until: Option<&str>, prepared: &PreparedWorkflow) -> Result<Limits, EngineError> {
+    /// The limits of a session: `--until` (read at `now_ms`) and the workflow's own.
+    pub fn new(
+        until: Option<&str>,
+        prepared: &PreparedWorkflow,
+        now_ms: u64,
+    ) -> Result<Limits, EngineError> {
         let until = until
-            .map(|text| parse_until(text, now_ms()))
+            .map(|text| parse_until(text, now_ms))
             .transpose()
             .map_err(EngineError::Usage)?;
         Ok(Limits {
@@ -95,15 +98,15 @@ impl Limits {
         None
     }
 
-    /// Whether a new run may start now: `Some((why, permanent))` when not — `permanent` for a
-    /// passed `--until` (it never opens again), not for working hours or a spent day budget
-    /// (they open again later). The budget fails closed: unknown spend keeps it shut.
+    /// Whether a new run may start at `now`: `Some((why, permanent))` when not — `permanent`
+    /// for a passed `--until` (it never opens again), not for working hours or a spent day
+    /// budget (they open again later). The budget fails closed: unknown spend keeps it shut.
     pub fn gate(
         &self,
         store: &dyn Store,
         prepared: &PreparedWorkflow,
+        now: u64,
     ) -> Result<Option<(String, bool)>, EngineError> {
-        let now = now_ms();
         if let Some(why) = self.closed(now) {
             let permanent = self.until.is_some_and(|u| now >= u.at_ms);
             return Ok(Some((why, permanent)));
@@ -115,14 +118,14 @@ impl Limits {
         }
     }
 
-    /// Refuses a new run (exit 7) outside the time window or when the day's budget is spent
-    /// (or, failing closed, cannot be known).
+    /// Refuses a new run at `now` (exit 7) outside the time window or when the day's budget
+    /// is spent (or, failing closed, cannot be known).
     pub fn check_new_run(
         &self,
         store: &dyn Store,
         prepared: &PreparedWorkflow,
+        now: u64,
     ) -> Result<(), EngineError> {
-        let now = now_ms();
         if let Some(why) = self.closed(now) {
             return Err(EngineError::LimitReached(format!(
                 "{why}: no new run starts"

@@ -1,12 +1,14 @@
 //! The run modes that take tasks from the workflow's task source (`tasks:`): the next ready
 //! task for a plain `engine run`, `--task ID`, `--all` (with `--parallel N`), `--dry-run` and
-//! `engine watch`. The decisions (what may start now, in which order) are pure and live in
-//! [`engine_tasks::plan`] / [`engine_tasks::schedule`]; this module lists the source, asks the
-//! state directory what it knows ([`known_from_runs`]), claims tasks, starts and resumes runs,
-//! and writes their ends back ([`writeback`]).
+//! `engine watch`, and the one [`Lifecycle`] every run goes through (`engine resume` too). The
+//! decisions (what may start now, in which order) are pure and live in [`engine_tasks::plan`] /
+//! [`engine_tasks::schedule`]; this module lists the source, asks the state directory what it
+//! knows ([`known_from_runs`]), claims tasks, starts and resumes runs, and writes their ends
+//! back ([`writeback`]).
 
 mod coordinator;
 mod known;
+mod lifecycle;
 mod limits;
 mod pick;
 mod render;
@@ -19,16 +21,14 @@ use std::sync::Arc;
 
 use engine_runtime::{Host, SourceCall};
 
-pub use coordinator::{QueueContext, QueueOptions, run_queue};
+pub use coordinator::{QueueOptions, run_queue};
 pub use known::known_from_runs;
+pub use lifecycle::{Begun, DriveOptions, Lifecycle, LifecycleSetup, RunEnd, RunRequest, Started};
 pub use limits::{Limits, Until, parse_until};
 pub use pick::{Pick, looks_like_id, pick};
 pub use render::{dry_run_json, dry_run_text, verdict_text};
 pub use session::{QueueOutcome, SessionRun, Stopped};
-pub use start::{
-    Begun, NOT_CLAIMED, Resumable, SourceRun, Started, abandon_run, add_run_worktree, create_run,
-    record_run, resumable,
-};
+pub use start::{NOT_CLAIMED, Resumable, abandon_run, add_run_worktree, resumable};
 pub use writeback::WriteBack;
 
 use crate::EngineError;

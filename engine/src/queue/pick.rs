@@ -103,13 +103,15 @@ mod tests {
 
     fn task(id: &str, status: TaskStatus, deps: &[&str]) -> Task {
         Task {
-            id: id.into(),
-            title: format!("title of {id}"),
-            body: String::new(),
+            work: engine_core::Task {
+                id: id.into(),
+                title: format!("title of {id}"),
+                body: String::new(),
+                labels: Vec::new(),
+            },
             status,
             raw_status: String::new(),
             priority: 1,
-            labels: Vec::new(),
             depends_on: deps.iter().map(|d| d.to_string()).collect(),
             milestone: None,
             estimate: None,

@@ -1,0 +1,190 @@
+//! Handing a request for a run (`engine cancel`, `engine approve`, `engine reject`) to the
+//! engine process that holds the state directory — it drives the run and takes the request at
+//! its next look at the control folder (see `control`) — or carrying it out here when no
+//! process holds it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use engine_core::{Event, Transition};
+use engine_store::{ApprovalAnswer, RunRecord, StateDir, Store, StoreError};
+
+use super::commit_step;
+use super::debug_hold::Hold;
+use crate::EngineError;
+use crate::project::stored_workflow;
+use crate::time::Clock;
+
+/// How long to wait for the process holding the state directory to take a request.
+pub const HANDOVER_WAIT: Duration = Duration::from_secs(10);
+
+/// How often to look whether it took it.
+const HANDOVER_POLL: Duration = Duration::from_millis(100);
+
+/// A request for a run another process may be driving.
+#[derive(Debug, Clone, Copy)]
+pub enum ControlRequest<'a> {
+    /// `engine cancel RUN --reason REASON`.
+    Cancel {
+        /// The run id (or a unique prefix of it).
+        run: &'a str,
+        /// Why.
+        reason: &'a str,
+    },
+    /// `engine approve` / `engine reject`.
+    Approval {
+        /// The run id (or a unique prefix of it).
+        run: &'a str,
+        /// The answer.
+        answer: &'a ApprovalAnswer,
+    },
+}
+
+impl ControlRequest<'_> {
+    fn run(&self) -> &str {
+        match self {
+            ControlRequest::Cancel { run, .. } | ControlRequest::Approval { run, .. } => run,
+        }
+    }
+
+    /// Leaves the request in the control folder for the holder.
+    fn queue(&self, state_dir: &Path) -> Result<(), StoreError> {
+        match self {
+            ControlRequest::Cancel { run, reason } => {
+                engine_store::request_cancel(state_dir, run, reason)
+            }
+            ControlRequest::Approval { run, answer } => {
+                engine_store::request_approval(state_dir, run, answer)
+            }
+        }
+    }
+
+    /// Whether the request is still waiting in the control folder.
+    fn pending(&self, state_dir: &Path) -> bool {
+        match self {
+            ControlRequest::Cancel { run, .. } => engine_store::cancel_pending(state_dir, run),
+            ControlRequest::Approval { run, .. } => engine_store::approval_pending(state_dir, run),
+        }
+    }
+
+    /// `(what it is, what stays queued)` for messages.
+    fn names(&self) -> (&'static str, &'static str) {
+        match self {
+            ControlRequest::Cancel { .. } => ("the cancel request", "the request"),
+            ControlRequest::Approval { .. } => ("the answer", "the answer"),
+        }
+    }
+}
+
+/// How a request went.
+#[derive(Debug)]
+pub enum HandedOver<T> {
+    /// The engine process `pid`, which holds the state directory, took it.
+    Taken {
+        /// The holder's process id.
+        pid: u32,
+    },
+    /// No process held the state directory: it was carried out here, with this result.
+    Done(T),
+}
+
+/// Takes the state directory at `state_dir` (as `holder`) and carries `request` out with
+/// `directly`; when another engine process holds it, leaves the request for that process and
+/// waits (on `clock`, up to [`HANDOVER_WAIT`]) for it to be taken. A request not taken in time
+/// stays queued, and the error says so.
+pub async fn hand_over<T>(
+    state_dir: &Path,
+    holder: &str,
+    request: ControlRequest<'_>,
+    clock: &dyn Clock,
+    directly: impl AsyncFnOnce(&StateDir) -> Result<T, EngineError>,
+) -> Result<HandedOver<T>, EngineError> {
+    let pid = match StateDir::open_locked(state_dir, holder) {
+        Ok(held) => return Ok(HandedOver::Done(directly(&held).await?)),
+        Err(StoreError::Busy { pid, .. }) => pid,
+        Err(e) => return Err(e.into()),
+    };
+    request.queue(state_dir)?;
+    let wait_ms = u64::try_from(HANDOVER_WAIT.as_millis()).unwrap_or(u64::MAX);
+    let deadline = clock.now_ms().saturating_add(wait_ms);
+    while clock.now_ms() < deadline {
+        clock.sleep(HANDOVER_POLL).await;
+        if !request.pending(state_dir) {
+            return Ok(HandedOver::Taken { pid });
+        }
+    }
+    let (what, left) = request.names();
+    Err(EngineError::Usage(format!(
+        "engine process {pid} holds the state directory but did not take {what} within {}s (is \
+         it driving run {}?); {left} stays queued",
+        HANDOVER_WAIT.as_secs(),
+        request.run()
+    )))
+}
+
+/// The stored run `run` names (its id or a unique prefix of it), for a request carried out
+/// here.
+pub fn stored_run(store: &dyn Store, run: &str) -> Result<RunRecord, EngineError> {
+    let run_id = store.resolve_id(run)?;
+    store
+        .load(&run_id)?
+        .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))
+}
+
+/// Applies `event` to a stored run no process drives, with the workflow the run was started
+/// with (not the file as it is now), and stores the transition; `engine resume` carries its
+/// commands out.
+pub async fn commit_to_stored(
+    store: &dyn Store,
+    record: &RunRecord,
+    event: &Event,
+) -> Result<Transition, EngineError> {
+    let loaded = stored_workflow(&record.meta)?;
+    Ok(commit_step(store, &loaded.workflow, &record.state, event, &Hold::none()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::TestClock;
+
+    const CANCEL: ControlRequest<'static> = ControlRequest::Cancel {
+        run: "01RUN",
+        reason: "user",
+    };
+
+    #[tokio::test]
+    async fn a_free_state_directory_is_taken_and_the_request_carried_out_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join(".engine");
+        let clock = TestClock::manual(0);
+        let here = async |held: &StateDir| Ok(held.path().to_path_buf());
+        let went = hand_over(&state_dir, "test", CANCEL, &*clock, here).await;
+        let canonical = state_dir.canonicalize().unwrap();
+        assert!(matches!(went, Ok(HandedOver::Done(path)) if path == canonical));
+        assert!(!engine_store::cancel_pending(&state_dir, "01RUN"));
+    }
+
+    #[tokio::test]
+    async fn a_request_nobody_takes_stays_queued_and_the_wait_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let state_dir = dir.path().join(".engine");
+        let _holder = StateDir::open_locked(&state_dir, "engine run (test)").unwrap();
+        let clock = TestClock::jumping(0);
+        let here = async |_: &StateDir| Ok(());
+        let went = hand_over(&state_dir, "test", CANCEL, &*clock, here).await;
+        let Err(e) = went else {
+            panic!("the holder never takes the request");
+        };
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "engine process {} holds the state directory but did not take the cancel \
+                 request within 10s (is it driving run 01RUN?); the request stays queued",
+                std::process::id()
+            )
+        );
+        assert!(engine_store::cancel_pending(&state_dir, "01RUN"));
+        assert!(clock.now_ms() >= 10_000);
+    }
+}
