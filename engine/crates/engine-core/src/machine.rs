@@ -16,6 +16,9 @@
 //! - An approval stage waits (durably) for `ApprovalDecided` or `ApprovalTimedOut`; a rejection
 //!   is a fatal failure of the stage, so `on_failure` can send the run back with the reason.
 //! - A `NeedsAttention` failure ends the run at once: no retry, no `on_failure`.
+//! - However a run ends (cancelled, failed, needs attention), what it still has going is
+//!   stopped the same way: running attempts and approval waits are cancelled, scheduled
+//!   retries dropped; stages that never started stay pending.
 //! - `FinallyFinished` records what a `finally:` stage did after the run ended; it never
 //!   changes the run's outcome.
 
@@ -199,29 +202,7 @@ impl Run<'_> {
             }
             Event::CancelRequested { reason, .. } => {
                 self.require_not_finished()?;
-                for (id, st) in self.state.stages.iter_mut() {
-                    match st.phase {
-                        StagePhase::Running { attempt } => {
-                            end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
-                            st.phase = StagePhase::Cancelled;
-                            self.commands.push(Command::CancelAttempt {
-                                stage: id.clone(),
-                                attempt,
-                            });
-                        }
-                        StagePhase::AwaitingApproval { attempt, .. } => {
-                            end_attempt(st, attempt, at, AttemptOutcome::Cancelled);
-                            st.phase = StagePhase::Cancelled;
-                        }
-                        StagePhase::RetryWaiting { .. } | StagePhase::Pending => {
-                            st.phase = StagePhase::Cancelled;
-                        }
-                        StagePhase::Succeeded
-                        | StagePhase::Skipped
-                        | StagePhase::Failed
-                        | StagePhase::Cancelled => {}
-                    }
-                }
+                self.cancel_running(at);
                 self.finish(
                     RunStatus::Cancelled {
                         reason: reason.clone(),

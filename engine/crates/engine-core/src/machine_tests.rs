@@ -296,6 +296,58 @@ fn cancel_stops_running_attempts_and_finishes() {
     assert!(step(&wf, &t.state, &cancel).is_err());
 }
 
+/// A cancel stops what runs exactly as a failure that ends the run does: running attempts and
+/// scheduled retries end as cancelled, stages that never started stay pending ("not run").
+#[test]
+fn a_cancel_stops_the_run_the_way_a_failure_that_ends_it_does() {
+    let wf = workflow(vec![
+        stage("a", &[]),
+        stage("b", &[]),
+        stage("c", &["a"]),
+        stage("d", &[]),
+    ]);
+    let t = start(&wf, &fresh(&wf), 0).unwrap();
+    let t = step(&wf, &t.state, &fail("b", 1, FailureKind::Retryable, 1)).unwrap();
+    assert!(matches!(
+        t.state.stages["b"].phase,
+        StagePhase::RetryWaiting { .. }
+    ));
+    let before = t.state;
+
+    let cancel = Event::CancelRequested {
+        at_ms: 2,
+        reason: "user".into(),
+    };
+    let cancelled = step(&wf, &before, &cancel).unwrap();
+    let failed = step(&wf, &before, &fail("d", 1, FailureKind::Fatal, 2)).unwrap();
+    assert!(matches!(
+        cancelled.state.status,
+        RunStatus::Cancelled { .. }
+    ));
+    assert!(matches!(failed.state.status, RunStatus::Failed { .. }));
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            cancelled.state.stages[id].phase, failed.state.stages[id].phase,
+            "stage {id}"
+        );
+    }
+    assert_eq!(cancelled.state.stages["a"].phase, StagePhase::Cancelled);
+    assert_eq!(cancelled.state.stages["b"].phase, StagePhase::Cancelled);
+    assert_eq!(cancelled.state.stages["c"].phase, StagePhase::Pending);
+    assert_eq!(cancelled.state.stages["d"].phase, StagePhase::Cancelled);
+    let stopped = |t: &Transition| -> Vec<String> {
+        t.commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::CancelAttempt { stage, .. } => Some(stage.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(stopped(&cancelled), vec!["a".to_string(), "d".to_string()]);
+    assert_eq!(stopped(&failed), vec!["a".to_string()]);
+}
+
 #[test]
 fn retry_from_reruns_the_stage_and_everything_after_it() {
     let wf = workflow(vec![

@@ -243,6 +243,11 @@ impl Run<'_> {
         });
     }
 
+    /// Stops what a run that ends now still has going, whatever ends it (a cancel, a failure,
+    /// a stage that needs attention): running attempts and approval waits end as cancelled
+    /// (running attempts get a `CancelAttempt`), scheduled retries are dropped (the stage is
+    /// cancelled). Stages that never started stay pending: they were not stopped, they were
+    /// never reached.
     pub(super) fn cancel_running(&mut self, at: u64) {
         for (id, st) in self.state.stages.iter_mut() {
             match st.phase {
