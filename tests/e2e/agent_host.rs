@@ -3,34 +3,26 @@
 //! changed, records spend per attempt, and enforces stage, run and day budgets (failing closed
 //! when the spend cannot be known).
 
-mod support;
+use crate::support::agent::ScriptedAgent;
+use crate::support::{TestRepo, Workflow, uses_fixture};
 
-use support::agent::ScriptedAgent;
-use support::{TestRepo, fixture_uses};
+/// Under `agents:`: a variable passed to every session, a short grace after a result.
+const AGENT_SETTINGS: &str =
+    "env: { ENGINE_DEMO_FLAG: visible }\nlimits: { post_result_grace: 1s }";
 
-/// A workflow whose stages drive one agent session each through fixture-agent; the claude
-/// and codex backends are the scripted agent.
-fn workflow(
-    repo: &TestRepo,
-    agent: &ScriptedAgent,
-    head: &str,
-    stages: &str,
-) -> std::path::PathBuf {
-    repo.workflow(&format!(
-        "name: agents\ngit: {{ keep_worktree: always }}\n{head}\nagents:\n{}  env: {{ ENGINE_DEMO_FLAG: visible }}\n  limits: {{ post_result_grace: 1s }}\nstages:\n{stages}",
-        agent.backends_yaml()
-    ))
+/// A workflow named `agents` keeping its worktree, the scripted agent as the backends.
+fn agents_workflow(agent: &ScriptedAgent) -> Workflow {
+    Workflow::named("agents")
+        .top("git: { keep_worktree: always }")
+        .agents(agent, AGENT_SETTINGS)
 }
 
-fn agent_stage(id: &str, needs: Option<&str>, with: &str) -> String {
-    let mut s = format!(
-        "  {id}:\n    {}\n    with: {with}\n    permissions: {{ workspace: write, agent: true }}\n    retry: {{ max_attempts: 1 }}\n",
-        fixture_uses("fixture_agent")
-    );
-    if let Some(n) = needs {
-        s += &format!("    needs: [{n}]\n");
-    }
-    s
+/// A stage driving one agent session through fixture-agent, configured by `with`.
+fn agent_session(with: &str) -> String {
+    format!(
+        "{}\nwith: {with}\npermissions: {{ workspace: write, agent: true }}\nretry: {{ max_attempts: 1 }}",
+        uses_fixture("fixture_agent")
+    )
 }
 
 const EDIT_AND_FINISH: &str = r#"
@@ -45,48 +37,45 @@ const EDIT_AND_FINISH: &str = r#"
 fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "models: { smart: model-smart-id, genius: model-genius-id }",
-        &agent_stage(
+    repo.redact(agent.dir(), "[AGENT]");
+    agents_workflow(&agent)
+        .top("models: { smart: model-smart-id, genius: model-genius-id }")
+        .stage(
             "work",
-            None,
-            "{ backend: claude, model: smart, prompt: \"Add a greeting\" }",
-        ),
-    );
+            &agent_session("{ backend: claude, model: smart, prompt: \"Add a greeting\" }"),
+        )
+        .write(&repo);
     let run = repo
         .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Add a greeting"])
+        .args(["run", "workflow.yaml"])
+        .task("Add a greeting")
         .env("ENGINE_TEST_SECRET", "must-not-leak")
         .env("SOME_HOST_TOKEN", "must-not-leak-either")
-        .output()
-        .unwrap();
-    let run = support::Run { output: run };
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let work = &show["state"]["stages"]["work"];
-    assert_eq!(work["outputs"]["summary"]["outcome"], "completed");
+        .run();
+    run.succeeds();
+    let report = run.report();
+    let work = report.stage("work");
+    assert_eq!(work.outputs["summary"]["outcome"], "completed");
     assert_eq!(
-        work["outputs"]["summary"]["result_text"],
+        work.outputs["summary"]["result_text"],
         "Done: added hello.txt"
     );
     assert_eq!(
-        work["outputs"]["summary"]["files_changed"],
+        work.outputs["summary"]["files_changed"],
         serde_json::json!(["hello.txt"])
     );
     // Spend recorded on the attempt.
-    let spend = &work["history"][0]["spend"];
-    assert_eq!(spend["cost_usd"], 0.2);
-    assert_eq!(spend["input_tokens"], 1000);
-    assert_eq!(spend["cost_known"], true);
+    let spend = work.history[0].spend;
+    assert_eq!(spend.cost_usd, 0.2);
+    assert_eq!(spend.input_tokens, 1000);
+    assert!(spend.cost_known);
     // The file landed in the run's worktree, not in the user's checkout.
-    let worktree = std::path::PathBuf::from(show["meta"]["worktree"].as_str().unwrap());
+    let worktree = report.worktree();
     assert_eq!(
         std::fs::read_to_string(worktree.join("hello.txt")).unwrap(),
         "hello\n"
     );
-    assert!(!repo.path().join("hello.txt").exists());
+    repo.assert_no_file("hello.txt");
 
     // What the CLI was started with: the tier resolved to its model id, the prompt on stdin,
     // a scrubbed environment with only what the workflow passes.
@@ -118,10 +107,10 @@ fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
     );
     assert_eq!(call["cwd"].as_str().unwrap(), worktree.to_str().unwrap());
 
-    // The raw transcript is kept and listed.
+    // `engine show` lists the spend and the raw transcript, which is kept.
     let text = repo.run(&["show", &run.run_id()]);
-    assert!(text.stdout().contains("transcript: "), "{}", text.stdout());
-    assert!(text.stdout().contains("spent $0.20"), "{}", text.stdout());
+    text.succeeds();
+    insta::assert_snapshot!("show_with_spend_and_transcript", text.stdout_normalised());
     let transcript = repo
         .path()
         .join(".engine/runs")
@@ -130,16 +119,15 @@ fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
     let raw = std::fs::read_to_string(&transcript).unwrap();
     assert!(raw.contains("\"stream\":\"stdout\""), "{raw}");
     assert!(raw.contains("Done: added hello.txt"), "{raw}");
-    let runs = repo.run(&["runs", "--json"]);
-    let list: serde_json::Value = serde_json::from_str(&runs.stdout()).unwrap();
-    assert_eq!(list[0]["spend"]["cost_usd"], 0.2);
+    assert_eq!(repo.runs()[0]["spend"]["cost_usd"], 0.2);
 }
 
 #[test]
 fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agents() {
     let repo = TestRepo::new();
     // Each turn costs $0.30 more; the run may spend $0.50.
-    let script = r#"
+    let agent = ScriptedAgent::new(
+        r#"
 - - say: turn one
   - cost: 0.3
   - say: turn two
@@ -147,32 +135,34 @@ fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agen
   - say: turn three
   - cost: 0.9
   - result: {text: "finished"}
-"#;
-    let stages = agent_stage("first", None, "{ backend: claude }")
-        + &agent_stage("second", Some("first"), "{ backend: claude }");
-    let agent = ScriptedAgent::new(script);
-    let wf = workflow(&repo, &agent, "budget: { run_usd: 0.5 }", &stages);
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let first = &show["state"]["stages"]["first"];
-    assert_eq!(
-        first["outputs"]["summary"]["outcome"], "budget-exceeded",
-        "{first}"
+"#,
     );
-    let spent = first["history"][0]["spend"]["cost_usd"].as_f64().unwrap();
+    agents_workflow(&agent)
+        .top("budget: { run_usd: 0.5 }")
+        .stage("first", &agent_session("{ backend: claude }"))
+        .stage(
+            "second",
+            &format!("{}\nneeds: [first]", agent_session("{ backend: claude }")),
+        )
+        .write(&repo);
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(1);
+    let report = run.report();
+    let first = report.stage("first");
+    assert_eq!(
+        first.outputs["summary"]["outcome"], "budget-exceeded",
+        "{first:?}"
+    );
+    let spent = first.history[0].spend.cost_usd;
     assert!(
         spent <= 0.6 + 1e-9,
         "spent {spent}, more than one turn past the $0.50 limit"
     );
     // The next stage's agent is refused before it starts.
-    let second = &show["state"]["stages"]["second"]["last_failure"]["message"];
+    let refused = &report.stage("second").failure().message;
     assert!(
-        second
-            .as_str()
-            .unwrap()
-            .starts_with("budget-exhausted: budget.run_usd is spent"),
-        "{second}"
+        refused.starts_with("budget-exhausted: budget.run_usd is spent"),
+        "{refused}"
     );
     assert_eq!(agent.invocations().len(), 1, "no second agent was started");
 }
@@ -181,14 +171,14 @@ fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agen
 fn a_stage_budget_limits_the_stage_and_the_session_is_told_its_cap() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "budget: { run_usd: 10 }",
-        &(agent_stage("work", None, "{ backend: claude }") + "    budget_usd: 0.75\n"),
-    );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
+    agents_workflow(&agent)
+        .top("budget: { run_usd: 10 }")
+        .stage(
+            "work",
+            &format!("{}\nbudget_usd: 0.75", agent_session("{ backend: claude }")),
+        )
+        .write(&repo);
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     let call = &agent.invocations()[0];
     let argv: Vec<&str> = call["argv"]
         .as_array()
@@ -207,30 +197,20 @@ fn a_stage_budget_limits_the_stage_and_the_session_is_told_its_cap() {
 fn the_day_budget_spans_runs() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "budget: { day_usd: 0.3 }",
-        &agent_stage("work", None, "{ backend: claude }"),
-    );
+    agents_workflow(&agent)
+        .top("budget: { day_usd: 0.3 }")
+        .stage("work", &agent_session("{ backend: claude }"))
+        .write(&repo);
     // $0.20 of $0.30: allowed.
-    assert_eq!(repo.run(&["run", wf.to_str().unwrap()]).code(), 0);
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     // $0.20 more would pass the day's limit only after the fact; $0.10 is left, so it starts...
-    let second = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(second.code(), 0, "{}", second.stderr());
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     // ... and now $0.40 is spent today: nothing is left, so no third run starts at all
     // (exit 7, checked before the run exists).
-    let third = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(third.code(), 7, "{}", third.stderr());
-    assert!(
-        third.stderr().contains("budget.day_usd is spent"),
-        "{}",
-        third.stderr()
-    );
-    assert_eq!(third.stdout(), "");
-    let runs: serde_json::Value =
-        serde_json::from_str(&repo.run(&["runs", "--json"]).stdout()).unwrap();
-    assert_eq!(runs.as_array().map(Vec::len), Some(2), "{runs}");
+    let third = repo.run(&["run", "workflow.yaml"]);
+    third.exits(7).stdout_is("");
+    insta::assert_snapshot!("day_budget_spent", third.stderr_normalised());
+    assert_eq!(repo.runs().len(), 2);
     assert_eq!(agent.invocations().len(), 2);
 }
 
@@ -238,20 +218,17 @@ fn the_day_budget_spans_runs() {
 fn the_day_budget_is_also_enforced_inside_a_run() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "budget: { day_usd: 0.3 }",
-        &format!(
-            "{}{}",
-            agent_stage("first", None, "{ backend: claude }"),
-            agent_stage("second", Some("first"), "{ backend: claude }")
-        ),
-    );
+    agents_workflow(&agent)
+        .top("budget: { day_usd: 0.3 }")
+        .stage("first", &agent_session("{ backend: claude }"))
+        .stage(
+            "second",
+            &format!("{}\nneeds: [first]", agent_session("{ backend: claude }")),
+        )
+        .write(&repo);
     // The run starts with $0.30 left; after its first stage ($0.20) and the second ($0.20),
     // a third agent could not start, but the second still may: $0.10 was left when it began.
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     assert_eq!(agent.invocations().len(), 2);
 }
 
@@ -261,115 +238,102 @@ fn a_budget_with_a_cli_that_reports_no_cost_fails_closed_unless_prices_are_set()
     let script =
         "- - say: hi\n  - tokens: {input: 1000000, output: 100000}\n  - result: {text: done}\n";
     let agent = ScriptedAgent::new(script);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "budget: { run_usd: 5 }",
-        &agent_stage("work", None, "{ backend: codex, model: gpt-test }"),
-    );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let message = show["state"]["stages"]["work"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        message.contains("reports no cost") && message.contains("prices"),
-        "{message}"
-    );
+    agents_workflow(&agent)
+        .top("budget: { run_usd: 5 }")
+        .stage(
+            "work",
+            &agent_session("{ backend: codex, model: gpt-test }"),
+        )
+        .write(&repo);
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(1);
+    let report = run.report();
+    // It says the CLI reports no cost and how prices fix that.
+    insta::assert_snapshot!("no_cost_reported", report.stage("work").failure().message);
     assert!(agent.invocations().is_empty(), "the agent never started");
 
     // With prices the cost is computed from tokens: 1M in at $2 + 0.1M out at $10 = $3.
     let agent = ScriptedAgent::new(script);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "budget: { run_usd: 5 }\nprices: { gpt-test: { input: 2, output: 10 } }",
-        &agent_stage("work", None, "{ backend: codex, model: gpt-test }"),
-    );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let spend = &show["state"]["stages"]["work"]["history"][0]["spend"];
-    assert!(
-        (spend["cost_usd"].as_f64().unwrap() - 3.0).abs() < 1e-9,
-        "{spend}"
-    );
+    agents_workflow(&agent)
+        .top("budget: { run_usd: 5 }")
+        .top("prices: { gpt-test: { input: 2, output: 10 } }")
+        .stage(
+            "work",
+            &agent_session("{ backend: codex, model: gpt-test }"),
+        )
+        .write(&repo);
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.succeeds();
+    let spend = run.report().stage("work").history[0].spend;
+    assert!((spend.cost_usd - 3.0).abs() < 1e-9, "{spend:?}");
 }
 
 #[test]
 fn unknown_backends_are_refused_at_start_and_bad_agent_settings_at_validate() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "",
-        &agent_stage("work", None, "{ backend: nope }"),
-    );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let message = show["state"]["stages"]["work"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    agents_workflow(&agent)
+        .stage("work", &agent_session("{ backend: nope }"))
+        .write(&repo);
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(1);
+    let report = run.report();
+    let message = &report.stage("work").failure().message;
     assert!(message.starts_with("unknown-backend"), "{message}");
 
     repo.workflow(
         "name: bad-agents\nagents:\n  backends:\n    claud: { extra_args: [--x] }\nstages:\n  a:\n    uses: builtin:gate\n    with: { commands: [\"true\"] }\n    permissions: { workspace: read, exec: [\"true\"] }\n",
     );
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(
-        r.stderr()
-            .contains("workflow.yaml:4:5: agents.backends.claud: unknown backend"),
-        "{}",
-        r.stderr()
-    );
+    r.exits(2);
+    insta::assert_snapshot!("validate_unknown_backend_settings", r.stderr_normalised());
 }
 
 #[test]
 fn a_run_that_fails_while_another_agent_is_working_records_that_agents_spend_and_ends() {
     let repo = TestRepo::new();
-    // `slow` reports 100k input / 10k output tokens ($0.20 at the prices below) and keeps
-    // working; `broken` fails after 1.5 s, which fails the run and cancels `slow` mid-session.
-    // Both may write the worktree, so they run at the same time (a read-only stage would wait
-    // for the writer: read and write stages of a run take turns).
-    let script = "- - say: working\n  - tokens: {input: 100000, output: 10000}\n  - say: still working\n  - sleep: 30s\n  - result: {text: never}\n";
-    let agent = ScriptedAgent::new(script);
+    // `slow` reports 100k input / 10k output tokens ($0.20 at the prices below), says so with
+    // a file, and keeps working; `broken` waits for that file and fails, which fails the run
+    // and cancels `slow` mid-session. Both may write the worktree, so they run at the same
+    // time (a read-only stage would wait for the writer: read and write stages of a run take
+    // turns).
+    let agent = ScriptedAgent::new("");
+    let counted = agent.scratch().join("tokens-reported");
+    std::fs::write(
+        agent.script_path(),
+        format!(
+            "- - say: working\n  - tokens: {{input: 100000, output: 10000}}\n  - say: still working\n  \
+             - run: \"touch {}\"\n  - sleep: 30s\n  - result: {{text: never}}\n",
+            counted.display()
+        ),
+    )
+    .unwrap();
     let broken = format!(
-        "  broken:\n    {}\n    with: {{ sleep_ms: 1500, fail: fatal }}\n    permissions: {{ workspace: write, exec: [sleep] }}\n",
-        fixture_uses("fixture_echo")
+        "uses: builtin:gate\nwith: {{ commands: [\"sh -c 'while [ ! -e {} ]; do sleep 0.02; done; exit 1'\"] }}\n\
+         permissions: {{ workspace: write, exec: [sh] }}\nretry: {{ max_attempts: 1 }}",
+        counted.display()
     );
-    let stages = agent_stage("slow", None, "{ backend: claude, model: m1 }") + &broken;
-    let wf = workflow(
-        &repo,
-        &agent,
-        "prices: { m1: { input: 1, output: 10 } }",
-        &stages,
+    agents_workflow(&agent)
+        .top("prices: { m1: { input: 1, output: 10 } }")
+        .stage("slow", &agent_session("{ backend: claude, model: m1 }"))
+        .stage("broken", &broken)
+        .write(&repo);
+    let r = repo.run(&["run", "workflow.yaml"]);
+    // The run ends (and does not hang).
+    r.exits(1);
+    assert!(
+        counted.exists(),
+        "the run failed before the tokens were reported"
     );
-    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    let report = r.report();
+    let slow = report.stage("slow");
+    assert_eq!(slow.outcomes(), ["cancelled"], "{slow:?}");
     assert_eq!(
-        r.code(),
-        1,
-        "the run ends (and does not hang): {}",
-        r.stderr()
+        report.event_names().last(),
+        Some(&"spend_recorded"),
+        "{:?}",
+        report.event_names()
     );
-    let show = repo.show(&r.run_id());
-    let slow = &show["state"]["stages"]["slow"];
-    assert_eq!(
-        slow["history"][0]["outcome"]["outcome"], "cancelled",
-        "{slow}"
-    );
-    let events: Vec<&str> = show["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"]["event"].as_str().unwrap())
-        .collect();
-    assert_eq!(events.last(), Some(&"spend_recorded"), "{events:?}");
-    let spent = slow["history"][0]["spend"]["cost_usd"].as_f64().unwrap();
-    assert!((spent - 0.2).abs() < 1e-9, "{slow}");
+    let spent = slow.history[0].spend.cost_usd;
+    assert!((spent - 0.2).abs() < 1e-9, "{slow:?}");
 }

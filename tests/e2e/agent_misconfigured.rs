@@ -4,12 +4,10 @@
 //! engine/crates/engine-agent/tests/fixtures/gemini/real/untrusted.stderr, exit 55). Before,
 //! the session ended `errored` and `builtin:agent` resumed it again and again.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::{TestRepo, outcomes};
+use crate::support::TestRepo;
 
 /// Writes the stand-in `gemini` into `dir`: it counts its runs in `dir/runs`, reads its prompt,
 /// prints the real CLI's stderr and exits 55.
@@ -32,7 +30,7 @@ fn an_untrusted_folder_fails_the_agent_stage_at_once_saying_how_to_fix_it() {
     let repo = TestRepo::new();
     let bin = tempfile::tempdir().unwrap();
     let gemini = untrusted_gemini(bin.path());
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: untrusted
 agents:
   backends:
@@ -47,19 +45,19 @@ stages:
         gemini.display(),
         bin.path().display()
     ));
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Anything"]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let failure = &show["state"]["stages"]["execute"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal", "{failure}");
-    let message = failure["message"].as_str().unwrap();
-    assert!(message.contains("misconfigured"), "{message}");
-    assert!(
-        message.contains("GEMINI_CLI_TRUST_WORKSPACE=true"),
-        "{message}"
-    );
-    assert_eq!(failure["detail"]["misconfigured"], true, "{failure}");
-    assert_eq!(outcomes(&show)["execute"], vec!["failed"], "not retried");
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Anything")
+        .run();
+    r.exits(1);
+    let report = r.report();
+    let execute = report.stage("execute");
+    let failure = execute.failure();
+    assert_eq!(failure.kind, "fatal", "{failure:?}");
+    insta::assert_snapshot!("untrusted_folder_message", repo.normalise(&failure.message));
+    assert_eq!(failure.detail["misconfigured"], true, "{failure:?}");
+    assert_eq!(execute.outcomes(), ["failed"], "not retried");
     let runs = std::fs::read_to_string(bin.path().join("runs")).unwrap();
     assert_eq!(runs.lines().count(), 1, "one session, never resumed");
 }

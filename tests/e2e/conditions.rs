@@ -1,14 +1,14 @@
 //! End-to-end: `if:` conditions (true, false, invalid), templated `with:`, secrets that never
 //! reach the store, logs or output, and `finally:` stages that never change a run's outcome.
 
-mod support;
-
-use support::{TestRepo, outcomes};
+use crate::support::agent::ScriptedAgent;
+use crate::support::repo::{files_under, holds};
+use crate::support::{TestRepo, Workflow};
 
 #[test]
 fn false_conditions_skip_stages_and_true_ones_run_them() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: conditions
 env: { MODE: code }
@@ -36,23 +36,28 @@ stages:
     permissions: { workspace: read, exec: [sh] }
 "#,
     );
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "Conditions"]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert!(run.stderr().contains("⤼ docs skipped"), "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let outcomes = outcomes(&show);
-    assert_eq!(outcomes["docs"], vec!["skipped"]);
-    assert_eq!(outcomes["check"], vec!["succeeded"]);
-    assert_eq!(outcomes["after"], vec!["succeeded"]);
-    assert_eq!(show["state"]["stages"]["docs"]["phase"]["phase"], "skipped");
-    // The summary at the end lists every stage.
-    assert!(run.stderr().contains("summary: run"), "{}", run.stderr());
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Conditions")
+        .run();
+    run.succeeds();
+    // The skip is told (while `check` runs, so its place among the lines varies), and the
+    // summary at the end lists every stage.
+    run.stderr_has("⤼ docs skipped: `if: env.MODE == 'docs'` is false");
+    insta::assert_snapshot!("skipped_and_run_summary", run.stderr_from("summary:"));
+    let report = run.report();
+    let outcomes = report.outcomes();
+    assert_eq!(outcomes["docs"], ["skipped"]);
+    assert_eq!(outcomes["check"], ["succeeded"]);
+    assert_eq!(outcomes["after"], ["succeeded"]);
+    assert_eq!(report.stage("docs").phase(), "skipped");
 }
 
 #[test]
 fn a_condition_that_cannot_be_evaluated_fails_the_stage_and_a_malformed_one_the_validation() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: conditions
 stages:
@@ -68,13 +73,18 @@ stages:
     permissions: { workspace: read, exec: [sh] }
 "#,
     );
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "Missing key"]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    assert!(run.stderr().contains("nope"), "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    assert_eq!(outcomes(&show)["check"], vec!["failed"]);
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Missing key")
+        .run();
+    run.exits(1);
+    let report = run.report();
+    let check = report.stage("check");
+    assert_eq!(check.outcomes(), ["failed"]);
+    insta::assert_snapshot!("condition_on_a_missing_key", check.failure().message);
 
-    let bad = repo.workflow(
+    repo.workflow(
         r#"
 name: conditions
 stages:
@@ -85,20 +95,20 @@ stages:
     permissions: { workspace: read, exec: [true] }
 "#,
     );
-    let run = repo.run(&["run", bad.to_str().unwrap(), "--task", "Bad"]);
-    assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(
-        run.stderr().contains("workflow.yaml:6:"),
-        "{}",
-        run.stderr()
-    );
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Bad")
+        .run();
+    run.exits(2);
+    insta::assert_snapshot!("malformed_condition", run.stderr_normalised());
 }
 
 #[test]
 fn a_secret_reaches_its_stage_but_never_the_store_logs_or_output() {
     let repo = TestRepo::new();
     let secret = "tok-7f3a9c1e55d2";
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: secrets
 stages:
@@ -111,46 +121,36 @@ stages:
     permissions: { workspace: read, exec: [sh] }
 "#,
     );
-    let output = repo
+    let run = repo
         .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Secrets"])
+        .args(["run", "workflow.yaml"])
+        .task("Secrets")
         .env("DEMO_TOKEN", secret)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    // Exit 3 proves the stage got the real value; the run fails.
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("(exit 3)"), "{stderr}");
-    assert!(!stderr.contains(secret), "{stderr}");
-    assert!(stderr.contains("[redacted]"), "{stderr}");
-    assert!(!String::from_utf8_lossy(&output.stdout).contains(secret));
+        .run();
+    // Exit 3 proves the stage got the real value; the run fails, and says so redacted.
+    run.exits(1).never_prints(secret);
+    insta::assert_snapshot!("secret_redacted", run.stderr_normalised());
 
     // Nothing under the state directory holds it: store, event log, attempt logs.
-    let mut files = vec![repo.path().join(".engine")];
-    let mut checked = 0;
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-            assert!(!found, "the secret is in {}", path.display());
-            checked += 1;
-        }
+    let files = files_under(&repo.path().join(".engine"));
+    for (path, bytes) in &files {
+        assert!(!holds(bytes, secret), "the secret is in {}", path.display());
     }
-    assert!(checked > 3, "checked only {checked} files");
-    let run_id = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .next()
-        .unwrap()
-        .to_string();
-    let show = repo.run(&["show", &run_id, "--json"]);
-    assert!(!show.stdout().contains(secret));
+    assert!(files.len() > 3, "checked only {} files", files.len());
+    let show = repo.run(&["show", &run.run_id(), "--json"]);
+    show.succeeds().never_prints(secret);
 
     // Without the variable the stage fails and says which secret is missing.
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "No secret"]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    assert!(run.stderr().contains("DEMO_TOKEN"), "{}", run.stderr());
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("No secret")
+        .run();
+    run.exits(1);
+    insta::assert_snapshot!(
+        "secret_missing",
+        run.report().stage("leak").failure().message
+    );
 }
 
 #[test]
@@ -181,34 +181,33 @@ finally:
             u8::from(fail)
         )
     };
-    let wf = repo.workflow(&workflow(false));
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "Works"]);
+    repo.workflow(&workflow(false));
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Works")
+        .run();
     // The broken notifier fails, the run still succeeded.
-    assert_eq!(run.code(), 0, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let finally = &show["state"]["finally"];
-    assert_eq!(
-        finally["on_failure"]["outcome"]["outcome"], "skipped",
-        "{finally}"
-    );
-    assert_eq!(finally["broken_notifier"]["outcome"]["outcome"], "failed");
-    assert_eq!(show["state"]["status"]["status"], "succeeded");
+    run.succeeds();
+    let report = run.report();
+    assert_eq!(report.finally("on_failure").outcome, "skipped");
+    assert_eq!(report.finally("broken_notifier").outcome, "failed");
+    assert_eq!(report.status(), "succeeded");
 
-    let wf = repo.workflow(&workflow(true));
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "Breaks"]);
-    assert_eq!(run.code(), 1, "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let finally = &show["state"]["finally"];
-    assert_eq!(
-        finally["on_failure"]["outcome"]["outcome"], "succeeded",
-        "{finally}"
-    );
-    assert_eq!(show["state"]["status"]["status"], "failed");
+    repo.workflow(&workflow(true));
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Breaks")
+        .run();
+    run.exits(1);
+    let report = run.report();
+    assert_eq!(report.finally("on_failure").outcome, "succeeded");
+    assert_eq!(report.status(), "failed");
 }
 
 #[test]
 fn an_agent_secret_echoed_by_the_agent_never_reaches_its_transcript() {
-    use support::agent::ScriptedAgent;
     let repo = TestRepo::new();
     let secret = "sk-demo-4e1b7a90c2";
     // The agent prints its environment's key (a tool call) and repeats it in its answer.
@@ -218,48 +217,39 @@ fn an_agent_secret_echoed_by_the_agent_never_reaches_its_transcript() {
   - say: "I was given sk-demo-4e1b7a90c2. <promise>COMPLETE</promise>"
 "#,
     );
-    let wf = repo.workflow(&format!(
-        r#"name: agent-secret
-agents:
-  secrets: [DEMO_API_KEY]
-{backends}stages:
-  execute:
-    uses: builtin:agent
-    with: {{ backend: claude, completion: promise }}
-    permissions: {{ workspace: write, agent: true }}
-"#,
-        backends = agent.backends_yaml(),
-    ));
-    let output = repo
-        .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Use the key"])
+    Workflow::named("agent-secret")
+        .agents(&agent, "secrets: [DEMO_API_KEY]")
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude, completion: promise }\n\
+             permissions: { workspace: write, agent: true }",
+        )
+        .write(&repo);
+    repo.engine()
+        .args(["run", "workflow.yaml"])
+        .task("Use the key")
         .env("DEMO_API_KEY", secret)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(!stderr.contains(secret), "{stderr}");
+        .run()
+        .succeeds()
+        .never_prints(secret);
     // The agent really had the key (its own log is outside the state directory).
-    let echoed = agent.invocations()[0]["env_names"]
+    let given = agent.invocations()[0]["env_names"]
         .as_array()
         .unwrap()
         .iter()
         .any(|n| n == "DEMO_API_KEY");
-    assert!(echoed);
-    let mut files = vec![repo.path().join(".engine")];
+    assert!(given);
     let mut transcripts = 0;
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            let bytes = std::fs::read(&path).unwrap();
-            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
-            assert!(!found, "the secret is in {}", path.display());
-            if path.to_string_lossy().contains("transcripts") {
-                let text = String::from_utf8_lossy(&bytes);
-                assert!(text.contains("[redacted]"), "{text}");
-                transcripts += 1;
-            }
+    for (path, bytes) in files_under(&repo.path().join(".engine")) {
+        assert!(
+            !holds(&bytes, secret),
+            "the secret is in {}",
+            path.display()
+        );
+        if path.to_string_lossy().contains("transcripts") {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(text.contains("[redacted]"), "{text}");
+            transcripts += 1;
         }
     }
     assert_eq!(transcripts, 1);

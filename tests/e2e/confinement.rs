@@ -6,18 +6,16 @@
 //! byte-identical afterwards. A `kill -9` of the engine leaves no process of the attempt
 //! behind, and `resume` finishes the run.
 
-mod support;
-
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
-use support::TestRepo;
-use support::agent::ScriptedAgent;
+use crate::support::agent::ScriptedAgent;
+use crate::support::diff::assert_text_eq;
+use crate::support::process::{assert_no_process_named, processes_named};
+use crate::support::{TestRepo, wait_until};
 
 /// A HOME for the engine with a planted key under `.ssh`, and a secret outside HOME listed in
 /// the workflow's `sandbox.hide`.
@@ -149,9 +147,7 @@ fn fingerprint(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
 /// A repository with two commits on `main` (so `reset --hard HEAD~1` would move it).
 fn repo() -> TestRepo {
     let repo = TestRepo::new();
-    repo.write("second.txt", "two\n");
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "second"]);
+    repo.write("second.txt", "two\n").commit_all("second");
     // An untracked file of the user's, such as a `.env`.
     repo.write(".env", "API_KEY=users-own\n");
     repo
@@ -159,69 +155,57 @@ fn repo() -> TestRepo {
 
 const LIMITS: &str = "limits: { processes: 64, memory: 256MiB, file_size: 1MiB }";
 
-fn processes_named(marker: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let mut cmdline = String::new();
-        if let Ok(mut f) = std::fs::File::open(entry.path().join("cmdline")) {
-            let _ = f.read_to_string(&mut cmdline);
-        }
-        if cmdline.replace('\0', " ").contains(marker) {
-            found.push(entry.file_name().to_string_lossy().into_owned());
-        }
-    }
-    found
-}
-
-/// Waits up to 5 s for every process carrying `marker` to be gone.
-fn assert_gone(marker: &str) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !processes_named(marker).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "processes of the attempt survived: {:?}",
-            processes_named(marker)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A marker unique to this test process: `sleep <marker>` is the daemon to look for.
 fn marker(n: u32) -> String {
     format!("{}.{n}", 90000 + std::process::id() % 9000)
 }
 
+/// The report the hostile script committed on the run's branch.
 fn report_of(repo: &TestRepo, branch: &str) -> String {
     repo.git(&["show", &format!("{branch}:report.txt")])
 }
 
-fn assert_all_blocked(report: &str) {
-    assert!(report.contains("committed"), "{report}");
-    let lines: Vec<&str> = report.lines().filter(|l| l.contains(": ")).collect();
-    assert_eq!(lines.len(), 15, "{report}");
-    for line in lines {
-        assert!(line.ends_with(": blocked"), "not refused: {line}\n{report}");
-    }
-}
+/// What the hostile script reports when every escape it tried was refused and it could still
+/// commit its work.
+const ALL_BLOCKED: &str = "\
+checkout-write: blocked
+checkout-overwrite: blocked
+reset-hard: blocked
+update-ref-main: blocked
+hooks-path: blocked
+hook-file: blocked
+other-branch: blocked
+home-write: blocked
+etc-write: blocked
+ssh-key-read: blocked
+hidden-read: blocked
+loopback-connect: blocked
+fork-cap: blocked
+memory-cap: blocked
+file-size-cap: blocked
+committed
+";
 
-/// Runs the hostile workflow `wf` (HOME is the planted one) and checks the run succeeded, every
+/// Runs the hostile workflow.yaml (HOME is the planted one) and checks the run succeeded, every
 /// escape was refused, nothing reached the listener, nothing of the attempt runs on, and the
 /// user's repository and HOME are as they were.
-fn run_hostile(repo: &TestRepo, wf: &Path, secrets: &Secrets, listener: &Listener, marker: &str) {
+#[track_caller]
+fn run_hostile(repo: &TestRepo, secrets: &Secrets, listener: &Listener, marker: &str) {
     let before = fingerprint(repo);
-    let output = repo
+    let r = repo
         .engine()
-        .args(["run", wf.to_str().unwrap(), "--task", "Break out"])
+        .args(["run", "workflow.yaml"])
+        .task("Break out")
         .env("HOME", secrets.home.path())
-        .output()
-        .unwrap();
-    let r = support::Run { output };
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let branch = show["meta"]["branch"].as_str().unwrap().to_string();
-    assert_all_blocked(&report_of(repo, &branch));
+        .run();
+    r.succeeds();
+    assert_text_eq(
+        &report_of(repo, &r.report().meta.branch),
+        ALL_BLOCKED,
+        "the hostile script's report",
+    );
     assert_eq!(listener.accepted.load(Ordering::SeqCst), 0);
-    assert_gone(marker);
+    assert_no_process_named(marker);
     assert_eq!(fingerprint(repo), before, "the user's repository changed");
     assert!(!secrets.home.path().join("evil.txt").exists());
 }
@@ -234,7 +218,7 @@ fn a_hostile_gate_command_is_refused_everything_and_the_repository_is_untouched(
     let marker = marker(1);
     let script = hostile_script(repo.path(), &secrets, listener.port, &marker);
     std::fs::write(secrets.other.path().join("hostile.sh"), &script).unwrap();
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: hostile-gate
 git: {{ keep_worktree: always }}
 sandbox:
@@ -249,7 +233,7 @@ stages:
         hidden = secrets.other.path().display(),
         script = serde_json::to_string(&script).unwrap(),
     ));
-    run_hostile(&repo, &wf, &secrets, &listener, &marker);
+    run_hostile(&repo, &secrets, &listener, &marker);
 }
 
 #[test]
@@ -263,7 +247,7 @@ fn a_hostile_agent_is_refused_everything_and_the_repository_is_untouched() {
         "- - run: {}\n  - say: \"Done. <promise>COMPLETE</promise>\"\n",
         serde_json::to_string(&script).unwrap()
     ));
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: hostile-agent
 git: {{ keep_worktree: always }}
 agents:
@@ -280,13 +264,13 @@ stages:
         backends = agent.backends_yaml(),
         hidden = secrets.other.path().display(),
     ));
-    run_hostile(&repo, &wf, &secrets, &listener, &marker);
+    run_hostile(&repo, &secrets, &listener, &marker);
 }
 
 #[test]
 fn a_fork_bomb_ends_with_its_stage_and_the_engine_goes_on() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: bomb
 sandbox:
   {LIMITS}
@@ -303,11 +287,10 @@ stages:
     permissions: {{ workspace: read, exec: ["true"] }}
 "#
     ));
-    let r = repo.run(&["run", wf.to_str().unwrap()]);
+    let r = repo.run(&["run", "workflow.yaml"]);
     // The bomb's stage fails (its time runs out); the engine records it and exits normally.
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    assert_eq!(show["state"]["stages"]["bomb"]["phase"]["phase"], "failed");
+    r.exits(1);
+    assert_eq!(r.report().stage("bomb").phase(), "failed");
 }
 
 #[test]
@@ -318,7 +301,7 @@ fn the_network_is_there_only_when_granted() {
         "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {}), 2)'",
         listener.port
     );
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: net
 stages:
   offline:
@@ -335,8 +318,7 @@ stages:
         connect_json = serde_json::to_string(&connect).unwrap(),
         offline_json = serde_json::to_string(&format!("! {connect}")).unwrap(),
     ));
-    let r = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     assert_eq!(listener.accepted.load(Ordering::SeqCst), 1);
 }
 
@@ -357,7 +339,7 @@ fn a_kill_9_of_the_engine_leaves_no_process_of_the_attempt_and_resume_finishes()
         ready = ready.display()
     );
     std::fs::write(agent.script_path(), script).unwrap();
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: killed
 agents:
 {backends}stages:
@@ -368,38 +350,35 @@ agents:
 "#,
         backends = agent.backends_yaml(),
     ));
-    let mut child = repo.spawn(&["run", wf.to_str().unwrap(), "--task", "Work"], &[]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ready.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the agent never started its daemon"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert_eq!(processes_named(&marker).len(), 1, "the daemon runs");
-    child.kill().unwrap();
-    let _ = child.wait();
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Work")
+        .spawn();
+    engine.wait_for_file(&ready);
+    // The daemon runs (once the shells that started it are done, it alone carries the marker).
+    let daemon = format!("sleep {marker}");
+    wait_until("the daemon to run", || {
+        let found = processes_named(&marker);
+        found.len() == 1 && found[0].contains(&daemon)
+    });
+    engine.kill9();
     // The engine's death takes the sandbox with it: the daemon too.
-    assert_gone(&marker);
-    let runs = repo.run(&["runs", "--json"]);
-    let list: Vec<serde_json::Value> = serde_json::from_str(&runs.stdout()).unwrap();
-    let run_id = list[0]["run_id"].as_str().unwrap().to_string();
-    let r = repo.run(&["resume", &run_id]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert_gone(&marker);
+    assert_no_process_named(&marker);
+    let run_id = repo.run_ids()[0].clone();
+    repo.run(&["resume", &run_id]).succeeds();
+    assert_no_process_named(&marker);
     // What the killed attempt committed inside its sandbox was never lost: the run branch
     // took it when the next attempt started.
-    let show = repo.show(&run_id);
-    let branch = show["meta"]["branch"].as_str().unwrap();
-    let log = repo.git(&["log", "--format=%s", branch]);
+    let branch = repo.report(&run_id).meta.branch;
+    let log = repo.git(&["log", "--format=%s", &branch]);
     assert!(log.lines().any(|l| l == "early-inside"), "{log}");
 }
 
 #[test]
 fn with_confinement_off_a_moved_main_fails_the_attempt_and_says_what_moved() {
     let repo = repo();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"name: unconfined
 sandbox: { enabled: false }
 stages:
@@ -412,57 +391,47 @@ env: { REPO: "REPO_PATH" }
         .replace("REPO_PATH", &repo.path().display().to_string())
         .as_str(),
     );
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Move main"]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let failure = &show["state"]["stages"]["evil"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal", "{failure}");
-    let message = failure["message"].as_str().unwrap();
-    assert!(message.contains("refs/heads/main moved"), "{message}");
-    assert!(message.contains("sandbox.enabled: false"), "{message}");
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Move main")
+        .run();
+    r.exits(1);
+    let report = r.report();
+    let failure = report.stage("evil").failure();
+    assert_eq!(failure.kind, "fatal", "{failure:?}");
+    // It names what moved and why it could.
+    insta::assert_snapshot!("unconfined_main_moved", repo.normalise(&failure.message));
 }
 
 #[test]
 fn without_bubblewrap_runs_refuse_to_start_unless_confinement_is_off() {
     let repo = TestRepo::new();
     let gate = "stages:\n  check:\n    uses: builtin:gate\n    with: { commands: [\"true\"] }\n    permissions: { workspace: read, exec: [\"true\"] }\n";
-    let wf = repo.workflow(&format!("name: confined\n{gate}"));
+    repo.workflow(&format!("name: confined\n{gate}"));
     let engine = |args: &[&str]| {
-        let output = repo
-            .engine()
+        repo.engine()
             .args(args)
             .env("ENGINE_BWRAP", "/nonexistent/bwrap")
-            .output()
-            .unwrap();
-        support::Run { output }
+            .run()
     };
-    let r = engine(&["run", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 9, "{}", r.stderr());
-    assert!(r.stderr().contains("cannot confine"), "{}", r.stderr());
-    assert!(r.stderr().contains("ENGINE_BWRAP"), "{}", r.stderr());
-    let runs = engine(&["runs", "--json"]);
-    assert_eq!(runs.stdout().trim(), "[]", "no run was created");
+    let r = engine(&["run", "workflow.yaml"]);
+    r.exits(9);
+    // It says why and how to turn confinement off.
+    insta::assert_snapshot!("cannot_confine", r.stderr_normalised());
+    engine(&["runs", "--json"]).stdout_is("[]\n");
     // validate says so, without failing.
-    let v = engine(&["validate", wf.to_str().unwrap()]);
-    assert_eq!(v.code(), 0, "{}", v.stderr());
-    assert!(
-        v.stderr().contains("warning: cannot confine"),
-        "{}",
-        v.stderr()
-    );
+    let v = engine(&["validate", "workflow.yaml"]);
+    v.succeeds();
+    insta::assert_snapshot!("validate_cannot_confine", v.stderr_normalised());
     // Turned off, the run goes ahead and validate warns about that instead.
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         "name: unconfined\nsandbox: {{ enabled: false }}\n{gate}"
     ));
-    let v = engine(&["validate", wf.to_str().unwrap()]);
-    assert_eq!(v.code(), 0, "{}", v.stderr());
-    assert!(
-        v.stderr().contains("sandbox.enabled is false"),
-        "{}",
-        v.stderr()
-    );
-    let r = engine(&["run", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let v = engine(&["validate", "workflow.yaml"]);
+    v.succeeds();
+    insta::assert_snapshot!("validate_confinement_off", v.stderr_normalised());
+    engine(&["run", "workflow.yaml"]).succeeds();
 }
 
 #[test]
@@ -477,14 +446,14 @@ fn variables_that_redirect_git_or_load_code_are_refused() {
             "agents.env.BASH_ENV",
         ),
     ] {
-        let wf = repo.workflow(&format!("name: env\n{head}\n{gate}"));
-        let r = repo.run(&["validate", wf.to_str().unwrap()]);
-        assert_eq!(r.code(), 2, "{head}: {}", r.stderr());
-        assert!(r.stderr().contains(field), "{}", r.stderr());
-        assert!(r.stderr().contains("cannot be set here"), "{}", r.stderr());
+        repo.workflow(&format!("name: env\n{head}\n{gate}"));
+        let r = repo.run(&["validate", "workflow.yaml"]);
+        r.exits(2);
+        // The field, and that it cannot be set here.
+        insta::assert_snapshot!(format!("refused_{field}"), r.stderr_normalised());
     }
     // A stage's own command may not set them, nor PATH.
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: stage-env
 stages:
   git-dir:
@@ -497,17 +466,17 @@ stages:
     with: {{ program: "true", env: [[PATH, /workspace/bin]] }}
     permissions: {{ workspace: read, exec: ["true"] }}
 "#,
-        exec = support::fixture_uses("fixture_exec"),
+        exec = crate::support::fixture_uses("fixture_exec"),
     ));
-    let r = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    for (stage, name) in [("git-dir", "GIT_DIR"), ("path", "PATH")] {
-        let error = &show["state"]["stages"][stage]["outputs"]["error"];
-        let message = error["message"].as_str().unwrap_or_default();
-        assert!(
-            message.contains(&format!("setting {name} is not allowed")),
-            "{stage}: {error}"
+    let r = repo.run(&["run", "workflow.yaml"]);
+    r.succeeds();
+    let report = r.report();
+    for stage in ["git-dir", "path"] {
+        let error = &report.stage(stage).outputs["error"];
+        // It names the variable that may not be set.
+        insta::assert_snapshot!(
+            format!("stage_sets_{stage}"),
+            error["message"].as_str().unwrap_or_default()
         );
     }
 }

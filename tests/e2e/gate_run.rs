@@ -1,10 +1,6 @@
 //! End-to-end: the real `engine` binary runs gate workflows on real temporary git repositories.
 
-mod support;
-
-use std::io::BufReader;
-
-use support::{TestRepo, outcomes, wait_for_line};
+use crate::support::TestRepo;
 
 const TWO_GATES: &str = r#"
 name: ci
@@ -31,13 +27,17 @@ fn gate_workflow_runs_in_its_own_worktree_and_leaves_the_checkout_alone() {
     repo.write("src/lib.txt", "staged change\n");
     repo.git(&["add", "src/lib.txt"]);
     repo.write("notes.txt", "untracked notes\n");
-    let wf = repo.workflow(TWO_GATES);
+    repo.workflow(TWO_GATES);
     let status_before = repo.git(&["status", "--porcelain"]);
     let staged_before = repo.git(&["diff", "--cached"]);
     let head_before = repo.git(&["rev-parse", "HEAD"]);
 
-    let run = repo.run(&["run", wf.to_str().unwrap(), "--task", "Check the build"]);
-    assert_eq!(run.code(), 0, "stderr: {}", run.stderr());
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Check the build")
+        .run();
+    run.succeeds();
     let run_id = run.run_id();
     assert_eq!(
         run_id.len(),
@@ -45,14 +45,14 @@ fn gate_workflow_runs_in_its_own_worktree_and_leaves_the_checkout_alone() {
         "stdout starts with the run id: {}",
         run.stdout()
     );
-    assert!(run.stderr().contains("✓ build"), "{}", run.stderr());
-    assert!(run.stderr().contains("✓ check"), "{}", run.stderr());
+    // Each stage's progress, the worktree removed, the summary.
+    insta::assert_snapshot!("two_gates_pass", run.stderr_normalised());
 
     // The user's checkout is exactly as it was (byte for byte), minus nothing, plus nothing.
-    assert_eq!(repo.read("README.md"), "# demo, edited but not committed\n");
-    assert_eq!(repo.read("src/lib.txt"), "staged change\n");
-    assert_eq!(repo.read("notes.txt"), "untracked notes\n");
-    assert!(!repo.path().join("built.txt").exists());
+    repo.assert_file("README.md", "# demo, edited but not committed\n");
+    repo.assert_file("src/lib.txt", "staged change\n");
+    repo.assert_file("notes.txt", "untracked notes\n");
+    repo.assert_no_file("built.txt");
     assert_eq!(repo.git(&["diff", "--cached"]), staged_before);
     assert_eq!(repo.git(&["rev-parse", "HEAD"]), head_before);
     let status_after = repo.git(&["status", "--porcelain"]);
@@ -63,52 +63,42 @@ fn gate_workflow_runs_in_its_own_worktree_and_leaves_the_checkout_alone() {
 
     // The work happened in the run's own worktree (check found build's file there), which is
     // removed once the run succeeded; its branch stays.
-    let show = repo.show(&run_id);
-    assert!(show["meta"]["worktree"].is_null(), "{}", show["meta"]);
+    let report = run.report();
+    assert_eq!(report.meta.worktree, None);
     assert!(
         !repo.path().join(".engine/worktrees").join(&run_id).exists(),
         "the worktree directory is gone"
     );
-    assert!(
-        run.stderr().contains("removed the worktree"),
-        "{}",
-        run.stderr()
-    );
-    let branch = show["meta"]["branch"].as_str().unwrap();
+    let branch = &report.meta.branch;
     assert!(branch.starts_with("engine/"), "{branch}");
-    assert!(repo.git(&["branch", "--list", branch]).contains(branch));
-    assert_eq!(show["meta"]["base_branch"], "main");
-    assert_eq!(show["state"]["status"]["status"], "succeeded");
-    let o = outcomes(&show);
-    assert_eq!(o["build"], vec!["succeeded"]);
-    assert_eq!(o["check"], vec!["succeeded"]);
-    let outputs = &show["state"]["stages"]["build"]["outputs"];
+    assert!(
+        repo.git(&["branch", "--list", branch])
+            .contains(branch.as_str())
+    );
+    assert_eq!(report.meta.base_branch, "main");
+    assert_eq!(report.status(), "succeeded");
+    let o = report.outcomes();
+    assert_eq!(o["build"], ["succeeded"]);
+    assert_eq!(o["check"], ["succeeded"]);
+    let outputs = &report.stage("build").outputs;
     assert_eq!(outputs["commands"].as_array().unwrap().len(), 2);
     // Events: started, two successes; numbered from 1 without gaps.
-    let seqs: Vec<u64> = show["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["seq"].as_u64().unwrap())
-        .collect();
-    assert_eq!(seqs, vec![1, 2, 3]);
+    let seqs: Vec<u64> = report.events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
 
-    // `engine runs` lists it; `engine show` renders it for people.
-    let runs = repo.run(&["runs", "--json"]);
-    assert_eq!(runs.code(), 0);
-    let list: serde_json::Value = serde_json::from_str(&runs.stdout()).unwrap();
+    // `engine runs` lists it; `engine show` renders it for people, found by a prefix.
+    let list = repo.runs();
     assert_eq!(list[0]["run_id"], run_id.as_str());
     assert_eq!(list[0]["status"], "succeeded");
     let text = repo.run(&["show", &run_id[..10]]);
-    assert_eq!(text.code(), 0, "{}", text.stderr());
-    assert!(text.stdout().contains("build"), "{}", text.stdout());
-    assert!(text.stdout().contains("attempt 1"), "{}", text.stdout());
+    text.succeeds();
+    insta::assert_snapshot!("show_two_gates", text.stdout_normalised());
 }
 
 #[test]
 fn a_failing_gate_fails_the_run_with_exit_1_and_reports_the_output_tail() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: failing
 stages:
@@ -118,29 +108,28 @@ stages:
     permissions: { workspace: read, exec: [sh] }
 "#,
     );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 1, "stderr: {}", run.stderr());
-    assert!(run.stderr().contains("✗ test"), "{}", run.stderr());
-    let show = repo.show(&run.run_id());
-    assert_eq!(show["state"]["status"]["status"], "failed");
-    let failure = &show["state"]["stages"]["test"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal");
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(1);
+    insta::assert_snapshot!("failing_gate", run.stderr_normalised());
+    let report = run.report();
+    assert_eq!(report.status(), "failed");
+    let test = report.stage("test");
+    let failure = test.failure();
+    assert_eq!(failure.kind, "fatal");
+    insta::assert_snapshot!("failing_gate_message", failure.message);
+    // The detail holds the output's tail (and timings, so it is not compared whole).
     assert!(
-        failure["message"].as_str().unwrap().contains('3'),
-        "{failure}"
-    );
-    assert!(
-        failure["detail"].to_string().contains("boom-detail"),
-        "{failure}"
+        failure.detail.to_string().contains("boom-detail"),
+        "{failure:?}"
     );
     // A fatal failure is not retried.
-    assert_eq!(outcomes(&show)["test"], vec!["failed"]);
+    assert_eq!(test.outcomes(), ["failed"]);
 }
 
 #[test]
 fn exec_of_a_program_the_workflow_does_not_grant_is_denied() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: denied
 stages:
@@ -150,15 +139,10 @@ stages:
     permissions: { workspace: read, exec: [ls] }
 "#,
     );
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 1, "stderr: {}", run.stderr());
-    let show = repo.show(&run.run_id());
-    let message = show["state"]["stages"]["peek"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(message.contains("cat"), "{message}");
-    assert!(message.contains("not permitted"), "{message}");
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(1);
+    let report = run.report();
+    insta::assert_snapshot!("exec_not_granted", report.stage("peek").failure().message);
 }
 
 #[test]
@@ -167,16 +151,16 @@ fn a_state_directory_tracked_by_git_is_refused() {
     repo.write(".engine/oops", "tracked by mistake\n");
     repo.git(&["add", "-f", ".engine/oops"]);
     repo.git(&["commit", "-q", "-m", "track state"]);
-    let wf = repo.workflow(TWO_GATES);
-    let run = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(run.code(), 2, "stderr: {}", run.stderr());
-    assert!(run.stderr().contains("tracked by git"), "{}", run.stderr());
+    repo.workflow(TWO_GATES);
+    let run = repo.run(&["run", "workflow.yaml"]);
+    run.exits(2);
+    insta::assert_snapshot!("state_directory_tracked", run.stderr_normalised());
 }
 
 #[test]
 fn a_busy_state_directory_is_reported_and_cancel_reaches_the_running_engine() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"
 name: slow
 stages:
@@ -186,61 +170,57 @@ stages:
     permissions: { workspace: read, exec: [sleep] }
 "#,
     );
-    let mut child = repo.spawn(&["run", wf.to_str().unwrap()], &[]);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, "▶ slow", &mut seen),
-        "never started: {seen}"
-    );
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(
-        &mut std::io::Read::take(child.stdout.take().unwrap(), 27),
-        &mut stdout,
-    )
-    .unwrap();
-    let run_id = stdout.trim().to_string();
+    let mut engine = repo.engine().args(["run", "workflow.yaml"]).spawn();
+    engine.wait_for_stderr("▶ slow");
+    let run_id = engine.read_run_id();
+    let pid = engine.pid().to_string();
 
-    // A second engine on the same state directory gets a clear error and exit code 5.
-    let second = repo.run(&["run", wf.to_str().unwrap()]);
-    assert_eq!(second.code(), 5, "stderr: {}", second.stderr());
-    assert!(
-        second.stderr().contains(&child.id().to_string()),
-        "names the holder: {}",
-        second.stderr()
+    // A second engine on the same state directory gets a clear error naming the holder, and
+    // exit code 5.
+    let second = repo.run(&["run", "workflow.yaml"]);
+    second.exits(5);
+    insta::assert_snapshot!(
+        "state_directory_busy",
+        repo.normalise(&second.stderr().replace(&pid, "[PID]"))
     );
     // Read-only commands still work, from the running engine's mirror.
-    let runs = repo.run(&["runs"]);
-    assert_eq!(runs.code(), 0, "stderr: {}", runs.stderr());
-    assert!(runs.stdout().contains(&run_id), "{}", runs.stdout());
+    repo.run(&["runs"]).succeeds().stdout_has(&run_id);
 
     // Cancel goes through the running engine, which stops the stage and ends the run.
-    let cancel = repo.run(&["cancel", &run_id, "--reason", "changed my mind"]);
-    assert_eq!(cancel.code(), 0, "stderr: {}", cancel.stderr());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(3), "cancelled runs exit 3");
-    let show = repo.show(&run_id);
-    assert_eq!(show["state"]["status"]["status"], "cancelled");
-    assert_eq!(show["state"]["status"]["reason"], "changed my mind");
-    assert_eq!(outcomes(&show)["slow"], vec!["cancelled"]);
+    repo.run(&["cancel", &run_id, "--reason", "changed my mind"])
+        .succeeds();
+    let (code, _) = engine.wait();
+    assert_eq!(code, 3, "cancelled runs exit 3");
+    let report = repo.report(&run_id);
+    assert_eq!(report.status(), "cancelled");
+    assert_eq!(
+        report.state.status.reason.as_deref(),
+        Some("changed my mind")
+    );
+    assert_eq!(report.stage("slow").outcomes(), ["cancelled"]);
 }
 
 #[test]
 fn schema_prints_the_workflow_json_schema() {
     let repo = TestRepo::new();
     let run = repo.run(&["schema"]);
-    assert_eq!(run.code(), 0);
-    let schema: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    run.succeeds();
+    let schema = run.json();
     assert!(schema["properties"]["stages"].is_object(), "{schema}");
 }
 
 #[test]
 fn unknown_run_ids_and_bad_arguments_exit_2() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(TWO_GATES);
-    assert_eq!(repo.run(&["run", wf.to_str().unwrap()]).code(), 0);
+    repo.workflow(TWO_GATES);
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     let show = repo.run(&["show", "ZZZZ"]);
-    assert_eq!(show.code(), 2, "{}", show.stderr());
-    assert_eq!(repo.run(&["frobnicate"]).code(), 2);
-    assert_eq!(repo.run(&["run", "missing.yaml"]).code(), 2);
+    show.exits(2);
+    insta::assert_snapshot!("show_unknown_run", show.stderr_normalised());
+    let unknown = repo.run(&["frobnicate"]);
+    unknown.exits(2);
+    insta::assert_snapshot!("unknown_command", unknown.stderr_normalised());
+    let missing = repo.run(&["run", "missing.yaml"]);
+    missing.exits(2);
+    insta::assert_snapshot!("missing_workflow", missing.stderr_normalised());
 }

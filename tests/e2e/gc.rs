@@ -2,12 +2,10 @@
 //! leftovers of crashes, never touches an unfinished (resumable) run, refuses to run beside a
 //! running engine, and with `--branches` deletes only run branches whose work is in the base.
 
-mod support;
-
-use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use support::{TestRepo, kill9, wait_for_line};
+use crate::support::TestRepo;
+use crate::support::repo::git_in;
 
 /// Two stages, so a run can be held after its first transition; nothing is written.
 const KEEP_ALWAYS: &str = r#"
@@ -39,19 +37,19 @@ stages:
     permissions: { workspace: read, exec: [test] }
 "#;
 
+/// The run's worktree, as recorded.
+#[track_caller]
 fn worktree_of(repo: &TestRepo, run_id: &str) -> Option<PathBuf> {
-    repo.show(run_id)["meta"]["worktree"]
-        .as_str()
-        .map(PathBuf::from)
+    repo.report(run_id).meta.worktree
 }
 
+/// The run's branch.
+#[track_caller]
 fn branch_of(repo: &TestRepo, run_id: &str) -> String {
-    repo.show(run_id)["meta"]["branch"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    repo.report(run_id).meta.branch
 }
 
+/// Whether git lists `path` as a worktree.
 fn registered(repo: &TestRepo, path: &Path) -> bool {
     let list = repo.git(&["worktree", "list", "--porcelain"]);
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
@@ -61,31 +59,25 @@ fn registered(repo: &TestRepo, path: &Path) -> bool {
     })
 }
 
+/// Whether the branch exists.
 fn branch_exists(repo: &TestRepo, branch: &str) -> bool {
     !repo.git(&["branch", "--list", branch]).trim().is_empty()
 }
 
-/// Starts a run, holds it after its first stored transition, kills it with SIGKILL.
-fn start_and_kill(repo: &TestRepo, workflow: &Path) -> String {
-    let mut child = repo.spawn(
-        &["run", workflow.to_str().unwrap(), "--task", "Unfinished"],
-        &[("ENGINE_DEBUG_HOLD", "after:1")],
-    );
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    let found = wait_for_line(&mut stderr, "holding after storing transition 1", &mut seen);
+/// Starts a run of `workflow`, holds it after its first stored transition, kills it with
+/// SIGKILL; returns the run id.
+#[track_caller]
+fn start_and_kill(repo: &TestRepo, workflow: &str) -> String {
+    let mut engine = repo
+        .engine()
+        .args(["run", workflow])
+        .task("Unfinished")
+        .hold("after:1")
+        .spawn();
+    engine.wait_for_stderr("holding after storing transition 1");
     // While it runs, gc refuses: the state directory is locked.
-    let busy = repo.run(&["gc"]);
-    kill9(&mut child);
-    assert!(found, "never held; stderr:\n{seen}");
-    assert_eq!(
-        busy.code(),
-        5,
-        "gc beside a running engine: {}",
-        busy.stderr()
-    );
-    let mut stdout = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout).unwrap();
+    repo.run(&["gc"]).exits(5);
+    let stdout = engine.kill9();
     stdout.lines().next().unwrap_or_default().trim().to_string()
 }
 
@@ -93,17 +85,24 @@ fn start_and_kill(repo: &TestRepo, workflow: &Path) -> String {
 fn gc_removes_finished_runs_leftovers_and_never_an_unfinished_run() {
     let repo = TestRepo::new();
     repo.write("notes.txt", "the user's untracked notes\n");
-    let wf = repo.workflow(KEEP_ALWAYS);
+    repo.workflow(KEEP_ALWAYS);
     repo.write("failing.yaml", FAILING);
-    let failing_wf = repo.path().join("failing.yaml");
 
-    let done = repo.run(&["run", wf.to_str().unwrap(), "--task", "Finished"]);
-    assert_eq!(done.code(), 0, "{}", done.stderr());
+    let done = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Finished")
+        .run();
+    done.succeeds();
     let done_id = done.run_id();
-    let failed = repo.run(&["run", failing_wf.to_str().unwrap(), "--task", "Fails"]);
-    assert_eq!(failed.code(), 1, "{}", failed.stderr());
+    let failed = repo
+        .engine()
+        .args(["run", "failing.yaml"])
+        .task("Fails")
+        .run();
+    failed.exits(1);
     let failed_id = failed.run_id();
-    let unfinished_id = start_and_kill(&repo, &wf);
+    let unfinished_id = start_and_kill(&repo, "workflow.yaml");
     assert_eq!(unfinished_id.len(), 26);
 
     let done_wt = worktree_of(&repo, &done_id).expect("kept: keep_worktree always");
@@ -131,7 +130,7 @@ fn gc_removes_finished_runs_leftovers_and_never_an_unfinished_run() {
 
     // --dry-run changes nothing and lists exactly what would go.
     let dry = repo.run(&["gc", "--dry-run", "--json"]);
-    assert_eq!(dry.code(), 0, "{}", dry.stderr());
+    dry.succeeds();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&dry.stdout()).unwrap();
     let mut listed: Vec<(String, String)> = rows
         .iter()
@@ -154,8 +153,9 @@ fn gc_removes_finished_runs_leftovers_and_never_an_unfinished_run() {
     }
 
     let gc = repo.run(&["gc"]);
-    assert_eq!(gc.code(), 0, "{}", gc.stderr());
-    assert!(gc.stdout().contains(&done_id), "{}", gc.stdout());
+    gc.succeeds();
+    // What it removed, by run.
+    insta::assert_snapshot!("gc_removed", gc.stdout_normalised());
     for gone in [&done_wt, &failed_wt, &orphan, &plain] {
         assert!(!gone.exists(), "{} still exists", gone.display());
         assert!(
@@ -183,53 +183,42 @@ fn gc_removes_finished_runs_leftovers_and_never_an_unfinished_run() {
     assert_eq!(repo.read("notes.txt"), "the user's untracked notes\n");
 
     // Nothing left: a second gc reports nothing.
-    let again = repo.run(&["gc", "--json"]);
-    assert_eq!(again.code(), 0, "{}", again.stderr());
-    assert_eq!(again.stdout().trim(), "[]");
+    repo.run(&["gc", "--json"]).succeeds().stdout_is("[]\n");
 
     // The unfinished run still resumes and finishes in its worktree.
-    let resumed = repo.run(&["resume", &unfinished_id]);
-    assert_eq!(resumed.code(), 0, "resume after gc: {}", resumed.stderr());
-    assert_eq!(
-        repo.show(&unfinished_id)["state"]["status"]["status"],
-        "succeeded"
-    );
+    repo.run(&["resume", &unfinished_id]).succeeds();
+    assert_eq!(repo.report(&unfinished_id).status(), "succeeded");
 }
 
 #[test]
 fn gc_branches_deletes_only_merged_branches_of_finished_runs() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(KEEP_ALWAYS);
-    let merged = repo.run(&["run", wf.to_str().unwrap(), "--task", "Merged"]);
-    assert_eq!(merged.code(), 0, "{}", merged.stderr());
+    repo.workflow(KEEP_ALWAYS);
+    let merged = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Merged")
+        .run();
+    merged.succeeds();
     let merged_branch = branch_of(&repo, &merged.run_id());
-    let unmerged = repo.run(&["run", wf.to_str().unwrap(), "--task", "Unmerged"]);
-    assert_eq!(unmerged.code(), 0, "{}", unmerged.stderr());
+    let unmerged = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Unmerged")
+        .run();
+    unmerged.succeeds();
     let unmerged_id = unmerged.run_id();
     let unmerged_branch = branch_of(&repo, &unmerged_id);
     // Work on the second run's branch that main does not have.
     let wt = worktree_of(&repo, &unmerged_id).unwrap();
     std::fs::write(wt.join("feature.txt"), "feature\n").unwrap();
-    let in_wt = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args(args)
-            .current_dir(&wt)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    in_wt(&["add", "feature.txt"]);
-    in_wt(&["commit", "-q", "-m", "feature"]);
-    let unfinished_id = start_and_kill(&repo, &wf);
+    git_in(&wt, &["add", "feature.txt"]);
+    git_in(&wt, &["commit", "-q", "-m", "feature"]);
+    let unfinished_id = start_and_kill(&repo, "workflow.yaml");
     let unfinished_branch = branch_of(&repo, &unfinished_id);
 
     let dry = repo.run(&["gc", "--branches", "--dry-run", "--json"]);
-    assert_eq!(dry.code(), 0, "{}", dry.stderr());
+    dry.succeeds();
     let rows: Vec<serde_json::Value> = serde_json::from_str(&dry.stdout()).unwrap();
     let branch_action = |branch: &str| {
         rows.iter()
@@ -248,24 +237,20 @@ fn gc_branches_deletes_only_merged_branches_of_finished_runs() {
     );
 
     let gc = repo.run(&["gc", "--branches"]);
-    assert_eq!(gc.code(), 0, "{}\n{}", gc.stdout(), gc.stderr());
+    gc.succeeds();
     assert!(!branch_exists(&repo, &merged_branch));
     assert!(branch_exists(&repo, &unmerged_branch), "unmerged work kept");
     assert!(
         branch_exists(&repo, &unfinished_branch),
         "unfinished run kept"
     );
-    assert!(
-        gc.stdout().contains("not merged into main"),
-        "{}",
-        gc.stdout()
-    );
+    // What it deleted, and why it kept the unmerged branch.
+    insta::assert_snapshot!("gc_branches", gc.stdout_normalised());
 
     // Once main has the work (squash-merged), its branch goes too.
     repo.git(&["merge", "-q", "--squash", &unmerged_branch]);
     repo.git(&["commit", "-q", "-m", "squash"]);
-    let gc = repo.run(&["gc", "--branches", "--json"]);
-    assert_eq!(gc.code(), 0, "{}", gc.stderr());
+    repo.run(&["gc", "--branches", "--json"]).succeeds();
     assert!(!branch_exists(&repo, &unmerged_branch));
     assert!(branch_exists(&repo, &unfinished_branch));
 }

@@ -4,11 +4,9 @@
 //! the other repository is untouched, and the commit lands on the run branch. And what a
 //! `workspace: read` stage's programs leave behind is not committed by a later write stage.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
-use support::{TestRepo, fixture_uses};
+use crate::support::{TestRepo, Workflow, uses_fixture};
 
 /// Every file under `root` (but `.git` and engine's state directory), as bytes.
 fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -60,42 +58,41 @@ fn git_state(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out
 }
 
-/// A workflow whose first stage rewrites the worktree's `.git` file to `gitdir: <target>`, and
-/// whose second writes `feature.txt`.
-fn hijack_workflow(repo: &TestRepo, target: &Path) -> String {
-    let path = repo.workflow(&format!(
-        r#"name: hijack
-stages:
-  hijack:
-    {write}
-    with: {{ path: .git, contents: "gitdir: {target}\n" }}
-    permissions: {{ workspace: write }}
-  work:
-    {echo}
-    needs: [hijack]
-    with: {{ write: feature.txt }}
-    permissions: {{ workspace: write }}
-"#,
-        write = fixture_uses("fixture_write"),
-        echo = fixture_uses("fixture_echo"),
-        target = target.display(),
-    ));
-    path.to_str().unwrap().to_string()
-}
-
-/// Runs the hijacking workflow against `target` and checks the user's repository and `other`
-/// were not touched and the work landed on the run branch.
+/// Runs a workflow whose first stage rewrites the worktree's `.git` file to `gitdir: <target>`,
+/// and whose second writes `feature.txt`; checks the user's repository and `other` were not
+/// touched and the work landed on the run branch.
+#[track_caller]
 fn hijack_is_contained(repo: &TestRepo, target: &Path, other: Option<&TestRepo>) {
-    let wf = hijack_workflow(repo, target);
+    Workflow::named("hijack")
+        .stage(
+            "hijack",
+            &format!(
+                "{}\nwith: {{ path: .git, contents: \"gitdir: {}\\n\" }}\npermissions: {{ workspace: write }}",
+                uses_fixture("fixture_write"),
+                target.display()
+            ),
+        )
+        .stage(
+            "work",
+            &format!(
+                "{}\nneeds: [hijack]\nwith: {{ write: feature.txt }}\npermissions: {{ workspace: write }}",
+                uses_fixture("fixture_echo")
+            ),
+        )
+        .write(repo);
+    repo.redact(target, "[TARGET]");
     // Engine's state directory exists (and is excluded) before we take the picture.
-    let r = repo.run(&["runs"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["runs"]).succeeds();
     let files_before = files(repo.path());
     let git_before = git_state(repo.path());
     let status_before = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
     let other_before = other.map(|o| (git_state(o.path()), files(o.path())));
 
-    let r = repo.run(&["run", &wf, "--task", "Escape"]);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Escape")
+        .run();
     let run_id = r.run_id();
     // Whatever the exit code, the user's repository is exactly as it was.
     assert_eq!(
@@ -116,25 +113,17 @@ fn hijack_is_contained(repo: &TestRepo, target: &Path, other: Option<&TestRepo>)
             "the other repository changed"
         );
     }
-    // The run succeeded, with its commits on its own branch, and said what happened.
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let warned = r
-        .stderr()
-        .lines()
-        .any(|line| line.contains("hijack") && line.contains("changed the worktree's .git file"));
-    assert!(warned, "no warning naming the stage: {}", r.stderr());
-    let show = repo.show(&run_id);
-    let branch = show["meta"]["branch"].as_str().unwrap();
+    // The run succeeded, with its commits on its own branch, and said what happened (a
+    // warning naming the stage).
+    r.succeeds();
+    insta::assert_snapshot!("hijack_warned", r.stderr_normalised());
+    let report = r.report();
+    let branch = &report.meta.branch;
     let feature = repo.git(&["show", &format!("{branch}:feature.txt")]);
     assert!(feature.contains(&format!("{run_id}/work/1")), "{feature}");
-    let commits = show["state"]["stages"]["work"]["history"][0]["commits"]
-        .as_array()
-        .unwrap();
-    assert_eq!(commits.len(), 1, "{show}");
-    assert_eq!(
-        repo.git(&["rev-parse", branch]).trim(),
-        commits[0].as_str().unwrap()
-    );
+    let commits = &report.stage("work").history[0].commits;
+    assert_eq!(commits.len(), 1, "{:#}", report.raw);
+    assert_eq!(repo.git(&["rev-parse", branch]).trim(), commits[0]);
     // The branch holds the work and nothing of the user's (no `.git`, no `.engine`).
     let tree = repo.git(&["ls-tree", "-r", "--name-only", branch]);
     assert_eq!(
@@ -168,7 +157,7 @@ fn a_stage_pointing_the_worktree_at_another_repository_changes_nothing_there() {
 fn what_a_read_only_gate_leaves_behind_is_not_merged() {
     let repo = TestRepo::new();
     repo.git(&["checkout", "-q", "-b", "elsewhere"]);
-    let wf = repo.workflow(&format!(
+    repo.workflow(&format!(
         r#"name: leftovers
 stages:
   check:
@@ -187,10 +176,14 @@ stages:
     permissions: {{ workspace: read, exec: [git] }}
     retry: {{ max_attempts: 1 }}
 "#,
-        echo = fixture_uses("fixture_echo"),
+        echo = crate::support::fixture_uses("fixture_echo"),
     ));
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Add the feature"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add the feature")
+        .run();
+    r.succeeds();
     let run_id = r.run_id();
     let tree = repo.git(&["ls-tree", "-r", "--name-only", "main"]);
     assert_eq!(
@@ -204,11 +197,7 @@ stages:
             .contains(&format!("{run_id}/work/1"))
     );
     // The work stage's commit holds only its own change.
-    let show = repo.show(&run_id);
-    let commit = show["state"]["stages"]["work"]["history"][0]["commits"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let commit = r.report().stage("work").history[0].commits[0].clone();
     let changed = repo.git(&["show", "--format=", "--name-only", &commit]);
     assert_eq!(changed.trim(), "feature.txt");
 }

@@ -1,12 +1,10 @@
 //! `engine init` in fresh repositories: the detected test command and agent CLI land in the
 //! workflow, the workflow validates with the real binary, and existing files are protected.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use support::{Run, TestRepo};
+use crate::support::{EngineOutput, TestRepo};
 
 /// A `PATH` with only git (linked) and the given fake agent CLIs, so whatever the machine has
 /// installed does not change the outcome.
@@ -32,6 +30,7 @@ impl FakePath {
     }
 }
 
+/// Where `program` is on the test's PATH.
 fn which(program: &str) -> PathBuf {
     let path = std::env::var_os("PATH").unwrap();
     std::env::split_paths(&path)
@@ -40,41 +39,47 @@ fn which(program: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{program} not on PATH"))
 }
 
-fn init(repo: &TestRepo, path: &FakePath, args: &[&str]) -> Run {
-    let output = repo
-        .engine()
-        .arg("init")
+/// `engine init ARGS` in `repo` with only `path` on PATH.
+#[track_caller]
+fn init<'r>(repo: &'r TestRepo, path: &FakePath, args: &[&str]) -> EngineOutput<'r> {
+    repo.engine()
+        .args(["init"])
         .args(args)
         .env("PATH", path.value())
-        .output()
-        .unwrap();
-    Run { output }
+        .run()
 }
 
+/// `engine validate FILE` succeeds.
+#[track_caller]
 fn validate(repo: &TestRepo, file: &str) {
     let r = repo.run(&["validate", file]);
-    assert_eq!(r.code(), 0, "{file}: {}\n{}", r.stderr(), repo.read(file));
+    assert_eq!(r.code(), 0, "{file}:\n{}\n{}", repo.read(file), r.context());
 }
 
-/// Runs `engine init` in a repo holding `files`, validates the result, returns its text.
-fn init_with(files: &[(&str, &str)]) -> String {
+/// Runs `engine init` in a repo holding `files`, validates the result; returns what init
+/// printed and the workflow's text.
+#[track_caller]
+fn init_with(files: &[(&str, &str)]) -> (String, String) {
     let repo = TestRepo::new();
     for (name, text) in files {
         repo.write(name, text);
     }
     let r = init(&repo, &FakePath::new(&[]), &[]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(
-        r.stdout().contains("engine validate workflows/engine.yaml"),
-        "{}",
-        r.stdout()
-    );
+    r.succeeds();
     validate(&repo, "workflows/engine.yaml");
     let schema = repo.read("workflows/workflow.schema.json");
     assert!(schema.contains("\"$schema\""), "{schema}");
-    repo.read("workflows/engine.yaml")
+    (r.stdout_normalised(), repo.read("workflows/engine.yaml"))
 }
 
+/// The workflow text `engine init` wrote for a repo holding `files`.
+#[track_caller]
+fn workflow_for(files: &[(&str, &str)]) -> String {
+    init_with(files).1
+}
+
+/// The workflow's test stage runs `commands` with `exec` granted.
+#[track_caller]
 fn assert_test_stage(text: &str, commands: &str, exec: &str) {
     assert!(text.contains(&format!("commands: [{commands}]")), "{text}");
     assert!(text.contains(&format!("exec: [{exec}] }}")), "{text}");
@@ -82,29 +87,32 @@ fn assert_test_stage(text: &str, commands: &str, exec: &str) {
 
 #[test]
 fn each_kind_of_project_gets_its_test_command_and_validates() {
-    let text = init_with(&[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+    let (said, text) = init_with(&[("Cargo.toml", "[package]\nname = \"x\"\n")]);
+    // What init says it found and what to do next; the whole workflow it wrote.
+    insta::assert_snapshot!("init_cargo_stdout", said);
+    insta::assert_snapshot!("init_cargo_workflow", text);
     assert_test_stage(&text, "\"cargo test\"", "cargo");
     assert!(text.starts_with("# yaml-language-server: $schema=./workflow.schema.json\n"));
 
     let pkg = r#"{"name":"x","scripts":{"test":"node --test"}}"#;
-    let text = init_with(&[("package.json", pkg)]);
+    let text = workflow_for(&[("package.json", pkg)]);
     assert_test_stage(&text, "\"npm test\"", "npm");
-    let text = init_with(&[("package.json", pkg), ("pnpm-lock.yaml", "")]);
+    let text = workflow_for(&[("package.json", pkg), ("pnpm-lock.yaml", "")]);
     assert_test_stage(&text, "\"pnpm test\"", "pnpm");
 
-    let text = init_with(&[("pyproject.toml", "[project]\nname = \"x\"\n")]);
+    let text = workflow_for(&[("pyproject.toml", "[project]\nname = \"x\"\n")]);
     assert_test_stage(&text, "\"python -m pytest\"", "python");
 
-    let text = init_with(&[("go.mod", "module example.com/x\n")]);
+    let text = workflow_for(&[("go.mod", "module example.com/x\n")]);
     assert_test_stage(&text, "\"go test ./...\"", "go");
 
-    let text = init_with(&[("Makefile", "test:\n\ttrue\n")]);
+    let text = workflow_for(&[("Makefile", "test:\n\ttrue\n")]);
     assert_test_stage(&text, "\"make test\"", "make");
 }
 
 #[test]
 fn several_build_files_take_the_first_and_say_so() {
-    let text = init_with(&[("go.mod", "module x\n"), ("Makefile", "test:\n\ttrue\n")]);
+    let text = workflow_for(&[("go.mod", "module x\n"), ("Makefile", "test:\n\ttrue\n")]);
     assert_test_stage(&text, "\"go test ./...\"", "go");
     assert!(
         text.contains("from go.mod (also found: Makefile;"),
@@ -114,7 +122,7 @@ fn several_build_files_take_the_first_and_say_so() {
 
 #[test]
 fn no_build_file_gives_a_placeholder_that_validates_and_fails_when_run() {
-    let text = init_with(&[]);
+    let text = workflow_for(&[]);
     assert!(text.contains("exec: [sh] }"), "{text}");
     assert!(text.contains("replace this placeholder"), "{text}");
     // The placeholder itself fails with the message.
@@ -130,21 +138,16 @@ fn no_build_file_gives_a_placeholder_that_validates_and_fails_when_run() {
 fn the_agent_cli_on_path_picks_the_backend_and_its_secrets() {
     let repo = TestRepo::new();
     let r = init(&repo, &FakePath::new(&["codex"]), &[]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(
-        r.stdout()
-            .contains("agent:   codex (`codex` found on PATH)"),
-        "{}",
-        r.stdout()
-    );
+    r.succeeds();
+    // It says which agent CLI it found.
+    insta::assert_snapshot!("init_codex_on_path_stdout", r.stdout_normalised());
     let text = repo.read("workflows/engine.yaml");
     assert!(text.contains("      backend: codex\n"), "{text}");
     assert!(text.contains("secrets: [OPENAI_API_KEY]"), "{text}");
     validate(&repo, "workflows/engine.yaml");
 
     let repo = TestRepo::new();
-    let r = init(&repo, &FakePath::new(&[]), &[]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    init(&repo, &FakePath::new(&[]), &[]).succeeds();
     let text = repo.read("workflows/engine.yaml");
     assert!(text.contains("      backend: claude\n"), "{text}");
     assert!(
@@ -159,15 +162,11 @@ fn an_existing_workflow_is_kept_unless_forced() {
     repo.write("ci/flow.yaml", "mine\n");
     let path = FakePath::new(&[]);
     let r = init(&repo, &path, &["--output", "ci/flow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(
-        r.stderr().contains("already exists; pass --force"),
-        "{}",
-        r.stderr()
-    );
-    assert_eq!(repo.read("ci/flow.yaml"), "mine\n");
+    r.exits(2);
+    insta::assert_snapshot!("init_over_an_existing_file", r.stderr_normalised());
+    repo.assert_file("ci/flow.yaml", "mine\n");
 
-    let r = init(
+    init(
         &repo,
         &path,
         &[
@@ -179,8 +178,8 @@ fn an_existing_workflow_is_kept_unless_forced() {
             "--test",
             "make check",
         ],
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    )
+    .succeeds();
     let text = repo.read("ci/flow.yaml");
     assert!(text.contains("      backend: gemini\n"), "{text}");
     assert_test_stage(&text, "\"make check\"", "make");
@@ -193,23 +192,23 @@ fn bad_input_and_no_repository_are_refused() {
     let repo = TestRepo::new();
     let path = FakePath::new(&[]);
     let r = init(&repo, &path, &["--backend", "emacs"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.stderr().contains("unknown backend"), "{}", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("init_unknown_backend", r.stderr_normalised());
     let r = init(&repo, &path, &["--test", "./run tests"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(!repo.path().join("workflows/engine.yaml").exists());
+    r.exits(2);
+    insta::assert_snapshot!("init_bad_test_command", r.stderr_normalised());
+    repo.assert_no_file("workflows/engine.yaml");
 
     let dir = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new(support::engine_bin())
-        .arg("init")
-        .current_dir(dir.path())
+    let r = repo
+        .engine()
+        .args(["init"])
         .env("PATH", path.value())
         .env("GIT_CEILING_DIRECTORIES", dir.path().parent().unwrap())
-        .output()
-        .unwrap();
-    let r = Run { output };
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.stderr().contains("git repository"), "{}", r.stderr());
+        .in_dir(dir.path())
+        .run();
+    r.exits(2);
+    insta::assert_snapshot!("init_outside_a_repository", r.stderr_normalised());
     assert!(!dir.path().join("workflows").exists());
 }
 
@@ -218,7 +217,7 @@ fn every_backend_gets_a_workflow_whose_agent_stages_it_can_run() {
     for backend in ["claude", "codex", "gemini", "opencode", "aider", "cursor"] {
         let repo = TestRepo::new();
         let r = init(&repo, &FakePath::new(&[]), &["--backend", backend]);
-        assert_eq!(r.code(), 0, "{backend}: {}", r.stderr());
+        assert_eq!(r.code(), 0, "{backend}: {}", r.context());
         let text = repo.read("workflows/engine.yaml");
         // execute and the review personas run on it...
         assert!(

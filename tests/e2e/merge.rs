@@ -3,56 +3,27 @@
 //! between the ref update and the stored transition never merges twice, the user's dirty
 //! checkout survives byte for byte, and the PR flow trusts gh's word only when it says MERGED.
 
-mod support;
+use crate::support::{Run, TestRepo, Workflow, uses_fixture};
 
-use std::io::BufReader;
-
-use support::{TestRepo, fixture_uses, kill9, outcomes, wait_for_line};
-
-/// A workflow: `work` writes `file` (committed by the host), then `merge` lands it.
-fn workflow(repo: &TestRepo, file: &str, merge_with: &str, merge_grants: &str) -> String {
-    workflow_with(repo, "", file, merge_with, merge_grants)
-}
-
-/// [`workflow`] with extra top-level YAML (e.g. `env:`).
-fn workflow_with(
-    repo: &TestRepo,
-    head: &str,
-    file: &str,
-    merge_with: &str,
-    merge_grants: &str,
-) -> String {
-    let path = repo.workflow(&format!(
-        r#"name: land
-git: {{ keep_worktree: always }}
-{head}
-stages:
-  work:
-    {echo}
-    with: {{ write: {file} }}
-    permissions: {{ workspace: write, exec: [sleep] }}
-  merge:
-    uses: builtin:merge
-    needs: [work]
-    with: {merge_with}
-    permissions: {{ workspace: read, exec: {merge_grants} }}
-    retry: {{ max_attempts: 1 }}
-"#,
-        echo = fixture_uses("fixture_echo"),
-    ));
-    path.to_str().unwrap().to_string()
-}
-
-/// Commits on `main` whose message carries this run's trailer.
-fn merges_of(repo: &TestRepo, run_id: &str) -> usize {
-    repo.git(&[
-        "log",
-        "main",
-        "--format=%H",
-        &format!("--grep=Engine-Run: {run_id}"),
-    ])
-    .lines()
-    .count()
+/// `work` writes `file` (committed by the host), then `merge` lands it configured by
+/// `merge_with`, its programs granted `merge_exec`. The worktree is kept.
+fn landing(file: &str, merge_with: &str, merge_exec: &str) -> Workflow {
+    Workflow::named("land")
+        .top("git: { keep_worktree: always }")
+        .stage(
+            "work",
+            &format!(
+                "{}\nwith: {{ write: {file} }}\npermissions: {{ workspace: write, exec: [sleep] }}",
+                uses_fixture("fixture_echo")
+            ),
+        )
+        .stage(
+            "merge",
+            &format!(
+                "uses: builtin:merge\nneeds: [work]\nwith: {merge_with}\n\
+                 permissions: {{ workspace: read, exec: {merge_exec} }}\nretry: {{ max_attempts: 1 }}"
+            ),
+        )
 }
 
 /// The user works on a side branch with uncommitted and untracked files.
@@ -71,13 +42,17 @@ fn dirty_side_checkout(repo: &TestRepo) -> Vec<(String, String)> {
 fn a_full_run_squash_merges_and_the_dirty_checkout_survives_byte_for_byte() {
     let repo = TestRepo::new();
     let files = dirty_side_checkout(&repo);
-    let wf = workflow(&repo, "feature.txt", "{ strategy: squash }", "[git]");
+    landing("feature.txt", "{ strategy: squash }", "[git]").write(&repo);
     let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
-    let r = repo.run(&["run", &wf, "--task", "Add the feature\n\nWith a body."]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add the feature\n\nWith a body.")
+        .run();
+    r.succeeds();
     let run_id = r.run_id();
     // The change landed on main exactly once, as one squash commit with our trailer.
-    assert_eq!(merges_of(&repo, &run_id), 1);
+    assert_eq!(repo.merges_of(&run_id), 1);
     assert!(
         repo.git(&["show", "main:feature.txt"])
             .contains(&format!("{run_id}/work/1"))
@@ -85,23 +60,20 @@ fn a_full_run_squash_merges_and_the_dirty_checkout_survives_byte_for_byte() {
     let subject = repo.git(&["log", "-1", "--format=%s", "main"]);
     assert_eq!(subject.trim(), "Add the feature");
     // The work stage's change was committed on the run branch and recorded.
-    let show = repo.show(&run_id);
-    let commits = show["state"]["stages"]["work"]["history"][0]["commits"]
-        .as_array()
-        .unwrap();
-    assert_eq!(commits.len(), 1, "{show}");
-    let branch = show["meta"]["branch"].as_str().unwrap();
+    let report = r.report();
+    let commits = &report.stage("work").history[0].commits;
+    assert_eq!(commits.len(), 1, "{:#}", report.raw);
     assert_eq!(
-        repo.git(&["rev-parse", branch]).trim(),
-        commits[0].as_str().unwrap()
+        repo.git(&["rev-parse", &report.meta.branch]).trim(),
+        commits[0]
     );
-    let merge_out = &show["state"]["stages"]["merge"]["outputs"];
+    let merge_out = &report.stage("merge").outputs;
     assert_eq!(merge_out["merged"], true, "{merge_out}");
     assert_eq!(merge_out["reconciled"], false);
     // The user's checkout: same branch, same files, same status.
     assert_eq!(repo.git(&["branch", "--show-current"]).trim(), "wip");
     for (path, content) in files {
-        assert_eq!(repo.read(&path), content, "{path} changed");
+        repo.assert_file(&path, &content);
     }
     assert_eq!(
         repo.git(&["status", "--porcelain", "--untracked-files=all"]),
@@ -114,14 +86,9 @@ fn each_strategy_lands_the_change() {
     for (strategy, parents) in [("squash", 1), ("merge", 2), ("rebase", 1), ("ff-only", 1)] {
         let repo = TestRepo::new();
         repo.git(&["checkout", "-q", "-b", "elsewhere"]);
-        let wf = workflow(
-            &repo,
-            "f.txt",
-            &format!("{{ strategy: {strategy} }}"),
-            "[git]",
-        );
-        let r = repo.run(&["run", &wf]);
-        assert_eq!(r.code(), 0, "{strategy}: {}", r.stderr());
+        landing("f.txt", &format!("{{ strategy: {strategy} }}"), "[git]").write(&repo);
+        let r = repo.run(&["run", "workflow.yaml"]);
+        assert_eq!(r.code(), 0, "{strategy}: {}", r.context());
         let tip_parents = repo.git(&["log", "-1", "--format=%P", "main"]);
         assert_eq!(
             tip_parents.split_whitespace().count(),
@@ -132,11 +99,7 @@ fn each_strategy_lands_the_change() {
             repo.git(&["show", "main:f.txt"]).contains("/work/1"),
             "{strategy}"
         );
-        let show = repo.show(&r.run_id());
-        assert_eq!(
-            show["state"]["stages"]["merge"]["outputs"]["strategy"],
-            strategy
-        );
+        assert_eq!(r.report().stage("merge").outputs["strategy"], strategy);
     }
 }
 
@@ -145,38 +108,28 @@ fn a_conflict_fails_the_merge_with_the_files_and_leaves_the_base_alone() {
     let repo = TestRepo::new();
     repo.git(&["checkout", "-q", "-b", "elsewhere"]);
     // Hold the run after `work` is stored, move main with a conflicting change, then resume.
-    let wf = workflow(&repo, "src/lib.txt", "{ strategy: squash }", "[git]");
-    let mut child = repo.spawn(&["run", &wf], &[("ENGINE_DEBUG_HOLD", "after:2")]);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, "holding after storing transition 2", &mut seen),
-        "{seen}"
-    );
-    kill9(&mut child);
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
-    let run_id = out.trim().to_string();
+    landing("src/lib.txt", "{ strategy: squash }", "[git]").write(&repo);
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .hold("after:2")
+        .spawn();
+    engine.wait_for_stderr("holding after storing transition 2");
+    let run_id = engine.kill9().trim().to_string();
     repo.git(&["checkout", "-q", "main"]);
     repo.write("src/lib.txt", "main changed this line\n");
     repo.git(&["commit", "-q", "-am", "conflicting change"]);
     repo.git(&["checkout", "-q", "elsewhere"]);
     let main_before = repo.git(&["rev-parse", "main"]);
 
-    let r = repo.run(&["resume", &run_id]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&run_id);
-    let failure = &show["state"]["stages"]["merge"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal", "{failure}");
-    assert!(
-        failure["message"]
-            .as_str()
-            .unwrap()
-            .contains("merge conflict with main in 1 file(s): src/lib.txt"),
-        "{failure}"
-    );
+    repo.run(&["resume", &run_id]).exits(1);
+    let report = repo.report(&run_id);
+    let failure = report.stage("merge").failure();
+    assert_eq!(failure.kind, "fatal", "{failure:?}");
+    // It names the conflicting files and what to do.
+    insta::assert_snapshot!("merge_conflict", failure.message);
     assert_eq!(
-        failure["detail"]["conflicts"],
+        failure.detail["conflicts"],
         serde_json::json!(["src/lib.txt"])
     );
     assert_eq!(
@@ -190,38 +143,27 @@ fn a_conflict_fails_the_merge_with_the_files_and_leaves_the_base_alone() {
 fn killed_after_the_ref_moved_but_before_the_result_was_stored_merges_exactly_once() {
     let repo = TestRepo::new();
     repo.git(&["checkout", "-q", "-b", "elsewhere"]);
-    let wf = workflow(&repo, "once.txt", "{ strategy: squash }", "[git]");
+    landing("once.txt", "{ strategy: squash }", "[git]").write(&repo);
     // Transition 3 is "merge succeeded": the ref has moved, the result is not yet stored.
-    let mut child = repo.spawn(&["run", &wf], &[("ENGINE_DEBUG_HOLD", "before:3")]);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(
-            &mut stderr,
-            "holding before storing transition 3",
-            &mut seen
-        ),
-        "{seen}"
-    );
-    kill9(&mut child);
-    let mut out = String::new();
-    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
-    let run_id = out.trim().to_string();
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .hold("before:3")
+        .spawn();
+    engine.wait_for_stderr("holding before storing transition 3");
+    let run_id = engine.kill9().trim().to_string();
     assert_eq!(
-        merges_of(&repo, &run_id),
+        repo.merges_of(&run_id),
         1,
         "the merge happened before the kill"
     );
 
-    let r = repo.run(&["resume", &run_id]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert_eq!(merges_of(&repo, &run_id), 1, "merged exactly once");
-    let show = repo.show(&run_id);
-    assert_eq!(outcomes(&show)["merge"], vec!["interrupted", "succeeded"]);
-    assert_eq!(
-        show["state"]["stages"]["merge"]["outputs"]["reconciled"],
-        true
-    );
+    repo.run(&["resume", &run_id]).succeeds();
+    assert_eq!(repo.merges_of(&run_id), 1, "merged exactly once");
+    let report = repo.report(&run_id);
+    let merge = report.stage("merge");
+    assert_eq!(merge.outcomes(), ["interrupted", "succeeded"]);
+    assert_eq!(merge.outputs["reconciled"], true);
 }
 
 #[test]
@@ -229,43 +171,36 @@ fn the_base_checked_out_with_uncommitted_work_is_never_moved_under_the_user() {
     let repo = TestRepo::new();
     // The stage writes README.md, which the user is editing on main without committing.
     repo.write("README.md", "# uncommitted edit on main\n");
-    let wf = workflow(&repo, "README.md", "{ strategy: squash }", "[git]");
+    landing("README.md", "{ strategy: squash }", "[git]").write(&repo);
     let main_before = repo.git(&["rev-parse", "main"]);
-    let r = repo.run(&["run", &wf]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let failure = &show["state"]["stages"]["merge"]["last_failure"];
-    assert_eq!(failure["kind"], "retryable", "{failure}");
-    assert!(
-        failure["message"]
-            .as_str()
-            .unwrap()
-            .contains("uncommitted changes"),
-        "{failure}"
-    );
+    let r = repo.run(&["run", "workflow.yaml"]);
+    r.exits(1);
+    let report = r.report();
+    let failure = report.stage("merge").failure();
+    assert_eq!(failure.kind, "retryable", "{failure:?}");
+    // It says the checkout has uncommitted changes to the merged files.
+    insta::assert_snapshot!("merge_into_a_dirty_base", repo.normalise(&failure.message));
     assert_eq!(repo.git(&["rev-parse", "main"]), main_before);
-    assert_eq!(repo.read("README.md"), "# uncommitted edit on main\n");
+    repo.assert_file("README.md", "# uncommitted edit on main\n");
 }
 
 #[test]
 fn uncommitted_work_the_merge_does_not_touch_is_carried_along() {
     let repo = TestRepo::new();
     repo.write("README.md", "# uncommitted edit on main\n");
-    let wf = workflow(&repo, "feature.txt", "{ strategy: squash }", "[git]");
-    let r = repo.run(&["run", &wf]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    landing("feature.txt", "{ strategy: squash }", "[git]").write(&repo);
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     assert!(repo.path().join("feature.txt").exists());
-    assert_eq!(repo.read("README.md"), "# uncommitted edit on main\n");
+    repo.assert_file("README.md", "# uncommitted edit on main\n");
 }
 
 #[test]
 fn a_clean_checkout_of_the_base_follows_the_merge() {
     let repo = TestRepo::new();
-    let wf = workflow(&repo, "feature.txt", "{ strategy: squash }", "[git]");
+    landing("feature.txt", "{ strategy: squash }", "[git]").write(&repo);
     repo.git(&["add", "workflow.yaml"]);
     repo.git(&["commit", "-q", "-m", "workflow"]);
-    let r = repo.run(&["run", &wf]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["run", "workflow.yaml"]).succeeds();
     assert!(
         repo.path().join("feature.txt").exists(),
         "the user's clean checkout was synced"
@@ -312,17 +247,27 @@ esac
     bin
 }
 
-fn pr_run(checks: &str, merge: &str) -> (TestRepo, support::Run, String) {
+/// A run of the PR flow against a fake `gh` and a local bare origin.
+struct PrRun {
+    repo: TestRepo,
+    /// What `engine run` did.
+    run: Run,
+    /// The fake's calls, one line each.
+    calls: String,
+    /// The fake `gh` and its state, and the bare origin: removed when the test ends.
+    _fake: tempfile::TempDir,
+    _origin: tempfile::TempDir,
+}
+
+/// Runs the PR flow with `checks` (what `gh pr checks` prints) and `merge` (`merge` or `lie`).
+fn pr_run(checks: &str, merge: &str) -> PrRun {
     let repo = TestRepo::new();
-    let origin = repo.dir.path().join("..").join(format!(
-        "origin-{}.git",
-        repo.dir.path().file_name().unwrap().to_string_lossy()
-    ));
-    std::process::Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(&origin)
-        .status()
-        .unwrap();
+    let origin_dir = tempfile::tempdir().unwrap();
+    let origin = origin_dir.path().join("origin.git");
+    crate::support::repo::git_in(
+        origin_dir.path(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
     repo.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
     repo.git(&["push", "-q", "origin", "main"]);
     let fake = tempfile::tempdir().unwrap();
@@ -335,68 +280,71 @@ fn pr_run(checks: &str, merge: &str) -> (TestRepo, support::Run, String) {
     // through the workflow's `env:`. The merge's confined programs may write the (local)
     // origin they push to and the fake's state.
     let origin = origin.canonicalize().unwrap();
-    let wf = workflow_with(
-        &repo,
-        &format!(
-            "env: {{ GH_FAKE: {} }}\nsandbox: {{ write: [{}, {}] }}",
-            state.display(),
-            origin.display(),
-            state.display()
-        ),
+    landing(
         "pr.txt",
         "{ mode: pr, strategy: squash, pr: { poll_interval: 1s, checks_timeout: 5s } }",
         "[git, gh, sleep]",
-    );
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let output = repo
+    )
+    .top(&format!("env: {{ GH_FAKE: {} }}", state.display()))
+    .top(&format!(
+        "sandbox: {{ write: [{}, {}] }}",
+        origin.display(),
+        state.display()
+    ))
+    .write(&repo);
+    let run = repo
         .engine()
-        .args(["run", &wf])
-        .env("PATH", path)
+        .args(["run", "workflow.yaml"])
+        .path_first(&bin)
         .env("GH_FAKE", &state)
-        .output()
-        .unwrap();
+        .run()
+        .into_run();
     let calls = std::fs::read_to_string(state.join("calls")).unwrap_or_default();
-    let _keep = fake.keep();
-    (repo, support::Run { output }, calls)
+    PrRun {
+        repo,
+        run,
+        calls,
+        _fake: fake,
+        _origin: origin_dir,
+    }
 }
 
 #[test]
 fn pr_mode_pushes_opens_waits_for_checks_merges_and_confirms() {
     let checks = r#"[{"name":"ci","state":"SUCCESS","bucket":"pass"}]"#;
-    let (repo, r, calls) = pr_run(checks, "merge");
-    assert_eq!(r.code(), 0, "{}\ncalls:\n{calls}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let out = &show["state"]["stages"]["merge"]["outputs"];
+    let pr = pr_run(checks, "merge");
+    assert_eq!(
+        pr.run.code(),
+        0,
+        "{}\ncalls:\n{}",
+        pr.run.stderr(),
+        pr.calls
+    );
+    let report = pr.repo.report(&pr.run.run_id());
+    let out = &report.stage("merge").outputs;
     assert_eq!(out["pr_number"], 7, "{out}");
-    assert!(calls.contains("pr create"), "{calls}");
-    assert!(calls.contains("pr merge 7 --squash"), "{calls}");
+    assert!(pr.calls.contains("pr create"), "{}", pr.calls);
+    assert!(pr.calls.contains("pr merge 7 --squash"), "{}", pr.calls);
     // The run branch was pushed to the (bare) origin.
-    let branch = show["meta"]["branch"].as_str().unwrap();
-    assert!(repo.git(&["ls-remote", "origin", branch]).contains(branch));
+    let branch = &report.meta.branch;
+    assert!(
+        pr.repo
+            .git(&["ls-remote", "origin", branch])
+            .contains(branch.as_str())
+    );
 }
 
 #[test]
 fn pr_mode_fails_on_failing_checks_and_on_a_merge_gh_did_not_really_do() {
     let failing = r#"[{"name":"ci","state":"FAILURE","bucket":"fail"}]"#;
-    let (repo, r, _) = pr_run(failing, "merge");
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let message = show["state"]["stages"]["merge"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(message.contains("checks failed: ci"), "{message}");
+    let pr = pr_run(failing, "merge");
+    assert_eq!(pr.run.code(), 1, "{}", pr.run.stderr());
+    let report = pr.repo.report(&pr.run.run_id());
+    insta::assert_snapshot!("pr_checks_failed", report.stage("merge").failure().message);
 
     let passing = r#"[{"name":"ci","state":"SUCCESS","bucket":"pass"}]"#;
-    let (repo, r, _) = pr_run(passing, "lie");
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let message = show["state"]["stages"]["merge"]["last_failure"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        message.contains("gh reported the merge but the PR is OPEN"),
-        "{message}"
-    );
+    let pr = pr_run(passing, "lie");
+    assert_eq!(pr.run.code(), 1, "{}", pr.run.stderr());
+    let report = pr.repo.report(&pr.run.run_id());
+    insta::assert_snapshot!("pr_merge_not_done", report.stage("merge").failure().message);
 }

@@ -7,9 +7,7 @@
 //! session ends with every task done and merged once, and `git worktree list`, `git fsck` and
 //! `git gc` clean.
 
-mod support;
-
-use support::TestRepo;
+use crate::support::TestRepo;
 
 /// Sessions of `--all --parallel 4`.
 const SESSIONS: usize = 10;
@@ -17,18 +15,16 @@ const SESSIONS: usize = 10;
 const TASKS: usize = 12;
 
 /// A fresh repository with [`TASKS`] independent tasks, the user's checkout on `wip`.
-fn bench_repo() -> (TestRepo, String) {
+fn bench_repo() -> TestRepo {
     let repo = TestRepo::new();
     let mut tasks = String::from("# Tasks\n");
     for i in 1..=TASKS {
         tasks.push_str(&format!("\n### TASK-{i}: Trivial task {i}\nP1 | TODO\n"));
     }
-    repo.write("spec/tasks.md", &tasks);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "tasks"]);
+    repo.write("spec/tasks.md", &tasks).commit_all("tasks");
     repo.git(&["checkout", "-q", "-b", "wip"]);
     // Each run writes a file of its own, so every run has a change to commit and merge.
-    let wf = repo.workflow(
+    repo.workflow(
         r#"name: bench
 tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
 stages:
@@ -42,16 +38,15 @@ stages:
     permissions: { workspace: read, exec: [git] }
 "#,
     );
-    let wf = wf.to_str().unwrap().to_string();
-    (repo, wf)
+    repo
 }
 
 #[test]
 fn all_parallel_4_again_and_again_never_breaks_git() {
     for session in 1..=SESSIONS {
-        let (repo, wf) = bench_repo();
-        let r = repo.run(&["run", &wf, "--all", "--parallel", "4"]);
-        assert_eq!(r.code(), 0, "session {session} failed:\n{}", r.stderr());
+        let repo = bench_repo();
+        let r = repo.run(&["run", "workflow.yaml", "--all", "--parallel", "4"]);
+        assert_eq!(r.code(), 0, "session {session} failed:\n{}", r.context());
         let tasks = repo.read("spec/tasks.md");
         let done = tasks.matches("P1 | DONE").count();
         assert_eq!(done, TASKS, "session {session}:\n{tasks}\n{}", r.stderr());

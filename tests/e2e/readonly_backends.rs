@@ -4,13 +4,12 @@
 //! and writes in its working directory: the host runs it in a throw-away copy of the worktree,
 //! so the run's worktree never sees what it wrote.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use support::agent::ScriptedAgent;
-use support::{TestRepo, outcomes};
+
+use crate::support::agent::ScriptedAgent;
+use crate::support::{TestRepo, Workflow};
 
 const APPROVE: &str = r#"{"verdict": "approve", "summary": "Fine.", "findings": []}"#;
 
@@ -47,21 +46,23 @@ ln -s {outside} escape
     script
 }
 
-/// The backends; the fake aider may write its log next to its script (its sandbox grants it).
-fn agents_yaml(agent: &ScriptedAgent, aider: &Path) -> String {
-    format!(
-        "agents:\n{}    aider: {{ command: [sh, {}], write: [{}] }}\n  limits: {{ post_result_grace: 1s }}\n",
-        agent.backends_yaml(),
-        aider.display(),
-        aider.parent().unwrap().display()
-    )
-}
-
-fn worktree(show: &Value) -> PathBuf {
-    PathBuf::from(show["meta"]["worktree"].as_str().unwrap())
+/// A workflow with the scripted agent and the fake `aider` as backends; the fake may write
+/// its log next to its script (its sandbox grants it).
+fn with_aider(name: &str, agent: &ScriptedAgent, aider: &Path) -> Workflow {
+    Workflow::named(name)
+        .top("git: { keep_worktree: always }")
+        .agents(
+            agent,
+            &format!(
+                "  aider: {{ command: [sh, {}], write: [{}] }}\nlimits: {{ post_result_grace: 1s }}",
+                aider.display(),
+                aider.parent().unwrap().display()
+            ),
+        )
 }
 
 /// Every copy made for the run was removed.
+#[track_caller]
 fn assert_no_copies_left(repo: &TestRepo, run_id: &str) {
     let readonly = repo
         .path()
@@ -92,28 +93,27 @@ fn a_review_on_aider_runs_in_a_throw_away_copy_and_passes() {
     let agent = ScriptedAgent::new(
         "- - say: \"Done. <promise>COMPLETE</promise>\"\n  - write: {path: src/greet.txt, content: \"hi\\n\"}\n",
     );
-    let wf = repo.workflow(&format!(
-        r#"name: review-aider
-git: {{ keep_worktree: always }}
-{agents}stages:
-  execute:
-    uses: builtin:agent
-    with: {{ backend: claude, completion: promise }}
-    permissions: {{ workspace: write, agent: true }}
-  review:
-    uses: builtin:review
-    needs: [execute]
-    with: {{ backend: aider, personas: [quality, security] }}
-    permissions: {{ workspace: read, agent: true, exec: [git] }}
-"#,
-        agents = agents_yaml(&agent, &aider),
-    ));
-    assert_eq!(repo.run(&["validate", "workflow.yaml"]).code(), 0);
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Greet"]);
-    let show = repo.show(&r.run_id());
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let o = outcomes(&show);
-    assert_eq!(o["review"], vec!["succeeded"], "{o:?}");
+    with_aider("review-aider", &agent, &aider)
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude, completion: promise }\n\
+             permissions: { workspace: write, agent: true }",
+        )
+        .stage(
+            "review",
+            "uses: builtin:review\nneeds: [execute]\nwith: { backend: aider, personas: [quality, security] }\n\
+             permissions: { workspace: read, agent: true, exec: [git] }",
+        )
+        .write(&repo);
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Greet")
+        .run();
+    let report = r.report();
+    r.succeeds();
+    assert_eq!(report.stage("review").outcomes(), ["succeeded"]);
 
     // Each persona read the change and the history in its copy...
     let seen = std::fs::read_to_string(&log).unwrap();
@@ -131,7 +131,7 @@ git: {{ keep_worktree: always }}
     );
     assert!(seen.contains("--dry-run"), "{seen}");
     // ...and what it did there never reached the run's worktree.
-    let wt = worktree(&show);
+    let wt = report.worktree();
     assert_eq!(
         std::fs::read_to_string(wt.join("src/greet.txt")).unwrap(),
         "hi\n"
@@ -156,32 +156,29 @@ fn agent_mode_triage_on_aider_cannot_change_the_worktree() {
         "```json\n{\"decision\": \"run\", \"tier\": \"primitive\", \"reason\": \"one file\"}\n```",
     );
     let agent = ScriptedAgent::new("- - say: \"Done.\"\n");
-    let wf = repo.workflow(&format!(
-        r#"name: triage-aider
-git: {{ keep_worktree: always }}
-{agents}stages:
-  triage:
-    uses: builtin:triage
-    with: {{ mode: agent, agent: {{ backend: aider }} }}
-    permissions: {{ workspace: read, agent: true }}
-"#,
-        agents = agents_yaml(&agent, &aider),
-    ));
-    let r = repo.run(&[
-        "run",
-        wf.to_str().unwrap(),
-        "--task",
-        "Fix the typo in README.md",
-    ]);
-    let show = repo.show(&r.run_id());
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    with_aider("triage-aider", &agent, &aider)
+        .stage(
+            "triage",
+            "uses: builtin:triage\nwith: { mode: agent, agent: { backend: aider } }\n\
+             permissions: { workspace: read, agent: true }",
+        )
+        .write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Fix the typo in README.md")
+        .run();
+    let report = r.report();
+    r.succeeds();
     assert_eq!(
-        show["state"]["stages"]["triage"]["outputs"]["tier"], "primitive",
-        "{show}"
+        report.stage("triage").outputs["tier"],
+        "primitive",
+        "{:#}",
+        report.raw
     );
     let seen = std::fs::read_to_string(&log).unwrap();
     assert_eq!(seen.matches("pwd=").count(), 1, "{seen}");
-    let wt = worktree(&show);
+    let wt = report.worktree();
     assert_eq!(
         std::fs::read_to_string(wt.join("README.md")).unwrap(),
         "# demo\n"
@@ -200,25 +197,24 @@ fn a_review_on_codex_sends_no_tool_lists_and_passes() {
         serde_json::to_string(&format!("```json\n{APPROVE}\n```")).unwrap()
     );
     let agent = ScriptedAgent::new(&script);
-    let wf = repo.workflow(&format!(
-        r#"name: review-codex
-agents:
-{backends}  limits: {{ post_result_grace: 1s }}
-stages:
-  execute:
-    uses: builtin:agent
-    with: {{ backend: claude, completion: promise }}
-    permissions: {{ workspace: write, agent: true }}
-  review:
-    uses: builtin:review
-    needs: [execute]
-    with: {{ personas: [{{ name: quality, backend: codex }}] }}
-    permissions: {{ workspace: read, agent: true, exec: [git] }}
-"#,
-        backends = agent.backends_yaml(),
-    ));
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", "Greet"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    Workflow::named("review-codex")
+        .agents(&agent, "limits: { post_result_grace: 1s }")
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude, completion: promise }\n\
+             permissions: { workspace: write, agent: true }",
+        )
+        .stage(
+            "review",
+            "uses: builtin:review\nneeds: [execute]\nwith: { personas: [{ name: quality, backend: codex }] }\n\
+             permissions: { workspace: read, agent: true, exec: [git] }",
+        )
+        .write(&repo);
+    repo.engine()
+        .args(["run", "workflow.yaml"])
+        .task("Greet")
+        .run()
+        .succeeds();
     let calls: Vec<Value> = agent
         .invocations()
         .into_iter()
@@ -235,8 +231,8 @@ stages:
 #[test]
 fn the_workflow_engine_init_writes_for_codex_runs_its_review_on_codex() {
     let repo = TestRepo::new();
-    let r = repo.run(&["init", "--backend", "codex", "--test", "git --version"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["init", "--backend", "codex", "--test", "git --version"])
+        .succeeds();
     let approve = serde_json::to_string(&format!("```json\n{APPROVE}\n```")).unwrap();
     let personas: String = ["quality", "security", "tests"]
         .iter()
@@ -254,16 +250,14 @@ fn the_workflow_engine_init_writes_for_codex_runs_its_review_on_codex() {
         1,
     );
     repo.write("workflows/engine.yaml", &text);
-    let r = repo.run(&[
-        "run",
-        "workflows/engine.yaml",
-        "--task",
-        "Add src/greet.txt holding a greeting",
-    ]);
-    let show = repo.show(&r.run_id());
-    let o = outcomes(&show);
-    assert_eq!(o["review"], vec!["succeeded"], "{o:?}\n{}", r.stderr());
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    let r = repo
+        .engine()
+        .args(["run", "workflows/engine.yaml"])
+        .task("Add src/greet.txt holding a greeting")
+        .run();
+    let o = r.report().outcomes();
+    assert_eq!(o["review"], ["succeeded"], "{o:?}\n{}", r.context());
+    r.succeeds();
     let reviews: Vec<Value> = agent
         .invocations()
         .into_iter()

@@ -2,45 +2,30 @@
 //! playing both the execute agent (sessions in order) and the reviewer personas (sessions
 //! chosen by `match` on the persona's prompt, since the personas start in parallel).
 
-mod support;
-
 use serde_json::Value;
-use support::agent::ScriptedAgent;
-use support::{TestRepo, outcomes};
+
+use crate::support::agent::ScriptedAgent;
+use crate::support::{TestRepo, Workflow};
 
 /// A workflow with `execute` (builtin:agent) and `review` (builtin:review with `review_with`
-/// and `review_extra` stage keys), both on the scripted agent.
-fn workflow(
-    repo: &TestRepo,
-    agent: &ScriptedAgent,
-    review_with: &str,
-    review_extra: &str,
-) -> std::path::PathBuf {
-    repo.workflow(&format!(
-        r#"name: review
-git: {{ keep_worktree: always }}
-models: {{ genius: model-genius, smart: model-smart }}
-agents:
-{backends}  limits: {{ post_result_grace: 1s }}
-stages:
-  execute:
-    uses: builtin:agent
-    with: {{ backend: claude, completion: promise }}
-    permissions: {{ workspace: write, agent: true }}
-  review:
-    uses: builtin:review
-    needs: [execute]
-    with: {review_with}
-    permissions: {{ workspace: read, agent: true, exec: [git] }}
-{review_extra}"#,
-        backends = agent.backends_yaml(),
-    ))
-}
-
-fn run(repo: &TestRepo, wf: &std::path::Path, task: &str) -> (support::Run, Value) {
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--task", task]);
-    let show = repo.show(&r.run_id());
-    (r, show)
+/// and `review_extra` stage keys, unindented), both on the scripted agent.
+fn reviewed(agent: &ScriptedAgent, review_with: &str, review_extra: &str) -> Workflow {
+    Workflow::named("review")
+        .top("git: { keep_worktree: always }")
+        .top("models: { genius: model-genius, smart: model-smart }")
+        .agents(agent, "limits: { post_result_grace: 1s }")
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude, completion: promise }\n\
+             permissions: { workspace: write, agent: true }",
+        )
+        .stage(
+            "review",
+            &format!(
+                "uses: builtin:review\nneeds: [execute]\nwith: {review_with}\n\
+                 permissions: {{ workspace: read, agent: true, exec: [git] }}\n{review_extra}"
+            ),
+        )
 }
 
 /// A scripted session (YAML) chosen by the persona's prompt, saying `reply`.
@@ -93,54 +78,37 @@ fn findings_send_the_run_back_to_execute_and_the_fixed_change_is_approved() {
     ]
     .concat();
     let agent = ScriptedAgent::new(&script);
-    let wf = workflow(
-        &repo,
+    reviewed(
         &agent,
         "{ personas: [quality, security] }",
-        "    on_failure: { goto: execute, max_loops: 2 }\n",
-    );
-    let (r, show) = run(&repo, &wf, "Greet the world");
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let o = outcomes(&show);
-    assert_eq!(o["execute"], vec!["succeeded", "succeeded"], "{o:?}");
-    assert_eq!(o["review"], vec!["failed", "succeeded"], "{o:?}");
+        "on_failure: { goto: execute, max_loops: 2 }",
+    )
+    .write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Greet the world")
+        .run();
+    r.succeeds();
+    let report = r.report();
+    let o = report.outcomes();
+    assert_eq!(o["execute"], ["succeeded", "succeeded"], "{o:?}");
+    assert_eq!(o["review"], ["failed", "succeeded"], "{o:?}");
 
     // The rejection: fatal (so the run went back at once), summarising who asked for what.
-    let rejected = &show["state"]["stages"]["review"]["history"][0]["outcome"]["failure"];
-    assert_eq!(rejected["kind"], "fatal", "{rejected}");
-    let message = rejected["message"].as_str().unwrap();
-    assert!(
-        message.contains("changes requested by quality: 2 findings (1 high, 1 low)"),
-        "{message}"
-    );
-    assert!(
-        message.contains("1 of 2 personas approved (require: all)"),
-        "{message}"
-    );
-    assert_eq!(
-        rejected["detail"]["personas"][0]["verdict"],
-        "request_changes"
-    );
-    assert_eq!(rejected["detail"]["personas"][1]["verdict"], "approve");
+    let review = report.stage("review");
+    let rejected = review.failure_of(0);
+    assert_eq!(rejected.kind, "fatal", "{rejected:?}");
+    insta::assert_snapshot!("changes_requested", repo.normalise(&rejected.message));
+    assert_eq!(rejected.detail["personas"][0]["verdict"], "request_changes");
+    assert_eq!(rejected.detail["personas"][1]["verdict"], "approve");
 
-    // The execute agent's second prompt carries the findings, readable.
+    // The execute agent's second prompt carries the findings, readable (the text, not raw
+    // JSON).
     let execute = execute_calls(&agent);
     assert_eq!(execute.len(), 2);
     let second = execute[1]["prompt"].as_str().unwrap();
-    assert!(second.contains("sent back"), "{second}");
-    assert!(second.contains("changes requested by quality"), "{second}");
-    assert!(
-        second.contains("src/greet.txt:1 [high] Say hello, world instead of hi"),
-        "{second}"
-    );
-    assert!(
-        second.contains("src/greet.txt [low] End with an exclamation mark"),
-        "{second}"
-    );
-    assert!(
-        !second.contains("\"blocking\""),
-        "the feedback is the readable text, not raw JSON: {second}"
-    );
+    insta::assert_snapshot!("prompt_with_the_findings", repo.normalise(second));
 
     // Each persona ran twice, read-only, and saw the change of its round.
     let quality = persona_calls(&agent, "quality");
@@ -164,7 +132,7 @@ fn findings_send_the_run_back_to_execute_and_the_fixed_change_is_approved() {
     );
 
     // Success outputs: per-persona verdicts, every finding, approvals, a summary.
-    let out = &show["state"]["stages"]["review"]["outputs"];
+    let out = &review.outputs;
     assert_eq!(out["approvals"], 2, "{out}");
     assert_eq!(out["verdicts"][0]["persona"], "quality");
     assert_eq!(out["verdicts"][0]["verdict"], "approve");
@@ -176,7 +144,7 @@ fn findings_send_the_run_back_to_execute_and_the_fixed_change_is_approved() {
             .unwrap()
             .starts_with("approved by quality, security")
     );
-    assert_eq!(show["state"]["status"]["status"], "succeeded");
+    assert_eq!(report.status(), "succeeded");
 }
 
 #[test]
@@ -195,10 +163,14 @@ fn personas_review_every_commit_of_the_run_against_its_base() {
     ]
     .concat();
     let agent = ScriptedAgent::new(&script);
-    let wf = workflow(&repo, &agent, "{ personas: [quality] }", "");
-    let (r, show) = run(&repo, &wf, "Add two files");
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let worktree = std::path::PathBuf::from(show["meta"]["worktree"].as_str().unwrap());
+    reviewed(&agent, "{ personas: [quality] }", "").write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add two files")
+        .run();
+    r.succeeds();
+    let worktree = r.report().worktree();
     let git = |args: &[&str]| {
         let out = std::process::Command::new("git")
             .args(args)
@@ -245,33 +217,32 @@ fn an_unreadable_verdict_is_asked_again_then_fails_the_stage_and_never_passes() 
     ]
     .concat();
     let agent = ScriptedAgent::new(&script);
-    let wf = workflow(
-        &repo,
+    reviewed(
         &agent,
         "{ personas: [quality] }",
-        "    retry: { max_attempts: 2, initial_interval: 10ms }\n",
-    );
-    let (r, show) = run(&repo, &wf, "Add a file");
+        "retry: { max_attempts: 2, initial_interval: 10ms }",
+    )
+    .write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add a file")
+        .run();
     assert_ne!(r.code(), 0, "a review without a verdict must not pass");
-    assert_eq!(show["state"]["status"]["status"], "failed", "{show}");
-    let o = outcomes(&show);
+    let report = r.report();
+    assert_eq!(report.status(), "failed", "{:#}", report.raw);
+    let review = report.stage("review");
     assert_eq!(
-        o["review"],
-        vec!["failed", "failed"],
+        review.outcomes(),
+        ["failed", "failed"],
         "retried under the retry policy"
     );
-    let failure = &show["state"]["stages"]["review"]["history"][1]["outcome"]["failure"];
-    assert_eq!(failure["kind"], "retryable", "{failure}");
-    let message = failure["message"].as_str().unwrap();
-    assert!(message.contains("no verdict from quality"), "{message}");
-    assert!(message.contains("even when asked again"), "{message}");
-    assert!(
-        r.stderr().contains("no verdict from quality")
-            || r.stdout().contains("no verdict from quality"),
-        "the user is told why: {}\n{}",
-        r.stdout(),
-        r.stderr()
-    );
+    let failure = review.failure_of(1);
+    assert_eq!(failure.kind, "retryable", "{failure:?}");
+    // No verdict from quality, even when asked again.
+    insta::assert_snapshot!("no_verdict", repo.normalise(&failure.message));
+    // The user is told why.
+    r.stderr_has("no verdict from quality");
     // Each attempt asked once and then resumed the same session for JSON only.
     let calls = persona_calls(&agent, "quality");
     assert_eq!(calls.len(), 4, "{calls:?}");
@@ -294,8 +265,7 @@ fn a_majority_passes_over_one_request_for_changes_and_custom_personas_come_from_
         ".github/review/api.md",
         "Check that public names follow the API-NAMING-GUIDE.\n",
     );
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "review prompt"]);
+    repo.commit_all("review prompt");
     let script = [
         "- - say: \"Done. <promise>COMPLETE</promise>\"\n  - write: {path: api.txt, content: \"get_thing\\n\"}\n".to_string(),
         persona_session(
@@ -307,26 +277,25 @@ fn a_majority_passes_over_one_request_for_changes_and_custom_personas_come_from_
     ]
     .concat();
     let agent = ScriptedAgent::new(&script);
-    let wf = workflow(
-        &repo,
+    reviewed(
         &agent,
         "{ require: majority, personas: [quality, { name: api, prompt_file: .github/review/api.md, model: genius }, { name: perf, prompt: \"Look for PERF-HOTSPOTS.\" }] }",
         "",
-    );
-    let (r, show) = run(&repo, &wf, "Add an accessor");
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = &show["state"]["stages"]["review"]["outputs"];
+    )
+    .write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add an accessor")
+        .run();
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("review").outputs;
     assert_eq!(out["approvals"], 2, "{out}");
     assert_eq!(out["verdicts"][0]["verdict"], "request_changes");
     assert_eq!(out["verdicts"][0]["blocking"], true);
     assert_eq!(out["findings"][0]["message"], "Prefer thing()");
-    assert!(
-        out["summary"]
-            .as_str()
-            .unwrap()
-            .contains("2 of 3 personas approved (require: majority)"),
-        "{out}"
-    );
+    insta::assert_snapshot!("majority_summary", out["summary"].as_str().unwrap());
     let api = persona_calls(&agent, "api");
     assert!(
         api[0]["prompt"]
@@ -355,29 +324,22 @@ fn require_any_fails_when_every_persona_asks_for_changes() {
     ]
     .concat();
     let agent = ScriptedAgent::new(&script);
-    let wf = workflow(
-        &repo,
-        &agent,
-        "{ require: any, personas: [security, tests] }",
-        "",
-    );
-    let (r, show) = run(&repo, &wf, "Clean up");
-    assert_ne!(r.code(), 0);
-    assert_eq!(show["state"]["status"]["status"], "failed");
-    let failure = &show["state"]["stages"]["review"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal", "{failure}");
-    assert!(
-        failure["message"]
-            .as_str()
-            .unwrap()
-            .contains("0 of 2 personas approved (require: any)"),
-        "{failure}"
-    );
-    assert!(
-        failure["detail"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("b.txt [critical] Deletes user data")
+    reviewed(&agent, "{ require: any, personas: [security, tests] }", "").write(&repo);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Clean up")
+        .run();
+    assert_ne!(r.code(), 0, "{}", r.context());
+    let report = r.report();
+    assert_eq!(report.status(), "failed");
+    let failure = report.stage("review").failure();
+    assert_eq!(failure.kind, "fatal", "{failure:?}");
+    // Nobody approved; the findings of both, readable.
+    insta::assert_snapshot!("nobody_approved", repo.normalise(&failure.message));
+    insta::assert_snapshot!(
+        "nobody_approved_findings",
+        repo.normalise(failure.detail["text"].as_str().unwrap())
     );
 }
 
@@ -404,9 +366,12 @@ fn personas_run_at_the_same_time() {
     .concat();
     let agent = holder;
     std::fs::write(agent.script_path(), script).unwrap();
-    let wf = workflow(&repo, &agent, "{ personas: [quality, security] }", "");
-    let (r, _show) = run(&repo, &wf, "Add c");
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    reviewed(&agent, "{ personas: [quality, security] }", "").write(&repo);
+    repo.engine()
+        .args(["run", "workflow.yaml"])
+        .task("Add c")
+        .run()
+        .succeeds();
     assert!(
         marks.join("quality-saw-security").exists(),
         "quality never saw security running"
@@ -420,7 +385,7 @@ fn personas_run_at_the_same_time() {
 #[test]
 fn validate_reports_bad_personas_and_missing_grants() {
     let repo = TestRepo::new();
-    let wf = repo.workflow(
+    repo.workflow(
         r#"name: bad-review
 stages:
   review:
@@ -429,14 +394,9 @@ stages:
     permissions: { workspace: read, agent: true }
 "#,
     );
-    let r = repo.run(&["validate", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 2, "{}", r.stdout());
-    let out = format!("{}{}", r.stdout(), r.stderr());
-    assert!(out.contains("did you mean \"quality\""), "{out}");
-    assert!(
-        out.contains("personas[1]") && out.contains("\"prompt\""),
-        "a custom persona without a prompt: {out}"
-    );
-    assert!(out.contains("must be one of: all, majority, any"), "{out}");
-    assert!(out.contains("needs exec: git"), "{out}");
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    // A misspelt persona, a custom persona without a prompt, an unknown `require`, the
+    // missing git grant.
+    r.exits(2).stdout_is("");
+    insta::assert_snapshot!("validate_bad_personas", r.stderr_normalised());
 }

@@ -4,13 +4,10 @@
 //! budget stopping new runs, SIGTERM in the middle of `--all` followed by a rerun that loses
 //! nothing, and `engine watch` picking up a task added while it runs.
 
-mod support;
-
 use std::collections::BTreeMap;
-use std::io::{BufReader, Read};
 
-use support::agent::ScriptedAgent;
-use support::{TestRepo, fixture_uses, wait_for_line};
+use crate::support::agent::ScriptedAgent;
+use crate::support::{RunReport, TestRepo, Workflow, uses_fixture};
 
 /// Ten tasks: a chain TASK-1 → TASK-2 → TASK-3 → TASK-4, TASK-7 after TASK-4 and TASK-6,
 /// TASK-9 urgent (P0), the rest independent.
@@ -47,66 +44,45 @@ fn dependencies() -> Vec<(&'static str, &'static str)> {
 /// carries those changes along since it does not touch tasks.md).
 fn repo_with(tasks: &str) -> TestRepo {
     let repo = TestRepo::new();
-    repo.write("spec/tasks.md", tasks);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "tasks"]);
+    repo.write("spec/tasks.md", tasks).commit_all("tasks");
     repo
 }
 
-/// A workflow whose `work` stage runs `command` (a gate; templated) and whose `merge` stage
-/// lands it on main; statuses are written back.
-fn workflow(repo: &TestRepo, command: &str) -> String {
-    let path = repo.workflow(&format!(
-        r#"name: queue
-tasks: {{ source: tasks-md, path: spec/tasks.md, permissions: {{ workspace: write }} }}
-stages:
-  work:
-    uses: builtin:gate
-    with: {{ commands: ["{command}"] }}
-    permissions: {{ workspace: write, exec: [sh] }}
-    # One test reads the user's tasks.md from the checkout, hidden from stages by default.
-    sandbox: {{ repository: read }}
-  merge:
-    uses: builtin:merge
-    needs: [work]
-    permissions: {{ workspace: read, exec: [git] }}
-    retry: {{ max_attempts: 1 }}
-"#
-    ));
-    path.to_str().unwrap().to_string()
+/// A workflow taking its tasks from spec/tasks.md (statuses written back), whose `work` stage
+/// runs `command` (a gate; templated) and whose `merge` stage lands it on main.
+fn queue(command: &str) -> Workflow {
+    Workflow::named("queue")
+        .top("tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }")
+        .stage(
+            "work",
+            &format!(
+                "uses: builtin:gate\nwith: {{ commands: [\"{command}\"] }}\n\
+                 permissions: {{ workspace: write, exec: [sh] }}\n\
+                 # One test reads the user's tasks.md from the checkout, hidden from stages by default.\n\
+                 sandbox: {{ repository: read }}"
+            ),
+        )
+        .stage(
+            "merge",
+            "uses: builtin:merge\nneeds: [work]\npermissions: { workspace: read, exec: [git] }\n\
+             retry: { max_attempts: 1 }",
+        )
 }
 
 /// Writes `<task id>.txt` (each task its own file, so merges never conflict).
 const WRITE_FILE: &str = "sh -c 'echo {{ task.id }} > {{ task.id }}.txt'";
 
-/// `engine runs --json`, parsed.
-fn runs(repo: &TestRepo) -> Vec<serde_json::Value> {
-    let r = repo.run(&["runs", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    serde_json::from_str::<serde_json::Value>(&r.stdout())
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
 /// Every run by task id (oldest first), from `engine show`.
-fn runs_by_task(repo: &TestRepo) -> BTreeMap<String, Vec<serde_json::Value>> {
-    let mut map: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
-    for run in runs(repo).iter().rev() {
-        let show = repo.show(run["run_id"].as_str().unwrap());
-        let task = show["state"]["task"]["id"].as_str().unwrap().to_string();
-        map.entry(task).or_default().push(show);
+#[track_caller]
+fn runs_by_task(repo: &TestRepo) -> BTreeMap<String, Vec<RunReport>> {
+    let mut map: BTreeMap<String, Vec<RunReport>> = BTreeMap::new();
+    for id in repo.run_ids().iter().rev() {
+        let report = repo.report(id);
+        map.entry(report.state.task.id.clone())
+            .or_default()
+            .push(report);
     }
     map
-}
-
-/// Commits on main carrying the run's trailer.
-fn merges_of(repo: &TestRepo, run_id: &str) -> usize {
-    let grep = format!("--grep=Engine-Run: {run_id}");
-    repo.git(&["log", "main", "--format=%H", &grep])
-        .lines()
-        .count()
 }
 
 /// The lines of `after` that differ from `before` (same number of lines).
@@ -121,14 +97,15 @@ fn changed_lines(before: &str, after: &str) -> Vec<(String, String)> {
 }
 
 /// Each task ran once, merged once, and its status line alone says DONE.
+#[track_caller]
 fn assert_all_done_once(repo: &TestRepo, before: &str, ids: &[&str]) {
     let by_task = runs_by_task(repo);
     for id in ids {
         let list = &by_task[*id];
         assert_eq!(list.len(), 1, "{id} ran {} times", list.len());
-        let show = &list[0];
-        assert_eq!(show["state"]["status"]["status"], "succeeded", "{show}");
-        assert_eq!(merges_of(repo, show["meta"]["run_id"].as_str().unwrap()), 1);
+        let report = &list[0];
+        assert_eq!(report.status(), "succeeded", "{:#}", report.raw);
+        assert_eq!(repo.merges_of(&report.meta.run_id), 1);
         assert_eq!(repo.git(&["show", &format!("main:{id}.txt")]).trim(), *id);
     }
     let changed = changed_lines(before, &repo.read("spec/tasks.md"));
@@ -144,19 +121,12 @@ fn a_plain_run_takes_the_next_ready_task_claims_it_and_writes_its_end_back() {
     let before = repo.read("spec/tasks.md");
     // The work stage copies the user's tasks.md (three levels up from the run's worktree)
     // while it runs: the claim is visible there.
-    let wf = workflow(
-        &repo,
-        "sh -c 'cp ../../../spec/tasks.md claimed.md; echo {{ task.id }} > {{ task.id }}.txt'",
-    );
-    let r = repo.run(&["run", &wf]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    // The urgent (P0) task comes first.
-    assert!(
-        r.stderr().contains("task TASK-9: Task number 9"),
-        "{}",
-        r.stderr()
-    );
-    assert!(r.stderr().contains("TASK-9 is now done in the source"));
+    queue("sh -c 'cp ../../../spec/tasks.md claimed.md; echo {{ task.id }} > {{ task.id }}.txt'")
+        .write(&repo);
+    let r = repo.run(&["run", "workflow.yaml"]);
+    r.succeeds();
+    // The urgent (P0) task comes first, and is done in the source at the end.
+    insta::assert_snapshot!("next_ready_task", r.stderr_normalised());
     let claimed = repo.git(&["show", "main:claimed.md"]);
     assert!(
         claimed.contains("### TASK-9: Task number 9\nP0 | IN_PROGRESS\n"),
@@ -165,34 +135,22 @@ fn a_plain_run_takes_the_next_ready_task_claims_it_and_writes_its_end_back() {
     assert_all_done_once(&repo, &before, &["TASK-9"]);
 
     // --task ID picks that task; a ready one runs, others are refused with the reason.
-    let r = repo.run(&["run", &wf, "--task", "TASK-5"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let r = repo.run(&["run", &wf, "--task", "TASK-3"]);
-    assert_eq!(r.code(), 2);
-    assert!(
-        r.stderr()
-            .contains("TASK-3 is not ready: blocked by TASK-2 (todo)"),
-        "{}",
-        r.stderr()
-    );
-    let r = repo.run(&["run", &wf, "--task", "TASK-99"]);
-    assert_eq!(r.code(), 2);
-    assert!(
-        r.stderr().contains("no task TASK-99 in builtin:tasks-md"),
-        "{}",
-        r.stderr()
-    );
+    repo.run(&["run", "workflow.yaml", "--task", "TASK-5"])
+        .succeeds();
+    let r = repo.run(&["run", "workflow.yaml", "--task", "TASK-3"]);
+    r.exits(2);
+    insta::assert_snapshot!("task_not_ready", r.stderr_normalised());
+    let r = repo.run(&["run", "workflow.yaml", "--task", "TASK-99"]);
+    r.exits(2);
+    insta::assert_snapshot!("no_such_task", r.stderr_normalised());
     assert_all_done_once(&repo, &before, &["TASK-9", "TASK-5"]);
 
     // A failing run puts its task back to TODO (with a note the file does not keep).
-    let failing = workflow(&repo, "sh -c 'exit 3'");
-    let r = repo.run(&["run", &failing, "--task", "TASK-1"]);
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    assert!(
-        r.stderr().contains("TASK-1 is now todo in the source"),
-        "{}",
-        r.stderr()
-    );
+    queue("sh -c 'exit 3'").write(&repo);
+    let r = repo.run(&["run", "workflow.yaml", "--task", "TASK-1"]);
+    r.exits(1);
+    // The task is put back to todo in the source.
+    insta::assert_snapshot!("failed_task_back_to_todo", r.stderr_normalised());
     assert!(
         repo.read("spec/tasks.md")
             .contains("### TASK-1: Task number 1\nP1 | TODO\n")
@@ -202,17 +160,24 @@ fn a_plain_run_takes_the_next_ready_task_claims_it_and_writes_its_end_back() {
 #[test]
 fn dry_run_says_what_would_run_in_which_order_and_why_not() {
     let repo = repo_with(&ten_tasks());
-    let wf = workflow(&repo, WRITE_FILE);
-    let r = repo.run(&["run", &wf, "--all", "--parallel", "3", "--dry-run"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    insta::assert_snapshot!("dry_run_all_parallel", r.stdout());
-    let r = repo.run(&["run", &wf, "--dry-run"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    insta::assert_snapshot!("dry_run_next", r.stdout());
+    queue(WRITE_FILE).write(&repo);
+    let r = repo.run(&[
+        "run",
+        "workflow.yaml",
+        "--all",
+        "--parallel",
+        "3",
+        "--dry-run",
+    ]);
+    r.succeeds();
+    insta::assert_snapshot!("dry_run_all_parallel", r.stdout_normalised());
+    let r = repo.run(&["run", "workflow.yaml", "--dry-run"]);
+    r.succeeds();
+    insta::assert_snapshot!("dry_run_next", r.stdout_normalised());
 
-    let r = repo.run(&["run", &wf, "--all", "--dry-run", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let doc: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    let r = repo.run(&["run", "workflow.yaml", "--all", "--dry-run", "--json"]);
+    r.succeeds();
+    let doc = r.json();
     let order: Vec<&str> = doc["would_run"]
         .as_array()
         .unwrap()
@@ -229,33 +194,32 @@ fn dry_run_says_what_would_run_in_which_order_and_why_not() {
         );
     }
     // Nothing ran and nothing changed.
-    assert_eq!(repo.read("spec/tasks.md"), ten_tasks());
-    assert!(runs(&repo).is_empty());
+    repo.assert_file("spec/tasks.md", &ten_tasks());
+    assert!(repo.runs().is_empty());
 }
 
 #[test]
 fn all_with_three_at_a_time_merges_each_task_once_in_dependency_order() {
     let repo = repo_with(&ten_tasks());
     let before = repo.read("spec/tasks.md");
-    let wf = workflow(&repo, WRITE_FILE);
-    let r = repo.run(&["run", &wf, "--all", "--parallel", "3"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(r.stderr().contains("session: 10 runs in"), "{}", r.stderr());
-    assert!(r.stderr().contains("10 succeeded"), "{}", r.stderr());
+    queue(WRITE_FILE).write(&repo);
+    let r = repo.run(&["run", "workflow.yaml", "--all", "--parallel", "3"]);
+    // Three runs at a time: their lines interleave in any order, so the session's summary is
+    // checked by its parts.
+    r.succeeds()
+        .stderr_has("session: 10 runs in")
+        .stderr_has("10 succeeded");
     let ids: Vec<String> = (1..=10).map(|i| format!("TASK-{i}")).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_all_done_once(&repo, &before, &ids);
     // A dependent started from a main that already had its dependency merged.
     let by_task = runs_by_task(&repo);
     for (task, dep) in dependencies() {
-        let merged = by_task[dep][0]["state"]["stages"]["merge"]["outputs"]["merged_sha"]
+        let merged = by_task[dep][0].stage("merge").outputs["merged_sha"]
             .as_str()
             .unwrap()
             .to_string();
-        let base = by_task[task][0]["meta"]["base_commit"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let base = by_task[task][0].meta.base_commit.clone();
         let ancestor = std::process::Command::new("git")
             .args(["merge-base", "--is-ancestor", &merged, &base])
             .current_dir(repo.path())
@@ -264,17 +228,14 @@ fn all_with_three_at_a_time_merges_each_task_once_in_dependency_order() {
         assert!(ancestor.success(), "{task} started before {dep} was merged");
     }
     // Progress of runs going on at the same time is told apart by task.
-    assert!(
-        r.stderr().contains("[TASK-7] ▶ merge (attempt 1)"),
-        "{}",
-        r.stderr()
-    );
+    r.stderr_has("[TASK-7] ▶ merge (attempt 1)");
     // Nothing left to do: a plain run says so with its own exit code.
-    let r = repo.run(&["run", &wf]);
-    assert_eq!(r.code(), 8, "{}", r.stderr());
-    let r = repo.run(&["run", &wf, "--all"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(r.stderr().contains("session: 0 runs"), "{}", r.stderr());
+    let r = repo.run(&["run", "workflow.yaml"]);
+    r.exits(8);
+    insta::assert_snapshot!("nothing_to_do", r.stderr_normalised());
+    let r = repo.run(&["run", "workflow.yaml", "--all"]);
+    r.succeeds();
+    insta::assert_snapshot!("nothing_to_do_all", r.stderr_normalised());
 }
 
 #[test]
@@ -285,21 +246,25 @@ fn the_daily_budget_stops_new_runs_under_all() {
     let agent = ScriptedAgent::new(
         "- - say: working\n  - tokens: {input: 1000, output: 200}\n  - cost: 0.2\n  - result: {text: done}\n",
     );
-    let wf = repo.workflow(&format!(
-        "name: paid\nbudget: {{ day_usd: 0.3 }}\ntasks: {{ source: tasks-md, path: spec/tasks.md, permissions: {{ workspace: write }} }}\nagents:\n{}  limits: {{ post_result_grace: 1s }}\nstages:\n  work:\n    {}\n    with: {{ backend: claude }}\n    permissions: {{ workspace: write, agent: true }}\n    retry: {{ max_attempts: 1 }}\n",
-        agent.backends_yaml(),
-        fixture_uses("fixture_agent")
-    ));
-    let r = repo.run(&["run", wf.to_str().unwrap(), "--all"]);
+    Workflow::named("paid")
+        .top("budget: { day_usd: 0.3 }")
+        .top("tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }")
+        .agents(&agent, "limits: { post_result_grace: 1s }")
+        .stage(
+            "work",
+            &format!(
+                "{}\nwith: {{ backend: claude }}\npermissions: {{ workspace: write, agent: true }}\n\
+                 retry: {{ max_attempts: 1 }}",
+                uses_fixture("fixture_agent")
+            ),
+        )
+        .write(&repo);
+    let r = repo.run(&["run", "workflow.yaml", "--all"]);
     // $0.20 of $0.30 after the first run, $0.40 after the second: no third run.
-    assert_eq!(r.code(), 7, "{}", r.stderr());
-    assert!(
-        r.stderr().contains("budget.day_usd is spent"),
-        "{}",
-        r.stderr()
-    );
+    r.exits(7);
+    insta::assert_snapshot!("day_budget_stops_all", r.stderr_normalised());
     assert_eq!(agent.invocations().len(), 2);
-    assert_eq!(runs(&repo).len(), 2);
+    assert_eq!(repo.runs().len(), 2);
     let tasks = repo.read("spec/tasks.md");
     assert!(tasks.contains("TASK-1: One\nP1 | DONE"), "{tasks}");
     assert!(tasks.contains("TASK-2: Two\nP1 | DONE"), "{tasks}");
@@ -317,31 +282,25 @@ fn sigterm_in_the_middle_of_all_loses_nothing_and_a_rerun_resumes() {
         "sh -c 'while test -e {}/{{{{ task.id }}}}; do sleep 0.05; done; echo {{{{ task.id }}}} > {{{{ task.id }}}}.txt'",
         hold.path().display()
     );
-    let wf = workflow(&repo, &command);
-    let mut child = repo.spawn(&["run", &wf, "--all"], &[]);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, "[TASK-2]   work · running", &mut seen),
-        "{seen}"
-    );
+    queue(&command).write(&repo);
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml", "--all"])
+        .spawn();
+    engine.wait_for_stderr("[TASK-2]   work · running");
     // Meanwhile, a dry run reads the busy state directory and says where TASK-2 is.
-    let dry = repo.run(&["run", &wf, "--all", "--dry-run"]);
-    assert_eq!(dry.code(), 0, "{}", dry.stderr());
-    assert!(
-        dry.stdout().contains("TASK-2  in progress elsewhere"),
-        "{}",
-        dry.stdout()
-    );
+    let dry = repo.run(&["run", "workflow.yaml", "--all", "--dry-run"]);
+    dry.succeeds();
+    insta::assert_snapshot!("dry_run_while_a_task_runs", dry.stdout_normalised());
 
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(4), "{seen}{rest}");
-    assert!(rest.contains("stopped by a signal"), "{rest}");
+    engine.terminate();
+    let (code, _) = engine.wait();
+    assert_eq!(code, 4, "{}", engine.seen_stderr());
+    // It says it was stopped by a signal.
+    insta::assert_snapshot!(
+        "all_stopped_by_sigterm",
+        repo.normalise(engine.seen_stderr())
+    );
     // TASK-1 is done, TASK-2's run is stored as running and its task still claimed.
     let tasks = repo.read("spec/tasks.md");
     assert!(
@@ -349,20 +308,12 @@ fn sigterm_in_the_middle_of_all_loses_nothing_and_a_rerun_resumes() {
         "{tasks}"
     );
     let by_task = runs_by_task(&repo);
-    let held = by_task["TASK-2"][0]["meta"]["run_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(by_task["TASK-2"][0]["state"]["status"]["status"], "running");
+    let held = by_task["TASK-2"][0].meta.run_id.clone();
+    assert_eq!(by_task["TASK-2"][0].status(), "running");
 
     std::fs::remove_file(hold.path().join("TASK-2")).unwrap();
-    let r = repo.run(&["run", &wf, "--all"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(
-        r.stderr().contains(&format!("(run {held}, resumed)")),
-        "{}",
-        r.stderr()
-    );
+    let r = repo.run(&["run", "workflow.yaml", "--all"]);
+    r.succeeds().stderr_has(&format!("(run {held}, resumed)"));
     let ids: Vec<String> = (1..=10).map(|i| format!("TASK-{i}")).collect();
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_all_done_once(&repo, &before, &ids);
@@ -372,29 +323,21 @@ fn sigterm_in_the_middle_of_all_loses_nothing_and_a_rerun_resumes() {
 fn watch_picks_up_a_task_added_while_it_runs() {
     let first = "# Tasks\n\n### TASK-1: First\nP1 | TODO\n";
     let repo = repo_with(first);
-    let wf = workflow(&repo, WRITE_FILE);
-    let mut child = repo.spawn(&["watch", &wf, "--interval", "100ms"], &[]);
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    assert!(
-        wait_for_line(&mut stderr, "✓ TASK-1 succeeded", &mut seen),
-        "{seen}"
-    );
+    queue(WRITE_FILE).write(&repo);
+    let mut engine = repo
+        .engine()
+        .args(["watch", "workflow.yaml", "--interval", "100ms"])
+        .spawn();
+    engine.wait_for_stderr("✓ TASK-1 succeeded");
     let mut text = repo.read("spec/tasks.md");
     text.push_str("\n### TASK-2: Added later\nP2 | TODO\n");
     repo.write("spec/tasks.md", &text);
-    assert!(
-        wait_for_line(&mut stderr, "✓ TASK-2 succeeded", &mut seen),
-        "{seen}"
-    );
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
-    }
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).unwrap();
-    let status = child.wait().unwrap();
-    // Idle when stopped: a clean end.
-    assert_eq!(status.code(), Some(0), "{seen}{rest}");
+    engine.wait_for_stderr("✓ TASK-2 succeeded");
+    engine.terminate();
+    let (code, rest) = engine.wait();
+    // Idle when stopped: a clean end, with the session's summary (after a number of polls
+    // that depends on timing, so checked by its line).
+    assert_eq!(code, 0, "{}", engine.seen_stderr());
     assert!(rest.contains("session: 2 runs"), "{rest}");
     let tasks = repo.read("spec/tasks.md");
     assert!(tasks.contains("### TASK-1: First\nP1 | DONE"), "{tasks}");
@@ -410,19 +353,26 @@ fn watch_picks_up_a_task_added_while_it_runs() {
 #[test]
 fn no_new_run_starts_after_until_or_outside_working_hours() {
     let repo = repo_with(&ten_tasks());
-    let wf = workflow(&repo, WRITE_FILE);
-    for args in [
-        &["run", &wf, "--all", "--until", "2000-01-01T00:00:00Z"][..],
-        &["run", &wf, "--until", "2000-01-01T00:00:00Z"],
+    let wf = queue(WRITE_FILE).write(&repo);
+    for (args, name) in [
+        (
+            &[
+                "run",
+                "workflow.yaml",
+                "--all",
+                "--until",
+                "2000-01-01T00:00:00Z",
+            ][..],
+            "until_passed_all",
+        ),
+        (
+            &["run", "workflow.yaml", "--until", "2000-01-01T00:00:00Z"],
+            "until_passed",
+        ),
     ] {
         let r = repo.run(args);
-        assert_eq!(r.code(), 7, "{args:?}: {}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("--until 2000-01-01T00:00:00Z has passed"),
-            "{}",
-            r.stderr()
-        );
+        assert_eq!(r.code(), 7, "{args:?}: {}", r.context());
+        insta::assert_snapshot!(name, r.stderr_normalised());
     }
     // A window that opens two hours from now (UTC) is closed now.
     let now_min = (std::time::SystemTime::now()
@@ -442,31 +392,21 @@ fn no_new_run_starts_after_until_or_outside_working_hours() {
         1,
     );
     std::fs::write(&wf, text).unwrap();
-    for args in [&["run", &wf, "--all"][..], &["run", &wf]] {
-        let r = repo.engine().args(args).env("TZ", "UTC").output().unwrap();
-        let r = support::Run { output: r };
-        assert_eq!(r.code(), 7, "{args:?}: {}", r.stderr());
-        assert!(
-            r.stderr()
-                .contains("outside the workflow's limits (work_hours"),
-            "{}",
-            r.stderr()
-        );
+    // The messages name the window, which depends on the time of day: checked by their lines.
+    for args in [
+        &["run", "workflow.yaml", "--all"][..],
+        &["run", "workflow.yaml"],
+    ] {
+        let r = repo.engine().args(args).env("TZ", "UTC").run();
+        assert_eq!(r.code(), 7, "{args:?}: {}", r.context());
+        r.stderr_has("outside the workflow's limits (work_hours");
     }
-    let r = repo
-        .engine()
-        .args(["run", &wf, "--all", "--dry-run"])
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--dry-run"])
         .env("TZ", "UTC")
-        .output()
-        .unwrap();
-    let r = support::Run { output: r };
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(
-        r.stdout()
-            .contains("note: no run would start now: outside the workflow's limits"),
-        "{}",
-        r.stdout()
-    );
-    assert!(runs(&repo).is_empty());
-    assert_eq!(repo.read("spec/tasks.md"), ten_tasks());
+        .run()
+        .succeeds()
+        .stdout_has("note: no run would start now: outside the workflow's limits");
+    assert!(repo.runs().is_empty());
+    repo.assert_file("spec/tasks.md", &ten_tasks());
 }

@@ -1,12 +1,11 @@
 //! Every workflow the repository ships (workflows/, examples/) validates with the real binary.
 
-mod support;
-
-use support::TestRepo;
+use crate::support::TestRepo;
+use crate::support::repo::source_root;
 
 #[test]
 fn shipped_workflows_validate() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = source_root();
     let mut files = vec![root.join("examples/hello-repo/workflow.yaml")];
     for entry in std::fs::read_dir(root.join("workflows")).unwrap() {
         let path = entry.unwrap().path();
@@ -16,36 +15,22 @@ fn shipped_workflows_validate() {
     }
     let repo = TestRepo::new();
     for file in files {
-        let r = repo.run(&["validate", file.to_str().unwrap()]);
-        assert_eq!(r.code(), 0, "{}: {}", file.display(), r.stderr());
-        assert!(r.stdout().contains("ok"), "{}", r.stdout());
+        let r = repo.engine().args(["validate"]).args([&file]).run();
+        assert_eq!(r.code(), 0, "{}: {}", file.display(), r.context());
+        assert!(r.stdout().contains("ok"), "{}", r.context());
     }
 }
 
 #[test]
 fn the_example_repository_passes_its_own_workflow() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let repo = TestRepo::new();
-    let src = root.join("examples/hello-repo");
-    copy_dir(&src, repo.path());
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "hello-repo"]);
-    let r = repo.run(&["run", "workflow.yaml", "--task", "Check the greeting"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let show = repo.show(&r.run_id());
-    let outputs = &show["state"]["stages"]["test"]["outputs"]["commands"][0];
-    assert_eq!(outputs["exit_code"], 0, "{show}");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    let repo = TestRepo::from_dir(&source_root().join("examples/hello-repo"));
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Check the greeting")
+        .run();
+    r.succeeds();
+    let report = r.report();
+    let outputs = &report.stage("test").outputs["commands"][0];
+    assert_eq!(outputs["exit_code"], 0, "{:#}", report.raw);
 }

@@ -3,12 +3,11 @@
 //! from fixtures), the readiness of Beads' blocking types and parent/child, the read-only JSONL
 //! export when `bd` is not installed, and `engine validate` asking for the `exec` grant.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use support::TestRepo;
+
+use crate::support::{EngineOutput, TestRepo};
 
 /// Writes an executable `name` into `dir/bin` that logs `ARGS|ENV` lines to `dir/name.log`
 /// (`env` names the variables to log) and runs `cases` (a shell `case "$*" in` body).
@@ -52,18 +51,21 @@ fn calls(dir: &Path, name: &str) -> Vec<String> {
 
 /// `engine ARGS` with `bin` first on PATH; without `bin`, a PATH without any `bd` or `gh` (in
 /// case the machine has them installed).
-fn run_with_path(repo: &TestRepo, bin: Option<&Path>, args: &[&str]) -> support::Run {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let path = match bin {
-        Some(bin) => format!("{}:{}", bin.display(), path.to_string_lossy()),
-        None => std::env::split_paths(&path)
-            .filter(|dir| !dir.join("bd").exists() && !dir.join("gh").exists())
-            .map(|dir| dir.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":"),
-    };
-    let output = repo.engine().env("PATH", path).args(args).output().unwrap();
-    support::Run { output }
+#[track_caller]
+fn run_with_path<'r>(repo: &'r TestRepo, bin: Option<&Path>, args: &[&str]) -> EngineOutput<'r> {
+    let engine = repo.engine().args(args);
+    match bin {
+        Some(bin) => engine.path_first(bin).run(),
+        None => {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let path = std::env::split_paths(&path)
+                .filter(|dir| !dir.join("bd").exists() && !dir.join("gh").exists())
+                .map(|dir| dir.display().to_string())
+                .collect::<Vec<_>>()
+                .join(":");
+            engine.env("PATH", path).run()
+        }
+    }
 }
 
 /// The tasks of `engine tasks --json`, by id.
@@ -128,7 +130,7 @@ fn beads_through_bd_with_every_blocking_type() {
     ));
 
     let r = run_with_path(&repo, Some(&bin), &["tasks", "workflow.yaml", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    r.succeeds();
     let (doc, order) = tasks_by_id(&r.stdout());
     assert_eq!(doc["source"], "builtin:beads");
     assert_eq!(
@@ -191,30 +193,9 @@ fn beads_through_bd_with_every_blocking_type() {
     );
 
     let r = run_with_path(&repo, Some(&bin), &["tasks", "workflow.yaml"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert!(
-        r.stdout()
-            .contains("blocked by: bd-1 (todo), bd-4.1 (todo)"),
-        "{}",
-        r.stdout()
-    );
-    assert!(
-        r.stdout()
-            .contains("10 tasks: 1 ready, 7 not ready, 2 done"),
-        "{}",
-        r.stdout()
-    );
-    assert!(
-        r.stderr().contains("warning: bd-5 runs only if bd-8 fails"),
-        "{}",
-        r.stderr()
-    );
-    assert!(
-        r.stderr()
-            .contains("bd-10 depends on bd-404, which is not a task of this source"),
-        "{}",
-        r.stderr()
-    );
+    r.succeeds();
+    insta::assert_snapshot!("beads_table", r.stdout_normalised());
+    insta::assert_snapshot!("beads_warnings", r.stderr_normalised());
     assert_eq!(repo.git(&["status", "--porcelain"]), "?? workflow.yaml\n");
 }
 
@@ -232,14 +213,13 @@ const EXPORT: &str = r#"{"_type":"issue","id":"bd-1","title":"Set up CI","status
 #[test]
 fn beads_without_bd_reads_the_export_read_only() {
     let repo = TestRepo::new();
-    repo.write(".beads/issues.jsonl", EXPORT);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "beads export"]);
+    repo.write(".beads/issues.jsonl", EXPORT)
+        .commit_all("beads export");
     repo.workflow(&format!(
         "name: beads\ntasks: {{ source: beads, permissions: {{ exec: [bd] }} }}\n{GATE_STAGE}"
     ));
     let r = run_with_path(&repo, None, &["tasks", "workflow.yaml", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    r.succeeds();
     let (doc, order) = tasks_by_id(&r.stdout());
     assert_eq!(order, ["bd-2", "bd-5", "bd-4.1", "bd-6", "bd-4", "bd-1"]);
     assert_eq!(task(&doc, "bd-6")["status"], "blocked");
@@ -270,24 +250,15 @@ fn beads_without_bd_reads_the_export_read_only() {
     );
 
     let r = run_with_path(&repo, None, &["tasks", "workflow.yaml"]);
-    assert!(
-        r.stderr()
-            .contains(".beads/issues.jsonl: warning: bd is not installed"),
-        "{}",
-        r.stderr()
-    );
-    assert_eq!(repo.read(".beads/issues.jsonl"), EXPORT);
+    r.succeeds();
+    insta::assert_snapshot!("beads_export_warnings", r.stderr_normalised());
+    repo.assert_file(".beads/issues.jsonl", EXPORT);
     assert_eq!(repo.git(&["status", "--porcelain"]), "?? workflow.yaml\n");
 
     repo.write(".beads/issues.jsonl", "{\"id\":\"bd-1\"}\nnot json\n");
     let r = run_with_path(&repo, None, &["tasks", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(
-        r.stderr()
-            .contains(".beads/issues.jsonl:2: not a JSON object"),
-        "{}",
-        r.stderr()
-    );
+    r.exits(2);
+    insta::assert_snapshot!("beads_export_malformed", r.stderr_normalised());
 }
 
 const GH_LIST: &str = r#"[
@@ -318,7 +289,7 @@ fn github_issues_through_gh() {
         "name: issues\ntasks:\n  source: github\n  labels: [engine]\n  repo: octo/app\n  limit: 50\n  permissions: {{ exec: [gh] }}\n{GATE_STAGE}"
     ));
     let r = run_with_path(&repo, Some(&bin), &["tasks", "workflow.yaml", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    r.succeeds();
     let (doc, order) = tasks_by_id(&r.stdout());
     assert_eq!(doc["source"], "builtin:github");
     assert_eq!(order, ["#5", "#13", "#12", "#3"]);
@@ -349,37 +320,28 @@ fn github_issues_through_gh() {
     let cases = "\"issue list\"*) echo 'To get started with GitHub CLI, please run:  gh auth login' >&2; exit 4 ;;";
     let bin = fake_program(fixtures.path(), "gh", &[], cases);
     let r = run_with_path(&repo, Some(&bin), &["tasks", "workflow.yaml"]);
-    assert_ne!(r.code(), 0);
-    assert!(
-        r.stderr().contains("log in with `gh auth login`"),
-        "{}",
-        r.stderr()
-    );
+    assert_ne!(r.code(), 0, "{}", r.context());
+    insta::assert_snapshot!("gh_not_logged_in", r.stderr_normalised());
 }
 
 #[test]
 fn the_sources_need_their_program_granted() {
     let repo = TestRepo::new();
-    for (source, program) in [("beads", "bd"), ("github", "gh")] {
+    for source in ["beads", "github"] {
         repo.workflow(&format!(
             "name: x\ntasks: {{ source: {source} }}\n{GATE_STAGE}"
         ));
         let r = repo.run(&["validate", "workflow.yaml"]);
-        assert_eq!(r.code(), 2, "{}", r.stderr());
-        assert!(
-            r.stderr().contains(&format!(
-                "task source \"builtin:{source}\" needs exec: {program}"
-            )),
-            "{}",
-            r.stderr()
-        );
+        r.exits(2);
+        // It names the program to grant.
+        insta::assert_snapshot!(format!("{source}_needs_exec"), r.stderr_normalised());
     }
     repo.workflow(&format!(
         "name: x\ntasks: {{ source: github, labels: engine, permissions: {{ exec: [gh] }} }}\n{GATE_STAGE}"
     ));
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.stderr().contains("workflow.yaml:2:"), "{}", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("github_labels_not_a_list", r.stderr_normalised());
 }
 
 /// A fake `bd` that keeps state (status, assignee per issue) in files, so claims and closes
@@ -438,7 +400,7 @@ fn a_beads_tracker_is_worked_through_with_all_in_dependency_order() {
     let repo = TestRepo::new();
     let fake = tempfile::tempdir().unwrap();
     let bin = stateful_bd(fake.path());
-    let wf = repo.workflow(
+    repo.workflow(
         r#"name: beads-queue
 tasks: { source: beads, permissions: { workspace: read, exec: [bd] } }
 stages:
@@ -453,8 +415,7 @@ stages:
     retry: { max_attempts: 1 }
 "#,
     );
-    let run = run_with_path(&repo, Some(&bin), &["run", wf.to_str().unwrap(), "--all"]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
+    run_with_path(&repo, Some(&bin), &["run", "workflow.yaml", "--all"]).succeeds();
     // Every issue closed, in dependency order, each claimed before it was closed.
     let state = fake.path().join("state");
     for id in ["bd-1", "bd-2", "bd-3"] {
@@ -546,7 +507,7 @@ fn labelled_github_issues_are_worked_through_with_all_in_dependency_order() {
     let repo = TestRepo::new();
     let fake = tempfile::tempdir().unwrap();
     let bin = stateful_gh(fake.path());
-    let wf = repo.workflow(
+    repo.workflow(
         r#"name: gh-queue
 tasks: { source: github, labels: [engine], permissions: { exec: [gh] } }
 stages:
@@ -561,8 +522,7 @@ stages:
     retry: { max_attempts: 1 }
 "#,
     );
-    let run = run_with_path(&repo, Some(&bin), &["run", wf.to_str().unwrap(), "--all"]);
-    assert_eq!(run.code(), 0, "{}", run.stderr());
+    run_with_path(&repo, Some(&bin), &["run", "workflow.yaml", "--all"]).succeeds();
     let state = fake.path().join("state");
     for n in ["1", "2"] {
         let st = std::fs::read_to_string(state.join(format!("{n}.state"))).unwrap();

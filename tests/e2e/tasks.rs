@@ -3,9 +3,7 @@
 //! cycles), a workflow's `tasks:` section, malformed files (file:line, exit 2), and that
 //! listing never changes the file.
 
-mod support;
-
-use support::TestRepo;
+use crate::support::TestRepo;
 
 const TASKS: &str = "\
 # Tasks
@@ -56,9 +54,7 @@ P1 | TODO
 
 fn repo_with_tasks() -> TestRepo {
     let repo = TestRepo::new();
-    repo.write("spec/tasks.md", TASKS);
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "tasks"]);
+    repo.write("spec/tasks.md", TASKS).commit_all("tasks");
     repo
 }
 
@@ -66,11 +62,11 @@ fn repo_with_tasks() -> TestRepo {
 fn tasks_md_is_listed_in_readiness_order_with_reasons() {
     let repo = repo_with_tasks();
     let r = repo.run(&["tasks", "spec/tasks.md"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    insta::assert_snapshot!("tasks_table", r.stdout());
-    insta::assert_snapshot!("tasks_warnings", r.stderr());
+    r.succeeds();
+    insta::assert_snapshot!("tasks_table", r.stdout_normalised());
+    insta::assert_snapshot!("tasks_warnings", r.stderr_normalised());
     // Listing is read-only.
-    assert_eq!(repo.read("spec/tasks.md"), TASKS);
+    repo.assert_file("spec/tasks.md", TASKS);
     assert_eq!(repo.git(&["status", "--porcelain"]), "");
 }
 
@@ -78,8 +74,8 @@ fn tasks_md_is_listed_in_readiness_order_with_reasons() {
 fn json_names_ready_and_blocked_by_for_scripts() {
     let repo = repo_with_tasks();
     let r = repo.run(&["tasks", "spec/tasks.md", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let doc: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    r.succeeds();
+    let doc = r.json();
     assert_eq!(doc["source"], "builtin:tasks-md");
     let tasks = doc["tasks"].as_array().unwrap();
     let order: Vec<&str> = tasks.iter().map(|t| t["id"].as_str().unwrap()).collect();
@@ -127,36 +123,27 @@ fn a_workflow_s_tasks_section_is_used_and_checked() {
         "name: with-tasks\ntasks: { source: tasks-md, path: spec/tasks.md }\nstages:\n  only: { uses: builtin:gate, with: { commands: [\"true\"] }, permissions: { workspace: read, exec: [\"true\"] } }\n",
     );
     let r = repo.run(&["tasks", "workflow.yaml", "--json"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let doc: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
-    assert_eq!(doc["tasks"].as_array().unwrap().len(), 9);
+    r.succeeds();
+    assert_eq!(r.json()["tasks"].as_array().unwrap().len(), 9);
     // `engine validate` checks the section against the source too.
-    let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
 
     repo.workflow(
         "name: bad-tasks\ntasks:\n  source: tasks-md\n  path: spec/tasks.md\n  tick_checklst: true\nstages:\n  only: { uses: builtin:gate, with: { commands: [\"true\"] }, permissions: { workspace: read, exec: [\"true\"] } }\n",
     );
     for command in ["tasks", "validate"] {
         let r = repo.run(&[command, "workflow.yaml"]);
-        assert_eq!(r.code(), 2, "{command}: {}", r.stderr());
-        assert!(
-            r.stderr().contains(
-                "workflow.yaml:5:3: tasks: unknown field \"tick_checklst\" (did you mean \"tick_checklist\"?"
-            ),
-            "{command}: {}",
-            r.stderr()
+        assert_eq!(r.code(), 2, "{command}: {}", r.context());
+        insta::assert_snapshot!(
+            format!("{command}_unknown_field_in_tasks"),
+            r.stderr_normalised()
         );
     }
 
     repo.workflow("name: no-tasks\nstages:\n  only: { uses: builtin:gate, with: { commands: [\"true\"] }, permissions: { workspace: read, exec: [\"true\"] } }\n");
     let r = repo.run(&["tasks", "workflow.yaml"]);
-    assert_eq!(r.code(), 2);
-    assert!(
-        r.stderr().contains("has no `tasks:` section"),
-        "{}",
-        r.stderr()
-    );
+    r.exits(2);
+    insta::assert_snapshot!("no_tasks_section", r.stderr_normalised());
 }
 
 #[test]
@@ -167,15 +154,10 @@ fn malformed_task_files_are_reported_by_line_with_exit_2() {
         "### TASK-1: A\nP0 | DOING\r\n\r\n### TASK-2 no colon\n### TASK-1: again\n",
     );
     let r = repo.run(&["tasks", "spec/tasks.md"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    insta::assert_snapshot!("tasks_malformed", r.stderr());
-    assert_eq!(r.stdout(), "");
+    r.exits(2).stdout_is("");
+    insta::assert_snapshot!("tasks_malformed", r.stderr_normalised());
 
     let r = repo.run(&["tasks", "spec/missing.md"]);
-    assert_eq!(r.code(), 2);
-    assert!(
-        r.stderr().contains("spec/missing.md: no such file"),
-        "{}",
-        r.stderr()
-    );
+    r.exits(2);
+    insta::assert_snapshot!("tasks_file_missing", r.stderr_normalised());
 }

@@ -3,75 +3,66 @@
 //! real component on the wasmtime host for what the CLI cannot give a task yet (labels) and
 //! the run facts the driver passes (`@run.stalled`).
 
-mod support;
-
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use engine_core::{FailureKind, Permissions, Task};
 use engine_runtime::{AttemptContext, AttemptRequest, Host, HostOptions, NullObserver};
 use serde_json::{Value, json};
-use support::agent::ScriptedAgent;
-use support::{TestRepo, outcomes};
+
+use crate::support::agent::ScriptedAgent;
+use crate::support::{EngineOutput, RunReport, TestRepo, Workflow};
 
 /// Exit code of a run that ended "needs attention".
 const NEEDS_ATTENTION: i32 = 6;
 
-/// A workflow whose first stage is triage (`triage`: the lines under `triage:`), followed by
-/// `after`; with `agent`, the claude backend is the scripted agent.
-fn workflow(repo: &TestRepo, agent: Option<&ScriptedAgent>, triage: &str, after: &str) -> PathBuf {
-    let agents = agent
-        .map(|a| {
-            format!(
-                "agents:\n{}  limits: {{ post_result_grace: 1s }}\n",
-                a.backends_yaml()
-            )
-        })
-        .unwrap_or_default();
-    repo.workflow(&format!(
-        "name: triage\n\
-         models: {{ genius: model-genius, smart: model-smart, primitive: model-primitive }}\n\
-         {agents}stages:\n  triage:\n    uses: builtin:triage\n{triage}{after}"
-    ))
+/// A workflow with model tiers whose first stage is triage (`triage`: its keys besides
+/// `uses`, unindented); with `agent`, the claude backend is the scripted agent.
+fn triage_first(agent: Option<&ScriptedAgent>, triage: &str) -> Workflow {
+    let workflow = Workflow::named("triage")
+        .top("models: { genius: model-genius, smart: model-smart, primitive: model-primitive }");
+    let workflow = match agent {
+        Some(agent) => workflow.agents(agent, "limits: { post_result_grace: 1s }"),
+        None => workflow,
+    };
+    workflow.stage("triage", &format!("uses: builtin:triage\n{triage}"))
 }
 
 /// An agent stage after triage that finishes on its promise.
-const EXECUTE: &str = "  execute:
-    uses: builtin:agent
-    needs: [triage]
-    with: { backend: claude, completion: promise }
-    permissions: { workspace: write, agent: true }
-    retry: { max_attempts: 1 }
+const EXECUTE: &str = "uses: builtin:agent
+needs: [triage]
+with: { backend: claude, completion: promise }
+permissions: { workspace: write, agent: true }
+retry: { max_attempts: 1 }
 ";
 
-fn run_task(repo: &TestRepo, wf: &std::path::Path, args: &[&str]) -> (support::Run, Value) {
-    let mut all = vec!["run", wf.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let r = repo.run(&all);
-    let show = repo.show(&r.run_id());
-    (r, show)
-}
-
-fn triage_outputs(show: &Value) -> &Value {
-    &show["state"]["stages"]["triage"]["outputs"]
+/// `engine run workflow.yaml --task TASK`.
+#[track_caller]
+fn run_task<'r>(repo: &'r TestRepo, task: &str) -> EngineOutput<'r> {
+    repo.engine()
+        .args(["run", "workflow.yaml"])
+        .task(task)
+        .run()
 }
 
 /// The run ended "needs attention", stopped by triage with a reason starting with `reason`.
-fn assert_needs_attention(show: &Value, reason: &str) {
-    let status = &show["state"]["status"];
-    assert_eq!(status["status"], "needs_attention", "{status}");
-    assert_eq!(status["stage"], "triage", "{status}");
+#[track_caller]
+fn assert_needs_attention(report: &RunReport, reason: &str) {
+    let status = &report.state.status;
+    assert_eq!(status.status, "needs_attention", "{status:?}");
+    assert_eq!(status.stage.as_deref(), Some("triage"), "{status:?}");
     assert!(
-        status["reason"]
-            .as_str()
+        status
+            .reason
+            .as_deref()
             .unwrap_or_default()
             .starts_with(reason),
-        "{status}"
+        "{status:?}"
     );
 }
 
+/// Triage's signals, from its outputs.
 fn signals(outputs: &Value) -> Vec<String> {
     serde_json::from_value(outputs["signals"].clone()).unwrap()
 }
@@ -79,27 +70,23 @@ fn signals(outputs: &Value) -> Vec<String> {
 #[test]
 fn a_bare_triage_stage_validates_and_unknown_keys_are_located() {
     let repo = TestRepo::new();
-    let wf = workflow(&repo, None, "", "");
-    let r = repo.run(&["validate", wf.to_str().unwrap()]);
-    assert_eq!(r.code(), 0, "no with:, no permissions: {}", r.stderr());
-    let wf = workflow(&repo, None, "    with: { mode: rules, tiers: {} }\n", "");
-    let r = repo.run(&["validate", wf.to_str().unwrap()]);
-    assert_ne!(r.code(), 0);
-    assert!(r.stderr().contains("workflow.yaml:"), "{}", r.stderr());
-    assert!(r.stderr().contains("tiers"), "{}", r.stderr());
+    // No with:, no permissions:
+    triage_first(None, "").write(&repo);
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
+    triage_first(None, "with: { mode: rules, tiers: {} }").write(&repo);
+    let r = repo.run(&["validate", "workflow.yaml"]);
+    assert_ne!(r.code(), 0, "{}", r.context());
+    insta::assert_snapshot!("unknown_key_located", r.stderr_normalised());
 }
 
 #[test]
 fn rules_mode_picks_primitive_for_a_small_task_and_genius_for_a_large_one() {
     let repo = TestRepo::new();
-    let wf = workflow(&repo, None, "", "");
-    let (r, show) = run_task(
-        &repo,
-        &wf,
-        &["--task", "Fix the typo in the greeting message"],
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    triage_first(None, "").write(&repo);
+    let r = run_task(&repo, "Fix the typo in the greeting message");
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "primitive", "{out}");
     assert_eq!(out["mode"], "rules");
     assert_eq!(out["decision"], "run");
@@ -116,14 +103,16 @@ fn rules_mode_picks_primitive_for_a_small_task_and_genius_for_a_large_one() {
     );
     let task_file = repo.path().join("large-task.md");
     std::fs::write(&task_file, large).unwrap();
-    let (r, show) = run_task(&repo, &wf, &["--task-file", task_file.to_str().unwrap()]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml", "--task-file"])
+        .args([&task_file])
+        .run();
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "genius", "{out}");
-    assert!(
-        out["reason"].as_str().unwrap().contains("a large task"),
-        "{out}"
-    );
+    insta::assert_snapshot!("large_task_reason", out["reason"].as_str().unwrap());
     assert_eq!(out["size"]["lines"], 71, "{out}");
 }
 
@@ -133,28 +122,24 @@ fn file_hints_count_the_named_files_that_exist_only_when_the_workspace_is_grante
     for name in ["src/a.rs", "src/b.rs", "src/c.rs"] {
         repo.write(name, "fn main() {}\n");
     }
-    repo.git(&["add", "."]);
-    repo.git(&["commit", "-q", "-m", "sources"]);
+    repo.commit_all("sources");
     let task = "Log the errors of src/a.rs, src/b.rs, src/c.rs and src/new.rs";
-    let with = "    with: { files: { smart: 2, genius: 3 } }\n";
+    let with = "with: { files: { smart: 2, genius: 3 } }";
 
-    let granted = workflow(
-        &repo,
-        None,
-        &format!("{with}    permissions: {{ workspace: read }}\n"),
-        "",
-    );
-    let (r, show) = run_task(&repo, &granted, &["--task", task]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    triage_first(None, &format!("{with}\npermissions: {{ workspace: read }}")).write(&repo);
+    let r = run_task(&repo, task);
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "genius", "{out}");
     assert_eq!(out["files"]["existing"], 3, "{out}");
     assert_eq!(out["files"]["mentioned"].as_array().unwrap().len(), 4);
 
-    let not_granted = workflow(&repo, None, with, "");
-    let (r, show) = run_task(&repo, &not_granted, &["--task", task]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    triage_first(None, with).write(&repo);
+    let r = run_task(&repo, task);
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "primitive", "only the size voted: {out}");
     assert_eq!(out["files"]["checked"], false);
     assert!(
@@ -169,34 +154,29 @@ fn file_hints_count_the_named_files_that_exist_only_when_the_workspace_is_grante
 fn a_vague_task_ends_the_run_needing_attention_before_the_agent_runs() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new("- - say: \"should not run <promise>COMPLETE</promise>\"\n");
-    let wf = workflow(&repo, Some(&agent), "", EXECUTE);
-    let (r, show) = run_task(&repo, &wf, &["--task", "the login page"]);
-    let failure = &show["state"]["stages"]["triage"]["last_failure"];
-    assert_eq!(failure["kind"], "needs_attention", "{failure}");
-    assert_eq!(failure["detail"]["needs_attention"], true, "{failure}");
-    assert_eq!(failure["detail"]["decision"], "too_vague", "{failure}");
-    assert_needs_attention(&show, "the task is too vague");
-    assert!(
-        failure["detail"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("\"the login page\""),
-        "{failure}"
-    );
-    assert_eq!(outcomes(&show)["triage"], vec!["failed"], "never retried");
+    triage_first(Some(&agent), "")
+        .stage("execute", EXECUTE)
+        .write(&repo);
+    let r = run_task(&repo, "the login page");
+    let report = r.report();
+    let triage = report.stage("triage");
+    let failure = triage.failure();
+    assert_eq!(failure.kind, "needs_attention", "{failure:?}");
+    assert_eq!(failure.detail["needs_attention"], true, "{failure:?}");
+    assert_eq!(failure.detail["decision"], "too_vague", "{failure:?}");
+    assert_needs_attention(&report, "the task is too vague");
+    // The reason quotes the task.
+    insta::assert_snapshot!("too_vague", failure.detail["reason"].as_str().unwrap());
+    assert_eq!(triage.outcomes(), ["failed"], "never retried");
     assert!(agent.invocations().is_empty(), "the agent never ran");
-    assert_eq!(
-        r.code(),
-        NEEDS_ATTENTION,
-        "a run that needs attention exits 6: {}",
-        r.stderr()
-    );
+    // A run that needs attention exits 6.
+    r.exits(NEEDS_ATTENTION);
 }
 
 /// Triage in agent mode, granted agent sessions, no retry.
-const AGENT_TRIAGE: &str = "    with: { mode: agent }
-    permissions: { agent: true }
-    retry: { max_attempts: 1 }
+const AGENT_TRIAGE: &str = "with: { mode: agent }
+permissions: { agent: true }
+retry: { max_attempts: 1 }
 ";
 
 #[test]
@@ -210,21 +190,20 @@ fn agent_mode_takes_the_tier_from_the_verdict_and_the_run_goes_on() {
   - say: "Done. <promise>COMPLETE</promise>"
 "#;
     let agent = ScriptedAgent::new(script);
-    let wf = workflow(&repo, Some(&agent), AGENT_TRIAGE, EXECUTE);
-    let (r, show) = run_task(
-        &repo,
-        &wf,
-        &["--task", "Change the greeting in src/lib.txt"],
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    triage_first(Some(&agent), AGENT_TRIAGE)
+        .stage("execute", EXECUTE)
+        .write(&repo);
+    let r = run_task(&repo, "Change the greeting in src/lib.txt");
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "genius", "{out}");
     assert_eq!(out["mode"], "agent");
     assert_eq!(out["reason"], "the greeting is used everywhere");
     assert_eq!(out["agent"]["sessions"], 1);
     assert_eq!(
-        outcomes(&show)["execute"],
-        vec!["succeeded"],
+        report.stage("execute").outcomes(),
+        ["succeeded"],
         "the run went on"
     );
     let calls = agent.invocations();
@@ -245,11 +224,8 @@ fn agent_mode_takes_the_tier_from_the_verdict_and_the_run_goes_on() {
             .contains("Change the greeting in src/lib.txt"),
         "{triage}"
     );
-    let spend = &show["state"]["stages"]["triage"]["history"][0]["spend"];
-    assert!(
-        (spend["cost_usd"].as_f64().unwrap() - 0.03).abs() < 1e-9,
-        "{spend}"
-    );
+    let spend = report.stage("triage").history[0].spend;
+    assert!((spend.cost_usd - 0.03).abs() < 1e-9, "{spend:?}");
 }
 
 #[test]
@@ -260,14 +236,11 @@ fn an_unparseable_verdict_is_asked_again_in_the_same_session() {
 - - say: "{\"decision\": \"run\", \"tier\": \"primitive\", \"reason\": \"one line\"}"
 "#;
     let agent = ScriptedAgent::new(script);
-    let wf = workflow(&repo, Some(&agent), AGENT_TRIAGE, "");
-    let (r, show) = run_task(
-        &repo,
-        &wf,
-        &["--task", "Change the greeting in src/lib.txt"],
-    );
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let out = triage_outputs(&show);
+    triage_first(Some(&agent), AGENT_TRIAGE).write(&repo);
+    let r = run_task(&repo, "Change the greeting in src/lib.txt");
+    r.succeeds();
+    let report = r.report();
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "primitive", "{out}");
     assert_eq!(out["agent"]["sessions"], 2);
     let calls = agent.invocations();
@@ -276,24 +249,23 @@ fn an_unparseable_verdict_is_asked_again_in_the_same_session() {
         calls[1]["resume"], calls[0]["session_id"],
         "the follow-up resumes the first session"
     );
-    let follow_up = calls[1]["prompt"].as_str().unwrap();
-    assert!(follow_up.contains("only the JSON"), "{follow_up}");
+    // The follow-up asks for only the JSON.
+    insta::assert_snapshot!("follow_up_prompt", calls[1]["prompt"].as_str().unwrap());
 }
 
 #[test]
 fn no_verdict_even_on_the_follow_up_fails_the_attempt_as_retryable() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new("- - say: Looks fine to me.\n");
-    let wf = workflow(&repo, Some(&agent), AGENT_TRIAGE, EXECUTE);
-    let (r, show) = run_task(
-        &repo,
-        &wf,
-        &["--task", "Change the greeting in src/lib.txt"],
-    );
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let failure = &show["state"]["stages"]["triage"]["last_failure"];
-    assert_eq!(failure["kind"], "retryable", "{failure}");
-    assert_eq!(failure["detail"]["verdict_unparsed"], true, "{failure}");
+    triage_first(Some(&agent), AGENT_TRIAGE)
+        .stage("execute", EXECUTE)
+        .write(&repo);
+    let r = run_task(&repo, "Change the greeting in src/lib.txt");
+    r.exits(1);
+    let report = r.report();
+    let failure = report.stage("triage").failure();
+    assert_eq!(failure.kind, "retryable", "{failure:?}");
+    assert_eq!(failure.detail["verdict_unparsed"], true, "{failure:?}");
     assert_eq!(
         agent.invocations().len(),
         2,
@@ -309,46 +281,40 @@ fn an_already_done_verdict_ends_the_run_needing_attention_with_the_reason() {
 - - say: "should not run <promise>COMPLETE</promise>"
 "#;
     let agent = ScriptedAgent::new(script);
-    let wf = workflow(&repo, Some(&agent), AGENT_TRIAGE, EXECUTE);
-    let (r, show) = run_task(&repo, &wf, &["--task", "Make src/lib.txt say hello"]);
-    let failure = &show["state"]["stages"]["triage"]["last_failure"];
-    assert_eq!(failure["kind"], "needs_attention", "{failure}");
-    assert_eq!(failure["detail"]["decision"], "already_done");
-    assert_needs_attention(&show, "the agent says the task is already done");
+    triage_first(Some(&agent), AGENT_TRIAGE)
+        .stage("execute", EXECUTE)
+        .write(&repo);
+    let r = run_task(&repo, "Make src/lib.txt say hello");
+    let report = r.report();
+    let failure = report.stage("triage").failure();
+    assert_eq!(failure.kind, "needs_attention", "{failure:?}");
+    assert_eq!(failure.detail["decision"], "already_done");
+    assert_needs_attention(&report, "the agent says the task is already done");
     assert_eq!(
-        failure["detail"]["reason"],
+        failure.detail["reason"],
         "the agent says the task is already done: src/lib.txt already says hello"
     );
     assert_eq!(agent.invocations().len(), 1, "execute never started");
-    assert_eq!(r.code(), NEEDS_ATTENTION, "{}", r.stderr());
+    r.exits(NEEDS_ATTENTION);
 }
 
 #[test]
 fn agent_mode_without_the_agent_grant_fails_saying_what_to_grant() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new("- - say: unused\n");
-    let wf = workflow(
-        &repo,
+    triage_first(
         Some(&agent),
-        "    with: { mode: agent }\n    retry: { max_attempts: 1 }\n",
-        "",
-    );
-    assert_eq!(repo.run(&["validate", wf.to_str().unwrap()]).code(), 0);
-    let (r, show) = run_task(
-        &repo,
-        &wf,
-        &["--task", "Change the greeting in src/lib.txt"],
-    );
-    assert_eq!(r.code(), 1, "{}", r.stderr());
-    let failure = &show["state"]["stages"]["triage"]["last_failure"];
-    assert_eq!(failure["kind"], "fatal", "{failure}");
-    assert!(
-        failure["message"]
-            .as_str()
-            .unwrap()
-            .contains("permissions: { agent: true }"),
-        "{failure}"
-    );
+        "with: { mode: agent }\nretry: { max_attempts: 1 }",
+    )
+    .write(&repo);
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
+    let r = run_task(&repo, "Change the greeting in src/lib.txt");
+    r.exits(1);
+    let report = r.report();
+    let failure = report.stage("triage").failure();
+    assert_eq!(failure.kind, "fatal", "{failure:?}");
+    // It says what to grant.
+    insta::assert_snapshot!("agent_mode_not_granted", failure.message);
     assert!(agent.invocations().is_empty());
 }
 
@@ -360,10 +326,12 @@ fn the_tier_reaches_a_later_stage_through_a_template() {
         "with: { backend: claude, completion: promise }",
         "with: { backend: claude, completion: promise, model: \"{{ stages.triage.outputs.tier }}\" }",
     );
-    let wf = workflow(&repo, Some(&agent), "", &execute);
-    let (r, show) = run_task(&repo, &wf, &["--task", "Fix the typo in the greeting"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    assert_eq!(triage_outputs(&show)["tier"], "primitive");
+    triage_first(Some(&agent), "")
+        .stage("execute", &execute)
+        .write(&repo);
+    let r = run_task(&repo, "Fix the typo in the greeting");
+    r.succeeds();
+    assert_eq!(r.report().stage("triage").outputs["tier"], "primitive");
     assert_eq!(agent.invocations()[0]["model"], "model-primitive");
 }
 
@@ -385,15 +353,18 @@ fn triage_run_again_after_a_stalled_agent_forces_the_top_tier() {
         )
         .replace(
             "retry: { max_attempts: 1 }\n",
-            "retry: { max_attempts: 1 }\n    on_failure: { goto: triage, max_loops: 1 }\n",
+            "retry: { max_attempts: 1 }\non_failure: { goto: triage, max_loops: 1 }\n",
         );
-    let wf = workflow(&repo, Some(&agent), "", &execute);
-    let (r, show) = run_task(&repo, &wf, &["--task", "Fix the typo in the greeting"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
-    let o = outcomes(&show);
-    assert_eq!(o["triage"], vec!["succeeded", "succeeded"]);
-    assert_eq!(o["execute"], vec!["failed", "succeeded"]);
-    let out = triage_outputs(&show);
+    triage_first(Some(&agent), "")
+        .stage("execute", &execute)
+        .write(&repo);
+    let r = run_task(&repo, "Fix the typo in the greeting");
+    r.succeeds();
+    let report = r.report();
+    let o = report.outcomes();
+    assert_eq!(o["triage"], ["succeeded", "succeeded"]);
+    assert_eq!(o["execute"], ["failed", "succeeded"]);
+    let out = &report.stage("triage").outputs;
     assert_eq!(out["tier"], "genius", "{out}");
     assert_eq!(out["suggested_tier"], "primitive", "{out}");
     assert_eq!(out["forced_by"], "stall", "{out}");
@@ -404,13 +375,16 @@ fn triage_run_again_after_a_stalled_agent_forces_the_top_tier() {
 
 // --- The component on the host: labels and the run facts -------------------------------
 
+/// A wasmtime host sharing the tests' component cache.
 fn host() -> Host {
     Host::new(HostOptions {
-        cache_dir: support::cache_dir(),
+        cache_dir: crate::support::cache_dir(),
     })
     .unwrap()
 }
 
+/// An attempt of triage on the task `text` with `labels`, configured by `config`, seeing
+/// `outputs` of earlier stages.
 fn attempt(
     text: &str,
     labels: &[&str],

@@ -1,9 +1,7 @@
 //! `engine validate` through the real binary: every problem reported as file:line:col with the
-//! field, exit code 2; golden files for the messages (tests/snapshots).
+//! field, exit code 2; golden files for the messages (tests/e2e/snapshots).
 
-mod support;
-
-use support::TestRepo;
+use crate::support::TestRepo;
 
 const BROKEN: &str = r#"name: broken
 stages:
@@ -28,13 +26,13 @@ fn invalid_workflow_reports_every_problem_with_location_and_exit_2() {
     let repo = TestRepo::new();
     repo.workflow(BROKEN);
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    insta::assert_snapshot!("validate_broken", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("validate_broken", r.stderr_normalised());
 
     // The same as JSON for scripts.
     let r = repo.run(&["validate", "workflow.yaml", "--json"]);
-    assert_eq!(r.code(), 2);
-    let doc: serde_json::Value = serde_json::from_str(&r.stdout()).unwrap();
+    r.exits(2);
+    let doc = r.json();
     assert_eq!(doc["ok"], false);
     let fields: Vec<&str> = doc["diagnostics"]
         .as_array()
@@ -62,14 +60,14 @@ stages:
 "#,
     );
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    insta::assert_snapshot!("validate_plugin_problems", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("validate_plugin_problems", r.stderr_normalised());
 }
 
 #[test]
 fn a_third_party_plugin_with_a_wrong_sha256_pin_is_refused() {
     let repo = TestRepo::new();
-    let (path, sha) = support::fixture("fixture_echo");
+    let (path, sha) = crate::support::fixture("fixture_echo");
     let wrong = format!(
         "{}{}",
         &sha[..63],
@@ -80,33 +78,35 @@ fn a_third_party_plugin_with_a_wrong_sha256_pin_is_refused() {
         path.display()
     ));
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.stderr().contains("workflow.yaml:4:11"), "{}", r.stderr());
-    assert!(
-        r.stderr().contains(&sha),
-        "names the actual hash: {}",
-        r.stderr()
+    r.exits(2);
+    // It points at the pin and names the actual hash.
+    insta::assert_snapshot!(
+        "wrong_sha256_pin",
+        repo.normalise(
+            &r.stderr()
+                .replace(&sha, "[ACTUAL]")
+                .replace(&wrong, "[PINNED]")
+        )
     );
     // With the right pin it loads.
     repo.workflow(&format!(
         "name: pinned\nstages:\n  echo:\n    uses: {}\n    sha256: {sha}\n",
         path.display()
     ));
-    let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
 }
 
 #[test]
 fn an_incompatible_component_fails_at_validate() {
     let repo = TestRepo::new();
-    let (path, sha) = support::fixture("fixture_bad_world");
+    let (path, sha) = crate::support::fixture("fixture_bad_world");
     repo.workflow(&format!(
         "name: bad\nstages:\n  bad:\n    uses: {}\n    sha256: {sha}\n",
         path.display()
     ));
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    assert!(r.stderr().contains("stages.bad.uses"), "{}", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("incompatible_component", r.stderr_normalised());
 }
 
 #[test]
@@ -133,8 +133,8 @@ stages:
 "#,
     );
     let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 2, "{}", r.stderr());
-    insta::assert_snapshot!("validate_agent_backends", r.stderr());
+    r.exits(2);
+    insta::assert_snapshot!("validate_agent_backends", r.stderr_normalised());
 
     // Every backend can run the read-only stages; only the tool lists were wrong.
     repo.workflow(
@@ -157,6 +157,5 @@ stages:
     permissions: { workspace: read, agent: true, exec: [git] }
 "#,
     );
-    let r = repo.run(&["validate", "workflow.yaml"]);
-    assert_eq!(r.code(), 0, "{}", r.stderr());
+    repo.run(&["validate", "workflow.yaml"]).succeeds();
 }

@@ -1,7 +1,7 @@
 //! The scripted agent (`engine scripted-agent`) as tests use it: a script, a state directory
 //! outside the repository, and the invocation log it keeps.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A scripted agent playing one script.
 pub struct ScriptedAgent {
@@ -11,9 +11,16 @@ pub struct ScriptedAgent {
 impl ScriptedAgent {
     /// Writes `script` (YAML: a list of sessions, each a list of steps).
     pub fn new(script: &str) -> ScriptedAgent {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("script.yaml"), script).unwrap();
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("no temporary directory: {e}"));
+        std::fs::write(dir.path().join("script.yaml"), script)
+            .unwrap_or_else(|e| panic!("writing the script: {e}"));
         ScriptedAgent { dir }
+    }
+
+    /// The agent's directory (its script, state and scratch directory), for
+    /// [`super::TestRepo::redact`].
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// A directory the agent's sessions may write (granted with the backends): for files a

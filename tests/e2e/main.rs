@@ -1,0 +1,38 @@
+//! The end-to-end tests: the real `engine` binary on temporary git repositories, one module per
+//! subject, all in one test binary (one link of wasmtime, one build of the fixture plugins).
+//! tests/support holds what they share; docs/testing.md says how to write and run them
+//! (`cargo test -p engine --test e2e -- crash::`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod agent_host;
+mod agent_misconfigured;
+mod agent_stage;
+mod agent_supervision;
+mod approval;
+mod budgets;
+mod conditions;
+mod confinement;
+mod crash;
+mod demo;
+mod gate_run;
+mod gc;
+mod git_escape;
+mod init;
+mod input_hardening;
+mod merge;
+mod notify;
+mod parallel_git;
+mod pipeline;
+mod readonly;
+mod readonly_backends;
+mod review;
+mod run_modes;
+mod sandbox;
+mod shipped_workflows;
+mod task_sources;
+mod tasks;
+mod template_limits;
+mod triage;
+mod validate;
