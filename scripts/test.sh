@@ -1,16 +1,42 @@
 #!/usr/bin/env bash
-# Every test: the host workspace (unit, property, golden and end-to-end tests) and the plugin
-# workspace's own unit tests. Installs what it needs (the wasm32-wasip2 target, the pinned agent
-# CLIs of the conformance suite).
+# Every test, in two timed parts:
+#   1. Rust: the host workspace (unit, property, golden and the end-to-end binary `e2e`) and the
+#      plugin workspace's own unit tests;
+#   2. conformance: the real agent CLIs (installed here at pinned versions) against a mock model
+#      API (tests/conformance, its own test target, not part of `--all-targets`).
+# Installs what it needs (the wasm32-wasip2 target, bubblewrap, the pinned agent CLIs).
+# `scripts/test.sh rust` or `scripts/test.sh conformance` runs one part.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+part=${1:-all}
+case "$part" in all | rust | conformance) ;; *)
+    echo "usage: scripts/test.sh [all|rust|conformance]" >&2
+    exit 2
+    ;;
+esac
 rustup target add wasm32-wasip2 >/dev/null
 # Every process a run starts is confined with bubblewrap (docs/security.md).
 scripts/install-sandbox-tools.sh
-# The conformance suite (tests/conformance) runs the real agent CLIs at pinned versions: install
-# them first so a failed install stops here, loudly, before anything else runs.
-scripts/install-agent-clis.sh >/dev/null
-cargo test --workspace --all-targets
-# The guest SDK's and built-in stages' own unit tests (pure logic, run on the host).
-cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-host
+
+timed() {
+    local name=$1 start=$SECONDS
+    shift
+    "$@"
+    echo "== $name took $((SECONDS - start)) s"
+}
+
+rust() {
+    cargo test --workspace --all-targets
+    # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host).
+    cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-host
+}
+
+conformance() {
+    # A failed install stops here, loudly: the suite never skips a CLI.
+    scripts/install-agent-clis.sh >/dev/null
+    cargo test -p engine --test conformance
+}
+
+if [ "$part" != conformance ]; then timed "rust tests" rust; fi
+if [ "$part" != rust ]; then timed "conformance (real agent CLIs)" conformance; fi
