@@ -13,13 +13,22 @@
 //!
 //! Run with `cargo bench -p engine --bench overhead`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use engine_core::{Event, RunState, Task, step};
+use criterion::{Criterion, criterion_main};
+use engine_core::{Event, Permissions, RunState, Task, step};
 use engine_runtime::{
     AttemptContext, AttemptObserver, AttemptRequest, Host, HostOptions, LogLevel,
 };
@@ -57,9 +66,9 @@ fn noop_stage(c: &mut Criterion) {
     // does not look at `uses`).
     let mut yaml = String::from("name: bench\nstages:\n");
     for i in 0..PIPELINE_STAGES {
-        yaml += &format!("  s{i}:\n    uses: builtin:gate\n");
+        let _ = writeln!(yaml, "  s{i}:\n    uses: builtin:gate");
         if i > 0 {
-            yaml += &format!("    needs: [s{}]\n", i - 1);
+            let _ = writeln!(yaml, "    needs: [s{}]", i - 1);
         }
     }
     let workflow = engine_workflow::load_str("bench.yaml", tmp.path(), &yaml)
@@ -97,14 +106,14 @@ fn noop_stage(c: &mut Criterion) {
                     attempt,
                     task: Task::default(),
                     config: serde_json::json!({}),
-                    outputs: Default::default(),
+                    outputs: BTreeMap::default(),
                     feedback: None,
                     interrupted: false,
                     previous_failure: None,
                     git: None,
                 },
                 workspace: None,
-                permissions: Default::default(),
+                permissions: Permissions::default(),
                 timeout: Duration::from_secs(10),
                 memory_limit_bytes: 64 << 20,
                 exec_env: vec![],
@@ -129,7 +138,7 @@ fn noop_stage(c: &mut Criterion) {
                 .commit(&current.run_id, &event, &t.state)
                 .expect("commit");
             state = Some(t.state);
-        })
+        });
     });
 }
 
@@ -157,14 +166,14 @@ fn noop_stage_parts(c: &mut Criterion) {
                     attempt: 1,
                     task: Task::default(),
                     config: serde_json::json!({}),
-                    outputs: Default::default(),
+                    outputs: BTreeMap::default(),
                     feedback: None,
                     interrupted: false,
                     previous_failure: None,
                     git: None,
                 },
                 workspace: None,
-                permissions: Default::default(),
+                permissions: Permissions::default(),
                 timeout: Duration::from_secs(10),
                 memory_limit_bytes: 64 << 20,
                 exec_env: vec![],
@@ -175,7 +184,7 @@ fn noop_stage_parts(c: &mut Criterion) {
             runtime
                 .block_on(host.run_attempt(&stage, request))
                 .expect("no-op stage succeeds")
-        })
+        });
     });
 
     let store = SledStore::open(&tmp.path().join("db")).expect("store");
@@ -197,7 +206,7 @@ fn noop_stage_parts(c: &mut Criterion) {
             next.seq += 1;
             store.commit(run_id, &event, &next).expect("commit");
             state = next;
-        })
+        });
     });
 }
 
@@ -239,7 +248,7 @@ fn mirrored_transition(c: &mut Criterion) {
                     .commit(&current.run_id, &event, &next)
                     .expect("commit");
                 state = Some(next);
-            })
+            });
         });
     }
     group.finish();
@@ -295,9 +304,16 @@ stages:
     c.bench_function("validate_cold_process", |b| b.iter(run));
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
-    targets = noop_stage, noop_stage_parts, mirrored_transition, validate_cold_process
+/// The group `criterion_main!` runs, in a private module because the function
+/// `criterion_group!` generates cannot carry a doc comment.
+mod group {
+    use super::{Criterion, Duration};
+
+    criterion::criterion_group! {
+        name = benches;
+        config = Criterion::default().sample_size(50).measurement_time(Duration::from_secs(5));
+        targets = super::noop_stage, super::noop_stage_parts, super::mirrored_transition,
+            super::validate_cold_process
+    }
 }
-criterion_main!(benches);
+criterion_main!(group::benches);

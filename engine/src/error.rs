@@ -12,7 +12,7 @@ pub const BUG_REPORT_LINE: &str = "this is a bug in engine: please report it wit
 /// What can go wrong in a CLI command.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    /// The workflow is invalid; each diagnostic names file:line:col and the field.
+    /// The workflow is invalid; each diagnostic names <file:line:col> and the field.
     #[error("{0}")]
     InvalidWorkflow(#[from] engine_workflow::Diagnostics),
     /// Bad arguments or a request that cannot be met as given: the user's fault.
@@ -81,9 +81,13 @@ impl EngineError {
             | EngineError::UnknownRun(_)
             | EngineError::Rejected(_) => exit::INVALID_INPUT,
             EngineError::Busy(_) => exit::STATE_BUSY,
-            EngineError::TaskSource(e) if e.is_temporary() => exit::INTERNAL,
-            EngineError::TaskSource(engine_tasks::SourceError::Failed(_)) => exit::INTERNAL,
-            EngineError::TaskSource(_) => exit::INVALID_INPUT,
+            EngineError::TaskSource(e) => {
+                if e.is_temporary() || matches!(e, engine_tasks::SourceError::Failed(_)) {
+                    exit::INTERNAL
+                } else {
+                    exit::INVALID_INPUT
+                }
+            }
             EngineError::LimitReached(_) => exit::LIMIT_REACHED,
             EngineError::Unconfined(_) => exit::CANNOT_CONFINE,
             EngineError::Internal(_)

@@ -185,22 +185,21 @@ impl PreparedWorkflow {
             std::collections::HashMap::new();
         for stage in loaded.component_stages() {
             let key = format!("{:?}", stage.uses);
-            let loaded_once = match seen.get(&key) {
-                Some(done) => done.clone(),
-                None => {
-                    let done = match host.load_plugin(&stage.uses, &loaded.base_dir) {
-                        Ok(component) => match host.describe(&component).await {
-                            Ok(descriptor) => Ok((Arc::new(component), descriptor)),
-                            Err(source) => Err(Arc::new(PluginFailure::Describe {
-                                uses: stage.uses.to_string(),
-                                source,
-                            })),
-                        },
-                        Err(e) => Err(Arc::new(PluginFailure::Load(e))),
-                    };
-                    seen.insert(key, done.clone());
-                    done
-                }
+            let loaded_once = if let Some(done) = seen.get(&key) {
+                done.clone()
+            } else {
+                let done = match host.load_plugin(&stage.uses, &loaded.base_dir) {
+                    Ok(component) => match host.describe(&component).await {
+                        Ok(descriptor) => Ok((Arc::new(component), descriptor)),
+                        Err(source) => Err(Arc::new(PluginFailure::Describe {
+                            uses: stage.uses.to_string(),
+                            source,
+                        })),
+                    },
+                    Err(e) => Err(Arc::new(PluginFailure::Load(e))),
+                };
+                seen.insert(key, done.clone());
+                done
             };
             let info = loaded_once.map(|(component, descriptor)| {
                 let info = PluginInfo {

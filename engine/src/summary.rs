@@ -10,8 +10,7 @@ pub fn lines(state: &RunState) -> Vec<String> {
     let took = state
         .finished_at_ms
         .zip(state.started_at_ms)
-        .map(|(f, s)| human_duration(f.saturating_sub(s)))
-        .unwrap_or_else(|| "-".into());
+        .map_or_else(|| "-".into(), |(f, s)| human_duration(f.saturating_sub(s)));
     let outcome = match &state.status {
         RunStatus::Failed { stage, .. } => format!("failed at {stage}"),
         RunStatus::NeedsAttention { stage, .. } => format!("needs attention ({stage})"),
@@ -81,10 +80,7 @@ fn ordered(state: &RunState) -> Vec<(&str, &StageState)> {
         .collect();
     stages.sort_by_key(|(id, st)| {
         (
-            st.history
-                .first()
-                .map(|r| r.started_at_ms)
-                .unwrap_or(u64::MAX),
+            st.history.first().map_or(u64::MAX, |r| r.started_at_ms),
             id.to_string(),
         )
     });
@@ -151,11 +147,11 @@ mod tests {
             run_id: "R1".into(),
             task: Task::default(),
             status: RunStatus::Succeeded,
-            stages: Default::default(),
+            stages: std::collections::BTreeMap::new(),
             seq: 9,
             started_at_ms: Some(0),
             finished_at_ms: Some(61_000),
-            finally: Default::default(),
+            finally: std::collections::BTreeMap::new(),
         };
         for (id, start, attempts, cost) in [("b", 10, 2, 0.5), ("a", 0, 1, 0.0)] {
             let mut st = StageState::new();

@@ -5,6 +5,7 @@
 //! [`safe_lines`] (text of several lines) first; table cells are also clipped with [`cell`].
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// The longest table cell engine prints; longer text is cut with `…` (the JSON output keeps it
 /// whole).
@@ -60,8 +61,11 @@ fn escape(text: &str, keep_lines: bool) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            // `\u{hex}`, lowercase, no leading zeros.
+            c => out.extend(c.escape_unicode()),
         }
     }
     Cow::Owned(out)

@@ -18,8 +18,7 @@ pub use test_clock::TestClock;
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A wait on a [`Clock`]: owned, so a timer task can hold it.
@@ -91,22 +90,36 @@ pub struct LocalTime {
 /// The local time (the `TZ` environment variable, else the system's zone) of `ms` since the
 /// epoch; UTC when the zone cannot be read.
 pub fn local(ms: u64) -> LocalTime {
-    let secs = (ms / 1000) as libc::time_t;
-    // SAFETY: an all-zero `tm` is a valid value (integers and a null zone pointer), and
-    // `localtime_r` only reads `secs` and writes `tm`, both owned here.
+    let Ok(secs) = libc::time_t::try_from(ms / 1000) else {
+        return utc(ms);
+    };
+    // SAFETY: an all-zero `tm` is a valid value (integers and a null zone pointer).
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let converted = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
+    // SAFETY: `localtime_r` only reads `secs` and writes `tm`, both owned here and valid for
+    // the call.
+    let converted = unsafe { !libc::localtime_r(&raw const secs, &raw mut tm).is_null() };
     if !converted {
-        let days = ms / 86_400_000;
-        return LocalTime {
-            // 1970-01-01 was a Thursday.
-            weekday: ((days + 3) % 7) as u8,
-            minute_of_day: ((ms % 86_400_000) / 60_000) as u16,
-        };
+        return utc(ms);
     }
+    // Sunday is 0 in `tm_wday`; Monday is 0 here.
+    let weekday = u8::try_from((tm.tm_wday + 6).rem_euclid(7));
+    let minute_of_day = u16::try_from(tm.tm_hour * 60 + tm.tm_min);
+    match (weekday, minute_of_day) {
+        (Ok(weekday), Ok(minute_of_day)) => LocalTime {
+            weekday,
+            minute_of_day,
+        },
+        _ => utc(ms),
+    }
+}
+
+/// The UTC time of `ms` since the epoch.
+fn utc(ms: u64) -> LocalTime {
+    let days = ms / 86_400_000;
     LocalTime {
-        weekday: ((tm.tm_wday + 6) % 7) as u8,
-        minute_of_day: (tm.tm_hour * 60 + tm.tm_min) as u16,
+        // 1970-01-01 was a Thursday.
+        weekday: ((days + 3) % 7) as u8,
+        minute_of_day: ((ms % 86_400_000) / 60_000) as u16,
     }
 }
 
@@ -121,5 +134,14 @@ mod tests {
         assert_eq!(human_duration(245_000), "4m05s");
         assert_eq!(human_duration(3_720_000), "1h02m");
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn utc_weekdays_start_on_monday() {
+        // 1970-01-01 00:00 was a Thursday; 1970-01-05 13:07 a Monday.
+        let thursday = utc(0);
+        assert_eq!((thursday.weekday, thursday.minute_of_day), (3, 0));
+        let monday = utc(4 * 86_400_000 + (13 * 60 + 7) * 60_000 + 59_999);
+        assert_eq!((monday.weekday, monday.minute_of_day), (0, 13 * 60 + 7));
     }
 }

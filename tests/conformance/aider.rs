@@ -1,11 +1,11 @@
-//! aider (the pinned aider-chat) against the mock OpenAI Chat Completions API for aider
-//! (mock/aider_api.py, under /aider/), driven by real `engine run` workflows: agent -> gate ->
+//! aider (the pinned aider-chat) against the mock `OpenAI` Chat Completions API for aider
+//! (`mock/aider_api.py`, under `/aider/`), driven by real `engine run` workflows: agent -> gate ->
 //! merge.
 //!
 //! aider has no tools: the model's answer carries an edit block and aider applies it. Model
 //! `openai/mock-coder`, priced by `~/.aider.model.metadata.json` ($2/M input, $8/M output), so
 //! aider prints (and logs, exactly, in its analytics events) a real cost. aider retries API
-//! errors itself (the OpenAI SDK twice per attempt, then aider with backoff for about a
+//! errors itself (the `OpenAI` SDK twice per attempt, then aider with backoff for about a
 //! minute) and exits 0 even when it gave up.
 
 use serde_json::{Value, json};
@@ -21,8 +21,8 @@ const MODEL_METADATA: &str = r#"{"openai/mock-coder": {"max_input_tokens": 12800
  "litellm_provider": "openai", "mode": "chat"}}"#;
 
 /// aider's prices (USD per token) for `openai/mock-coder`.
-const INPUT_USD: f64 = 0.000002;
-const OUTPUT_USD: f64 = 0.000008;
+const INPUT_USD: f64 = 0.000_002;
+const OUTPUT_USD: f64 = 0.000_008;
 
 /// The `agents:` block: aider on the mock. `limits` is a YAML flow mapping (or empty).
 fn agents(limits: &str) -> String {

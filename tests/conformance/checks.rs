@@ -19,8 +19,7 @@ pub fn failure(show: &Value, stage: &str) -> Value {
     show["state"]["stages"][stage]["history"]
         .as_array()
         .and_then(|h| h.last())
-        .map(|a| a["outcome"]["failure"].clone())
-        .unwrap_or(Value::Null)
+        .map_or(Value::Null, |a| a["outcome"]["failure"].clone())
 }
 
 /// The first attempt's failure (Null when there is none).
@@ -116,10 +115,13 @@ pub fn assert_resets_within_two_minutes(show: &Value, stage: &str) {
     let text = stage_text(show, stage);
     let resets =
         find_number(&show["state"]["stages"][stage], "resets_at_ms").expect("a reset time");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .expect("milliseconds since the epoch fit in a u64");
     assert!(
         resets <= now + 120_000,
         "resets at {resets}, now {now}: {text}"

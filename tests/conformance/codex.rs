@@ -1,5 +1,5 @@
-//! Codex (the pinned @openai/codex) against the mock OpenAI Responses API
-//! (mock/openai_responses.py), driven by real `engine run` workflows: agent -> gate -> merge.
+//! Codex (the pinned @openai/codex) against the mock `OpenAI` Responses API
+//! (`mock/openai_responses.py`), driven by real `engine run` workflows: agent -> gate -> merge.
 //!
 //! Codex is pointed at the mock by a model provider in `$HOME/.codex/config.toml` (it ignores
 //! `OPENAI_BASE_URL`): `base_url = "http://127.0.0.1:8765/v1"`, `wire_api = "responses"`,

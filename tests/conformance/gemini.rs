@@ -1,11 +1,11 @@
 //! Gemini CLI (the pinned @google/gemini-cli) against the mock Gemini API (mock/gemini.py),
 //! driven by real `engine run` workflows: agent -> gate -> merge.
 //!
-//! Setup: GEMINI_API_KEY and GOOGLE_GEMINI_BASE_URL in `agents.env`; the auth type pinned to
-//! `gemini-api-key` in ~/.gemini/settings.json (with GOOGLE_GEMINI_BASE_URL alone, 0.61.0 picks
+//! Setup: `GEMINI_API_KEY` and `GOOGLE_GEMINI_BASE_URL` in `agents.env`; the auth type pinned to
+//! `gemini-api-key` in ~/.gemini/settings.json (with `GOOGLE_GEMINI_BASE_URL` alone, 0.61.0 picks
 //! its `gateway` auth type and refuses it headless: "Invalid auth method selected"), telemetry,
 //! usage statistics and update checks off there and in the environment. The backend trusts
-//! each fresh worktree itself (GEMINI_CLI_TRUST_WORKSPACE=true).
+//! each fresh worktree itself (`GEMINI_CLI_TRUST_WORKSPACE=true`).
 //!
 //! What Gemini counts: every call it completed, its stats summed in the result (thinking tokens
 //! only in `total_tokens`); Gemini reports no USD, so the engine prices the tokens with the

@@ -3,6 +3,7 @@
 //! a fresh network namespace that has only loopback (`unshare -n`), so nothing leaves the
 //! machine. Every backend's module builds on it.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -170,7 +171,7 @@ impl Conformance {
     }
 
     /// Runs `engine ARGS` in a new loopback-only network namespace where the mock model API
-    /// follows `scenario` on http://127.0.0.1:8765. The CLIs are first on PATH; HOME is [`Self::home`].
+    /// follows `scenario` on <http://127.0.0.1:8765>. The CLIs are first on PATH; HOME is [`Self::home`].
     pub fn engine(&self, scenario: &Value, args: &[&str]) -> NetnsRun {
         self.engine_with_env(scenario, args, &[])
     }
@@ -349,13 +350,10 @@ pub fn recorded(show: &Value, stage: &str) -> ([u64; 4], f64) {
 pub fn agents_block(env: &[(&str, &str)], limits: &str) -> String {
     let mut yaml = "  env:\n".to_owned();
     for (key, value) in env {
-        yaml.push_str(&format!(
-            "    {key}: {}\n",
-            serde_json::to_string(value).unwrap()
-        ));
+        let _ = writeln!(yaml, "    {key}: {}", serde_json::to_string(value).unwrap());
     }
     if !limits.is_empty() {
-        yaml.push_str(&format!("  limits: {limits}\n"));
+        let _ = writeln!(yaml, "  limits: {limits}");
     }
     yaml
 }
@@ -373,7 +371,7 @@ fn agent_check_merge_workflow(
     check: &str,
 ) -> String {
     format!(
-        r#"name: {name}
+        r"name: {name}
 git: {{ keep_worktree: always }}
 {head}
 agents:
@@ -393,7 +391,7 @@ stages:
     with: {{ strategy: squash }}
     permissions: {{ workspace: read, exec: [git] }}
     retry: {{ max_attempts: 1 }}
-"#
+"
     )
 }
 

@@ -1,9 +1,9 @@
-//! opencode (the pinned opencode-ai) against the mock OpenAI Chat Completions API
-//! (mock/opencode_api.py), driven by real `engine run` workflows: agent -> gate -> merge.
+//! opencode (the pinned opencode-ai) against the mock `OpenAI` Chat Completions API
+//! (`mock/opencode_api.py`), driven by real `engine run` workflows: agent -> gate -> merge.
 //!
 //! opencode is pointed at the mock by a provider in `$HOME/.config/opencode/opencode.json`
 //! using its bundled `@ai-sdk/openai-compatible` package (nothing is installed at run time),
-//! `baseURL` http://127.0.0.1:8765/opencode/v1 and `apiKey` `{env:MOCK_API_KEY}` (from
+//! `baseURL` <http://127.0.0.1:8765/opencode/v1> and `apiKey` `{env:MOCK_API_KEY}` (from
 //! `agents.env`). The model is declared in the config with its `cost` (USD per million tokens),
 //! so opencode prices every step itself and needs no models.dev lookup;
 //! `OPENCODE_DISABLE_MODELS_FETCH`, `OPENCODE_DISABLE_AUTOUPDATE`, `OPENCODE_DISABLE_LSP_DOWNLOAD`,
@@ -42,7 +42,7 @@ fn opencode_config() -> String {
             "options": {"baseURL": "http://127.0.0.1:8765/opencode/v1", "apiKey": "{env:MOCK_API_KEY}"},
             "models": {"mock-model": {
                 "name": "Mock Model",
-                "limit": {"context": 200000, "output": 8192},
+                "limit": {"context": 200_000, "output": 8192},
                 "cost": {"input": PRICES.input, "output": PRICES.output, "cache_read": PRICES.cache_read}
             }}
         }},

@@ -14,7 +14,7 @@ pub const APPROVE: &str =
     r#"{"verdict": "approve", "summary": "The change does what the task asks.", "findings": []}"#;
 
 /// A turn's usage: `[input, output, cache_read, cache_write]`. APIs without cache writes
-/// (OpenAI, Gemini) are given as `[input, output, cache_read]`.
+/// (`OpenAI`, Gemini) are given as `[input, output, cache_read]`.
 pub struct Usage([u64; 4]);
 
 impl From<[u64; 4]> for Usage {

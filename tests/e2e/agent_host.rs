@@ -34,6 +34,11 @@ const EDIT_AND_FINISH: &str = r#"
 "#;
 
 #[test]
+#[expect(
+    clippy::float_cmp,
+    reason = "the dollars are parsed from the same decimal text as the literal, so they are equal \
+              exactly"
+)]
 fn an_agent_session_changes_the_worktree_and_its_spend_is_recorded() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);
@@ -168,6 +173,11 @@ fn an_over_budget_run_stops_within_one_turn_of_the_limit_and_starts_no_more_agen
 }
 
 #[test]
+#[expect(
+    clippy::float_cmp,
+    reason = "the dollars are parsed from the same decimal text as the literal, so they are equal \
+              exactly"
+)]
 fn a_stage_budget_limits_the_stage_and_the_session_is_told_its_cap() {
     let repo = TestRepo::new();
     let agent = ScriptedAgent::new(EDIT_AND_FINISH);

@@ -31,7 +31,7 @@ fn an_untrusted_folder_fails_the_agent_stage_at_once_saying_how_to_fix_it() {
     let bin = tempfile::tempdir().unwrap();
     let gemini = untrusted_gemini(bin.path());
     repo.workflow(&format!(
-        r#"name: untrusted
+        r"name: untrusted
 agents:
   backends:
     gemini: {{ command: [{}], write: [{}] }}
@@ -41,7 +41,7 @@ stages:
     with: {{ backend: gemini, completion: promise }}
     permissions: {{ workspace: write, agent: true }}
     retry: {{ max_attempts: 3, initial_interval: 10ms }}
-"#,
+",
         gemini.display(),
         bin.path().display()
     ));

@@ -113,13 +113,13 @@ fn a_timeout_follows_on_timeout() {
     let repo = TestRepo::new();
     for (policy, code, status) in [("approve", 0, "succeeded"), ("fail", 1, "failed")] {
         repo.workflow(&format!(
-            r#"
+            r"
 name: timed
 stages:
   ship:
     uses: builtin:approval
     with: {{ timeout: 1s, on_timeout: {policy} }}
-"#
+"
         ));
         let run = repo
             .engine()

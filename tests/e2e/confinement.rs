@@ -110,7 +110,6 @@ echo committed >> $r
 /// directory aside), `.git`'s HEAD, config, index, hooks and packed refs, and every ref outside
 /// the runs' own branches.
 fn fingerprint(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
     fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
             let path = entry.path();
@@ -125,6 +124,7 @@ fn fingerprint(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
             }
         }
     }
+    let mut out = BTreeMap::new();
     walk(repo.path(), repo.path(), &[".engine", ".git"], &mut out);
     let git = repo.path().join(".git");
     for name in ["HEAD", "config", "index", "packed-refs"] {
@@ -138,7 +138,7 @@ fn fingerprint(repo: &TestRepo) -> BTreeMap<String, Vec<u8>> {
     let kept: String = refs
         .lines()
         .filter(|l| !l.contains(" refs/heads/engine/"))
-        .map(|l| format!("{l}\n"))
+        .flat_map(|l| [l, "\n"])
         .collect();
     out.insert("refs".into(), kept.into_bytes());
     out
@@ -248,7 +248,7 @@ fn a_hostile_agent_is_refused_everything_and_the_repository_is_untouched() {
         serde_json::to_string(&script).unwrap()
     ));
     repo.workflow(&format!(
-        r#"name: hostile-agent
+        r"name: hostile-agent
 git: {{ keep_worktree: always }}
 agents:
 {backends}sandbox:
@@ -260,7 +260,7 @@ stages:
     uses: builtin:agent
     with: {{ backend: claude, completion: promise }}
     permissions: {{ workspace: write, agent: true }}
-"#,
+",
         backends = agent.backends_yaml(),
         hidden = secrets.other.path().display(),
     ));
@@ -340,14 +340,14 @@ fn a_kill_9_of_the_engine_leaves_no_process_of_the_attempt_and_resume_finishes()
     );
     std::fs::write(agent.script_path(), script).unwrap();
     repo.workflow(&format!(
-        r#"name: killed
+        r"name: killed
 agents:
 {backends}stages:
   execute:
     uses: builtin:agent
     with: {{ backend: claude, completion: promise }}
     permissions: {{ workspace: write, agent: true }}
-"#,
+",
         backends = agent.backends_yaml(),
     ));
     let mut engine = repo

@@ -81,7 +81,7 @@ fn assert_completed_exactly_once(repo: &TestRepo, run_id: &str) -> RunReport {
             "stage {id} succeeded {succeeded} times: {list:?}"
         );
         assert_eq!(list.last().map(String::as_str), Some("succeeded"));
-        let attempts: Vec<u32> = stage.history.iter().map(|r| r.attempt).collect();
+        let attempts: Vec<u32> = stage.history.iter().map(|r| r.number).collect();
         assert!(
             attempts.windows(2).all(|w| w[0] < w[1]),
             "attempts of {id} did not only go up: {attempts:?}"
@@ -136,7 +136,7 @@ fn killed_inside_a_stage_then_resumed() {
         "a finished before the crash: not rerun"
     );
     assert_eq!(o["b"], ["interrupted", "succeeded"]);
-    assert_eq!(report.stage("b").history[1].attempt, 2);
+    assert_eq!(report.stage("b").history[1].number, 2);
     // The interrupted attempt's program died with the engine: only the resumed attempt wrote.
     let b_log = std::fs::read_to_string(report.worktree().join("b.log")).unwrap();
     assert_eq!(b_log, "b\n", "an orphan of the killed attempt kept running");

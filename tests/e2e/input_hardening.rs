@@ -3,6 +3,7 @@
 //! `validate` refusing what `run` refuses, encoding (BOM, tags, invalid UTF-8) and terminal
 //! escapes in untrusted text.
 
+use std::fmt::Write as _;
 use std::process::Stdio;
 
 use crate::support::{EngineOutput, TestRepo};
@@ -13,9 +14,9 @@ const GATE: &str = "    uses: builtin:gate\n    with: { commands: [\"true\"] }\n
 fn chain(n: usize) -> String {
     let mut text = String::from("name: big\nstages:\n");
     for i in 0..n {
-        text.push_str(&format!("  s{i}:\n{GATE}"));
+        let _ = write!(text, "  s{i}:\n{GATE}");
         if i > 0 {
-            text.push_str(&format!("    needs: [s{}]\n", i - 1));
+            let _ = writeln!(text, "    needs: [s{}]", i - 1);
         }
     }
     text
@@ -59,9 +60,10 @@ fn a_long_chain_validates_and_deep_nesting_is_refused() {
 
     let too_many = format!(
         "name: x\nstages:\n{}",
-        (0..engine_workflow::MAX_STAGES + 1)
-            .map(|i| format!("  s{i}: {{uses: builtin:gate}}\n"))
-            .collect::<String>()
+        (0..=engine_workflow::MAX_STAGES).fold(String::new(), |mut out, i| {
+            let _ = writeln!(out, "  s{i}: {{uses: builtin:gate}}");
+            out
+        })
     );
     repo.workflow(&too_many);
     assert_usage(&repo.run(&["validate", "workflow.yaml"]), "too_many_stages");
@@ -99,9 +101,9 @@ fn only_regular_files_are_read() {
 fn a_dry_run_over_a_long_chain_of_tasks_finishes() {
     let mut tasks = String::from("# Tasks\n\n");
     for i in 1..=20_000 {
-        tasks.push_str(&format!("### TASK-{i}: Task {i}\nP1 | TODO\n"));
+        let _ = write!(tasks, "### TASK-{i}: Task {i}\nP1 | TODO\n");
         if i > 1 {
-            tasks.push_str(&format!("**Depends on:** [TASK-{}]\n", i - 1));
+            let _ = writeln!(tasks, "**Depends on:** [TASK-{}]", i - 1);
         }
         tasks.push('\n');
     }
@@ -110,7 +112,7 @@ fn a_dry_run_over_a_long_chain_of_tasks_finishes() {
     r.succeeds();
     // 20000 lines: the head tells.
     let stdout = r.stdout();
-    let head: String = stdout.lines().take(3).map(|l| format!("{l}\n")).collect();
+    let head: String = stdout.lines().take(3).flat_map(|l| [l, "\n"]).collect();
     insta::assert_snapshot!("dry_run_of_20000_tasks_head", head);
     assert_eq!(stdout.lines().count(), 20_001, "a line per task");
 }

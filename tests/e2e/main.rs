@@ -3,6 +3,13 @@
 //! tests/support holds what they share; docs/testing.md says how to write and run them
 //! (`cargo test -p engine --test e2e -- crash::`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -228,7 +228,7 @@ permissions: {{ net: ["127.0.0.1"] }}"#,
     assert_eq!(
         got.json(),
         json!({
-            "chat_id": -100200300,
+            "chat_id": -100_200_300,
             "text": "Run for Ship it is over",
             "parse_mode": "HTML",
             "disable_notification": true,

@@ -8,6 +8,7 @@
 //! `git gc` clean.
 
 use crate::support::TestRepo;
+use std::fmt::Write as _;
 
 /// Sessions of `--all --parallel 4`.
 const SESSIONS: usize = 10;
@@ -19,7 +20,7 @@ fn bench_repo() -> TestRepo {
     let repo = TestRepo::new();
     let mut tasks = String::from("# Tasks\n");
     for i in 1..=TASKS {
-        tasks.push_str(&format!("\n### TASK-{i}: Trivial task {i}\nP1 | TODO\n"));
+        let _ = write!(tasks, "\n### TASK-{i}: Trivial task {i}\nP1 | TODO\n");
     }
     repo.write("spec/tasks.md", &tasks).commit_all("tasks");
     repo.git(&["checkout", "-q", "-b", "wip"]);

@@ -51,7 +51,7 @@ fn mirror_file(repo: &TestRepo, run_id: &str) -> std::path::PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let name = p.file_name().unwrap().to_str().unwrap();
-            name.starts_with(&prefix) && name.ends_with(".json")
+            name.starts_with(&prefix) && p.extension().is_some_and(|e| e == "json")
         })
         .collect();
     assert_eq!(files.len(), 1, "one mirror of {run_id}: {files:?}");

@@ -4,6 +4,7 @@
 //! and writes in its working directory: the host runs it in a throw-away copy of the worktree,
 //! so the run's worktree never sees what it wrote.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -17,10 +18,10 @@ const APPROVE: &str = r#"{"verdict": "approve", "summary": "Fine.", "findings": 
 /// directory (writes, overwrites, deletes, leaves a link to `outside`), then prints `reply`.
 fn hostile_aider(dir: &Path, log: &Path, outside: &Path, reply: &str) -> PathBuf {
     let script = dir.join("fake-aider.sh");
-    let reply_lines: String = reply
-        .lines()
-        .map(|l| format!("printf '%s\\n' '{}'\n", l.replace('\'', "'\\''")))
-        .collect();
+    let reply_lines = reply.lines().fold(String::new(), |mut out, l| {
+        let _ = writeln!(out, "printf '%s\\n' '{}'", l.replace('\'', "'\\''"));
+        out
+    });
     std::fs::write(
         &script,
         format!(
@@ -234,12 +235,15 @@ fn the_workflow_engine_init_writes_for_codex_runs_its_review_on_codex() {
     repo.run(&["init", "--backend", "codex", "--test", "git --version"])
         .succeeds();
     let approve = serde_json::to_string(&format!("```json\n{APPROVE}\n```")).unwrap();
-    let personas: String = ["quality", "security", "tests"]
+    let personas = ["quality", "security", "tests"]
         .iter()
-        .map(|p| {
-            format!("- match: \"^You are the `{p}` reviewer\"\n  steps:\n    - say: {approve}\n")
-        })
-        .collect();
+        .fold(String::new(), |mut out, p| {
+            let _ = writeln!(
+                out,
+                "- match: \"^You are the `{p}` reviewer\"\n  steps:\n    - say: {approve}"
+            );
+            out
+        });
     let agent = ScriptedAgent::new(&format!(
         "- - write: {{path: src/greet.txt, content: \"hi\\n\"}}\n  - say: \"Done. <promise>COMPLETE</promise>\"\n{personas}"
     ));

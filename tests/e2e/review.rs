@@ -386,13 +386,13 @@ fn personas_run_at_the_same_time() {
 fn validate_reports_bad_personas_and_missing_grants() {
     let repo = TestRepo::new();
     repo.workflow(
-        r#"name: bad-review
+        r"name: bad-review
 stages:
   review:
     uses: builtin:review
     with: { personas: [qualty, { name: perf }], require: most }
     permissions: { workspace: read, agent: true }
-"#,
+",
     );
     let r = repo.run(&["validate", "workflow.yaml"]);
     // A misspelt persona, a custom persona without a prompt, an unknown `require`, the

@@ -5,6 +5,7 @@
 //! nothing, and `engine watch` picking up a task added while it runs.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use crate::support::agent::ScriptedAgent;
 use crate::support::{RunReport, TestRepo, Workflow, uses_fixture};
@@ -15,11 +16,11 @@ fn ten_tasks() -> String {
     let mut text = String::from("# Tasks\n\n## Milestone 1: All of them\n\n");
     for i in 1..=10 {
         let priority = if i == 9 { "P0" } else { "P1" };
-        text.push_str(&format!(
-            "### TASK-{i}: Task number {i}\n{priority} | TODO\n"
-        ));
+        let _ = write!(text, "### TASK-{i}: Task number {i}\n{priority} | TODO\n");
         match i {
-            2..=4 => text.push_str(&format!("**Depends on:** [TASK-{}]\n", i - 1)),
+            2..=4 => {
+                let _ = writeln!(text, "**Depends on:** [TASK-{}]", i - 1);
+            }
             7 => text.push_str("**Depends on:** [TASK-4], [TASK-6]\n"),
             _ => {}
         }

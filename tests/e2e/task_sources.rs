@@ -3,6 +3,7 @@
 //! from fixtures), the readiness of Beads' blocking types and parent/child, the read-only JSONL
 //! export when `bd` is not installed, and `engine validate` asking for the `exec` grant.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -15,8 +16,14 @@ fn fake_program(dir: &Path, name: &str, env: &[&str], cases: &str) -> PathBuf {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let log = dir.join(format!("{name}.log"));
-    let format: String = env.iter().map(|v| format!("|{v}=%s")).collect();
-    let values: String = env.iter().map(|v| format!(" \"${v}\"")).collect();
+    let (format, values) = env.iter().fold(
+        (String::new(), String::new()),
+        |(mut format, mut values), v| {
+            let _ = write!(format, "|{v}=%s");
+            let _ = write!(values, " \"${v}\"");
+            (format, values)
+        },
+    );
     let script = format!(
         "#!/bin/sh\nprintf '%s{format}\\n' \"$*\"{values} >> '{}'\ncase \"$*\" in\n{cases}\n*) echo \"fake {name}: unexpected $*\" >&2; exit 1 ;;\nesac\n",
         log.display()
@@ -27,9 +34,9 @@ fn fake_program(dir: &Path, name: &str, env: &[&str], cases: &str) -> PathBuf {
 
 /// Writes `script` as the executable `bin/name`.
 fn install(bin: &Path, name: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
     let path = bin.join(name);
     std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -54,17 +61,16 @@ fn calls(dir: &Path, name: &str) -> Vec<String> {
 #[track_caller]
 fn run_with_path<'r>(repo: &'r TestRepo, bin: Option<&Path>, args: &[&str]) -> EngineOutput<'r> {
     let engine = repo.engine().args(args);
-    match bin {
-        Some(bin) => engine.path_first(bin).run(),
-        None => {
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let path = std::env::split_paths(&path)
-                .filter(|dir| !dir.join("bd").exists() && !dir.join("gh").exists())
-                .map(|dir| dir.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":");
-            engine.env("PATH", path).run()
-        }
+    if let Some(bin) = bin {
+        engine.path_first(bin).run()
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::split_paths(&path)
+            .filter(|dir| !dir.join("bd").exists() && !dir.join("gh").exists())
+            .map(|dir| dir.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        engine.env("PATH", path).run()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `engine tasks` through the real binary on a temporary git repository: the table and the
 //! JSON for a spec-runner tasks.md (readiness order, why a task is not ready, unknown ids and
-//! cycles), a workflow's `tasks:` section, malformed files (file:line, exit 2), and that
+//! cycles), a workflow's `tasks:` section, malformed files (<file:line>, exit 2), and that
 //! listing never changes the file.
 
 use crate::support::TestRepo;

@@ -50,7 +50,7 @@ fn run_task<'r>(repo: &'r TestRepo, task: &str) -> EngineOutput<'r> {
 #[track_caller]
 fn assert_needs_attention(report: &RunReport, reason: &str) {
     let status = &report.state.status;
-    assert_eq!(status.status, "needs_attention", "{status:?}");
+    assert_eq!(status.name, "needs_attention", "{status:?}");
     assert_eq!(status.stage.as_deref(), Some("triage"), "{status:?}");
     assert!(
         status
@@ -400,7 +400,10 @@ fn attempt(
                 id: "t1".into(),
                 title: text.lines().next().unwrap_or_default().into(),
                 body: text.into(),
-                labels: labels.iter().map(|l| l.to_string()).collect(),
+                labels: labels
+                    .iter()
+                    .map(std::string::ToString::to_string)
+                    .collect(),
             },
             config,
             outputs,

@@ -1,4 +1,4 @@
-//! `engine validate` through the real binary: every problem reported as file:line:col with the
+//! `engine validate` through the real binary: every problem reported as <file:line:col> with the
 //! field, exit code 2; golden files for the messages (tests/e2e/snapshots).
 
 use crate::support::TestRepo;
@@ -113,7 +113,7 @@ fn an_incompatible_component_fails_at_validate() {
 fn agent_stages_naming_backends_that_cannot_work_are_refused() {
     let repo = TestRepo::new();
     repo.workflow(
-        r#"name: backends
+        r"name: backends
 stages:
   triage:
     uses: builtin:triage
@@ -130,7 +130,7 @@ stages:
     with:
       personas: [quality, { name: security, backend: codx }]
     permissions: { workspace: read, agent: true, exec: [git] }
-"#,
+",
     );
     let r = repo.run(&["validate", "workflow.yaml"]);
     r.exits(2);
@@ -138,7 +138,7 @@ stages:
 
     // Every backend can run the read-only stages; only the tool lists were wrong.
     repo.workflow(
-        r#"name: backends
+        r"name: backends
 stages:
   triage:
     uses: builtin:triage
@@ -155,7 +155,7 @@ stages:
     with:
       personas: [quality, { name: security, backend: opencode }]
     permissions: { workspace: read, agent: true, exec: [git] }
-"#,
+",
     );
     repo.run(&["validate", "workflow.yaml"]).succeeds();
 }

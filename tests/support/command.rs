@@ -106,7 +106,7 @@ impl<'r> EngineCommand<'r> {
     }
 
     /// Holds the engine at a debug hold point (`ENGINE_DEBUG_HOLD`: `after:N`, `before:N`,
-    /// `at:NAME`; engine/src/driver/debug_hold.rs).
+    /// `at:NAME`; `engine/src/driver/debug_hold.rs`).
     pub fn hold(self, point: &str) -> Self {
         self.env("ENGINE_DEBUG_HOLD", point)
     }

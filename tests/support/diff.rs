@@ -4,12 +4,11 @@
 /// `+` actual).
 #[track_caller]
 pub fn assert_text_eq(actual: &str, expected: &str, what: &str) {
-    if actual != expected {
-        panic!(
-            "{what} differs (- expected, + actual):\n{}",
-            line_diff(expected, actual)
-        );
-    }
+    assert!(
+        actual == expected,
+        "{what} differs (- expected, + actual):\n{}",
+        line_diff(expected, actual)
+    );
 }
 
 /// A line diff of `old` and `new`: common lines prefixed `  `, removed `- `, added `+ `.

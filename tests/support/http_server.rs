@@ -73,7 +73,7 @@ impl TestServer {
         let thread = {
             let (requests, stop) = (requests.clone(), stop.clone());
             let responder: Responder = Box::new(responder);
-            std::thread::spawn(move || serve(listener, &responder, &requests, &stop))
+            std::thread::spawn(move || serve(&listener, &responder, &requests, &stop))
         };
         TestServer {
             addr,
@@ -109,7 +109,7 @@ impl Drop for TestServer {
 }
 
 fn serve(
-    listener: TcpListener,
+    listener: &TcpListener,
     responder: &Responder,
     requests: &Mutex<Vec<Recorded>>,
     stop: &AtomicBool,

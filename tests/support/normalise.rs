@@ -24,6 +24,7 @@
 //! replaced (a task table, validation errors) keep their exact alignment.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::Path;
 
 /// Placeholders this module writes, to tell the paragraphs it changed.
@@ -117,7 +118,7 @@ impl Normaliser {
                 if let Some(len) = ulid(rest) {
                     let next = runs.len() + 1;
                     let n = *runs.entry(rest[..len].to_string()).or_insert(next);
-                    out.push_str(&format!("[RUN-{n}]"));
+                    let _ = write!(out, "[RUN-{n}]");
                     rest = &rest[len..];
                     continue;
                 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 /// How long a test waits for something that takes milliseconds when all is well: generous, for
 /// a loaded machine; reaching it fails the test.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub const PATIENCE: Duration = Duration::from_mins(1);
 
 /// Sends `signal` (`libc::SIGTERM`...) to process `pid`.
 pub fn signal(pid: u32, signal: i32) {

@@ -64,7 +64,8 @@ pub struct State {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Status {
     /// The status's name.
-    pub status: String,
+    #[serde(rename = "status")]
+    pub name: String,
     /// The stage that failed or stopped the run.
     pub stage: Option<String>,
     /// A failure's message.
@@ -114,7 +115,8 @@ pub struct Phase {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Attempt {
     /// Its number.
-    pub attempt: u32,
+    #[serde(rename = "attempt")]
+    pub number: u32,
     /// When it started (ms since the epoch).
     pub started_at_ms: u64,
     /// When it ended.
@@ -214,7 +216,7 @@ impl RunReport {
 
     /// The run's status name.
     pub fn status(&self) -> &str {
-        &self.state.status.status
+        &self.state.status.name
     }
 
     /// The stage `id`; fails the test naming the stages there are.
@@ -288,7 +290,7 @@ impl Stage {
     pub fn attempt(&self, n: u32) -> &Attempt {
         self.history
             .iter()
-            .find(|a| a.attempt == n)
+            .find(|a| a.number == n)
             .unwrap_or_else(|| panic!("no attempt {n}: {:?}", self.history))
     }
 

@@ -10,6 +10,7 @@
 //!     .write(&repo);
 //! ```
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::agent::ScriptedAgent;
@@ -80,12 +81,12 @@ impl Workflow {
         }
         out.push_str("stages:\n");
         for (id, body) in &self.stages {
-            out.push_str(&format!("  {id}:\n{}", indent(body, 4)));
+            let _ = write!(out, "  {id}:\n{}", indent(body, 4));
         }
         if !self.finally.is_empty() {
             out.push_str("finally:\n");
             for (id, body) in &self.finally {
-                out.push_str(&format!("  {id}:\n{}", indent(body, 4)));
+                let _ = write!(out, "  {id}:\n{}", indent(body, 4));
             }
         }
         out

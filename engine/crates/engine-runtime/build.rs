@@ -6,6 +6,7 @@
 //! name is the directory name (`plugins/gate` -> `builtin:gate`). Where the repository root
 //! is, and how the nested build runs, is `engine-wasm-build`'s business.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -59,10 +60,12 @@ fn run() -> Result<(), String> {
                 embedded.display()
             )
         })?;
-        entries.push_str(&format!(
-            "    ({name:?}, include_bytes!({:?})),\n",
+        writeln!(
+            entries,
+            "    ({name:?}, include_bytes!({:?})),",
             embedded.display().to_string()
-        ));
+        )
+        .map_err(|e| format!("cannot format the builtin table: {e}"))?;
     }
     let names: Vec<String> = builtins
         .iter()

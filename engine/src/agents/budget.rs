@@ -1,7 +1,9 @@
 //! Budgets: what an agent session may still spend, as the smallest of every limit that applies
 //! (the session's own cap, the stage's, the run's, the day's).
 
-use engine_core::{RunState, Spend};
+use std::collections::BTreeMap;
+
+use engine_core::{RunState, Spend, Task};
 use engine_store::Store;
 
 use crate::EngineError;
@@ -34,6 +36,7 @@ pub struct Exhausted(pub String);
 
 impl BudgetView {
     /// Adds a limit when it is set.
+    #[must_use]
     pub fn with(mut self, name: &'static str, limit: Option<f64>, spent_before: f64) -> Self {
         if let Some(limit_usd) = limit {
             self.limits.push(Limit {
@@ -132,13 +135,13 @@ pub fn check_day_budget(
     };
     let none = RunState {
         run_id: String::new(),
-        task: Default::default(),
+        task: Task::default(),
         status: engine_core::RunStatus::Pending,
-        stages: Default::default(),
+        stages: BTreeMap::new(),
         seq: 0,
         started_at_ms: None,
         finished_at_ms: None,
-        finally: Default::default(),
+        finally: BTreeMap::new(),
     };
     let spent = day_spend(store, "", &none, now_ms)?;
     if spent.cost_usd >= limit {

@@ -79,7 +79,9 @@ impl SpendMeter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        self.sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -106,7 +108,7 @@ mod tests {
         meter.update(a, &usage(Some(0.75), 20), false, None); // cumulative: replaces
         meter.update(b, &usage(Some(0.25), 5), false, None);
         let total = meter.total();
-        assert_eq!(total.cost_usd, 1.0);
+        assert!((total.cost_usd - 1.0).abs() < 1e-9, "{}", total.cost_usd);
         assert_eq!(total.input_tokens, 25);
         assert_eq!(total.cache_read_tokens, 25);
         assert!(total.cost_known);

@@ -1,4 +1,4 @@
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
@@ -106,7 +106,6 @@ fn removal_never_follows_links_an_agent_left() {
     symlink(outside.join("precious.txt"), dir.join("file-link")).unwrap();
     std::fs::create_dir_all(dir.join("locked/inner")).unwrap();
     std::fs::write(dir.join("locked/inner/f"), "x").unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.join("locked"), std::fs::Permissions::from_mode(0o000)).unwrap();
     drop(copy);
     assert!(!dir.exists(), "the copy is removed when dropped");

@@ -59,10 +59,10 @@ struct Item {
     outcome: Outcome,
 }
 
-pub(super) fn execute(args: GcArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+pub(super) fn execute(args: &GcArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let dir = Project::state_dir_for_reading(state_dir)?;
     if !dir.exists() {
-        report(&args, &[])?;
+        report(args, &[])?;
         return Ok(exit::SUCCESS);
     }
     let holder = format!("engine gc (pid {})", std::process::id());
@@ -82,7 +82,7 @@ pub(super) fn execute(args: GcArgs, state_dir: Option<&Path>) -> Result<u8, Engi
         }
     }
     gc.leftovers();
-    report(&args, &gc.items)?;
+    report(args, &gc.items)?;
     let failed = gc
         .items
         .iter()

@@ -23,7 +23,7 @@ pub struct HookReceiverArgs {
     pub out: Option<PathBuf>,
 }
 
-pub(super) fn execute(args: HookReceiverArgs) -> Result<u8, EngineError> {
+pub(super) fn execute(args: &HookReceiverArgs) -> Result<u8, EngineError> {
     let receiver = Receiver::bind(args.listen).map_err(|e| EngineError::Usage(e.to_string()))?;
     let addr = receiver
         .local_addr()

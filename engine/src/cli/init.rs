@@ -28,7 +28,7 @@ pub struct InitArgs {
     pub test: Vec<String>,
 }
 
-pub(super) fn execute(args: InitArgs) -> Result<u8, EngineError> {
+pub(super) fn execute(args: &InitArgs) -> Result<u8, EngineError> {
     let cwd = std::env::current_dir().map_err(|e| EngineError::io(".", e))?;
     let repo = Repo::discover(&cwd).map_err(|e| {
         EngineError::Usage(format!(
@@ -101,7 +101,7 @@ pub(super) fn execute(args: InitArgs) -> Result<u8, EngineError> {
         &tests,
         backend,
         backend_found,
-        &args,
+        args,
     );
     Ok(exit::SUCCESS)
 }

@@ -19,6 +19,7 @@ mod tasks;
 mod validate;
 mod watch;
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -91,7 +92,7 @@ pub enum Commands {
 pub fn main(cli: Cli) -> ExitCode {
     if let Commands::ScriptedAgent { args } = cli.command {
         // Its own program: no runtime, no tracing on its stderr (that is part of the act).
-        let code = engine_scripted_agent::main(args);
+        let code = engine_scripted_agent::main(&args);
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let drives_runs = matches!(
@@ -128,20 +129,21 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         check_state_dir(dir)?;
     }
     match cli.command {
-        Commands::Run(args) => run::execute(args, state_dir).await,
-        Commands::Watch(args) => watch::execute(args, state_dir).await,
-        Commands::Init(args) => init::execute(args),
-        Commands::Resume(args) => resume::execute(args, state_dir).await,
+        // Boxed: the futures that drive runs are tens of kilobytes; they live on the heap.
+        Commands::Run(args) => Box::pin(run::execute(args, state_dir)).await,
+        Commands::Watch(args) => Box::pin(watch::execute(args, state_dir)).await,
+        Commands::Init(args) => init::execute(&args),
+        Commands::Resume(args) => Box::pin(resume::execute(args, state_dir)).await,
         Commands::Validate(args) => validate::execute(args).await,
-        Commands::Schema => schema::execute(),
-        Commands::Runs(args) => runs::execute(args, state_dir),
-        Commands::Show(args) => show::execute(args, state_dir),
+        Commands::Schema => Ok(schema::execute()),
+        Commands::Runs(args) => runs::execute(&args, state_dir),
+        Commands::Show(args) => show::execute(&args, state_dir),
         Commands::Tasks(args) => tasks::execute(args).await,
         Commands::Cancel(args) => cancel::execute(args, state_dir).await,
         Commands::Approve(args) => approve::approve(args, state_dir).await,
         Commands::Reject(args) => approve::reject(args, state_dir).await,
-        Commands::Gc(args) => gc::execute(args, state_dir),
-        Commands::HookReceiver(args) => hook_receiver::execute(args),
+        Commands::Gc(args) => gc::execute(&args, state_dir),
+        Commands::HookReceiver(args) => hook_receiver::execute(&args),
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
     }
 }
@@ -180,14 +182,14 @@ fn error_report(e: &EngineError) -> String {
         EngineError::TaskSource(engine_tasks::SourceError::Malformed(diagnostics)) => {
             let mut text = String::new();
             for diagnostic in diagnostics {
-                text.push_str(&safe_lines(&diagnostic.to_string()));
-                text.push('\n');
+                let _ = writeln!(text, "{}", safe_lines(&diagnostic.to_string()));
             }
             let n = diagnostics.len();
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "error: the tasks cannot be read ({n} problem{})",
                 if n == 1 { "" } else { "s" }
-            ));
+            );
             text
         }
         EngineError::Internal(_) => format!(

@@ -241,8 +241,7 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
         let name = args
             .workflow
             .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
+            .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         return Ok(Task {
             id: "adhoc".into(),
             title: format!("run of {name}"),

@@ -202,7 +202,7 @@ async fn dry_run(
         if let Some((why, _)) = closed {
             super::streams::print_line(&format!(
                 "note: no run would start now: {}",
-                crate::terminal::safe(&why.to_string())
+                crate::terminal::safe(&why.clone())
             ));
         }
     }

@@ -19,7 +19,7 @@ pub struct RunsArgs {
     pub json: bool,
 }
 
-pub(super) fn execute(args: RunsArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let dir = Project::state_dir_for_reading(state_dir)?;
     if !dir.exists() {
         if args.json {

@@ -1,8 +1,9 @@
 //! `engine schema`: prints the workflow JSON Schema.
 
-use crate::{EngineError, exit};
+use crate::exit;
 
-pub(super) fn execute() -> Result<u8, EngineError> {
+/// Prints the schema; returns the exit code.
+pub(super) fn execute() -> u8 {
     println!("{}", engine_workflow::schema_json());
-    Ok(exit::SUCCESS)
+    exit::SUCCESS
 }

@@ -1,6 +1,7 @@
 //! `engine show RUN`: one run's stages, attempts, outcomes and durations. Works while a run is
 //! in progress (from the live run's mirror, see [`super::readonly`]).
 
+use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use clap::Args;
@@ -24,7 +25,7 @@ pub struct ShowArgs {
     pub json: bool,
 }
 
-pub(super) fn execute(args: ShowArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let dir = Project::state_dir_for_reading(state_dir)?;
     if !dir.exists() {
         return Err(EngineError::UnknownRun(format!(
@@ -69,37 +70,52 @@ pub(super) fn execute(args: ShowArgs, state_dir: Option<&Path>) -> Result<u8, En
 }
 
 fn render(record: &RunRecord, state_dir: &Path) -> String {
-    let RunRecord { meta, state } = record;
     let mut out = String::new();
+    // Writing into a `String` cannot fail.
+    let _ = write_run(&mut out, record, state_dir);
+    out
+}
+
+/// Writes the run's header, then a table of its stages and attempts, then its finally stages.
+fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Result {
+    let RunRecord { meta, state } = record;
     let took = run_duration(state)
         .map(|ms| format!(" in {}", human_duration(ms)))
         .unwrap_or_default();
-    out += &format!("run       {}  {}{took}\n", meta.run_id, status_text(state));
-    out += &format!(
-        "workflow  {} ({})\n",
+    writeln!(
+        out,
+        "run       {}  {}{took}",
+        meta.run_id,
+        status_text(state)
+    )?;
+    writeln!(
+        out,
+        "workflow  {} ({})",
         meta.workflow_name,
         meta.workflow_file.display()
-    );
-    out += &format!("task      {} [{}]\n", state.task.title, state.task.id);
-    out += &format!(
-        "branch    {} from {} @ {}\n",
+    )?;
+    writeln!(out, "task      {} [{}]", state.task.title, state.task.id)?;
+    writeln!(
+        out,
+        "branch    {} from {} @ {}",
         meta.branch,
         meta.base_branch,
         short_sha(&meta.base_commit)
-    );
+    )?;
     if let Some(worktree) = &meta.worktree {
-        out += &format!("worktree  {}\n", worktree.display());
+        writeln!(out, "worktree  {}", worktree.display())?;
     }
-    out += &format!("created   {}\n", rfc3339(meta.created_at_ms));
+    writeln!(out, "created   {}", rfc3339(meta.created_at_ms))?;
     let spend = state.spend();
     if !spend.is_zero() || !spend.cost_known {
-        out += &format!("spent     {}\n", spend_text(&spend));
+        writeln!(out, "spent     {}", spend_text(&spend))?;
     }
-    out += "\n";
-    out += &format!(
-        "{:<16} {:<10} {:>8}  {:>8}  SUMMARY\n",
+    out.push('\n');
+    writeln!(
+        out,
+        "{:<16} {:<10} {:>8}  {:>8}  SUMMARY",
         "STAGE", "STATUS", "ATTEMPTS", "TOOK"
-    );
+    )?;
     for (id, st) in &state.stages {
         let took: u64 = st
             .history
@@ -111,8 +127,9 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
             .clone()
             .or_else(|| st.last_failure.as_ref().map(|f| f.message.clone()))
             .unwrap_or_default();
-        out += &format!(
-            "{:<16} {:<10} {:>8}  {:>8}  {}\n",
+        writeln!(
+            out,
+            "{:<16} {:<10} {:>8}  {:>8}  {}",
             id,
             phase_name(&st.phase),
             st.attempts,
@@ -122,35 +139,37 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
                 human_duration(took)
             },
             first_line(&summary)
-        );
+        )?;
         for r in &st.history {
-            let took = r
-                .ended_at_ms
-                .map(|e| human_duration(e.saturating_sub(r.started_at_ms)))
-                .unwrap_or_else(|| "…".into());
-            out += &format!(
-                "  attempt {:<3} {:<28} {:>8}  log: {}\n",
+            let took = r.ended_at_ms.map_or_else(
+                || "…".into(),
+                |e| human_duration(e.saturating_sub(r.started_at_ms)),
+            );
+            writeln!(
+                out,
+                "  attempt {:<3} {:<28} {:>8}  log: {}",
                 r.attempt,
                 outcome_text(&r.outcome),
                 took,
                 attempt_log_path(state_dir, &meta.run_id, id, r.attempt).display()
-            );
+            )?;
             if !r.spend.is_zero() || !r.spend.cost_known {
-                out += &format!("              spent {}\n", spend_text(&r.spend));
+                writeln!(out, "              spent {}", spend_text(&r.spend))?;
             }
             for transcript in transcripts(state_dir, &meta.run_id, id, r.attempt) {
-                out += &format!("              transcript: {}\n", transcript.display());
+                writeln!(out, "              transcript: {}", transcript.display())?;
             }
         }
         if let StagePhase::AwaitingApproval { deadline_ms, .. } = st.phase {
             let until = deadline_ms
                 .map(|d| format!(" (until {})", rfc3339(d)))
                 .unwrap_or_default();
-            out += &format!(
+            writeln!(
+                out,
                 "  waiting for approval{until}: engine approve {run} --stage {id}  |  \
-                 engine reject {run} --stage {id} --reason \"...\"\n",
+                 engine reject {run} --stage {id} --reason \"...\"",
                 run = meta.run_id
-            );
+            )?;
         }
     }
     for (id, record) in &state.finally {
@@ -163,9 +182,9 @@ fn render(record: &RunRecord, state_dir: &Path) -> String {
             }
             engine_core::FinallyOutcome::Skipped { reason } => format!("skipped    {reason}"),
         };
-        out += &format!("finally {id:<8} {what}\n");
+        writeln!(out, "finally {id:<8} {what}")?;
     }
-    out
+    Ok(())
 }
 
 /// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known and costs
@@ -217,9 +236,10 @@ fn transcripts(
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".jsonl"))
+            p.extension().is_some_and(|extension| extension == "jsonl")
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
         })
         .collect();
     found.sort();

@@ -82,7 +82,7 @@ impl Driver<'_> {
             };
         let log_path = attempt_log_path(&self.state_dir, &state.run_id, stage_id, attempt);
         let observer = Arc::new(AttemptLog::create(
-            log_path,
+            &log_path,
             stage_id,
             attempt,
             self.reporter.clone(),
@@ -130,17 +130,16 @@ impl Driver<'_> {
         Ok(tokio::spawn(async move {
             // Held until the attempt's result is sent: one at-most-once stage per base branch.
             let _turn = match lane {
-                Some((lane, base)) => Some(match lane.clone().try_lock_owned() {
-                    Ok(turn) => turn,
-                    Err(_) => {
-                        reporter.stage_log(
-                            &stage,
-                            attempt,
-                            engine_runtime::LogLevel::Info,
-                            &format!("waits for another run's turn to merge into {base}"),
-                        );
-                        lane.lock_owned().await
-                    }
+                Some((lane, base)) => Some(if let Ok(turn) = lane.clone().try_lock_owned() {
+                    turn
+                } else {
+                    reporter.stage_log(
+                        &stage,
+                        attempt,
+                        engine_runtime::LogLevel::Info,
+                        &format!("waits for another run's turn to merge into {base}"),
+                    );
+                    lane.lock_owned().await
                 }),
                 None => None,
             };
@@ -332,8 +331,7 @@ impl Driver<'_> {
         let stage_spend = state
             .stages
             .get(&spec.id)
-            .map(|s| s.spend())
-            .unwrap_or(Spend::NONE);
+            .map_or(Spend::NONE, engine_core::StageState::spend);
         let run_spend = state.spend();
         let mut budget = BudgetView::default()
             .with(

@@ -36,7 +36,7 @@ pub struct AttemptLog {
 impl AttemptLog {
     /// Creates (or appends to) the attempt's log file; its lines carry `clock`'s time.
     pub fn create(
-        path: PathBuf,
+        path: &Path,
         stage: &str,
         attempt: u32,
         reporter: Arc<dyn Reporter>,
@@ -49,8 +49,8 @@ impl AttemptLog {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
-            .map_err(|e| EngineError::io(&path, e))?;
+            .open(path)
+            .map_err(|e| EngineError::io(path, e))?;
         Ok(AttemptLog {
             file: Mutex::new(file),
             stage: stage.to_string(),
@@ -91,7 +91,7 @@ impl AttemptObserver for AttemptLog {
         let message = &self.redactor.text(message);
         let text = match fraction {
             Some(f) => format!("{message} ({:.0}%)", f * 100.0),
-            None => message.to_string(),
+            None => message.clone(),
         };
         self.write("PROG", &text);
         self.reporter

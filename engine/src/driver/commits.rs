@@ -279,7 +279,7 @@ impl Room {
     fn lock(&self) -> std::sync::MutexGuard<'_, Occupants> {
         self.occupants
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -288,7 +288,7 @@ fn room(worktree: &std::path::Path) -> Arc<Room> {
     static ROOMS: LazyLock<Mutex<HashMap<PathBuf, Weak<Room>>>> = LazyLock::new(Mutex::default);
     let mut rooms = ROOMS
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     rooms.retain(|_, room| room.strong_count() > 0);
     if let Some(room) = rooms.get(worktree).and_then(Weak::upgrade) {
         return room;

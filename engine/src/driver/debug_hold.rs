@@ -72,7 +72,7 @@ pub fn at(point: &str) {
     // the crash tests wait for before they kill the process.
     eprintln!("engine: ENGINE_DEBUG_HOLD: holding at {point}");
     loop {
-        std::thread::sleep(Duration::from_secs(3600));
+        std::thread::sleep(Duration::from_hours(1));
     }
 }
 
@@ -124,6 +124,6 @@ async fn wait_forever(when: &str, seq: u64) {
     // Straight to stderr, past any reporter: a protocol the crash tests read (see [`at`]).
     eprintln!("engine: ENGINE_DEBUG_HOLD: holding {when} transition {seq}");
     loop {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(Duration::from_hours(1)).await;
     }
 }

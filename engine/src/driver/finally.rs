@@ -62,14 +62,14 @@ impl Driver<'_> {
                     ),
                 };
             }
-            Err(message) => return self.failed(message),
+            Err(message) => return self.failed(&message),
         }
         let config = match stage_secrets(spec).and_then(|s| rendered_config(spec, &scope, s)) {
             Ok(config) => config,
-            Err(message) => return self.failed(message),
+            Err(message) => return self.failed(&message),
         };
         let Some(component) = self.prepared.stages.get(&spec.id).cloned() else {
-            return self.failed(format!("stage {:?} has no loaded component", spec.id));
+            return self.failed(&format!("stage {:?} has no loaded component", spec.id));
         };
         let attempts = spec.retry.max_attempts.max(1);
         let mut last = String::new();
@@ -80,19 +80,19 @@ impl Driver<'_> {
             }
             let confinement = match AttemptSandbox::prepare(self.sandbox_site(spec, attempt)) {
                 Ok(confinement) => confinement,
-                Err(message) => return self.failed(message),
+                Err(message) => return self.failed(&message),
             };
             let request =
                 match self.finally_request(state, spec, attempt, config.clone(), &confinement) {
                     Ok(request) => request,
-                    Err(e) => return self.failed(e.to_string()),
+                    Err(e) => return self.failed(&e.to_string()),
                 };
             let outcome = self.host.run_attempt(&component, request).await;
             let finished = tokio::task::spawn_blocking(move || confinement.finish())
                 .await
                 .unwrap_or_else(|e| Err(format!("ending the attempt's sandbox failed: {e}")));
             let outcome = match (outcome, finished) {
-                (Ok(_), Err(message)) => return self.failed(message),
+                (Ok(_), Err(message)) => return self.failed(&message),
                 (outcome, _) => outcome,
             };
             match outcome {
@@ -113,9 +113,9 @@ impl Driver<'_> {
         FinallyOutcome::Failed { message: last }
     }
 
-    fn failed(&self, message: String) -> FinallyOutcome {
+    fn failed(&self, message: &str) -> FinallyOutcome {
         FinallyOutcome::Failed {
-            message: self.redactor.text(&message),
+            message: self.redactor.text(message),
         }
     }
 
@@ -129,7 +129,7 @@ impl Driver<'_> {
     ) -> Result<AttemptRequest, EngineError> {
         let log_path = attempt_log_path(&self.state_dir, &state.run_id, &spec.id, attempt);
         let observer = Arc::new(AttemptLog::create(
-            log_path,
+            &log_path,
             &spec.id,
             attempt,
             self.reporter.clone(),

@@ -15,7 +15,10 @@ impl Lanes {
     /// The lane of `key` (a repository and base branch), created on first use.
     pub fn lane(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
         // A poisoned map still holds valid lanes: a panic cannot leave one half-inserted.
-        let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lanes = self
+            .lanes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         lanes.entry(key.to_string()).or_default().clone()
     }
 }

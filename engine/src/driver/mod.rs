@@ -112,16 +112,17 @@ impl Driver<'_> {
         let mut finished = false;
 
         loop {
-            let event = match queue.pop_front() {
-                Some(event) => event,
-                None => tokio::select! {
+            let event = if let Some(event) = queue.pop_front() {
+                event
+            } else {
+                tokio::select! {
                     Some(event) = rx.recv() => event,
                     _ = poll.tick() => {
                         queue.extend(self.control_events(&state)?);
                         continue;
                     },
-                    _ = signals.recv() => return Ok(DriveOutcome::Interrupted(state)),
-                },
+                    () = signals.recv() => return Ok(DriveOutcome::Interrupted(state)),
+                }
             };
             let Some(transition) = self.apply(&state, &event, &hold).await? else {
                 continue;

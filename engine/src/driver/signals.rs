@@ -57,8 +57,8 @@ impl Signals {
             }
         };
         tokio::select! {
-            _ = signalled => {},
-            _ = stopped => {},
+            () = signalled => {},
+            () = stopped => {},
         }
     }
 }

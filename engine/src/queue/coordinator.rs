@@ -114,14 +114,14 @@ pub async fn run_queue(lifecycle: &Arc<Lifecycle>, opts: &QueueOptions) -> Queue
             break;
         }
         // Pacing, not run time: the look at the source stays on tokio's timer.
-        let poll = opts.watch.unwrap_or(Duration::from_secs(86_400));
+        let poll = opts.watch.unwrap_or(Duration::from_hours(24));
         tokio::select! {
             Some(joined) = session.tasks.join_next_with_id(), if !session.in_flight.is_empty() => {
                 if let Err(e) = session.finished(joined) {
                     stopped.get_or_insert(Stopped::Error(e));
                 }
             }
-            _ = signals.recv() => {
+            () = signals.recv() => {
                 if !matches!(stopped, Some(Stopped::Signal)) {
                     session.reporter().note(
                         "stopping: the runs going on stop at their last stored transition",
@@ -130,7 +130,7 @@ pub async fn run_queue(lifecycle: &Arc<Lifecycle>, opts: &QueueOptions) -> Queue
                     let _ = session.stop.send(true);
                 }
             }
-            _ = tokio::time::sleep(poll), if opts.watch.is_some() => {}
+            () = tokio::time::sleep(poll), if opts.watch.is_some() => {}
         }
     }
     let left = session.left().await;

@@ -77,11 +77,11 @@ mod tests {
                     ..Task::default()
                 },
                 status,
-                stages: Default::default(),
+                stages: std::collections::BTreeMap::new(),
                 seq: 1,
                 started_at_ms: None,
                 finished_at_ms: None,
-                finally: Default::default(),
+                finally: std::collections::BTreeMap::new(),
             },
         }
     }

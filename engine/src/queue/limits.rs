@@ -40,8 +40,7 @@ pub fn parse_until(text: &str, now_ms: u64) -> Result<Until, String> {
     if let Ok(time) = humantime::parse_rfc3339_weak(text) {
         let ms = time
             .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-            .unwrap_or(0);
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         return Ok(Until { at_ms: ms });
     }
     Err(bad_until(text))

@@ -112,7 +112,7 @@ mod tests {
             status,
             raw_status: String::new(),
             priority: 1,
-            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            depends_on: deps.iter().map(std::string::ToString::to_string).collect(),
             milestone: None,
             estimate: None,
             checklist: Vec::new(),

@@ -1,5 +1,7 @@
 //! What `--dry-run` prints (a table or JSON) and how a task's verdict reads.
 
+use std::fmt::Write as _;
+
 use engine_tasks::{Blocker, Planned, Schedule, Task, Verdict};
 use serde_json::{Value, json};
 
@@ -95,10 +97,11 @@ pub fn dry_run_text(
     let tasks = &listing.tasks;
     let mut out = String::new();
     if schedule.runs.is_empty() {
-        out.push_str(&format!(
-            "nothing would run: no task of {} is ready\n",
+        let _ = writeln!(
+            out,
+            "nothing would run: no task of {} is ready",
             safe(source)
-        ));
+        );
     } else {
         let what = if one_run {
             "would run 1 task".to_string()
@@ -115,7 +118,7 @@ pub fn dry_run_text(
                 safe(source)
             )
         };
-        out.push_str(&format!("{what}:\n"));
+        let _ = writeln!(out, "{what}:");
         let rows: Vec<[String; 5]> = schedule
             .runs
             .iter()
@@ -164,7 +167,7 @@ pub fn dry_run_text(
             .collect();
         let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
         for [id, title, why] in rows {
-            out.push_str(&format!("  {}  {why}  ({title})\n", pad(&id, width)));
+            let _ = writeln!(out, "  {}  {why}  ({title})", pad(&id, width));
         }
     }
     out
@@ -185,7 +188,7 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
             .filter(|(_, w)| *w > 0)
             .map(|(text, w)| pad(text, w))
             .collect();
-        out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
+        let _ = writeln!(out, "  {}", cells.join("  ").trim_end());
     }
     out
 }

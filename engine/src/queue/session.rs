@@ -112,7 +112,7 @@ impl QueueOutcome {
 
     /// The summary for people.
     pub fn lines(&self) -> Vec<String> {
-        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for run in &self.runs {
             *counts.entry(run.result.as_str()).or_default() += 1;
         }

@@ -28,7 +28,7 @@ pub fn add_run_worktree(
     };
     debug_hold::at("worktree-add");
     let repairs = repo.add_worktree_with(worktree, &meta.branch, &meta.base_commit, &mut || {
-        debug_hold::at("worktree-checkout")
+        debug_hold::at("worktree-checkout");
     })?;
     for repair in repairs {
         reporter.warning(&format!("run {}: {repair}", meta.run_id));

@@ -183,13 +183,13 @@ mod tests {
     fn state(status: RunStatus) -> RunState {
         RunState {
             run_id: "R1".into(),
-            task: Default::default(),
+            task: engine_core::Task::default(),
             status,
-            stages: Default::default(),
+            stages: std::collections::BTreeMap::new(),
             seq: 3,
             started_at_ms: Some(1),
             finished_at_ms: Some(2),
-            finally: Default::default(),
+            finally: std::collections::BTreeMap::new(),
         }
     }
 

@@ -41,7 +41,7 @@ impl PreparedSource {
 }
 
 /// Loads and describes the workflow's task source and checks `tasks:` against it. `Ok(None)`
-/// without `tasks:`; the diagnostics (file:line:col) when the source cannot be loaded or the
+/// without `tasks:`; the diagnostics (<file:line:col>) when the source cannot be loaded or the
 /// section does not fit it.
 pub async fn prepare_source(
     host: &Host,

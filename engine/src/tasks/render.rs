@@ -1,6 +1,8 @@
 //! What `engine tasks` prints: a table for people, JSON for scripts, and the source's warnings
 //! and the dependency graph's problems as `file:line: warning: ...` lines.
 
+use std::fmt::Write as _;
+
 use engine_tasks::{Blocker, Entry, Location, Task, TaskStatus};
 use serde_json::{Value, json};
 
@@ -54,22 +56,24 @@ pub fn table(listing: &Listing) -> String {
         out.push_str(&line(cells));
         if !entry.blocked_by.is_empty() {
             let why: Vec<String> = entry.blocked_by.iter().map(ToString::to_string).collect();
-            out.push_str(&format!(
-                "{}blocked by: {}\n",
+            let _ = writeln!(
+                out,
+                "{}blocked by: {}",
                 " ".repeat(indent),
                 safe(&why.join(", "))
-            ));
+            );
         }
     }
     let count = |status: TaskStatus| listing.tasks.iter().filter(|t| t.status == status).count();
     let ready = listing.readiness.ready().count();
     let done = count(TaskStatus::Done);
     let total = listing.tasks.len();
-    out.push_str(&format!(
-        "\n{total} task{}: {ready} ready, {} not ready, {done} done\n",
+    let _ = writeln!(
+        out,
+        "\n{total} task{}: {ready} ready, {} not ready, {done} done",
         if total == 1 { "" } else { "s" },
         total - ready - done
-    ));
+    );
     out
 }
 

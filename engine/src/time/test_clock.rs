@@ -75,11 +75,11 @@ mod tests {
     #[tokio::test]
     async fn a_manual_clock_ends_a_wait_once_advanced_past_it() {
         let clock = TestClock::manual(1_000);
-        let mut wait = Polled(clock.sleep(Duration::from_secs(3600)));
+        let mut wait = Polled(clock.sleep(Duration::from_hours(1)));
         assert!(!wait.poll_once().await);
-        clock.advance(Duration::from_secs(1800));
+        clock.advance(Duration::from_mins(30));
         assert!(!wait.poll_once().await);
-        clock.advance(Duration::from_secs(1800));
+        clock.advance(Duration::from_mins(30));
         assert!(wait.poll_once().await);
         assert_eq!(clock.now_ms(), 1_000 + 3_600_000);
     }

@@ -9,6 +9,7 @@
 //! | `none` | nothing | the session completed |
 
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::config::Dialect;
 use crate::gate_block;
@@ -132,7 +133,7 @@ fn evaluate_gate(text: &str) -> Verdict {
                 reason.push_str(&gate.reason);
             }
             if !gate.blockers.is_empty() {
-                reason.push_str(&format!(" (blockers: {})", gate.blockers.join("; ")));
+                let _ = write!(reason, " (blockers: {})", gate.blockers.join("; "));
             }
             Verdict::Incomplete { reason }
         }

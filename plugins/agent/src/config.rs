@@ -176,7 +176,7 @@ impl Default for StallConfig {
             max_same_command_failures: 3,
             max_repeated_calls: 4,
             window: 12,
-            exempt: DEFAULT_EXEMPT.iter().map(|s| s.to_string()).collect(),
+            exempt: DEFAULT_EXEMPT.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -328,7 +328,7 @@ mod tests {
         assert_eq!(c.continuation.max_iterations, 10);
         assert_eq!(c.stall.window, 12);
         assert!(c.stall.exempt.iter().any(|e| e == "gh run watch"));
-        assert_eq!(c.max_wait().unwrap(), Duration::from_secs(6 * 3600));
+        assert_eq!(c.max_wait().unwrap(), Duration::from_hours(6));
         assert_eq!(c.budget_usd, None);
     }
 
@@ -351,7 +351,7 @@ mod tests {
             PermissionMode::AcceptEdits
         );
         assert_eq!(c.stall.exempt, ["sleep"]);
-        assert_eq!(c.max_wait().unwrap(), Duration::from_secs(90 * 60));
+        assert_eq!(c.max_wait().unwrap(), Duration::from_mins(90));
     }
 
     #[test]

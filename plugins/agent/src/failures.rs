@@ -4,6 +4,7 @@
 use engine_stage_sdk::StageError;
 use engine_stage_sdk::agent::{AgentError, Outcome, Summary};
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::breaker::Trip;
 use crate::stall::Stall;
@@ -109,13 +110,13 @@ pub fn usage_limit_with_slack(
             };
             Some(reset.max(now_ms).saturating_add(slack))
         }
-        Some(_) => None,
         None if now_ms < deadline => {
             let waited = now_ms.saturating_sub(waiting_since_ms);
             let wait = waited.clamp(UNKNOWN_RESET_FIRST_RETRY_MS, UNKNOWN_RESET_RETRY_MS);
             Some(now_ms.saturating_add(wait).min(deadline))
         }
-        None => None,
+        // A reset past the deadline, or no reset known and the deadline passed.
+        Some(_) | None => None,
     };
     let message = match (retry_at, resets_at_ms) {
         (Some(at), _) => format!(
@@ -268,7 +269,7 @@ pub fn session_ended(summary: &Summary, totals: &Totals) -> StageError {
     };
     let mut message = format!("agent session failed: {why}");
     if !summary.detail.trim().is_empty() {
-        message.push_str(&format!(" ({})", summary.detail.trim()));
+        let _ = write!(message, " ({})", summary.detail.trim());
     }
     StageError::retryable(message).with_detail(detail(
         totals,
@@ -309,8 +310,10 @@ pub fn start_failed(backend: &str, error: &AgentError, totals: &Totals) -> Stage
 fn format_ms(ms: u64) -> String {
     std::time::UNIX_EPOCH
         .checked_add(std::time::Duration::from_millis(ms))
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
-        .unwrap_or_else(|| format!("{ms} ms after the epoch"))
+        .map_or_else(
+            || format!("{ms} ms after the epoch"),
+            |t| humantime::format_rfc3339_seconds(t).to_string(),
+        )
 }
 
 fn tail(text: &str, max: usize) -> String {

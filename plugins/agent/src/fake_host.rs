@@ -133,7 +133,7 @@ pub(crate) fn summary(outcome: Outcome, text: &str, files: &[&str], cost: f64) -
         exit_code: Some(0),
         detail: String::new(),
         resets_at_ms: None,
-        files_changed: files.iter().map(|f| f.to_string()).collect(),
+        files_changed: files.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -156,7 +156,7 @@ pub(crate) fn plan(config: serde_json::Value) -> Plan {
     Plan::new(&context(config)).unwrap()
 }
 
-pub(crate) fn tool(id: &str, name: &str, input: serde_json::Value, ok: bool) -> [Event; 2] {
+pub(crate) fn tool(id: &str, name: &str, input: &serde_json::Value, ok: bool) -> [Event; 2] {
     [
         Event::ToolStarted(ToolCall {
             id: id.into(),

@@ -51,7 +51,7 @@ impl AgentStage {
             env!("CARGO_PKG_VERSION"),
             "Runs a coding agent on the task until it signals completion",
         )
-        .config_schema(schema::schema())
+        .config_schema(&schema::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Write,
             exec: Vec::new(),

@@ -2,6 +2,7 @@
 
 use engine_stage_sdk::Success;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::plan::Plan;
 use crate::runner::Report;
@@ -25,7 +26,7 @@ pub fn success(plan: &Plan, report: &Report) -> Success {
         noun(files.len(), "file", "files"),
     );
     if let Some(cost) = t.cost() {
-        line.push_str(&format!(", ${cost:.2}"));
+        let _ = write!(line, ", ${cost:.2}");
     }
     let mut completion = json!({ "dialect": plan.config.completion.as_str() });
     if let (Value::Object(out), Value::Object(detail)) = (&mut completion, &report.completion) {

@@ -48,15 +48,17 @@ impl Plan {
         let instructions = completion::instructions(config.completion, &config.promise);
         let view = prompt_context(ctx, &instructions);
         let template = config.prompt.as_deref().unwrap_or(prompt::DEFAULT_TEMPLATE);
-        let rendered = prompt::render("prompt", template, &view).map_err(template_error)?;
+        let rendered = prompt::render("prompt", template, &view).map_err(|e| template_error(&e))?;
         if rendered.trim().is_empty() {
             return Err(StageError::fatal(
                 "invalid `prompt` template: it renders to an empty prompt",
             ));
         }
         let system_prompt = match &config.system_prompt {
-            Some(t) => Some(prompt::render("system_prompt", t, &view).map_err(template_error)?)
-                .filter(|s| !s.trim().is_empty()),
+            Some(t) => {
+                Some(prompt::render("system_prompt", t, &view).map_err(|e| template_error(&e))?)
+                    .filter(|s| !s.trim().is_empty())
+            }
             None => None,
         };
         let previous = ctx.previous_failure.as_ref().map(Failure::detail_json);
@@ -99,7 +101,7 @@ impl Plan {
     }
 }
 
-fn template_error(e: prompt::TemplateError) -> StageError {
+fn template_error(e: &prompt::TemplateError) -> StageError {
     StageError::fatal(e.to_string()).with_detail(json!({ "field": e.field, "line": e.line }))
 }
 

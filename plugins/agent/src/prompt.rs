@@ -2,6 +2,7 @@
 //! prompt that seeds a fresh session after a context overflow.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
@@ -140,17 +141,18 @@ pub fn handoff_prompt(
 ) -> String {
     let mut prompt = String::from(original);
     prompt.push_str("\n\n## Handoff from an earlier session\n");
-    prompt.push_str(&format!(
+    let _ = writeln!(
+        prompt,
         "An earlier session already worked on this task and {why}. Its changes are in the \
          worktree: look at them (`git status`, `git diff`) before doing anything else, and \
-         continue from where it stopped instead of starting over.\n"
-    ));
+         continue from where it stopped instead of starting over."
+    );
     if files_changed.is_empty() {
         prompt.push_str("\nIt changed no files.\n");
     } else {
         prompt.push_str("\nFiles it changed:\n");
         for file in files_changed {
-            prompt.push_str(&format!("- {file}\n"));
+            let _ = writeln!(prompt, "- {file}");
         }
     }
     let last = last_text.trim();
@@ -190,10 +192,14 @@ pub fn detail_text(detail: &Value) -> String {
             for (key, value) in map {
                 match value {
                     Value::String(s) if s.contains('\n') => {
-                        out.push_str(&format!("{key}:\n{}\n", s.trim_end()));
+                        let _ = write!(out, "{key}:\n{}\n", s.trim_end());
                     }
-                    Value::String(s) => out.push_str(&format!("{key}: {s}\n")),
-                    other => out.push_str(&format!("{key}: {other}\n")),
+                    Value::String(s) => {
+                        let _ = writeln!(out, "{key}: {s}");
+                    }
+                    other => {
+                        let _ = writeln!(out, "{key}: {other}");
+                    }
                 }
             }
             out

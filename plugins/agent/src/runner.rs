@@ -36,7 +36,10 @@ struct Seen {
     result_text: String,
     auth_failed: Option<String>,
     quota_exhausted: Option<String>,
-    rate_limited: Option<Option<u64>>,
+    /// Whether the CLI reported a usage limit during the session.
+    rate_limited: bool,
+    /// The reset time (Unix ms) of the usage limit the CLI reported last, when it said one.
+    rate_limit_resets_at_ms: Option<u64>,
     context_overflow: Option<String>,
     stall: Option<Stall>,
 }
@@ -206,7 +209,8 @@ fn pump<H: AgentHost>(
             }
             Event::RateLimited(resets_at) => {
                 host.log(LogLevel::Warn, "the agent hit a usage limit");
-                seen.rate_limited = Some(resets_at);
+                seen.rate_limited = true;
+                seen.rate_limit_resets_at_ms = resets_at;
             }
             Event::ApiRetry(attempt) => {
                 host.log(
@@ -279,11 +283,11 @@ fn judge<H: AgentHost>(
         return Step::Fail(failures::auth_failed(&config.backend, &message, totals));
     }
     let rate_limited = summary.outcome == Outcome::RateLimited
-        || (seen.rate_limited.is_some() && summary.outcome != Outcome::Completed);
+        || (seen.rate_limited && summary.outcome != Outcome::Completed);
     if rate_limited {
         // The earliest reset anyone reported: a retry that comes too early only costs another
         // wait, one that comes too late wastes the time in between.
-        let resets_at = match (summary.resets_at_ms, seen.rate_limited.flatten()) {
+        let resets_at = match (summary.resets_at_ms, seen.rate_limit_resets_at_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -353,13 +357,14 @@ fn judge<H: AgentHost>(
             }
         }
         Outcome::BudgetExceeded => Step::Fail(failures::budget_exceeded(summary, totals)),
+        // AuthFailed, QuotaExhausted, Misconfigured, RateLimited and ContextOverflow are handled
+        // above; listed here so a new outcome is a compile error.
         Outcome::KilledInactive
         | Outcome::KilledToolCeiling
         | Outcome::KilledSilence
         | Outcome::Crashed
-        | Outcome::Cancelled => Step::Fail(failures::session_ended(summary, totals)),
-        // Handled above.
-        Outcome::AuthFailed
+        | Outcome::Cancelled
+        | Outcome::AuthFailed
         | Outcome::QuotaExhausted
         | Outcome::Misconfigured
         | Outcome::RateLimited

@@ -16,7 +16,7 @@ fn a_stall_cancels_the_session_and_forces_the_top_tier() {
         events.extend(tool(
             &format!("t{i}"),
             "Read",
-            json!({"file_path": "src/lib.rs"}),
+            &json!({"file_path": "src/lib.rs"}),
             true,
         ));
     }

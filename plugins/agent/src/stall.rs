@@ -248,7 +248,7 @@ fn starts_with_words(text: &str, prefix: &str) -> bool {
     prefix.split_whitespace().all(|p| words.next() == Some(p)) && !prefix.trim().is_empty()
 }
 
-/// Input JSON with sorted keys (serde_json's map is ordered) and no insignificant whitespace.
+/// Input JSON with sorted keys (`serde_json`'s map is ordered) and no insignificant whitespace.
 fn canonical(input: &Value) -> String {
     input.to_string()
 }

@@ -1,7 +1,7 @@
 use super::*;
 use serde_json::json;
 
-fn start(id: &str, name: &str, input: Value) -> Event {
+fn start(id: &str, name: &str, input: &Value) -> Event {
     Event::ToolStarted(ToolCall {
         id: id.into(),
         name: name.into(),
@@ -30,7 +30,7 @@ fn detector() -> StallDetector {
     StallDetector::new(StallConfig::default())
 }
 
-fn call(id: usize, name: &str, input: Value, ok: bool, output: &str) -> [Event; 2] {
+fn call(id: usize, name: &str, input: &Value, ok: bool, output: &str) -> [Event; 2] {
     let id = format!("t{id}");
     [start(&id, name, input), finish(&id, ok, output)]
 }
@@ -42,11 +42,11 @@ fn three_consecutive_failing_edits_stall() {
         events.extend(call(
             i,
             "Edit",
-            json!({"file_path": format!("f{i}")}),
+            &json!({"file_path": format!("f{i}")}),
             false,
             "old_string not found",
         ));
-        events.extend(call(100 + i, "Read", json!({"file_path": "x"}), true, ""));
+        events.extend(call(100 + i, "Read", &json!({"file_path": "x"}), true, ""));
     }
     let (index, stall) = run(&mut detector(), &events).unwrap();
     assert_eq!(stall.kind, StallKind::FailingEdits);
@@ -57,11 +57,11 @@ fn three_consecutive_failing_edits_stall() {
 #[test]
 fn a_successful_edit_resets_failing_edits() {
     let mut events = Vec::new();
-    events.extend(call(0, "Edit", json!({"a": 0}), false, "no"));
-    events.extend(call(1, "Edit", json!({"a": 1}), false, "no"));
-    events.extend(call(2, "Write", json!({"a": 2}), true, "ok"));
-    events.extend(call(3, "Edit", json!({"a": 3}), false, "no"));
-    events.extend(call(4, "MultiEdit", json!({"a": 4}), false, "no"));
+    events.extend(call(0, "Edit", &json!({"a": 0}), false, "no"));
+    events.extend(call(1, "Edit", &json!({"a": 1}), false, "no"));
+    events.extend(call(2, "Write", &json!({"a": 2}), true, "ok"));
+    events.extend(call(3, "Edit", &json!({"a": 3}), false, "no"));
+    events.extend(call(4, "MultiEdit", &json!({"a": 4}), false, "no"));
     assert!(run(&mut detector(), &events).is_none());
 }
 
@@ -74,11 +74,11 @@ fn same_command_same_failure_three_times_stalls() {
         events.extend(call(
             i,
             "Bash",
-            json!({"command": "cargo test"}),
+            &json!({"command": "cargo test"}),
             false,
             &output,
         ));
-        events.extend(call(10 + i, "Edit", json!({"n": i}), true, ""));
+        events.extend(call(10 + i, "Edit", &json!({"n": i}), true, ""));
     }
     let (_, stall) = run(&mut detector(), &events).unwrap();
     assert_eq!(stall.kind, StallKind::SameCommandFailure);
@@ -93,7 +93,7 @@ fn a_different_failure_is_not_the_same_command_failure() {
         events.extend(call(
             i,
             "Bash",
-            json!({"command": "cargo test"}),
+            &json!({"command": "cargo test"}),
             false,
             &output,
         ));
@@ -108,14 +108,14 @@ fn the_same_call_four_times_in_twelve_stalls() {
         events.extend(call(
             i,
             "Read",
-            json!({"file_path": "src/lib.rs"}),
+            &json!({"file_path": "src/lib.rs"}),
             true,
             "...",
         ));
         events.extend(call(
             10 + i,
             "Grep",
-            json!({"pattern": format!("p{i}")}),
+            &json!({"pattern": format!("p{i}")}),
             true,
             "",
         ));
@@ -137,13 +137,13 @@ fn repeated_calls_spread_wider_than_the_window_are_fine() {
         events.extend(call(
             i,
             "Read",
-            json!({"file_path": "src/lib.rs"}),
+            &json!({"file_path": "src/lib.rs"}),
             true,
             "",
         ));
         for j in 0..3 {
             let n = 100 + i * 10 + j;
-            events.extend(call(n, "Grep", json!({"pattern": n}), true, ""));
+            events.extend(call(n, "Grep", &json!({"pattern": n}), true, ""));
         }
     }
     assert!(run(&mut detector(), &events).is_none());
@@ -153,11 +153,23 @@ fn repeated_calls_spread_wider_than_the_window_are_fine() {
 fn a_file_change_resets_the_repeated_call_window() {
     let mut events = Vec::new();
     for i in 0..3 {
-        events.extend(call(i, "Bash", json!({"command": "cargo check"}), true, ""));
+        events.extend(call(
+            i,
+            "Bash",
+            &json!({"command": "cargo check"}),
+            true,
+            "",
+        ));
     }
-    events.extend(call(50, "Edit", json!({"file_path": "a"}), true, ""));
+    events.extend(call(50, "Edit", &json!({"file_path": "a"}), true, ""));
     for i in 3..6 {
-        events.extend(call(i, "Bash", json!({"command": "cargo check"}), true, ""));
+        events.extend(call(
+            i,
+            "Bash",
+            &json!({"command": "cargo check"}),
+            true,
+            "",
+        ));
     }
     assert!(run(&mut detector(), &events).is_none());
 }
@@ -169,21 +181,21 @@ fn polling_commands_and_tools_are_exempt() {
         events.extend(call(
             i,
             "Bash",
-            json!({"command": "sleep 30 && gh run view 42"}),
+            &json!({"command": "sleep 30 && gh run view 42"}),
             true,
             "",
         ));
         events.extend(call(
             10 + i,
             "Bash",
-            json!({"command": "gh run watch 42"}),
+            &json!({"command": "gh run watch 42"}),
             false,
             "still running",
         ));
         events.extend(call(
             20 + i,
             "BashOutput",
-            json!({"bash_id": "b1"}),
+            &json!({"bash_id": "b1"}),
             true,
             "",
         ));
@@ -223,11 +235,11 @@ fn rules_with_limit_zero_are_off() {
     let mut detector = StallDetector::new(config);
     let mut events = Vec::new();
     for i in 0..8 {
-        events.extend(call(i, "Edit", json!({"same": true}), false, "no"));
+        events.extend(call(i, "Edit", &json!({"same": true}), false, "no"));
         events.extend(call(
             20 + i,
             "Bash",
-            json!({"command": "make"}),
+            &json!({"command": "make"}),
             false,
             "boom",
         ));
@@ -243,12 +255,12 @@ fn custom_exempt_list_replaces_the_default() {
     };
     let mut events = Vec::new();
     for i in 0..4 {
-        events.extend(call(i, "Bash", json!({"command": "make poll"}), true, ""));
+        events.extend(call(i, "Bash", &json!({"command": "make poll"}), true, ""));
     }
     assert!(run(&mut StallDetector::new(config.clone()), &events).is_none());
     let mut sleeps = Vec::new();
     for i in 0..4 {
-        sleeps.extend(call(i, "Bash", json!({"command": "sleep 5"}), true, ""));
+        sleeps.extend(call(i, "Bash", &json!({"command": "sleep 5"}), true, ""));
     }
     assert!(run(&mut StallDetector::new(config), &sleeps).is_some());
 }

@@ -109,7 +109,7 @@ mod tests {
             exit_code: Some(0),
             detail: String::new(),
             resets_at_ms: None,
-            files_changed: files.iter().map(|f| f.to_string()).collect(),
+            files_changed: files.iter().map(ToString::to_string).collect(),
         }
     }
 

@@ -119,7 +119,7 @@ pub fn tasks(issues: &[Located], config: &Config, facts: &Facts) -> (Vec<Task>, 
             }
             if facts.deleted.contains(target) {
                 warnings.push(at(
-                    &l.location,
+                    l.location.as_ref(),
                     format!(
                         "{} depends on {target} ({kind}), which was deleted; the dependency is ignored",
                         l.issue.id
@@ -130,7 +130,7 @@ pub fn tasks(issues: &[Located], config: &Config, facts: &Facts) -> (Vec<Task>, 
             let target_index = by_id.get(target).copied();
             match kind {
                 "waits-for" => {
-                    let kids = children.get(target).map(Vec::as_slice).unwrap_or(&[]);
+                    let kids = children.get(target).map_or(&[][..], Vec::as_slice);
                     let closed = facts.closed_child.contains(target)
                         || kids.iter().any(|&k| tasks[k].status == TaskStatus::Done);
                     if !(dep.any_children() && closed) {
@@ -149,7 +149,7 @@ pub fn tasks(issues: &[Located], config: &Config, facts: &Facts) -> (Vec<Task>, 
                     {
                         tasks[i].status = TaskStatus::Blocked;
                         warnings.push(at(
-                            &l.location,
+                            l.location.as_ref(),
                             format!(
                                 "{} runs only if {target} fails (conditional-blocks), but {target} \
                                  was closed as a success ({:?}); {} will not run",
@@ -177,7 +177,7 @@ pub fn tasks(issues: &[Located], config: &Config, facts: &Facts) -> (Vec<Task>, 
                     break;
                 }
                 warnings.push(at(
-                    &issues[i].location,
+                    issues[i].location.as_ref(),
                     format!(
                         "the parent of {} is {p}, which is not an issue of this tracker",
                         issues[i].issue.id
@@ -198,7 +198,7 @@ pub fn tasks(issues: &[Located], config: &Config, facts: &Facts) -> (Vec<Task>, 
             && matches!(tasks[i].status, TaskStatus::Todo | TaskStatus::InProgress)
         {
             let id = issues[i].issue.id.as_str();
-            for &child in children.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+            for &child in children.get(id).map_or(&[][..], Vec::as_slice) {
                 if tasks[child].status != TaskStatus::Done && !own[child].iter().any(|d| d == id) {
                     depends[i].push(issues[child].issue.id.clone());
                 }
@@ -234,7 +234,7 @@ pub fn gates_to_check(issues: &[Located], config: &Config) -> Vec<String> {
         {
             continue;
         }
-        let kids = children.get(target).map(Vec::as_slice).unwrap_or(&[]);
+        let kids = children.get(target).map_or(&[][..], Vec::as_slice);
         let done = |k: &&Issue| status_of(k.raw_status(), config) == Some(TaskStatus::Done);
         if !kids.is_empty() && !kids.iter().any(done) {
             spawners.push(target.to_string());
@@ -276,9 +276,9 @@ fn is_failure(reason: &str) -> bool {
     FAILURE_WORDS.iter().any(|w| lower.contains(w))
 }
 
-fn at(location: &Option<Location>, message: String) -> Diagnostic {
+fn at(location: Option<&Location>, message: String) -> Diagnostic {
     Diagnostic {
-        location: location.clone(),
+        location: location.cloned(),
         message,
     }
 }
@@ -295,7 +295,7 @@ fn base_task(
     let mut raw_status = raw.to_string();
     let mut status = status_of(raw, config).unwrap_or_else(|| {
         warnings.push(at(
-            &location,
+            location.as_ref(),
             format!(
                 "{} has the status `{raw}`, which engine does not know; it is not run (say what \
                  it means under `statuses:`, e.g. `statuses: {{ {raw}: in_progress }}`)",
@@ -315,7 +315,7 @@ fn base_task(
                 raw_status = format!("{raw}, deferred until {until}");
             }
             (None, _) => warnings.push(at(
-                &location,
+                location.as_ref(),
                 format!(
                     "{} has a defer_until engine cannot read ({until:?}); it is ignored",
                     issue.id
@@ -338,7 +338,9 @@ fn base_task(
         body: body(issue),
         status,
         raw_status,
-        priority: issue.priority.map_or(2, |p| p.clamp(0, 255) as u8),
+        priority: issue
+            .priority
+            .map_or(2, |p| u8::try_from(p.clamp(0, 255)).unwrap_or(u8::MAX)),
         labels,
         depends_on: Vec::new(),
         milestone: parent_of(issue),

@@ -68,6 +68,7 @@ fn fields_map_to_the_task() {
 
 #[test]
 fn statuses_built_in_custom_and_unknown() {
+    use TaskStatus::*;
     let mut config = Config::default();
     config
         .statuses
@@ -80,7 +81,6 @@ fn statuses_built_in_custom_and_unknown() {
         { "id": "i", "status": "triage" }, { "id": "j" }
     ]));
     let (tasks, warnings) = tasks(&issues, &config, &Facts::default());
-    use TaskStatus::*;
     let statuses: Vec<TaskStatus> = tasks.iter().map(|t| t.status).collect();
     assert_eq!(
         statuses,

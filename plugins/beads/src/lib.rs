@@ -38,7 +38,7 @@ impl Source for Beads {
             env!("CARGO_PKG_VERSION"),
             "Issues of a Beads tracker through bd (read-only from .beads/issues.jsonl without bd)",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Read,
             exec: vec!["bd".to_string()],

@@ -2,6 +2,13 @@
 //! asks bd, how bd's JSON (enveloped or not) becomes tasks, the export fallback without bd, and
 //! claim/update write-back.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -14,7 +14,7 @@ use crate::runner::Runner;
 pub const BASELINE_DIR: &str = ".engine-baseline";
 
 /// Time limit of each git command of the check.
-const GIT_TIMEOUT: Duration = Duration::from_secs(300);
+const GIT_TIMEOUT: Duration = Duration::from_mins(5);
 
 /// How a failure compares with the base commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +105,7 @@ fn git_run<R: Runner + ?Sized>(
     args: &[&str],
 ) -> Result<engine_stage_sdk::exec::Output, StageError> {
     let mut argv = vec!["git".to_string()];
-    argv.extend(args.iter().map(|a| a.to_string()));
+    argv.extend(args.iter().map(ToString::to_string));
     runner.run(&argv, "", Some(GIT_TIMEOUT)).map_err(|e| {
         StageError::fatal(format!(
             "`baseline: true` needs `git` under permissions.exec: {} ({})",

@@ -110,11 +110,11 @@ impl GateConfig {
                 };
                 let mut prepared = run.prepare()?;
                 prepared.timeout = stage_timeout;
-                prepared.timeout_text = self.timeout.clone();
+                prepared.timeout_text.clone_from(&self.timeout);
                 if let Some(d) = detail {
                     if let Some(own) = parse_timeout(d.timeout.as_deref())? {
                         prepared.timeout = Some(own);
-                        prepared.timeout_text = d.timeout.clone();
+                        prepared.timeout_text.clone_from(&d.timeout);
                     }
                     prepared.name = d.name.clone().filter(|n| !n.trim().is_empty());
                     if let Some(choice) = d.parser {
@@ -154,7 +154,7 @@ impl RunSpec {
                 (line.clone(), argv)
             }
             RunSpec::Argv(argv) => {
-                if argv.first().is_none_or(|p| p.is_empty()) {
+                if argv.first().is_none_or(String::is_empty) {
                     return Err("an argv command needs a program as its first item".to_string());
                 }
                 let display = shlex::try_join(argv.iter().map(String::as_str))

@@ -17,7 +17,7 @@ pub fn run_gate<R: Runner + ?Sized>(
     git: Option<&RunGit>,
     attempt: &str,
 ) -> Result<Success, StageError> {
-    let commands = config.prepare().map_err(invalid_config)?;
+    let commands = config.prepare().map_err(|m| invalid_config(&m))?;
     let total = commands.len();
     let mut results: Vec<CommandResult> = Vec::with_capacity(total);
     let mut failures: Vec<CommandResult> = Vec::new();
@@ -90,7 +90,7 @@ pub fn run_gate<R: Runner + ?Sized>(
     Ok(success)
 }
 
-fn invalid_config(message: String) -> StageError {
+fn invalid_config(message: &str) -> StageError {
     StageError::fatal(format!("invalid gate config: {message}"))
 }
 
@@ -104,12 +104,12 @@ pub(crate) fn run_one<R: Runner + ?Sized>(
     let program = command.argv.first().map(String::as_str).unwrap_or_default();
     match runner.run(&command.argv, cwd, command.timeout) {
         Ok(output) => Ok(CommandResult::new(command, &output, tail_lines)),
-        Err(error) => Err(exec_failure(program, &command.display, error)),
+        Err(error) => Err(exec_failure(program, &command.display, &error)),
     }
 }
 
-fn exec_failure(program: &str, display: &str, error: ExecError) -> StageError {
-    let message = match &error {
+fn exec_failure(program: &str, display: &str, error: &ExecError) -> StageError {
+    let message = match error {
         ExecError::NotPermitted(why) => {
             format!("exec of `{program}` is not permitted: add it to permissions.exec ({why})")
         }
@@ -134,7 +134,10 @@ fn failure(failures: &[CommandResult], commands: Vec<Value>, baseline: &[Value])
     let message = if failures.len() == 1 {
         first.failure_message()
     } else {
-        let each: Vec<String> = failures.iter().map(|f| f.failure_message()).collect();
+        let each: Vec<String> = failures
+            .iter()
+            .map(CommandResult::failure_message)
+            .collect();
         format!("{} commands failed: {}", failures.len(), each.join("; "))
     };
     let mut detail = first.failure_json();

@@ -43,7 +43,7 @@ impl Stage for Gate {
             env!("CARGO_PKG_VERSION"),
             "Runs check commands in the worktree; fails when one fails",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Read,
             // Programs come from the config; the workflow grants them under permissions.exec

@@ -2,6 +2,7 @@
 
 use engine_stage_sdk::exec::Output;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::config::PreparedCommand;
 use crate::parsers::TestReport;
@@ -136,7 +137,7 @@ impl CommandResult {
             message.push_str(&report.headline());
         }
         if let Some(new) = self.new_failures.as_ref().filter(|n| !n.is_empty()) {
-            message.push_str(&format!(" (new since base: {})", new.join(", ")));
+            let _ = write!(message, " (new since base: {})", new.join(", "));
         }
         message
     }

@@ -34,7 +34,7 @@ impl Source for GitHub {
             env!("CARGO_PKG_VERSION"),
             "Open GitHub issues with the configured labels, through gh",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Read,
             exec: vec!["gh".to_string()],

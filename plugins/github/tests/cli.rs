@@ -2,6 +2,13 @@
 //! asks gh, how issues become tasks (priority labels, `Depends on:` lines, issues outside the
 //! labels), and claim/update write-back.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -226,7 +226,7 @@ mod tests {
         assert_eq!(c.mode, Mode::Local);
         assert!(!c.push);
         assert_eq!(c.remote, "origin");
-        assert_eq!(c.pr.checks_timeout().unwrap(), Duration::from_secs(1800));
+        assert_eq!(c.pr.checks_timeout().unwrap(), Duration::from_mins(30));
         assert_eq!(c.pr.poll_interval().unwrap(), Duration::from_secs(10));
         assert!(c.validate().is_ok());
     }

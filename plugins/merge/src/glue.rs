@@ -12,7 +12,7 @@ use crate::runner::{Output, RunError, Runner};
 const OUTPUT_CAP: u64 = 1024 * 1024;
 
 /// Time limit of one git or gh invocation.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+const COMMAND_TIMEOUT: Duration = Duration::from_mins(10);
 
 /// Runs programs through `exec`.
 #[derive(Debug, Default)]

@@ -51,7 +51,7 @@ impl Stage for Merge {
             env!("CARGO_PKG_VERSION"),
             "Merges the run's branch into its base branch (locally or through a PR), at most once",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Read,
             // PR mode also needs `gh` and `sleep`, granted by the workflow.

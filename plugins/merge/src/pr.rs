@@ -157,7 +157,7 @@ fn set_pr(report: &mut Report, pr: &PrView) {
 fn gh<R: Runner + ?Sized>(runner: &R, args: &[&str]) -> Result<Output, StageError> {
     let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
     let env = [("GH_PROMPT_DISABLED".to_string(), "1".to_string())];
-    runner.run("gh", &args, &env).map_err(run_failure)
+    runner.run("gh", &args, &env).map_err(|e| run_failure(&e))
 }
 
 fn gh_retryable(what: &str, out: &Output) -> StageError {
@@ -282,7 +282,7 @@ fn wait_for_checks<R: Runner + ?Sized>(
             ))
             .with_detail(json!({ "pr": number, "pending": pending })));
         }
-        runner.sleep(interval).map_err(run_failure)?;
+        runner.sleep(interval).map_err(|e| run_failure(&e))?;
         waited += interval;
     }
 }

@@ -2,6 +2,7 @@
 
 use engine_stage_sdk::Success;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::config::{Mode, Strategy};
 use crate::plumbing::short;
@@ -68,7 +69,7 @@ impl Report {
     /// The one-line summary.
     pub fn summary(&self) -> String {
         let (branch, base) = (&self.branch, &self.base_branch);
-        let sha = self.merged_sha.as_deref().map(short).unwrap_or("?");
+        let sha = self.merged_sha.as_deref().map_or("?", short);
         if !self.merged {
             return format!("nothing to merge: {branch} has no changes against {base}");
         }
@@ -96,11 +97,16 @@ impl Report {
         }
         match self.warnings.as_slice() {
             [] => {}
-            [only] => summary.push_str(&format!("; warning: {only}")),
-            [first, rest @ ..] => summary.push_str(&format!(
-                "; warning: {first} (and {} more in the stage's outputs and log)",
-                rest.len()
-            )),
+            [only] => {
+                let _ = write!(summary, "; warning: {only}");
+            }
+            [first, rest @ ..] => {
+                let _ = write!(
+                    summary,
+                    "; warning: {first} (and {} more in the stage's outputs and log)",
+                    rest.len()
+                );
+            }
         }
         summary
     }

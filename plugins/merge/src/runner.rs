@@ -63,7 +63,7 @@ pub trait Runner {
 }
 
 /// A program that could not run is a fatal failure: the workflow must grant it.
-pub fn run_failure(error: RunError) -> StageError {
+pub fn run_failure(error: &RunError) -> StageError {
     StageError::fatal(error.to_string()).with_detail(json!({
         "program": error.program,
         "reason": error.reason,
@@ -89,7 +89,9 @@ impl<'a, R: Runner + ?Sized> Git<'a, R> {
     /// Runs git with extra environment and returns its output whatever the exit code.
     pub fn raw_env(&self, args: &[&str], env: &[(String, String)]) -> Result<Output, StageError> {
         let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
-        self.runner.run("git", &args, env).map_err(run_failure)
+        self.runner
+            .run("git", &args, env)
+            .map_err(|e| run_failure(&e))
     }
 
     /// Runs git; exit 0 gives stdout without its trailing newline, anything else a fatal

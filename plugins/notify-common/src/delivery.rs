@@ -1,6 +1,7 @@
 //! Sending a notification and turning what went wrong into a [`StageError`] that names neither
 //! the URL nor a header value (they carry secrets).
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use engine_stage_sdk::StageError;
@@ -48,7 +49,7 @@ pub fn http_failure(what: &str, response: &Response) -> StageError {
     let body = excerpt(&response.text());
     let mut message = format!("{what}: the server answered HTTP {}", response.status);
     if !body.is_empty() {
-        message.push_str(&format!(": {body}"));
+        let _ = write!(message, ": {body}");
     }
     StageError::retryable(message).with_detail(json!({ "status": response.status, "body": body }))
 }

@@ -2,6 +2,8 @@
 //! the branch may hold several commits, from several stages and loops), and the cut that keeps
 //! it within what a persona's prompt can carry.
 
+use std::fmt::Write as _;
+
 /// `git diff` arguments of the summary (`--stat`) of `base...HEAD`.
 pub fn stat_args(base: &str) -> Vec<String> {
     diff_args(base, &["--stat=160"])
@@ -20,9 +22,9 @@ pub fn patch_args(base: &str) -> Vec<String> {
 fn diff_args(base: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["-c", "core.quotepath=off", "diff", "--no-color"]
         .iter()
-        .map(|s| s.to_string())
+        .map(ToString::to_string)
         .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(extra.iter().map(ToString::to_string));
     args.push(format!("{base}...HEAD"));
     args.push("--".to_string());
     args
@@ -60,8 +62,8 @@ impl ReviewDiff {
 
     /// The note placed under a cut patch, telling the persona what it does not see.
     pub fn truncation_note(&self) -> Option<String> {
-        let cut = self.truncation.as_ref()?;
         const LISTED: usize = 30;
+        let cut = self.truncation.as_ref()?;
         let mut note = format!(
             "[The diff is truncated: it is {} bytes and only {} are shown.",
             self.total_bytes, cut.shown_bytes
@@ -73,13 +75,14 @@ impl ReviewDiff {
                 .take(LISTED)
                 .map(String::as_str)
                 .collect();
-            note.push_str(&format!(
+            let _ = write!(
+                note,
                 " Files not shown or cut off ({}): {}",
                 cut.files_not_shown.len(),
                 listed.join(", ")
-            ));
+            );
             if cut.files_not_shown.len() > LISTED {
-                note.push_str(&format!(" and {} more", cut.files_not_shown.len() - LISTED));
+                let _ = write!(note, " and {} more", cut.files_not_shown.len() - LISTED);
             }
             note.push('.');
         }
@@ -120,12 +123,11 @@ pub fn fit(stat: &str, names: &str, patch: &str, patch_bytes: u64, max_bytes: us
             .rfind("\ndiff --git ")
             .map(|i| i + 1)
             .filter(|i| *i >= max_bytes / 2);
-        let end = match file_cut {
-            Some(end) => end,
-            None => {
-                cut_mid_file = true;
-                text[..limit].rfind('\n').map_or(limit, |i| i + 1)
-            }
+        let end = if let Some(end) = file_cut {
+            end
+        } else {
+            cut_mid_file = true;
+            text[..limit].rfind('\n').map_or(limit, |i| i + 1)
         };
         text = &text[..end];
     }

@@ -14,7 +14,7 @@ use crate::personas::{MAX_PROMPT_FILE_BYTES, PromptFiles};
 /// Output kept per git run: the host's maximum (the patch is cut by the stage, not here).
 const GIT_OUTPUT_CAP: u64 = 1024 * 1024;
 /// Time limit of one git run.
-const GIT_TIMEOUT: Duration = Duration::from_secs(120);
+const GIT_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// The host as the component sees it.
 #[derive(Debug, Default)]

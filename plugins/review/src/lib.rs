@@ -55,7 +55,7 @@ impl ReviewStage {
             env!("CARGO_PKG_VERSION"),
             "Reviewer personas read the run's change in parallel and approve it or send findings back",
         )
-        .config_schema(schema::schema())
+        .config_schema(&schema::schema())
         .permissions(Permissions {
             workspace: WorkspaceAccess::Read,
             exec: vec!["git".to_string()],

@@ -104,8 +104,10 @@ pub fn resolve(
                 let (focus, source) = custom_prompt(&name, custom, files).map_err(error)?;
                 Persona {
                     focus,
-                    backend: non_empty(&custom.backend).unwrap_or_else(|| config.backend.clone()),
-                    model: non_empty(&custom.model).unwrap_or_else(|| config.model.clone()),
+                    backend: non_empty(custom.backend.as_deref())
+                        .unwrap_or_else(|| config.backend.clone()),
+                    model: non_empty(custom.model.as_deref())
+                        .unwrap_or_else(|| config.model.clone()),
                     source,
                     name,
                 }
@@ -116,9 +118,8 @@ pub fn resolve(
     Ok(personas)
 }
 
-fn non_empty(value: &Option<String>) -> Option<String> {
+fn non_empty(value: Option<&str>) -> Option<String> {
     value
-        .as_deref()
         .map(str::trim)
         .filter(|v| !v.is_empty())
         .map(str::to_string)

@@ -3,6 +3,7 @@
 //! it is what the execute stage's agent reads when the run is sent back.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -101,11 +102,11 @@ impl Review {
             format!("changes requested by {}", blockers.join(", "))
         };
         if !findings.is_empty() {
-            message.push_str(&format!(": {}", count_text(&findings)));
+            let _ = write!(message, ": {}", count_text(&findings));
         }
-        message.push_str(&format!("; {}", self.approvals_text()));
+        let _ = write!(message, "; {}", self.approvals_text());
         if self.tally.missing > 0 {
-            message.push_str(&format!("; no verdict from {}", self.missing_text()));
+            let _ = write!(message, "; no verdict from {}", self.missing_text());
         }
         message
     }
@@ -129,10 +130,11 @@ impl Review {
         );
         let findings = self.findings_of(|_| true);
         if !findings.is_empty() {
-            summary.push_str(&format!(
+            let _ = write!(
+                summary,
                 "; non-blocking findings: {}",
                 count_text(&findings)
-            ));
+            );
         }
         summary
     }
@@ -211,7 +213,7 @@ impl Review {
                 Outcome::Incomplete => "incomplete",
             }
         );
-        out.push_str(&format!("{}.\n", capitalize(&self.approvals_text())));
+        let _ = writeln!(out, "{}.", capitalize(&self.approvals_text()));
         let order =
             self.personas
                 .iter()
@@ -229,7 +231,7 @@ impl Review {
             let mut section = String::from("\n");
             match &p.outcome {
                 PersonaOutcome::Missing(why) => {
-                    section.push_str(&format!("{} gave no verdict: {why}\n", p.name));
+                    let _ = writeln!(section, "{} gave no verdict: {why}", p.name);
                 }
                 PersonaOutcome::Verdict(v) => {
                     let head = match (v.verdict, self.blocking(p)) {
@@ -242,9 +244,9 @@ impl Review {
                     };
                     let summary = v.summary.trim();
                     if summary.is_empty() {
-                        section.push_str(&format!("{} {head}.\n", p.name));
+                        let _ = writeln!(section, "{} {head}.", p.name);
                     } else {
-                        section.push_str(&format!("{} {head}: {}\n", p.name, one_line(summary)));
+                        let _ = writeln!(section, "{} {head}: {}", p.name, one_line(summary));
                     }
                     for f in sorted(&v.findings) {
                         let line = format!("- {}\n", indent_continuations(&f.line_text()));
@@ -261,9 +263,10 @@ impl Review {
             out.push_str(&section);
         }
         if omitted > 0 {
-            out.push_str(&format!(
+            let _ = write!(
+                out,
                 "\n... and {omitted} more findings (the review stage's outputs list them all).\n"
-            ));
+            );
         }
         out.trim_end().to_string()
     }

@@ -65,7 +65,7 @@ pub fn review_request(
 /// `tools` for the backend that takes tool lists; nothing for every other backend.
 fn tool_list(backend: &str, tools: &[&str]) -> Vec<String> {
     if backend == TOOL_LIST_BACKEND {
-        tools.iter().map(|t| t.to_string()).collect()
+        tools.iter().map(ToString::to_string).collect()
     } else {
         Vec::new()
     }
@@ -218,12 +218,13 @@ pub fn reply(end: &SessionEnd) -> Reply {
             Ok(verdict) => return Reply::Verdict(verdict),
             Err(error) => {
                 // Keep the most telling error: an invalid verdict beats "no JSON".
-                let better = match (&first_error, &error) {
-                    (None, _) => true,
-                    (Some(VerdictError::Invalid(_)), _) => false,
-                    (Some(_), VerdictError::Invalid(_)) => true,
-                    (Some(VerdictError::Empty), VerdictError::NoVerdict) => true,
-                    _ => false,
+                let better = match &first_error {
+                    None => true,
+                    Some(VerdictError::Invalid(_)) => false,
+                    Some(VerdictError::Empty) => {
+                        matches!(error, VerdictError::Invalid(_) | VerdictError::NoVerdict)
+                    }
+                    Some(_) => matches!(error, VerdictError::Invalid(_)),
                 };
                 if better {
                     first_error = Some(error);

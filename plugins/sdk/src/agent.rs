@@ -64,24 +64,28 @@ impl SessionRequest {
     }
 
     /// Sets the model id or tier name (`genius`, `smart`, `primitive`).
+    #[must_use]
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
         self
     }
 
     /// Sets the text appended to the system prompt.
+    #[must_use]
     pub fn system_prompt(mut self, text: impl Into<String>) -> Self {
         self.system_prompt = Some(text.into());
         self
     }
 
     /// Sets the permission mode.
+    #[must_use]
     pub fn permission_mode(mut self, mode: PermissionMode) -> Self {
         self.permission_mode = mode;
         self
     }
 
     /// Resumes an earlier session.
+    #[must_use]
     pub fn resume(mut self, session_id: impl Into<String>) -> Self {
         self.resume_session = Some(session_id.into());
         self

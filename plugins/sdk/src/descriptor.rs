@@ -47,18 +47,21 @@ impl Descriptor {
     }
 
     /// Sets the JSON Schema of the `with:` config.
-    pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
+    #[must_use]
+    pub fn config_schema(mut self, schema: &serde_json::Value) -> Self {
         self.config_schema = schema.to_string();
         self
     }
 
     /// Sets the permissions the stage needs.
+    #[must_use]
     pub fn permissions(mut self, permissions: Permissions) -> Self {
         self.permissions = permissions;
         self
     }
 
     /// Sets the delivery the stage needs.
+    #[must_use]
     pub fn delivery(mut self, delivery: Delivery) -> Self {
         self.delivery = delivery;
         self
@@ -77,7 +80,7 @@ mod tests {
     #[test]
     fn the_builder_fills_the_wit_record() {
         let d = Descriptor::new("gate", "1.0.0", "Runs checks")
-            .config_schema(serde_json::json!({"type": "object"}))
+            .config_schema(&serde_json::json!({"type": "object"}))
             .permissions(Permissions {
                 workspace: WorkspaceAccess::Read,
                 ..Permissions::default()

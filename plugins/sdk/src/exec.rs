@@ -30,12 +30,14 @@ impl Command {
     }
 
     /// Adds one argument (passed as is: there is no shell).
+    #[must_use]
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
         self.args.push(arg.into());
         self
     }
 
     /// Adds arguments.
+    #[must_use]
     pub fn args<I, S>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -46,12 +48,14 @@ impl Command {
     }
 
     /// Working directory: `/workspace` or below, absolute or relative to `/workspace`.
+    #[must_use]
     pub fn cwd(mut self, cwd: impl Into<String>) -> Self {
         self.cwd = Some(cwd.into());
         self
     }
 
     /// Sets an environment variable (the child starts from a scrubbed environment).
+    #[must_use]
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.env.push((key.into(), value.into()));
         self
@@ -59,12 +63,14 @@ impl Command {
 
     /// Kills the program (and everything it started) after this long. The host caps it at the
     /// stage's remaining time.
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX));
         self
     }
 
     /// Keeps at most this many bytes of stdout and of stderr (the tail). Capped by the host.
+    #[must_use]
     pub fn output_cap(mut self, bytes: u64) -> Self {
         self.output_cap = Some(bytes);
         self

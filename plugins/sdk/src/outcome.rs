@@ -28,6 +28,7 @@ impl Success {
     }
 
     /// Adds (or replaces) one output.
+    #[must_use]
     pub fn output(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         self.outputs.insert(key.into(), value.into());
         self
@@ -93,6 +94,7 @@ impl StageError {
     }
 
     /// Attaches structured detail.
+    #[must_use]
     pub fn with_detail(mut self, detail: impl Into<Value>) -> Self {
         self.detail = detail.into();
         self
@@ -100,6 +102,7 @@ impl StageError {
 
     /// Adds (or replaces) one field of the detail object. A `null` detail becomes an object; a
     /// detail that is not an object (a string, a list...) is kept under `"detail"`.
+    #[must_use]
     pub fn with_detail_field(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
         let mut map = match std::mem::take(&mut self.detail) {
             Value::Object(map) => map,

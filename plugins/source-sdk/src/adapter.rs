@@ -11,28 +11,23 @@ pub fn describe<S: Source>() -> SourceDescriptor {
 }
 
 /// `list-tasks` of the exported component.
-pub fn list<S: Source>(config: String) -> Result<TaskList, SourceError> {
-    S::list(parse_config::<S::Config>(&config)?)
+pub fn list<S: Source>(config: &str) -> Result<TaskList, SourceError> {
+    S::list(parse_config::<S::Config>(config)?)
 }
 
 /// `claim` of the exported component.
-pub fn claim<S: Source>(config: String, id: String, claimant: String) -> Result<Task, SourceError> {
-    S::claim(parse_config::<S::Config>(&config)?, &id, &claimant)
+pub fn claim<S: Source>(config: &str, id: &str, claimant: &str) -> Result<Task, SourceError> {
+    S::claim(parse_config::<S::Config>(config)?, id, claimant)
 }
 
 /// `update` of the exported component.
 pub fn update<S: Source>(
-    config: String,
-    id: String,
+    config: &str,
+    id: &str,
     status: TaskStatus,
-    note: Option<String>,
+    note: Option<&str>,
 ) -> Result<Task, SourceError> {
-    S::update(
-        parse_config::<S::Config>(&config)?,
-        &id,
-        status,
-        note.as_deref(),
-    )
+    S::update(parse_config::<S::Config>(config)?, id, status, note)
 }
 
 /// Deserializes the config ([`config_from_json`]); one that does not fit is
@@ -101,19 +96,18 @@ mod tests {
 
     #[test]
     fn the_exports_parse_the_config_and_default_to_read_only() {
-        let listed = list::<ReadOnly>(r#"{"path":"T-1"}"#.into()).unwrap();
+        let listed = list::<ReadOnly>(r#"{"path":"T-1"}"#).unwrap();
         assert_eq!(listed.tasks[0].id, "T-1");
         assert!(matches!(
-            list::<ReadOnly>(r#"{"pth":1}"#.into()),
+            list::<ReadOnly>(r#"{"pth":1}"#),
             Err(SourceError::InvalidConfig(_))
         ));
-        let refused = claim::<ReadOnly>("{}".into(), "T-1".into(), "run".into()).unwrap_err();
+        let refused = claim::<ReadOnly>("{}", "T-1", "run").unwrap_err();
         assert_eq!(
             refused.text(),
             "this task source cannot claim T-1: it is read-only"
         );
-        let refused =
-            update::<ReadOnly>("{}".into(), "T-1".into(), TaskStatus::Done, None).unwrap_err();
+        let refused = update::<ReadOnly>("{}", "T-1", TaskStatus::Done, None).unwrap_err();
         assert!(matches!(refused, SourceError::Unsupported(_)));
         assert_eq!(describe::<ReadOnly>().name, "read-only");
     }

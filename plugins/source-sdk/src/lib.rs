@@ -101,7 +101,7 @@ macro_rules! export_source {
                     config: ::std::string::String,
                 ) -> ::core::result::Result<$crate::bindings::TaskList, $crate::bindings::SourceError>
                 {
-                    $crate::__private::list::<$source>(config)
+                    $crate::__private::list::<$source>(&config)
                 }
 
                 fn claim(
@@ -110,7 +110,7 @@ macro_rules! export_source {
                     claimant: ::std::string::String,
                 ) -> ::core::result::Result<$crate::bindings::Task, $crate::bindings::SourceError>
                 {
-                    $crate::__private::claim::<$source>(config, id, claimant)
+                    $crate::__private::claim::<$source>(&config, &id, &claimant)
                 }
 
                 fn update(
@@ -120,7 +120,7 @@ macro_rules! export_source {
                     note: ::core::option::Option<::std::string::String>,
                 ) -> ::core::result::Result<$crate::bindings::Task, $crate::bindings::SourceError>
                 {
-                    $crate::__private::update::<$source>(config, id, status, note)
+                    $crate::__private::update::<$source>(&config, &id, status, note.as_deref())
                 }
             }
 

@@ -25,12 +25,14 @@ impl SourceDescriptor {
 
     /// Sets the JSON Schema of the config (the workflow's `tasks:` mapping without `source`,
     /// `sha256` and `permissions`).
-    pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
+    #[must_use]
+    pub fn config_schema(mut self, schema: &serde_json::Value) -> Self {
         self.config_schema = schema.to_string();
         self
     }
 
     /// Sets the permissions the source needs.
+    #[must_use]
     pub fn permissions(mut self, permissions: Permissions) -> Self {
         self.permissions = permissions;
         self
@@ -163,7 +165,7 @@ mod tests {
     #[test]
     fn the_descriptor_builder_fills_the_wit_record() {
         let d = SourceDescriptor::new("tasks-md", "1.0.0", "tasks.md files")
-            .config_schema(serde_json::json!({"type": "object"}));
+            .config_schema(&serde_json::json!({"type": "object"}));
         assert_eq!(d.config_schema_json()["type"], "object");
         assert_eq!(d.permissions, Permissions::default());
         assert_eq!(TaskList::default().tasks.len(), 0);

@@ -8,6 +8,13 @@
 //!
 //! Prints the median and the range over the rounds (`ROUNDS`, default 20).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 use std::time::{Duration, Instant};
 
 use engine_source_sdk::TaskStatus;

@@ -55,7 +55,7 @@ impl Source for TasksMd {
             env!("CARGO_PKG_VERSION"),
             "Tasks from a spec-runner compatible tasks.md, with status write-back",
         )
-        .config_schema(json!({
+        .config_schema(&json!({
             "type": "object",
             "additionalProperties": false,
             "properties": {
@@ -169,7 +169,7 @@ fn read(path: &Path, file: &str) -> Result<String, SourceError> {
     })?;
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+        let line = valid.split(|b| *b == b'\n').count();
         SourceError::Malformed(vec![Diagnostic::at(
             Location::line(file, u32::try_from(line).unwrap_or(u32::MAX)),
             "the file is not UTF-8 text",

@@ -247,8 +247,8 @@ fn new_task(id: &str, title: &str, line: usize, milestone: Option<String>, file:
 fn apply_metadata(task: &mut Task, m: &Metadata) {
     task.priority = m.priority;
     task.status = m.status;
-    task.raw_status = m.raw_status.clone();
-    task.estimate = m.estimate.clone();
+    task.raw_status.clone_from(&m.raw_status);
+    task.estimate.clone_from(&m.estimate);
 }
 
 /// `- [ ] text` or `- [x] text` (also `- [X]`).

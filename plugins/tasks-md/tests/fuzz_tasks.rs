@@ -8,6 +8,13 @@
 //! target/plugins-host -p engine-tasks-md --test fuzz_tasks --release` runs a longer campaign
 //! (see docs/testing.md).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 #[path = "../../../tests/fuzz/mutate.rs"]
 mod mutate;
 
@@ -80,7 +87,9 @@ fn ids(text: &str) -> Option<Vec<String>> {
 /// One input through the parser and, when it parses, the write-back of every task.
 fn exercise(input: &[u8], status: TaskStatus, tick: bool) {
     let text = String::from_utf8_lossy(input);
-    let lines = text.split('\n').count() as u32 + 1;
+    let lines = u32::try_from(text.split('\n').count())
+        .unwrap_or(u32::MAX)
+        .saturating_add(1);
     let listed = match list_text(&text, "tasks.md") {
         Ok(listed) => listed,
         Err(SourceError::Malformed(problems)) => {

@@ -1,6 +1,13 @@
 //! Golden files: what `tasks-md` reads from the fixtures (`tests/fixtures/*.md`), the messages
 //! for malformed files, and write-back over every task of a real file touching one line.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 use std::path::Path;
 
 use engine_source_sdk::{SourceError, TaskList, TaskStatus};

@@ -160,8 +160,8 @@ mod tests {
 
     #[test]
     fn chat_ids_may_be_numbers_or_strings() {
-        let c = parse(&json!({"token": TOKEN, "chat_id": -100123})).unwrap();
-        assert_eq!(c.chat_id.to_json(), json!(-100123));
+        let c = parse(&json!({"token": TOKEN, "chat_id": -100_123})).unwrap();
+        assert_eq!(c.chat_id.to_json(), json!(-100_123));
         let c = parse(&json!({"token": TOKEN, "chat_id": "@channel"})).unwrap();
         assert_eq!(c.chat_id.to_json(), json!("@channel"));
         assert!(c.validate().is_ok());

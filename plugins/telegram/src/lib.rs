@@ -47,7 +47,7 @@ impl Stage for Telegram {
             env!("CARGO_PKG_VERSION"),
             "Sends a message to a Telegram chat through the Bot API",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
     }
 
     fn run(ctx: Context<Value>) -> Result<Success, StageError> {
@@ -73,7 +73,7 @@ pub fn send_message<T: Transport + ?Sized>(
     let response = transport
         .send(&request)
         .map_err(|e| request_failure("Telegram sendMessage", &e))?;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let message_id = check_reply(&response, &config.token)?;
     let mut success = Success::new(format!(
         "Telegram message sent (HTTP {}, {} bytes in {elapsed_ms} ms)",
@@ -138,8 +138,7 @@ fn check_reply(response: &Response, token: &str) -> Result<Option<u64>, StageErr
     }
     let description = reply["description"]
         .as_str()
-        .map(excerpt)
-        .unwrap_or_else(|| "no description".to_string());
+        .map_or_else(|| "no description".to_string(), excerpt);
     let message = redact(
         &format!(
             "Telegram sendMessage failed (HTTP {}): {description}",

@@ -37,7 +37,7 @@ pub const TOOL_LIST_BACKEND: &str = "claude";
 /// `tools` for the backend that takes tool lists; nothing for every other backend.
 pub fn tool_list(backend: &str, tools: &[&str]) -> Vec<String> {
     if backend == TOOL_LIST_BACKEND {
-        tools.iter().map(|t| t.to_string()).collect()
+        tools.iter().map(ToString::to_string).collect()
     } else {
         Vec::new()
     }

@@ -11,6 +11,7 @@ use crate::config::{Mode, TriageConfig};
 use crate::forcing;
 use crate::host::{LogLevel, TriageHost};
 use crate::rules::{self, TaskFacts};
+use crate::tier::Tier;
 
 /// Summaries longer than this are cut.
 const MAX_SUMMARY_CHARS: usize = 200;
@@ -86,8 +87,8 @@ fn outputs(
     facts: &TaskFacts,
     agent: Option<&SessionTotals>,
 ) -> Success {
-    let tier = assessment.tier().map(|t| t.as_str());
-    let suggested = assessment.suggested_tier.map(|t| t.as_str()).or(tier);
+    let tier = assessment.tier().map(Tier::as_str);
+    let suggested = assessment.suggested_tier.map(Tier::as_str).or(tier);
     let success = success
         .output("tier", tier)
         .output("reason", assessment.reason.clone())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::tier::Tier;
 
 fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+    list.iter().map(ToString::to_string).collect()
 }
 
 /// The built-in label map.

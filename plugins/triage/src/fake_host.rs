@@ -136,7 +136,7 @@ pub(crate) fn context(
             id: "T-1".into(),
             title: text.lines().next().unwrap_or_default().into(),
             body: text.into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
+            labels: labels.iter().map(ToString::to_string).collect(),
         },
         config: serde_json::from_value(with).unwrap(),
         outputs: BTreeMap::new(),

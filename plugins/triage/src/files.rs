@@ -142,6 +142,8 @@ impl FileHints {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
@@ -189,7 +191,10 @@ mod tests {
 
     #[test]
     fn mentions_are_capped() {
-        let text: String = (0..300).map(|i| format!("f{i}.rs ")).collect();
+        let text: String = (0..300).fold(String::new(), |mut text, i| {
+            let _ = write!(text, "f{i}.rs ");
+            text
+        });
         assert_eq!(mentioned_paths(&text).len(), MAX_MENTIONS);
     }
 }

@@ -57,7 +57,7 @@ impl Triage {
             env!("CARGO_PKG_VERSION"),
             "Picks the model tier of the run and stops tasks that are done or too vague",
         )
-        .config_schema(schema::schema())
+        .config_schema(&schema::schema())
         .permissions(Permissions {
             // Optional extras, used when granted: `workspace: read` for file hints and
             // `agent: true` for mode `agent`. Declaring them would force every workflow to

@@ -1,6 +1,7 @@
 //! The prompts of mode `agent`: the verdict request and the "JSON only" follow-up.
 
 use engine_stage_sdk::Task;
+use std::fmt::Write as _;
 
 use crate::config::TriageConfig;
 
@@ -19,9 +20,9 @@ pub fn verdict_prompt(config: &TriageConfig, task: &Task) -> String {
          current directory). Read the code as much as you need (Read, Grep, Glob, LS); do not \
          change anything.\n\n",
     );
-    out.push_str(&format!("## Task {}: {}\n\n", task.id, task.title.trim()));
+    let _ = write!(out, "## Task {}: {}\n\n", task.id, task.title.trim());
     if !task.labels.is_empty() {
-        out.push_str(&format!("Labels: {}\n\n", task.labels.join(", ")));
+        let _ = write!(out, "Labels: {}\n\n", task.labels.join(", "));
     }
     let body = task.body.trim();
     if !body.is_empty() && body != task.title.trim() {
@@ -51,10 +52,11 @@ pub fn verdict_prompt(config: &TriageConfig, task: &Task) -> String {
         out.push_str(extra);
         out.push_str("\n\n");
     }
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "## Answer\nEnd your answer with the verdict as one JSON object in a ```json block:\n\
          {VERDICT_SHAPE}\n"
-    ));
+    );
     out
 }
 
@@ -75,7 +77,7 @@ mod tests {
             id: "T-7".into(),
             title: "Add a --json flag".into(),
             body: body.into(),
-            labels: labels.iter().map(|l| l.to_string()).collect(),
+            labels: labels.iter().map(ToString::to_string).collect(),
         }
     }
 

@@ -2,6 +2,8 @@
 //! file hints. Labels decide when one matches; otherwise the highest vote wins; without any
 //! vote the default tier applies.
 
+use std::fmt::Write as _;
+
 use crate::assessment::{Assessment, StopKind};
 use crate::config::TriageConfig;
 use crate::files::FileHints;
@@ -45,12 +47,9 @@ struct Vote {
 }
 
 impl Vote {
-    fn new(tier: Tier, signal: String, why: String) -> Vote {
-        Vote {
-            signal: format!("{signal} -> {tier}"),
-            tier,
-            why,
-        }
+    fn new(tier: Tier, mut signal: String, why: String) -> Vote {
+        let _ = write!(signal, " -> {tier}");
+        Vote { tier, signal, why }
     }
 }
 

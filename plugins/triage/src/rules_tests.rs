@@ -12,7 +12,7 @@ fn facts(text: &str) -> TaskFacts {
 }
 
 fn labels(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
+    list.iter().map(ToString::to_string).collect()
 }
 
 const MEDIUM: &str = "Make the export command write its report to a file\n\n\

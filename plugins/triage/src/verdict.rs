@@ -1,5 +1,6 @@
 //! The agent's verdict: `{"decision": "run" | "already_done" | "too_vague", "tier": ...,
-//! "reason": ...}`, found in a fenced ```json block or as the last JSON object of the text.
+//! "reason": ...}`, found in a fenced code block tagged `json` or as the last JSON object of the
+//! text.
 
 use serde_json::{Map, Value};
 
@@ -93,7 +94,7 @@ fn tail(text: &str, max: usize) -> &str {
     &text[text.ceil_char_boundary(text.len().saturating_sub(max))..]
 }
 
-/// The contents of the fenced code blocks of `text` (``` or ~~~ fences, any info string).
+/// The contents of the fenced code blocks of `text` (backtick or tilde fences, any info string).
 fn fenced_blocks(text: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut open: Option<(&str, String)> = None;

@@ -45,7 +45,7 @@ impl Stage for Webhook {
             env!("CARGO_PKG_VERSION"),
             "Posts a message to a webhook URL (JSON, Slack, Discord, ntfy or plain text)",
         )
-        .config_schema(config::schema())
+        .config_schema(&config::schema())
     }
 
     fn run(ctx: Context<Value>) -> Result<Success, StageError> {
@@ -74,7 +74,7 @@ pub fn deliver<T: Transport + ?Sized>(
     let response = transport
         .send(&request)
         .map_err(|e| request_failure("webhook", &e))?;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     if !response.is_success() {
         return Err(http_failure("webhook", &response));
     }

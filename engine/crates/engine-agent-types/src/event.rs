@@ -74,7 +74,7 @@ pub enum AgentEvent {
         /// HTTP status of the failed call, if known.
         status: Option<u16>,
     },
-    /// The account's quota or billing is exhausted (an OpenAI `insufficient_quota`, Anthropic's
+    /// The account's quota or billing is exhausted (an `OpenAI` `insufficient_quota`, Anthropic's
     /// "credit balance is too low"...): waiting does not help, a person has to act.
     QuotaExhausted {
         /// What the CLI (or the API through it) said.

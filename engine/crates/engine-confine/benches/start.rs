@@ -1,9 +1,16 @@
-//! What confinement adds to a process start: `true` started plainly (posix_spawn), as engine
+//! What confinement adds to a process start: `true` started plainly (`posix_spawn`), as engine
 //! started programs before confinement (its own process group and a parent-death signal set in
 //! a pre-exec hook, which makes it a fork), and through the sandbox with a worktree-like policy
 //! (with and without the network).
 
-use criterion::{Criterion, criterion_group, criterion_main};
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
+use criterion::{Criterion, criterion_main};
 use engine_confine::{Launch, Network, Policy, Purpose, Sandbox};
 
 fn bench(c: &mut Criterion) {
@@ -24,7 +31,7 @@ fn bench(c: &mut Criterion) {
                     .await
                     .expect("true runs")
             })
-        })
+        });
     });
     group.bench_function("plain_engine_style", |b| {
         b.iter(|| {
@@ -33,7 +40,7 @@ fn bench(c: &mut Criterion) {
                 engine_confine::lead_new_group(&mut command);
                 command.status().await.expect("true runs")
             })
-        })
+        });
     });
     for (name, network) in [
         ("confined_no_network", Network::None),
@@ -61,11 +68,15 @@ fn bench(c: &mut Criterion) {
                 let status = runtime.block_on(async { command.status().await.expect("runs") });
                 drop(guard);
                 assert!(status.success());
-            })
+            });
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+/// The group `criterion_main!` runs, in a private module because the function
+/// `criterion_group!` generates cannot carry a doc comment.
+mod group {
+    criterion::criterion_group!(benches, super::bench);
+}
+criterion_main!(group::benches);

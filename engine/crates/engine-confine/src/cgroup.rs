@@ -1,7 +1,7 @@
 //! A cgroup per confined start, when engine may make one (as root, or with a delegated cgroup
 //! v2 subtree): the process count and memory of the whole start are capped there, and whatever
 //! is left in it when the start ends is killed. Unprivileged users get the per-sandbox process
-//! limit from their user namespace instead (root is exempt from RLIMIT_NPROC, hence this file).
+//! limit from their user namespace instead (root is exempt from `RLIMIT_NPROC`, hence this file).
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;

@@ -95,7 +95,7 @@ pub enum ProbeFailure {
 /// Why the sandbox's own network namespace could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum NetNsError {
-    /// unshare(CLONE_NEWNET) failed.
+    /// `unshare(CLONE_NEWNET)` failed.
     #[error("cannot make a network namespace: {0}")]
     Unshare(#[source] std::io::Error),
     /// The socket used to configure the loopback could not be opened.

@@ -59,7 +59,7 @@ pub struct Sandbox {
     policy: Policy,
     facts: HostFacts,
     bwrap: PathBuf,
-    /// Root is exempt from RLIMIT_NPROC: its starts need a cgroup for the process limit.
+    /// Root is exempt from `RLIMIT_NPROC`: its starts need a cgroup for the process limit.
     needs_cgroup: bool,
     /// The sandbox's own empty network namespace (root only), joined by starts without the
     /// network.
@@ -189,7 +189,7 @@ fn limit_on_exec(command: &mut tokio::process::Command, limits: Limits) {
                     rlim_cur: value,
                     rlim_max: value,
                 };
-                if libc::setrlimit(resource, &limit) != 0 {
+                if libc::setrlimit(resource, &raw const limit) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }

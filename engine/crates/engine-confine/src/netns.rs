@@ -14,7 +14,7 @@ pub(crate) struct NetNs {
 }
 
 impl NetNs {
-    /// Makes one (root only: it needs CAP_SYS_ADMIN and CAP_NET_ADMIN in the initial user
+    /// Makes one (root only: it needs `CAP_SYS_ADMIN` and `CAP_NET_ADMIN` in the initial user
     /// namespace). A dedicated thread enters it, brings `lo` up and hands back its handle; the
     /// thread ends, the namespace lives on through the handle.
     pub(crate) fn create() -> Result<NetNs, NetNsError> {
@@ -39,7 +39,7 @@ impl NetNs {
     }
 }
 
-/// Sets IFF_UP on `lo` in the calling thread's network namespace.
+/// Sets `IFF_UP` on `lo` in the calling thread's network namespace.
 fn loopback_up() -> Result<(), NetNsError> {
     // SAFETY: a plain datagram socket, owned right away.
     let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
@@ -51,8 +51,13 @@ fn loopback_up() -> Result<(), NetNsError> {
     // SAFETY: ifreq is plain data; zeroed is a valid value.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
     for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
-        *slot = *byte as libc::c_char;
+        *slot = libc::c_char::from_ne_bytes([*byte]);
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "IFF_UP is the flag 0x1, which a c_short holds"
+    )]
+    let up = libc::IFF_UP as libc::c_short;
     // SAFETY: SIOCGIFFLAGS/SIOCSIFFLAGS read and write the ifreq we own.
     unsafe {
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) != 0 {
@@ -60,7 +65,7 @@ fn loopback_up() -> Result<(), NetNsError> {
                 std::io::Error::last_os_error(),
             ));
         }
-        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        request.ifr_ifru.ifru_flags |= up;
         if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) != 0 {
             return Err(NetNsError::LoopbackUp(std::io::Error::last_os_error()));
         }

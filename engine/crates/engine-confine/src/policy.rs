@@ -49,10 +49,10 @@ impl Network {
 pub struct Limits {
     /// Most processes (and threads) alive at once in one confined start.
     pub processes: u64,
-    /// Most writable memory of each process (RLIMIT_DATA), and of each confined start as a
+    /// Most writable memory of each process (`RLIMIT_DATA`), and of each confined start as a
     /// whole when engine can use a cgroup.
     pub memory_bytes: u64,
-    /// Largest file a process may write (RLIMIT_FSIZE).
+    /// Largest file a process may write (`RLIMIT_FSIZE`).
     pub file_size_bytes: u64,
 }
 

@@ -98,7 +98,7 @@ mod tests {
     use super::*;
 
     /// Bounds a wait that only a broken test would reach.
-    const HANG: Duration = Duration::from_secs(60);
+    const HANG: Duration = Duration::from_mins(1);
 
     /// Starts a shell that leads a new group and runs a background `sleep` in it (which
     /// inherits its stdout); returns the shell, the sleep's pid and the shell's stdout.

@@ -152,7 +152,7 @@ impl Run<'_> {
                 );
                 add_spend(st, *attempt, *spend);
                 if let Some(record) = st.history.iter_mut().rev().find(|r| r.attempt == *attempt) {
-                    record.commits = commits.clone();
+                    record.commits.clone_from(commits);
                 }
                 self.schedule_ready(at);
             }

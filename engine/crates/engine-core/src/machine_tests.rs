@@ -3,7 +3,8 @@ use proptest::prelude::*;
 use super::*;
 use crate::event::{Failure, FailureKind, Spend};
 use crate::model::{
-    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, OnFailure, PluginRef, RetryPolicy, Stage,
+    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, Delivery, OnFailure, Permissions, PluginRef,
+    RetryPolicy, Stage,
 };
 use crate::state::Task;
 
@@ -13,9 +14,9 @@ pub(super) fn stage(id: &str, needs: &[&str]) -> Stage {
         uses: PluginRef::Builtin {
             name: "gate".into(),
         },
-        needs: needs.iter().map(|s| s.to_string()).collect(),
+        needs: needs.iter().map(std::string::ToString::to_string).collect(),
         with: serde_json::json!({}),
-        permissions: Default::default(),
+        permissions: Permissions::default(),
         timeout_ms: DEFAULT_TIMEOUT_MS,
         memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
         retry: RetryPolicy {
@@ -25,7 +26,7 @@ pub(super) fn stage(id: &str, needs: &[&str]) -> Stage {
             max_interval_ms: 1000,
         },
         on_failure: None,
-        delivery: Default::default(),
+        delivery: Delivery::default(),
         budget_usd: None,
         condition: None,
         secrets: Vec::new(),
@@ -235,7 +236,7 @@ fn results_for_superseded_or_duplicate_attempts_are_rejected() {
 #[test]
 fn resume_restarts_interrupted_attempts_with_higher_numbers() {
     let mut merge = stage("merge", &["a"]);
-    merge.delivery = crate::model::Delivery::AtMostOnce;
+    merge.delivery = Delivery::AtMostOnce;
     let wf = workflow(vec![stage("a", &[]), merge]);
     let t = start(&wf, &fresh(&wf), 0).unwrap();
     let t = step(&wf, &t.state, &ok("a", 1, 1)).unwrap();
@@ -395,6 +396,10 @@ fn spent(usd: f64, tokens: u64) -> Spend {
 }
 
 #[test]
+#[expect(
+    clippy::float_cmp,
+    reason = "the costs are sums of 0.25, 0.5 and 1.0, exact in binary floating point"
+)]
 fn spend_is_recorded_per_attempt_even_for_cancelled_attempts() {
     let mut lint = stage("lint", &["build"]);
     lint.on_failure = Some(OnFailure {
@@ -511,7 +516,7 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
                     vec![]
                 } else {
                     let mut n: Vec<usize> = needs.iter().map(|ix| ix.index(i)).collect();
-                    n.sort();
+                    n.sort_unstable();
                     n.dedup();
                     n
                 },
@@ -631,65 +636,65 @@ fn to_event(action: &Action, state: &RunState, wf: &Workflow, at: u64) -> Option
         FailureKind::NeedsAttention,
     ];
     Some(match action {
-        Action::Succeed(i) => {
-            let r = running(state);
-            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
-            ok(&s, a, at)
+        Action::Succeed(pick) => {
+            let candidates = running(state);
+            let (stage, attempt) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
+            ok(&stage, attempt, at)
         }
-        Action::Fail(i, k) => {
-            let r = running(state);
-            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
-            fail(&s, a, kinds[*k as usize], at)
+        Action::Fail(pick, kind) => {
+            let candidates = running(state);
+            let (stage, attempt) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
+            fail(&stage, attempt, kinds[usize::from(*kind)], at)
         }
-        Action::FireRetry(i) => {
-            let w = waiting(state);
-            let (s, a) = w.get(i.index(w.len().max(1)))?.clone();
+        Action::FireRetry(pick) => {
+            let candidates = waiting(state);
+            let (stage, attempt) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
             Event::RetryDue {
-                stage: s,
-                attempt: a,
+                stage,
+                attempt,
                 at_ms: at,
             }
         }
-        Action::Stale(i, a) => {
-            let id = &wf.stages[i.index(wf.stages.len())].id;
-            ok(id, *a, at)
+        Action::Stale(pick, attempt) => {
+            let id = &wf.stages[pick.index(wf.stages.len())].id;
+            ok(id, *attempt, at)
         }
         Action::Resume => Event::Resumed { at_ms: at },
         Action::Cancel => Event::CancelRequested {
             at_ms: at,
             reason: "test".into(),
         },
-        Action::RetryFrom(i) => Event::RetryFrom {
-            stage: wf.stages[i.index(wf.stages.len())].id.clone(),
+        Action::RetryFrom(pick) => Event::RetryFrom {
+            stage: wf.stages[pick.index(wf.stages.len())].id.clone(),
             at_ms: at,
         },
-        Action::Skip(i) => {
-            let r = running(state);
-            let (s, a) = r.get(i.index(r.len().max(1)))?.clone();
+        Action::Skip(pick) => {
+            let candidates = running(state);
+            let (stage, attempt) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
             Event::StageSkipped {
-                stage: s,
-                attempt: a,
+                stage,
+                attempt,
                 at_ms: at,
                 reason: "if: false".into(),
             }
         }
-        Action::Answer(i, approved) => {
-            let w = awaiting(state);
-            let (s, _) = w.get(i.index(w.len().max(1)))?.clone();
+        Action::Answer(pick, approved) => {
+            let candidates = awaiting(state);
+            let (stage, _) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
             Event::ApprovalDecided {
-                stage: s,
+                stage,
                 at_ms: at,
                 approved: *approved,
                 by: "t".into(),
                 reason: "r".into(),
             }
         }
-        Action::TimeOut(i) => {
-            let w = awaiting(state);
-            let (s, a) = w.get(i.index(w.len().max(1)))?.clone();
+        Action::TimeOut(pick) => {
+            let candidates = awaiting(state);
+            let (stage, attempt) = candidates.get(pick.index(candidates.len().max(1)))?.clone();
             Event::ApprovalTimedOut {
-                stage: s,
-                attempt: a,
+                stage,
+                attempt,
                 at_ms: at,
             }
         }
@@ -828,7 +833,7 @@ proptest! {
                     if let Event::AttemptSucceeded { stage, attempt, .. } = &event {
                         prop_assert!(
                             state.status != RunStatus::Running
-                                || state.stages.get(stage).and_then(|s| s.running_attempt())
+                                || state.stages.get(stage).and_then(super::super::state::StageState::running_attempt)
                                     != Some(*attempt)
                         );
                     }

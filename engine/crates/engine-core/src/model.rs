@@ -178,8 +178,14 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// Delay before retry number `retry` (1 = the first retry) in milliseconds:
     /// `initial * backoff^(retry-1)`, capped at `max_interval`.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "`delay` is finite, at least 0 and below max_interval_ms where it is cast; \
+                  dropping the fraction of a millisecond is intended"
+    )]
     pub fn delay_ms(&self, retry: u32) -> u64 {
-        let exponent = retry.saturating_sub(1).min(64) as i32;
+        let exponent = i32::try_from(retry.saturating_sub(1)).map_or(64, |e| e.min(64));
         let factor = if self.backoff.is_finite() && self.backoff >= 1.0 {
             self.backoff
         } else {
@@ -331,7 +337,7 @@ mod tests {
             ..Default::default()
         };
         let asked = |hosts: &[&str]| Permissions {
-            net: hosts.iter().map(|h| h.to_string()).collect(),
+            net: hosts.iter().map(std::string::ToString::to_string).collect(),
             ..Default::default()
         };
         assert!(

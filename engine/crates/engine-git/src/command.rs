@@ -183,7 +183,7 @@ static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(Mutex::default);
 fn registry() -> MutexGuard<'static, Registry> {
     REGISTRY
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Remembers `common_dir` (a repository's `.git`): git commands run in its linked worktrees

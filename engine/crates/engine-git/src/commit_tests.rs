@@ -1,6 +1,7 @@
 //! Tests of commits on run branches, on real repositories: identities, empty changes,
 //! `.gitignore`, commits the agent made itself, and the user's checkout left byte for byte.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::test_repo::{TestRepo, git};
@@ -226,7 +227,6 @@ fn a_failing_hook_fails_the_commit() {
     let hook = t.root.join(".git/hooks/pre-commit");
     std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
     std::fs::write(&hook, "#!/bin/sh\necho 'hook says no' >&2\nexit 1\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(wt.join("x.txt"), "x\n").unwrap();
     let err = repo.commit_all(&wt, "m", None, None).unwrap_err();

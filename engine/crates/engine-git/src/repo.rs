@@ -146,7 +146,7 @@ impl Repo {
         };
         match std::fs::symlink_metadata(&dot_git) {
             Ok(meta) if meta.is_dir() => {
-                std::fs::remove_dir_all(&dot_git).map_err(io("removing"))?
+                std::fs::remove_dir_all(&dot_git).map_err(io("removing"))?;
             }
             Ok(_) => std::fs::remove_file(&dot_git).map_err(io("removing"))?,
             Err(_) => {}
@@ -279,7 +279,7 @@ impl Repo {
                     .map(str::to_string))
             }
             // 1: not a symbolic ref; 128: does not exist.
-            Some(1) | Some(128) => Ok(None),
+            Some(1 | 128) => Ok(None),
             _ => Err(output.into_failure()),
         }
     }

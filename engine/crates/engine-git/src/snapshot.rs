@@ -56,13 +56,13 @@ impl Repo {
                 restored.dedup();
                 return Ok(restored);
             }
-            let kept = self.paths_in_tree(worktree, tree, &changed)?;
+            let kept = paths_in_tree(worktree, tree, &changed)?;
             for path in changed.iter().filter(|p| !kept.contains(*p)) {
                 remove_leftover(worktree, path)?;
             }
             let kept: Vec<&String> = changed.iter().filter(|p| kept.contains(*p)).collect();
             if !kept.is_empty() {
-                self.checkout_from_tree(worktree, tree, &kept)?;
+                checkout_from_tree(worktree, tree, &kept)?;
             }
             restored.extend(changed);
         }
@@ -70,57 +70,6 @@ impl Repo {
             path: worktree.to_path_buf(),
             detail: format!("could not be put back to the snapshot {tree}"),
         })
-    }
-
-    /// Which of `paths` are files of `tree`.
-    fn paths_in_tree(
-        &self,
-        worktree: &Path,
-        tree: &str,
-        paths: &[String],
-    ) -> Result<std::collections::HashSet<String>, GitError> {
-        let mut found = std::collections::HashSet::new();
-        for chunk in paths.chunks(PATHS_PER_COMMAND) {
-            let mut args: Vec<&str> = vec![
-                "--literal-pathspecs",
-                "ls-tree",
-                "-r",
-                "-z",
-                "--name-only",
-                tree,
-                "--",
-            ];
-            args.extend(chunk.iter().map(String::as_str));
-            let out = run_git_with_env(worktree, &args, &[])?.success_text()?;
-            found.extend(
-                out.split('\0')
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_string),
-            );
-        }
-        Ok(found)
-    }
-
-    /// Writes `paths` of `tree` into `worktree` through a private index.
-    fn checkout_from_tree(
-        &self,
-        worktree: &Path,
-        tree: &str,
-        paths: &[&String],
-    ) -> Result<(), GitError> {
-        let scratch = tempfile_path();
-        let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", scratch.as_os_str())];
-        let result = (|| {
-            run_git_with_env(worktree, &["read-tree", tree], &env)?.success()?;
-            for chunk in paths.chunks(PATHS_PER_COMMAND) {
-                let mut args: Vec<&str> = vec!["checkout-index", "--force", "--"];
-                args.extend(chunk.iter().map(|p| p.as_str()));
-                run_git_with_env(worktree, &args, &env)?.success()?;
-            }
-            Ok(())
-        })();
-        let _ = std::fs::remove_file(&scratch);
-        result
     }
 
     /// Paths (relative to the worktree) whose content differs between two snapshot trees.
@@ -155,6 +104,51 @@ impl Repo {
     }
 }
 
+/// Which of `paths` are files of `tree`.
+fn paths_in_tree(
+    worktree: &Path,
+    tree: &str,
+    paths: &[String],
+) -> Result<std::collections::HashSet<String>, GitError> {
+    let mut found = std::collections::HashSet::new();
+    for chunk in paths.chunks(PATHS_PER_COMMAND) {
+        let mut args: Vec<&str> = vec![
+            "--literal-pathspecs",
+            "ls-tree",
+            "-r",
+            "-z",
+            "--name-only",
+            tree,
+            "--",
+        ];
+        args.extend(chunk.iter().map(String::as_str));
+        let out = run_git_with_env(worktree, &args, &[])?.success_text()?;
+        found.extend(
+            out.split('\0')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        );
+    }
+    Ok(found)
+}
+
+/// Writes `paths` of `tree` into `worktree` through a private index.
+fn checkout_from_tree(worktree: &Path, tree: &str, paths: &[&String]) -> Result<(), GitError> {
+    let scratch = tempfile_path();
+    let env: [(&str, &OsStr); 1] = [("GIT_INDEX_FILE", scratch.as_os_str())];
+    let result = (|| {
+        run_git_with_env(worktree, &["read-tree", tree], &env)?.success()?;
+        for chunk in paths.chunks(PATHS_PER_COMMAND) {
+            let mut args: Vec<&str> = vec!["checkout-index", "--force", "--"];
+            args.extend(chunk.iter().map(|p| p.as_str()));
+            run_git_with_env(worktree, &args, &env)?.success()?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&scratch);
+    result
+}
+
 /// How many times [`Repo::restore_snapshot`] looks again.
 const MAX_RESTORE_ROUNDS: usize = 4;
 
@@ -182,7 +176,7 @@ fn remove_leftover(worktree: &Path, rel: &str) -> Result<(), GitError> {
                 op: "removing",
                 path: path.clone(),
                 source,
-            })?
+            })?;
         }
         Ok(_) => std::fs::remove_file(&path).map_err(|source| GitError::Io {
             op: "removing",
@@ -202,11 +196,10 @@ fn remove_leftover(worktree: &Path, rel: &str) -> Result<(), GitError> {
 }
 
 fn tempfile_path() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        .map_or(0, |d| d.as_nanos());
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     std::env::temp_dir().join(format!(
         "engine-snapshot-{}-{nanos}-{n}.index",

@@ -227,14 +227,14 @@ impl Repo {
                 args.push(path.as_os_str());
                 run_git(self.root(), &args)?.success()?;
             }
-            Some(_) => {}
             None if path.exists() => {
                 return Err(GitError::WorktreeConflict {
                     path,
                     detail: "is not a worktree of this repository".to_string(),
                 });
             }
-            None => {}
+            // Not on disk: nothing to remove (the prune below drops a stale registration).
+            Some(_) | None => {}
         }
         self.prune_worktrees()
     }
@@ -347,16 +347,15 @@ impl Repo {
         let mut half_made = None;
         for admin in self.admin_dirs()? {
             let why = match &admin.worktree {
-                Some(worktree) if same_path(worktree, path) => match admin.half_made() {
-                    Some(why) => {
+                Some(worktree) if same_path(worktree, path) => {
+                    if let Some(why) = admin.half_made() {
                         half_made = Some(why);
                         why
-                    }
-                    None => {
+                    } else {
                         registered = true;
                         continue;
                     }
-                },
+                }
                 // Killed before git wrote `gitdir`: only the name tells whose it is.
                 None if name.as_deref().is_some_and(|n| admin.named_after(n)) => "no gitdir file",
                 Some(worktree)

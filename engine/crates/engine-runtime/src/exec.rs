@@ -156,8 +156,7 @@ pub(crate) fn resolve_program(program: &str, root: &Path) -> Result<PathBuf, Exe
 
 fn is_executable(path: &Path) -> bool {
     path.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Maps the guest's cwd (`/workspace/...` or relative to it) to a directory inside the

@@ -57,7 +57,7 @@ pub(crate) fn timed_out(timeout: Duration) -> Failure {
 fn success_from(success: wit::Success) -> AttemptResult {
     let text = success.outputs.trim();
     let outputs = if text.is_empty() {
-        Value::Object(Default::default())
+        Value::Object(serde_json::Map::default())
     } else {
         match serde_json::from_str::<Value>(text) {
             Ok(value @ Value::Object(_)) => value,

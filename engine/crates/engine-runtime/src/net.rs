@@ -16,6 +16,7 @@
 //! Host names compare case-insensitively and ignore one trailing dot. There are no wildcards: an
 //! entry such as `*.example.com` matches nothing.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -165,10 +166,12 @@ impl NetPolicy {
             self.stage_id
         );
         if !self.invalid.is_empty() {
-            message.push_str(&format!(
+            // Writing into a String cannot fail.
+            let _ = write!(
+                message,
                 "; ignored permissions.net entries that are not host or host:port: {}",
                 self.invalid.join(", ")
-            ));
+            );
         }
         self.observer.log(LogLevel::Warn, &message);
     }
@@ -318,7 +321,7 @@ mod tests {
             Arc::new(crate::attempt::NullObserver),
         );
         let capped = policy.capped_options(Some(RequestOptions {
-            connect_timeout: Some(Duration::from_secs(600)),
+            connect_timeout: Some(Duration::from_mins(10)),
             first_byte_timeout: Some(Duration::from_millis(100)),
             between_bytes_timeout: None,
         }));

@@ -26,7 +26,7 @@ const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 const DESCRIBE_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
 
 /// Default time limit of `list-tasks`, `claim` and `update`.
-pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(120);
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_mins(2);
 
 /// Default memory limit of `list-tasks`, `claim` and `update`.
 pub const DEFAULT_SOURCE_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;

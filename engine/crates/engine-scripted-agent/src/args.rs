@@ -11,7 +11,7 @@ use crate::error::ScriptedAgentError;
 pub enum Dialect {
     /// Claude Code (`claude -p ... --output-format stream-json --verbose`).
     Claude,
-    /// OpenAI Codex (`codex exec --json ...`).
+    /// `OpenAI` Codex (`codex exec --json ...`).
     Codex,
 }
 
@@ -64,14 +64,13 @@ pub fn parse_options(args: &[OsString]) -> Result<Options, ScriptedAgentError> {
             }
             break;
         }
-        let value = match inline {
-            Some(value) => value,
-            None => {
-                index += 1;
-                args.get(index)
-                    .cloned()
-                    .ok_or_else(|| usage(&format!("{name} needs a value")))?
-            }
+        let value = if let Some(value) = inline {
+            value
+        } else {
+            index += 1;
+            args.get(index)
+                .cloned()
+                .ok_or_else(|| usage(&format!("{name} needs a value")))?
         };
         match name {
             "--script" => script = Some(PathBuf::from(value)),

@@ -59,9 +59,9 @@ impl ClaudeStream {
         ClaudeStream { info, invocation }
     }
 
-    fn emit(&self, out: &mut Output, event: Value) -> io::Result<()> {
+    fn emit(&self, out: &mut Output, event: &Value) -> io::Result<()> {
         match self.info.format {
-            Format::Stream => out.event(&event),
+            Format::Stream => out.event(event),
             Format::Json | Format::Text => Ok(()),
         }
     }
@@ -75,7 +75,7 @@ impl ClaudeStream {
         &self,
         out: &mut Output,
         tally: &mut Tally,
-        content: Value,
+        content: &Value,
         error: Option<&str>,
     ) -> io::Result<()> {
         let id = tally.next_id();
@@ -99,7 +99,7 @@ impl ClaudeStream {
         if let (Some(error), Some(map)) = (error, event.as_object_mut()) {
             map.insert("error".to_string(), json!(error));
         }
-        self.emit(out, event)
+        self.emit(out, &event)
     }
 
     /// A failure reported as an assistant message with `error`, ending in an error result.
@@ -115,7 +115,7 @@ impl ClaudeStream {
         self.assistant(
             out,
             tally,
-            json!([{"type": "text", "text": text}]),
+            &json!([{"type": "text", "text": text}]),
             Some(error),
         )?;
         tally.last_text = Some(text.clone());
@@ -223,18 +223,18 @@ impl Stream for ClaudeStream {
             "agents": [],
             "uuid": self.uuid(tally),
         });
-        self.emit(out, event)
+        self.emit(out, &event)
     }
 
     fn say(&mut self, out: &mut Output, tally: &mut Tally, text: &str) -> io::Result<()> {
         tally.turns += 1;
         tally.last_text = Some(text.to_string());
-        self.assistant(out, tally, json!([{"type": "text", "text": text}]), None)
+        self.assistant(out, tally, &json!([{"type": "text", "text": text}]), None)
     }
 
     fn think(&mut self, out: &mut Output, tally: &mut Tally, text: &str) -> io::Result<()> {
         let content = json!([{"type": "thinking", "thinking": text, "signature": "scripted"}]);
-        self.assistant(out, tally, content, None)
+        self.assistant(out, tally, &content, None)
     }
 
     fn tool_started(
@@ -251,7 +251,7 @@ impl Stream for ClaudeStream {
         );
         let (name, input) = tool_use(call);
         let content = json!([{"type": "tool_use", "id": id, "name": name, "input": input}]);
-        self.assistant(out, tally, content, None)?;
+        self.assistant(out, tally, &content, None)?;
         Ok(id)
     }
 
@@ -277,7 +277,7 @@ impl Stream for ClaudeStream {
             "session_id": self.info.session_id,
             "uuid": self.uuid(tally),
         });
-        self.emit(out, event)
+        self.emit(out, &event)
     }
 
     fn api_retry(
@@ -296,7 +296,7 @@ impl Stream for ClaudeStream {
             "session_id": self.info.session_id,
             "uuid": self.uuid(tally),
         });
-        self.emit(out, event)
+        self.emit(out, &event)
     }
 
     fn usage_limit(
@@ -318,7 +318,7 @@ impl Stream for ClaudeStream {
             "session_id": self.info.session_id,
             "uuid": self.uuid(tally),
         });
-        self.emit(out, event)?;
+        self.emit(out, &event)?;
         // The real CLI has been seen exiting 0 here.
         self.failure(
             out,
@@ -361,7 +361,7 @@ impl Stream for ClaudeStream {
     ) -> io::Result<()> {
         let second = Ending::error("error_during_execution", "duplicate result".to_string(), 1);
         let event = self.result_event(tally, &second);
-        self.emit(out, event)
+        self.emit(out, &event)
     }
 }
 

@@ -213,7 +213,7 @@ mod tests {
     use super::*;
 
     fn parse(dialect: Dialect, args: &[&str]) -> ParsedArgs {
-        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
         ParsedArgs::parse(dialect, &args)
     }
 

@@ -86,7 +86,7 @@ fn codex(parsed: ParsedArgs) -> CliRequest {
     }
     let prompt_arg = rest
         .first()
-        .map(|prompt| prompt.to_string())
+        .map(|prompt| (*prompt).clone())
         .filter(|prompt| prompt != "-");
     CliRequest {
         headless,
@@ -114,7 +114,7 @@ mod tests {
     use super::*;
 
     fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|arg| arg.to_string()).collect()
+        args.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

@@ -30,21 +30,21 @@ impl CodexStream {
         CodexStream { info }
     }
 
-    fn emit(&self, out: &mut Output, event: Value) -> io::Result<()> {
+    fn emit(&self, out: &mut Output, event: &Value) -> io::Result<()> {
         match self.info.format {
-            Format::Stream | Format::Json => out.event(&event),
+            Format::Stream | Format::Json => out.event(event),
             Format::Text => Ok(()),
         }
     }
 
-    fn item(&self, out: &mut Output, phase: &str, item: Value) -> io::Result<()> {
-        self.emit(out, json!({"type": phase, "item": item}))
+    fn item(&self, out: &mut Output, phase: &str, item: &Value) -> io::Result<()> {
+        self.emit(out, &json!({"type": phase, "item": item}))
     }
 
     fn error(&self, out: &mut Output, message: &str) -> io::Result<()> {
         match self.info.format {
             Format::Text => out.stderr_line(&format!("ERROR: {message}")),
-            _ => self.emit(out, json!({"type": "error", "message": message})),
+            _ => self.emit(out, &json!({"type": "error", "message": message})),
         }
     }
 
@@ -111,9 +111,9 @@ impl Stream for CodexStream {
     fn start(&mut self, out: &mut Output, _tally: &mut Tally) -> io::Result<()> {
         self.emit(
             out,
-            json!({"type": "thread.started", "thread_id": self.info.session_id}),
+            &json!({"type": "thread.started", "thread_id": self.info.session_id}),
         )?;
-        self.emit(out, json!({"type": "turn.started"}))
+        self.emit(out, &json!({"type": "turn.started"}))
     }
 
     fn say(&mut self, out: &mut Output, tally: &mut Tally, text: &str) -> io::Result<()> {
@@ -126,7 +126,7 @@ impl Stream for CodexStream {
         self.item(
             out,
             "item.completed",
-            json!({"id": id, "type": "agent_message", "text": text}),
+            &json!({"id": id, "type": "agent_message", "text": text}),
         )
     }
 
@@ -135,7 +135,7 @@ impl Stream for CodexStream {
         self.item(
             out,
             "item.completed",
-            json!({"id": id, "type": "reasoning", "text": text}),
+            &json!({"id": id, "type": "reasoning", "text": text}),
         )
     }
 
@@ -157,7 +157,7 @@ impl Stream for CodexStream {
             _ => return Ok(id),
         };
         let item = with_fields(json!({"id": id, "type": kind}), with_fields(fields, extra));
-        self.item(out, "item.started", item)?;
+        self.item(out, "item.started", &item)?;
         Ok(id)
     }
 
@@ -191,7 +191,7 @@ impl Stream for CodexStream {
             _ => json!({"status": status}),
         };
         let item = with_fields(json!({"id": id, "type": kind}), with_fields(fields, extra));
-        self.item(out, "item.completed", item)
+        self.item(out, "item.completed", &item)
     }
 
     fn api_retry(
@@ -248,12 +248,12 @@ impl Stream for CodexStream {
         if ending.is_error {
             return self.emit(
                 out,
-                json!({"type": "turn.failed", "error": {"message": ending.text}}),
+                &json!({"type": "turn.failed", "error": {"message": ending.text}}),
             );
         }
         let tokens = tally.tokens;
         let usage = json!({"input_tokens": tokens.input, "cached_input_tokens": tokens.cached, "output_tokens": tokens.output});
-        self.emit(out, json!({"type": "turn.completed", "usage": usage}))
+        self.emit(out, &json!({"type": "turn.completed", "usage": usage}))
     }
 
     fn duplicate_result(

@@ -113,7 +113,7 @@ pub fn run_command(cwd: &Path, command: &str) -> CommandOutcome {
             text.push_str(&String::from_utf8_lossy(&output.stderr));
             CommandOutcome {
                 output: text,
-                exit_code: exit_code(&output.status),
+                exit_code: exit_code(output.status),
             }
         }
         Err(err) => CommandOutcome {
@@ -123,7 +123,7 @@ pub fn run_command(cwd: &Path, command: &str) -> CommandOutcome {
     }
 }
 
-fn exit_code(status: &std::process::ExitStatus) -> i32 {
+fn exit_code(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
     status
         .code()

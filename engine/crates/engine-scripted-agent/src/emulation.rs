@@ -97,11 +97,8 @@ pub fn claude_model(model: Option<&str>, env: &[(String, String)]) -> String {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
     };
-    let alias = match model {
-        None => {
-            return lookup("ANTHROPIC_MODEL").unwrap_or_else(|| claude_model(Some("sonnet"), env));
-        }
-        Some(model) => model,
+    let Some(alias) = model else {
+        return lookup("ANTHROPIC_MODEL").unwrap_or_else(|| claude_model(Some("sonnet"), env));
     };
     let default = match alias {
         "opus" => "claude-opus-4-1-20250805",
@@ -134,7 +131,7 @@ pub fn claude_tools(request: &CliRequest) -> Vec<String> {
     DEFAULT_TOOLS
         .iter()
         .filter(|tool| !denied.iter().any(|name| name == *tool))
-        .map(|tool| tool.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
 }
 
@@ -143,7 +140,7 @@ mod tests {
     use super::*;
 
     fn claude(args: &[&str]) -> CliRequest {
-        let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+        let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
         CliRequest::interpret(Dialect::Claude, &args)
     }
 
@@ -180,7 +177,7 @@ mod tests {
     fn codex_wants_exec_a_git_repo_or_the_skip_flag_and_a_prompt() {
         let temp = tempfile::tempdir().unwrap();
         let codex = |args: &[&str]| {
-            let args: Vec<String> = args.iter().map(|arg| arg.to_string()).collect();
+            let args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
             CliRequest::interpret(Dialect::Codex, &args)
         };
         let plain = codex(&["exec", "--json", "hi"]);

@@ -80,7 +80,7 @@ use stream::{Format, SessionInfo};
 
 /// Runs the scripted agent as a process would: `args` are the arguments after the program
 /// (or subcommand) name. Returns the exit code. Never returns when the script hangs.
-pub fn main(args: Vec<OsString>) -> i32 {
+pub fn main(args: &[OsString]) -> i32 {
     let stdin = std::io::stdin();
     let context = Context {
         env: std::env::vars_os()
@@ -96,7 +96,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         stdin: Box::new(stdin),
         output: Output::process(),
     };
-    run(&args, context)
+    run(args, context)
 }
 
 /// What the agent runs in.
@@ -188,7 +188,7 @@ fn play(args: &[OsString], context: &mut Context) -> Result<i32, ScriptedAgentEr
                 .map(|m| m.pattern().to_string()),
             Choice::Ordered(_) => None,
         });
-        record.error = no_session.clone();
+        record.error.clone_from(&no_session);
         lock.record(&record.to_json())?;
         if let Some(message) = no_session {
             return Err(ScriptedAgentError::NoSession(message));
@@ -204,8 +204,7 @@ fn play(args: &[OsString], context: &mut Context) -> Result<i32, ScriptedAgentEr
     let steps = script
         .sessions
         .get(choice.index())
-        .map(|s| s.steps.as_slice())
-        .unwrap_or(&[]);
+        .map_or(&[][..], |s| s.steps.as_slice());
     let code = match options.dialect {
         Dialect::Claude => {
             let mut stream = claude::ClaudeStream::new(info.clone(), invocation);

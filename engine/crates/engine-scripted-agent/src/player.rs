@@ -278,7 +278,7 @@ impl<'a> Player<'a> {
     fn hang(&mut self) -> io::Result<()> {
         self.out.flush()?;
         loop {
-            std::thread::sleep(Duration::from_secs(3600));
+            std::thread::sleep(Duration::from_hours(1));
         }
     }
 }
@@ -309,7 +309,13 @@ pub fn now_secs() -> u64 {
 fn resets_at_secs(resets_at: Option<ResetsAt>) -> u64 {
     match resets_at {
         Some(ResetsAt::Epoch(secs)) => secs,
-        Some(ResetsAt::In(delay)) => now_secs().saturating_add(delay.as_secs_f64().ceil() as u64),
+        Some(ResetsAt::In(delay)) => {
+            // Whole seconds, rounded up.
+            let secs = delay
+                .as_secs()
+                .saturating_add(u64::from(delay.subsec_nanos() > 0));
+            now_secs().saturating_add(secs)
+        }
         None => now_secs().saturating_add(3600),
     }
 }

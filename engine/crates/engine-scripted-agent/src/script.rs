@@ -56,8 +56,7 @@ impl Script {
         let index = index.min(self.sessions.len().saturating_sub(1));
         self.sessions
             .get(index)
-            .map(|s| s.steps.as_slice())
-            .unwrap_or(&[])
+            .map_or(&[][..], |s| s.steps.as_slice())
     }
 
     /// The session an invocation with `prompt` plays, given the `match` sessions already
@@ -93,8 +92,8 @@ fn invalid_yaml(path: &Path, err: &serde_yaml::Error) -> ScriptedAgentError {
     }
     ScriptedAgentError::InvalidScript {
         path: path.to_path_buf(),
-        line: location.as_ref().map(|location| location.line()),
-        column: location.as_ref().map(|location| location.column()),
+        line: location.as_ref().map(serde_yaml::Location::line),
+        column: location.as_ref().map(serde_yaml::Location::column),
         message,
     }
 }
@@ -199,7 +198,10 @@ mod tests {
                 .unwrap();
         assert!(script.sessions[0].matcher.is_none());
         assert_eq!(
-            script.sessions[1].matcher.as_ref().map(|m| m.pattern()),
+            script.sessions[1]
+                .matcher
+                .as_ref()
+                .map(super::super::selection::Matcher::pattern),
             Some("`quality` reviewer")
         );
         assert_eq!(script.session(2), &[Step::Say("ok".into())]);

@@ -54,27 +54,28 @@ impl StateDir {
 
     /// Takes the state lock (creating the directory), held until the guard drops.
     pub fn lock(&self) -> Result<StateLock<'_>, ScriptedAgentError> {
-        std::fs::create_dir_all(&self.path).map_err(|source| self.error(&self.path, source))?;
+        std::fs::create_dir_all(&self.path).map_err(|source| state_error(&self.path, source))?;
         let lock_path = self.path.join("lock");
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|source| self.error(&lock_path, source))?;
+            .map_err(|source| state_error(&lock_path, source))?;
         file.lock()
-            .map_err(|source| self.error(&lock_path, source))?;
+            .map_err(|source| state_error(&lock_path, source))?;
         Ok(StateLock {
             dir: self,
             _file: file,
         })
     }
+}
 
-    fn error(&self, path: &Path, source: std::io::Error) -> ScriptedAgentError {
-        ScriptedAgentError::State {
-            path: path.to_path_buf(),
-            source,
-        }
+/// A failure to read or write `path` in the state directory.
+fn state_error(path: &Path, source: std::io::Error) -> ScriptedAgentError {
+    ScriptedAgentError::State {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -94,8 +95,7 @@ impl StateLock<'_> {
             .and_then(|text| text.trim().parse::<u64>().ok())
             .unwrap_or(0);
         let next = previous.saturating_add(1);
-        std::fs::write(&path, format!("{next}\n"))
-            .map_err(|source| self.dir.error(&path, source))?;
+        std::fs::write(&path, format!("{next}\n")).map_err(|source| state_error(&path, source))?;
         Ok(next)
     }
 
@@ -108,7 +108,7 @@ impl StateLock<'_> {
     pub fn count_ordered(&mut self) -> Result<(), ScriptedAgentError> {
         let next = self.ordered_played().saturating_add(1);
         let path = self.dir.path.join(ORDERED_FILE);
-        std::fs::write(&path, format!("{next}\n")).map_err(|source| self.dir.error(&path, source))
+        std::fs::write(&path, format!("{next}\n")).map_err(|source| state_error(&path, source))
     }
 
     /// The `match` sessions already played (0-based indexes).
@@ -128,8 +128,8 @@ impl StateLock<'_> {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| self.dir.error(&path, source))?;
-        writeln!(file, "{}", index + 1).map_err(|source| self.dir.error(&path, source))
+            .map_err(|source| state_error(&path, source))?;
+        writeln!(file, "{}", index + 1).map_err(|source| state_error(&path, source))
     }
 
     fn read_number(&self, name: &str) -> u64 {
@@ -146,8 +146,8 @@ impl StateLock<'_> {
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| self.dir.error(&path, source))?;
-        writeln!(file, "{record}").map_err(|source| self.dir.error(&path, source))
+            .map_err(|source| state_error(&path, source))?;
+        writeln!(file, "{record}").map_err(|source| state_error(&path, source))
     }
 }
 

@@ -84,8 +84,7 @@ fn write_request(dir: &Path, prefix: &str, run_id: &str, body: &[u8]) -> Result<
     std::fs::create_dir_all(&control).map_err(|e| StoreError::io("creating", &control, e))?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     let temp = control.join(format!(
         ".{prefix}{run_id}.{}.{nanos}.tmp",
         std::process::id()
@@ -171,7 +170,12 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
-        assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+        assert!(
+            names
+                .iter()
+                .all(|n| Path::new(n).extension().is_none_or(|e| e != "tmp")),
+            "{names:?}"
+        );
         assert_eq!(
             take_cancel_requests(dir).unwrap(),
             vec![

@@ -159,7 +159,11 @@ mod tests {
 
     #[test]
     fn resolve_prefers_exact_then_unique() {
-        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ids = |v: &[&str]| {
+            v.iter()
+                .map(std::string::ToString::to_string)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(resolve_among("ab", ids(&["abc"])).unwrap(), "abc");
         assert_eq!(resolve_among("ab", ids(&["abc", "ab"])).unwrap(), "ab");
         match resolve_among("a", ids(&["ab", "ac"])) {

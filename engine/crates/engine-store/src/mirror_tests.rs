@@ -138,7 +138,11 @@ fn a_corrupt_or_partial_mirror_is_skipped_with_a_clear_error() {
         .map(|r| r.meta.run_id.as_str())
         .collect();
     assert_eq!(ids, vec!["01A"]);
-    let problems: Vec<_> = listing.problems.iter().map(|p| p.to_string()).collect();
+    let problems: Vec<_> = listing
+        .problems
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert!(problems[0].contains("01C.1.json"), "{problems:?}");
     assert!(

@@ -53,7 +53,10 @@ impl MirrorWriter {
     pub(crate) fn lock(&self) -> MirrorGuard<'_> {
         MirrorGuard {
             writer: self,
-            versions: self.versions.lock().unwrap_or_else(|p| p.into_inner()),
+            versions: self
+                .versions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         }
     }
 

@@ -70,8 +70,10 @@ impl SledStore {
     /// From now on, after every successful `create_run`, `commit` and `update_meta`, also
     /// writes a new version of the run's JSON mirror in `dir` (`<run_id>.<version>.json`, put
     /// in place by rename, not fsync'd; the previous version is then removed), so other
-    /// processes can read runs with [`crate::read_mirrors`] while this one holds the database. A failed mirror write does not fail the store operation (the database is the
-    /// source of truth); it is logged once as a warning.
+    /// processes can read runs with [`crate::read_mirrors`] while this one holds the database.
+    /// A failed mirror write does not fail the store operation (the database is the source of
+    /// truth); it is logged once as a warning.
+    #[must_use]
     pub fn mirror_to(mut self, dir: PathBuf) -> Self {
         self.mirror = Some(Arc::new(MirrorWriter::new(dir)));
         self

@@ -5,6 +5,13 @@
 //! The child process is this test binary itself, re-executed to run only `child_entry` (an
 //! ignored entry point) with `ENGINE_STORE_TEST_CHILD` telling it what to do.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
@@ -49,7 +56,7 @@ fn state_at(seq: u64) -> RunState {
         seq,
         started_at_ms: Some(1),
         finished_at_ms: None,
-        finally: Default::default(),
+        finally: BTreeMap::default(),
     }
 }
 
@@ -87,7 +94,7 @@ fn child_entry() {
             writeln!(out, "LOCKED").unwrap();
             out.flush().unwrap();
             // Hold the lock until killed (bounded, in case the parent vanished).
-            std::thread::sleep(std::time::Duration::from_secs(120));
+            std::thread::sleep(std::time::Duration::from_mins(2));
         }
         other => panic!("unknown child task {other}"),
     }

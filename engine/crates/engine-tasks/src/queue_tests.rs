@@ -21,7 +21,7 @@ fn task(id: &str, status: TaskStatus, priority: u8, deps: &[&str]) -> Task {
         status,
         raw_status: status.as_str().to_uppercase(),
         priority,
-        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        depends_on: deps.iter().map(std::string::ToString::to_string).collect(),
         milestone: None,
         estimate: None,
         checklist: Vec::new(),

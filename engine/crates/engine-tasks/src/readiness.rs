@@ -7,6 +7,7 @@
 //! order, then the finished ones in the source's order.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt::Write as _;
 
 use serde::Serialize;
 
@@ -47,6 +48,10 @@ pub enum Blocker {
 /// How many tasks of a cycle a [`Blocker::Cycle`] names.
 pub const CYCLE_IDS_SHOWN: usize = 10;
 
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes the field by reference"
+)]
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -142,11 +147,13 @@ impl GraphProblem {
                 let mut text = format!("dependency cycle {}", cycle_text(ids));
                 if members.len() > ids.len() {
                     let shown = &members[..members.len().min(CYCLE_IDS_SHOWN)];
-                    text.push_str(&format!(
+                    // Writing into a String cannot fail.
+                    let _ = write!(
+                        text,
                         " (tasks on cycles together: {}{})",
                         shown.join(", "),
                         more_text(members.len() - shown.len())
-                    ));
+                    );
                 }
                 text.push_str(": none of these tasks can become ready");
                 text

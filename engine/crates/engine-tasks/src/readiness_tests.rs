@@ -20,7 +20,7 @@ fn task(id: &str, status: TaskStatus, priority: u8, deps: &[&str]) -> Task {
         status,
         raw_status: status.as_str().to_uppercase(),
         priority,
-        depends_on: deps.iter().map(|d| d.to_string()).collect(),
+        depends_on: deps.iter().map(std::string::ToString::to_string).collect(),
         milestone: None,
         estimate: None,
         checklist: Vec::new(),
@@ -154,7 +154,11 @@ fn cycles_block_their_open_members_and_are_reported_once() {
         task("X", Todo, 0, &["B"]),
     ];
     let result = readiness(&tasks);
-    let problems: Vec<String> = result.problems.iter().map(|p| p.message()).collect();
+    let problems: Vec<String> = result
+        .problems
+        .iter()
+        .map(super::readiness::GraphProblem::message)
+        .collect();
     assert_eq!(
         problems,
         [
@@ -341,7 +345,7 @@ proptest! {
             (tasks[i].rank(), tasks[i].status != InProgress, i)
         }).collect();
         let mut sorted = keys.clone();
-        sorted.sort();
+        sorted.sort_unstable();
         prop_assert_eq!(keys, sorted);
     }
 

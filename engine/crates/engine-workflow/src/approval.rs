@@ -99,7 +99,7 @@ mod tests {
         assert_eq!(problems.len(), 1, "{problems:?}");
     }
 
-    fn read(body: Value) -> (Option<ApprovalPolicy>, Vec<String>) {
+    fn read(body: &Value) -> (Option<ApprovalPolicy>, Vec<String>) {
         let mut problems = Vec::new();
         let path = FieldPath::keys(&["stages", "ok"]);
         let policy = read_approval(body.as_object().unwrap(), &path, &mut problems);
@@ -112,17 +112,17 @@ mod tests {
 
     #[test]
     fn other_stages_have_no_policy() {
-        assert_eq!(read(json!({"uses": "builtin:gate"})), (None, vec![]));
+        assert_eq!(read(&json!({"uses": "builtin:gate"})), (None, vec![]));
     }
 
     #[test]
     fn policy_is_read_with_defaults() {
-        let (policy, problems) = read(json!({"uses": "builtin:approval"}));
+        let (policy, problems) = read(&json!({"uses": "builtin:approval"}));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(policy, Some(ApprovalPolicy::default()));
         assert_eq!(policy.map(|p| p.on_timeout), Some(OnTimeout::Fail));
 
-        let (policy, problems) = read(json!({"uses": "builtin:approval", "with": {
+        let (policy, problems) = read(&json!({"uses": "builtin:approval", "with": {
             "timeout": "24h", "on_timeout": "approve", "message": "Ship it?"}}));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(
@@ -133,21 +133,21 @@ mod tests {
                 message: Some("Ship it?".into()),
             })
         );
-        let (policy, _) = read(json!({"uses": "builtin:approval", "with": {
+        let (policy, _) = read(&json!({"uses": "builtin:approval", "with": {
             "timeout": "1m", "on_timeout": "reject"}}));
         assert_eq!(policy.map(|p| p.on_timeout), Some(OnTimeout::Reject));
     }
 
     #[test]
     fn value_problems_and_fields_that_do_not_apply() {
-        let (_, problems) = read(json!({"uses": "builtin:approval", "memory": "1MiB",
+        let (_, problems) = read(&json!({"uses": "builtin:approval", "memory": "1MiB",
             "timeout": "1m", "with": {"timeout": "0s", "on_timeout": "approve"}}));
         assert_eq!(problems.len(), 3, "{problems:?}");
         assert!(problems[0].starts_with("stages.ok: \"timeout\" does not apply"));
         assert!(problems[1].starts_with("stages.ok: \"memory\" does not apply"));
         assert!(problems[2].starts_with("stages.ok.with.timeout: a timeout must be at least 1ms"));
         let (_, problems) =
-            read(json!({"uses": "builtin:approval", "with": {"on_timeout": "approve"}}));
+            read(&json!({"uses": "builtin:approval", "with": {"on_timeout": "approve"}}));
         assert_eq!(
             problems,
             vec![

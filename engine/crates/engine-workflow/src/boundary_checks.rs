@@ -206,9 +206,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn found(document: Value) -> Vec<String> {
+    fn found(document: &Value) -> Vec<String> {
         let mut problems = Vec::new();
-        check(&document, &mut problems);
+        check(document, &mut problems);
         problems
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn paths_grants_and_urls_a_run_refuses() {
-        let problems = found(json!({
+        let problems = found(&json!({
             "tasks": {"source": "tasks-md", "path": "../outside.md",
                       "permissions": {"net": ["api.example.com:443"]}},
             "stages": {

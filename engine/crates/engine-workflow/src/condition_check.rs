@@ -286,19 +286,18 @@ impl Walk<'_> {
         }
         let length = i64::try_from(name.chars().count()).unwrap_or(0);
         let at = self.at(id, 1 - length);
-        let message = match MACROS.iter().find(|(m, _)| *m == name) {
-            Some((_, form)) => format!("\"{name}\" is written {form}{at}"),
-            None => {
-                let candidates = CONDITION_FUNCTIONS.iter().chain(&COMMON_FUNCTIONS);
-                let hint = closest(name, candidates.copied())
-                    .map(|near| format!("; did you mean \"{near}\"?"))
-                    .unwrap_or_default();
-                format!(
-                    "unknown function \"{name}\"{at}{hint} (engine adds {}() to CEL's standard \
-                     library)",
-                    CONDITION_FUNCTIONS.join("(), ")
-                )
-            }
+        let message = if let Some((_, form)) = MACROS.iter().find(|(m, _)| *m == name) {
+            format!("\"{name}\" is written {form}{at}")
+        } else {
+            let candidates = CONDITION_FUNCTIONS.iter().chain(&COMMON_FUNCTIONS);
+            let hint = closest(name, candidates.copied())
+                .map(|near| format!("; did you mean \"{near}\"?"))
+                .unwrap_or_default();
+            format!(
+                "unknown function \"{name}\"{at}{hint} (engine adds {}() to CEL's standard \
+                 library)",
+                CONDITION_FUNCTIONS.join("(), ")
+            )
         };
         self.found.push(message);
     }

@@ -232,10 +232,10 @@ pub(crate) fn describe_error(error: &ExecutionError, expression: &IdedExpr) -> S
                 }
                 _ => format!(
                     "{} cannot be applied to ({})",
-                    if op != name {
-                        format!("`{op}`")
-                    } else {
+                    if op == name {
                         format!("{name}()")
+                    } else {
+                        format!("`{op}`")
                     },
                     types.join(", ")
                 ),
@@ -329,7 +329,11 @@ mod tests {
     use serde_json::json;
 
     fn scope(terminal: Option<TerminalStatus>) -> Scope {
-        let mut scope = Scope::sample(["triage", "review"], &Default::default(), terminal);
+        let mut scope = Scope::sample(
+            ["triage", "review"],
+            &std::collections::BTreeMap::default(),
+            terminal,
+        );
         scope.stages = json!({
             "triage": {"result": "succeeded", "outputs": {"tier": "smart", "files": 3}},
             "review": {"result": "skipped", "outputs": {}},

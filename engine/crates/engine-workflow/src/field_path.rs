@@ -70,6 +70,22 @@ impl FieldPath {
         up.segments.pop().map(|_| up)
     }
 
+    /// The first segment when it is a mapping key (`stages` in `stages.review.needs`).
+    pub(crate) fn first_key(&self) -> Option<&str> {
+        match self.segments.first()? {
+            Segment::Key(key) => Some(key),
+            Segment::Index(_) => None,
+        }
+    }
+
+    /// The last segment when it is a mapping key (`needs` in `stages.review.needs`).
+    pub(crate) fn last_key(&self) -> Option<&str> {
+        match self.segments.last()? {
+            Segment::Key(key) => Some(key),
+            Segment::Index(_) => None,
+        }
+    }
+
     /// The RFC 6901 JSON pointer of this path (`""` for the root).
     pub(crate) fn pointer(&self) -> String {
         let mut out = String::new();
@@ -129,16 +145,15 @@ impl FieldPath {
         for raw in pointer.split('/').skip(1) {
             let token = raw.replace("~1", "/").replace("~0", "~");
             match node {
-                Some(serde_json::Value::Array(items)) => match token.parse::<usize>() {
-                    Ok(index) => {
+                Some(serde_json::Value::Array(items)) => {
+                    if let Ok(index) = token.parse::<usize>() {
                         node = items.get(index);
                         path = path.index(index);
-                    }
-                    Err(_) => {
+                    } else {
                         node = None;
                         path = path.key(&token);
                     }
-                },
+                }
                 Some(serde_json::Value::Object(map)) => {
                     node = map.get(&token);
                     path = path.key(&token);
@@ -245,5 +260,17 @@ mod tests {
         let path = FieldPath::keys(&["a", "b"]);
         assert_eq!(path.parent(), Some(FieldPath::keys(&["a"])));
         assert_eq!(FieldPath::root().parent(), None);
+    }
+
+    #[test]
+    fn first_and_last_keys_skip_indexes() {
+        let path = FieldPath::keys(&["stages", "review", "needs"]);
+        assert_eq!(path.first_key(), Some("stages"));
+        assert_eq!(path.last_key(), Some("needs"));
+        let listed = path.index(0);
+        assert_eq!(listed.last_key(), None);
+        assert_eq!(FieldPath::root().index(1).first_key(), None);
+        assert_eq!(FieldPath::root().first_key(), None);
+        assert_eq!(FieldPath::root().last_key(), None);
     }
 }

@@ -180,6 +180,10 @@ pub fn check_base(base: &str) -> Result<(), String> {
             "no ~ ^ : ? * [ or \\ (give the branch itself)",
         ));
     }
+    #[expect(
+        clippy::case_sensitive_file_extension_comparisons,
+        reason = "`.lock` is git's ref-name rule, not a file extension; git matches it exactly"
+    )]
     let bad_component = base
         .split('/')
         .any(|part| part.is_empty() || part.starts_with('.') || part.ends_with(".lock"));
@@ -200,6 +204,10 @@ fn check_revision(base: &str) -> Result<(), String> {
 fn check_branch_prefix(prefix: &str) -> Result<(), BadBranchPrefix> {
     let sample = format!("{prefix}x");
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/');
+    #[expect(
+        clippy::case_sensitive_file_extension_comparisons,
+        reason = "`.lock` is git's ref-name rule, not a file extension; git matches it exactly"
+    )]
     let valid = sample.chars().all(allowed)
         && !sample.starts_with(['-', '/'])
         && !sample.contains("..")
@@ -227,7 +235,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn read(document: Value) -> (GitSettings, Vec<String>) {
+    fn read(document: &Value) -> (GitSettings, Vec<String>) {
         let mut problems = Vec::new();
         let settings = read_git_settings(document.as_object().unwrap(), &mut problems);
         let texts = problems
@@ -239,7 +247,7 @@ mod tests {
 
     #[test]
     fn defaults_without_a_git_section() {
-        let (settings, problems) = read(json!({"name": "x"}));
+        let (settings, problems) = read(&json!({"name": "x"}));
         assert!(problems.is_empty());
         assert_eq!(settings, GitSettings::default());
         assert_eq!(settings.branch_prefix, "engine/");
@@ -249,7 +257,7 @@ mod tests {
 
     #[test]
     fn every_field_is_read() {
-        let (settings, problems) = read(json!({"git": {
+        let (settings, problems) = read(&json!({"git": {
             "base": "trunk", "branch_prefix": "bots/engine-",
             "commit": {"message": "{{ task.title }}", "author": " Ada <ada@x.invalid> ",
                        "committer": "Engine Bot <engine@example.invalid>"},
@@ -272,7 +280,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_reported_on_their_fields() {
-        let (settings, problems) = read(json!({"git": {
+        let (settings, problems) = read(&json!({"git": {
             "base": "-x", "branch_prefix": "a..b/",
             "commit": {"message": "{{ task.title ", "author": "Ada", "committer": "<a@b>"}
         }}));

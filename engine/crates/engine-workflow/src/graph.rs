@@ -59,12 +59,11 @@ pub(crate) fn check(
 
 fn unknown_stage(name: &str, stages: &[Stage]) -> String {
     let ids = stages.iter().map(|s| s.id.as_str());
-    match closest(name, ids.clone()) {
-        Some(near) => format!("unknown stage \"{name}\"; did you mean \"{near}\"?"),
-        None => {
-            let all: Vec<&str> = ids.collect();
-            format!("unknown stage \"{name}\" (stages: {})", all.join(", "))
-        }
+    if let Some(near) = closest(name, ids.clone()) {
+        format!("unknown stage \"{name}\"; did you mean \"{near}\"?")
+    } else {
+        let all: Vec<&str> = ids.collect();
+        format!("unknown stage \"{name}\" (stages: {})", all.join(", "))
     }
 }
 
@@ -172,7 +171,7 @@ fn ancestors(stage: usize, edges: &[Vec<(usize, usize)>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine_core::{OnFailure, PluginRef, RetryPolicy};
+    use engine_core::{Delivery, OnFailure, Permissions, PluginRef, RetryPolicy};
 
     fn stage(id: &str, needs: &[&str], goto: Option<&str>) -> Stage {
         Stage {
@@ -180,9 +179,9 @@ mod tests {
             uses: PluginRef::Builtin {
                 name: "gate".into(),
             },
-            needs: needs.iter().map(|n| n.to_string()).collect(),
+            needs: needs.iter().map(std::string::ToString::to_string).collect(),
             with: serde_json::json!({}),
-            permissions: Default::default(),
+            permissions: Permissions::default(),
             timeout_ms: 1,
             memory_limit_bytes: 1,
             retry: RetryPolicy::default(),
@@ -194,7 +193,7 @@ mod tests {
                 goto: g.into(),
                 max_loops: 1,
             }),
-            delivery: Default::default(),
+            delivery: Delivery::default(),
         }
     }
 

@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn oversized_text_is_refused_before_parsing() {
-        let text = "#".repeat(MAX_WORKFLOW_BYTES as usize + 1);
+        let text = "#".repeat(usize::try_from(MAX_WORKFLOW_BYTES).unwrap() + 1);
         let problem = check_text(&text).unwrap();
         assert!(
             problem.message.contains("the limit is 4194304 bytes"),
@@ -226,14 +226,14 @@ mod tests {
         let dir = std::env::temp_dir();
         match read_text(&dir, 10, "the workflow") {
             Err(ReadFailure::Unreadable(message)) => {
-                assert!(message.contains("a directory"), "{message}")
+                assert!(message.contains("a directory"), "{message}");
             }
             other => panic!("{other:?}"),
         }
         #[cfg(unix)]
         match read_text(Path::new("/dev/zero"), 10, "the workflow") {
             Err(ReadFailure::Unreadable(message)) => {
-                assert!(message.contains("a device"), "{message}")
+                assert!(message.contains("a device"), "{message}");
             }
             other => panic!("{other:?}"),
         }

@@ -254,7 +254,11 @@ mod tests {
                          task.labels.exists(l, l.startsWith(\"x\")) || {'a': [1, 2.5]}['a'][0] == 1";
         let template =
             "{% for l in task.labels %}{{ l | upper }}{% endfor %}{{ stages.a.outputs }}";
-        let scope = Scope::sample(["triage", "a"], &Default::default(), None);
+        let scope = Scope::sample(
+            ["triage", "a"],
+            &std::collections::BTreeMap::default(),
+            None,
+        );
         for (i, _) in condition.char_indices() {
             let _ = evaluate_condition(&condition[..i], &scope);
         }

@@ -183,7 +183,7 @@ mod tests {
     fn the_time_limit_never_exceeds_the_stage_timeout() {
         let short = RenderLimits::for_stage_timeout(Duration::from_secs(2));
         assert_eq!(short.time_limit, Duration::from_secs(2));
-        let long = RenderLimits::for_stage_timeout(Duration::from_secs(3600));
+        let long = RenderLimits::for_stage_timeout(Duration::from_hours(1));
         assert_eq!(long.time_limit, DEFAULT_TIME_LIMIT);
     }
 

@@ -297,7 +297,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn resolve_json(document: Value) -> (Resolved, Vec<String>) {
+    fn resolve_json(document: &Value) -> (Resolved, Vec<String>) {
         let order: Vec<String> = document["stages"]
             .as_object()
             .map(|m| m.keys().cloned().collect())
@@ -307,7 +307,7 @@ mod tests {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         let mut problems = Vec::new();
-        let resolved = resolve(&document, &order, &finally_order, &mut problems);
+        let resolved = resolve(document, &order, &finally_order, &mut problems);
         let texts = problems
             .iter()
             .map(|p| format!("{}: {}", p.field, p.message))
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_retry_merges_key_by_key() {
-        let (resolved, problems) = resolve_json(json!({
+        let (resolved, problems) = resolve_json(&json!({
             "name": "x",
             "defaults": {"timeout": "10m", "memory": "64MiB",
                          "retry": {"max_attempts": 5, "backoff": 3.0}},
@@ -356,7 +356,7 @@ mod tests {
     #[test]
     fn engine_defaults_without_defaults_block() {
         let (resolved, _) =
-            resolve_json(json!({"name": "x", "stages": {"a": {"uses": "builtin:gate"}}}));
+            resolve_json(&json!({"name": "x", "stages": {"a": {"uses": "builtin:gate"}}}));
         let a = &resolved.workflow.stages[0];
         assert_eq!(a.timeout_ms, DEFAULT_TIMEOUT_MS);
         assert_eq!(a.memory_limit_bytes, DEFAULT_MEMORY_LIMIT_BYTES);
@@ -369,7 +369,7 @@ mod tests {
 
     #[test]
     fn value_problems_are_reported() {
-        let (_, problems) = resolve_json(json!({
+        let (_, problems) = resolve_json(&json!({
             "name": "x",
             "defaults": {"timeout": "0s", "retry": {"max_attempts": 0, "backoff": 0.5}},
             "stages": {
@@ -397,7 +397,7 @@ mod tests {
 
     #[test]
     fn stage_fields_are_read() {
-        let (resolved, _) = resolve_json(json!({"name": "x", "env": {"A": "1"}, "stages": {
+        let (resolved, _) = resolve_json(&json!({"name": "x", "env": {"A": "1"}, "stages": {
             "a": {"uses": "plugins/x.wasm", "sha256": "ab", "needs": "b",
                   "with": {"k": [1]}, "permissions": {"workspace": "write", "exec": ["git"], "agent": true, "net": ["h"]},
                   "on_failure": {"goto": "b"}, "delivery": "at_most_once"},

@@ -174,8 +174,9 @@ pub fn parse_days(parts: &[&str]) -> Result<u8, DaysError> {
         match DAY_NAMES
             .iter()
             .position(|d| name == *d || name == full_name(d))
+            .and_then(|i| u8::try_from(i).ok())
         {
-            Some(i) => Ok(i as u8),
+            Some(i) => Ok(i),
             None => Err(DaysError::UnknownDay(name)),
         }
     };
@@ -300,8 +301,8 @@ mod tests {
                     }
                 }
                 for (minute_of_week, expected) in open.iter().enumerate() {
-                    let weekday = (minute_of_week / DAY_MINUTES as usize) as u8;
-                    let minute = (minute_of_week % DAY_MINUTES as usize) as u16;
+                    let weekday = u8::try_from(minute_of_week / DAY_MINUTES as usize).unwrap();
+                    let minute = u16::try_from(minute_of_week % DAY_MINUTES as usize).unwrap();
                     assert_eq!(
                         limits.allows(weekday, minute),
                         *expected,

@@ -210,7 +210,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn read(doc: Value) -> (SandboxSettings, Vec<Problem>) {
+    fn read(doc: &Value) -> (SandboxSettings, Vec<Problem>) {
         let mut problems = Vec::new();
         let settings = read_sandbox_settings(doc.as_object().unwrap(), &mut problems);
         (settings, problems)
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn defaults_confine_with_the_network_for_agents_only() {
-        let (settings, problems) = read(json!({}));
+        let (settings, problems) = read(&json!({}));
         assert!(problems.is_empty());
         assert!(settings.enabled);
         assert_eq!(settings.network, NetworkGrant::Agent);
@@ -227,7 +227,7 @@ mod tests {
 
     #[test]
     fn merge_may_write_the_repository_and_grants_are_read() {
-        let (settings, problems) = read(json!({
+        let (settings, problems) = read(&json!({
             "sandbox": {"enabled": false, "network": "none", "write": ["~/.cache/x", "/opt/c"],
                         "limits": {"processes": 10, "memory": "1GiB", "file_size": 4096}},
             "stages": {
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn relative_paths_and_dot_dot_are_refused() {
-        let (_, problems) = read(json!({
+        let (_, problems) = read(&json!({
             "sandbox": {"write": ["rel/path", "/a/../b", "~other/x"]}
         }));
         assert_eq!(problems.len(), 3);

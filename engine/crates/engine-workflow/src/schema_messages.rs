@@ -1,6 +1,8 @@
 //! Turning `jsonschema` validation errors into [`Problem`]s with messages a person can act on.
 //! Used for the workflow schema and for plugins' config schemas (errors inside `with:`).
 
+use std::fmt::Write as _;
+
 use jsonschema::ValidationError;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
@@ -78,7 +80,7 @@ pub(crate) fn problems_for(
             }
         }
         ValidationErrorKind::FalseSchema
-            if owner == SchemaOwner::Workflow && path.to_string().ends_with(".sha256") =>
+            if owner == SchemaOwner::Workflow && path.last_key() == Some("sha256") =>
         {
             vec![Problem::at(
                 path,
@@ -88,7 +90,7 @@ pub(crate) fn problems_for(
         ValidationErrorKind::FalseSchema
             if owner == SchemaOwner::Workflow && is_finally_field(&path) =>
         {
-            let message = if path.to_string().ends_with(".needs") {
+            let message = if path.last_key() == Some("needs") {
                 "a finally stage has no needs: it runs once the run has ended, after every stage"
             } else {
                 "a finally stage has no on_failure: its failure is recorded but never changes \
@@ -105,8 +107,7 @@ pub(crate) fn problems_for(
 
 /// Whether `path` is `finally.<id>.needs` or `finally.<id>.on_failure`.
 fn is_finally_field(path: &FieldPath) -> bool {
-    let text = path.to_string();
-    text.starts_with("finally.") && (text.ends_with(".needs") || text.ends_with(".on_failure"))
+    path.first_key() == Some("finally") && matches!(path.last_key(), Some("needs" | "on_failure"))
 }
 
 /// Where in which schema an error was raised.
@@ -176,7 +177,7 @@ impl Context<'_> {
                 };
                 let mut message = format!("expected {expected}, got {}", show(value));
                 if let Some(hint) = self.definition_hint() {
-                    message.push_str(&format!(" ({hint})"));
+                    let _ = write!(message, " ({hint})");
                 }
                 message
             }
@@ -203,7 +204,7 @@ impl Context<'_> {
                 if let Some(text) = value.as_str()
                     && let Some(near) = closest(text, choices.iter().map(String::as_str))
                 {
-                    message.push_str(&format!("; did you mean \"{near}\"?"));
+                    let _ = write!(message, "; did you mean \"{near}\"?");
                 }
                 message.push(')');
                 message
@@ -215,9 +216,9 @@ impl Context<'_> {
                 let text = value.as_str().unwrap_or_default();
                 let mut message = self.not_matching(text, pattern);
                 let is_uses =
-                    self.owner == SchemaOwner::Workflow && path.to_string().ends_with(".uses");
+                    self.owner == SchemaOwner::Workflow && path.last_key() == Some("uses");
                 if is_uses && crate::resolve::is_identifier(text) {
-                    message.push_str(&format!(" (did you mean \"builtin:{text}\"?)"));
+                    let _ = write!(message, " (did you mean \"builtin:{text}\"?)");
                 }
                 message
             }
@@ -300,15 +301,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn messages(schema: Value, instance: Value) -> Vec<(String, String)> {
-        let validator = jsonschema::validator_for(&schema).unwrap();
+    fn messages(schema: &Value, instance: &Value) -> Vec<(String, String)> {
+        let validator = jsonschema::validator_for(schema).unwrap();
         validator
-            .iter_errors(&instance)
+            .iter_errors(instance)
             .flat_map(|e| {
                 problems_for(
                     &e,
-                    &schema,
-                    &instance,
+                    schema,
+                    instance,
                     &FieldPath::keys(&["with"]),
                     SchemaOwner::Plugin,
                 )
@@ -322,7 +323,7 @@ mod tests {
         let schema = json!({"type": "object", "additionalProperties": false,
             "properties": {"commands": {}, "cwd": {}}});
         assert_eq!(
-            messages(schema, json!({"comands": 1})),
+            messages(&schema, &json!({"comands": 1})),
             vec![("with".to_string(), "unknown field \"comands\" (did you mean \"commands\"? expected one of: commands, cwd)".to_string())]
         );
     }
@@ -332,7 +333,10 @@ mod tests {
         let schema = json!({"type": "object", "properties": {
             "a": {"type": "string"}, "b": {"enum": ["read", "write"]},
             "c": {"type": "integer", "minimum": 1}, "d": {"type": "array", "items": {"type": "string"}}}});
-        let found = messages(schema, json!({"a": 3, "b": "wirte", "c": 0, "d": ["x", 2]}));
+        let found = messages(
+            &schema,
+            &json!({"a": 3, "b": "wirte", "c": 0, "d": ["x", 2]}),
+        );
         assert_eq!(
             found,
             vec![
@@ -348,7 +352,7 @@ mod tests {
     fn duplicates_point_at_the_repeat() {
         let schema = json!({"type": "array", "uniqueItems": true});
         assert_eq!(
-            messages(schema, json!(["a", "b", "a"])),
+            messages(&schema, &json!(["a", "b", "a"])),
             vec![(
                 "with[2]".to_string(),
                 "the string \"a\" is listed more than once".to_string()
@@ -359,7 +363,7 @@ mod tests {
     #[test]
     fn any_of_lists_branches() {
         let schema = json!({"anyOf": [{"type": "string"}, {"type": "integer"}]});
-        let found = messages(schema, json!(true));
+        let found = messages(&schema, &json!(true));
         assert_eq!(found.len(), 1);
         assert!(
             found[0]

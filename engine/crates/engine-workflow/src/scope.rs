@@ -113,6 +113,7 @@ pub struct Scope {
 impl Scope {
     /// Sets the secrets templates may use (`{{ secrets.NAME }}`): only those the stage lists,
     /// e.g. from [`crate::read_secrets`].
+    #[must_use]
     pub fn with_secrets(mut self, secrets: BTreeMap<String, String>) -> Self {
         self.secrets = secrets;
         self
@@ -214,7 +215,10 @@ mod tests {
             keys
         };
         let sorted = |fields: &[&str]| -> Vec<String> {
-            let mut fields: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+            let mut fields: Vec<String> = fields
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect();
             fields.sort();
             fields
         };

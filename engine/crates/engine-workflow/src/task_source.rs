@@ -51,6 +51,11 @@ impl TaskSourceSpec {
 pub(crate) fn read_tasks(root: &Map<String, Value>) -> Option<TaskSourceSpec> {
     let section = root.get("tasks")?.as_object()?;
     let name = section.get("source")?.as_str()?;
+    #[expect(
+        clippy::case_sensitive_file_extension_comparisons,
+        reason = "mirrors the schema's case-sensitive `.+\\.wasm$` pattern for `source`, which \
+                  already accepted this name; `Path::extension` would disagree on `dir/.wasm`"
+    )]
     let source = if name.ends_with(".wasm") {
         PluginRef::Path {
             path: name.to_string(),

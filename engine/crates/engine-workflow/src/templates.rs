@@ -81,13 +81,12 @@ pub fn render_config_within(
     if let Err(e) = spawned {
         return Err(error(format!("cannot start rendering: {e}")));
     }
-    match rx.recv_timeout(limits.time_limit) {
-        Ok(result) => result,
-        Err(_) => {
-            abandoned.store(true, Ordering::Relaxed);
-            let budget = Budget::new(limits);
-            Err(error(budget.describe(Stop::Time)))
-        }
+    if let Ok(result) = rx.recv_timeout(limits.time_limit) {
+        result
+    } else {
+        abandoned.store(true, Ordering::Relaxed);
+        let budget = Budget::new(limits);
+        Err(error(budget.describe(Stop::Time)))
     }
 }
 
@@ -267,19 +266,18 @@ fn missing(paths: &std::collections::HashSet<String>, context: &Value) -> Option
         let mut walked = Vec::new();
         for segment in path.split('.') {
             walked.push(segment);
-            match node.get(segment) {
-                Some(next) => node = next,
-                None => {
-                    let at = walked.join(".");
-                    return Some(if walked.len() == 4 && walked[0] == "stages" {
-                        format!(
-                            "`{at}` is not defined: stage \"{}\" has no output \"{segment}\"",
-                            walked[1]
-                        )
-                    } else {
-                        format!("`{at}` is not defined")
-                    });
-                }
+            if let Some(next) = node.get(segment) {
+                node = next;
+            } else {
+                let at = walked.join(".");
+                return Some(if walked.len() == 4 && walked[0] == "stages" {
+                    format!(
+                        "`{at}` is not defined: stage \"{}\" has no output \"{segment}\"",
+                        walked[1]
+                    )
+                } else {
+                    format!("`{at}` is not defined")
+                });
             }
         }
         None
@@ -330,13 +328,13 @@ mod tests {
         )]))
     }
 
-    fn render(with: Value) -> Result<Value, TemplateError> {
-        render_config("notify", &with, &scope())
+    fn render(with: &Value) -> Result<Value, TemplateError> {
+        render_config("notify", with, &scope())
     }
 
     #[test]
     fn single_expressions_keep_their_type() {
-        let rendered = render(json!({
+        let rendered = render(&json!({
             "count": "{{ stages.triage.outputs.files }}",
             "risky": "{{ stages.triage.outputs.risky }}",
             "paths": "{{ stages.triage.outputs.paths }}",
@@ -355,7 +353,7 @@ mod tests {
 
     #[test]
     fn other_templates_give_strings_and_the_rest_is_untouched() {
-        let rendered = render(json!({
+        let rendered = render(&json!({
             "text": "Run {{ run.id }}: {{ task.title | upper }} ({{ stages.triage.outputs.files }})",
             "loop": "{% for p in stages.triage.outputs.paths %}{{ p }};{% endfor %}",
             "nested": [{"x": "{{ task.id }}"}, 7, true, null, "plain {text}"],
@@ -375,7 +373,7 @@ mod tests {
 
     #[test]
     fn secrets_are_rendered() {
-        let rendered = render(json!({"url": "https://hooks.example.com/{{ secrets.TOKEN }}"}));
+        let rendered = render(&json!({"url": "https://hooks.example.com/{{ secrets.TOKEN }}"}));
         assert_eq!(
             rendered,
             Ok(json!({"url": "https://hooks.example.com/s3cr3t"}))
@@ -385,27 +383,27 @@ mod tests {
     #[test]
     fn undefined_values_are_errors_naming_the_stage_field_and_path() {
         assert_eq!(
-            render(json!({"a": [1, "{{ stages.triage.outputs.risk }}"]}))
+            render(&json!({"a": [1, "{{ stages.triage.outputs.risk }}"]}))
                 .unwrap_err()
                 .to_string(),
             "stage \"notify\": with.a[1]: `stages.triage.outputs.risk` is not defined: stage \
              \"triage\" has no output \"risk\""
         );
         assert_eq!(
-            render(json!({"text": "risk: {{ stages.triage.outputs.risk }}"}))
+            render(&json!({"text": "risk: {{ stages.triage.outputs.risk }}"}))
                 .unwrap_err()
                 .to_string(),
             "stage \"notify\": with.text: `stages.triage.outputs.risk` is not defined: stage \
              \"triage\" has no output \"risk\""
         );
         assert_eq!(
-            render(json!({"text": "{{ secrets.OTHER }}"}))
+            render(&json!({"text": "{{ secrets.OTHER }}"}))
                 .unwrap_err()
                 .message,
             "`secrets.OTHER` is not defined"
         );
         assert_eq!(
-            render(json!({"text": "{{ stages.deploy.outputs.url }}"}))
+            render(&json!({"text": "{{ stages.deploy.outputs.url }}"}))
                 .unwrap_err()
                 .message,
             "`stages.deploy` is not defined"
@@ -414,22 +412,22 @@ mod tests {
 
     #[test]
     fn optional_values_can_be_tested_or_defaulted() {
-        let rendered = render(json!({
+        let rendered = render(&json!({
             "a": "{% if stages.triage.outputs.risk is defined %}risky{% else %}calm{% endif %}",
             "b": "{{ stages.triage.outputs.risk | default('none') }}",
         }));
         assert_eq!(rendered, Ok(json!({"a": "calm", "b": "none"})));
     }
 
-    fn limited(with: Value, limits: RenderLimits) -> Result<Value, TemplateError> {
-        render_config_within("notify", &with, &scope(), &limits)
+    fn limited(with: &Value, limits: RenderLimits) -> Result<Value, TemplateError> {
+        render_config_within("notify", with, &scope(), &limits)
     }
 
     #[test]
     fn runaway_loops_run_out_of_fuel() {
         let nested = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}\
                       {% endfor %}";
-        let err = limited(json!({"text": nested}), RenderLimits::default()).unwrap_err();
+        let err = limited(&json!({"text": nested}), RenderLimits::default()).unwrap_err();
         assert_eq!(err.field, "with.text");
         assert!(err.message.contains("fuel limit"), "{err}");
     }
@@ -441,13 +439,13 @@ mod tests {
             ..RenderLimits::default()
         };
         let err = limited(
-            json!({"a": "{{ 'x' * 600 }}", "b": "{% for i in range(60) %}0123456789{% endfor %}"}),
+            &json!({"a": "{{ 'x' * 600 }}", "b": "{% for i in range(60) %}0123456789{% endfor %}"}),
             limits,
         )
         .unwrap_err();
         assert_eq!(err.field, "with.b");
         assert!(err.message.contains("limit of 1000 bytes"), "{err}");
-        let err = limited(json!({"a": "{{ 'x' * 2000 }}"}), limits).unwrap_err();
+        let err = limited(&json!({"a": "{{ 'x' * 2000 }}"}), limits).unwrap_err();
         assert!(err.message.contains("limit of 1000 bytes"), "{err}");
     }
 
@@ -457,7 +455,7 @@ mod tests {
             time_limit: std::time::Duration::ZERO,
             ..RenderLimits::default()
         };
-        let err = limited(json!({"a": "{{ task.id }}"}), limits).unwrap_err();
+        let err = limited(&json!({"a": "{{ task.id }}"}), limits).unwrap_err();
         assert!(err.message.contains("time limit of templates"), "{err}");
     }
 
@@ -465,7 +463,7 @@ mod tests {
     fn namespaces_are_not_available() {
         let grow = "{% set ns = namespace(s='x') %}{% for i in range(40) %}\
                     {% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}";
-        assert!(render(json!({"a": grow})).is_err());
+        assert!(render(&json!({"a": grow})).is_err());
     }
 
     #[test]

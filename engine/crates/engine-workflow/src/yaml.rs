@@ -205,6 +205,7 @@ fn scan_position(error: &ScanError) -> Position {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     fn problems(source: &str) -> Vec<(Anchor, String, String)> {
         match parse(source) {
@@ -426,9 +427,11 @@ mod tests {
         let mut laughs = String::from("a0: &a0 [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
         for i in 1..12 {
             let p = i - 1;
-            laughs.push_str(&format!(
-                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-            ));
+            writeln!(
+                laughs,
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]"
+            )
+            .unwrap();
         }
         let found = messages(&laughs);
         assert_eq!(found.len(), 1, "{found:?}");

@@ -276,17 +276,14 @@ impl Reader {
             }
             Plain::Float(f) => {
                 let shown = yaml_scalar::show_float(f);
-                match serde_json::Number::from_f64(f) {
-                    Some(n) => (Json::Number(n), Kind::Number(shown), Vec::new()),
-                    None => {
-                        let problem = Problem::at(
-                            self.node_path(),
-                            format!(
-                                "{shown} is not a finite number; quote it if you meant a string"
-                            ),
-                        );
-                        (Json::Null, Kind::Number(shown), vec![problem])
-                    }
+                if let Some(n) = serde_json::Number::from_f64(f) {
+                    (Json::Number(n), Kind::Number(shown), Vec::new())
+                } else {
+                    let problem = Problem::at(
+                        self.node_path(),
+                        format!("{shown} is not a finite number; quote it if you meant a string"),
+                    );
+                    (Json::Null, Kind::Number(shown), vec![problem])
                 }
             }
             Plain::HugeInt => {
@@ -409,10 +406,10 @@ impl Reader {
                 if at_top && let Some(value_order) = &node.order {
                     match key.node.json.as_str() {
                         Some("stages") if self.stage_order.is_empty() => {
-                            self.stage_order = value_order.clone();
+                            self.stage_order.clone_from(value_order);
                         }
                         Some("finally") if self.finally_order.is_empty() => {
-                            self.finally_order = value_order.clone();
+                            self.finally_order.clone_from(value_order);
                         }
                         _ => {}
                     }
@@ -451,8 +448,7 @@ fn tag_problem(tag: &Tag, path: &FieldPath, at: Position) -> Problem {
         other => other,
     };
     let written = format!("{handle}{}", tag.suffix);
-    let shown = path.to_string();
-    let message = if shown.ends_with(".if") || shown == "if" {
+    let message = if path.last_key() == Some("if") {
         // `if: !run.stalled` reads as a tag: the condition must be quoted.
         "YAML reads a value starting with '!' as a tag: quote the condition (if: \"!...\")"
             .to_string()

@@ -3,13 +3,16 @@ use crate::init::{BACKENDS, PLACEHOLDER_COMMAND, backend_named};
 
 fn tests_of(commands: &[&str], source: Option<&'static str>) -> TestCommand {
     TestCommand {
-        commands: commands.iter().map(|c| c.to_string()).collect(),
+        commands: commands
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         source,
         also_found: vec![],
     }
 }
 
-fn choices<'a>(tests: &'a TestCommand, backend: Backend) -> Choices<'a> {
+fn choices(tests: &TestCommand, backend: Backend) -> Choices<'_> {
     Choices {
         workflow_path: "workflows/engine.yaml",
         tests,

@@ -55,7 +55,7 @@ pub(super) fn parse(text: &str) -> TestReport {
         for pkg in packages {
             let index = push_failed(&mut report.failed, &pkg);
             if pkg.contains("[build failed]") || pkg.contains("[setup failed]") {
-                report.failed[index].reason = build_errors.clone();
+                report.failed[index].reason.clone_from(&build_errors);
             }
         }
     }

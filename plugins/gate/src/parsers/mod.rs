@@ -11,6 +11,7 @@ mod tests;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 /// Failed tests listed in a summary, at most.
 const MAX_LISTED: usize = 10;
@@ -150,7 +151,7 @@ impl TestReport {
         let failed = self.failed_count.unwrap_or(self.failed.len() as u64);
         let mut line = format!("{failed} failed");
         if let Some(passed) = self.passed {
-            line.push_str(&format!(", {passed} passed"));
+            let _ = write!(line, ", {passed} passed");
         }
         if !self.failed.is_empty() {
             let names: Vec<&str> = self
@@ -162,7 +163,7 @@ impl TestReport {
             line.push_str(": ");
             line.push_str(&names.join(", "));
             if self.failed.len() > MAX_LISTED {
-                line.push_str(&format!(" (+{} more)", self.failed.len() - MAX_LISTED));
+                let _ = write!(line, " (+{} more)", self.failed.len() - MAX_LISTED);
             }
         }
         line
@@ -172,7 +173,7 @@ impl TestReport {
     pub fn summary(&self) -> String {
         let mut out = self.headline();
         for test in self.failed.iter().take(MAX_LISTED) {
-            out.push_str(&format!("\n- {}", test.name));
+            let _ = write!(out, "\n- {}", test.name);
             for (i, line) in test.reason.iter().enumerate() {
                 let sep = if i == 0 { ": " } else { "\n    " };
                 out.push_str(sep);

@@ -1,9 +1,10 @@
 //! The parsers on captured-style output of each runner.
 
 use super::*;
+use std::fmt::Write as _;
 
 fn s(v: &[&str]) -> Vec<String> {
-    v.iter().map(|x| x.to_string()).collect()
+    v.iter().map(ToString::to_string).collect()
 }
 
 #[test]
@@ -150,9 +151,9 @@ fn vitest_reads_fail_sections_and_counts() {
 fn long_lists_and_lines_are_cut() {
     let mut text = String::new();
     for i in 0..15 {
-        text.push_str(&format!("test t{i} ... FAILED\n"));
+        let _ = writeln!(text, "test t{i} ... FAILED");
     }
-    text.push_str(&format!("---- t0 stdout ----\n{}\n", "x".repeat(500)));
+    let _ = write!(text, "---- t0 stdout ----\n{}\n", "x".repeat(500));
     let r = Parser::Cargo.parse(&text, "");
     assert!(r.headline().ends_with("(+5 more)"), "{}", r.headline());
     assert!(r.failed[0].reason[0].chars().count() <= 201);

@@ -49,7 +49,7 @@ fn unknown_keys_are_rejected() {
 #[test]
 fn timeout_parses_or_explains() {
     let c = config(json!({"commands": ["x"], "timeout": "5m"}));
-    assert_eq!(c.timeout().unwrap(), Some(Duration::from_secs(300)));
+    assert_eq!(c.timeout().unwrap(), Some(Duration::from_mins(5)));
     let c = config(json!({"commands": ["x"], "timeout": "soon"}));
     assert!(c.timeout().unwrap_err().contains("soon"));
 }
@@ -70,10 +70,10 @@ fn mappings_carry_name_timeout_and_parser() {
     let p = c.prepare().unwrap();
     assert_eq!(p[0].argv, ["cargo", "test"]);
     assert_eq!(p[0].name.as_deref(), Some("tests"));
-    assert_eq!(p[0].timeout, Some(Duration::from_secs(600)));
+    assert_eq!(p[0].timeout, Some(Duration::from_mins(10)));
     assert_eq!(p[0].timeout_text.as_deref(), Some("10m"));
     assert_eq!(p[0].parser, Some(crate::parsers::Parser::Cargo));
-    assert_eq!(p[1].timeout, Some(Duration::from_secs(60)));
+    assert_eq!(p[1].timeout, Some(Duration::from_mins(1)));
     assert_eq!(p[1].timeout_text.as_deref(), Some("1m"));
     assert_eq!(p[1].parser, Some(crate::parsers::Parser::Pytest));
     assert_eq!(p[2].parser, None);

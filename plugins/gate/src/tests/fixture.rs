@@ -31,7 +31,7 @@ impl HostRunner {
     pub fn new(root: &Path, granted: &[&str]) -> Self {
         HostRunner {
             root: root.to_path_buf(),
-            granted: granted.iter().map(|g| g.to_string()).collect(),
+            granted: granted.iter().map(ToString::to_string).collect(),
             calls: RefCell::new(Vec::new()),
         }
     }

@@ -125,6 +125,14 @@ impl Runner for TestRunner {
 }
 
 /// Runs git in `dir`, panicking on failure; returns trimmed stdout.
+/// Commits `content` to `file` in the clone `dir`; the new commit's id.
+pub fn commit(dir: &Path, file: &str, content: &str, message: &str) -> String {
+    std::fs::write(dir.join(file), content).unwrap();
+    git(dir, &["add", file]);
+    git(dir, &["commit", "-q", "-m", message]);
+    git(dir, &["rev-parse", "HEAD"])
+}
+
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
@@ -193,14 +201,6 @@ impl Repo {
             run,
             base_commit,
         }
-    }
-
-    /// Commits `content` to `file` in `dir`.
-    pub fn commit(&self, dir: &Path, file: &str, content: &str, message: &str) -> String {
-        std::fs::write(dir.join(file), content).unwrap();
-        git(dir, &["add", file]);
-        git(dir, &["commit", "-q", "-m", message]);
-        git(dir, &["rev-parse", "HEAD"])
     }
 
     pub fn main(&self) -> String {

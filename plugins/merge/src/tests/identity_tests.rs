@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::fixture::{Repo, config, git, merge};
+use super::fixture::{Repo, commit, config, git, merge};
 
 fn no_identity(repo: &Repo) -> (super::fixture::TestRunner, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
@@ -34,7 +34,7 @@ fn no_identity(repo: &Repo) -> (super::fixture::TestRunner, tempfile::TempDir) {
 #[test]
 fn squash_without_a_git_identity_commits_as_the_engine() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.run, "a.txt", "a\n", "first");
     let (runner, _home) = no_identity(&repo);
     let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["merged"], json!(true));
@@ -50,8 +50,8 @@ fn squash_without_a_git_identity_commits_as_the_engine() {
 #[test]
 fn rebase_without_a_git_identity_keeps_authors_and_commits_as_the_engine() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
-    repo.commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
+    commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
     let (runner, _home) = no_identity(&repo);
     merge(
         &runner,
@@ -71,7 +71,7 @@ fn rebase_without_a_git_identity_keeps_authors_and_commits_as_the_engine() {
 #[test]
 fn a_configured_identity_wins_over_the_fallback() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.run, "a.txt", "a\n", "first");
     merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(
         git(&repo.user, &["log", "-1", "--format=%an|%cn", "main"]),

@@ -2,13 +2,13 @@
 
 use serde_json::json;
 
-use super::fixture::{BRANCH, Repo, config, count, git, merge};
+use super::fixture::{BRANCH, Repo, commit, config, count, git, merge};
 
 #[test]
 fn squash_lands_one_commit_with_trailers_and_syncs_the_clean_checkout() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
-    repo.commit(&repo.run, "b.txt", "b\n", "second");
+    commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.run, "b.txt", "b\n", "second");
     let old = repo.main();
     let runner = repo.runner();
     let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
@@ -44,8 +44,8 @@ fn squash_lands_one_commit_with_trailers_and_syncs_the_clean_checkout() {
 #[test]
 fn merge_strategy_makes_a_two_parent_commit_with_the_configured_message() {
     let repo = Repo::new();
-    let head = repo.commit(&repo.run, "a.txt", "a\n", "first");
-    repo.commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
+    let head = commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
     let old = repo.main();
     let ok = merge(
         &repo.runner(),
@@ -84,8 +84,8 @@ fn rebase_replays_each_commit_keeping_author_and_marking_the_run() {
             "first",
         ],
     );
-    repo.commit(&repo.run, "b.txt", "b\n", "second");
-    repo.commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
+    commit(&repo.run, "b.txt", "b\n", "second");
+    commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
     let old = repo.main();
     let ok = merge(
         &repo.runner(),
@@ -120,8 +120,8 @@ fn rebase_replays_each_commit_keeping_author_and_marking_the_run() {
 #[test]
 fn rebase_refuses_merge_commits() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
-    repo.commit(&repo.user, "other.txt", "o\n", "on main");
+    commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.user, "other.txt", "o\n", "on main");
     git(&repo.run, &["merge", "-q", "--no-edit", "main"]);
     let old = repo.main();
     let err = merge(
@@ -143,7 +143,7 @@ fn rebase_refuses_merge_commits() {
 #[test]
 fn ff_only_moves_the_base_or_refuses_when_it_moved() {
     let repo = Repo::new();
-    let head = repo.commit(&repo.run, "a.txt", "a\n", "first");
+    let head = commit(&repo.run, "a.txt", "a\n", "first");
     let ok = merge(
         &repo.runner(),
         &config(json!({"strategy": "ff-only"})),
@@ -157,8 +157,8 @@ fn ff_only_moves_the_base_or_refuses_when_it_moved() {
     );
 
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
-    let moved = repo.commit(&repo.user, "other.txt", "o\n", "on main");
+    commit(&repo.run, "a.txt", "a\n", "first");
+    let moved = commit(&repo.user, "other.txt", "o\n", "on main");
     let err = merge(
         &repo.runner(),
         &config(json!({"strategy": "ff-only"})),
@@ -177,8 +177,8 @@ fn ff_only_moves_the_base_or_refuses_when_it_moved() {
 fn conflict_is_fatal_lists_the_files_and_leaves_everything_untouched() {
     for strategy in ["squash", "merge", "rebase"] {
         let repo = Repo::new();
-        repo.commit(&repo.run, "shared.txt", "one\nTWO-run\nthree\n", "run edit");
-        let moved = repo.commit(
+        commit(&repo.run, "shared.txt", "one\nTWO-run\nthree\n", "run edit");
+        let moved = commit(
             &repo.user,
             "shared.txt",
             "one\nTWO-main\nthree\n",
@@ -209,13 +209,13 @@ fn conflict_is_fatal_lists_the_files_and_leaves_everything_untouched() {
 fn a_second_attempt_reconciles_instead_of_merging_twice() {
     for strategy in ["squash", "merge", "rebase", "ff-only"] {
         let repo = Repo::new();
-        repo.commit(&repo.run, "a.txt", "a\n", "first");
-        repo.commit(&repo.run, "b.txt", "b\n", "second");
+        commit(&repo.run, "a.txt", "a\n", "first");
+        commit(&repo.run, "b.txt", "b\n", "second");
         let cfg = config(json!({"strategy": strategy}));
         let first = merge(&repo.runner(), &cfg, &repo.facts()).unwrap();
         let after_first = repo.main();
         // Someone commits on main after the merge: the run's merge is no longer the tip.
-        repo.commit(&repo.user, "later.txt", "l\n", "later");
+        commit(&repo.user, "later.txt", "l\n", "later");
         let mut facts = repo.facts();
         facts.interrupted = true;
         let runner = repo.runner();
@@ -242,12 +242,12 @@ fn a_second_attempt_reconciles_instead_of_merging_twice() {
 #[test]
 fn reconcile_matches_the_exact_run_id_only() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.run, "a.txt", "a\n", "first");
     let mut other = repo.facts();
     other.run_id = "run-10".into();
     // A different run's squash of the same change is already on main.
     merge(&repo.runner(), &config(json!({})), &other).unwrap();
-    repo.commit(&repo.run, "c.txt", "c\n", "more");
+    commit(&repo.run, "c.txt", "c\n", "more");
     let ok = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["reconciled"], json!(false));
     assert_eq!(ok.outputs["merged"], json!(true));
@@ -267,8 +267,8 @@ fn nothing_to_merge_succeeds_without_touching_the_base() {
     );
     assert_eq!(repo.main(), old);
     // A change that main already has (same content) is nothing to merge either.
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
-    repo.commit(&repo.user, "a.txt", "a\n", "main did the same");
+    commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.user, "a.txt", "a\n", "main did the same");
     let ok = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["merged"], json!(false));
 }

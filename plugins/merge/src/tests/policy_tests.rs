@@ -4,12 +4,12 @@ use std::cell::Cell;
 
 use serde_json::json;
 
-use super::fixture::{Repo, config, git, merge};
+use super::fixture::{Repo, commit, config, git, merge};
 
 #[test]
 fn dirty_checkout_of_the_base_stops_the_merge_and_is_left_byte_for_byte() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "README", "from the run\n", "run");
+    commit(&repo.run, "README", "from the run\n", "run");
     std::fs::write(repo.user.join("README"), "my unsaved work\n").unwrap();
     std::fs::write(repo.user.join("notes.tmp"), "untracked\n").unwrap();
     let old = repo.main();
@@ -42,7 +42,7 @@ fn dirty_checkout_of_the_base_stops_the_merge_and_is_left_byte_for_byte() {
 #[test]
 fn uncommitted_changes_the_merge_does_not_touch_are_carried_along() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     // E.g. a task file whose status the engine wrote in the user's checkout.
     std::fs::write(repo.user.join("README"), "my unsaved work\n").unwrap();
     std::fs::write(repo.user.join("notes.tmp"), "untracked\n").unwrap();
@@ -69,7 +69,7 @@ fn uncommitted_changes_the_merge_does_not_touch_are_carried_along() {
 #[test]
 fn untracked_file_in_the_way_is_kept_and_reported_as_a_warning() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "from the run\n", "run");
+    commit(&repo.run, "a.txt", "from the run\n", "run");
     std::fs::write(repo.user.join("a.txt"), "the user's own\n").unwrap();
     let ok = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["merged"], json!(true));
@@ -96,7 +96,7 @@ fn untracked_file_in_the_way_is_kept_and_reported_as_a_warning() {
 #[test]
 fn base_not_checked_out_anywhere_gives_null_sync() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     git(&repo.user, &["checkout", "-q", "-b", "elsewhere"]);
     let ok = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     assert_eq!(ok.outputs["checkout_synced"], json!(null));
@@ -110,7 +110,7 @@ fn base_not_checked_out_anywhere_gives_null_sync() {
 #[test]
 fn base_moving_between_prepare_and_update_is_a_retryable_cas_failure() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     git(&repo.user, &["checkout", "-q", "-b", "elsewhere"]);
     let mut runner = repo.runner();
     let user = repo.user.clone();
@@ -140,7 +140,7 @@ fn base_moving_between_prepare_and_update_is_a_retryable_cas_failure() {
 #[test]
 fn push_sends_the_merge_once_and_never_forces() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let cfg = config(json!({"push": true}));
     let ok = merge(&repo.runner(), &cfg, &repo.facts()).unwrap();
     assert_eq!(ok.outputs["pushed"], json!(true));
@@ -158,14 +158,14 @@ fn push_sends_the_merge_once_and_never_forces() {
 #[test]
 fn push_rejected_because_the_remote_moved_is_retryable_and_keeps_both() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     // Someone else pushes to origin's main.
     let other = repo.origin.parent().unwrap().join("other");
     git(
         repo.origin.parent().unwrap(),
         &["clone", "-q", repo.origin.to_str().unwrap(), "other"],
     );
-    repo.commit(&other, "x.txt", "x\n", "theirs");
+    commit(&other, "x.txt", "x\n", "theirs");
     git(&other, &["push", "-q", "origin", "main"]);
     let theirs = git(&other, &["rev-parse", "HEAD"]);
     let err = merge(
@@ -192,7 +192,7 @@ fn push_rejected_because_the_remote_moved_is_retryable_and_keeps_both() {
 #[test]
 fn a_checkout_left_behind_by_a_crash_is_synced_when_reconciling() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let old = repo.main();
     merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     let new = repo.main();

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use serde_json::json;
 
-use super::fixture::{BRANCH, Repo, TestRunner, config, git, merge};
+use super::fixture::{BRANCH, Repo, TestRunner, commit, config, git, merge};
 use crate::runner::Output;
 
 /// What the fake GitHub knows.
@@ -60,7 +60,7 @@ fn runner_with(repo: &Repo, hub: Rc<RefCell<Hub>>) -> TestRunner {
             ["pr", "view", ..] => view(&hub),
             ["pr", "create", ..] => {
                 hub.created
-                    .push(args.iter().map(|a| a.to_string()).collect());
+                    .push(args.iter().map(ToString::to_string).collect());
                 hub.pr = Some((12, "OPEN"));
                 ok("https://github.com/o/r/pull/12\n")
             }
@@ -78,7 +78,7 @@ fn runner_with(repo: &Repo, hub: Rc<RefCell<Hub>>) -> TestRunner {
             }
             ["pr", "merge", ..] => {
                 hub.merged_with
-                    .push(args.iter().map(|a| a.to_string()).collect());
+                    .push(args.iter().map(ToString::to_string).collect());
                 if let (Some(state), Some((n, _))) = (hub.merge_sets, hub.pr) {
                     hub.pr = Some((n, state));
                 }
@@ -102,7 +102,7 @@ fn pr_config() -> serde_json::Value {
 #[test]
 fn pushes_opens_waits_merges_and_confirms() {
     let repo = Repo::new();
-    let head = repo.commit(&repo.run, "a.txt", "a\n", "run");
+    let head = commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         checks: vec![PENDING, PENDING, PASS],
         merge_sets: Some("MERGED"),
@@ -150,7 +150,7 @@ fn pushes_opens_waits_merges_and_confirms() {
 #[test]
 fn failed_checks_are_fatal_and_name_the_checks() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         checks: vec![PENDING, FAIL],
         ..Hub::default()
@@ -166,7 +166,7 @@ fn failed_checks_are_fatal_and_name_the_checks() {
 #[test]
 fn checks_still_running_after_the_timeout_is_retryable() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         checks: vec![PENDING],
         ..Hub::default()
@@ -186,7 +186,7 @@ fn checks_still_running_after_the_timeout_is_retryable() {
 #[test]
 fn a_merge_gh_claims_but_did_not_happen_is_fatal() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         checks: vec![PASS],
         merge_sets: None,
@@ -205,7 +205,7 @@ fn a_merge_gh_claims_but_did_not_happen_is_fatal() {
 #[test]
 fn an_already_merged_pr_is_reconciled_without_pushing_or_merging() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         pr: Some((7, "MERGED")),
         checks: vec![PASS],
@@ -223,7 +223,7 @@ fn an_already_merged_pr_is_reconciled_without_pushing_or_merging() {
 #[test]
 fn an_open_pr_is_reused_and_strategy_and_delete_branch_map_to_flags() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         pr: Some((3, "OPEN")),
         checks: vec!["[]", "[]"],
@@ -253,7 +253,7 @@ fn an_open_pr_is_reused_and_strategy_and_delete_branch_map_to_flags() {
 #[test]
 fn a_closed_pr_is_fatal() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let hub = Rc::new(RefCell::new(Hub {
         pr: Some((4, "CLOSED")),
         checks: vec![PASS],

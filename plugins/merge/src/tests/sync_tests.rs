@@ -6,13 +6,13 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::fixture::{Repo, config, git, merge};
+use super::fixture::{Repo, commit, config, git, merge};
 
 /// Merges a run that adds `a.txt` and changes `shared.txt`, then puts the user's checkout back
 /// where a kill -9 right after `git update-ref` leaves it. Returns (old, new).
 fn merged_then_killed_before_the_sync(repo: &Repo) -> (String, String) {
-    repo.commit(&repo.run, "a.txt", "a\n", "run adds");
-    repo.commit(&repo.run, "shared.txt", "one\nTWO\nthree\n", "run changes");
+    commit(&repo.run, "a.txt", "a\n", "run adds");
+    commit(&repo.run, "shared.txt", "one\nTWO\nthree\n", "run changes");
     let old = repo.main();
     merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
     let new = repo.main();
@@ -67,7 +67,7 @@ fn unstaged_changes_elsewhere_are_carried_along_when_the_sync_is_rolled_forward(
 #[test]
 fn a_change_of_the_users_to_a_merged_file_is_kept_and_named_never_staged_as_a_reversion() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "b.txt", "b\n", "run adds another");
+    commit(&repo.run, "b.txt", "b\n", "run adds another");
     merged_then_killed_before_the_sync(&repo);
     // While the engine was down the user edited a file the merge changes, created one where
     // the merge adds one, and edited an unrelated one.
@@ -118,7 +118,7 @@ fn a_change_of_the_users_to_a_merged_file_is_kept_and_named_never_staged_as_a_re
 #[test]
 fn a_worktree_list_failing_for_a_moment_is_tried_again() {
     let repo = Repo::new();
-    repo.commit(&repo.run, "a.txt", "a\n", "run");
+    commit(&repo.run, "a.txt", "a\n", "run");
     let mut runner = repo.runner();
     // Another run's `git worktree add` half-way: its registration's commondir is empty.
     let broken = repo.user.join(".git/worktrees/half");

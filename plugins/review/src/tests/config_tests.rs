@@ -39,7 +39,7 @@ fn personas_mix_names_and_mappings() {
             assert_eq!(p.prompt.as_deref(), Some("Look for slow code"));
             assert_eq!(p.model.as_deref(), Some("genius"));
         }
-        other => panic!("{other:?}"),
+        other @ PersonaSpec::Named(_) => panic!("{other:?}"),
     }
     assert_eq!(
         c.blocking_severities(),

@@ -5,7 +5,7 @@ fn file_patch(name: &str, lines: usize) -> String {
         "diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{lines} @@\n"
     );
     for i in 0..lines {
-        p.push_str(&format!("+line {i} of {name}\n"));
+        let _ = writeln!(p, "+line {i} of {name}");
     }
     p
 }
@@ -114,7 +114,10 @@ fn cutting_respects_utf8() {
 
 #[test]
 fn the_note_lists_at_most_thirty_files() {
-    let names: String = (0..40).map(|i| format!("f{i}.rs\n")).collect();
+    let names: String = (0..40).fold(String::new(), |mut names, i| {
+        let _ = writeln!(names, "f{i}.rs");
+        names
+    });
     let patch = file_patch("f0.rs", 400);
     let d = fit("", &names, &patch, patch.len() as u64, 2_000);
     let note = d.truncation_note().unwrap();

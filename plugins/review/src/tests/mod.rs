@@ -34,6 +34,11 @@ pub(crate) fn completed(text: &str, session_id: &str) -> Summary {
 }
 
 /// A completed session answering `text`.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "a SessionScript is a Result (a script may also fail to start its session); this \
+              builds the ones that start"
+)]
 pub(crate) fn answers(text: &str, session_id: &str) -> SessionScript {
     Ok((
         vec![
@@ -45,6 +50,11 @@ pub(crate) fn answers(text: &str, session_id: &str) -> SessionScript {
 }
 
 /// A session that ended with `outcome`.
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "a SessionScript is a Result (a script may also fail to start its session); this \
+              builds the ones that start"
+)]
 pub(crate) fn ended(outcome: Outcome, detail: &str) -> SessionScript {
     let mut summary = completed("", "s-x");
     summary.outcome = outcome;

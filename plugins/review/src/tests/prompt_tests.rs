@@ -1,5 +1,6 @@
 use crate::diff::fit;
 use crate::personas::{Persona, PromptSource};
+use std::fmt::Write as _;
 
 use super::*;
 
@@ -54,7 +55,7 @@ fn the_review_prompt_has_persona_task_diff_and_format() {
 fn a_cut_diff_carries_its_note() {
     let mut patch = String::from("diff --git a/big.rs b/big.rs\n");
     for i in 0..1000 {
-        patch.push_str(&format!("+line {i}\n"));
+        let _ = writeln!(patch, "+line {i}");
     }
     let p = review_prompt(&persona(), &input(&patch, 1_000));
     assert!(p.contains("[The diff is truncated"), "{p}");

@@ -102,24 +102,28 @@ impl Request {
     }
 
     /// Adds a header.
+    #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Sets the body.
+    #[must_use]
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
         self.body = body.into();
         self
     }
 
     /// Sets the time limit (see [`Request::timeout`](struct.Request.html#structfield.timeout)).
+    #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Request {
         self.timeout = Some(timeout);
         self
     }
 
     /// Sets how many bytes of the response body are kept.
+    #[must_use]
     pub fn max_response_bytes(mut self, bytes: usize) -> Request {
         self.max_response_bytes = bytes;
         self

@@ -48,7 +48,7 @@ impl AiderBackend {
 }
 
 impl Backend for AiderBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "aider"
     }
 

@@ -14,20 +14,20 @@
 //!   `prompt_tokens_details.cached_tokens`, aider shows no cache hit: the cached tokens are
 //!   counted as input. Cost: aider's session cost (cumulative, aider's own prices); unknown
 //!   when aider printed no `Cost:` (no prices for the model).
-//! - `Applied edit to PATH` -> ToolStarted + ToolFinished named `edit` (id `edit-N`); the
+//! - `Applied edit to PATH` -> `ToolStarted` + `ToolFinished` named `edit` (id `edit-N`); the
 //!   PATH line aider prints before applying (after the usage report) leaves the summary.
 //! - An API error: a `litellm.XError: ...` line (continued on the next lines when aider wraps
 //!   it), then aider's explanation (`The API provider ...`), then `Retrying in N seconds...`
-//!   while aider retries (-> ApiRetry), or nothing when it gives up (it still exits 0). Login
-//!   failures -> AuthFailed at once (aider does not retry them); quota / billing
-//!   (`insufficient_quota`, `exceeded your current quota`) -> QuotaExhausted at once; context
-//!   overflow -> ContextOverflow at once; a rate limit -> RateLimited when aider gives up, reset
+//!   while aider retries (-> `ApiRetry`), or nothing when it gives up (it still exits 0). Login
+//!   failures -> `AuthFailed` at once (aider does not retry them); quota / billing
+//!   (`insufficient_quota`, `exceeded your current quota`) -> `QuotaExhausted` at once; context
+//!   overflow -> `ContextOverflow` at once; a rate limit -> `RateLimited` when aider gives up, reset
 //!   = now + the delay the error states (`Please try again in 1s.`), if any. A failure not
 //!   followed by a successful message makes the result an error.
 //! - aider's banner and housekeeping (version, model, repo, repo-map, analytics and git-identity
 //!   notices, URLs it repeats after an error) -> Unknown.
-//! - Every other non-empty line -> AssistantText; the result text is those lines.
-//! - finish(exit) -> Result (is_error = exit code not 0 or an unrecovered failure). Killed (no
+//! - Every other non-empty line -> `AssistantText`; the result text is those lines.
+//! - finish(exit) -> Result (`is_error` = exit code not 0 or an unrecovered failure). Killed (no
 //!   exit code): nothing.
 
 use serde_json::{Value, json};
@@ -36,7 +36,7 @@ use crate::backend::StreamParser;
 use crate::event::{AgentEvent, Usage};
 
 use super::reset_time::reset_from_text;
-use super::text::{CONTEXT_OVERFLOW_PHRASES, contains_any_ci, now_ms};
+use super::text::{CONTEXT_OVERFLOW_PHRASES, contains_any_ci, now_ms, saturating_u64};
 
 const AUTH_PHRASES: &[&str] = &[
     "authenticationerror",
@@ -242,7 +242,7 @@ impl AiderParser {
     }
 }
 
-/// `2.4k` -> 2400, `1.2M` -> 1_200_000, `16` -> 16.
+/// `2.4k` -> 2400, `1.2M` -> `1_200_000`, `16` -> 16.
 pub(crate) fn parse_count(s: &str) -> Option<u64> {
     let s = s.trim().replace(',', "");
     let (num, scale) = match s.strip_suffix(['k', 'K']) {
@@ -257,7 +257,7 @@ pub(crate) fn parse_count(s: &str) -> Option<u64> {
         .ok()
         .filter(|v| v.is_finite() && *v >= 0.0)?;
     // Rounding to whole tokens is intended.
-    Some((value * scale).round() as u64)
+    Some(saturating_u64((value * scale).round()))
 }
 
 /// The session cost of a `Cost: $0.01 message, $0.02 session.` part.
@@ -301,7 +301,7 @@ pub(crate) fn retry_delay_ms(line: &str) -> Option<u64> {
     let rest = line.trim().strip_prefix("Retrying in ")?;
     let secs = rest.split_whitespace().next()?.parse::<f64>().ok()?;
     // Rounding to whole milliseconds is intended.
-    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1000.0).round() as u64)
+    (secs.is_finite() && secs >= 0.0).then(|| saturating_u64((secs * 1000.0).round()))
 }
 
 /// A `message_send` analytics line -> its exact counts.

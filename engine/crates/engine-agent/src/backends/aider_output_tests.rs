@@ -121,7 +121,7 @@ fn analytics_events_give_exact_counts_and_cost() {
             output_tokens: 56,
             cache_read_tokens: 3000,
             cache_write_tokens: 800,
-            cost_usd: Some(0.013116),
+            cost_usd: Some(0.013_116),
         }
     );
     // Analytics lines are not stderr noise.

@@ -50,7 +50,7 @@ fn permission_mode_arg(mode: PermissionMode) -> &'static str {
 }
 
 impl Backend for ClaudeBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "claude"
     }
 

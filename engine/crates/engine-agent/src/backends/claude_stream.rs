@@ -3,35 +3,35 @@
 //! `tool_use_result` are skipped).
 //!
 //! Mapping:
-//! - `system/init` -> SessionStarted; `system/api_retry` -> ApiRetry (its delay is kept: after a
-//!   429 it is the API's `retry-after`); other `system` lines -> AuthFailed when they carry a
+//! - `system/init` -> `SessionStarted`; `system/api_retry` -> `ApiRetry` (its delay is kept: after a
+//!   429 it is the API's `retry-after`); other `system` lines -> `AuthFailed` when they carry a
 //!   login failure, else Unknown.
 //! - `stream_event` (`--include-partial-messages`): `message_start` / `message_delta` -> Usage
 //!   (the live count: `assistant` lines only ever carry `output_tokens: 1`); every other stream
 //!   event (text and tool-input deltas, one line per token) is skipped unparsed.
-//! - `assistant`: `text` blocks -> AssistantText (skipped for subagents, i.e. a non-null
+//! - `assistant`: `text` blocks -> `AssistantText` (skipped for subagents, i.e. a non-null
 //!   `parent_tool_use_id`: their text is not the session's answer); `tool_use` blocks ->
-//!   ToolStarted (subagents' too, so supervision sees their tools); `message.usage` -> Usage,
+//!   `ToolStarted` (subagents' too, so supervision sees their tools); `message.usage` -> Usage,
 //!   cumulative for the session and deduplicated by `message.id` (events of one message repeat
 //!   its usage). A message with an `error` is not assistant text: `billing_error`, or any error
 //!   whose text says the credit balance is too low (a billing 429 arrives as `rate_limit`) ->
-//!   QuotaExhausted; `rate_limit` -> RateLimited (reset from the last rejected
+//!   `QuotaExhausted`; `rate_limit` -> `RateLimited` (reset from the last rejected
 //!   `rate_limit_event`, else from the text, else now + the delay of the last 429 retry, which
 //!   Claude takes from `retry-after`, else now + 1 minute for an API 429: an account window
-//!   always comes with a `rate_limit_event`); `authentication_failed` -> AuthFailed; any error
-//!   saying "prompt is too long" -> ContextOverflow.
-//! - `user` `tool_result` blocks (several when tools ran in parallel) -> ToolFinished, named
-//!   after the matching ToolStarted.
-//! - `rate_limit_event` with status `rejected` -> RateLimited (`resetsAt` seconds -> ms).
-//! - `result` -> Result (only the first; later ones are ignored), preceded by ContextOverflow,
-//!   QuotaExhausted, RateLimited or AuthFailed when an error result says so and nothing reported
+//!   always comes with a `rate_limit_event`); `authentication_failed` -> `AuthFailed`; any error
+//!   saying "prompt is too long" -> `ContextOverflow`.
+//! - `user` `tool_result` blocks (several when tools ran in parallel) -> `ToolFinished`, named
+//!   after the matching `ToolStarted`.
+//! - `rate_limit_event` with status `rejected` -> `RateLimited` (`resetsAt` seconds -> ms).
+//! - `result` -> Result (only the first; later ones are ignored), preceded by `ContextOverflow`,
+//!   `QuotaExhausted`, `RateLimited` or `AuthFailed` when an error result says so and nothing reported
 //!   it before. Its usage is `modelUsage` summed over models: the session's true totals (the
 //!   result's own `usage` holds only the last call after a stream was cut and retried, and only
 //!   the first at `error_max_budget_usd`); `usage` when there is no `modelUsage`.
-//! - stderr -> StderrLine, plus AuthFailed for login failures.
+//! - stderr -> `StderrLine`, plus `AuthFailed` for login failures.
 //! - Anything else, or a line that is not JSON -> Unknown.
 //!
-//! AuthFailed, QuotaExhausted and ContextOverflow are reported once per session.
+//! `AuthFailed`, `QuotaExhausted` and `ContextOverflow` are reported once per session.
 
 mod usage;
 
@@ -258,12 +258,12 @@ impl ClaudeParser {
             match error {
                 "billing_error" => self.quota_exhausted(&text, out),
                 _ if contains_any_ci(&text, CLAUDE_QUOTA_PHRASES) => {
-                    self.quota_exhausted(&text, out)
+                    self.quota_exhausted(&text, out);
                 }
                 "rate_limit" => self.rate_limited(&text, out),
                 "authentication_failed" => self.auth_failed(&text, out),
                 _ if contains_any_ci(&text, CONTEXT_OVERFLOW_PHRASES) => {
-                    self.context_overflow(&text, out)
+                    self.context_overflow(&text, out);
                 }
                 _ => {}
             }

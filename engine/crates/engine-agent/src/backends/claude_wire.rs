@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::event::Usage;
 
 use super::lenient::{LBool, LF64, LStr, LText, LU64};
-use super::text::add_tokens;
+use super::text::{add_tokens, saturating_u64};
 
 #[derive(Deserialize)]
 pub(crate) struct Line<'a> {
@@ -89,7 +89,7 @@ impl<'de> Deserialize<'de> for ModelUsage {
             let n = |key: &str| {
                 entry
                     .get(key)
-                    .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+                    .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(saturating_u64)))
                     .unwrap_or(0)
             };
             add_tokens(
@@ -205,6 +205,10 @@ pub(crate) struct RateLimitInfo<'a> {
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are named after Claude's JSON keys, which all end in `_tokens`"
+)]
 pub(crate) struct RawUsage {
     #[serde(default)]
     pub(crate) input_tokens: LU64,

@@ -1,4 +1,4 @@
-//! OpenAI Codex CLI: `codex exec --json`.
+//! `OpenAI` Codex CLI: `codex exec --json`.
 //!
 //! `codex exec --json [-m M] [-s read-only|workspace-write|danger-full-access]
 //! --skip-git-repo-check [extra args] [resume SESSION_ID] -`, with the prompt on stdin: `-` as
@@ -50,7 +50,7 @@ fn sandbox_arg(mode: PermissionMode) -> Option<&'static str> {
 }
 
 impl Backend for CodexBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "codex"
     }
 

@@ -1,10 +1,10 @@
 //! Codex's `exec --json` output, parsed into typed, borrowed structs.
 //!
 //! Mapping:
-//! - `thread.started` -> SessionStarted (`thread_id` is what `resume` takes).
-//! - `item.*` by item type: `agent_message` (completed) -> AssistantText; `command_execution`
-//!   -> ToolStarted / ToolFinished named `command_execution` (ok = exit code 0);
-//!   `file_change` -> ToolStarted + ToolFinished named `file_change`; `mcp_tool_call` ->
+//! - `thread.started` -> `SessionStarted` (`thread_id` is what `resume` takes).
+//! - `item.*` by item type: `agent_message` (completed) -> `AssistantText`; `command_execution`
+//!   -> `ToolStarted` / `ToolFinished` named `command_execution` (ok = exit code 0);
+//!   `file_change` -> `ToolStarted` + `ToolFinished` named `file_change`; `mcp_tool_call` ->
 //!   `mcp__SERVER__TOOL`; `web_search` -> `web_search`; `reasoning`, `todo_list` and `error`
 //!   items (warnings) -> nothing; other item types -> Unknown. Older releases' `item_type` is
 //!   read as `type`. A tool is started once per item id, whether or not `item.started` came.
@@ -16,16 +16,16 @@
 //! - With the thread's rollout file (see [`CodexParser::following_rollout`]), the usage it
 //!   records after every model response is reported as it comes (Codex's stdout has usage only
 //!   at the end of a turn), and at the end of a session that never completed its turn.
-//! - `turn.failed` and `error` -> classified by their message: QuotaExhausted for a quota or
+//! - `turn.failed` and `error` -> classified by their message: `QuotaExhausted` for a quota or
 //!   billing limit (`insufficient_quota`: "Quota exceeded. Check your plan and billing
-//!   details."), RateLimited for a usage limit ("try again in ..." gives the reset time) or
+//!   details."), `RateLimited` for a usage limit ("try again in ..." gives the reset time) or
 //!   for a per-minute 429 Codex gave up retrying ("exceeded retry limit, last status: 429":
-//!   resets within [`PER_MINUTE_RESET_MS`]), AuthFailed for login failures and 401s,
-//!   ContextOverflow for a full context window; `Reconnecting... N/M` -> ApiRetry.
-//!   `turn.failed` then ends the session with Result{is_error}; an `error` is remembered: if the
-//!   process exits without a turn result, finish() ends the session with Result{is_error}
+//!   resets within [`PER_MINUTE_RESET_MS`]), `AuthFailed` for login failures and 401s,
+//!   `ContextOverflow` for a full context window; `Reconnecting... N/M` -> `ApiRetry`.
+//!   `turn.failed` then ends the session with `Result{is_error`}; an `error` is remembered: if the
+//!   process exits without a turn result, `finish()` ends the session with `Result{is_error`}
 //!   carrying it.
-//! - stderr -> StderrLine (+ AuthFailed for login failures).
+//! - stderr -> `StderrLine` (+ `AuthFailed` for login failures).
 
 use std::collections::HashSet;
 

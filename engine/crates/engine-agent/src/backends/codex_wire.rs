@@ -57,6 +57,10 @@ pub(crate) struct Item<'a> {
 /// Codex's token counters (`turn.completed.usage`, a rollout's `total_token_usage`):
 /// `input_tokens` is the whole input, the cached part and the cache writes included.
 #[derive(Deserialize, Clone, Copy, Default)]
+#[expect(
+    clippy::struct_field_names,
+    reason = "the fields are named after Codex's JSON keys, which all end in `_tokens`"
+)]
 pub(crate) struct RawUsage {
     #[serde(default)]
     pub(crate) input_tokens: LU64,

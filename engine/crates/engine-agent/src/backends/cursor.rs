@@ -8,13 +8,13 @@
 //! without approval), plan runs `--mode plan`. No system-prompt flag (put in front of the
 //! prompt), no turn or budget flag (the supervisor enforces both), no tool lists (refused).
 //!
-//! Parsing (Claude-like): `system/init` -> SessionStarted; `assistant` text blocks ->
-//! AssistantText; `tool_call` `started` / `completed` -> ToolStarted / ToolFinished (the name is
+//! Parsing (Claude-like): `system/init` -> `SessionStarted`; `assistant` text blocks ->
+//! `AssistantText`; `tool_call` `started` / `completed` -> `ToolStarted` / `ToolFinished` (the name is
 //! the tool object's key without `ToolCall`, e.g. `readToolCall` -> `read`; ok = a `success`
-//! result with exit code 0 when it has one); `retry/starting` -> ApiRetry; `result` -> Result
+//! result with exit code 0 when it has one); `retry/starting` -> `ApiRetry`; `result` -> Result
 //! (first only; no usage: cursor reports none); `user`, `thinking`, `connection` -> nothing;
-//! anything else -> Unknown. stderr -> StderrLine, plus AuthFailed for login failures and
-//! RateLimited for usage limits. cursor-agent may end without a result: finish() adds nothing
+//! anything else -> Unknown. stderr -> `StderrLine`, plus `AuthFailed` for login failures and
+//! `RateLimited` for usage limits. cursor-agent may end without a result: `finish()` adds nothing
 //! (the supervisor reports the crash).
 
 use std::collections::HashMap;
@@ -54,7 +54,7 @@ impl CursorBackend {
 }
 
 impl Backend for CursorBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "cursor"
     }
 

@@ -1,10 +1,10 @@
 //! Parsing a custom CLI's output with the regexes of its configuration.
 //!
 //! For each text line (text format: every stdout line; jsonl: the text of `assistant_text`
-//! events), in this order: `error_regex` -> Result{is_error}; `session_regex` (first match
-//! only) -> SessionStarted; `cost_regex` -> Usage with that cumulative cost; `result_marker_regex`
-//! -> Result (success); otherwise -> AssistantText. In jsonl format other normalized events pass
-//! through unchanged (only the first Result). stderr -> StderrLine, and `error_regex` applies to
+//! events), in this order: `error_regex` -> `Result{is_error`}; `session_regex` (first match
+//! only) -> `SessionStarted`; `cost_regex` -> Usage with that cumulative cost; `result_marker_regex`
+//! -> Result (success); otherwise -> `AssistantText`. In jsonl format other normalized events pass
+//! through unchanged (only the first Result). stderr -> `StderrLine`, and `error_regex` applies to
 //! it too. finish(exit) -> a Result from the exit code when none came (killed: nothing).
 
 use std::sync::Arc;
@@ -121,7 +121,7 @@ impl CustomParser {
                     AgentEvent::Result { .. } => self.result_seen = true,
                     AgentEvent::Usage { usage } => self.totals = *usage,
                     AgentEvent::SessionStarted { session_id, .. } => {
-                        self.session_id = Some(session_id.clone())
+                        self.session_id = Some(session_id.clone());
                     }
                     _ => {}
                 }

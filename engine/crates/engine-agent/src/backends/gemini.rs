@@ -70,7 +70,7 @@ fn approval_mode(mode: PermissionMode) -> &'static str {
 }
 
 impl Backend for GeminiBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "gemini"
     }
 
@@ -194,7 +194,7 @@ mod tests {
         }
     }
 
-    /// Plan is Gemini's Plan Mode, kept from being left by a policy that denies exit_plan_mode.
+    /// Plan is Gemini's Plan Mode, kept from being left by a policy that denies `exit_plan_mode`.
     #[test]
     fn plan_is_plan_mode_that_cannot_be_left() {
         let req = SessionRequest {

@@ -2,7 +2,7 @@
 //! an exhausted quota or billing, a short (per-minute) limit with its retry delay, a failed
 //! login, and the CLI's own retry notices on stderr.
 
-use crate::backends::text::{USAGE_LIMIT_PHRASES, contains_any_ci};
+use crate::backends::text::{USAGE_LIMIT_PHRASES, contains_any_ci, saturating_u64};
 
 /// Phrases meaning the quota or billing is exhausted: waiting does not help. A key whose
 /// project has no quota says `limit: 0` and "check your plan and billing details"; a per-day
@@ -82,9 +82,9 @@ fn duration_ms(text: &str) -> Option<u64> {
     let unit = &text[end..];
     // Rounding to whole milliseconds is intended.
     if unit.starts_with("ms") {
-        Some(value as u64)
+        Some(saturating_u64(value))
     } else if unit.starts_with('s') {
-        Some((value * 1000.0) as u64)
+        Some(saturating_u64(value * 1000.0))
     } else {
         None
     }

@@ -1,29 +1,29 @@
 //! Gemini CLI's `stream-json` output.
 //!
 //! Mapping:
-//! - `init` -> SessionStarted.
-//! - `message` with role `assistant` -> AssistantText. Chunks marked `delta: true` are joined
+//! - `init` -> `SessionStarted`.
+//! - `message` with role `assistant` -> `AssistantText`. Chunks marked `delta: true` are joined
 //!   and emitted as one text when anything else arrives (or at the end).
-//! - `tool_use` -> ToolStarted; `tool_result` -> ToolFinished (ok = status `success`; output or
+//! - `tool_use` -> `ToolStarted`; `tool_result` -> `ToolFinished` (ok = status `success`; output or
 //!   error message).
-//! - `retry` -> ApiRetry (older versions; 0.61.0 prints its retries on stderr instead).
+//! - `retry` -> `ApiRetry` (older versions; 0.61.0 prints its retries on stderr instead).
 //! - `error` (severity `error`; warnings are ignored) and an error `result`'s message (see
-//!   `gemini_errors`): an exhausted quota or billing -> QuotaExhausted; a rate limit ->
-//!   RateLimited, reset = now + the delay the message asks for (`Please retry in 1s`), when it
-//!   says; a refused key -> AuthFailed; a full context -> ContextOverflow. Remembered for the
+//!   `gemini_errors`): an exhausted quota or billing -> `QuotaExhausted`; a rate limit ->
+//!   `RateLimited`, reset = now + the delay the message asks for (`Please retry in 1s`), when it
+//!   says; a refused key -> `AuthFailed`; a full context -> `ContextOverflow`. Remembered for the
 //!   result.
-//! - `result` -> Result (status `error` -> is_error, subtype from `error.type`; text: the last
+//! - `result` -> Result (status `error` -> `is_error`, subtype from `error.type`; text: the last
 //!   assistant text, or the error message); `stats` -> usage: `input` is the uncached input,
 //!   `cached` the cache reads, and output is `total_tokens - input_tokens`, since `output_tokens`
 //!   (the candidates) leaves out the thinking tokens the API bills as output. A resumed
 //!   session's stats count only its own calls (0.61.0 headless), so nothing is subtracted.
-//! - finish(): exit 41 -> AuthFailed; without a result event, a Result from the exit code:
+//! - `finish()`: exit 41 -> `AuthFailed`; without a result event, a Result from the exit code:
 //!   0 success, 41 `error_auth`, 42 `error_input`, 44 `error_sandbox`, 52 `error_config`,
 //!   53 `error_max_turns`, 54 `error_tool`, 55 `error_untrusted_workspace` (the worktree was
 //!   not trusted: the text says how to fix it), 130 `error_interrupted`, else `error`; its text
 //!   is the last error, else the CLI's last stderr line. Killed (no exit code): nothing.
-//! - stderr -> StderrLine (+ AuthFailed for login failures; the CLI's retry notices `Attempt N
-//!   failed: ... Retrying after Xms...` -> ApiRetry). Other lines -> Unknown.
+//! - stderr -> `StderrLine` (+ `AuthFailed` for login failures; the CLI's retry notices `Attempt N
+//!   failed: ... Retrying after Xms...` -> `ApiRetry`). Other lines -> Unknown.
 
 use std::collections::HashMap;
 

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::text::truncate_at_char_boundary;
+use super::text::{saturating_u64, truncate_at_char_boundary};
 
 /// Longest tool output kept in [`crate::AgentEvent::ToolFinished`] (bytes); the rest is cut at a
 /// character boundary while parsing, so large outputs are never copied whole.
@@ -79,7 +79,7 @@ macro_rules! absent_for_other_types {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct LStr<'a>(pub Option<Cow<'a, str>>);
 
-impl<'a> LStr<'a> {
+impl LStr<'_> {
     /// The string, or "" when absent.
     pub(crate) fn as_str(&self) -> &str {
         self.0.as_deref().unwrap_or("")
@@ -252,7 +252,7 @@ impl<'de> Visitor<'de> for LU64Visitor {
 
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
         // Truncation is intended: counters reported as floats are whole numbers.
-        Ok((v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64))
+        Ok((v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then(|| saturating_u64(v)))
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {

@@ -46,7 +46,7 @@ impl OpencodeBackend {
 }
 
 impl Backend for OpencodeBackend {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "opencode"
     }
 

@@ -2,35 +2,35 @@
 //! opencode 1.18.33; real transcripts in tests/fixtures/opencode/real).
 //!
 //! Stdout lines `{type, timestamp, sessionID, part}`:
-//! - the first `sessionID` seen -> SessionStarted (opencode has no init event).
-//! - `text` -> AssistantText (printed whole, when the text part ends).
-//! - `tool_use` (printed when the call ends) -> ToolStarted + ToolFinished (status `completed`
-//!   ok, `error` not ok); other statuses -> ToolStarted only. Started once per `callID`.
+//! - the first `sessionID` seen -> `SessionStarted` (opencode has no init event).
+//! - `text` -> `AssistantText` (printed whole, when the text part ends).
+//! - `tool_use` (printed when the call ends) -> `ToolStarted` + `ToolFinished` (status `completed`
+//!   ok, `error` not ok); other statuses -> `ToolStarted` only. Started once per `callID`.
 //! - `step_finish` -> Usage, cumulative over this run: cost is the sum of `part.cost`, tokens
 //!   the sum of `part.tokens` (`input` excludes cached input; reasoning tokens count as output).
 //!   Each `step_finish` holds that step's usage only, also after `-s SESSION` (the resumed
 //!   session's earlier steps are not repeated), and a stream cut and retried by opencode reports
 //!   nothing for the cut attempt. Subagent (`task`) sessions and the session-title request are
 //!   not printed, so their tokens are not seen.
-//! - `error` (opencode gave up: exit 1) -> AuthFailed (`ProviderAuthError`, HTTP 401/403),
-//!   QuotaExhausted (quota or billing), RateLimited (HTTP 429 or a usage limit),
-//!   ContextOverflow; remembered for the result.
+//! - `error` (opencode gave up: exit 1) -> `AuthFailed` (`ProviderAuthError`, HTTP 401/403),
+//!   `QuotaExhausted` (quota or billing), `RateLimited` (HTTP 429 or a usage limit),
+//!   `ContextOverflow`; remembered for the result.
 //! - `step_start` -> nothing; anything else -> Unknown.
 //!
-//! Stderr: every line -> StderrLine. opencode retries a failed model call by itself, forever,
+//! Stderr: every line -> `StderrLine`. opencode retries a failed model call by itself, forever,
 //! without a word on stdout (per-minute 429s after `retry-after`, quota 429s and dropped streams
 //! alike); with `--print-logs --log-level ERROR` each failed call is a logfmt line
 //! `level=ERROR ... message="stream error" session.id=ses_... error.error="AI_APICallError: ..."`.
-//! Such a line -> SessionStarted when no session was seen yet (a session whose first call fails
+//! Such a line -> `SessionStarted` when no session was seen yet (a session whose first call fails
 //! prints nothing on stdout), and by its message:
-//! - quota or billing exhausted -> QuotaExhausted and an error Result: retrying cannot help, so
+//! - quota or billing exhausted -> `QuotaExhausted` and an error Result: retrying cannot help, so
 //!   the session is over (the supervisor stops the still-retrying process after its grace).
-//! - a rate limit -> RateLimited with the reset the message states (`Please try again in 20s`),
+//! - a rate limit -> `RateLimited` with the reset the message states (`Please try again in 20s`),
 //!   else [`UNSTATED_RETRY_MS`] from now; opencode keeps retrying, so the session goes on.
 //! - anything else (a dropped stream, an overloaded server) -> nothing more.
 //!
-//! finish(): opencode has no terminal event, so the exit ends the session with a Result
-//! (is_error when the exit code is not 0 or an error was seen). Killed: nothing.
+//! `finish()`: opencode has no terminal event, so the exit ends the session with a Result
+//! (`is_error` when the exit code is not 0 or an error was seen). Killed: nothing.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -338,7 +338,7 @@ impl StreamParser for OpencodeParser {
             "text" => {
                 let text = part.get("text").and_then(Value::as_str).unwrap_or("");
                 if !text.is_empty() {
-                    self.last_text = text.to_owned();
+                    text.clone_into(&mut self.last_text);
                     out.push(AgentEvent::AssistantText {
                         text: text.to_owned(),
                     });

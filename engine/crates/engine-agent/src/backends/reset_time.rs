@@ -3,7 +3,7 @@
 //! (`try again in 2 days 3 hours 5 minutes`), or a clock time in UTC (`resets 8pm (UTC)`).
 //! Clock times in other zones (`resets 8pm (Europe/Berlin)`, `try again at 3:42 PM`) give None.
 
-use super::text::epoch_to_ms;
+use super::text::{epoch_to_ms, saturating_u64};
 
 const MINUTE_MS: u64 = 60_000;
 const HOUR_MS: u64 = 60 * MINUTE_MS;
@@ -64,7 +64,7 @@ fn relative_delay(text: &str) -> Option<u64> {
             break;
         }
         // Rounding to whole milliseconds is intended.
-        total = total.saturating_add((value * scale as f64) as u64);
+        total = total.saturating_add(saturating_u64(value * scale as f64));
         found = true;
     }
     found.then_some(total)
@@ -92,9 +92,8 @@ fn utc_clock(text: &str, now_ms: u64) -> Option<u64> {
     };
     let hour = match meridiem {
         Some(pm) if (1..=12).contains(&h) => h % 12 + if pm { 12 } else { 0 },
-        Some(_) => return None,
         None if h < 24 => h,
-        None => return None,
+        Some(_) | None => return None,
     };
     if m >= 60 {
         return None;

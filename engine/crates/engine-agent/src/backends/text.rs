@@ -1,5 +1,5 @@
 //! Small helpers shared by the parsers: truncation, case-insensitive matching, the phrases CLIs
-//! use for the failures every backend must recognise, and saturating usage sums.
+//! use for the failures every backend must recognise, and saturating numbers and usage sums.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -51,8 +51,7 @@ pub(crate) fn contains_any_ci(haystack: &str, needles: &[&str]) -> bool {
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Seconds since the epoch as milliseconds; values that already look like milliseconds (13+
@@ -63,6 +62,17 @@ pub(crate) fn epoch_to_ms(value: u64) -> u64 {
     } else {
         value.saturating_mul(1000)
     }
+}
+
+/// A number an agent printed (token count, milliseconds) as a whole `u64`, rounded toward zero
+/// and saturating: NaN and negatives read as 0, values past `u64::MAX` as `u64::MAX`.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "Rust's float-to-integer `as` saturates, which is exactly the conversion wanted"
+)]
+pub(crate) fn saturating_u64(value: f64) -> u64 {
+    value as u64
 }
 
 /// Adds token counts to cumulative usage, saturating: the numbers come from the agent.
@@ -99,6 +109,14 @@ mod tests {
             USAGE_LIMIT_PHRASES
         ));
         assert!(!contains_any_ci("all good", USAGE_LIMIT_PHRASES));
+    }
+
+    #[test]
+    fn floats_become_whole_saturated_counts() {
+        assert_eq!(saturating_u64(12.9), 12);
+        assert_eq!(saturating_u64(-3.0), 0);
+        assert_eq!(saturating_u64(f64::NAN), 0);
+        assert_eq!(saturating_u64(1e30), u64::MAX);
     }
 
     #[test]

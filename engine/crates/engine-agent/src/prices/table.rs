@@ -6,7 +6,7 @@
 //! - Anthropic: <https://platform.claude.com/docs/en/about-claude/pricing> ("Model pricing").
 //!   The cache-write column is the 5-minute rate (1.25 x input); 1-hour writes cost 2 x input.
 //!   Haiku 5.5 is priced at its rate for prompts up to 100K tokens.
-//! - OpenAI: <https://developers.openai.com/api/docs/pricing> (Standard). OpenAI bills no cache
+//! - `OpenAI`: <https://developers.openai.com/api/docs/pricing> (Standard). `OpenAI` bills no cache
 //!   writes: the column repeats the input price so a parser that reports some still costs them.
 //! - Google: <https://ai.google.dev/gemini-api/docs/pricing> (paid tier, prompts up to 200K
 //!   tokens; longer prompts cost more). The cache-write column repeats the input price (cache

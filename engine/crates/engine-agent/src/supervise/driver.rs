@@ -74,6 +74,21 @@ struct State {
     cancel_open: bool,
 }
 
+impl State {
+    /// Whether the session is over: the process exited and its pipes are drained (or stay
+    /// quiet), or it cannot be reaped after SIGKILL.
+    fn over(&self, now: Instant) -> bool {
+        if let Some((_, exit_at)) = self.exit {
+            let idle_since = exit_at.max(self.last_line_at);
+            return !self.lines_open
+                || now >= exit_at + EXIT_DRAIN_MAX
+                || now >= idle_since + EXIT_DRAIN_IDLE;
+        }
+        matches!(self.killing, Some(k) if k.sigkill_sent
+            && now >= k.sigterm_at + KILL_ESCALATION + REAP_WAIT)
+    }
+}
+
 impl Driver {
     /// Runs the session to its end.
     pub(crate) async fn run(mut self) -> Summary {
@@ -93,10 +108,10 @@ impl Driver {
             lines_open: true,
             cancel_open: true,
         };
-        while !self.over(&state, Instant::now()) {
+        while !state.over(Instant::now()) {
             tokio::select! {
                 line = self.lines.recv(), if state.lines_open => match line {
-                    Some(line) => self.take_lines(&mut state, line),
+                    Some(line) => self.take_lines(&mut state, &line),
                     None => state.lines_open = false,
                 },
                 exited = &mut self.exited, if state.exit.is_none() => {
@@ -114,26 +129,13 @@ impl Driver {
         self.end(state)
     }
 
-    /// Whether the session is over: the process exited and its pipes are drained (or stay
-    /// quiet), or it cannot be reaped after SIGKILL.
-    fn over(&self, state: &State, now: Instant) -> bool {
-        if let Some((_, exit_at)) = state.exit {
-            let idle_since = exit_at.max(state.last_line_at);
-            return !state.lines_open
-                || now >= exit_at + EXIT_DRAIN_MAX
-                || now >= idle_since + EXIT_DRAIN_IDLE;
-        }
-        matches!(state.killing, Some(k) if k.sigkill_sent
-            && now >= k.sigterm_at + KILL_ESCALATION + REAP_WAIT)
-    }
-
     /// Handles `first` and whatever else is already waiting, up to a batch.
-    fn take_lines(&mut self, state: &mut State, first: Line) {
+    fn take_lines(&mut self, state: &mut State, first: &Line) {
         let now = Instant::now();
         self.line(state, first, now);
         for _ in 1..LINE_BATCH {
             match self.lines.try_recv() {
-                Ok(line) => self.line(state, line, now),
+                Ok(line) => self.line(state, &line, now),
                 Err(mpsc::error::TryRecvError::Empty) => return,
                 Err(mpsc::error::TryRecvError::Disconnected) => {
                     state.lines_open = false;
@@ -143,7 +145,7 @@ impl Driver {
         }
     }
 
-    fn line(&mut self, state: &mut State, line: Line, now: Instant) {
+    fn line(&mut self, state: &mut State, line: &Line, now: Instant) {
         state.last_line_at = now;
         self.transcript
             .line(line.stream.name(), &line.text, line.truncated);

@@ -46,8 +46,8 @@ mod tests {
 
     #[test]
     fn durations_read_naturally() {
-        assert_eq!(duration_text(Duration::from_secs(1200)), "20m00s");
-        assert_eq!(duration_text(Duration::from_secs(3900)), "1h05m00s");
+        assert_eq!(duration_text(Duration::from_mins(20)), "20m00s");
+        assert_eq!(duration_text(Duration::from_mins(65)), "1h05m00s");
         assert_eq!(duration_text(Duration::from_secs(5)), "5s");
         assert_eq!(duration_text(Duration::from_millis(1500)), "1.5s");
         assert_eq!(duration_text(Duration::from_millis(300)), "300ms");

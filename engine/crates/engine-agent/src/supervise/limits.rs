@@ -41,13 +41,13 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            inactivity: Duration::from_secs(20 * 60),
-            frozen_warning: Duration::from_secs(3 * 60),
-            silence_backstop: Duration::from_secs(50 * 60),
-            quick_tool_warn: Duration::from_secs(2 * 60),
-            quick_tool_kill: Duration::from_secs(5 * 60),
-            long_tool_warn: Duration::from_secs(10 * 60),
-            long_tool_kill: Duration::from_secs(45 * 60),
+            inactivity: Duration::from_mins(20),
+            frozen_warning: Duration::from_mins(3),
+            silence_backstop: Duration::from_mins(50),
+            quick_tool_warn: Duration::from_mins(2),
+            quick_tool_kill: Duration::from_mins(5),
+            long_tool_warn: Duration::from_mins(10),
+            long_tool_kill: Duration::from_mins(45),
             long_tools: [
                 "Bash",
                 "Task",
@@ -96,11 +96,11 @@ mod tests {
     #[test]
     fn defaults_are_the_reference_numbers() {
         let limits = Limits::default();
-        assert_eq!(limits.inactivity, Duration::from_secs(1200));
-        assert_eq!(limits.frozen_warning, Duration::from_secs(180));
-        assert_eq!(limits.silence_backstop, Duration::from_secs(3000));
-        assert_eq!(limits.quick_tool_kill, Duration::from_secs(300));
-        assert_eq!(limits.long_tool_kill, Duration::from_secs(2700));
+        assert_eq!(limits.inactivity, Duration::from_mins(20));
+        assert_eq!(limits.frozen_warning, Duration::from_mins(3));
+        assert_eq!(limits.silence_backstop, Duration::from_mins(50));
+        assert_eq!(limits.quick_tool_kill, Duration::from_mins(5));
+        assert_eq!(limits.long_tool_kill, Duration::from_mins(45));
         assert_eq!(limits.post_result_grace, Duration::from_secs(5));
         assert_eq!(limits.shortest(), Duration::from_secs(5));
     }

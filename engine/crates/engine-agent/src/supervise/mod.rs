@@ -21,7 +21,7 @@
 //!   outcome stays the result's (EOF is never awaited).
 //!
 //! Every kill sends SIGTERM to the whole group, then SIGKILL 2 s later. When the session ends
-//! the group is SIGKILLed (background children die too); dropping a [`Session`] kills it at
+//! the group is `SIGKILLed` (background children die too); dropping a [`Session`] kills it at
 //! once. The [`Summary`] combines the terminal event, the exit code and the events seen.
 //!
 //! [`Session::start`] must be called from async code on a tokio runtime (not from
@@ -38,6 +38,7 @@ mod spend;
 mod transcript;
 mod watchdog;
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -113,12 +114,18 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn set_spent(&self, spent: Option<f64>, estimated: bool) {
-        *self.spent.lock().unwrap_or_else(|p| p.into_inner()) = spent;
+        *self
+            .spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = spent;
         self.estimated.store(estimated, Ordering::SeqCst);
     }
 
     fn spent(&self) -> Option<f64> {
-        *self.spent.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The task has killed what was left of the group: the handle must not signal it again.
@@ -305,7 +312,8 @@ fn command_line(invocation: &Invocation, group: Option<ProcessGroup>) -> String 
     let mut line = format::clip_chars(&line, COMMAND_LINE_CHARS);
     line.push('`');
     if let Some(group) = group {
-        line.push_str(&format!(" (pid {})", group.id()));
+        // Writing into a String cannot fail.
+        let _ = write!(line, " (pid {})", group.id());
     }
     line
 }

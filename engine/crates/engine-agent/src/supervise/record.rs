@@ -104,7 +104,7 @@ impl Record {
                 if self.result.is_some() {
                     return false;
                 }
-                self.result_session_id = session_id.clone();
+                self.result_session_id.clone_from(session_id);
                 self.result = Some(FinalResult {
                     is_error: *is_error,
                     subtype: subtype.clone(),

@@ -15,7 +15,7 @@ fn result(is_error: bool, subtype: &str) -> AgentEvent {
     }
 }
 
-fn summarize(events: &[AgentEvent], ending: Ending) -> Summary {
+fn summarize(events: &[AgentEvent], ending: &Ending) -> Summary {
     let mut record = Record::default();
     let mut spend = Spend::new(Pricing::none(), None);
     for event in events {
@@ -24,7 +24,7 @@ fn summarize(events: &[AgentEvent], ending: Ending) -> Summary {
         }
         record.event(event);
     }
-    record.summary(&ending, &spend)
+    record.summary(ending, &spend)
 }
 
 fn exited(code: i32) -> Ending {
@@ -36,7 +36,7 @@ fn exited(code: i32) -> Ending {
 
 #[test]
 fn success_result_completes_even_with_a_bad_exit_code() {
-    let s = summarize(&[result(false, "success")], exited(1));
+    let s = summarize(&[result(false, "success")], &exited(1));
     assert_eq!(s.outcome, Outcome::Completed);
     assert_eq!(s.result_text, "done");
     assert_eq!(s.session_id.as_deref(), Some("s-result"));
@@ -51,14 +51,14 @@ fn error_result_is_explained_by_what_was_seen() {
         resets_at_ms: Some(42),
         message: "hit your limit".into(),
     };
-    let s = summarize(&[limit, result(true, "success")], exited(0));
+    let s = summarize(&[limit, result(true, "success")], &exited(0));
     assert_eq!(s.outcome, Outcome::RateLimited);
     assert_eq!(s.resets_at_ms, Some(42));
 
     let auth = AgentEvent::AuthFailed {
         message: "OAuth token has expired".into(),
     };
-    let s = summarize(&[auth, result(true, "error_during_execution")], exited(1));
+    let s = summarize(&[auth, result(true, "error_during_execution")], &exited(1));
     assert_eq!(s.outcome, Outcome::AuthFailed);
 
     let overflow = AgentEvent::ContextOverflow {
@@ -66,20 +66,20 @@ fn error_result_is_explained_by_what_was_seen() {
     };
     let s = summarize(
         &[overflow, result(true, "error_during_execution")],
-        exited(1),
+        &exited(1),
     );
     assert_eq!(s.outcome, Outcome::ContextOverflow);
 
-    let s = summarize(&[result(true, "error_during_execution")], exited(1));
+    let s = summarize(&[result(true, "error_during_execution")], &exited(1));
     assert_eq!(s.outcome, Outcome::Errored);
     assert_eq!(s.resets_at_ms, None);
 }
 
 #[test]
 fn subtypes_name_the_cli_limits() {
-    let s = summarize(&[result(true, "error_max_turns")], exited(0));
+    let s = summarize(&[result(true, "error_max_turns")], &exited(0));
     assert_eq!(s.outcome, Outcome::MaxTurns);
-    let s = summarize(&[result(true, "error_max_budget_usd")], exited(0));
+    let s = summarize(&[result(true, "error_max_budget_usd")], &exited(0));
     assert_eq!(s.outcome, Outcome::BudgetExceeded);
 }
 
@@ -90,7 +90,7 @@ fn a_cli_refusing_its_configuration_is_misconfigured_not_errored() {
         if let AgentEvent::Result { text, .. } = &mut refused {
             *text = format!("{} set GEMINI_CLI_TRUST_WORKSPACE=true", "x".repeat(400));
         }
-        let s = summarize(&[refused], exited(55));
+        let s = summarize(&[refused], &exited(55));
         assert_eq!(s.outcome, Outcome::Misconfigured, "{subtype}");
         assert!(s.detail.starts_with("the agent CLI is misconfigured: xxx"));
         assert!(
@@ -116,7 +116,7 @@ fn no_result_is_a_crash_with_stderr() {
             line: format!("line {i}"),
         })
         .collect();
-    let s = summarize(&events, exited(3));
+    let s = summarize(&events, &exited(3));
     assert_eq!(s.outcome, Outcome::Crashed);
     assert_eq!(
         s.detail,
@@ -130,7 +130,7 @@ fn kills_stand_unless_a_limit_explains_a_stuck_cli() {
         kill: Some((outcome, "rule".into())),
         ..Ending::default()
     };
-    let s = summarize(&[], kill(Outcome::KilledInactive));
+    let s = summarize(&[], &kill(Outcome::KilledInactive));
     assert_eq!(
         (s.outcome, s.detail.as_str()),
         (Outcome::KilledInactive, "rule")
@@ -138,9 +138,9 @@ fn kills_stand_unless_a_limit_explains_a_stuck_cli() {
     let auth = AgentEvent::AuthFailed {
         message: "Please run /login".into(),
     };
-    let s = summarize(std::slice::from_ref(&auth), kill(Outcome::KilledInactive));
+    let s = summarize(std::slice::from_ref(&auth), &kill(Outcome::KilledInactive));
     assert_eq!(s.outcome, Outcome::AuthFailed);
-    let s = summarize(&[auth], kill(Outcome::Cancelled));
+    let s = summarize(&[auth], &kill(Outcome::Cancelled));
     assert_eq!(s.outcome, Outcome::Cancelled);
 }
 
@@ -150,7 +150,7 @@ fn a_result_outranks_the_kill_after_it() {
         killed_after_result: Some("killed 5s after its result".into()),
         ..Ending::default()
     };
-    let s = summarize(&[result(false, "success")], ending);
+    let s = summarize(&[result(false, "success")], &ending);
     assert_eq!(s.outcome, Outcome::Completed);
     assert!(
         s.detail.ends_with("killed 5s after its result"),
@@ -168,7 +168,7 @@ fn usage_falls_back_to_the_last_cumulative_update() {
             ..Usage::default()
         },
     };
-    let s = summarize(&[usage], exited(0));
+    let s = summarize(&[usage], &exited(0));
     assert_eq!(s.usage.output_tokens, 99);
     assert_eq!(s.usage.cost_usd, Some(0.25));
     assert_eq!(s.turns, 0);
@@ -185,19 +185,19 @@ fn an_exhausted_quota_is_its_own_outcome_and_outranks_a_rate_limit() {
     };
     let s = summarize(
         &[limit, quota.clone(), result(true, "error_during_execution")],
-        exited(1),
+        &exited(1),
     );
     assert_eq!(s.outcome, Outcome::QuotaExhausted);
     assert!(s.detail.contains("insufficient_quota"), "{}", s.detail);
     assert_eq!(s.resets_at_ms, None);
     // Without a result, and when a stuck CLI is killed after saying so.
-    let s = summarize(std::slice::from_ref(&quota), exited(1));
+    let s = summarize(std::slice::from_ref(&quota), &exited(1));
     assert_eq!(s.outcome, Outcome::QuotaExhausted);
     let ending = Ending {
         kill: Some((Outcome::KilledInactive, "no output".into())),
         ..Ending::default()
     };
-    let s = summarize(&[quota], ending);
+    let s = summarize(&[quota], &ending);
     assert_eq!(s.outcome, Outcome::QuotaExhausted);
 }
 
@@ -208,7 +208,7 @@ fn a_final_spend_past_the_budget_is_budget_exceeded_even_after_a_success() {
         exit_code: Some(0),
         ..Ending::default()
     };
-    let s = summarize(&[result(false, "success")], ending.clone());
+    let s = summarize(&[result(false, "success")], &ending);
     assert_eq!(s.outcome, Outcome::BudgetExceeded);
     assert!(s.detail.starts_with("spent $3.00"), "{}", s.detail);
     assert_eq!(s.result_text, "done", "the work's text is kept");
@@ -217,7 +217,7 @@ fn a_final_spend_past_the_budget_is_budget_exceeded_even_after_a_success() {
         kill: Some((Outcome::Cancelled, "cancelled by the stage".into())),
         ..ending
     };
-    let s = summarize(&[], cancelled);
+    let s = summarize(&[], &cancelled);
     assert_eq!(s.outcome, Outcome::Cancelled);
 }
 

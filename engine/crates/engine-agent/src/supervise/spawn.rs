@@ -34,37 +34,35 @@ pub(crate) fn spawn(
 ) -> Result<(Child, Option<engine_confine::StartGuard>), SuperviseError> {
     check_cwd(&spec.cwd)?;
     let invocation = &spec.invocation;
-    let (mut command, guard) =
-        match &spec.confinement {
-            Some(confinement) => {
-                let path = invocation
-                    .env
-                    .iter()
-                    .chain(spec.env.iter())
-                    .find(|(k, _)| k == "PATH")
-                    .map(|(_, v)| v.as_str());
-                let launch = engine_confine::Launch {
-                    purpose: engine_confine::Purpose::Agent,
-                    program: Path::new(&invocation.program),
-                    args: &invocation.args,
-                    cwd: &spec.cwd,
-                    extra_writable: &confinement.extra_writable,
-                    extra_readable: &confinement.extra_readable,
-                };
-                let (command, guard) = confinement.sandbox.command(&launch, path).map_err(|e| {
-                    SuperviseError::Spawn {
-                        program: invocation.program.clone(),
-                        message: e.to_string(),
-                    }
-                })?;
-                (command, Some(guard))
-            }
-            None => {
-                let mut command = Command::new(&invocation.program);
-                command.args(&invocation.args);
-                (command, None)
-            }
+    let (mut command, guard) = if let Some(confinement) = &spec.confinement {
+        let path = invocation
+            .env
+            .iter()
+            .chain(spec.env.iter())
+            .find(|(k, _)| k == "PATH")
+            .map(|(_, v)| v.as_str());
+        let launch = engine_confine::Launch {
+            purpose: engine_confine::Purpose::Agent,
+            program: Path::new(&invocation.program),
+            args: &invocation.args,
+            cwd: &spec.cwd,
+            extra_writable: &confinement.extra_writable,
+            extra_readable: &confinement.extra_readable,
         };
+        let (command, guard) =
+            confinement
+                .sandbox
+                .command(&launch, path)
+                .map_err(|e| SuperviseError::Spawn {
+                    program: invocation.program.clone(),
+                    message: e.to_string(),
+                })?;
+        (command, Some(guard))
+    } else {
+        let mut command = Command::new(&invocation.program);
+        command.args(&invocation.args);
+        (command, None)
+    };
     command
         .current_dir(&spec.cwd)
         .env_clear()

@@ -306,7 +306,7 @@ mod tests {
     fn silence_backstop_fires_while_a_tool_runs() {
         let t0 = Instant::now();
         let mut limits = limits();
-        limits.long_tool_kill = Duration::from_secs(3600);
+        limits.long_tool_kill = Duration::from_hours(1);
         let mut dog = Watchdog::new(limits, t0);
         dog.event(&started("1", "Task"), t0);
         assert_eq!(kill_outcome(&dog.tick(at(t0, 49))), None);

@@ -3,6 +3,13 @@
 //! supervisor against real `sh` processes. `cargo test -p engine-agent --test all supervise::`
 //! runs one module.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 mod common;
 mod jsonl_dialect;
 // The input mutator shared by every fuzz test of the repository, as a file.

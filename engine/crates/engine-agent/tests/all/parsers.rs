@@ -215,7 +215,7 @@ fn claude_normal_session_with_parallel_tools_subagent_retry_and_cost() {
             final_text,
             Some(CLAUDE_SESSION),
             Some(7),
-            Some(costing(tokens(37, 813, 64912, 16284), 0.0891243)),
+            Some(costing(tokens(37, 813, 64912, 16284), 0.089_124_3)),
         ),
     ];
     assert_events(&run(b, "normal", Some(0)), &expected);

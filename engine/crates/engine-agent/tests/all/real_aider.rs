@@ -62,7 +62,7 @@ fn two_line_cost_report_exact_tokens_and_cost() {
             output_tokens: 56,
             cache_read_tokens: 3000,
             cache_write_tokens: 800,
-            cost_usd: Some(0.013116),
+            cost_usd: Some(0.013_116),
         }
     );
     assert_eq!(text, SUMMARY);
@@ -93,7 +93,7 @@ fn openai_cached_tokens_are_invisible_to_aider() {
         Usage {
             input_tokens: 1534,
             output_tokens: 56,
-            cost_usd: Some(0.003516),
+            cost_usd: Some(0.003_516),
             ..Usage::default()
         }
     );

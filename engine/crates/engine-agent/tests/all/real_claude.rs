@@ -131,7 +131,7 @@ fn normal_session_writes_the_file_and_counts_exactly() {
     let (subtype, is_error, text, _, usage) = result(&events);
     assert_eq!((subtype, is_error), ("success", false));
     assert!(text.ends_with("<promise>COMPLETE</promise>"));
-    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017775)));
+    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017_775)));
     // The live count (message_start + message_delta) matches the result to the token.
     assert_eq!(last_live_usage(&events), Some(tokens(2700, 70, 1300, 300)));
 }
@@ -142,7 +142,7 @@ fn a_cut_stream_retried_counts_both_calls_from_model_usage() {
     let (subtype, _, _, _, usage) = result(&events);
     assert_eq!(subtype, "success");
     // The line's own `usage` says 1500/40/800/0: the last call only.
-    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017775)));
+    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017_775)));
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn a_429_claude_retried_is_only_a_retry() {
     );
     let (subtype, is_error, _, _, usage) = result(&events);
     assert_eq!((subtype, is_error), ("success", false));
-    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017775)));
+    assert_eq!(usage, Some(costing(tokens(2700, 70, 1300, 300), 0.017_775)));
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn the_budget_stop_counts_model_usage_not_zeros_or_the_first_call() {
     let (subtype, is_error, _, _, usage) = result(&events);
     assert_eq!((subtype, is_error), ("error_max_budget_usd", true));
     // The line's own `usage` holds the first call only (1200/30/500/300).
-    assert_eq!(usage, Some(costing(tokens(2500, 80, 1100, 300), 0.016925)));
+    assert_eq!(usage, Some(costing(tokens(2500, 80, 1100, 300), 0.016_925)));
 }
 
 #[test]
@@ -284,6 +284,9 @@ fn a_resumed_session_reports_only_its_own_usage() {
     let (_, _, text, id2, usage2) = result(&second);
     assert!(text.ends_with("<promise>COMPLETE</promise>"));
     assert_eq!(id1, id2, "--resume keeps the session id");
-    assert_eq!(usage1, Some(costing(tokens(2500, 80, 1100, 300), 0.016925)));
+    assert_eq!(
+        usage1,
+        Some(costing(tokens(2500, 80, 1100, 300), 0.016_925))
+    );
     assert_eq!(usage2, Some(costing(tokens(1500, 40, 800, 0), 0.0089)));
 }

@@ -1,5 +1,5 @@
 //! The Codex parser on the real CLI's output (`codex-cli 0.171.0`, recorded against the
-//! conformance suite's mock OpenAI Responses API: tests/fixtures/codex/real/README.md). Where
+//! conformance suite's mock `OpenAI` Responses API: tests/fixtures/codex/real/README.md). Where
 //! these differ from the hand-written fixtures, these win.
 
 use crate::common::count;
@@ -117,7 +117,7 @@ fn a_cut_stream_codex_retries_keeps_the_exact_totals() {
     assert!(!result(&events).0);
 }
 
-/// `resume.rollout.jsonl` placed where Codex keeps it under a CODEX_HOME.
+/// `resume.rollout.jsonl` placed where Codex keeps it under a `CODEX_HOME`.
 fn codex_home_with_rollout() -> (tempfile::TempDir, String) {
     let first = read("resume_first.jsonl");
     let thread = first
@@ -193,7 +193,11 @@ fn usage_is_read_from_the_rollout_before_the_turn_ends() {
     events.extend(parser.finish(None));
     // The rollout holds both responses of resume_first (it was copied after that session).
     assert_eq!(last_usage(&events), Some(tokens(2700, 70, 1300)));
-    assert_eq!(count(&events, |e| e.is_terminal()), 0, "killed: no result");
+    assert_eq!(
+        count(&events, engine_agent::AgentEvent::is_terminal),
+        0,
+        "killed: no result"
+    );
 }
 
 #[test]
@@ -285,10 +289,10 @@ fn read_only_sandbox_refuses_writes_and_the_backend_says_so() {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    let elapsed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+        .unwrap();
+    u64::try_from(elapsed.as_millis()).unwrap()
 }
 
 /// Every prefix-cut of every real line (a stream torn mid-line) is handled without a panic and
@@ -299,7 +303,8 @@ fn torn_real_lines_never_panic_and_results_stay_unique() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         // Rollout files are not Codex's output (and their long lines make this slow).
-        if name.contains(".rollout.") || !(name.ends_with(".jsonl") || name.ends_with(".stderr")) {
+        let extension = path.extension().and_then(|e| e.to_str());
+        if name.contains(".rollout.") || !matches!(extension, Some("jsonl" | "stderr")) {
             continue;
         }
         let content = std::fs::read_to_string(&path).unwrap();

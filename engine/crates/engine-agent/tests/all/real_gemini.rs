@@ -108,7 +108,7 @@ fn cut_and_retried_stream_keeps_every_token() {
     assert_eq!(usage, Some(tokens(2300, 70, 1600)));
 }
 
-/// A per-minute 429 the CLI retried: an ApiRetry from its stderr notice, no rate limit.
+/// A per-minute 429 the CLI retried: an `ApiRetry` from its stderr notice, no rate limit.
 #[test]
 fn per_minute_limit_retried_by_the_cli_is_a_retry_not_a_limit() {
     let ev = events("rate_limit_retried");
@@ -162,7 +162,7 @@ fn billing_quota_is_quota_exhausted() {
     assert!(result(&ev).0);
 }
 
-/// A bad key (400), 401 UNAUTHENTICATED and 403 PERMISSION_DENIED all mean the login failed.
+/// A bad key (400), 401 UNAUTHENTICATED and 403 `PERMISSION_DENIED` all mean the login failed.
 #[test]
 fn refused_keys_are_auth_failures() {
     for name in ["auth_400", "auth_401", "auth_403"] {

@@ -149,10 +149,10 @@ fn a_cut_stream_retried_by_opencode_counts_once() {
 
 #[test]
 fn per_minute_rate_limits_retried_by_opencode_are_short_waits() {
-    let before = std::time::SystemTime::now()
+    let elapsed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+        .unwrap();
+    let before = u64::try_from(elapsed.as_millis()).unwrap();
     let events = run("rate_limit_retried", Some(0));
     let after = before + 60_000;
     let limits: Vec<u64> = events

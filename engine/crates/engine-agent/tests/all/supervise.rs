@@ -24,7 +24,7 @@ fn relaxed() -> Limits {
     Limits {
         inactivity: Duration::from_secs(30),
         frozen_warning: Duration::from_secs(30),
-        silence_backstop: Duration::from_secs(60),
+        silence_backstop: Duration::from_mins(1),
         quick_tool_warn: Duration::from_secs(30),
         quick_tool_kill: Duration::from_secs(30),
         long_tool_warn: Duration::from_secs(30),
@@ -112,13 +112,11 @@ fn is_dead(pid: i32) -> bool {
     if unsafe { libc::kill(pid, 0) } != 0 {
         return true;
     }
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            stat.rsplit(") ")
-                .next()
-                .is_some_and(|rest| rest.starts_with('Z'))
-        })
-        .unwrap_or(true)
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(") ")
+            .next()
+            .is_some_and(|rest| rest.starts_with('Z'))
+    })
 }
 
 async fn wait_dead(pid: i32) -> bool {
@@ -848,7 +846,7 @@ async fn a_missing_program_says_it_is_not_on_path() {
 /// `the_cli_dies_with_the_engine`.
 const ENGINE_ROLE: &str = "ENGINE_AGENT_TEST_ENGINE_DIR";
 
-/// The "engine": starts a CLI that records its pid, then waits to be SIGKILLed. The child half
+/// The "engine": starts a CLI that records its pid, then waits to be `SIGKILLed`. The child half
 /// of `the_cli_dies_with_the_engine`.
 #[tokio::test]
 #[ignore = "entry point of the_cli_dies_with_the_engine, which runs it in a process it kills"]
@@ -857,7 +855,7 @@ async fn engine_role_for_the_death_test() {
     let items = ["echo $$ > cli.tmp", "mv cli.tmp cli.pid", "exec sleep 60"];
     let _session =
         Session::start(spec(&dir, &script(&items), relaxed()), JsonlParser::boxed()).unwrap();
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_mins(1)).await;
 }
 
 #[tokio::test]

@@ -110,6 +110,8 @@ impl Run<'_> {
     /// Sends the run back to `target`: it and every stage downstream of it become pending again
     /// (running ones are cancelled), and `target` gets the feedback.
     pub(super) fn go_back(&mut self, target: &str, feedback: Feedback, at: u64) {
+        // `downstream_of` lists `target` exactly once, so the feedback is handed over once.
+        let mut feedback = Some(feedback);
         for id in self.downstream_of(target) {
             let Some(st) = self.state.stages.get_mut(&id) else {
                 continue;
@@ -132,7 +134,7 @@ impl Run<'_> {
             st.summary = None;
             st.outputs = None;
             if id == target {
-                st.feedback = Some(feedback.clone());
+                st.feedback = feedback.take();
             }
         }
         self.schedule_ready(at);
@@ -249,7 +251,7 @@ impl Run<'_> {
     /// cancelled). Stages that never started stay pending: they were not stopped, they were
     /// never reached.
     pub(super) fn cancel_running(&mut self, at: u64) {
-        for (id, st) in self.state.stages.iter_mut() {
+        for (id, st) in &mut self.state.stages {
             match st.phase {
                 StagePhase::Running { attempt } => {
                     end_attempt(st, attempt, at, AttemptOutcome::Cancelled);

@@ -145,7 +145,7 @@ pub fn with_workspace(
     request.workspace = Some(dir.to_path_buf());
     request.permissions = Permissions {
         workspace: access,
-        exec: exec.iter().map(|s| s.to_string()).collect(),
+        exec: exec.iter().map(std::string::ToString::to_string).collect(),
         ..Permissions::default()
     };
     request

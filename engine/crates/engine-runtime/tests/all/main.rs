@@ -2,6 +2,13 @@
 //! host per process), a module per concern. `cargo test -p engine-runtime --test all net::`
 //! runs one module.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 mod common;
 // The HTTP server of the end-to-end tests, shared as a file.
 #[path = "../../../../../tests/support/http_server.rs"]

@@ -18,7 +18,7 @@ fn webhook() -> LoadedStage {
 
 fn net(hosts: &[&str]) -> Permissions {
     Permissions {
-        net: hosts.iter().map(|h| h.to_string()).collect(),
+        net: hosts.iter().map(std::string::ToString::to_string).collect(),
         ..Permissions::default()
     }
 }

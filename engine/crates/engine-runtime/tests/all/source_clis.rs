@@ -5,6 +5,7 @@
 //! `exec` looks programs up on the process's PATH, so the outer test runs this test binary
 //! again with the fakes first on PATH and the inner test, an ignored entry point, does the work.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::common::host;
@@ -27,7 +28,6 @@ fn script(dir: &Path, name: &str, cases: &str) {
     );
     let path = dir.join("bin").join(name);
     std::fs::write(&path, body).unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 

@@ -2,7 +2,6 @@
 //! `engine scripted-agent`).
 
 fn main() {
-    std::process::exit(engine_scripted_agent::main(
-        std::env::args_os().skip(1).collect(),
-    ));
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    std::process::exit(engine_scripted_agent::main(&args));
 }

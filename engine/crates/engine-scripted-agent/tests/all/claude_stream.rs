@@ -12,7 +12,7 @@ fn blocks(events: &[Value]) -> Vec<Value> {
         .collect()
 }
 
-/// tool_result blocks of user events.
+/// `tool_result` blocks of user events.
 fn tool_results(events: &[Value]) -> Vec<Value> {
     events
         .iter()
@@ -201,14 +201,14 @@ fn run_steps_really_run_and_report_output_and_exit_code() {
 #[test]
 fn cost_and_tokens_reach_messages_and_the_result() {
     let agent = Agent::new(
-        r#"
+        r"
 - - tokens: {input: 1000, output: 100, cached: 10}
   - say: first
   - tokens: {input: 1500, output: 150, cached: 10}
   - cost: 0.25
   - say: second
   - cost: 0.5
-"#,
+",
     );
     let run = agent.claude("go");
     let assistants = run.of_type("assistant");

@@ -71,7 +71,7 @@ impl Agent {
     }
 
     /// The command for `--as dialect` with the CLI's `args`, in `work/`, with a clean
-    /// environment (PATH and HOME only, plus IS_SANDBOX=1 so root may bypass permissions).
+    /// environment (PATH and HOME only, plus `IS_SANDBOX=1` so root may bypass permissions).
     pub fn command(&self, dialect: &str, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_scripted-agent"));
         command
@@ -131,18 +131,6 @@ impl Agent {
         )
     }
 
-    /// Runs with `stdin` piped in.
-    pub fn run_with_stdin(&self, mut command: Command, stdin: &str) -> Run {
-        let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        finish(child)
-    }
-
     /// The invocation log.
     pub fn invocations(&self) -> Vec<Value> {
         let text =
@@ -156,6 +144,18 @@ impl Agent {
     pub fn work_file(&self, name: &str) -> PathBuf {
         self.work.join(name)
     }
+}
+
+/// Runs `command` with `stdin` piped in.
+pub fn run_with_stdin(mut command: Command, stdin: &str) -> Run {
+    let mut child = command.stdin(Stdio::piped()).spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    finish(child)
 }
 
 /// Waits for a child started with piped output.

@@ -91,7 +91,7 @@ fn records_argv_flags_prompt_env_and_cwd() {
 fn the_prompt_can_come_from_stdin() {
     let agent = Agent::new("- - say: hi\n");
     let long_prompt = "line one\n".repeat(20_000);
-    let run = agent.run_with_stdin(
+    let run = common::run_with_stdin(
         agent.command(
             "claude",
             &["-p", "--output-format", "stream-json", "--verbose"],
@@ -99,7 +99,7 @@ fn the_prompt_can_come_from_stdin() {
         &long_prompt,
     );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let codex = agent.run_with_stdin(
+    let codex = common::run_with_stdin(
         agent.command("codex", &["exec", "--json", "--skip-git-repo-check", "-"]),
         "from stdin",
     );

@@ -146,8 +146,7 @@ fn check_diagnostics(diagnostics: &Diagnostics, lines: usize, input: &[u8]) {
     for d in &diagnostics.0 {
         assert!(
             d.line <= lines + 1,
-            "diagnostic past the end ({} lines): {d:?}",
-            lines
+            "diagnostic past the end ({lines} lines): {d:?}"
         );
         assert!(!d.message.is_empty(), "empty message: {d:?}");
     }
@@ -156,8 +155,8 @@ fn check_diagnostics(diagnostics: &Diagnostics, lines: usize, input: &[u8]) {
 /// One input through the loader (and, once loaded, its conditions and templates).
 fn exercise(input: &[u8]) {
     let base = engine_testkit::repo_root().join("workflows");
-    match std::str::from_utf8(input) {
-        Ok(text) => match load_str("fuzz.yaml", &base, text) {
+    if let Ok(text) = std::str::from_utf8(input) {
+        match load_str("fuzz.yaml", &base, text) {
             Ok(loaded) => {
                 let ids: Vec<String> = loaded
                     .workflow
@@ -179,24 +178,22 @@ fn exercise(input: &[u8]) {
                 }
             }
             Err(diagnostics) => check_diagnostics(&diagnostics, line_count(text), input),
-        },
-        Err(_) => {
-            let text = String::from_utf8_lossy(input);
-            if let Err(diagnostics) = load_str("fuzz.yaml", &base, &text) {
-                check_diagnostics(&diagnostics, line_count(&text), input);
+        }
+    } else {
+        let text = String::from_utf8_lossy(input);
+        if let Err(diagnostics) = load_str("fuzz.yaml", &base, &text) {
+            check_diagnostics(&diagnostics, line_count(&text), input);
+        }
+        let dir = std::env::temp_dir().join(format!("engine-fuzz-loader-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path =
+            dir.join(format!("{:?}.yaml", std::thread::current().id()).replace(['(', ')'], ""));
+        if std::fs::write(&path, input).is_ok() {
+            match load_file(&path) {
+                Ok(_) => panic!("a file that is not UTF-8 was loaded"),
+                Err(diagnostics) => check_diagnostics(&diagnostics, line_count(&text), input),
             }
-            let dir =
-                std::env::temp_dir().join(format!("engine-fuzz-loader-{}", std::process::id()));
-            let _ = std::fs::create_dir_all(&dir);
-            let path =
-                dir.join(format!("{:?}.yaml", std::thread::current().id()).replace(['(', ')'], ""));
-            if std::fs::write(&path, input).is_ok() {
-                match load_file(&path) {
-                    Ok(_) => panic!("a file that is not UTF-8 was loaded"),
-                    Err(diagnostics) => check_diagnostics(&diagnostics, line_count(&text), input),
-                }
-                let _ = std::fs::remove_file(&path);
-            }
+            let _ = std::fs::remove_file(&path);
         }
     }
 }

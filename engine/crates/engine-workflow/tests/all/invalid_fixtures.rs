@@ -8,9 +8,8 @@ use engine_workflow::load_file;
 #[test]
 fn invalid_fixtures_match_their_snapshots() {
     for path in common::fixtures("invalid") {
-        let diagnostics = match load_file(&path) {
-            Ok(_) => panic!("{} loaded but must fail", path.display()),
-            Err(diagnostics) => diagnostics,
+        let Err(diagnostics) = load_file(&path) else {
+            panic!("{} loaded but must fail", path.display())
         };
         assert!(!diagnostics.0.is_empty(), "{}", path.display());
         for diagnostic in &diagnostics.0 {

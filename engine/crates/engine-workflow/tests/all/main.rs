@@ -3,6 +3,13 @@
 //! sources and the fuzzed loader. `cargo test -p engine-workflow --test all fuzz_loader::` runs
 //! one module.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test and bench code: a failed unwrap is a failed test, with its message"
+)]
+
 mod common;
 // The input mutator shared by every fuzz test of the repository, as a file.
 #[path = "../../../../../tests/fuzz/mutate.rs"]

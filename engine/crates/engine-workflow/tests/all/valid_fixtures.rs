@@ -4,7 +4,7 @@ use crate::common;
 
 use std::path::Path;
 
-use engine_core::{Delivery, OnFailure, PluginRef, RetryPolicy, WorkspaceAccess};
+use engine_core::{Delivery, OnFailure, Permissions, PluginRef, RetryPolicy, WorkspaceAccess};
 use engine_workflow::{load_file, load_str};
 
 #[test]
@@ -52,7 +52,7 @@ fn full_fixture_resolves_every_default() {
     assert_eq!(triage.memory_limit_bytes, 128 << 20);
     assert_eq!(triage.retry, defaults_retry);
     assert_eq!(triage.with, serde_json::json!({}));
-    assert_eq!(triage.permissions, Default::default());
+    assert_eq!(triage.permissions, Permissions::default());
     assert_eq!(triage.delivery, Delivery::AtLeastOnce);
 
     let execute = stage("execute");

@@ -1,4 +1,4 @@
-//! The Claude parser's unit tests (fixtures of real sessions are in tests/real_claude.rs).
+//! The Claude parser's unit tests (fixtures of real sessions are in `tests/real_claude.rs`).
 
 use super::*;
 use crate::event::Usage;
@@ -119,7 +119,7 @@ fn the_result_counts_model_usage_not_its_own_usage() {
             output_tokens: 71,
             cache_read_tokens: 1300,
             cache_write_tokens: 300,
-            cost_usd: Some(0.017775),
+            cost_usd: Some(0.017_775),
         })
     );
 }

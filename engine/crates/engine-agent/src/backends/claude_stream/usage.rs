@@ -48,8 +48,8 @@ impl Ledger {
     /// changed.
     pub(crate) fn add(&mut self, message_id: Option<&str>, usage: Usage) -> bool {
         let delta = match message_id {
-            Some(id) => match self.by_message.get_mut(id) {
-                Some(seen) => {
+            Some(id) => {
+                if let Some(seen) = self.by_message.get_mut(id) {
                     let merged = Usage {
                         input_tokens: seen.input_tokens.max(usage.input_tokens),
                         output_tokens: seen.output_tokens.max(usage.output_tokens),
@@ -66,12 +66,11 @@ impl Ledger {
                     };
                     *seen = merged;
                     delta
-                }
-                None => {
+                } else {
                     self.by_message.insert(id.to_owned(), usage);
                     usage
                 }
-            },
+            }
             None => usage,
         };
         add_tokens(
