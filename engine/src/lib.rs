@@ -24,6 +24,8 @@ pub mod summary;
 pub mod tasks;
 // Issue 12 (terminal escapes): the one helper that escapes untrusted text before it is printed.
 pub mod terminal;
+#[cfg(test)]
+mod test_fixtures;
 pub mod time;
 
 pub use error::EngineError;

@@ -119,19 +119,7 @@ mod tests {
     async fn a_step_is_stored_and_a_rejected_event_stores_nothing() {
         let workflow = workflow();
         let store = MemoryStore::default();
-        let meta = engine_store::RunMeta {
-            run_id: "R1".into(),
-            workflow_file: "/r/wf.yaml".into(),
-            workflow_name: "wf".into(),
-            workflow_source: String::new(),
-            created_at_ms: 0,
-            repo_root: "/r".into(),
-            worktree: None,
-            branch: "engine/t-1".into(),
-            base_branch: "main".into(),
-            base_commit: "0".repeat(40),
-            task_source: None,
-        };
+        let meta = crate::test_fixtures::run_meta("R1", "engine/t-1");
         let fresh = RunState::new("R1", Task::default(), &workflow);
         store.create_run(&meta, &fresh).unwrap();
         let hold = Hold::none();

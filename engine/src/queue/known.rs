@@ -55,20 +55,11 @@ mod tests {
     ) -> RunRecord {
         RunRecord {
             meta: RunMeta {
-                run_id: run.into(),
-                workflow_file: "/r/wf.yaml".into(),
-                workflow_name: "wf".into(),
-                workflow_source: String::new(),
-                created_at_ms: 0,
-                repo_root: "/r".into(),
-                worktree: None,
-                branch: "engine/x".into(),
-                base_branch: "main".into(),
-                base_commit: "0".repeat(40),
                 task_source: link.map(|(source, written)| TaskLink {
                     source: source.into(),
                     written_back: written.map(str::to_string),
                 }),
+                ..crate::test_fixtures::run_meta(run, "engine/x")
             },
             state: RunState {
                 run_id: run.into(),

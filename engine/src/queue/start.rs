@@ -247,20 +247,12 @@ mod tests {
         .unwrap();
         let store = MemoryStore::default();
         let mut meta = RunMeta {
-            run_id: "R1".into(),
-            workflow_file: "/r/wf.yaml".into(),
-            workflow_name: "wf".into(),
-            workflow_source: String::new(),
-            created_at_ms: 0,
-            repo_root: "/r".into(),
             worktree: Some("/r/.engine/worktrees/R1".into()),
-            branch: "engine/t-1".into(),
-            base_branch: "main".into(),
-            base_commit: "0".repeat(40),
             task_source: Some(TaskLink {
                 source: "builtin:tasks-md".into(),
                 written_back: None,
             }),
+            ..crate::test_fixtures::run_meta("R1", "engine/t-1")
         };
         let state = RunState::new("R1", Task::default(), &loaded.workflow);
         store.create_run(&meta, &state).unwrap();
