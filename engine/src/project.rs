@@ -183,16 +183,16 @@ impl PreparedWorkflow {
         // once, however many stages share it (1,000 gate stages were 1,000 loads).
         let mut seen: std::collections::HashMap<String, LoadedPlugin> =
             std::collections::HashMap::new();
-        for stage in loaded.component_stages() {
-            let key = format!("{:?}", stage.uses);
+        for def in loaded.component_stages() {
+            let key = format!("{:?}", def.spec.uses);
             let loaded_once = if let Some(done) = seen.get(&key) {
                 done.clone()
             } else {
-                let done = match host.load_plugin(&stage.uses, &loaded.base_dir) {
+                let done = match host.load_plugin(&def.spec.uses, &loaded.base_dir) {
                     Ok(component) => match host.describe(&component).await {
                         Ok(descriptor) => Ok((Arc::new(component), descriptor)),
                         Err(source) => Err(Arc::new(PluginFailure::Describe {
-                            uses: stage.uses.to_string(),
+                            uses: def.spec.uses.to_string(),
                             source,
                         })),
                     },
@@ -206,16 +206,16 @@ impl PreparedWorkflow {
                     config_schema: descriptor.config_schema.clone(),
                     permissions: descriptor.permissions.clone(),
                 };
-                stages.insert(stage.id.clone(), component);
-                descriptors.insert(stage.id.clone(), descriptor);
+                stages.insert(def.stage.id.clone(), component);
+                descriptors.insert(def.stage.id.clone(), descriptor);
                 info
             });
-            infos.insert(stage.id.clone(), info);
+            infos.insert(def.stage.id.clone(), info);
         }
-        let mut diagnostics = loaded.check_plugins(|stage| {
+        let mut diagnostics = loaded.check_plugins(|def| {
             infos
-                .remove(&stage.id)
-                .unwrap_or_else(|| Err(Arc::new(PluginFailure::NotLoaded(stage.id.clone()))))
+                .remove(&def.stage.id)
+                .unwrap_or_else(|| Err(Arc::new(PluginFailure::NotLoaded(def.stage.id.clone()))))
         });
         let task_source = match crate::tasks::prepare_source(host, &loaded).await {
             Ok(source) => source,

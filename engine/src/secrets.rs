@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use engine_core::Workflow;
+use engine_workflow::{LoadedWorkflow, StageDef};
 use serde_json::Value;
 
 /// What a secret value is replaced with.
@@ -28,14 +28,13 @@ impl Redactor {
         Redactor { values }
     }
 
-    /// The values of every secret `workflow` and `agent_secrets` name that is set in the
-    /// engine's environment.
-    pub fn for_workflow(workflow: &Workflow, agent_secrets: &[String]) -> Self {
-        let names = workflow
-            .stages
-            .iter()
-            .chain(&workflow.finally)
-            .flat_map(|s| s.secrets.iter())
+    /// The values of every secret the stages of `loaded` and `agent_secrets` name that is set
+    /// in the engine's environment.
+    pub fn for_workflow(loaded: &LoadedWorkflow, agent_secrets: &[String]) -> Self {
+        let names = loaded
+            .stage_defs()
+            .chain(loaded.finally_defs())
+            .flat_map(|def| def.spec.secrets.iter())
             .chain(agent_secrets);
         Redactor::new(names.filter_map(|name| std::env::var(name).ok()))
     }
@@ -78,8 +77,9 @@ impl Redactor {
 
 /// The secrets a stage names, with their values from the engine's environment. A secret that
 /// is not set is an error naming it and the stage (the stage cannot do its job without it).
-pub fn stage_secrets(stage: &engine_core::Stage) -> Result<BTreeMap<String, String>, String> {
-    engine_workflow::read_secrets(&stage.secrets).map_err(|e| format!("stage {:?}: {e}", stage.id))
+pub fn stage_secrets(def: StageDef<'_>) -> Result<BTreeMap<String, String>, String> {
+    engine_workflow::read_secrets(&def.spec.secrets)
+        .map_err(|e| format!("stage {:?}: {e}", def.stage.id))
 }
 
 #[cfg(test)]

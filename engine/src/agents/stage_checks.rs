@@ -16,8 +16,8 @@
 use std::path::Path;
 
 use engine_agent::{BackendError, BackendSettings, InvocationContext, SessionRequest};
-use engine_core::{PluginRef, Stage};
-use engine_workflow::{Diagnostic, LoadedWorkflow};
+use engine_core::PluginRef;
+use engine_workflow::{Diagnostic, LoadedWorkflow, StageDef};
 use serde_json::Value;
 
 use super::AgentConfig;
@@ -38,12 +38,10 @@ struct Use<'a> {
 /// Problems of the backends the built-in agent stages of `loaded` name, given the workflow's
 /// agent settings `config`.
 pub fn check_stage_backends(loaded: &LoadedWorkflow, config: &AgentConfig) -> Vec<Diagnostic> {
-    let wf = &loaded.workflow;
-    let stages = wf
-        .stages
-        .iter()
-        .map(|s| ("stages", s))
-        .chain(wf.finally.iter().map(|s| ("finally", s)));
+    let stages = loaded
+        .stage_defs()
+        .map(|def| ("stages", def))
+        .chain(loaded.finally_defs().map(|def| ("finally", def)));
     let mut problems = Vec::new();
     for (section, stage) in stages {
         for u in uses(section, stage) {
@@ -116,13 +114,13 @@ pub fn check_stage_backends(loaded: &LoadedWorkflow, config: &AgentConfig) -> Ve
     problems
 }
 
-/// The backends `stage` names, when it is one of the built-in agent stages.
-fn uses<'a>(section: &str, stage: &'a Stage) -> Vec<Use<'a>> {
-    let PluginRef::Builtin { name } = &stage.uses else {
+/// The backends the stage names, when it is one of the built-in agent stages.
+fn uses<'a>(section: &str, def: StageDef<'a>) -> Vec<Use<'a>> {
+    let PluginRef::Builtin { name } = &def.spec.uses else {
         return Vec::new();
     };
-    let at = format!("{section}.{}.with", stage.id);
-    let with = &stage.with;
+    let at = format!("{section}.{}.with", def.stage.id);
+    let with = &def.spec.with;
     let named = |value: Option<&'a Value>, field: String| -> Option<Use<'a>> {
         match value {
             Some(Value::String(name)) => Some(Use {

@@ -48,17 +48,10 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
     let prepared = result?;
     let wf = &prepared.loaded.workflow;
     if !args.json {
-        let list = |stages: &[engine_core::Stage]| {
-            stages
-                .iter()
-                .map(|s| format!("{} ({})", s.id, s.uses))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
         let finally = if wf.finally.is_empty() {
             String::new()
         } else {
-            format!("; finally: {}", list(&wf.finally))
+            format!("; finally: {}", stage_list(prepared.loaded.finally_defs()))
         };
         let line = format!(
             "{}: ok: workflow {:?}, {} stage{}: {}{finally}",
@@ -66,7 +59,7 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
             wf.name,
             wf.stages.len(),
             if wf.stages.len() == 1 { "" } else { "s" },
-            list(&wf.stages)
+            stage_list(prepared.loaded.stage_defs())
         );
         println!("{}", crate::terminal::safe(&line));
         if let Some(warning) = prepared.confinement_warning() {
@@ -74,6 +67,13 @@ pub(super) async fn execute(args: ValidateArgs) -> Result<u8, EngineError> {
         }
     }
     Ok(exit::SUCCESS)
+}
+
+/// `id (uses)` of each stage, comma-separated.
+fn stage_list<'a>(defs: impl Iterator<Item = engine_workflow::StageDef<'a>>) -> String {
+    defs.map(|def| format!("{} ({})", def.stage.id, def.spec.uses))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn check(args: &ValidateArgs) -> Result<PreparedWorkflow, EngineError> {

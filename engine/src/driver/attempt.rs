@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use engine_core::{Event, Failure, FailureKind, RunState, Spend};
 use engine_runtime::{AttemptContext, AttemptRequest};
+use engine_workflow::StageDef;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -33,8 +34,7 @@ impl Driver<'_> {
             interrupted,
             feedback,
         } = start;
-        let workflow = &self.prepared.loaded.workflow;
-        let Some(spec) = workflow.stage(stage_id) else {
+        let Some(def) = self.prepared.loaded.stage_def(stage_id) else {
             return Err(EngineError::Internal(format!(
                 "stage {stage_id:?} is not in the workflow this run was started with"
             )));
@@ -53,12 +53,12 @@ impl Driver<'_> {
         };
         let now = self.clock.now_ms();
         let scope = scope(state, &self.meta, &self.prepared.loaded.env, now);
-        match condition_holds(spec, &scope) {
+        match condition_holds(def, &scope) {
             Ok(true) => {}
             Ok(false) => {
                 let reason = format!(
                     "skipped: `if: {}` is false",
-                    spec.condition.as_deref().unwrap_or_default()
+                    def.spec.condition.as_deref().unwrap_or_default()
                 );
                 let _ = tx.send(Event::StageSkipped {
                     stage,
@@ -76,7 +76,7 @@ impl Driver<'_> {
             )));
         };
         let config =
-            match stage_secrets(spec).and_then(|secrets| rendered_config(spec, &scope, secrets)) {
+            match stage_secrets(def).and_then(|secrets| rendered_config(def, &scope, secrets)) {
                 Ok(config) => config,
                 Err(message) => return fail_now(message),
             };
@@ -89,7 +89,7 @@ impl Driver<'_> {
             self.redactor.clone(),
             self.clock.clone(),
         )?);
-        let confinement = match AttemptSandbox::prepare(self.sandbox_site(spec, attempt)) {
+        let confinement = match AttemptSandbox::prepare(self.sandbox_site(def, attempt)) {
             Ok(confinement) => confinement,
             Err(message) => return fail_now(message),
         };
@@ -107,14 +107,14 @@ impl Driver<'_> {
                 git: self.run_git(),
             },
             workspace: self.meta.worktree.clone(),
-            permissions: spec.permissions.clone(),
-            timeout: Duration::from_millis(spec.timeout_ms),
-            memory_limit_bytes: spec.memory_limit_bytes,
+            permissions: def.spec.permissions.clone(),
+            timeout: Duration::from_millis(def.spec.timeout_ms),
+            memory_limit_bytes: def.spec.memory_limit_bytes,
             exec_env: self.exec_env(),
             observer,
             agent: self.launcher(
                 state,
-                spec,
+                def,
                 attempt,
                 meter.clone(),
                 confinement.sandbox.clone(),
@@ -122,9 +122,9 @@ impl Driver<'_> {
             confinement: confinement.sandbox.clone(),
         };
         let host = self.host.clone();
-        let committer = self.commit_site(state, spec, attempt);
+        let committer = self.commit_site(state, def, attempt);
         let redactor = self.redactor.clone();
-        let lane = self.merge_lane(spec);
+        let lane = self.merge_lane(def);
         let reporter = self.reporter.clone();
         let clock = self.clock.clone();
         Ok(tokio::spawn(async move {
@@ -237,13 +237,14 @@ impl Driver<'_> {
 
     /// The lane an at-most-once stage (a merge) waits for its turn in when this process drives
     /// several runs, with the base branch it is for.
-    fn merge_lane(
-        &self,
-        spec: &engine_core::Stage,
-    ) -> Option<(Arc<tokio::sync::Mutex<()>>, String)> {
+    fn merge_lane(&self, def: StageDef<'_>) -> Option<(Arc<tokio::sync::Mutex<()>>, String)> {
         let lanes = self.lanes.as_ref()?;
-        let declared = self.prepared.descriptors.get(&spec.id).map(|d| d.delivery);
-        let at_most_once = spec.delivery == engine_core::Delivery::AtMostOnce
+        let declared = self
+            .prepared
+            .descriptors
+            .get(&def.stage.id)
+            .map(|d| d.delivery);
+        let at_most_once = def.stage.delivery == engine_core::Delivery::AtMostOnce
             || declared == Some(engine_core::Delivery::AtMostOnce);
         if !at_most_once {
             return None;
@@ -256,21 +257,17 @@ impl Driver<'_> {
         Some((lanes.lane(&key), self.meta.base_branch.clone()))
     }
 
-    /// Where an attempt of `spec` is confined.
-    pub(super) fn sandbox_site<'s>(
-        &'s self,
-        spec: &'s engine_core::Stage,
-        attempt: u32,
-    ) -> SandboxSite<'s> {
+    /// Where an attempt of the stage is confined.
+    pub(super) fn sandbox_site<'s>(&'s self, def: StageDef<'s>, attempt: u32) -> SandboxSite<'s> {
         SandboxSite {
             settings: &self.prepared.loaded.sandbox,
-            stage_id: &spec.id,
+            stage_id: &def.stage.id,
             attempt,
             repo: &self.repo,
             meta: &self.meta,
             state_dir: &self.state_dir,
             branch_prefix: &self.prepared.loaded.git.branch_prefix,
-            starts_processes: spec.permissions.agent || !spec.permissions.exec.is_empty(),
+            starts_processes: def.spec.permissions.agent || !def.spec.permissions.exec.is_empty(),
         }
     }
 
@@ -296,7 +293,7 @@ impl Driver<'_> {
     pub(super) fn commit_site(
         &self,
         state: &RunState,
-        spec: &engine_core::Stage,
+        def: StageDef<'_>,
         attempt: u32,
     ) -> Option<CommitSite> {
         Some(CommitSite {
@@ -305,9 +302,9 @@ impl Driver<'_> {
             settings: self.prepared.loaded.git.clone(),
             run_id: state.run_id.clone(),
             task: state.task.clone(),
-            stage: spec.id.clone(),
+            stage: def.stage.id.clone(),
             attempt,
-            write: spec.permissions.workspace == engine_core::WorkspaceAccess::Write,
+            write: def.spec.permissions.workspace == engine_core::WorkspaceAccess::Write,
         })
     }
 
@@ -316,12 +313,12 @@ impl Driver<'_> {
     pub(super) fn launcher(
         &self,
         state: &RunState,
-        spec: &engine_core::Stage,
+        def: StageDef<'_>,
         attempt: u32,
         meter: Arc<SpendMeter>,
         sandbox: Option<Arc<engine_confine::Sandbox>>,
     ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
-        if !spec.permissions.agent {
+        if !def.spec.permissions.agent {
             return Ok(None);
         }
         let Some(worktree) = self.meta.worktree.clone() else {
@@ -330,13 +327,13 @@ impl Driver<'_> {
         let config = self.prepared.agents.clone();
         let stage_spend = state
             .stages
-            .get(&spec.id)
+            .get(&def.stage.id)
             .map_or(Spend::NONE, engine_core::StageState::spend);
         let run_spend = state.spend();
         let mut budget = BudgetView::default()
             .with(
                 "the stage's budget_usd",
-                spec.budget_usd,
+                def.spec.budget_usd,
                 stage_spend.cost_usd,
             )
             .with("budget.run_usd", config.run_budget_usd, run_spend.cost_usd);
@@ -356,7 +353,7 @@ impl Driver<'_> {
             repo: self.repo.clone(),
             worktree,
             run_dir: self.state_dir.join("runs").join(&state.run_id),
-            stage_id: spec.id.clone(),
+            stage_id: def.stage.id.clone(),
             attempt,
             redact: self.redactor.values().to_vec(),
             sandbox,

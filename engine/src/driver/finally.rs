@@ -7,8 +7,9 @@ use crate::confine::AttemptSandbox;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine_core::{Event, FinallyOutcome, RunState, Stage};
+use engine_core::{Event, FinallyOutcome, RunState};
 use engine_runtime::{AttemptContext, AttemptRequest};
+use engine_workflow::StageDef;
 
 use super::attempt::reported_failure;
 use super::debug_hold::Hold;
@@ -20,18 +21,19 @@ use crate::secrets::stage_secrets;
 impl Driver<'_> {
     /// Runs every `finally:` stage the ended run has no record of, storing each record.
     pub async fn run_finally(&self, state: RunState) -> Result<RunState, EngineError> {
-        let workflow = &self.prepared.loaded.workflow;
+        let loaded = &self.prepared.loaded;
         let mut state = state;
         let hold = Hold::from_env();
-        let pending: Vec<Stage> = state
-            .pending_finally(workflow)
-            .into_iter()
-            .cloned()
-            .collect();
-        for spec in pending {
-            let outcome = self.finally_outcome(&state, &spec).await;
+        for stage in state.pending_finally(&loaded.workflow) {
+            let Some(spec) = loaded.spec(&stage.id) else {
+                return Err(EngineError::Internal(format!(
+                    "finally stage {:?} has no spec in the workflow this run was started with",
+                    stage.id
+                )));
+            };
+            let outcome = self.finally_outcome(&state, StageDef { stage, spec }).await;
             let event = Event::FinallyFinished {
-                stage: spec.id.clone(),
+                stage: stage.id.clone(),
                 at_ms: self.clock.now_ms(),
                 outcome,
             };
@@ -44,46 +46,46 @@ impl Driver<'_> {
     }
 
     /// Runs one finally stage (with its retry policy) and says how it ended.
-    async fn finally_outcome(&self, state: &RunState, spec: &Stage) -> FinallyOutcome {
+    async fn finally_outcome(&self, state: &RunState, def: StageDef<'_>) -> FinallyOutcome {
         let scope = scope(
             state,
             &self.meta,
             &self.prepared.loaded.env,
             self.clock.now_ms(),
         );
-        match condition_holds(spec, &scope) {
+        match condition_holds(def, &scope) {
             Ok(true) => {}
             Ok(false) => {
                 return FinallyOutcome::Skipped {
                     reason: format!(
                         "`if: {}` is false for a run that {}",
-                        spec.condition.as_deref().unwrap_or_default(),
+                        def.spec.condition.as_deref().unwrap_or_default(),
                         state.status.name()
                     ),
                 };
             }
             Err(message) => return self.failed(&message),
         }
-        let config = match stage_secrets(spec).and_then(|s| rendered_config(spec, &scope, s)) {
+        let config = match stage_secrets(def).and_then(|s| rendered_config(def, &scope, s)) {
             Ok(config) => config,
             Err(message) => return self.failed(&message),
         };
-        let Some(component) = self.prepared.stages.get(&spec.id).cloned() else {
-            return self.failed(&format!("stage {:?} has no loaded component", spec.id));
+        let Some(component) = self.prepared.stages.get(&def.stage.id).cloned() else {
+            return self.failed(&format!("stage {:?} has no loaded component", def.stage.id));
         };
-        let attempts = spec.retry.max_attempts.max(1);
+        let attempts = def.stage.retry.max_attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
             if attempt > 1 {
-                let delay = Duration::from_millis(spec.retry.delay_ms(attempt - 1));
+                let delay = Duration::from_millis(def.stage.retry.delay_ms(attempt - 1));
                 self.clock.sleep(delay).await;
             }
-            let confinement = match AttemptSandbox::prepare(self.sandbox_site(spec, attempt)) {
+            let confinement = match AttemptSandbox::prepare(self.sandbox_site(def, attempt)) {
                 Ok(confinement) => confinement,
                 Err(message) => return self.failed(&message),
             };
             let request =
-                match self.finally_request(state, spec, attempt, config.clone(), &confinement) {
+                match self.finally_request(state, def, attempt, config.clone(), &confinement) {
                     Ok(request) => request,
                     Err(e) => return self.failed(&e.to_string()),
                 };
@@ -122,15 +124,15 @@ impl Driver<'_> {
     fn finally_request(
         &self,
         state: &RunState,
-        spec: &Stage,
+        def: StageDef<'_>,
         attempt: u32,
         config: serde_json::Value,
         confinement: &AttemptSandbox,
     ) -> Result<AttemptRequest, EngineError> {
-        let log_path = attempt_log_path(&self.state_dir, &state.run_id, &spec.id, attempt);
+        let log_path = attempt_log_path(&self.state_dir, &state.run_id, &def.stage.id, attempt);
         let observer = Arc::new(AttemptLog::create(
             &log_path,
-            &spec.id,
+            &def.stage.id,
             attempt,
             self.reporter.clone(),
             self.redactor.clone(),
@@ -141,7 +143,7 @@ impl Driver<'_> {
         Ok(AttemptRequest {
             context: AttemptContext {
                 run_id: state.run_id.clone(),
-                stage_id: spec.id.clone(),
+                stage_id: def.stage.id.clone(),
                 attempt,
                 task: state.task.clone(),
                 config,
@@ -152,9 +154,9 @@ impl Driver<'_> {
                 git: workspace.as_ref().and_then(|_| self.run_git()),
             },
             workspace,
-            permissions: spec.permissions.clone(),
-            timeout: Duration::from_millis(spec.timeout_ms),
-            memory_limit_bytes: spec.memory_limit_bytes,
+            permissions: def.spec.permissions.clone(),
+            timeout: Duration::from_millis(def.spec.timeout_ms),
+            memory_limit_bytes: def.spec.memory_limit_bytes,
             exec_env: self.exec_env(),
             observer,
             // Finally stages do not start agents: their spend would belong to no stage.

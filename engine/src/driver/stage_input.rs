@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use engine_core::{AttemptOutcome, RunState, RunStatus, StagePhase};
 use engine_store::RunMeta;
-use engine_workflow::{RenderLimits, Scope, TerminalStatus};
+use engine_workflow::{RenderLimits, Scope, StageDef, TerminalStatus};
 use serde_json::{Map, Value, json};
 use tokio::runtime::RuntimeFlavor;
 
@@ -118,12 +118,12 @@ pub fn attempt_outputs(state: &RunState, meta: &RunMeta, now_ms: u64) -> BTreeMa
 }
 
 /// Evaluates a stage's `if:` (absent: true; `always()` for `finally:` stages).
-pub fn condition_holds(stage: &engine_core::Stage, scope: &Scope) -> Result<bool, String> {
-    let Some(source) = &stage.condition else {
+pub fn condition_holds(def: StageDef<'_>, scope: &Scope) -> Result<bool, String> {
+    let Some(source) = &def.spec.condition else {
         return Ok(true);
     };
     engine_workflow::evaluate_condition(source, scope)
-        .map_err(|e| format!("the `if:` of stage {:?}: {e}", stage.id))
+        .map_err(|e| format!("the `if:` of stage {:?}: {e}", def.stage.id))
 }
 
 /// The stage's `with:` with its templates rendered (its secrets included), within the
@@ -131,14 +131,15 @@ pub fn condition_holds(stage: &engine_core::Stage, scope: &Scope) -> Result<bool
 /// ([`plugin_rendered_fields`]) are passed as the workflow wrote them: rendering them here too
 /// would make the notifier render text that came from the task (its title, say) as a template.
 pub fn rendered_config(
-    stage: &engine_core::Stage,
+    def: StageDef<'_>,
     scope: &Scope,
     secrets: BTreeMap<String, String>,
 ) -> Result<Value, String> {
+    let spec = def.spec;
     let scope = scope.clone().with_secrets(secrets);
-    let limits = RenderLimits::for_stage_timeout(Duration::from_millis(stage.timeout_ms));
-    let (with, kept) = set_aside(&stage.with, plugin_rendered_fields(&stage.uses));
-    let render = || engine_workflow::render_config_within(&stage.id, &with, &scope, &limits);
+    let limits = RenderLimits::for_stage_timeout(Duration::from_millis(spec.timeout_ms));
+    let (with, kept) = set_aside(&spec.with, plugin_rendered_fields(&spec.uses));
+    let render = || engine_workflow::render_config_within(&def.stage.id, &with, &scope, &limits);
     // The driver's own thread waits (at most the time limit); on the multi-threaded runtime the
     // other tasks (other runs, attempts, timers) move to another worker meanwhile.
     let rendered = match tokio::runtime::Handle::try_current() {
@@ -207,25 +208,35 @@ fn unwrap_raw(text: &str) -> &str {
 mod tests {
     use super::*;
     use engine_core::PluginRef;
+    use engine_workflow::StageSpec;
 
-    fn stage(uses: &str, with: Value, timeout_ms: u64) -> engine_core::Stage {
+    /// The config of a stage `notify` with this `uses`, `with` and time limit, rendered in
+    /// `scope` without secrets.
+    fn config_of(uses: &str, with: Value, timeout_ms: u64, scope: &Scope) -> Result<Value, String> {
         let name = uses.trim_start_matches("builtin:").to_string();
-        engine_core::Stage {
+        let stage = engine_core::Stage {
             id: "notify".to_string(),
-            uses: PluginRef::Builtin { name },
             needs: Vec::new(),
+            retry: engine_core::RetryPolicy::default(),
+            on_failure: None,
+            delivery: engine_core::Delivery::default(),
+            approval: None,
+        };
+        let spec = StageSpec {
+            uses: PluginRef::Builtin { name },
             with,
             permissions: engine_core::Permissions::default(),
             timeout_ms,
             memory_limit_bytes: 1 << 20,
-            retry: engine_core::RetryPolicy::default(),
-            on_failure: None,
-            delivery: engine_core::Delivery::default(),
             budget_usd: None,
             condition: None,
             secrets: Vec::new(),
-            approval: None,
-        }
+        };
+        let def = StageDef {
+            stage: &stage,
+            spec: &spec,
+        };
+        rendered_config(def, scope, BTreeMap::new())
     }
 
     fn scope_with_title(title: &str) -> Scope {
@@ -247,11 +258,11 @@ mod tests {
             "title": "x",
             "body": "{% raw %}{\"m\": {{ message | tojson }}}{% endraw %}",
         });
-        let webhook = stage("builtin:webhook", with.clone(), 60_000);
-        let config = rendered_config(
-            &webhook,
+        let config = config_of(
+            "builtin:webhook",
+            with,
+            60_000,
             &scope_with_title("{% for i in range(3) %}x{% endfor %}"),
-            BTreeMap::new(),
         )
         .expect("rendered");
         assert_eq!(
@@ -264,9 +275,13 @@ mod tests {
             })
         );
         // Any other stage gets every template rendered, task text inserted as data.
-        let gate = stage("builtin:gate", json!({"m": "{{ task.title }}"}), 60_000);
         let title = "{% for i in range(3) %}x{% endfor %} {{ run.branch }}";
-        let config = rendered_config(&gate, &scope_with_title(title), BTreeMap::new());
+        let config = config_of(
+            "builtin:gate",
+            json!({"m": "{{ task.title }}"}),
+            60_000,
+            &scope_with_title(title),
+        );
         assert_eq!(config, Ok(json!({"m": title})));
     }
 
@@ -274,8 +289,13 @@ mod tests {
     fn runaway_templates_fail_the_attempt_with_a_clear_message() {
         let nested = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}\
                       {% endfor %}";
-        let gate = stage("builtin:gate", json!({"m": nested}), 3_000);
-        let err = rendered_config(&gate, &scope_with_title("t"), BTreeMap::new()).unwrap_err();
+        let err = config_of(
+            "builtin:gate",
+            json!({"m": nested}),
+            3_000,
+            &scope_with_title("t"),
+        )
+        .unwrap_err();
         assert!(err.contains("stage \"notify\": with.m:"), "{err}");
         assert!(err.contains("fuel limit"), "{err}");
     }

@@ -78,7 +78,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
     reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
     let redactor = Arc::new(Redactor::for_workflow(
-        &prepared.loaded.workflow,
+        &prepared.loaded,
         &prepared.loaded.agents.secrets,
     ));
     let driver = Driver {

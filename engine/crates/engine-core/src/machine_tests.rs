@@ -2,23 +2,13 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::event::{Failure, FailureKind, Spend};
-use crate::model::{
-    DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, Delivery, OnFailure, Permissions, PluginRef,
-    RetryPolicy, Stage,
-};
+use crate::model::{Delivery, OnFailure, RetryPolicy, Stage};
 use crate::state::Task;
 
 pub(super) fn stage(id: &str, needs: &[&str]) -> Stage {
     Stage {
         id: id.into(),
-        uses: PluginRef::Builtin {
-            name: "gate".into(),
-        },
         needs: needs.iter().map(std::string::ToString::to_string).collect(),
-        with: serde_json::json!({}),
-        permissions: Permissions::default(),
-        timeout_ms: DEFAULT_TIMEOUT_MS,
-        memory_limit_bytes: DEFAULT_MEMORY_LIMIT_BYTES,
         retry: RetryPolicy {
             max_attempts: 2,
             initial_interval_ms: 100,
@@ -27,9 +17,6 @@ pub(super) fn stage(id: &str, needs: &[&str]) -> Stage {
         },
         on_failure: None,
         delivery: Delivery::default(),
-        budget_usd: None,
-        condition: None,
-        secrets: Vec::new(),
         approval: None,
     }
 }

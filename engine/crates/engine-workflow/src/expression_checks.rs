@@ -3,47 +3,57 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use engine_core::{Stage, Workflow};
+use engine_core::Stage;
 
 use crate::condition_check::{ConditionSite, check_condition};
 use crate::diagnostic::Problem;
 use crate::field_path::FieldPath;
+use crate::resolve::Resolved;
+use crate::stage_spec::StageSpec;
 use crate::template_check::{TemplateSite, check_template, templated_strings};
 
-/// Adds a problem for every invalid `if:` and templated `with:` value of `workflow`.
-pub(crate) fn check(
-    workflow: &Workflow,
-    env: &BTreeMap<String, String>,
-    problems: &mut Vec<Problem>,
-) {
+/// Adds a problem for every invalid `if:` and templated `with:` value of the stages of
+/// `resolved`.
+pub(crate) fn check(resolved: &Resolved, problems: &mut Vec<Problem>) {
+    let workflow = &resolved.workflow;
+    let env = &resolved.env;
     let stage_ids: Vec<&str> = workflow.stages.iter().map(|s| s.id.as_str()).collect();
     let by_id: HashMap<&str, &Stage> = workflow.stages.iter().map(|s| (s.id.as_str(), s)).collect();
-    for stage in &workflow.stages {
+    for (stage, spec) in workflow.stages.iter().zip(&resolved.stage_specs) {
         // Only templates read `readable`: a stage without any costs nothing here, so a long
         // chain of plain stages is checked in linear time.
-        let readable = if templated_strings(&stage.with).is_empty() {
+        let readable = if templated_strings(&spec.with).is_empty() {
             Vec::new()
         } else {
             needed_by(stage, &by_id)
         };
         let path = FieldPath::keys(&["stages", &stage.id]);
-        check_stage(stage, &path, &stage_ids, Some(&readable), env, problems);
+        check_stage(
+            &stage.id,
+            spec,
+            &path,
+            &stage_ids,
+            Some(&readable),
+            env,
+            problems,
+        );
     }
-    for stage in &workflow.finally {
+    for (stage, spec) in workflow.finally.iter().zip(&resolved.finally_specs) {
         let path = FieldPath::keys(&["finally", &stage.id]);
-        check_stage(stage, &path, &stage_ids, None, env, problems);
+        check_stage(&stage.id, spec, &path, &stage_ids, None, env, problems);
     }
 }
 
 fn check_stage(
-    stage: &Stage,
+    stage_id: &str,
+    spec: &StageSpec,
     path: &FieldPath,
     stage_ids: &[&str],
     readable: Option<&[&str]>,
     env: &BTreeMap<String, String>,
     problems: &mut Vec<Problem>,
 ) {
-    if let Some(condition) = &stage.condition {
+    if let Some(condition) = &spec.condition {
         let site = ConditionSite {
             stage_ids,
             env,
@@ -54,15 +64,15 @@ fn check_stage(
         }
     }
     let site = TemplateSite {
-        stage_id: &stage.id,
+        stage_id,
         stage_ids,
         readable,
-        secrets: &stage.secrets,
+        secrets: &spec.secrets,
         env,
     };
     let with_path = path.key("with");
-    let plugin_rendered = crate::templates::plugin_checked_fields(&stage.uses);
-    for (field, text) in templated_strings(&stage.with) {
+    let plugin_rendered = crate::templates::plugin_checked_fields(&spec.uses);
+    for (field, text) in templated_strings(&spec.with) {
         let pointer = field.pointer();
         let top = pointer
             .trim_start_matches('/')

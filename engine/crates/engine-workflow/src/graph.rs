@@ -171,23 +171,13 @@ fn ancestors(stage: usize, edges: &[Vec<(usize, usize)>]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use engine_core::{Delivery, OnFailure, Permissions, PluginRef, RetryPolicy};
+    use engine_core::{Delivery, OnFailure, RetryPolicy};
 
     fn stage(id: &str, needs: &[&str], goto: Option<&str>) -> Stage {
         Stage {
             id: id.into(),
-            uses: PluginRef::Builtin {
-                name: "gate".into(),
-            },
             needs: needs.iter().map(std::string::ToString::to_string).collect(),
-            with: serde_json::json!({}),
-            permissions: Permissions::default(),
-            timeout_ms: 1,
-            memory_limit_bytes: 1,
             retry: RetryPolicy::default(),
-            budget_usd: None,
-            condition: None,
-            secrets: Vec::new(),
             approval: None,
             on_failure: goto.map(|g| OnFailure {
                 goto: g.into(),

@@ -1,5 +1,6 @@
 //! Workflow YAML for engine: parse a workflow file, check it against the workflow JSON Schema
-//! and the rules the schema cannot express, and build the typed [`engine_core::Workflow`] with
+//! and the rules the schema cannot express, and build the typed [`engine_core::Workflow`] (what
+//! the state machine runs) and each stage's [`StageSpec`] (what the host needs to run it) with
 //! every default resolved. Problems come back as [`Diagnostics`], each naming `file:line:col`,
 //! the field and what is wrong:
 //!
@@ -38,6 +39,7 @@ mod schema;
 mod schema_messages;
 mod scope;
 mod spans;
+mod stage_spec;
 mod suggest;
 mod task_source;
 mod template_check;
@@ -76,6 +78,7 @@ pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
     TerminalStatus, read_secrets, stage_result,
 };
+pub use stage_spec::{DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, StageDef, StageSpec};
 pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
 pub use templates::{
     TemplateError, is_template, plugin_rendered_fields, render_config, render_config_within,
@@ -125,7 +128,7 @@ pub fn load_str(
         &resolved.needs_fields,
         &mut semantic,
     );
-    expression_checks::check(&resolved.workflow, &resolved.env, &mut semantic);
+    expression_checks::check(&resolved, &mut semantic);
     boundary_checks::check(&parsed.json, &mut semantic);
     // The schema's message wins where both found a problem with the same field.
     let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
@@ -137,8 +140,23 @@ pub fn load_str(
     if !problems.is_empty() {
         return Err(locate_all(file_display, &spans, &problems));
     }
+    // Ids are unique across `stages:` and `finally:` now (a shared one is a problem above).
+    let specs = resolved
+        .workflow
+        .stages
+        .iter()
+        .chain(&resolved.workflow.finally)
+        .map(|stage| stage.id.clone())
+        .zip(
+            resolved
+                .stage_specs
+                .into_iter()
+                .chain(resolved.finally_specs),
+        )
+        .collect();
     Ok(LoadedWorkflow {
         workflow: resolved.workflow,
+        specs,
         env: resolved.env,
         description: resolved.description,
         agents: resolved.agents,
@@ -293,7 +311,7 @@ mod tests {
     fn anchors_load_and_aliases_are_located() {
         let source = "name: x\nstages:\n  a: &g { uses: builtin:gate, timeout: 1m }\n  b: *g\n";
         let loaded = load_str("x.yaml", Path::new("."), source).unwrap();
-        assert_eq!(loaded.workflow.stages[1].timeout_ms, 60_000);
+        assert_eq!(loaded.spec("b").map(|spec| spec.timeout_ms), Some(60_000));
         assert_eq!(loaded.span_of("stages.a.timeout"), (3, 40));
         // A node reached through an alias is at the alias (a mapping at its key).
         assert_eq!(loaded.span_of("stages.b"), (4, 3));

@@ -1,19 +1,22 @@
 //! The result of loading a workflow file: the typed workflow plus what the host needs around it
-//! (environment, paths, source positions).
+//! (each stage's [`StageSpec`], environment, paths, source positions).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use engine_core::{PluginRef, Stage, Workflow};
+use engine_core::{PluginRef, Workflow};
 use serde_json::Value;
 
 use crate::field_path::FieldPath;
 use crate::spans::SpanIndex;
+use crate::stage_spec::{StageDef, StageSpec};
 
 /// A workflow file that passed every check that does not need the plugins.
 #[derive(Debug, Clone)]
 pub struct LoadedWorkflow {
-    /// The validated workflow, every default resolved, stages in file order.
+    /// The validated workflow, every default resolved, stages in file order: what the state
+    /// machine runs. What the host needs to run each stage is in its [`StageSpec`]
+    /// ([`LoadedWorkflow::spec`], [`LoadedWorkflow::stage_def`]).
     pub workflow: Workflow,
     /// The `env:` mapping: variables passed to programs that stages run through `exec`.
     pub env: BTreeMap<String, String>,
@@ -35,15 +38,59 @@ pub struct LoadedWorkflow {
     pub base_dir: PathBuf,
     /// The file's text.
     pub source: String,
+    /// The spec of every stage and `finally:` stage, by id (ids are unique across both
+    /// sections: the loader checks it).
+    pub(crate) specs: BTreeMap<String, StageSpec>,
     pub(crate) document: Value,
     pub(crate) spans: SpanIndex,
 }
 
 impl LoadedWorkflow {
+    /// What the host needs to run the stage (or `finally:` stage) with this id.
+    pub fn spec(&self, stage_id: &str) -> Option<&StageSpec> {
+        self.specs.get(stage_id)
+    }
+
+    /// The stage (or `finally:` stage) with this id, with its spec.
+    pub fn stage_def(&self, stage_id: &str) -> Option<StageDef<'_>> {
+        let stage = self
+            .workflow
+            .stage(stage_id)
+            .or_else(|| self.workflow.finally_stage(stage_id))?;
+        Some(StageDef {
+            stage,
+            spec: self.spec(stage_id)?,
+        })
+    }
+
+    /// The stages of `stages:` with their specs, in file order.
+    pub fn stage_defs(&self) -> impl Iterator<Item = StageDef<'_>> {
+        self.defs_of(&self.workflow.stages)
+    }
+
+    /// The stages of `finally:` with their specs, in file order.
+    pub fn finally_defs(&self) -> impl Iterator<Item = StageDef<'_>> {
+        self.defs_of(&self.workflow.finally)
+    }
+
+    /// `stages` with their specs. The loader builds a spec with every stage, so none is
+    /// skipped.
+    fn defs_of<'a>(
+        &'a self,
+        stages: &'a [engine_core::Stage],
+    ) -> impl Iterator<Item = StageDef<'a>> {
+        stages.iter().filter_map(|stage| {
+            Some(StageDef {
+                stage,
+                spec: self.specs.get(&stage.id)?,
+            })
+        })
+    }
+
     /// Where the component of a path plugin is on disk (`base_dir` joined with `uses`);
     /// `None` for builtin stages.
-    pub fn plugin_path(&self, stage: &Stage) -> Option<PathBuf> {
-        match &stage.uses {
+    pub fn plugin_path(&self, spec: &StageSpec) -> Option<PathBuf> {
+        match &spec.uses {
             PluginRef::Builtin { .. } => None,
             PluginRef::Path { path, .. } => Some(self.base_dir.join(path)),
         }

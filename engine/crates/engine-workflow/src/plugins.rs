@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 
-use engine_core::{Permissions, Stage};
+use engine_core::Permissions;
 use jsonschema::Validator;
 use jsonschema::error::ValidationErrorKind;
 
@@ -13,6 +13,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, Problem};
 use crate::field_path::FieldPath;
 use crate::loaded::LoadedWorkflow;
 use crate::schema_messages::{SchemaOwner, problems_for};
+use crate::stage_spec::{StageDef, StageSpec};
 use crate::template_check::{keeps_type, templated_strings};
 
 /// What a stage's plugin declares in `describe()`, as far as validation needs it.
@@ -28,16 +29,14 @@ impl LoadedWorkflow {
     /// The stages that run a component, the host must load a plugin for: those of `stages:`
     /// then those of `finally:`, in file order, without approval stages (`builtin:approval`
     /// waits for a human and has no component).
-    pub fn component_stages(&self) -> impl Iterator<Item = &Stage> {
-        self.workflow
-            .stages
-            .iter()
-            .chain(&self.workflow.finally)
-            .filter(|stage| stage.approval.is_none())
+    pub fn component_stages(&self) -> impl Iterator<Item = StageDef<'_>> {
+        self.stage_defs()
+            .chain(self.finally_defs())
+            .filter(|def| def.stage.approval.is_none())
     }
 
     /// Checks every stage of [`LoadedWorkflow::component_stages`] against its plugin.
-    /// `info(stage)` returns the plugin's descriptor info, or the error (shown in the
+    /// `info(def)` returns the plugin's descriptor info, or the error (shown in the
     /// diagnostic) when the plugin could not be loaded (unknown builtin, missing file, sha256
     /// mismatch, incompatible component). Templated `with:` values are only checked as far as their rendered type
     /// is known: a string that is exactly one `{{ expression }}` may become any type, other
@@ -45,29 +44,32 @@ impl LoadedWorkflow {
     /// empty when every stage fits its plugin.
     pub fn check_plugins<E: Display>(
         &self,
-        mut info: impl FnMut(&Stage) -> Result<PluginInfo, E>,
+        mut info: impl FnMut(StageDef<'_>) -> Result<PluginInfo, E>,
     ) -> Vec<Diagnostic> {
         let mut problems = Vec::new();
         // Stages that use the same plugin share one compiled config schema.
         let mut validators: Validators = HashMap::new();
-        let sections = [
-            ("stages", &self.workflow.stages),
-            ("finally", &self.workflow.finally),
-        ];
-        let stages = sections
-            .into_iter()
-            .flat_map(|(section, stages)| stages.iter().map(move |stage| (section, stage)))
-            .filter(|(_, stage)| stage.approval.is_none());
-        for (section, stage) in stages {
-            let stage_path = FieldPath::keys(&[section, &stage.id]);
-            match info(stage) {
+        let stages = self
+            .stage_defs()
+            .map(|def| ("stages", def))
+            .chain(self.finally_defs().map(|def| ("finally", def)))
+            .filter(|(_, def)| def.stage.approval.is_none());
+        for (section, def) in stages {
+            let stage_path = FieldPath::keys(&[section, &def.stage.id]);
+            match info(def) {
                 Err(why) => problems.push(Problem::at(
                     stage_path.key("uses"),
-                    format!("cannot load plugin \"{}\": {why}", stage.uses),
+                    format!("cannot load plugin \"{}\": {why}", def.spec.uses),
                 )),
                 Ok(plugin) => {
-                    check_config(stage, &plugin, &stage_path, &mut validators, &mut problems);
-                    check_permissions(self, stage, &plugin, &stage_path, &mut problems);
+                    check_config(
+                        def.spec,
+                        &plugin,
+                        &stage_path,
+                        &mut validators,
+                        &mut problems,
+                    );
+                    check_permissions(self, def, &plugin, &stage_path, &mut problems);
                 }
             }
         }
@@ -83,7 +85,7 @@ impl LoadedWorkflow {
 type Validators = HashMap<String, Result<Validator, jsonschema::ValidationError<'static>>>;
 
 fn check_config(
-    stage: &Stage,
+    spec: &StageSpec,
     plugin: &PluginInfo,
     stage_path: &FieldPath,
     validators: &mut Validators,
@@ -98,17 +100,17 @@ fn check_config(
             stage_path.key("uses"),
             format!(
                 "plugin \"{}\" declares an invalid config schema: {why}",
-                stage.uses
+                spec.uses
             ),
         )),
         Ok(validator) => {
             let with_path = stage_path.key("with");
             // Templated values: pointer -> whether the rendered value may have any type.
-            let templated: HashMap<String, bool> = templated_strings(&stage.with)
+            let templated: HashMap<String, bool> = templated_strings(&spec.with)
                 .into_iter()
                 .map(|(path, text)| (path.pointer(), keeps_type(text)))
                 .collect();
-            for error in validator.iter_errors(&stage.with) {
+            for error in validator.iter_errors(&spec.with) {
                 if let Some(&any_type) = templated.get(error.instance_path().as_str()) {
                     // Only a type error about a template that always gives a string is certain.
                     let is_type_error = matches!(error.kind(), ValidationErrorKind::Type { .. });
@@ -119,7 +121,7 @@ fn check_config(
                 problems.extend(problems_for(
                     &error,
                     &plugin.config_schema,
-                    &stage.with,
+                    &spec.with,
                     &with_path,
                     SchemaOwner::Plugin,
                 ));
@@ -130,12 +132,12 @@ fn check_config(
 
 fn check_permissions(
     loaded: &LoadedWorkflow,
-    stage: &Stage,
+    def: StageDef<'_>,
     plugin: &PluginInfo,
     stage_path: &FieldPath,
     problems: &mut Vec<Problem>,
 ) {
-    let missing = stage.permissions.shortfall(&plugin.permissions);
+    let missing = def.spec.permissions.shortfall(&plugin.permissions);
     if missing.is_empty() {
         return;
     }
@@ -150,8 +152,8 @@ fn check_permissions(
         field,
         format!(
             "stage \"{}\" ({}) needs {}, which the workflow does not grant; add {it} under permissions",
-            stage.id,
-            stage.uses,
+            def.stage.id,
+            def.spec.uses,
             missing.join(", ")
         ),
     ));

@@ -1,11 +1,10 @@
-//! Building the typed [`Workflow`] from a parsed document: defaults resolved, durations and sizes
-//! converted, and the value checks JSON Schema cannot express (zero timeouts, units, builtin
+//! Building the typed [`Workflow`] and each stage's [`StageSpec`] from a parsed document: defaults
+//! resolved, durations and sizes converted, and the value checks JSON Schema cannot express (zero timeouts, units, builtin
 //! names). Tolerant: a field the schema already rejected is skipped or defaulted here, so every
 //! problem in the file is reported in one pass.
 
 use std::collections::BTreeMap;
 
-use engine_core::model::{DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS};
 use engine_core::{
     Delivery, OnFailure, Permissions, PluginRef, RetryPolicy, Stage, Workflow, WorkspaceAccess,
 };
@@ -14,12 +13,18 @@ use serde_json::{Map, Value};
 use crate::diagnostic::Problem;
 use crate::field_path::FieldPath;
 use crate::limits::{memory, merge_retry, timeout};
+use crate::stage_spec::{DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, StageSpec};
 
 /// A workflow built from a document, with where each `needs` entry was written.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     /// The typed workflow (meaningful only when no problem was found).
     pub(crate) workflow: Workflow,
+    /// The spec of each stage of `workflow.stages`, in the same order. (Kept in order rather
+    /// than by id: ids are not yet known to be unique while the checks run.)
+    pub(crate) stage_specs: Vec<StageSpec>,
+    /// The spec of each stage of `workflow.finally`, in the same order.
+    pub(crate) finally_specs: Vec<StageSpec>,
     /// The `env:` mapping.
     pub(crate) env: BTreeMap<String, String>,
     /// The `description:`.
@@ -62,6 +67,7 @@ pub(crate) fn resolve(
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let mut stages = Vec::with_capacity(stage_order.len());
+    let mut stage_specs = Vec::with_capacity(stage_order.len());
     let mut needs_fields = Vec::with_capacity(stage_order.len());
     for id in stage_order {
         let path = FieldPath::keys(&["stages", id]);
@@ -69,11 +75,12 @@ pub(crate) fn resolve(
             .get(id)
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let (stage, fields) = read_stage(id, body, &path, &defaults, problems);
+        let (stage, spec, fields) = read_stage(id, body, &path, &defaults, problems);
         stages.push(stage);
+        stage_specs.push(spec);
         needs_fields.push(fields);
     }
-    let finally = read_finally(root, finally_order, &stages, &defaults, problems);
+    let (finally, finally_specs) = read_finally(root, finally_order, &stages, &defaults, problems);
     let env = root
         .get("env")
         .and_then(Value::as_object)
@@ -90,6 +97,8 @@ pub(crate) fn resolve(
             stages,
             finally,
         },
+        stage_specs,
+        finally_specs,
         env,
         description: text(root.get("description")),
         agents: crate::agents::read_agent_settings(root, problems),
@@ -101,7 +110,7 @@ pub(crate) fn resolve(
     }
 }
 
-/// The `finally:` stages, in file order. Their `needs` and `on_failure` are never read (the
+/// The `finally:` stages and their specs, in file order. Their `needs` and `on_failure` are never read (the
 /// schema rejects them); an id that is also a stage id is a problem.
 fn read_finally(
     root: &Map<String, Value>,
@@ -109,10 +118,11 @@ fn read_finally(
     stages: &[Stage],
     defaults: &StageDefaults,
     problems: &mut Vec<Problem>,
-) -> Vec<Stage> {
+) -> (Vec<Stage>, Vec<StageSpec>) {
     let empty = Map::new();
     let section = root.get("finally").and_then(Value::as_object);
     let mut finally = Vec::with_capacity(finally_order.len());
+    let mut specs = Vec::with_capacity(finally_order.len());
     for id in finally_order {
         let path = FieldPath::keys(&["finally", id]);
         if stages.iter().any(|s| s.id == *id) {
@@ -129,7 +139,7 @@ fn read_finally(
             .and_then(|s| s.get(id))
             .and_then(Value::as_object)
             .unwrap_or(&empty);
-        let (mut stage, _) = read_stage(id, body, &path, defaults, problems);
+        let (mut stage, spec, _) = read_stage(id, body, &path, defaults, problems);
         stage.needs.clear();
         stage.on_failure = None;
         if stage.approval.is_some() {
@@ -140,8 +150,9 @@ fn read_finally(
             ));
         }
         finally.push(stage);
+        specs.push(spec);
     }
-    finally
+    (finally, specs)
 }
 
 fn text(value: Option<&Value>) -> Option<String> {
@@ -172,22 +183,21 @@ fn read_stage(
     path: &FieldPath,
     defaults: &StageDefaults,
     problems: &mut Vec<Problem>,
-) -> (Stage, Vec<FieldPath>) {
+) -> (Stage, StageSpec, Vec<FieldPath>) {
     let (needs, needs_fields) = read_needs(body.get("needs"), &path.key("needs"));
     let with = match body.get("with") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(config) => config.clone(),
     };
+    // Fields are read in the order the problems they find were always reported in.
+    let uses = plugin_ref(body, path, problems);
+    let timeout_ms =
+        timeout(body.get("timeout"), &path.key("timeout"), problems).unwrap_or(defaults.timeout_ms);
+    let memory_limit_bytes =
+        memory(body.get("memory"), &path.key("memory"), problems).unwrap_or(defaults.memory_bytes);
     let stage = Stage {
         id: id.to_string(),
-        uses: plugin_ref(body, path, problems),
         needs,
-        with,
-        permissions: permissions(body.get("permissions")),
-        timeout_ms: timeout(body.get("timeout"), &path.key("timeout"), problems)
-            .unwrap_or(defaults.timeout_ms),
-        memory_limit_bytes: memory(body.get("memory"), &path.key("memory"), problems)
-            .unwrap_or(defaults.memory_bytes),
         retry: merge_retry(
             defaults.retry,
             body.get("retry"),
@@ -199,12 +209,19 @@ fn read_stage(
             Some("at_most_once") => Delivery::AtMostOnce,
             _ => Delivery::AtLeastOnce,
         },
+        approval: crate::approval::read_approval(body, path, problems),
+    };
+    let spec = StageSpec {
+        uses,
+        with,
+        permissions: permissions(body.get("permissions")),
+        timeout_ms,
+        memory_limit_bytes,
         budget_usd: body.get("budget_usd").and_then(Value::as_f64),
         condition: text(body.get("if")),
         secrets: strings(body.get("secrets")),
-        approval: crate::approval::read_approval(body, path, problems),
     };
-    (stage, needs_fields)
+    (stage, spec, needs_fields)
 }
 
 /// Whether `name` is a well-formed builtin (and stage id): `^[a-z][a-z0-9_-]*$`.
@@ -329,8 +346,9 @@ mod tests {
         }));
         assert!(problems.is_empty(), "{problems:?}");
         let a = &resolved.workflow.stages[0];
-        assert_eq!(a.timeout_ms, 600_000);
-        assert_eq!(a.memory_limit_bytes, 64 << 20);
+        let a_spec = &resolved.stage_specs[0];
+        assert_eq!(a_spec.timeout_ms, 600_000);
+        assert_eq!(a_spec.memory_limit_bytes, 64 << 20);
         assert_eq!(
             a.retry,
             RetryPolicy {
@@ -341,7 +359,8 @@ mod tests {
             }
         );
         let b = &resolved.workflow.stages[1];
-        assert_eq!((b.timeout_ms, b.memory_limit_bytes), (500, 1024));
+        let b_spec = &resolved.stage_specs[1];
+        assert_eq!((b_spec.timeout_ms, b_spec.memory_limit_bytes), (500, 1024));
         assert_eq!(
             b.retry,
             RetryPolicy {
@@ -358,11 +377,12 @@ mod tests {
         let (resolved, _) =
             resolve_json(&json!({"name": "x", "stages": {"a": {"uses": "builtin:gate"}}}));
         let a = &resolved.workflow.stages[0];
-        assert_eq!(a.timeout_ms, DEFAULT_TIMEOUT_MS);
-        assert_eq!(a.memory_limit_bytes, DEFAULT_MEMORY_LIMIT_BYTES);
+        let a_spec = &resolved.stage_specs[0];
+        assert_eq!(a_spec.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(a_spec.memory_limit_bytes, DEFAULT_MEMORY_LIMIT_BYTES);
         assert_eq!(a.retry, RetryPolicy::default());
-        assert_eq!(a.with, json!({}));
-        assert_eq!(a.permissions, Permissions::default());
+        assert_eq!(a_spec.with, json!({}));
+        assert_eq!(a_spec.permissions, Permissions::default());
         assert_eq!(a.delivery, Delivery::AtLeastOnce);
         assert_eq!(a.on_failure, None);
     }
@@ -404,21 +424,22 @@ mod tests {
             "b": {"uses": "builtin:gate", "needs": ["a", "c"], "with": null}
         }}));
         let a = &resolved.workflow.stages[0];
+        let a_spec = &resolved.stage_specs[0];
         assert_eq!(
-            a.uses,
+            a_spec.uses,
             PluginRef::Path {
                 path: "plugins/x.wasm".into(),
                 sha256: "ab".into()
             }
         );
         assert_eq!(a.needs, vec!["b"]);
-        assert_eq!(a.with, json!({"k": [1]}));
-        assert_eq!(a.permissions.workspace, WorkspaceAccess::Write);
+        assert_eq!(a_spec.with, json!({"k": [1]}));
+        assert_eq!(a_spec.permissions.workspace, WorkspaceAccess::Write);
         assert_eq!(
             (
-                a.permissions.exec.clone(),
-                a.permissions.agent,
-                a.permissions.net.clone()
+                a_spec.permissions.exec.clone(),
+                a_spec.permissions.agent,
+                a_spec.permissions.net.clone()
             ),
             (vec!["git".to_string()], true, vec!["h".to_string()])
         );
@@ -438,7 +459,7 @@ mod tests {
             resolved.needs_fields[1][1],
             FieldPath::keys(&["stages", "b", "needs"]).index(1)
         );
-        assert_eq!(resolved.workflow.stages[1].with, json!({}));
+        assert_eq!(resolved.stage_specs[1].with, json!({}));
         assert_eq!(resolved.env.get("A").map(String::as_str), Some("1"));
     }
 }

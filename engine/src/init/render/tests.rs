@@ -34,9 +34,9 @@ fn the_template_renders_for_every_backend_and_parses() {
     for backend in BACKENDS {
         let text = render(&choices(&tests, backend)).unwrap();
         let loaded = parse(&text);
-        let execute = loaded.workflow.stage("execute").unwrap();
+        let execute = loaded.spec("execute").unwrap();
         assert_eq!(execute.with["backend"], backend.name, "{text}");
-        let review = loaded.workflow.stage("review").unwrap();
+        let review = loaded.spec("review").unwrap();
         assert_eq!(review.with["backend"], backend.name, "{text}");
         assert!(text.contains(&format!("secrets: [{}]", backend.secrets.join(", "))));
         assert!(
@@ -63,12 +63,7 @@ fn commands_and_their_programs_land_in_the_test_stage() {
     let tests = tests_of(&["npm test", "npx eslint \"src/**\""], Some("package.json"));
     let text = render(&choices(&tests, BACKENDS[1])).unwrap();
     let loaded = parse(&text);
-    let test = loaded
-        .workflow
-        .stages
-        .iter()
-        .find(|s| s.id == "test")
-        .unwrap();
+    let test = loaded.spec("test").unwrap();
     assert_eq!(
         test.with["commands"],
         serde_json::json!(["npm test", "npx eslint \"src/**\""])
@@ -85,12 +80,7 @@ fn the_placeholder_survives_yaml_and_says_what_to_do() {
     c.backend_found = false;
     let text = render(&c).unwrap();
     let loaded = parse(&text);
-    let test = loaded
-        .workflow
-        .stages
-        .iter()
-        .find(|s| s.id == "test")
-        .unwrap();
+    let test = loaded.spec("test").unwrap();
     assert_eq!(test.with["commands"][0], PLACEHOLDER_COMMAND);
     assert!(text.contains("replace this placeholder"), "{text}");
     assert!(

@@ -165,16 +165,11 @@ fn exercise(input: &[u8]) {
                     .map(|s| s.id.clone())
                     .collect();
                 let scope = scope(&ids);
-                for stage in loaded
-                    .workflow
-                    .stages
-                    .iter()
-                    .chain(&loaded.workflow.finally)
-                {
-                    if let Some(condition) = &stage.condition {
+                for def in loaded.stage_defs().chain(loaded.finally_defs()) {
+                    if let Some(condition) = &def.spec.condition {
                         let _ = evaluate_condition(condition, &scope);
                     }
-                    let _ = render_config(&stage.id, &stage.with, &scope);
+                    let _ = render_config(&def.stage.id, &def.spec.with, &scope);
                 }
             }
             Err(diagnostics) => check_diagnostics(&diagnostics, line_count(text), input),

@@ -5,14 +5,14 @@ use crate::common;
 
 use std::path::Path;
 
-use engine_core::{Permissions, PluginRef, Stage, WorkspaceAccess};
-use engine_workflow::{PluginInfo, load_file, load_str};
+use engine_core::{Permissions, PluginRef, WorkspaceAccess};
+use engine_workflow::{PluginInfo, StageDef, load_file, load_str};
 use serde_json::json;
 
 /// What the fake host knows: a few builtins with their descriptors.
-fn fake_host(stage: &Stage) -> Result<PluginInfo, String> {
+fn fake_host(def: StageDef<'_>) -> Result<PluginInfo, String> {
     let open_schema = json!({"type": "object"});
-    match &stage.uses {
+    match &def.spec.uses {
         PluginRef::Builtin { name } => match name.as_str() {
             "gate" => Ok(PluginInfo {
                 config_schema: json!({
@@ -135,8 +135,8 @@ fn invalid_plugin_schema_is_reported_at_uses() {
 fn each_stage_is_asked_once_in_file_order() {
     let loaded = load_file(Path::new("tests/fixtures/valid/full.yaml")).unwrap();
     let mut asked = Vec::new();
-    let _ = loaded.check_plugins(|stage| {
-        asked.push(stage.id.clone());
+    let _ = loaded.check_plugins(|def| {
+        asked.push(def.stage.id.clone());
         Err::<PluginInfo, _>("not loaded")
     });
     assert_eq!(
@@ -149,8 +149,8 @@ fn each_stage_is_asked_once_in_file_order() {
 fn approval_stages_are_not_asked_and_finally_stages_are() {
     let loaded = load_file(Path::new("tests/fixtures/valid/conditions.yaml")).unwrap();
     let mut asked = Vec::new();
-    let diagnostics = loaded.check_plugins(|stage| {
-        asked.push(stage.id.clone());
+    let diagnostics = loaded.check_plugins(|def| {
+        asked.push(def.stage.id.clone());
         Err::<PluginInfo, _>("not loaded")
     });
     assert_eq!(asked, ["triage", "execute", "merge", "notify", "page"]);

@@ -16,6 +16,34 @@ fn valid_fixtures_load() {
     }
 }
 
+/// Every stage and `finally:` stage comes with its spec, found by id; an unknown id has none.
+#[test]
+fn every_stage_has_its_spec() {
+    for path in common::fixtures("valid") {
+        let loaded = load_file(&path).unwrap();
+        let workflow = &loaded.workflow;
+        let defs: Vec<&str> = loaded
+            .stage_defs()
+            .chain(loaded.finally_defs())
+            .map(|def| def.stage.id.as_str())
+            .collect();
+        let ids: Vec<&str> = workflow
+            .stages
+            .iter()
+            .chain(&workflow.finally)
+            .map(|stage| stage.id.as_str())
+            .collect();
+        assert_eq!(defs, ids, "{}", path.display());
+        for id in ids {
+            let def = loaded.stage_def(id).unwrap();
+            assert_eq!(def.stage.id, id);
+            assert_eq!(loaded.spec(id), Some(def.spec));
+        }
+        assert_eq!(loaded.spec("no-such-stage"), None);
+        assert!(loaded.stage_def("no-such-stage").is_none());
+    }
+}
+
 #[test]
 fn full_fixture_resolves_every_default() {
     let loaded = load_file(Path::new("tests/fixtures/valid/full.yaml")).unwrap();
@@ -45,34 +73,37 @@ fn full_fixture_resolves_every_default() {
         backoff: 1.5,
         max_interval_ms: 120_000,
     };
-    let stage = |id: &str| workflow.stage(id).unwrap();
+    let stage = |id: &str| loaded.stage_def(id).unwrap();
 
     let triage = stage("triage");
-    assert_eq!(triage.timeout_ms, 20 * 60_000);
-    assert_eq!(triage.memory_limit_bytes, 128 << 20);
-    assert_eq!(triage.retry, defaults_retry);
-    assert_eq!(triage.with, serde_json::json!({}));
-    assert_eq!(triage.permissions, Permissions::default());
-    assert_eq!(triage.delivery, Delivery::AtLeastOnce);
+    assert_eq!(triage.spec.timeout_ms, 20 * 60_000);
+    assert_eq!(triage.spec.memory_limit_bytes, 128 << 20);
+    assert_eq!(triage.stage.retry, defaults_retry);
+    assert_eq!(triage.spec.with, serde_json::json!({}));
+    assert_eq!(triage.spec.permissions, Permissions::default());
+    assert_eq!(triage.stage.delivery, Delivery::AtLeastOnce);
 
     let execute = stage("execute");
-    assert_eq!(execute.timeout_ms, 45 * 60_000);
-    assert_eq!(execute.memory_limit_bytes, 512 << 20);
-    assert_eq!(execute.permissions.workspace, WorkspaceAccess::Write);
-    assert!(execute.permissions.agent);
-    assert_eq!(execute.permissions.exec, ["git"]);
-    assert_eq!(execute.with["tier"], "{{ stages.triage.outputs.tier }}");
+    assert_eq!(execute.spec.timeout_ms, 45 * 60_000);
+    assert_eq!(execute.spec.memory_limit_bytes, 512 << 20);
+    assert_eq!(execute.spec.permissions.workspace, WorkspaceAccess::Write);
+    assert!(execute.spec.permissions.agent);
+    assert_eq!(execute.spec.permissions.exec, ["git"]);
+    assert_eq!(
+        execute.spec.with["tier"],
+        "{{ stages.triage.outputs.tier }}"
+    );
 
     // Retry merges key by key over defaults.retry.
     assert_eq!(
-        stage("review").retry,
+        stage("review").stage.retry,
         RetryPolicy {
             max_attempts: 1,
             ..defaults_retry
         }
     );
     assert_eq!(
-        stage("review").on_failure,
+        stage("review").stage.on_failure,
         Some(OnFailure {
             goto: "execute".into(),
             max_loops: 2
@@ -80,51 +111,51 @@ fn full_fixture_resolves_every_default() {
     );
     let test = stage("test");
     assert_eq!(
-        test.retry,
+        test.stage.retry,
         RetryPolicy {
             initial_interval_ms: 1_000,
             ..defaults_retry
         }
     );
-    assert_eq!(test.needs, ["review"]);
-    assert_eq!(test.on_failure.as_ref().map(|f| f.max_loops), Some(1));
+    assert_eq!(test.stage.needs, ["review"]);
+    assert_eq!(test.stage.on_failure.as_ref().map(|f| f.max_loops), Some(1));
     assert_eq!(
-        test.with["commands"],
+        test.spec.with["commands"],
         serde_json::json!(["cargo test", "cargo clippy -- -D warnings"])
     );
 
     let lint = stage("lint");
     assert_eq!(
-        lint.uses,
+        lint.spec.uses,
         PluginRef::Path {
             path: "plugins/lint.wasm".into(),
             sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()
         }
     );
     assert_eq!(
-        loaded.plugin_path(lint),
+        loaded.plugin_path(lint.spec),
         Some(Path::new("tests/fixtures/valid/plugins/lint.wasm").to_path_buf())
     );
-    assert_eq!(loaded.plugin_path(triage), None);
-    assert_eq!(lint.memory_limit_bytes, 1_048_576);
-    assert_eq!(lint.permissions.net, ["hooks.example.com"]);
+    assert_eq!(loaded.plugin_path(triage.spec), None);
+    assert_eq!(lint.spec.memory_limit_bytes, 1_048_576);
+    assert_eq!(lint.spec.permissions.net, ["hooks.example.com"]);
 
     let merge = stage("merge");
-    assert_eq!(merge.timeout_ms, 90 * 60_000);
-    assert_eq!(merge.delivery, Delivery::AtMostOnce);
-    assert_eq!(merge.needs, ["test", "lint"]);
+    assert_eq!(merge.spec.timeout_ms, 90 * 60_000);
+    assert_eq!(merge.stage.delivery, Delivery::AtMostOnce);
+    assert_eq!(merge.stage.needs, ["test", "lint"]);
 }
 
 #[test]
 fn engine_defaults_apply_without_a_defaults_block() {
     let loaded = load_file(Path::new("tests/fixtures/valid/minimal.yaml")).unwrap();
-    let only = &loaded.workflow.stages[0];
-    assert_eq!(only.timeout_ms, engine_core::model::DEFAULT_TIMEOUT_MS);
+    let only = loaded.stage_defs().next().unwrap();
+    assert_eq!(only.spec.timeout_ms, engine_workflow::DEFAULT_TIMEOUT_MS);
     assert_eq!(
-        only.memory_limit_bytes,
-        engine_core::model::DEFAULT_MEMORY_LIMIT_BYTES
+        only.spec.memory_limit_bytes,
+        engine_workflow::DEFAULT_MEMORY_LIMIT_BYTES
     );
-    assert_eq!(only.retry, RetryPolicy::default());
+    assert_eq!(only.stage.retry, RetryPolicy::default());
     assert!(loaded.env.is_empty());
     assert_eq!(loaded.description, None);
 }
@@ -153,7 +184,7 @@ fn load_str_uses_the_given_names() {
     .unwrap();
     assert_eq!(loaded.file, "inline.yaml");
     assert_eq!(
-        loaded.plugin_path(&loaded.workflow.stages[0]),
+        loaded.plugin_path(loaded.spec("a").unwrap()),
         Some(Path::new("/repo/.engine/p.wasm").to_path_buf())
     );
     assert!(loaded.source.starts_with("name: x"));
@@ -199,42 +230,52 @@ fn conditions_finally_secrets_and_approvals_are_read() {
     use engine_core::{ApprovalPolicy, OnTimeout};
     let loaded = load_file(Path::new("tests/fixtures/valid/conditions.yaml")).unwrap();
     let workflow = &loaded.workflow;
-    let execute = workflow.stage("execute").unwrap();
+    let execute = loaded.stage_def("execute").unwrap();
     assert_eq!(
-        execute.condition.as_deref(),
+        execute.spec.condition.as_deref(),
         Some("stages.triage.outputs.tier != \"none\" && !(\"wip\" in task.labels)")
     );
-    assert_eq!(workflow.stage("triage").unwrap().condition, None);
+    assert_eq!(loaded.spec("triage").unwrap().condition, None);
     // Templates are kept as written; the driver renders them before each attempt.
-    assert_eq!(execute.with["tier"], "{{ stages.triage.outputs.tier }}");
-
-    let approve = workflow.stage("approve").unwrap();
     assert_eq!(
-        approve.approval,
+        execute.spec.with["tier"],
+        "{{ stages.triage.outputs.tier }}"
+    );
+
+    let approve = loaded.stage_def("approve").unwrap();
+    assert_eq!(
+        approve.stage.approval,
         Some(ApprovalPolicy {
             timeout_ms: Some(24 * 3_600_000),
             on_timeout: OnTimeout::Reject,
             message: Some("Merge this change?".into()),
         })
     );
-    assert_eq!(approve.uses.to_string(), engine_workflow::APPROVAL_USES);
-    assert_eq!(execute.approval, None);
+    assert_eq!(
+        approve.spec.uses.to_string(),
+        engine_workflow::APPROVAL_USES
+    );
+    assert_eq!(execute.stage.approval, None);
 
     let ids: Vec<&str> = workflow.finally.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["notify", "page"]);
-    let notify = workflow.finally_stage("notify").unwrap();
-    assert_eq!(notify.secrets, ["SLACK_WEBHOOK_URL"]);
+    let notify = loaded.stage_def("notify").unwrap();
+    assert_eq!(notify.spec.secrets, ["SLACK_WEBHOOK_URL"]);
     assert_eq!(
-        notify.condition, None,
+        notify.spec.condition, None,
         "a finally stage without if: always runs"
     );
-    assert!(notify.needs.is_empty() && notify.on_failure.is_none());
+    assert!(notify.stage.needs.is_empty() && notify.stage.on_failure.is_none());
+    assert_eq!(workflow.finally_stage("notify"), Some(notify.stage));
     assert_eq!(
-        workflow.finally_stage("page").unwrap().condition.as_deref(),
+        loaded.spec("page").unwrap().condition.as_deref(),
         Some("failure() && stages.execute.result == \"failed\"")
     );
 
-    let components: Vec<&str> = loaded.component_stages().map(|s| s.id.as_str()).collect();
+    let components: Vec<&str> = loaded
+        .component_stages()
+        .map(|s| s.stage.id.as_str())
+        .collect();
     assert_eq!(components, ["triage", "execute", "merge", "notify", "page"]);
 }
 
