@@ -76,10 +76,18 @@ impl EngineError {
     /// The process exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
+            // What the repository or the command line lacks (no commits, no such branch) is
+            // the user's to fix, not a bug.
             EngineError::InvalidWorkflow(_)
             | EngineError::Usage(_)
             | EngineError::UnknownRun(_)
-            | EngineError::Rejected(_) => exit::INVALID_INPUT,
+            | EngineError::Rejected(_)
+            | EngineError::Git(
+                engine_git::GitError::NotARepo(_)
+                | engine_git::GitError::UnknownRevision(_)
+                | engine_git::GitError::InvalidArgument { .. }
+                | engine_git::GitError::NoBaseBranch { .. },
+            ) => exit::INVALID_INPUT,
             EngineError::Busy(_) => exit::STATE_BUSY,
             EngineError::TaskSource(e) => {
                 if e.is_temporary() || matches!(e, engine_tasks::SourceError::Failed(_)) {

@@ -4,7 +4,7 @@
 //! This crate is the host: it wires the pure core ([`engine_core`]), workflow loading
 //! ([`engine_workflow`]), the wasmtime runtime ([`engine_runtime`]), durable storage
 //! ([`engine_store`]) and git ([`engine_git`]) into a driver, and exposes the CLI commands. The
-//! `engine` binary only parses arguments and calls [`cli::main`].
+//! `engine` binary only calls [`cli::main_from_env`], which parses the arguments.
 
 #![warn(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod confine;
 pub mod driver;
 pub mod error;
 pub mod exit;
+pub mod history;
 pub mod hook_receiver;
 pub mod init;
 pub mod project;
@@ -27,5 +28,6 @@ pub mod terminal;
 #[cfg(test)]
 mod test_fixtures;
 pub mod time;
+pub mod validate;
 
 pub use error::EngineError;

@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    engine::cli::main(engine::cli::Cli::parse())
+    engine::cli::main_from_env()
 }

@@ -14,6 +14,10 @@ use crate::time::human_duration;
 
 /// Receives what happens in a run, as it happens.
 pub trait Reporter: Send + Sync {
+    /// A new run was recorded in the store, before anything of it exists elsewhere (worktree,
+    /// claim): `engine run` prints its id here, so a run killed in its first moments can be
+    /// found and resumed.
+    fn run_recorded(&self, _run_id: &str) {}
     /// The driver starts (or resumes) a run.
     fn run_started(&self, meta: &RunMeta, resumed: bool);
     /// An event was applied and stored; `commands` are about to be carried out.
@@ -21,14 +25,17 @@ pub trait Reporter: Send + Sync {
     /// A stage attempt wrote a log line or reported progress.
     fn stage_log(&self, stage: &str, attempt: u32, level: LogLevel, message: &str);
     /// The run ended (and its `finally:` stages ran): a summary of how it went.
-    fn run_finished(&self, _state: &RunState) {}
+    /// `order`: the workflow's stages in file order, for the summary.
+    fn run_finished(&self, _state: &RunState, _order: &crate::history::order::StageOrder) {}
     /// Something worth a line about the run outside its stages (its worktree was removed, its
     /// task's status was written back).
     fn note(&self, _text: &str) {}
     /// A line people see whatever the output (stderr stays free with `--json`): what engine
     /// did outside any run's stages (a task's status written back, a worktree repaired).
     fn message(&self, text: &str) {
-        eprintln!("{}", crate::terminal::safe_lines(text));
+        for line in crate::terminal::safe_lines(text).split('\n') {
+            eprintln!("{}", crate::terminal::for_stderr(line));
+        }
     }
     /// Something went wrong that does not stop the run or the command (a worktree that could
     /// not be removed, a task that was not started): said as a [`Reporter::message`].
@@ -53,6 +60,8 @@ pub struct Human {
     min_level: LogLevel,
     /// Put before every line (`[TASK-3] ` when several runs report at once).
     prefix: String,
+    /// Paint lines by their mark (stderr is a colour terminal; see [`crate::terminal`]).
+    colour: bool,
 }
 
 impl Human {
@@ -68,6 +77,7 @@ impl Human {
             out: Mutex::new(Box::new(std::io::stderr())),
             min_level: LogLevel::Info,
             prefix: prefix.to_string(),
+            colour: crate::terminal::stderr_colour(),
         }
     }
 
@@ -76,12 +86,18 @@ impl Human {
     fn line(&self, text: &str) {
         let text = crate::terminal::safe_lines(text);
         if let Ok(mut out) = self.out.lock() {
-            if self.prefix.is_empty() {
-                let _ = writeln!(out, "{text}");
+            // Without a prefix, the text as it is (blank lines included); with one, each line.
+            let lines: Vec<&str> = if self.prefix.is_empty() {
+                text.split('\n').collect()
             } else {
-                for line in text.lines() {
-                    let _ = writeln!(out, "{}{line}", self.prefix);
-                }
+                text.lines().collect()
+            };
+            for line in lines {
+                let line = match crate::terminal::tone_of(line) {
+                    Some(tone) if self.colour => crate::terminal::paint(line, tone, true),
+                    _ => line.to_string(),
+                };
+                let _ = writeln!(out, "{}{line}", self.prefix);
             }
         }
     }
@@ -271,8 +287,8 @@ impl Reporter for Human {
         }
     }
 
-    fn run_finished(&self, state: &RunState) {
-        for line in crate::summary::lines(state) {
+    fn run_finished(&self, state: &RunState, order: &crate::history::order::StageOrder) {
+        for line in crate::summary::lines(state, order) {
             self.line(&line);
         }
     }

@@ -1,12 +1,15 @@
 //! The summary printed when a run ends: each stage's result, attempts, time and cost, the
-//! `finally:` stages, and the run's totals.
+//! `finally:` stages (stages in pipeline order), and the run's totals.
 
 use engine_core::{FinallyOutcome, RunState, RunStatus, Spend, StagePhase, StageState};
 
+use crate::history::order::StageOrder;
+
 use crate::time::human_duration;
 
-/// The summary as lines of text (no trailing newlines).
-pub fn lines(state: &RunState) -> Vec<String> {
+/// The summary as lines of text (no trailing newlines), stages and `finally:` stages in
+/// `order` (the workflow's file order).
+pub fn lines(state: &RunState, order: &StageOrder) -> Vec<String> {
     let took = state
         .finished_at_ms
         .zip(state.started_at_ms)
@@ -23,7 +26,8 @@ pub fn lines(state: &RunState) -> Vec<String> {
         crate::terminal::safe(&outcome),
         spend_text(&spend)
     )];
-    let rows: Vec<[String; 5]> = ordered(state)
+    let rows: Vec<[String; 5]> = order
+        .stages(state)
         .into_iter()
         .map(|(id, st)| {
             [
@@ -56,7 +60,7 @@ pub fn lines(state: &RunState) -> Vec<String> {
             .collect();
         out.push(format!("  {}", cells.join("  ").trim_end()));
     }
-    for (id, record) in &state.finally {
+    for (id, record) in order.finally(state) {
         let what = match &record.outcome {
             FinallyOutcome::Succeeded { summary } => format!("succeeded  {summary}"),
             FinallyOutcome::Failed { message } => format!("failed  {message}"),
@@ -69,22 +73,6 @@ pub fn lines(state: &RunState) -> Vec<String> {
         ));
     }
     out
-}
-
-/// Stages in the order they first started (never-started ones last, by id).
-fn ordered(state: &RunState) -> Vec<(&str, &StageState)> {
-    let mut stages: Vec<(&str, &StageState)> = state
-        .stages
-        .iter()
-        .map(|(id, st)| (id.as_str(), st))
-        .collect();
-    stages.sort_by_key(|(id, st)| {
-        (
-            st.history.first().map_or(u64::MAX, |r| r.started_at_ms),
-            id.to_string(),
-        )
-    });
-    stages
 }
 
 /// Time the stage's attempts ran (waits between retries not included).
@@ -109,11 +97,13 @@ fn phase_name(phase: &StagePhase) -> &'static str {
 }
 
 /// A cost for a table cell: `-` (nothing), `$0.20`, `~$0.20` (estimated from tokens),
-/// `$0.20+?` (partly unknown), `unknown`.
+/// `$0.20+?` (partly unknown), `unknown` (tokens were used and no cost is known: never `$0.00`).
 pub fn cost_text(spend: &Spend) -> String {
     let approx = if spend.cost_estimated { "~" } else { "" };
     if spend.is_zero() {
         if spend.cost_known { "-" } else { "unknown" }.to_string()
+    } else if !spend.cost_known && spend.cost_usd == 0.0 {
+        "unknown".to_string()
     } else if spend.cost_known {
         format!("{approx}${:.2}", spend.cost_usd)
     } else {
@@ -142,7 +132,7 @@ mod tests {
     use engine_core::{AttemptOutcome, AttemptRecord, Task};
 
     #[test]
-    fn lists_stages_in_start_order_with_totals() {
+    fn lists_stages_in_pipeline_order_with_totals() {
         let mut state = RunState {
             run_id: "R1".into(),
             task: Task::default(),
@@ -175,15 +165,20 @@ mod tests {
             }
             state.stages.insert(id.into(), st);
         }
-        let lines = lines(&state);
+        // The file order puts b first although a started first.
+        let order = StageOrder {
+            stages: vec!["b".into(), "a".into()],
+            finally: vec![],
+        };
+        let lines = lines(&state, &order);
         assert_eq!(
             lines[0],
             "summary: run R1 succeeded in 1m01s · cost $1.00 (30 in / 0 out tokens)"
         );
         assert!(lines[1].starts_with("  stage  result     attempts  time  cost"));
-        assert!(lines[2].starts_with("  a "), "{lines:?}");
+        assert!(lines[3].starts_with("  a "), "{lines:?}");
         assert!(
-            lines[3].contains("$1.00") && lines[3].contains("2.0s"),
+            lines[2].contains("$1.00") && lines[2].contains("2.0s"),
             "{lines:?}"
         );
     }

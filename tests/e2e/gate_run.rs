@@ -129,13 +129,15 @@ stages:
 #[test]
 fn exec_of_a_program_the_workflow_does_not_grant_is_denied() {
     let repo = TestRepo::new();
+    // The program is a template, so only the running gate knows it (a literal one is refused
+    // by validate: tests/e2e/validate_findings.rs).
     repo.workflow(
         r#"
 name: denied
 stages:
   peek:
     uses: builtin:gate
-    with: { commands: ["cat README.md"] }
+    with: { commands: ["{{ 'cat' }} README.md"] }
     permissions: { workspace: read, exec: [ls] }
 "#,
     );

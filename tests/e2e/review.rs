@@ -394,7 +394,13 @@ stages:
     permissions: { workspace: read, agent: true }
 ",
     );
-    let r = repo.run(&["validate", "workflow.yaml"]);
+    // Claude is on PATH wherever the test runs: no warning about it.
+    let clis = crate::validate_findings::fake_clis(&["claude"]);
+    let r = repo
+        .engine()
+        .args(["validate", "workflow.yaml"])
+        .path_first(clis.path())
+        .run();
     // A misspelt persona, a custom persona without a prompt, an unknown `require`, the
     // missing git grant.
     r.exits(2).stdout_is("");

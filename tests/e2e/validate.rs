@@ -132,7 +132,13 @@ stages:
     permissions: { workspace: read, agent: true, exec: [git] }
 ",
     );
-    let r = repo.run(&["validate", "workflow.yaml"]);
+    // The CLIs are on PATH wherever the test runs: no warning about them.
+    let clis = crate::validate_findings::fake_clis(&["claude", "codex"]);
+    let r = repo
+        .engine()
+        .args(["validate", "workflow.yaml"])
+        .path_first(clis.path())
+        .run();
     r.exits(2);
     insta::assert_snapshot!("validate_agent_backends", r.stderr_normalised());
 

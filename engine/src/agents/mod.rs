@@ -6,6 +6,7 @@ pub mod budget;
 pub mod launcher;
 pub mod meter;
 pub mod readonly_copy;
+pub mod session_checks;
 pub mod settings;
 pub mod stage_checks;
 

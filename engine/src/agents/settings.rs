@@ -54,11 +54,14 @@ impl AgentConfig {
         let mut backend_write = BTreeMap::new();
         for (name, o) in &settings.backends {
             if !BUILTIN_BACKENDS.contains(&name.as_str()) {
+                let hint = engine_workflow::closest(name, BUILTIN_BACKENDS.iter().copied())
+                    .map(|near| format!("did you mean {near:?}? "))
+                    .unwrap_or_default();
                 diagnostic(
                     format!("agents.backends.{name}"),
                     format!(
-                        "unknown backend {name:?} (built-in backends: {}; declare other CLIs \
-                         under agents.custom)",
+                        "unknown backend {name:?} ({hint}built-in backends: {}; declare other \
+                         CLIs under agents.custom)",
                         BUILTIN_BACKENDS.join(", ")
                     ),
                 );

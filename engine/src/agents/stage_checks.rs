@@ -7,6 +7,8 @@
 //!   must be a built-in backend or one of the workflow's `agents.custom`.
 //! - `allowed_tools` / `denied_tools` of `builtin:agent` are refused on a backend whose CLI cannot
 //!   restrict tools (every one but claude): the CLI would refuse the session at every attempt.
+//! - Budgets on sessions whose cost cannot be known and resumes a custom backend cannot make:
+//!   [`super::session_checks`].
 //!
 //! Read-only sessions (review personas, agent-mode triage, `permission_mode: plan`) work with
 //! every backend: a CLI with its own read-only mode keeps the session read-only, any other (aider,
@@ -63,11 +65,18 @@ pub fn check_stage_backends(loaded: &LoadedWorkflow, config: &AgentConfig) -> Ve
             let backend = match engine_agent::backends::backend(u.name, &settings, &config.custom) {
                 Ok(backend) => backend,
                 Err(BackendError::Unknown { name, known }) => {
+                    let names = engine_agent::backends::BUILTIN_BACKENDS
+                        .iter()
+                        .copied()
+                        .chain(config.custom.keys().map(String::as_str));
+                    let hint = engine_workflow::closest(&name, names)
+                        .map(|near| format!("did you mean {near:?}? "))
+                        .unwrap_or_default();
                     report(
                         &u.field,
                         format!(
-                            "unknown agent backend {name:?} (known: {known}; declare other CLIs \
-                             under agents.custom)"
+                            "unknown agent backend {name:?} ({hint}known: {known}; declare other \
+                             CLIs under agents.custom)"
                         ),
                     );
                     continue;
@@ -111,6 +120,7 @@ pub fn check_stage_backends(loaded: &LoadedWorkflow, config: &AgentConfig) -> Ve
             }
         }
     }
+    problems.extend(super::session_checks::check_sessions(loaded, config));
     problems
 }
 

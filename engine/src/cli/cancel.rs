@@ -8,8 +8,10 @@ use clap::Args;
 use engine_core::Event;
 use engine_store::StateDir;
 
+use super::streams::print_line;
 use crate::driver::{ControlRequest, HandedOver, commit_to_stored, hand_over, stored_run};
 use crate::project::Project;
+use crate::terminal::safe;
 use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
@@ -32,13 +34,48 @@ pub(super) async fn execute(args: CancelArgs, state_dir: Option<&Path>) -> Resul
     };
     let directly = async |state_dir: &StateDir| cancel_directly(state_dir, &args).await;
     match hand_over(&project.state_dir, &holder, request, &SystemClock, directly).await? {
-        HandedOver::Taken { pid } => println!(
-            "cancel requested; engine process {pid} is stopping run {}",
-            args.run
-        ),
-        HandedOver::Done(run_id) => println!("run {run_id} cancelled"),
+        HandedOver::Taken { pid } => {
+            // That process runs the run's `finally:` stages once it stopped it.
+            print_line(&format!(
+                "cancel requested; engine process {pid} is stopping run {}",
+                safe(&args.run)
+            ));
+            Ok(exit::SUCCESS)
+        }
+        HandedOver::Done(run_id) => {
+            print_line(&format!("run {run_id} cancelled"));
+            Box::pin(finish_cancelled(project, &run_id)).await
+        }
     }
-    Ok(exit::SUCCESS)
+}
+
+/// A run cancelled here ended with no process driving it: runs its `finally:` stages (the
+/// notifiers) now, and tidies up as the process that drove it would have. The cancellation
+/// stands whatever happens here: when another process took the state directory in the
+/// meantime, or the stages cannot run now, they wait for the next `engine resume` of the run.
+async fn finish_cancelled(project: Project, run_id: &str) -> Result<u8, EngineError> {
+    let later = |why: &str| {
+        eprintln!(
+            "warning: the run's finally: stages did not run: {}; `engine resume {run_id}` runs \
+             them",
+            safe(why)
+        );
+        Ok(exit::SUCCESS)
+    };
+    let holder = format!("engine cancel {run_id} (pid {})", std::process::id());
+    let state_dir = match StateDir::open_locked(&project.state_dir, &holder) {
+        Ok(state_dir) => state_dir,
+        Err(e) => return later(&e.to_string()),
+    };
+    match Box::pin(super::resume::continue_stored(
+        project, state_dir, run_id, false,
+    ))
+    .await
+    {
+        Ok(Ok(exit::RUN_INTERRUPTED)) => Ok(exit::RUN_INTERRUPTED),
+        Ok(_) => Ok(exit::SUCCESS),
+        Err(e) => later(&e.to_string()),
+    }
 }
 
 /// No engine process drives the run: records its cancellation; returns its id.

@@ -37,7 +37,7 @@ pub(super) fn execute(args: &HookReceiverArgs) -> Result<u8, EngineError> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|e| EngineError::io(path, e))?,
+                .map_err(|e| EngineError::Usage(format!("--out {}: {e}", path.display())))?,
         ),
         None => Box::new(std::io::stdout()),
     };

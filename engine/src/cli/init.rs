@@ -39,7 +39,7 @@ pub(super) fn execute(args: &InitArgs) -> Result<u8, EngineError> {
     let output = match &args.output {
         Some(path) if path.is_absolute() => path.clone(),
         Some(path) => cwd.join(path),
-        None => root.join("workflows").join("engine.yaml"),
+        None => root.join(super::workflow_path::DEFAULT_WORKFLOW),
     };
     if output.exists() && !args.force {
         return Err(EngineError::Usage(format!(
@@ -89,8 +89,16 @@ pub(super) fn execute(args: &InitArgs) -> Result<u8, EngineError> {
         return Err(diags.into());
     }
 
-    std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
-    std::fs::write(&output, &text).map_err(|e| EngineError::io(&output, e))?;
+    // Where to write is the user's choice (--output): a place that cannot be written is theirs
+    // to fix, not a bug.
+    let unwritable = |path: &Path, e: std::io::Error| {
+        EngineError::Usage(format!(
+            "cannot write {}: {e} (choose another place with --output)",
+            path.display()
+        ))
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| unwritable(&dir, e))?;
+    std::fs::write(&output, &text).map_err(|e| unwritable(&output, e))?;
     let schema = dir.join(SCHEMA_FILE_NAME);
     std::fs::write(&schema, format!("{}\n", engine_workflow::schema_json()))
         .map_err(|e| EngineError::io(&schema, e))?;

@@ -3,7 +3,10 @@
 
 mod approve;
 mod cancel;
+mod completions;
+mod costs;
 mod drive;
+mod failure;
 mod gc;
 mod hook_receiver;
 mod init;
@@ -18,6 +21,7 @@ pub(crate) mod streams;
 mod tasks;
 mod validate;
 mod watch;
+mod workflow_path;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -59,8 +63,11 @@ pub enum Commands {
     Schema,
     /// List runs, newest first.
     Runs(runs::RunsArgs),
-    /// Show one run: stages, attempts, outcomes, durations.
+    /// Show one run (the latest without RUN): stages in pipeline order, attempts, outcomes,
+    /// durations, costs.
     Show(show::ShowArgs),
+    /// What the runs spent (USD and tokens), summed by day, task, stage or model.
+    Costs(costs::CostsArgs),
     /// List the tasks of a task source (a workflow's `tasks:`, or a tasks file): status,
     /// priority, whether each is ready and, if not, what blocks it.
     Tasks(tasks::TasksArgs),
@@ -86,10 +93,40 @@ pub enum Commands {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<std::ffi::OsString>,
     },
+    /// Print a shell completion script (`engine completions bash > FILE`; see the user guide
+    /// for where each shell looks).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff): `engine man | man -l -`.
+    Man,
+}
+
+/// Parses the process's command line and runs it; returns the process exit code. With
+/// `--json`, a command line clap refuses is also reported as one JSON document on stdout.
+pub fn main_from_env() -> ExitCode {
+    use clap::{CommandFactory, FromArgMatches};
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = Cli::command()
+        .try_get_matches_from(&args)
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    match parsed {
+        Ok((cli, matches)) => run_command(cli, failure::wants_json(&matches)),
+        Err(e) => {
+            if e.use_stderr() && failure::raw_args_want_json(&args) {
+                failure::print_document(&failure::usage_document(&e.render().to_string()));
+            }
+            e.exit()
+        }
+    }
 }
 
 /// Runs a parsed command line and returns the process exit code.
 pub fn main(cli: Cli) -> ExitCode {
+    run_command(cli, false)
+}
+
+/// Runs a parsed command line; `json` when it asked for JSON output (errors are then also
+/// printed as one JSON document on stdout).
+fn run_command(cli: Cli, json: bool) -> ExitCode {
     if let Commands::ScriptedAgent { args } = cli.command {
         // Its own program: no runtime, no tracing on its stderr (that is part of the act).
         let code = engine_scripted_agent::main(&args);
@@ -111,13 +148,19 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    let result = runtime.block_on(dispatch(cli));
+    let given_state_dir = cli.state_dir.clone();
+    let result = runtime
+        .block_on(dispatch(cli))
+        .map_err(|e| failure::blame_state_dir(e, given_state_dir.as_deref()));
     // Do not wait for stray blocking tasks (e.g. a stage being torn down) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             report_error(&e);
+            if json {
+                failure::print_document(&failure::error_document(&e));
+            }
             ExitCode::from(e.exit_code())
         }
     }
@@ -138,13 +181,16 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Schema => Ok(schema::execute()),
         Commands::Runs(args) => runs::execute(&args, state_dir),
         Commands::Show(args) => show::execute(&args, state_dir),
+        Commands::Costs(args) => costs::execute(&args, state_dir),
         Commands::Tasks(args) => tasks::execute(args).await,
-        Commands::Cancel(args) => cancel::execute(args, state_dir).await,
+        Commands::Cancel(args) => Box::pin(cancel::execute(args, state_dir)).await,
         Commands::Approve(args) => approve::approve(args, state_dir).await,
         Commands::Reject(args) => approve::reject(args, state_dir).await,
         Commands::Gc(args) => gc::execute(&args, state_dir),
         Commands::HookReceiver(args) => hook_receiver::execute(&args),
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
+        Commands::Completions(args) => Ok(completions::completions(&args)),
+        Commands::Man => completions::man(),
     }
 }
 
@@ -162,7 +208,9 @@ fn check_state_dir(dir: &std::path::Path) -> Result<(), EngineError> {
 }
 
 fn report_error(e: &EngineError) {
-    eprintln!("{}", error_report(e));
+    for line in error_report(e).split('\n') {
+        eprintln!("{}", crate::terminal::for_stderr(line));
+    }
 }
 
 /// What `engine` prints on stderr for an error that ends a command: diagnostics one per line

@@ -28,25 +28,41 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
     let holder = format!("engine resume {} (pid {})", args.run, std::process::id());
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
     let run_id = state_dir.store().resolve_id(&args.run)?;
+    match Box::pin(continue_stored(project, state_dir, &run_id, args.json)).await? {
+        Ok(code) => Ok(code),
+        Err(status) => {
+            eprintln!("run {run_id} already ended: {}", status.name());
+            Ok(exit_code_for(&status))
+        }
+    }
+}
+
+/// Continues the stored run `run_id` in `state_dir` (held): drives an unfinished run on from
+/// its last transition, or runs the `finally:` stages an ended run has not run yet (then
+/// removes its worktree unless the workflow keeps it). Returns the exit code, or the status of
+/// a run that ended with nothing left to do.
+pub(super) async fn continue_stored(
+    project: Project,
+    state_dir: StateDir,
+    run_id: &str,
+    json: bool,
+) -> Result<Result<u8, engine_core::RunStatus>, EngineError> {
     let host = host()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let reporter = progress(args.json);
+    let reporter = progress(json);
     let store = state_dir.store();
     let taken_up = queue::resumable(
         &project.repo,
         store,
         &host,
-        &run_id,
+        run_id,
         &*clock,
         reporter.as_ref(),
     )
     .await?;
     let resumable = match taken_up {
         Ok(resumable) => resumable,
-        Err(status) => {
-            eprintln!("run {run_id} already ended: {}", status.name());
-            return Ok(exit_code_for(&status));
-        }
+        Err(status) => return Ok(Err(status)),
     };
     // The run goes on with the workflow it was started with, and writes its end back to that
     // workflow's task source.
@@ -73,5 +89,7 @@ pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Resul
         state: resumable.state,
         first: resumable.first,
     };
-    drive_and_report(&lifecycle, started, reporter, args.json).await
+    Ok(Ok(
+        drive_and_report(&lifecycle, started, reporter, json).await?
+    ))
 }

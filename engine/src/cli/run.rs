@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use engine_core::Task;
@@ -21,8 +22,9 @@ use crate::{EngineError, exit};
 /// Arguments of `engine run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The workflow file.
-    pub workflow: PathBuf,
+    /// The workflow file (default: `workflows/engine.yaml` of the repository, the one
+    /// `engine init` writes).
+    pub workflow: Option<PathBuf>,
     /// The task: the id of a task of the workflow's task source, or the task as text (first
     /// line = title). Without --task and --task-file, a workflow with a task source runs its
     /// next ready task.
@@ -60,14 +62,27 @@ pub struct RunArgs {
     pub until: Option<String>,
 }
 
-pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+impl RunArgs {
+    /// The workflow file as given (after [`execute`] resolved the default: the resolved one).
+    pub(super) fn workflow(&self) -> &Path {
+        self.workflow
+            .as_deref()
+            .unwrap_or(Path::new(super::workflow_path::DEFAULT_WORKFLOW))
+    }
+}
+
+pub(super) async fn execute(
+    mut args: RunArgs,
+    state_dir: Option<&Path>,
+) -> Result<u8, EngineError> {
+    args.workflow = Some(super::workflow_path::resolve(args.workflow.as_deref())?);
     if args.parallel > 1 && !args.all {
         return Err(EngineError::Usage(
             "--parallel needs --all (one `engine run` runs one task)".into(),
         ));
     }
     let project = Project::locate(state_dir)?;
-    let workflow_file = absolute(&args.workflow)?;
+    let workflow_file = absolute(args.workflow())?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
     check_base(&project, args.base.as_deref(), &loaded)?;
     // Read before anything starts: a missing or unreadable task file is the user's mistake.
@@ -87,11 +102,16 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
     let limits = super::run_modes::limits(args.until.as_deref(), &prepared, clock.now_ms())?;
     let holder = format!(
         "engine run {} (pid {})",
-        args.workflow.display(),
+        args.workflow().display(),
         std::process::id()
     );
     let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-    let reporter = progress(args.json);
+    let printer = Arc::new(RunIdPrinter {
+        inner: progress(args.json),
+        print: !args.json,
+        printed: AtomicBool::new(false),
+    });
+    let reporter: Arc<dyn Reporter> = printer.clone();
     let lifecycle = Lifecycle::new(LifecycleSetup {
         repo: project.repo,
         state_dir,
@@ -140,10 +160,64 @@ pub(super) async fn execute(args: RunArgs, state_dir: Option<&Path>) -> Result<u
         Begun::Run(started) => *started,
         Begun::Refused(why) => return Err(EngineError::Usage(why)),
     };
-    if !args.json {
-        super::streams::print_line(&started.meta.run_id);
-    }
+    // A run taken up again was not recorded now: its id is printed here.
+    printer.run_recorded(&started.meta.run_id);
     drive_and_report(&lifecycle, started, reporter, args.json).await
+}
+
+/// The progress of `engine run`, which also prints the run id on stdout (once, unless `--json`)
+/// the moment the run is recorded: before its worktree, claim or first stage, so a run killed
+/// in its first moments still told its id.
+struct RunIdPrinter {
+    inner: Arc<dyn Reporter>,
+    print: bool,
+    printed: AtomicBool,
+}
+
+impl Reporter for RunIdPrinter {
+    fn run_recorded(&self, run_id: &str) {
+        if self.print && !self.printed.swap(true, Ordering::SeqCst) {
+            super::streams::print_line(run_id);
+        }
+        self.inner.run_recorded(run_id);
+    }
+
+    fn run_started(&self, meta: &engine_store::RunMeta, resumed: bool) {
+        self.inner.run_started(meta, resumed);
+    }
+
+    fn transition(
+        &self,
+        event: &engine_core::Event,
+        after: &engine_core::RunState,
+        commands: &[engine_core::Command],
+    ) {
+        self.inner.transition(event, after, commands);
+    }
+
+    fn stage_log(&self, stage: &str, attempt: u32, level: engine_runtime::LogLevel, message: &str) {
+        self.inner.stage_log(stage, attempt, level, message);
+    }
+
+    fn run_finished(
+        &self,
+        state: &engine_core::RunState,
+        order: &crate::history::order::StageOrder,
+    ) {
+        self.inner.run_finished(state, order);
+    }
+
+    fn note(&self, text: &str) {
+        self.inner.note(text);
+    }
+
+    fn message(&self, text: &str) {
+        self.inner.message(text);
+    }
+
+    fn warning(&self, text: &str) {
+        self.inner.warning(text);
+    }
 }
 
 /// What this `engine run` works on (see [`queue::pick`]): after the ends the source did not get
@@ -188,13 +262,21 @@ async fn pick_task(
 /// The largest `--task-file` engine reads (a task is a title and a description).
 pub const MAX_TASK_FILE_BYTES: u64 = 1 << 20;
 
-/// Refuses a base (`--base`, else the workflow's `git.base`) that is not a branch name or that
-/// names nothing in the repository, before anything of a run exists.
+/// Refuses a repository without commits, and a base (`--base`, else the workflow's `git.base`)
+/// that is not a branch name or that names nothing in the repository, before anything of a run
+/// exists.
 pub(super) fn check_base(
     project: &Project,
     base: Option<&str>,
     loaded: &engine_workflow::LoadedWorkflow,
 ) -> Result<(), EngineError> {
+    if let Err(engine_git::GitError::UnknownRevision(_)) = project.repo.rev_parse("HEAD^{commit}") {
+        return Err(EngineError::Usage(format!(
+            "{} has no commits yet: a run starts from a commit of the base branch; commit \
+             something first (e.g. `git commit --allow-empty -m \"Initial commit\"`)",
+            project.repo.root().display()
+        )));
+    }
     let (base, origin) = match (base, loaded.git.base.as_deref()) {
         (Some(base), _) => (base, "--base"),
         (None, Some(base)) => (base, "git.base"),
@@ -239,7 +321,7 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
             return Err(EngineError::Usage("the task is empty".into()));
         }
         let name = args
-            .workflow
+            .workflow()
             .file_stem()
             .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         return Ok(Task {

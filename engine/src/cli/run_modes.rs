@@ -41,7 +41,7 @@ pub(super) async fn execute(
 ) -> Result<u8, EngineError> {
     let source = needs_source(
         source,
-        &args.workflow,
+        args.workflow(),
         if args.all { "--all" } else { "--dry-run" },
     )?;
     let parallel = usize::from(args.parallel);
@@ -50,7 +50,7 @@ pub(super) async fn execute(
         return dry_run(&args, &project, &prepared, &source, &limits, parallel).await;
     }
     let session = Session {
-        workflow: args.workflow.clone(),
+        workflow: args.workflow().to_path_buf(),
         workflow_file,
         command: "engine run --all",
         options: QueueOptions {

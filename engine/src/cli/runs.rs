@@ -1,5 +1,5 @@
-//! `engine runs`: list runs, newest first. Works while a run is in progress (from the live
-//! run's mirror, see [`super::readonly`]).
+//! `engine runs`: list runs, newest first, filtered by status, time and workflow. Works while a
+//! run is in progress (from the live run's mirror, see [`super::readonly`]).
 
 use std::path::Path;
 
@@ -7,6 +7,7 @@ use clap::Args;
 use engine_store::{Store, read_mirrors};
 
 use super::readonly::{self, RunSource};
+use crate::history::{Listed, RunFilter, WorkflowMatch, parse_statuses, since::parse_since_now};
 use crate::project::Project;
 use crate::time::{human_duration, rfc3339};
 use crate::{EngineError, exit};
@@ -17,9 +18,48 @@ pub struct RunsArgs {
     /// Print JSON (an array of runs) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Only runs with this status: `pending`, `running`, `interrupted`, `succeeded`, `failed`,
+    /// `cancelled`, `needs_attention` (repeat it, or give a comma-separated list).
+    #[arg(long = "status", value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// At most N runs (the newest that match).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Only runs created since D: a date (2026-12-01) or a date and time (2026-12-01T09:00)
+    /// in the local time zone, or a duration back from now (7d, 12h, 30m).
+    #[arg(long, value_name = "D")]
+    pub since: Option<String>,
+    /// Only runs of this workflow: its `name:`, or its file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub workflow: Option<String>,
+}
+
+impl RunsArgs {
+    /// The filter the arguments ask for (bad values: a usage error naming the valid ones).
+    fn filter(&self) -> Result<RunFilter, EngineError> {
+        let statuses =
+            parse_statuses(&self.status).map_err(|e| EngineError::Usage(e.to_string()))?;
+        let since_ms = self
+            .since
+            .as_deref()
+            .map(parse_since_now)
+            .transpose()
+            .map_err(|e| EngineError::Usage(e.to_string()))?;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        Ok(RunFilter {
+            statuses,
+            since_ms,
+            workflow: self
+                .workflow
+                .as_deref()
+                .map(|value| WorkflowMatch::new(value, &cwd)),
+            limit: self.limit,
+        })
+    }
 }
 
 pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
+    let filter = args.filter()?;
     let dir = Project::state_dir_for_reading(state_dir)?;
     if !dir.exists() {
         if args.json {
@@ -29,21 +69,23 @@ pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, E
         }
         return Ok(exit::SUCCESS);
     }
-    let records = match readonly::open(&dir, "engine runs")? {
-        RunSource::Store(state_dir) => state_dir.store().list()?,
+    let (records, holder_present) = match readonly::open(&dir, "engine runs")? {
+        RunSource::Store(state_dir) => (state_dir.store().list()?, false),
         RunSource::Mirrors(dir) => {
             let listing = read_mirrors(&dir)?;
             readonly::warn_unreadable(&listing.problems);
-            listing.runs
+            (listing.runs, true)
         }
     };
+    let any = !records.is_empty();
+    let listed = filter.apply(records, holder_present);
     if args.json {
-        let rows: Vec<_> = records
+        let rows: Vec<_> = listed
             .iter()
-            .map(|r| {
+            .map(|Listed { record: r, status }| {
                 serde_json::json!({
                     "run_id": r.meta.run_id,
-                    "status": r.state.status.name(),
+                    "status": status,
                     "workflow": r.meta.workflow_name,
                     "task": r.state.task.title,
                     "branch": r.meta.branch,
@@ -56,27 +98,53 @@ pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, E
         super::print_json(&rows)?;
         return Ok(exit::SUCCESS);
     }
-    if records.is_empty() {
-        eprintln!("no runs yet");
+    if listed.is_empty() {
+        eprintln!("{}", if any { "no runs match" } else { "no runs yet" });
         return Ok(exit::SUCCESS);
     }
-    println!(
-        "{:<26}  {:<9}  {:<20}  {:>8}  TASK",
-        "RUN", "STATUS", "STARTED", "TOOK"
-    );
-    for r in &records {
-        println!(
-            "{:<26}  {:<9}  {:<20}  {:>8}  {}",
-            r.meta.run_id,
-            r.state.status.name(),
-            rfc3339(r.meta.created_at_ms),
-            duration_ms(&r.state)
-                .map(human_duration)
-                .unwrap_or_default(),
-            crate::terminal::cell(&r.state.task.title)
-        );
-    }
+    super::streams::print(&table(&listed));
     Ok(exit::SUCCESS)
+}
+
+/// The runs as a table: RUN, STATUS, STARTED, TOOK, COST, TASK.
+fn table(listed: &[Listed]) -> String {
+    let header = ["RUN", "STATUS", "STARTED", "TOOK", "COST", "TASK"].map(String::from);
+    let rows: Vec<[String; 6]> = std::iter::once(header)
+        .chain(listed.iter().map(|Listed { record: r, status }| {
+            [
+                r.meta.run_id.clone(),
+                (*status).to_string(),
+                rfc3339(r.meta.created_at_ms),
+                duration_ms(&r.state)
+                    .map(human_duration)
+                    .unwrap_or_default(),
+                crate::summary::cost_text(&r.state.spend()),
+                crate::terminal::cell(&r.state.task.title),
+            ]
+        }))
+        .collect();
+    let mut widths = [0; 6];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, w))| match i {
+                // Durations and costs align right.
+                3 | 4 => format!("{}{cell}", " ".repeat(w - cell.chars().count())),
+                _ => crate::terminal::pad(cell, w),
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 fn duration_ms(state: &engine_core::RunState) -> Option<u64> {

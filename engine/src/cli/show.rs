@@ -1,15 +1,19 @@
-//! `engine show RUN`: one run's stages, attempts, outcomes and durations. Works while a run is
-//! in progress (from the live run's mirror, see [`super::readonly`]).
+//! `engine show [RUN]`: one run's stages (in pipeline order), attempts, outcomes and
+//! durations; the latest run without RUN. Works while a run is in progress (from the live
+//! run's mirror, see [`super::readonly`]).
 
 use std::fmt::{self, Write as _};
 use std::path::Path;
 
 use clap::Args;
 use engine_core::{AttemptOutcome, FailureKind, RunState, StagePhase};
-use engine_store::{RunRecord, Store, read_mirror};
+use engine_store::{RunRecord, Store, read_mirror, read_mirrors};
 
 use super::readonly::{self, RunSource};
 use crate::driver::attempt_log_path;
+use crate::history::costs::{tokens_cell as tokens, transcripts};
+use crate::history::order::{OrderedState, StageOrder};
+use crate::history::shown_status;
 use crate::project::Project;
 use crate::report::short_sha;
 use crate::time::{human_duration, rfc3339};
@@ -18,26 +22,43 @@ use crate::{EngineError, exit};
 /// Arguments of `engine show`.
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The run id (a unique prefix is enough).
-    pub run: String,
+    /// The run id (a unique prefix is enough); the latest run when omitted.
+    pub run: Option<String>,
     /// Print JSON (`{meta, state, events}`) instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
+/// What `engine show` without RUN says when there is no run at all (exit 2).
+fn no_runs(dir: &Path) -> EngineError {
+    EngineError::UnknownRun(format!(
+        "no runs yet in {}: nothing to show (start one with `engine run`)",
+        dir.display()
+    ))
+}
+
 pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let dir = Project::state_dir_for_reading(state_dir)?;
     if !dir.exists() {
-        return Err(EngineError::UnknownRun(format!(
-            "no run {:?}: {} does not exist",
-            args.run,
-            dir.display()
-        )));
+        return Err(match &args.run {
+            Some(run) => {
+                EngineError::UnknownRun(format!("no run {run:?}: {} does not exist", dir.display()))
+            }
+            None => no_runs(&dir),
+        });
     }
-    let (record, events) = match readonly::open(&dir, "engine show")? {
+    let (record, events, holder_present) = match readonly::open(&dir, "engine show")? {
         RunSource::Store(state_dir) => {
             let store = state_dir.store();
-            let run_id = store.resolve_id(&args.run)?;
+            let run_id = match &args.run {
+                Some(run) => store.resolve_id(run)?,
+                None => store
+                    .list()?
+                    .into_iter()
+                    .next()
+                    .map(|r| r.meta.run_id)
+                    .ok_or_else(|| no_runs(&dir))?,
+            };
             let record = store
                 .load(&run_id)?
                 .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;
@@ -46,39 +67,82 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
             } else {
                 Vec::new()
             };
-            (record, events)
+            (record, events, false)
         }
         RunSource::Mirrors(dir) => {
-            let run = read_mirror(&dir, &args.run)?;
-            (run.record, run.events)
+            let run_id = match &args.run {
+                Some(run) => run.clone(),
+                None => read_mirrors(&dir)?
+                    .runs
+                    .into_iter()
+                    .next()
+                    .map(|r| r.meta.run_id)
+                    .ok_or_else(|| no_runs(&dir))?,
+            };
+            let run = read_mirror(&dir, &run_id)?;
+            (run.record, run.events, true)
         }
     };
+    let order = StageOrder::of_run(&record.meta, &record.state);
     if args.json {
         let events: Vec<_> = events
             .into_iter()
             .map(|(seq, event)| serde_json::json!({"seq": seq, "event": event}))
             .collect();
-        super::print_json(&serde_json::json!({
-            "meta": record.meta,
-            "state": record.state,
-            "events": events,
-        }))?;
+        super::print_json(&ShowJson {
+            meta: &record.meta,
+            state: OrderedState {
+                state: &record.state,
+                order: &order,
+            },
+            events,
+        })?;
         return Ok(exit::SUCCESS);
     }
-    print!("{}", crate::terminal::safe_lines(&render(&record, &dir)));
+    let view = View {
+        record: &record,
+        state_dir: &dir,
+        order: &order,
+        holder_present,
+        now_ms: crate::time::now_ms(),
+    };
+    super::streams::print(&crate::terminal::safe_lines(&render(&view)));
     Ok(exit::SUCCESS)
 }
 
-fn render(record: &RunRecord, state_dir: &Path) -> String {
+/// `show --json`: `{meta, state, events}`, the state's stages in pipeline order (a
+/// `serde_json::Value` would sort them by id).
+#[derive(serde::Serialize)]
+struct ShowJson<'a> {
+    meta: &'a engine_store::RunMeta,
+    state: OrderedState<'a>,
+    events: Vec<serde_json::Value>,
+}
+
+/// A run and what its text needs to know.
+struct View<'a> {
+    record: &'a RunRecord,
+    state_dir: &'a Path,
+    order: &'a StageOrder,
+    /// Another engine process holds the state directory (it may be driving the run).
+    holder_present: bool,
+    now_ms: u64,
+}
+
+fn render(view: &View<'_>) -> String {
     let mut out = String::new();
     // Writing into a `String` cannot fail.
-    let _ = write_run(&mut out, record, state_dir);
+    let _ = write_run(&mut out, view);
     out
 }
 
 /// Writes the run's header, then a table of its stages and attempts, then its finally stages.
-fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Result {
-    let RunRecord { meta, state } = record;
+fn write_run(out: &mut String, view: &View<'_>) -> fmt::Result {
+    let View {
+        record: RunRecord { meta, state },
+        state_dir,
+        ..
+    } = *view;
     let took = run_duration(state)
         .map(|ms| format!(" in {}", human_duration(ms)))
         .unwrap_or_default();
@@ -86,7 +150,7 @@ fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Res
         out,
         "run       {}  {}{took}",
         meta.run_id,
-        status_text(state)
+        status_text(state, view.holder_present)
     )?;
     writeln!(
         out,
@@ -116,7 +180,7 @@ fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Res
         "{:<16} {:<10} {:>8}  {:>8}  SUMMARY",
         "STAGE", "STATUS", "ATTEMPTS", "TOOK"
     )?;
-    for (id, st) in &state.stages {
+    for (id, st) in view.order.stages(state) {
         let took: u64 = st
             .history
             .iter()
@@ -160,6 +224,20 @@ fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Res
                 writeln!(out, "              transcript: {}", transcript.display())?;
             }
         }
+        if let StagePhase::RetryWaiting { attempt, due_at_ms } = st.phase {
+            let when = if due_at_ms > view.now_ms {
+                format!("in {}", human_duration(due_at_ms - view.now_ms))
+            } else if view.holder_present {
+                "now".to_string()
+            } else {
+                "past due: it starts when the run is resumed".to_string()
+            };
+            writeln!(
+                out,
+                "  retry: attempt {attempt} due at {} ({when})",
+                rfc3339(due_at_ms)
+            )?;
+        }
         if let StagePhase::AwaitingApproval { deadline_ms, .. } = st.phase {
             let until = deadline_ms
                 .map(|d| format!(" (until {})", rfc3339(d)))
@@ -172,7 +250,7 @@ fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Res
             )?;
         }
     }
-    for (id, record) in &state.finally {
+    for (id, record) in view.order.finally(state) {
         let what = match &record.outcome {
             engine_core::FinallyOutcome::Succeeded { summary } => {
                 format!("succeeded  {}", first_line(summary))
@@ -187,8 +265,9 @@ fn write_run(out: &mut String, record: &RunRecord, state_dir: &Path) -> fmt::Res
     Ok(())
 }
 
-/// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known and costs
-/// estimated from tokens (`~$0.42 estimated`), and showing cache tokens when there are any.
+/// `$0.42 (12.3k in / 4.5k out tokens)`, marking costs that could not be known (`$0.42 +
+/// unknown`, `unknown cost`) and costs estimated from tokens (`~$0.42 estimated`), and showing
+/// cache tokens when there are any.
 pub(super) fn spend_text(spend: &engine_core::Spend) -> String {
     let known = if spend.cost_known { "" } else { " + unknown" };
     let (approx, estimated) = if spend.cost_estimated {
@@ -205,45 +284,17 @@ pub(super) fn spend_text(spend: &engine_core::Spend) -> String {
     } else {
         String::new()
     };
+    // A cost nothing could be known of is unknown, not `$0.00`.
+    let cost = if !spend.cost_known && spend.cost_usd == 0.0 {
+        "unknown cost".to_string()
+    } else {
+        format!("{approx}${:.2}{known}{estimated}", spend.cost_usd)
+    };
     format!(
-        "{approx}${:.2}{known}{estimated} ({} in / {} out{cache} tokens)",
-        spend.cost_usd,
+        "{cost} ({} in / {} out{cache} tokens)",
         tokens(spend.input_tokens),
         tokens(spend.output_tokens)
     )
-}
-
-fn tokens(n: u64) -> String {
-    match n {
-        0..1_000 => n.to_string(),
-        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
-        _ => format!("{:.1}M", n as f64 / 1e6),
-    }
-}
-
-/// The raw agent transcripts of one attempt (`<state>/runs/<run>/transcripts/<stage>.<attempt>.<n>.jsonl`).
-fn transcripts(
-    state_dir: &Path,
-    run_id: &str,
-    stage: &str,
-    attempt: u32,
-) -> Vec<std::path::PathBuf> {
-    let dir = state_dir.join("runs").join(run_id).join("transcripts");
-    let prefix = format!("{stage}.{attempt}.");
-    let mut found: Vec<_> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|extension| extension == "jsonl")
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with(&prefix))
-        })
-        .collect();
-    found.sort();
-    found
 }
 
 fn first_line(text: &str) -> &str {
@@ -254,7 +305,13 @@ fn run_duration(state: &RunState) -> Option<u64> {
     Some(state.finished_at_ms?.saturating_sub(state.started_at_ms?))
 }
 
-fn status_text(state: &RunState) -> String {
+fn status_text(state: &RunState, holder_present: bool) -> String {
+    if shown_status(&state.status, holder_present) == "interrupted" {
+        return format!(
+            "interrupted (no engine process drives it; `engine resume {}` continues it)",
+            state.run_id
+        );
+    }
     match &state.status {
         engine_core::RunStatus::Failed { stage, message } => {
             format!("failed at {stage}: {}", first_line(message))

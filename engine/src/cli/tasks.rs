@@ -15,28 +15,34 @@ use crate::{EngineError, exit};
 #[derive(Debug, Args)]
 pub struct TasksArgs {
     /// A workflow file (`.yaml`/`.yml`) with a `tasks:` section, or a tasks file such as
-    /// spec/tasks.md (read with builtin:tasks-md).
-    pub file: PathBuf,
+    /// spec/tasks.md (read with builtin:tasks-md). Default: `workflows/engine.yaml` of the
+    /// repository, the workflow `engine init` writes.
+    pub file: Option<PathBuf>,
     /// Print JSON (`{"source", "tasks": [...], "warnings", "problems"}`) instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
-pub(super) async fn execute(args: TasksArgs) -> Result<u8, EngineError> {
-    if !args.file.is_file() {
+pub(super) async fn execute(mut args: TasksArgs) -> Result<u8, EngineError> {
+    let file = super::workflow_path::resolve(args.file.take().as_deref())?;
+    execute_on(&file, &args).await
+}
+
+async fn execute_on(file: &Path, args: &TasksArgs) -> Result<u8, EngineError> {
+    if !file.is_file() {
         return Err(EngineError::Usage(format!(
             "{}: no such file (give a workflow with a `tasks:` section or a tasks file)",
-            args.file.display()
+            file.display()
         )));
     }
     let host = host()?;
-    let (prepared, root) = if is_workflow(&args.file) {
-        let loaded = engine_workflow::load_file(&args.file)?;
+    let (prepared, root) = if is_workflow(file) {
+        let loaded = engine_workflow::load_file(file)?;
         if loaded.tasks.is_none() {
             return Err(EngineError::Usage(format!(
                 "{} has no `tasks:` section; add one, e.g. `tasks: {{ source: tasks-md, path: \
                  spec/tasks.md }}`, or pass the tasks file itself",
-                args.file.display()
+                file.display()
             )));
         }
         let prepared = match tasks::prepare_source(&host, &loaded).await {
@@ -49,9 +55,9 @@ pub(super) async fn execute(args: TasksArgs) -> Result<u8, EngineError> {
             }
             Err(diagnostics) => return Err(engine_workflow::Diagnostics(diagnostics).into()),
         };
-        (prepared, repository_root(&args.file)?)
+        (prepared, repository_root(file)?)
     } else {
-        tasks::prepare_tasks_file(&host, &args.file).await?
+        tasks::prepare_tasks_file(&host, file).await?
     };
     let listing = tasks::list(&host, &prepared, &root).await?;
     if args.json {

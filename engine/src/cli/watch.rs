@@ -14,8 +14,9 @@ use crate::time::{Clock, SystemClock};
 /// Arguments of `engine watch`.
 #[derive(Debug, Args)]
 pub struct WatchArgs {
-    /// The workflow file (with a `tasks:` section).
-    pub workflow: PathBuf,
+    /// The workflow file, with a `tasks:` section (default: `workflows/engine.yaml` of the
+    /// repository, the one `engine init` writes).
+    pub workflow: Option<PathBuf>,
     /// How often to look at the task source for tasks that became ready.
     #[arg(long, value_name = "DURATION", default_value = "5s")]
     pub interval: String,
@@ -39,15 +40,16 @@ pub struct WatchArgs {
 
 pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let every = interval(&args.interval)?;
+    let workflow = super::workflow_path::resolve(args.workflow.as_deref())?;
     let project = Project::locate(state_dir)?;
     let workflow_file =
-        std::path::absolute(&args.workflow).map_err(|e| EngineError::io(&args.workflow, e))?;
+        std::path::absolute(&workflow).map_err(|e| EngineError::io(&workflow, e))?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
     super::run::check_base(&project, args.base.as_deref(), &loaded)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
-    let source = needs_source(source, &args.workflow, "engine watch")?;
+    let source = needs_source(source, &workflow, "engine watch")?;
     let limits = limits(args.until.as_deref(), &prepared, SystemClock.now_ms())?;
     if !args.json {
         eprintln!(
@@ -57,7 +59,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
         );
     }
     let session = Session {
-        workflow: args.workflow.clone(),
+        workflow,
         workflow_file,
         command: "engine watch",
         options: QueueOptions {

@@ -77,6 +77,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
     } = setup;
     reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
+    let order = crate::history::order::StageOrder::of_workflow(&prepared.loaded.workflow);
     let redactor = Arc::new(Redactor::for_workflow(
         &prepared.loaded,
         &prepared.loaded.agents.secrets,
@@ -105,7 +106,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
         DriveOutcome::Interrupted(state) => (state, true),
     };
     if !interrupted {
-        reporter.run_finished(&state);
+        reporter.run_finished(&state, &order);
         super::debug_hold::at("worktree-remove");
         if !keep.keeps(state.status == RunStatus::Succeeded) {
             match remove_ended_worktree(&repo, store, &mut meta) {

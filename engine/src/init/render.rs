@@ -105,10 +105,35 @@ pub fn render(choices: &Choices<'_>) -> Result<String, RenderError> {
         "    permissions: { workspace: read, exec: [cargo] }",
         &format!(
             "    permissions: {{ workspace: read, exec: [{}] }}",
-            tests.programs().join(", ")
+            tests
+                .programs()
+                .iter()
+                .map(|p| flow_scalar(p))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     )?;
     Ok(text)
+}
+
+/// `name` as an item of a YAML flow sequence: plain when it reads back as the same string
+/// (`cargo`, `npm`), double-quoted otherwise, so a program named `true`, `null`, `1` or
+/// `a,b` stays a string.
+fn flow_scalar(name: &str) -> String {
+    const RESERVED: &[&str] = &["true", "false", "null", "yes", "no", "on", "off", "y", "n"];
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+' | '/'))
+        && !RESERVED.contains(&name.to_ascii_lowercase().as_str());
+    if plain {
+        name.to_string()
+    } else {
+        serde_json::Value::String(name.to_string()).to_string()
+    }
 }
 
 /// Replaces the one whole line equal to `line`.

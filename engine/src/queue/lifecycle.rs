@@ -385,6 +385,7 @@ impl Lifecycle {
         };
         let initial = RunState::new(run_id, task, &prepared.loaded.workflow);
         self.store().create_run(&meta, &initial)?;
+        setup.reporter.run_recorded(&meta.run_id);
         Ok((meta, initial))
     }
 

@@ -13,23 +13,26 @@ pub struct Until {
     pub at_ms: u64,
 }
 
-/// Reads `--until`: a local clock time (`18:30`: its next occurrence), a duration from `now_ms`
-/// (`2h`, `90m`) or an RFC 3339 time (`2026-05-01T18:00:00Z`).
+/// Reads `--until`: a local clock time (`18:30`: its next occurrence in the system's time
+/// zone), a duration from `now_ms` (`2h`, `90m`) or an RFC 3339 time (`2026-05-01T18:00:00Z`).
 pub fn parse_until(text: &str, now_ms: u64) -> Result<Until, String> {
+    parse_until_in(text, now_ms, &jiff::tz::TimeZone::system())
+}
+
+/// [`parse_until`] with the clock times read in `tz`: `18:30` is the next time the clocks of
+/// `tz` show 18:30, right on a day with a daylight-saving change too (a time the change skips
+/// moves forward by the gap; a time it repeats is its first occurrence).
+pub fn parse_until_in(text: &str, now_ms: u64, tz: &jiff::tz::TimeZone) -> Result<Until, String> {
     let text = text.trim();
     if let Some((h, m)) = text.split_once(':').filter(|_| text.len() <= 5) {
-        let hour: u64 = h.parse().map_err(|_| bad_until(text))?;
-        let minute: u64 = m.parse().map_err(|_| bad_until(text))?;
-        if hour > 23 || minute > 59 || m.len() != 2 {
+        let hour: i8 = h.parse().map_err(|_| bad_until(text))?;
+        let minute: i8 = m.parse().map_err(|_| bad_until(text))?;
+        if !(0..=23).contains(&hour) || !(0..=59).contains(&minute) || m.len() != 2 {
             return Err(bad_until(text));
         }
-        let local = crate::time::local(now_ms);
-        let midnight = now_ms - u64::from(local.minute_of_day) * 60_000 - now_ms % 60_000;
-        let mut at_ms = midnight + (hour * 60 + minute) * 60_000;
-        if at_ms <= now_ms {
-            at_ms += 24 * 60 * 60_000;
-        }
-        return Ok(Until { at_ms });
+        return next_clock_time(hour, minute, now_ms, tz)
+            .map(|at_ms| Until { at_ms })
+            .ok_or_else(|| bad_until(text));
     }
     if let Ok(duration) = humantime::parse_duration(text) {
         let ms = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
@@ -44,6 +47,23 @@ pub fn parse_until(text: &str, now_ms: u64) -> Result<Until, String> {
         return Ok(Until { at_ms: ms });
     }
     Err(bad_until(text))
+}
+
+/// The first time after `now_ms` the clocks of `tz` show `hour:minute` (ms since the epoch).
+fn next_clock_time(hour: i8, minute: i8, now_ms: u64, tz: &jiff::tz::TimeZone) -> Option<u64> {
+    let now = jiff::Timestamp::from_millisecond(i64::try_from(now_ms).ok()?).ok()?;
+    let today = now.to_zoned(tz.clone()).date();
+    let mut day = today;
+    // Today's, else tomorrow's (else the day after: a zone that skips a whole day).
+    for _ in 0..3 {
+        let at = day.at(hour, minute, 0, 0).to_zoned(tz.clone()).ok()?;
+        let at_ms = at.timestamp().as_millisecond();
+        if at_ms > now.as_millisecond() {
+            return u64::try_from(at_ms).ok();
+        }
+        day = day.tomorrow().ok()?;
+    }
+    None
 }
 
 fn bad_until(text: &str) -> String {
@@ -174,6 +194,45 @@ mod tests {
         };
         let why = never.closed(1_000).unwrap();
         assert!(why.starts_with("outside the workflow's limits"), "{why}");
+    }
+
+    #[test]
+    fn a_clock_time_is_right_across_a_daylight_saving_change() {
+        // New York: clocks go from 02:00 EST to 03:00 EDT on 2026-03-08, and back from 02:00
+        // EDT to 01:00 EST on 2026-11-01.
+        let tz = jiff::tz::TimeZone::posix("EST5EDT,M3.2.0,M11.1.0").unwrap();
+        let ms = |rfc: &str| {
+            u64::try_from(rfc.parse::<jiff::Timestamp>().unwrap().as_millisecond()).unwrap()
+        };
+        // 00:30 EST on the day the clocks go forward: 18:30 is EDT (UTC-4), 23 hours of clock
+        // later than midnight, not midnight + 18h30.
+        let now = ms("2026-03-08T05:30:00Z");
+        assert_eq!(
+            parse_until_in("18:30", now, &tz).unwrap().at_ms,
+            ms("2026-03-08T22:30:00Z")
+        );
+        // 02:30 does not exist that day: it is 03:30 EDT.
+        assert_eq!(
+            parse_until_in("02:30", now, &tz).unwrap().at_ms,
+            ms("2026-03-08T07:30:00Z")
+        );
+        // 00:30 EDT on the day the clocks go back: 18:30 is EST (UTC-5).
+        let now = ms("2026-11-01T04:30:00Z");
+        assert_eq!(
+            parse_until_in("18:30", now, &tz).unwrap().at_ms,
+            ms("2026-11-01T23:30:00Z")
+        );
+        // 01:30 happens twice: the first one (EDT).
+        assert_eq!(
+            parse_until_in("01:30", now, &tz).unwrap().at_ms,
+            ms("2026-11-01T05:30:00Z")
+        );
+        // A time already past today is tomorrow's.
+        let now = ms("2026-03-08T23:00:00Z");
+        assert_eq!(
+            parse_until_in("18:30", now, &tz).unwrap().at_ms,
+            ms("2026-03-09T22:30:00Z")
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod diagnostic;
 mod env_checks;
 mod expression_checks;
 mod field_path;
+mod gate_checks;
 mod git_settings;
 mod graph;
 mod input;
@@ -79,6 +80,7 @@ pub use scope::{
     TerminalStatus, read_secrets, stage_result,
 };
 pub use stage_spec::{DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, StageDef, StageSpec};
+pub use suggest::closest;
 pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
 pub use templates::{
     TemplateError, is_template, plugin_rendered_fields, render_config, render_config_within,
@@ -130,6 +132,7 @@ pub fn load_str(
     );
     expression_checks::check(&resolved, &mut semantic);
     boundary_checks::check(&parsed.json, &mut semantic);
+    gate_checks::check(&parsed.json, &mut semantic);
     // The schema's message wins where both found a problem with the same field.
     let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
     problems.extend(

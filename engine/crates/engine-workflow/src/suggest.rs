@@ -1,10 +1,8 @@
 //! "Did you mean" suggestions by edit distance.
 
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+/// The candidate closest to `word`, if it is close enough to be a likely typo (for "did you
+/// mean" suggestions).
+pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = match word.chars().count() {
         0..=3 => 1,
         4..=8 => 2,

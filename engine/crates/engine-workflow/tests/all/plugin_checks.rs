@@ -85,7 +85,7 @@ fn a_fitting_workflow_has_no_plugin_diagnostics() {
 
 #[test]
 fn config_errors_point_inside_with() {
-    let source = "name: x\nstages:\n  test:\n    uses: builtin:gate\n    permissions: { workspace: read, exec: [cargo] }\n    with:\n      commands:\n        - ok\n        - 7\n";
+    let source = "name: x\nstages:\n  test:\n    uses: builtin:gate\n    permissions: { workspace: read, exec: [cargo] }\n    with:\n      commands:\n        - cargo\n        - 7\n";
     let loaded = load_str("x.yaml", Path::new("."), source).unwrap();
     let diagnostics = loaded.check_plugins(fake_host);
     assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");

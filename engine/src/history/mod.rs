@@ -1,0 +1,236 @@
+//! The stored runs as the read-only commands (`runs`, `show`, `costs`) present them: the status
+//! people see (a run nobody drives is `interrupted`), filters, the time a `--since` names, the
+//! stages in pipeline order, and what the runs spent.
+
+pub mod costs;
+pub mod order;
+pub mod since;
+
+use std::path::{Path, PathBuf};
+
+use engine_core::RunStatus;
+use engine_store::RunRecord;
+
+/// Every status `engine runs` shows and `--status` accepts, in the order of a run's life.
+pub const STATUS_NAMES: &[&str] = &[
+    "pending",
+    "running",
+    "interrupted",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "needs_attention",
+];
+
+/// The status shown for a run stored with `status`: its name, except that a run stored as
+/// pending or running is `interrupted` when no engine process holds the state directory
+/// (`holder_present` false). Only the holder of the state directory's lock drives runs, and the
+/// kernel releases that lock when its process dies (even on kill -9), so a run that is not over
+/// while nobody holds the lock is one that a crash, a kill or Ctrl-C stopped: `engine resume`
+/// continues it. While a holder exists, each run keeps its stored status (the holder may be
+/// driving it; the store has no per-run lease that would tell).
+pub fn shown_status(status: &RunStatus, holder_present: bool) -> &'static str {
+    match status {
+        RunStatus::Pending | RunStatus::Running if !holder_present => "interrupted",
+        other => other.name(),
+    }
+}
+
+/// Why a `--status` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--status {given:?}: no such status (valid: {})", STATUS_NAMES.join(", "))]
+pub struct UnknownStatus {
+    /// The value given.
+    pub given: String,
+}
+
+/// The statuses named by `--status` values, each one name or a comma-separated list
+/// (`failed,interrupted`); `needs-attention` is read as `needs_attention`. Empty: no filter.
+pub fn parse_statuses(values: &[String]) -> Result<Vec<&'static str>, UnknownStatus> {
+    let mut out = Vec::new();
+    for value in values {
+        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let wanted = part.to_ascii_lowercase().replace('-', "_");
+            let Some(name) = STATUS_NAMES.iter().find(|n| **n == wanted) else {
+                return Err(UnknownStatus {
+                    given: part.to_string(),
+                });
+            };
+            if !out.contains(name) {
+                out.push(*name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which runs `engine runs` lists.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only runs with one of these shown statuses (empty: any).
+    pub statuses: Vec<&'static str>,
+    /// Only runs created at or after this time (ms since the epoch).
+    pub since_ms: Option<u64>,
+    /// Only runs of this workflow: its `name:`, or its file.
+    pub workflow: Option<WorkflowMatch>,
+    /// At most this many runs (the newest).
+    pub limit: Option<usize>,
+}
+
+/// A `--workflow` value: a workflow's name, or a file (matched by its absolute path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowMatch {
+    /// The value as given, compared with the workflow's `name:`.
+    pub name: String,
+    /// The value as a path resolved from the current directory, when it names an existing
+    /// file, compared with the run's workflow file.
+    pub file: Option<PathBuf>,
+}
+
+impl WorkflowMatch {
+    /// A match for `value`: a name, and a file too when `value` names one (relative paths from
+    /// `cwd`).
+    pub fn new(value: &str, cwd: &Path) -> Self {
+        let path = cwd.join(value);
+        WorkflowMatch {
+            name: value.to_string(),
+            file: path.is_file().then(|| path.canonicalize().unwrap_or(path)),
+        }
+    }
+
+    /// Whether run `record` is of this workflow.
+    pub fn matches(&self, record: &RunRecord) -> bool {
+        if record.meta.workflow_name == self.name {
+            return true;
+        }
+        self.file.as_ref().is_some_and(|file| {
+            let stored = &record.meta.workflow_file;
+            stored == file || stored.canonicalize().is_ok_and(|c| &c == file)
+        })
+    }
+}
+
+impl RunFilter {
+    /// The runs of `records` (newest first) this filter keeps, in the same order, each with
+    /// the status shown for it.
+    pub fn apply(&self, records: Vec<RunRecord>, holder_present: bool) -> Vec<Listed> {
+        records
+            .into_iter()
+            .map(|record| Listed {
+                status: shown_status(&record.state.status, holder_present),
+                record,
+            })
+            .filter(|l| self.statuses.is_empty() || self.statuses.contains(&l.status))
+            .filter(|l| {
+                self.since_ms
+                    .is_none_or(|since| l.record.meta.created_at_ms >= since)
+            })
+            .filter(|l| self.workflow.as_ref().is_none_or(|w| w.matches(&l.record)))
+            .take(self.limit.unwrap_or(usize::MAX))
+            .collect()
+    }
+}
+
+/// A run as listed: its record and the status shown for it ([`shown_status`]).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The run.
+    pub record: RunRecord,
+    /// Its shown status.
+    pub status: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_fixtures::run_meta;
+
+    fn record(id: &str, status: RunStatus, created_at_ms: u64, workflow: &str) -> RunRecord {
+        let mut meta = run_meta(id, "b");
+        meta.created_at_ms = created_at_ms;
+        meta.workflow_name = workflow.into();
+        let mut state = engine_core::RunState::new(
+            id,
+            engine_core::Task::default(),
+            &engine_core::Workflow {
+                name: workflow.into(),
+                stages: vec![],
+                finally: vec![],
+            },
+        );
+        state.status = status;
+        RunRecord { meta, state }
+    }
+
+    #[test]
+    fn a_run_nobody_drives_is_interrupted() {
+        assert_eq!(shown_status(&RunStatus::Running, false), "interrupted");
+        assert_eq!(shown_status(&RunStatus::Pending, false), "interrupted");
+        assert_eq!(shown_status(&RunStatus::Running, true), "running");
+        assert_eq!(shown_status(&RunStatus::Succeeded, false), "succeeded");
+        let attention = RunStatus::NeedsAttention {
+            stage: "s".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(shown_status(&attention, false), "needs_attention");
+        // Every status a run can show is a name `--status` accepts.
+        for status in [
+            RunStatus::Pending,
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            attention,
+        ] {
+            for holder in [true, false] {
+                assert!(STATUS_NAMES.contains(&shown_status(&status, holder)));
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_are_names_or_comma_lists_and_a_wrong_one_lists_the_valid_ones() {
+        let values = vec!["failed,interrupted".to_string(), "needs-attention".into()];
+        assert_eq!(
+            parse_statuses(&values),
+            Ok(vec!["failed", "interrupted", "needs_attention"])
+        );
+        assert_eq!(parse_statuses(&[]), Ok(vec![]));
+        let err = parse_statuses(&["done".to_string()]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--status \"done\": no such status (valid: pending, running, interrupted, \
+             succeeded, failed, cancelled, needs_attention)"
+        );
+    }
+
+    #[test]
+    fn the_filter_keeps_matching_runs_newest_first_up_to_the_limit() {
+        let records = vec![
+            record("R4", RunStatus::Running, 400, "ci"),
+            record("R3", RunStatus::Succeeded, 300, "ci"),
+            record("R2", RunStatus::Succeeded, 200, "other"),
+            record("R1", RunStatus::Succeeded, 100, "ci"),
+        ];
+        let ids = |listed: Vec<Listed>| -> Vec<String> {
+            listed.into_iter().map(|l| l.record.meta.run_id).collect()
+        };
+        let filter = RunFilter {
+            statuses: vec!["succeeded"],
+            since_ms: Some(150),
+            workflow: None,
+            limit: None,
+        };
+        assert_eq!(ids(filter.apply(records.clone(), false)), ["R3", "R2"]);
+        let filter = RunFilter {
+            workflow: Some(WorkflowMatch::new("ci", Path::new("/nonexistent"))),
+            limit: Some(2),
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(filter.apply(records.clone(), false)), ["R4", "R3"]);
+        let interrupted = RunFilter {
+            statuses: vec!["interrupted"],
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(interrupted.apply(records.clone(), false)), ["R4"]);
+        assert!(interrupted.apply(records, true).is_empty());
+    }
+}
