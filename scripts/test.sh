@@ -28,8 +28,9 @@ timed() {
 
 rust() {
     cargo test --workspace --all-targets
-    # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host).
-    cargo test --manifest-path plugins/Cargo.toml --target-dir target/plugins-host
+    # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
+    # host workspace's target directory: the dependencies both use are built once.
+    cargo test --manifest-path plugins/Cargo.toml --target-dir target
 }
 
 conformance() {

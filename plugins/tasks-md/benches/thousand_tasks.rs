@@ -2,7 +2,7 @@
 //! writing one status back (the golden tests check what comes out, never how fast).
 //!
 //! ```sh
-//! cargo bench --manifest-path plugins/Cargo.toml --target-dir target/plugins-host \
+//! cargo bench --manifest-path plugins/Cargo.toml --target-dir target \
 //!   -p engine-tasks-md --bench thousand_tasks
 //! ```
 //!

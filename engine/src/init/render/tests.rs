@@ -114,10 +114,7 @@ fn a_missing_line_is_an_error_not_a_silent_skip() {
 fn a_test_program_named_like_a_yaml_keyword_stays_a_string() {
     let tests = tests_of(&["true", "null --x", "make check"], None);
     let text = render(&choices(&tests, BACKENDS[0])).unwrap();
-    assert!(
-        text.contains(r#"exec: ["true", "null", make] }"#),
-        "{text}"
-    );
+    assert!(text.contains(r#"exec: ["true", "null", make] }"#), "{text}");
     let loaded = parse(&text);
     let test = loaded.spec("test").unwrap();
     assert_eq!(test.permissions.exec, vec!["true", "null", "make"]);
