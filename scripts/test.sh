@@ -27,16 +27,18 @@ timed() {
 }
 
 rust() {
-    cargo test --workspace --all-targets
+    timed "host workspace" cargo test --workspace --all-targets
     # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
     # host workspace's target directory: the dependencies both use are built once.
-    cargo test --manifest-path plugins/Cargo.toml --target-dir target
+    timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target --all-targets
 }
 
 conformance() {
     # A failed install stops here, loudly: the suite never skips a CLI.
     scripts/install-agent-clis.sh >/dev/null
-    cargo test -p engine --test conformance
+    # --workspace, not -p engine: the same feature resolution as the Rust part, so nothing it
+    # built is compiled again.
+    cargo test --workspace --test conformance
 }
 
 if [ "$part" != conformance ]; then timed "rust tests" rust; fi

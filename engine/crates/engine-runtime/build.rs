@@ -32,6 +32,11 @@ fn run() -> Result<(), String> {
     // building the plugins workspace (e.g. while a plugin under construction does not compile);
     // plugins never built are left out.
     println!("cargo:rerun-if-env-changed=ENGINE_REUSE_PLUGINS");
+    // CI lints the components as they are built (engine_wasm_build::NESTED_WRAPPER_VAR).
+    println!(
+        "cargo:rerun-if-env-changed={}",
+        engine_wasm_build::NESTED_WRAPPER_VAR
+    );
     let reuse = std::env::var_os("ENGINE_REUSE_PLUGINS").is_some_and(|v| v == "1");
     let artifacts = if reuse {
         artifact_dir(&target_dir)

@@ -10,7 +10,10 @@ mod packages;
 
 use std::path::{Path, PathBuf};
 
-pub use nested::{BuildError, WASM_TARGET, artifact_dir, artifact_name, build, build_command};
+pub use nested::{
+    BuildError, NESTED_WRAPPER_VAR, WASM_TARGET, artifact_dir, artifact_name, build, build_command,
+    build_command_with_wrapper,
+};
 pub use packages::{ComponentPackage, PackageError, component_packages};
 
 /// The repository root: the directory holding the `plugins/` and `wit/` directories, the

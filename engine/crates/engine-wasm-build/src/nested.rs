@@ -98,10 +98,31 @@ fn missing_target_hint(stderr: &str) -> String {
     }
 }
 
+/// Names the compiler wrapper of the nested build's workspace members (it becomes the nested
+/// cargo's `RUSTC_WORKSPACE_WRAPPER`, which is otherwise scrubbed). CI sets it to clippy-driver,
+/// with `CLIPPY_ARGS`, so the components are linted for their own target as they are built.
+pub const NESTED_WRAPPER_VAR: &str = "ENGINE_NESTED_RUSTC_WORKSPACE_WRAPPER";
+
 /// `cargo build --release --target wasm32-wasip2 --manifest-path MANIFEST --target-dir DIR`,
 /// run from the manifest's directory (so `rust-toolchain.toml` applies) with the outer build's
-/// variables removed.
+/// variables removed, and the wrapper [`NESTED_WRAPPER_VAR`] names, if any.
 pub fn build_command(cargo: &Path, manifest: &Path, target_dir: &Path) -> Command {
+    build_command_with_wrapper(
+        cargo,
+        manifest,
+        target_dir,
+        std::env::var_os(NESTED_WRAPPER_VAR).as_deref(),
+    )
+}
+
+/// [`build_command`] with the workspace wrapper given rather than read from
+/// [`NESTED_WRAPPER_VAR`].
+pub fn build_command_with_wrapper(
+    cargo: &Path,
+    manifest: &Path,
+    target_dir: &Path,
+    wrapper: Option<&OsStr>,
+) -> Command {
     let mut command = Command::new(cargo);
     command
         .arg("build")
@@ -119,6 +140,9 @@ pub fn build_command(cargo: &Path, manifest: &Path, target_dir: &Path) -> Comman
         if is_scrubbed(&name) {
             command.env_remove(&name);
         }
+    }
+    if let Some(wrapper) = wrapper.filter(|w| !w.is_empty()) {
+        command.env("RUSTC_WORKSPACE_WRAPPER", wrapper);
     }
     command
 }
@@ -173,23 +197,92 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_nested_build_reports_its_stderr() {
-        // Inside the repository, so rust-toolchain.toml selects the pinned toolchain.
+    fn the_nested_wrapper_becomes_the_nested_workspace_wrapper() {
+        let with = build_command_with_wrapper(
+            Path::new("cargo"),
+            Path::new("/p/Cargo.toml"),
+            Path::new("/t"),
+            Some(OsStr::new("/bin/clippy-driver")),
+        );
+        assert!(
+            with.get_envs().any(|(k, v)| k == "RUSTC_WORKSPACE_WRAPPER"
+                && v == Some(OsStr::new("/bin/clippy-driver")))
+        );
+        let without = build_command_with_wrapper(
+            Path::new("cargo"),
+            Path::new("/p/Cargo.toml"),
+            Path::new("/t"),
+            None,
+        );
+        assert!(
+            !without
+                .get_envs()
+                .any(|(k, v)| k == "RUSTC_WORKSPACE_WRAPPER" && v.is_some())
+        );
+    }
+
+    /// A nested project in the repository's target directory (so rust-toolchain.toml selects
+    /// the pinned toolchain) whose library is `lib_rs`.
+    fn scratch_project(lib_rs: &str) -> tempfile::TempDir {
         let scratch = crate::repo_root().join("target/nested-cargo-test");
         std::fs::create_dir_all(&scratch).unwrap();
         let project = tempfile::tempdir_in(&scratch).unwrap();
         std::fs::write(
             project.path().join("Cargo.toml"),
-            "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+            "[package]\nname = \"scratch\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
              [lib]\ncrate-type = [\"cdylib\"]\n[workspace]\n",
         )
         .unwrap();
         std::fs::create_dir(project.path().join("src")).unwrap();
-        std::fs::write(
-            project.path().join("src/lib.rs"),
-            "compile_error!(\"broken on purpose\");\n",
-        )
-        .unwrap();
+        std::fs::write(project.path().join("src/lib.rs"), lib_rs).unwrap();
+        project
+    }
+
+    #[test]
+    fn with_clippy_driver_as_the_nested_wrapper_a_lint_fails_the_build() {
+        let driver = Command::new("rustup")
+            .args(["which", "clippy-driver"])
+            .current_dir(crate::repo_root())
+            .output()
+            .unwrap();
+        assert!(driver.status.success(), "{driver:?}");
+        let driver = String::from_utf8(driver.stdout).unwrap();
+        let project = scratch_project(
+            "//! Scratch.\n/// Empty or not.\npub fn empty(v: &[u8]) -> bool { v.len() == 0 }\n",
+        );
+        let manifest = project.path().join("Cargo.toml");
+        let target = project.path().join("target");
+        let mut command = build_command_with_wrapper(
+            &crate::cargo_program(),
+            &manifest,
+            &target,
+            Some(OsStr::new(driver.trim())),
+        );
+        let linted = command
+            .env(
+                "CLIPPY_ARGS",
+                "-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__",
+            )
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&linted.stderr);
+        assert!(!linted.status.success(), "{stderr}");
+        assert!(stderr.contains("clippy::len_zero"), "{stderr}");
+        // Without the wrapper the same code builds.
+        let plain = build_command_with_wrapper(&crate::cargo_program(), &manifest, &target, None)
+            .env_remove("CLIPPY_ARGS")
+            .output()
+            .unwrap();
+        assert!(
+            plain.status.success(),
+            "{}",
+            String::from_utf8_lossy(&plain.stderr)
+        );
+    }
+
+    #[test]
+    fn a_failing_nested_build_reports_its_stderr() {
+        let project = scratch_project("compile_error!(\"broken on purpose\");\n");
         let err = build(
             &crate::cargo_program(),
             &project.path().join("Cargo.toml"),
