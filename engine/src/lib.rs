@@ -17,6 +17,7 @@ pub mod exit;
 pub mod history;
 pub mod hook_receiver;
 pub mod init;
+pub mod logs;
 pub mod project;
 pub mod queue;
 pub mod report;

@@ -10,6 +10,7 @@ use engine_core::{
 use engine_runtime::LogLevel;
 use engine_store::RunMeta;
 
+use crate::logs::tail::{FAILURE_TAIL_LINES, failure_tail};
 use crate::time::human_duration;
 
 /// Receives what happens in a run, as it happens.
@@ -162,6 +163,10 @@ impl Reporter for Human {
                     failure.message,
                     kind_name(failure.kind)
                 ));
+                // What the failing command printed last (a test's assertion message).
+                for line in failure_tail(failure, None, FAILURE_TAIL_LINES) {
+                    self.line(&format!("  {stage} | {line}"));
+                }
             }
             Event::Resumed { .. } => {
                 for (id, st) in &after.stages {
@@ -171,6 +176,12 @@ impl Reporter for Human {
                     {
                         self.line(&format!("! {id}: the previous attempt was interrupted"));
                     }
+                }
+                if after.is_paused() {
+                    self.line(&format!(
+                        "⏸ the run is paused: no new attempt starts until `engine unpause {}`",
+                        after.run_id
+                    ));
                 }
             }
             Event::CancelRequested { reason, .. } => {
@@ -200,6 +211,16 @@ impl Reporter for Human {
             }
             Event::ApprovalTimedOut { stage, .. } => {
                 self.line(&format!("⏱ {stage}: nobody answered in time"));
+            }
+            Event::Paused { .. } => self.line(&format!(
+                "⏸ run paused: no new attempt starts (running ones finish); `engine unpause {}` \
+                 lets it go on",
+                after.run_id
+            )),
+            Event::Unpaused { .. } => self.line("▶ run unpaused"),
+            Event::RunTimedOut { .. } => self.line("⏱ the run's timeout was reached"),
+            Event::RetryFrom { stage, .. } => {
+                self.line(&format!("↻ retrying from {stage}"));
             }
             Event::FinallyFinished { stage, outcome, .. } => {
                 let line = match outcome {
@@ -262,6 +283,8 @@ impl Reporter for Human {
                         run = after.run_id
                     ));
                 }
+                // The deadline is shown by `engine show`; nothing to say while it is far.
+                Command::ScheduleRunTimeout { .. } => {}
                 Command::CancelAttempt { stage, attempt } => {
                     self.line(&format!("■ {stage} (attempt {attempt}) stopped"));
                 }

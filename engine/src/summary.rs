@@ -142,6 +142,8 @@ mod tests {
             started_at_ms: Some(0),
             finished_at_ms: Some(61_000),
             finally: std::collections::BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
         };
         for (id, start, attempts, cost) in [("b", 10, 2, 0.5), ("a", 0, 1, 0.0)] {
             let mut st = StageState::new();

@@ -142,6 +142,8 @@ pub fn check_day_budget(
         started_at_ms: None,
         finished_at_ms: None,
         finally: BTreeMap::new(),
+        paused_at_ms: None,
+        deadline_ms: None,
     };
     let spent = day_spend(store, "", &none, now_ms)?;
     if spent.cost_usd >= limit {

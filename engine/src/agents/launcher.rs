@@ -42,6 +42,8 @@ pub struct LaunchSite {
     pub redact: Vec<String>,
     /// The attempt's sandbox (`None` only with confinement off).
     pub sandbox: Option<Arc<engine_confine::Sandbox>>,
+    /// Variables the CLI gets on top of the workflow's (the attempt's build caches).
+    pub env: Vec<(String, String)>,
 }
 
 /// Starts agent sessions for one attempt.
@@ -51,6 +53,8 @@ pub struct HostLauncher {
     budget: BudgetView,
     meter: Arc<SpendMeter>,
     sessions: AtomicU32,
+    /// Where the sessions' text and tool calls are logged (the attempt log).
+    log: Option<Arc<dyn crate::logs::SessionLog>>,
 }
 
 impl HostLauncher {
@@ -67,7 +71,15 @@ impl HostLauncher {
             budget,
             meter,
             sessions: AtomicU32::new(0),
+            log: None,
         }
+    }
+
+    /// The same launcher, its sessions' text and tool calls going to `log` as they arrive.
+    #[must_use]
+    pub fn with_log(mut self, log: Arc<dyn crate::logs::SessionLog>) -> Self {
+        self.log = Some(log);
+        self
     }
 
     /// The raw transcript of session `n` of this attempt.
@@ -89,6 +101,7 @@ impl HostLauncher {
             }
         }
         env.extend(self.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(self.site.env.iter().cloned());
         env
     }
 }
@@ -199,6 +212,7 @@ impl AgentLauncher for HostLauncher {
             .map_err(|e| AgentStartError::SpawnFailed(e.to_string()))?;
         let slot = self.meter.open_session(resolved.model.clone());
         Ok(Box::new(HostSession {
+            log: self.log.clone(),
             session,
             slot,
             meter: self.meter.clone(),
@@ -212,6 +226,8 @@ impl AgentLauncher for HostLauncher {
 
 /// A running session, metering its spend as usage arrives.
 struct HostSession {
+    /// Told about every event (the attempt log).
+    log: Option<Arc<dyn crate::logs::SessionLog>>,
     session: Session,
     slot: usize,
     meter: Arc<SpendMeter>,
@@ -227,6 +243,9 @@ impl AgentSession for HostSession {
     fn next_event(&mut self) -> BoxFuture<'_, Option<AgentEvent>> {
         Box::pin(async move {
             let event = self.session.next_event().await;
+            if let (Some(log), Some(event)) = (&self.log, &event) {
+                log.agent_event(event);
+            }
             if let Some(AgentEvent::Usage { usage }) = &event {
                 let mut usage = *usage;
                 let estimated = usage.cost_usd.is_none() && self.session.spent_estimated();
@@ -244,6 +263,7 @@ impl AgentSession for HostSession {
     fn finish(self: Box<Self>) -> BoxFuture<'static, Summary> {
         Box::pin(async move {
             let HostSession {
+                log: _,
                 session,
                 slot,
                 meter,

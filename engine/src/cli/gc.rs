@@ -1,6 +1,7 @@
 //! `engine gc`: remove what finished runs left behind — their worktrees (kept on failure, or
 //! left by a crash), directories under `<state>/worktrees/` that belong to no run, and with
-//! `--branches` their branches once fully merged into their base.
+//! `--branches` their branches once fully merged into their base, and with `--caches` the build
+//! caches of the workflow's `caches:` (a cache a hostile run may have poisoned is cleared this way).
 //!
 //! Never touches a run that has not finished (pending or running: `engine resume` continues
 //! those in their worktrees), and never races a running engine: it takes the state
@@ -31,6 +32,10 @@ pub struct GcArgs {
     /// (merged, fast-forwarded, squashed or rebased).
     #[arg(long)]
     pub branches: bool,
+    /// Also remove the build caches (the workflow's `caches:`) of every repository using this
+    /// state directory; the next run builds from nothing.
+    #[arg(long)]
+    pub caches: bool,
 }
 
 /// What happened to one thing gc looked at.
@@ -50,7 +55,7 @@ enum Outcome {
 #[derive(Debug)]
 struct Item {
     /// `worktree`, `stale-record` (a run still records a worktree that is gone), `leftover`
-    /// (a directory under `<state>/worktrees/` of no run) or `branch`.
+    /// (a directory under `<state>/worktrees/` of no run), `branch` or `cache`.
     kind: &'static str,
     run_id: Option<String>,
     status: Option<&'static str>,
@@ -82,6 +87,23 @@ pub(super) fn execute(args: &GcArgs, state_dir: Option<&Path>) -> Result<u8, Eng
         }
     }
     gc.leftovers();
+    if args.caches {
+        // The lock is held: no run of this state directory is using a cache now.
+        for (path, result) in crate::confine::caches::clear(&dir, args.dry_run) {
+            gc.items.push(Item {
+                kind: "cache",
+                run_id: None,
+                status: None,
+                path: Some(path),
+                branch: None,
+                outcome: match result {
+                    Ok(()) if args.dry_run => Outcome::WouldDo,
+                    Ok(()) => Outcome::Done,
+                    Err(why) => Outcome::Failed(why),
+                },
+            });
+        }
+    }
     report(args, &gc.items)?;
     let failed = gc
         .items
@@ -402,11 +424,13 @@ fn item_line(item: &Item) -> String {
         ("branch", _, Some(branch)) => format!("branch {branch}"),
         ("stale-record", Some(path), _) => format!("record of worktree {}", path.display()),
         ("leftover", Some(path), _) => format!("leftover {}", path.display()),
+        ("cache", Some(path), _) => format!("cache {}", path.display()),
         (_, Some(path), _) => format!("worktree {}", path.display()),
         _ => item.kind.to_string(),
     };
     let run = match (&item.run_id, item.status) {
         (Some(id), Some(status)) => format!(" (run {id}, {status})"),
+        _ if item.kind == "cache" => String::new(),
         _ => " (no run)".to_string(),
     };
     let (done, would) = match item.kind {

@@ -10,8 +10,11 @@ mod failure;
 mod gc;
 mod hook_receiver;
 mod init;
+mod logs;
+mod pause;
 mod readonly;
 mod resume;
+mod retry;
 mod run;
 mod run_modes;
 mod runs;
@@ -68,6 +71,9 @@ pub enum Commands {
     Show(show::ShowArgs),
     /// What the runs spent (USD and tokens), summed by day, task, stage or model.
     Costs(costs::CostsArgs),
+    /// Everything a run's stages printed (the latest run without RUN): command output, log
+    /// lines, the agent's text and tool calls; -f follows the run until it is over.
+    Logs(logs::LogsArgs),
     /// List the tasks of a task source (a workflow's `tasks:`, or a tasks file): status,
     /// priority, whether each is ready and, if not, what blocks it.
     Tasks(tasks::TasksArgs),
@@ -78,6 +84,13 @@ pub enum Commands {
     /// Reject a stage that waits for a human; the reason becomes the feedback when the run
     /// goes back (`on_failure`).
     Reject(approve::RejectArgs),
+    /// Run an ended run (failed, cancelled, needs attention) again from a stage (default: the
+    /// one that failed): it and every stage after it run again, earlier results are kept.
+    Retry(retry::RetryArgs),
+    /// Pause a run: no new attempt starts (running ones finish); survives restarts.
+    Pause(pause::PauseArgs),
+    /// Let a paused run go on.
+    Unpause(pause::PauseArgs),
     /// Remove what finished runs left behind (worktrees; with --branches, merged run branches).
     /// Never touches a run that can still be resumed.
     Gc(gc::GcArgs),
@@ -134,7 +147,7 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
     }
     let drives_runs = matches!(
         cli.command,
-        Commands::Run(_) | Commands::Watch(_) | Commands::Resume(_)
+        Commands::Run(_) | Commands::Watch(_) | Commands::Resume(_) | Commands::Retry(_)
     );
     crate::cli::streams::guard(drives_runs);
     init_tracing();
@@ -182,10 +195,14 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Runs(args) => runs::execute(&args, state_dir),
         Commands::Show(args) => show::execute(&args, state_dir),
         Commands::Costs(args) => costs::execute(&args, state_dir),
+        Commands::Logs(args) => logs::execute(&args, state_dir),
         Commands::Tasks(args) => tasks::execute(args).await,
         Commands::Cancel(args) => Box::pin(cancel::execute(args, state_dir)).await,
         Commands::Approve(args) => approve::approve(args, state_dir).await,
         Commands::Reject(args) => approve::reject(args, state_dir).await,
+        Commands::Retry(args) => Box::pin(retry::execute(args, state_dir)).await,
+        Commands::Pause(args) => pause::pause(args, state_dir).await,
+        Commands::Unpause(args) => pause::unpause(args, state_dir).await,
         Commands::Gc(args) => gc::execute(&args, state_dir),
         Commands::HookReceiver(args) => hook_receiver::execute(&args),
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),

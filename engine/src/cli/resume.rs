@@ -10,8 +10,10 @@ use engine_store::{StateDir, Store};
 use super::drive::{drive_and_report, exit_code_for, progress};
 use crate::EngineError;
 use crate::project::{Project, host};
-use crate::queue::{self, Lifecycle, LifecycleSetup, Started, TaskSource};
+use crate::queue::{self, Lifecycle, LifecycleSetup, Resumable, Started, TaskSource};
+use crate::report::Reporter;
 use crate::time::{Clock, SystemClock};
+use engine_runtime::Host;
 
 /// Arguments of `engine resume`.
 #[derive(Debug, Args)]
@@ -64,8 +66,23 @@ pub(super) async fn continue_stored(
         Ok(resumable) => resumable,
         Err(status) => return Ok(Err(status)),
     };
-    // The run goes on with the workflow it was started with, and writes its end back to that
-    // workflow's task source.
+    let (lifecycle, started) = lifecycle_for(project, state_dir, host, resumable, clock, &reporter);
+    Ok(Ok(
+        drive_and_report(&lifecycle, started, reporter, json).await?
+    ))
+}
+
+/// The lifecycle a stored run taken up again (`resume`, `retry`) goes on in, and the run begun
+/// in it: the workflow it was started with, writing its end back to that workflow's task
+/// source.
+pub(super) fn lifecycle_for(
+    project: Project,
+    state_dir: StateDir,
+    host: Arc<Host>,
+    resumable: Resumable,
+    clock: Arc<dyn Clock>,
+    reporter: &Arc<dyn Reporter>,
+) -> (Lifecycle, Started) {
     let source = TaskSource::of(
         &host,
         &resumable.prepared,
@@ -89,7 +106,5 @@ pub(super) async fn continue_stored(
         state: resumable.state,
         first: resumable.first,
     };
-    Ok(Ok(
-        drive_and_report(&lifecycle, started, reporter, json).await?
-    ))
+    (lifecycle, started)
 }

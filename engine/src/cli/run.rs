@@ -95,8 +95,16 @@ pub(super) async fn execute(
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
     if args.all || args.dry_run {
-        return super::run_modes::execute(args, project, workflow_file, host, prepared, source)
-            .await;
+        // Boxed: the run modes' future is tens of kilobytes.
+        return Box::pin(super::run_modes::execute(
+            args,
+            project,
+            workflow_file,
+            host,
+            prepared,
+            source,
+        ))
+        .await;
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let limits = super::run_modes::limits(args.until.as_deref(), &prepared, clock.now_ms())?;

@@ -13,7 +13,7 @@ use super::readonly::{self, RunSource};
 use crate::driver::attempt_log_path;
 use crate::history::costs::{tokens_cell as tokens, transcripts};
 use crate::history::order::{OrderedState, StageOrder};
-use crate::history::shown_status;
+use crate::history::shown_status_of;
 use crate::project::Project;
 use crate::report::short_sha;
 use crate::time::{human_duration, rfc3339};
@@ -224,6 +224,9 @@ fn write_run(out: &mut String, view: &View<'_>) -> fmt::Result {
                 writeln!(out, "              transcript: {}", transcript.display())?;
             }
         }
+        if st.phase == StagePhase::Failed {
+            write_failure_tail(out, view, id, st)?;
+        }
         if let StagePhase::RetryWaiting { attempt, due_at_ms } = st.phase {
             let when = if due_at_ms > view.now_ms {
                 format!("in {}", human_duration(due_at_ms - view.now_ms))
@@ -261,6 +264,37 @@ fn write_run(out: &mut String, view: &View<'_>) -> fmt::Result {
             engine_core::FinallyOutcome::Skipped { reason } => format!("skipped    {reason}"),
         };
         writeln!(out, "finally {id:<8} {what}")?;
+    }
+    Ok(())
+}
+
+/// Under a failed stage: the end of its last attempt's output (the failing command's, see
+/// [`crate::logs::tail::failure_tail`]) and how to see all of it.
+fn write_failure_tail(
+    out: &mut String,
+    view: &View<'_>,
+    id: &str,
+    st: &engine_core::StageState,
+) -> fmt::Result {
+    let Some(record) = st.history.last() else {
+        return Ok(());
+    };
+    let AttemptOutcome::Failed { failure } = &record.outcome else {
+        return Ok(());
+    };
+    let log = attempt_log_path(view.state_dir, &view.record.meta.run_id, id, record.attempt);
+    let tail =
+        crate::logs::tail::failure_tail(failure, Some(&log), crate::logs::tail::FAILURE_TAIL_LINES);
+    if tail.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "  output of attempt {} (last lines; all of it: engine logs {} --stage {id} --attempt {}):",
+        record.attempt, view.record.meta.run_id, record.attempt
+    )?;
+    for line in tail {
+        writeln!(out, "    | {line}")?;
     }
     Ok(())
 }
@@ -306,11 +340,33 @@ fn run_duration(state: &RunState) -> Option<u64> {
 }
 
 fn status_text(state: &RunState, holder_present: bool) -> String {
-    if shown_status(&state.status, holder_present) == "interrupted" {
-        return format!(
-            "interrupted (no engine process drives it; `engine resume {}` continues it)",
-            state.run_id
-        );
+    let deadline = state
+        .deadline_ms
+        .filter(|_| !state.status.is_terminal())
+        .map(|d| format!("; times out at {} (timeout:)", rfc3339(d)))
+        .unwrap_or_default();
+    match shown_status_of(state, holder_present) {
+        "paused" => {
+            let driven = if holder_present {
+                ""
+            } else {
+                "; no engine process drives it: then `engine resume` continues it"
+            };
+            return format!(
+                "paused (no new attempt starts; `engine unpause {}` lets it go \
+                 on{driven}){deadline}",
+                state.run_id
+            );
+        }
+        "interrupted" => {
+            return format!(
+                "interrupted (no engine process drives it; `engine resume {}` continues \
+                 it){deadline}",
+                state.run_id
+            );
+        }
+        "running" => return format!("running{deadline}"),
+        _ => {}
     }
     match &state.status {
         engine_core::RunStatus::Failed { stage, message } => {

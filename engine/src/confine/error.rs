@@ -77,4 +77,30 @@ pub enum SandboxError {
         /// What changed, one entry per ref.
         changes: Vec<String>,
     },
+    /// A cache's directory could not be created.
+    #[error("cannot create the directory of cache {name} ({}): {source}", path.display())]
+    CacheDir {
+        /// The cache.
+        name: String,
+        /// Its directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A `path:` cache cannot be mounted where the workflow says.
+    #[error("cannot mount cache {name} at {}: {why}", path.display())]
+    CacheMountPoint {
+        /// The cache.
+        name: String,
+        /// Where it would be mounted.
+        path: PathBuf,
+        /// Why not.
+        why: String,
+    },
+    /// A `path:` cache for an attempt that runs unconfined.
+    #[error(
+        "cache {0} is a `path:` cache, which the sandbox mounts, and this attempt runs \
+         unconfined (sandbox.enabled: false)"
+    )]
+    CacheNeedsSandbox(String),
 }

@@ -1,8 +1,10 @@
 //! The confinement of one stage attempt: the [`engine_confine::Policy`] built from the workflow's
 //! `sandbox:` settings and the run's facts, the run branch's private ref directory (so the
-//! attempt's processes can commit to the run branch and to nothing else), and, with
-//! confinement off, the check that nothing outside the run moved.
+//! attempt's processes can commit to the run branch and to nothing else), the build caches its
+//! stage is granted (`caches`), and, with confinement off, the check that nothing outside the run
+//! moved.
 
+pub mod caches;
 mod error;
 pub mod paths;
 mod refs;
@@ -13,8 +15,9 @@ use std::sync::Arc;
 use engine_confine::{Limits, Network, Overlay, Policy, Sandbox};
 use engine_git::{Repo, RepoSnapshot};
 use engine_store::RunMeta;
-use engine_workflow::{NetworkGrant, RepositoryAccess, SandboxSettings};
+use engine_workflow::{CacheSettings, NetworkGrant, RepositoryAccess, SandboxSettings};
 
+use caches::{CacheSite, StageCaches};
 pub use error::SandboxError;
 use refs::PrivateRefs;
 
@@ -23,6 +26,8 @@ use refs::PrivateRefs;
 pub struct SandboxSite<'a> {
     /// The workflow's settings.
     pub settings: &'a SandboxSettings,
+    /// The workflow's build caches (`caches:`).
+    pub caches: &'a CacheSettings,
     /// The stage.
     pub stage_id: &'a str,
     /// The attempt.
@@ -46,6 +51,9 @@ pub struct AttemptSandbox {
     /// The sandbox every process of the attempt starts in; `None` with `sandbox.enabled:
     /// false`.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// The variables naming the `env:` caches the stage is granted, for its programs and agent
+    /// CLIs.
+    pub cache_env: Vec<(String, String)>,
     /// The attempt's own directory (temp files, private refs): removed at the end.
     dir: PathBuf,
     refs: Option<PrivateRefs>,
@@ -92,6 +100,7 @@ impl AttemptSandbox {
         if !site.starts_processes {
             return Ok(AttemptSandbox {
                 sandbox: None,
+                cache_env: Vec::new(),
                 dir,
                 refs: None,
                 unconfined: None,
@@ -104,6 +113,15 @@ impl AttemptSandbox {
             source,
         })?;
         let settings = site.settings;
+        let caches = StageCaches::prepare(CacheSite {
+            settings: site.caches,
+            stage_id: site.stage_id,
+            starts_processes: site.starts_processes,
+            state_dir: site.state_dir,
+            repo: site.repo,
+            worktree: site.meta.worktree.as_deref().filter(|w| w.is_dir()),
+            confined: settings.enabled,
+        })?;
         if !settings.enabled {
             let mut unconfined = Unconfined {
                 repo: site.repo.clone(),
@@ -115,6 +133,7 @@ impl AttemptSandbox {
             unconfined.before = unconfined.snapshot()?;
             return Ok(AttemptSandbox {
                 sandbox: None,
+                cache_env: caches.env,
                 dir,
                 refs: None,
                 unconfined: Some(unconfined),
@@ -152,6 +171,15 @@ impl AttemptSandbox {
                 policy.writable.push(path);
             }
         }
+        // The stage's caches: writable in place, `path:` ones mounted in the worktree (the
+        // worktree's own bind comes first: mounts are made parents first).
+        policy.writable.extend(caches.dirs);
+        policy.overlays.extend(
+            caches
+                .mounts
+                .into_iter()
+                .map(|(private, at)| Overlay { private, at }),
+        );
         let mut refs = None;
         if let Some(worktree) = site.meta.worktree.as_deref().filter(|w| w.is_dir()) {
             policy.writable.push(worktree.to_path_buf());
@@ -187,6 +215,7 @@ impl AttemptSandbox {
         let sandbox = Sandbox::new(policy)?;
         Ok(AttemptSandbox {
             sandbox: Some(Arc::new(sandbox)),
+            cache_env: caches.env,
             dir,
             refs,
             unconfined: None,

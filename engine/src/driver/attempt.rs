@@ -110,15 +110,15 @@ impl Driver<'_> {
             permissions: def.spec.permissions.clone(),
             timeout: Duration::from_millis(def.spec.timeout_ms),
             memory_limit_bytes: def.spec.memory_limit_bytes,
-            exec_env: self.exec_env(),
+            exec_env: self.exec_env(&confinement),
+            // The sessions' text and tool calls go to the attempt log too.
+            agent: self
+                .launcher(state, def, attempt, meter.clone(), &confinement)?
+                .map(|launcher| {
+                    Arc::new(launcher.with_log(observer.clone()))
+                        as Arc<dyn engine_runtime::AgentLauncher>
+                }),
             observer,
-            agent: self.launcher(
-                state,
-                def,
-                attempt,
-                meter.clone(),
-                confinement.sandbox.clone(),
-            )?,
             confinement: confinement.sandbox.clone(),
         };
         let host = self.host.clone();
@@ -261,6 +261,7 @@ impl Driver<'_> {
     pub(super) fn sandbox_site<'s>(&'s self, def: StageDef<'s>, attempt: u32) -> SandboxSite<'s> {
         SandboxSite {
             settings: &self.prepared.loaded.sandbox,
+            caches: &self.prepared.loaded.caches,
             stage_id: &def.stage.id,
             attempt,
             repo: &self.repo,
@@ -271,10 +272,14 @@ impl Driver<'_> {
         }
     }
 
-    /// The workflow's `env:`, for the programs a stage runs.
-    pub(super) fn exec_env(&self) -> Vec<(String, String)> {
+    /// The workflow's `env:` and the variables naming the attempt's caches, for the programs a
+    /// stage runs.
+    pub(super) fn exec_env(&self, confinement: &AttemptSandbox) -> Vec<(String, String)> {
         let env = &self.prepared.loaded.env;
-        env.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        env.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(confinement.cache_env.iter().cloned())
+            .collect()
     }
 
     /// The run's git facts for a stage's context, when it works in a worktree.
@@ -316,8 +321,8 @@ impl Driver<'_> {
         def: StageDef<'_>,
         attempt: u32,
         meter: Arc<SpendMeter>,
-        sandbox: Option<Arc<engine_confine::Sandbox>>,
-    ) -> Result<Option<Arc<dyn engine_runtime::AgentLauncher>>, EngineError> {
+        confinement: &AttemptSandbox,
+    ) -> Result<Option<HostLauncher>, EngineError> {
         if !def.spec.permissions.agent {
             return Ok(None);
         }
@@ -356,11 +361,10 @@ impl Driver<'_> {
             stage_id: def.stage.id.clone(),
             attempt,
             redact: self.redactor.values().to_vec(),
-            sandbox,
+            sandbox: confinement.sandbox.clone(),
+            env: confinement.cache_env.clone(),
         };
-        Ok(Some(Arc::new(HostLauncher::new(
-            config, site, budget, meter,
-        ))))
+        Ok(Some(HostLauncher::new(config, site, budget, meter)))
     }
 }
 

@@ -1,5 +1,6 @@
-//! Carrying out the commands of a stored transition: starting attempts, the timers of retries
-//! and approval timeouts (on the driver's [`Clock`](crate::time::Clock)), cancelling attempts.
+//! Carrying out the commands of a stored transition: starting attempts, the timers of retries,
+//! approval timeouts and the run's `timeout:` (on the driver's [`Clock`](crate::time::Clock)),
+//! cancelling attempts.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -118,6 +119,10 @@ impl Driver<'_> {
                     });
                     in_flight.set_timer(format!("approval:{stage}"), timer);
                 }
+            }
+            Command::ScheduleRunTimeout { due_at_ms } => {
+                let timer = self.timer(due_at_ms, tx, |at_ms| Event::RunTimedOut { at_ms });
+                in_flight.set_timer("run-timeout".to_string(), timer);
             }
             Command::CancelAttempt { stage, attempt } => {
                 if in_flight

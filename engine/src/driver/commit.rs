@@ -56,10 +56,11 @@ pub enum Rejection {
     /// The driver's tasks and timers raced the run: the result or skip of an attempt the run
     /// already stopped or moved past (its task sent it before it was aborted), a retry or
     /// approval timeout whose wait was superseded, answered or ended with the run, a cancel
-    /// for a run that just ended. Expected; nothing to report.
+    /// for a run that just ended, the run's timeout timer of a run that ended (or of an
+    /// earlier deadline). Expected; nothing to report.
     Race,
-    /// A person's approval answer that does not apply (no such stage waiting, the run ended):
-    /// they are told, the run goes on.
+    /// A person's approval answer, pause or unpause that does not apply (no such stage
+    /// waiting, already paused, the run ended): they are told, the run goes on.
     Answer,
     /// The driver fed the core an event it should never have: a bug.
     Bug,
@@ -67,7 +68,7 @@ pub enum Rejection {
 
 /// What `rejected` means for `event` (see [`Rejection`]).
 pub fn rejection(event: &Event, rejected: &Rejected) -> Rejection {
-    use Rejected::{NotAwaitingApproval, RunFinished, StaleAttempt};
+    use Rejected::{NotAwaitingApproval, NotDue, RunFinished, StaleAttempt};
     match (event, rejected) {
         (
             Event::AttemptSucceeded { .. }
@@ -78,8 +79,11 @@ pub fn rejection(event: &Event, rejected: &Rejected) -> Rejection {
             StaleAttempt { .. } | RunFinished { .. },
         )
         | (Event::ApprovalTimedOut { .. }, NotAwaitingApproval { .. })
-        | (Event::CancelRequested { .. }, RunFinished { .. }) => Rejection::Race,
-        (Event::ApprovalDecided { .. }, _) => Rejection::Answer,
+        | (Event::CancelRequested { .. }, RunFinished { .. })
+        | (Event::RunTimedOut { .. }, RunFinished { .. } | NotDue { .. }) => Rejection::Race,
+        (Event::ApprovalDecided { .. } | Event::Paused { .. } | Event::Unpaused { .. }, _) => {
+            Rejection::Answer
+        }
         _ => Rejection::Bug,
     }
 }
@@ -169,6 +173,21 @@ mod tests {
         assert_eq!(rejection(&failed(1), &stale), Rejection::Race);
         assert_eq!(rejection(&cancel, &finished), Rejection::Race);
         assert_eq!(rejection(&answer, &finished), Rejection::Answer);
+        assert_eq!(
+            rejection(
+                &Event::Paused { at_ms: 1 },
+                &Rejected::AlreadyPaused("R1".into())
+            ),
+            Rejection::Answer
+        );
+        let not_due = Rejected::NotDue {
+            run_id: "R1".into(),
+            deadline: "9".into(),
+        };
+        assert_eq!(
+            rejection(&Event::RunTimedOut { at_ms: 1 }, &not_due),
+            Rejection::Race
+        );
         assert_eq!(
             rejection(
                 &Event::RunStarted { at_ms: 1 },

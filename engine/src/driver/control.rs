@@ -1,5 +1,6 @@
 //! Requests from other processes for the run this driver holds: `engine cancel`,
-//! `engine approve` and `engine reject` (files in the state directory's control folder).
+//! `engine approve`, `engine reject`, `engine pause` and `engine unpause` (files in the state
+//! directory's control folder).
 
 use engine_core::{Event, RunState};
 use engine_store::ApprovalAnswer;
@@ -22,6 +23,18 @@ impl Driver<'_> {
             } else {
                 engine_store::request_cancel(&self.state_dir, &run_id, &reason)?;
             }
+        }
+        for (run_id, paused) in engine_store::take_pause_requests(&self.state_dir)? {
+            if !self.is_ours(&run_id) {
+                engine_store::request_pause(&self.state_dir, &run_id, paused)?;
+                continue;
+            }
+            let at_ms = self.clock.now_ms();
+            events.push(if paused {
+                Event::Paused { at_ms }
+            } else {
+                Event::Unpaused { at_ms }
+            });
         }
         for (run_id, answer) in engine_store::take_approval_requests(&self.state_dir)? {
             if !self.is_ours(&run_id) {

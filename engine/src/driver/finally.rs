@@ -157,7 +157,7 @@ impl Driver<'_> {
             permissions: def.spec.permissions.clone(),
             timeout: Duration::from_millis(def.spec.timeout_ms),
             memory_limit_bytes: def.spec.memory_limit_bytes,
-            exec_env: self.exec_env(),
+            exec_env: self.exec_env(confinement),
             observer,
             // Finally stages do not start agents: their spend would belong to no stage.
             agent: None,

@@ -1,7 +1,7 @@
-//! Handing a request for a run (`engine cancel`, `engine approve`, `engine reject`) to the
-//! engine process that holds the state directory — it drives the run and takes the request at
-//! its next look at the control folder (see `control`) — or carrying it out here when no
-//! process holds it.
+//! Handing a request for a run (`engine cancel`, `engine approve`, `engine reject`, `engine
+//! pause`, `engine unpause`) to the engine process that holds the state directory — it drives
+//! the run and takes the request at its next look at the control folder (see `control`) — or
+//! carrying it out here when no process holds it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -38,12 +38,21 @@ pub enum ControlRequest<'a> {
         /// The answer.
         answer: &'a ApprovalAnswer,
     },
+    /// `engine pause` (`paused` true) / `engine unpause` (false).
+    Pause {
+        /// The run id (or a unique prefix of it).
+        run: &'a str,
+        /// Pause, or let it go on.
+        paused: bool,
+    },
 }
 
 impl ControlRequest<'_> {
     fn run(&self) -> &str {
         match self {
-            ControlRequest::Cancel { run, .. } | ControlRequest::Approval { run, .. } => run,
+            ControlRequest::Cancel { run, .. }
+            | ControlRequest::Approval { run, .. }
+            | ControlRequest::Pause { run, .. } => run,
         }
     }
 
@@ -56,6 +65,9 @@ impl ControlRequest<'_> {
             ControlRequest::Approval { run, answer } => {
                 engine_store::request_approval(state_dir, run, answer)
             }
+            ControlRequest::Pause { run, paused } => {
+                engine_store::request_pause(state_dir, run, *paused)
+            }
         }
     }
 
@@ -64,6 +76,7 @@ impl ControlRequest<'_> {
         match self {
             ControlRequest::Cancel { run, .. } => engine_store::cancel_pending(state_dir, run),
             ControlRequest::Approval { run, .. } => engine_store::approval_pending(state_dir, run),
+            ControlRequest::Pause { run, .. } => engine_store::pause_pending(state_dir, run),
         }
     }
 
@@ -72,6 +85,8 @@ impl ControlRequest<'_> {
         match self {
             ControlRequest::Cancel { .. } => ("the cancel request", "the request"),
             ControlRequest::Approval { .. } => ("the answer", "the answer"),
+            ControlRequest::Pause { paused: true, .. } => ("the pause request", "the request"),
+            ControlRequest::Pause { paused: false, .. } => ("the unpause request", "the request"),
         }
     }
 }

@@ -186,6 +186,8 @@ impl Driver<'_> {
                     Event::ApprovalDecided { stage, .. } => {
                         format!("the rejection of stage {stage}")
                     }
+                    Event::Paused { .. } => "the pause".to_string(),
+                    Event::Unpaused { .. } => "the unpause".to_string(),
                     other => format!("the {} request", other.kind()),
                 };
                 self.reporter.warning(&format!(

@@ -211,3 +211,44 @@ stages:
     let (kind, _) = transitions.recv().await.unwrap();
     assert_eq!(kind, "approval_timed_out");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_past_its_timeout_is_cancelled_and_fails_without_the_test_waiting() {
+    let scene = Scene::new();
+    // The stage would run for a minute; the run's timeout, an hour on the test clock, is
+    // reached at once.
+    let yaml = "
+name: timed
+sandbox: { enabled: false }
+timeout: 1h
+stages:
+  slow:
+    uses: builtin:gate
+    permissions: { workspace: read, exec: [sleep] }
+    with: { commands: [[\"sleep\", \"60\"]] }
+  after:
+    uses: builtin:gate
+    needs: [slow]
+    permissions: { workspace: read, exec: [sleep] }
+    with: { commands: [[\"sleep\", \"0\"]] }
+";
+    let clock = TestClock::jumping(T0);
+    let lifecycle = scene.lifecycle(yaml, clock.clone()).await;
+    let end = spawn_run(&lifecycle, Arc::new(Quiet)).await.await.unwrap();
+
+    let state = &end.driven.state;
+    assert_eq!(
+        state.status,
+        RunStatus::Failed {
+            stage: "slow".into(),
+            message: "run timeout 1h reached".into()
+        },
+        "{state:#?}"
+    );
+    assert_eq!(state.deadline_ms, Some(T0 + HOUR_MS));
+    assert_eq!(state.finished_at_ms, Some(T0 + HOUR_MS));
+    let history = &state.stages["slow"].history;
+    assert_eq!(history.len(), 1, "{history:#?}");
+    assert_eq!(history[0].outcome, AttemptOutcome::Cancelled);
+    assert!(state.stages["after"].history.is_empty());
+}

@@ -8,13 +8,14 @@ pub mod since;
 
 use std::path::{Path, PathBuf};
 
-use engine_core::RunStatus;
+use engine_core::{RunState, RunStatus};
 use engine_store::RunRecord;
 
 /// Every status `engine runs` shows and `--status` accepts, in the order of a run's life.
 pub const STATUS_NAMES: &[&str] = &[
     "pending",
     "running",
+    "paused",
     "interrupted",
     "succeeded",
     "failed",
@@ -33,6 +34,16 @@ pub fn shown_status(status: &RunStatus, holder_present: bool) -> &'static str {
     match status {
         RunStatus::Pending | RunStatus::Running if !holder_present => "interrupted",
         other => other.name(),
+    }
+}
+
+/// The status shown for run `state`: `paused` for a paused run that has not ended (whether or
+/// not a process drives it: the pause is what holds it), else [`shown_status`].
+pub fn shown_status_of(state: &RunState, holder_present: bool) -> &'static str {
+    if state.is_paused() && !state.status.is_terminal() {
+        "paused"
+    } else {
+        shown_status(&state.status, holder_present)
     }
 }
 
@@ -117,7 +128,7 @@ impl RunFilter {
         records
             .into_iter()
             .map(|record| Listed {
-                status: shown_status(&record.state.status, holder_present),
+                status: shown_status_of(&record.state, holder_present),
                 record,
             })
             .filter(|l| self.statuses.is_empty() || self.statuses.contains(&l.status))
@@ -156,6 +167,7 @@ mod tests {
                 name: workflow.into(),
                 stages: vec![],
                 finally: vec![],
+                timeout_ms: None,
             },
         );
         state.status = status;
@@ -187,6 +199,24 @@ mod tests {
     }
 
     #[test]
+    fn a_paused_run_is_paused_whoever_drives_it_until_it_ends() {
+        let mut run = record("R1", RunStatus::Running, 0, "wf");
+        run.state.paused_at_ms = Some(5);
+        for holder in [true, false] {
+            assert_eq!(shown_status_of(&run.state, holder), "paused");
+        }
+        assert!(STATUS_NAMES.contains(&"paused"));
+        run.state.status = RunStatus::Succeeded;
+        assert_eq!(shown_status_of(&run.state, false), "succeeded");
+        let filter = RunFilter {
+            statuses: vec!["paused"],
+            ..RunFilter::default()
+        };
+        run.state.status = RunStatus::Running;
+        assert_eq!(filter.apply(vec![run], false).len(), 1);
+    }
+
+    #[test]
     fn statuses_are_names_or_comma_lists_and_a_wrong_one_lists_the_valid_ones() {
         let values = vec!["failed,interrupted".to_string(), "needs-attention".into()];
         assert_eq!(
@@ -197,8 +227,8 @@ mod tests {
         let err = parse_statuses(&["done".to_string()]).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "--status \"done\": no such status (valid: pending, running, interrupted, \
-             succeeded, failed, cancelled, needs_attention)"
+            "--status \"done\": no such status (valid: pending, running, paused, \
+             interrupted, succeeded, failed, cancelled, needs_attention)"
         );
     }
 

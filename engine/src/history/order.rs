@@ -110,8 +110,10 @@ impl Serialize for OrderedState<'_> {
             started_at_ms,
             finished_at_ms,
             finally,
+            paused_at_ms,
+            deadline_ms,
         } = self.state;
-        let mut s = serializer.serialize_struct("RunState", 8)?;
+        let mut s = serializer.serialize_struct("RunState", 10)?;
         s.serialize_field("run_id", run_id)?;
         s.serialize_field("task", task)?;
         s.serialize_field("status", status)?;
@@ -123,6 +125,12 @@ impl Serialize for OrderedState<'_> {
             s.skip_field("finally")?;
         } else {
             s.serialize_field("finally", &OrderedMap(self.order.finally(self.state)))?;
+        }
+        for (name, value) in [("paused_at_ms", paused_at_ms), ("deadline_ms", deadline_ms)] {
+            match value {
+                Some(ms) => s.serialize_field(name, ms)?,
+                None => s.skip_field(name)?,
+            }
         }
         s.end()
     }
@@ -164,6 +172,8 @@ finally:
             started_at_ms: Some(1),
             finished_at_ms: None,
             finally: std::collections::BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
         };
         for (id, start) in [("alpha", 20), ("zeta", 10)] {
             let mut st = StageState::new();
@@ -216,9 +226,14 @@ finally:
             stages: vec!["zeta".into(), "alpha".into()],
             finally: vec!["notify".into(), "audit".into()],
         };
+        // Paused, with a deadline: those fields are there too.
+        state.paused_at_ms = Some(7);
+        state.deadline_ms = Some(9);
         for state in [state.clone(), {
             let mut s = state;
             s.finally.clear();
+            s.paused_at_ms = None;
+            s.deadline_ms = None;
             s
         }] {
             let ordered = OrderedState {

@@ -73,6 +73,8 @@ mod tests {
                 started_at_ms: None,
                 finished_at_ms: None,
                 finally: std::collections::BTreeMap::new(),
+                paused_at_ms: None,
+                deadline_ms: None,
             },
         }
     }

@@ -338,6 +338,30 @@ impl Lifecycle {
         writeback::write_back(source, self.store(), &mut meta, &driven.state).await
     }
 
+    /// Claims the task of a run opened again (`engine retry`) in that run's name; nothing for a
+    /// run of no task of this lifecycle's source. A refused claim is an error: the run is not
+    /// retried.
+    pub async fn claim_again(&self, meta: &RunMeta, task_id: &str) -> Result<(), EngineError> {
+        let Some(source) = &self.setup.source else {
+            return Ok(());
+        };
+        if meta
+            .task_source
+            .as_ref()
+            .is_none_or(|link| link.source != source.label())
+        {
+            return Ok(());
+        }
+        self.claim(source, task_id, &meta.run_id)
+            .await
+            .map_err(|e| {
+                EngineError::Usage(format!(
+                    "the claim of {task_id} was refused: {e}; run {} was not retried",
+                    meta.run_id
+                ))
+            })
+    }
+
     async fn claim(
         &self,
         source: &TaskSource,

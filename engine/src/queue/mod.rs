@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod pick;
 mod render;
+mod retry;
 mod session;
 mod start;
 pub mod writeback;
@@ -27,6 +28,7 @@ pub use lifecycle::{Begun, DriveOptions, Lifecycle, LifecycleSetup, RunEnd, RunR
 pub use limits::{Limits, Until, parse_until};
 pub use pick::{Pick, looks_like_id, pick};
 pub use render::{dry_run_json, dry_run_text, verdict_text};
+pub use retry::{RetryPlan, plan_retry, retryable};
 pub use session::{QueueOutcome, SessionRun, Stopped};
 pub use start::{NOT_CLAIMED, Resumable, abandon_run, add_run_worktree, resumable};
 pub use writeback::WriteBack;

@@ -39,7 +39,7 @@ pub fn add_run_worktree(
 /// Removes the lock files a killed git command left for a resumed run's worktree
 /// (`index.lock`...), with a warning each: nothing else can be running git there, since engine
 /// is the only writer of a run's worktree and the caller holds the state directory's lock.
-fn clear_stale_locks(
+pub(super) fn clear_stale_locks(
     repo: &Repo,
     meta: &RunMeta,
     reporter: &dyn Reporter,

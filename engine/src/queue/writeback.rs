@@ -190,6 +190,8 @@ mod tests {
             started_at_ms: Some(1),
             finished_at_ms: Some(2),
             finally: std::collections::BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
         }
     }
 

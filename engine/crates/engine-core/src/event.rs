@@ -267,6 +267,24 @@ pub enum Event {
         /// When.
         at_ms: u64,
     },
+    /// The user paused the run (`engine pause`): no attempt starts (no stage, no retry) until
+    /// `Unpaused`; attempts already running finish and their results are recorded.
+    Paused {
+        /// When.
+        at_ms: u64,
+    },
+    /// The user let a paused run go on (`engine unpause`): the stages that became ready while
+    /// it was paused start.
+    Unpaused {
+        /// When.
+        at_ms: u64,
+    },
+    /// The run's deadline (the workflow's `timeout:` from its start) passed: what runs is
+    /// cancelled and the run fails. Accepted only once the deadline has passed.
+    RunTimedOut {
+        /// When.
+        at_ms: u64,
+    },
     /// A `finally:` stage of a finished run ended. Accepted only once per stage, and only
     /// after the run ended.
     FinallyFinished {
@@ -294,6 +312,9 @@ impl Event {
             | Event::StageSkipped { at_ms, .. }
             | Event::ApprovalDecided { at_ms, .. }
             | Event::ApprovalTimedOut { at_ms, .. }
+            | Event::Paused { at_ms }
+            | Event::Unpaused { at_ms }
+            | Event::RunTimedOut { at_ms }
             | Event::FinallyFinished { at_ms, .. } => *at_ms,
         }
     }
@@ -312,6 +333,9 @@ impl Event {
             Event::StageSkipped { .. } => "stage_skipped",
             Event::ApprovalDecided { .. } => "approval_decided",
             Event::ApprovalTimedOut { .. } => "approval_timed_out",
+            Event::Paused { .. } => "paused",
+            Event::Unpaused { .. } => "unpaused",
+            Event::RunTimedOut { .. } => "run_timed_out",
             Event::FinallyFinished { .. } => "finally_finished",
         }
     }
@@ -353,6 +377,12 @@ pub enum Command {
         deadline_ms: Option<u64>,
         /// What to tell the human (the stage's `message`).
         message: Option<String>,
+    },
+    /// Feed `Event::RunTimedOut` at `due_at_ms` (at once if that has passed): the run's
+    /// deadline under the workflow's `timeout:`.
+    ScheduleRunTimeout {
+        /// When.
+        due_at_ms: u64,
     },
     /// Stop a running attempt; its result, if it still arrives, will be rejected.
     CancelAttempt {

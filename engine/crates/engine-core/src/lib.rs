@@ -16,7 +16,7 @@ pub mod state;
 
 pub use event::{Command, Event, Failure, FailureKind, Feedback, Spend};
 pub use grants::{Permissions, PluginRef, WorkspaceAccess};
-pub use machine::{Rejected, Transition, start, step};
+pub use machine::{Rejected, Transition, retried_stages, start, step};
 pub use model::{ApprovalPolicy, Delivery, OnFailure, OnTimeout, RetryPolicy, Stage, Workflow};
 pub use state::{
     AttemptOutcome, AttemptRecord, FinallyOutcome, FinallyRecord, RunState, RunStatus, StagePhase,

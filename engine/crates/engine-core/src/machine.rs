@@ -21,9 +21,17 @@
 //!   retries dropped; stages that never started stay pending.
 //! - `FinallyFinished` records what a `finally:` stage did after the run ended; it never
 //!   changes the run's outcome.
+//! - A paused run (`Paused` until `Unpaused`) starts no attempt: stages that become ready and
+//!   retries that fall due wait as pending; attempts already running finish and are recorded.
+//! - With a workflow `timeout:`, the run's deadline is set when it starts (and again by
+//!   `retry --from`); `RunTimedOut` after it cancels what runs and fails the run, and a
+//!   `Resumed` past it fails the run without starting anything.
 
 mod approval;
+mod control;
 mod routing;
+
+pub use control::retried_stages;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +82,20 @@ pub enum Rejected {
     /// `RetryFrom` on a run that is still going.
     #[error("run {0} is still running; cancel it first or wait for it to finish")]
     StillRunning(String),
+    /// `Paused` for a run that is already paused.
+    #[error("run {0} is already paused")]
+    AlreadyPaused(String),
+    /// `Unpaused` for a run that is not paused.
+    #[error("run {0} is not paused")]
+    NotPaused(String),
+    /// `RunTimedOut` before the run's deadline (or for a run without one).
+    #[error("run {run_id} has not reached its deadline ({deadline})")]
+    NotDue {
+        /// The run.
+        run_id: String,
+        /// Its deadline in ms since the epoch, or "none".
+        deadline: String,
+    },
     /// A `finally:` stage's result for a run that already has one.
     #[error("finally stage {0:?} has already been recorded")]
     AlreadyRecorded(String),
@@ -123,6 +145,7 @@ impl Run<'_> {
                 }
                 self.state.status = RunStatus::Running;
                 self.state.started_at_ms = Some(at);
+                self.arm_deadline(at);
                 self.schedule_ready(at);
             }
             Event::AttemptSucceeded {
@@ -215,6 +238,10 @@ impl Run<'_> {
                 if self.state.status == RunStatus::Pending {
                     return Err(Rejected::NotStarted(self.state.run_id.clone()));
                 }
+                if self.past_deadline(at) {
+                    self.resumed_past_deadline(at);
+                    return Ok(());
+                }
                 let ids: Vec<String> = self.state.stages.keys().cloned().collect();
                 for id in ids {
                     let Some(st) = self.state.stages.get_mut(&id) else {
@@ -257,8 +284,12 @@ impl Run<'_> {
                         _ => {}
                     }
                 }
+                self.reissue_deadline();
                 self.schedule_ready(at);
             }
+            Event::Paused { .. } => self.pause(at)?,
+            Event::Unpaused { .. } => self.unpause(at)?,
+            Event::RunTimedOut { .. } => self.run_timed_out(at)?,
             Event::StageSkipped {
                 stage,
                 attempt,
@@ -314,35 +345,7 @@ impl Run<'_> {
                     },
                 );
             }
-            Event::RetryFrom { stage, .. } => {
-                if !self.state.status.is_terminal() {
-                    return Err(Rejected::StillRunning(self.state.run_id.clone()));
-                }
-                if self.workflow.stage(stage).is_none() {
-                    return Err(Rejected::UnknownStage(stage.clone()));
-                }
-                self.state.status = RunStatus::Running;
-                self.state.finished_at_ms = None;
-                // The run will end again; its finally stages run for that ending.
-                self.state.finally.clear();
-                // Stages that did not succeed (failed, cancelled) run again too.
-                let mut reset = self.downstream_of(stage);
-                for (id, st) in &self.state.stages {
-                    if !st.is_done() && !reset.contains(id) {
-                        reset.push(id.clone());
-                    }
-                }
-                for id in reset {
-                    if let Some(st) = self.state.stages.get_mut(&id) {
-                        st.phase = StagePhase::Pending;
-                        st.round_attempts = 0;
-                        st.loops = 0;
-                        st.summary = None;
-                        st.outputs = None;
-                    }
-                }
-                self.schedule_ready(at);
-            }
+            Event::RetryFrom { stage, .. } => self.retry_from(stage, at)?,
         }
         Ok(())
     }
@@ -350,6 +353,8 @@ impl Run<'_> {
     fn finish(&mut self, status: RunStatus, at: u64) {
         self.state.status = status.clone();
         self.state.finished_at_ms = Some(at);
+        // A pause holds a run that goes on; an ended run has nothing left to hold.
+        self.state.paused_at_ms = None;
         self.commands.push(Command::FinishRun { status });
     }
 
@@ -436,3 +441,7 @@ mod tests;
 #[cfg(test)]
 #[path = "machine_outcome_tests.rs"]
 mod outcome_tests;
+
+#[cfg(test)]
+#[path = "machine_control_tests.rs"]
+mod control_tests;

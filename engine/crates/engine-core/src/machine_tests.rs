@@ -26,6 +26,7 @@ pub(super) fn workflow(stages: Vec<Stage>) -> Workflow {
         name: "t".into(),
         stages,
         finally: Vec::new(),
+        timeout_ms: None,
     }
 }
 
@@ -494,7 +495,8 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
         ),
         1..6,
     )
-    .prop_map(|gens| {
+    .prop_flat_map(|gens| (Just(gens), prop::option::of(5u64..80)))
+    .prop_map(|(gens, timeout_ms)| {
         let gens: Vec<StageGen> = gens
             .into_iter()
             .enumerate()
@@ -547,7 +549,9 @@ fn arb_workflow() -> impl Strategy<Value = Workflow> {
                 s
             })
             .collect();
-        workflow(stages)
+        let mut wf = workflow(stages);
+        wf.timeout_ms = timeout_ms;
+        wf
     })
 }
 
@@ -571,6 +575,9 @@ enum Action {
     Skip(prop::sample::Index),
     Answer(prop::sample::Index, bool),
     TimeOut(prop::sample::Index),
+    Pause,
+    Unpause,
+    RunTimeout,
 }
 
 fn arb_action() -> impl Strategy<Value = Action> {
@@ -585,6 +592,9 @@ fn arb_action() -> impl Strategy<Value = Action> {
         1 => any::<prop::sample::Index>().prop_map(Action::Skip),
         2 => (any::<prop::sample::Index>(), any::<bool>()).prop_map(|(i, b)| Action::Answer(i, b)),
         1 => any::<prop::sample::Index>().prop_map(Action::TimeOut),
+        1 => Just(Action::Pause),
+        1 => Just(Action::Unpause),
+        1 => Just(Action::RunTimeout),
     ]
 }
 
@@ -685,6 +695,9 @@ fn to_event(action: &Action, state: &RunState, wf: &Workflow, at: u64) -> Option
                 at_ms: at,
             }
         }
+        Action::Pause => Event::Paused { at_ms: at },
+        Action::Unpause => Event::Unpaused { at_ms: at },
+        Action::RunTimeout => Event::RunTimedOut { at_ms: at },
     })
 }
 
@@ -762,6 +775,32 @@ fn check_transition(wf: &Workflow, before: &RunState, event: &Event, t: &Transit
         if let Command::StartAttempt { stage, attempt, .. } = cmd {
             assert!(*attempt > before.stages[stage].attempts);
         }
+        // A paused run starts nothing: no attempt, no new approval wait (a resume re-issues
+        // the waits that were already going on).
+        if after.is_paused() {
+            let starts = match cmd {
+                Command::StartAttempt { .. } => true,
+                Command::AwaitApproval { .. } => !matches!(event, Event::Resumed { .. }),
+                _ => false,
+            };
+            assert!(!starts, "paused run started {cmd:?} on {event:?}");
+        }
+    }
+    if after.is_paused() {
+        for (id, a) in &after.stages {
+            assert!(
+                a.history.len() == before.stages[id].history.len(),
+                "paused run began an attempt of {id} on {event:?}"
+            );
+        }
+    }
+    // A run ends for its timeout only once its deadline has passed.
+    if matches!(event, Event::RunTimedOut { .. }) {
+        assert!(after.deadline_ms.is_some_and(|d| event.at_ms() >= d));
+        assert!(matches!(after.status, RunStatus::Failed { .. }));
+    }
+    if after.status.is_terminal() {
+        assert!(!after.is_paused(), "an ended run is still paused");
     }
     if after.status.is_terminal() {
         assert!(
@@ -780,8 +819,9 @@ fn check_transition(wf: &Workflow, before: &RunState, event: &Event, t: &Transit
     if after.status == RunStatus::Succeeded {
         assert!(after.stages.values().all(StageState::is_done));
     }
-    if after.status == RunStatus::Running {
-        // Progress is always possible: something runs, waits for a retry or for a human.
+    if after.status == RunStatus::Running && !after.is_paused() {
+        // Progress is always possible: something runs, waits for a retry or for a human (a
+        // paused run waits for its unpause).
         assert!(
             !running(after).is_empty() || !waiting(after).is_empty() || !awaiting(after).is_empty(),
             "running run is stuck: {after:?}"
@@ -833,7 +873,9 @@ proptest! {
                 break;
             }
             at += 1;
-            let action = if !running(&state).is_empty() {
+            let action = if state.is_paused() {
+                Action::Unpause
+            } else if !running(&state).is_empty() {
                 if *succeed { Action::Succeed(*pick) } else { Action::Fail(*pick, 1) }
             } else if !awaiting(&state).is_empty() {
                 Action::Answer(*pick, *succeed)

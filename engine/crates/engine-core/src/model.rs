@@ -15,6 +15,11 @@ pub struct Workflow {
     /// their `if:`); their outcome never changes the run's. Their `needs` are empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finally: Vec<Stage>,
+    /// The run's time limit (`timeout:`), in milliseconds: once this long has passed since the
+    /// run started (wall clock, whether or not a process drove it all along), what runs is
+    /// cancelled and the run fails. `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 impl Workflow {

@@ -288,6 +288,14 @@ pub struct RunState {
     /// What each `finally:` stage did once the run ended, by id (absent: not run yet).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub finally: BTreeMap<String, FinallyRecord>,
+    /// Since when the run is paused (`engine pause`); `None`: not paused. A paused run starts
+    /// no attempt; the pause ends with `engine unpause` or with the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_at_ms: Option<u64>,
+    /// When the run times out (the workflow's `timeout:` from the run's start, or from its
+    /// latest `retry --from`); `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
 }
 
 impl RunState {
@@ -326,7 +334,14 @@ impl RunState {
             started_at_ms: None,
             finished_at_ms: None,
             finally: BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
         }
+    }
+
+    /// Whether the run is paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused_at_ms.is_some()
     }
 
     /// The `finally:` stages of `workflow` still to run: the run has ended and they have no

@@ -164,6 +164,10 @@ pub trait AttemptObserver: Send + Sync {
     fn exec_started(&self, program: &str, args: &[String]);
     /// A program the stage started ended (`exit_code` is `None` when killed by a signal).
     fn exec_finished(&self, program: &str, exit_code: Option<i32>, duration: Duration);
+    /// Bytes a program the stage started wrote on `stream` (`"stdout"` or `"stderr"`), as they
+    /// arrive: in any chunks (a line may be split across calls), between its
+    /// [`AttemptObserver::exec_started`] and its [`AttemptObserver::exec_finished`].
+    fn exec_output(&self, _stream: &'static str, _bytes: &[u8]) {}
 }
 
 /// An observer that drops everything (for `describe` and for callers that do not care).

@@ -60,7 +60,12 @@ impl ExecPolicy {
         let spec = self.prepare(&command)?;
         self.observer.exec_started(&command.program, &command.args);
         let started = Instant::now();
-        let result = process::run(spec, self.confinement.as_deref()).await;
+        let result = process::run(
+            spec,
+            self.confinement.as_deref(),
+            Some(self.observer.clone()),
+        )
+        .await;
         let exit_code = result.as_ref().ok().and_then(|o| o.exit_code);
         self.observer
             .exec_finished(&command.program, exit_code, started.elapsed());

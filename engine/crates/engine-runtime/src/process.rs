@@ -5,12 +5,14 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine_confine::ProcessGroup;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::{AbortHandle, JoinHandle};
 
+use crate::attempt::AttemptObserver;
 use crate::bindings::engine::stage::exec::{ExecError, Output};
 use crate::pipe::TailPipe;
 
@@ -61,9 +63,12 @@ impl Drop for GroupGuard {
 }
 
 /// Starts the program (confined when `confinement` is given) and waits for it (or its timeout).
+/// `observer`, when given, sees the output as it arrives
+/// ([`crate::AttemptObserver::exec_output`]).
 pub(crate) async fn run(
     spec: ProcessSpec,
     confinement: Option<&engine_confine::Sandbox>,
+    observer: Option<Arc<dyn AttemptObserver>>,
 ) -> Result<Output, ExecError> {
     let name = spec.display_name.clone();
     let (mut command, start_guard) = match confinement {
@@ -110,8 +115,16 @@ pub(crate) async fn run(
 
     let stdout = TailPipe::new(spec.output_cap);
     let stderr = TailPipe::new(spec.output_cap);
-    let stdout_reader = tokio::spawn(pump(child.stdout.take(), stdout.clone()));
-    let stderr_reader = tokio::spawn(pump(child.stderr.take(), stderr.clone()));
+    let stdout_reader = tokio::spawn(pump(
+        child.stdout.take(),
+        stdout.clone(),
+        observer.clone().map(|o| (o, "stdout")),
+    ));
+    let stderr_reader = tokio::spawn(pump(
+        child.stderr.take(),
+        stderr.clone(),
+        observer.map(|o| (o, "stderr")),
+    ));
     let guard = GroupGuard {
         group: ProcessGroup::led_by(&child, start_guard.is_some()),
         readers: vec![stdout_reader.abort_handle(), stderr_reader.abort_handle()],
@@ -164,8 +177,13 @@ fn decode(status: Option<ExitStatus>) -> (Option<i32>, Option<i32>) {
     }
 }
 
-/// Reads a child's stream to its end into a tail buffer.
-async fn pump(reader: Option<impl AsyncRead + Unpin>, sink: TailPipe) {
+/// Reads a child's stream to its end into a tail buffer, showing each chunk to the observer
+/// (with the stream's name) when there is one.
+async fn pump(
+    reader: Option<impl AsyncRead + Unpin>,
+    sink: TailPipe,
+    observer: Option<(Arc<dyn AttemptObserver>, &'static str)>,
+) {
     let Some(mut reader) = reader else {
         return;
     };
@@ -173,7 +191,12 @@ async fn pump(reader: Option<impl AsyncRead + Unpin>, sink: TailPipe) {
     loop {
         match reader.read(&mut buffer).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => sink.push(&buffer[..n]),
+            Ok(n) => {
+                sink.push(&buffer[..n]);
+                if let Some((observer, stream)) = &observer {
+                    observer.exec_output(stream, &buffer[..n]);
+                }
+            }
         }
     }
 }

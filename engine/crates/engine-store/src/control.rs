@@ -78,6 +78,35 @@ pub fn take_approval_requests(dir: &Path) -> Result<Vec<(String, ApprovalAnswer)
         .collect())
 }
 
+/// The file name prefix of a pause or unpause request.
+const PAUSE_PREFIX: &str = "pause-";
+
+/// Asks the process driving `run_id` to pause it (`paused` true) or to let it go on (false):
+/// `<dir>/control/pause-<run_id>`, written atomically; works without the lock. A second
+/// request for the same run replaces the first.
+pub fn request_pause(dir: &Path, run_id: &str, paused: bool) -> Result<(), StoreError> {
+    let body: &[u8] = if paused { b"pause" } else { b"unpause" };
+    write_request(dir, PAUSE_PREFIX, run_id, body)
+}
+
+/// Whether a pause or unpause request for `run_id` is still waiting to be taken.
+pub fn pause_pending(dir: &Path, run_id: &str) -> bool {
+    request_pending(dir, PAUSE_PREFIX, run_id)
+}
+
+/// Reads and removes every pending pause or unpause request: `(run_id, paused)`, sorted by
+/// run id. An unreadable request is dropped (with the file).
+pub fn take_pause_requests(dir: &Path) -> Result<Vec<(String, bool)>, StoreError> {
+    Ok(take_requests(dir, PAUSE_PREFIX)?
+        .into_iter()
+        .filter_map(|(run, body)| match body.as_str() {
+            "pause" => Some((run, true)),
+            "unpause" => Some((run, false)),
+            _ => None,
+        })
+        .collect())
+}
+
 fn write_request(dir: &Path, prefix: &str, run_id: &str, body: &[u8]) -> Result<(), StoreError> {
     validate_run_id(run_id)?;
     let control = dir.join(CONTROL_DIR);
@@ -228,6 +257,22 @@ mod tests {
             vec![("01A".to_string(), answer)]
         );
         assert!(!approval_pending(tmp.path(), "01A"));
+        assert_eq!(take_cancel_requests(tmp.path()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn pause_requests_round_trip_and_the_latest_wins() {
+        let tmp = tempfile::tempdir().unwrap();
+        request_pause(tmp.path(), "01A", true).unwrap();
+        request_pause(tmp.path(), "01B", true).unwrap();
+        request_pause(tmp.path(), "01B", false).unwrap();
+        request_cancel(tmp.path(), "01C", "stop").unwrap();
+        assert!(pause_pending(tmp.path(), "01B"));
+        assert_eq!(
+            take_pause_requests(tmp.path()).unwrap(),
+            vec![("01A".to_string(), true), ("01B".to_string(), false)]
+        );
+        assert!(!pause_pending(tmp.path(), "01B"));
         assert_eq!(take_cancel_requests(tmp.path()).unwrap().len(), 1);
     }
 }

@@ -26,8 +26,9 @@ mod state_dir;
 mod store;
 
 pub use control::{
-    ApprovalAnswer, approval_pending, cancel_pending, request_approval, request_cancel,
-    take_approval_requests, take_cancel_requests,
+    ApprovalAnswer, approval_pending, cancel_pending, pause_pending, request_approval,
+    request_cancel, request_pause, take_approval_requests, take_cancel_requests,
+    take_pause_requests,
 };
 pub use error::StoreError;
 pub use memory::MemoryStore;

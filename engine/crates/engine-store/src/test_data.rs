@@ -46,6 +46,8 @@ pub(crate) fn state(run_id: &str, seq: u64) -> RunState {
         started_at_ms: (seq > 0).then_some(1_000),
         finished_at_ms: None,
         finally: BTreeMap::new(),
+        paused_at_ms: None,
+        deadline_ms: None,
     }
 }
 

@@ -57,6 +57,8 @@ fn state_at(seq: u64) -> RunState {
         started_at_ms: Some(1),
         finished_at_ms: None,
         finally: BTreeMap::default(),
+        paused_at_ms: None,
+        deadline_ms: None,
     }
 }
 

@@ -19,6 +19,7 @@
 mod agents;
 mod approval;
 mod boundary_checks;
+mod cache_settings;
 mod condition_check;
 mod conditions;
 mod diagnostic;
@@ -58,6 +59,7 @@ use std::path::{Path, PathBuf};
 
 pub use agents::{AgentSettings, BackendOverride, Budget, Price, SupervisionLimits};
 pub use approval::APPROVAL_USES;
+pub use cache_settings::{Cache, CacheMount, CacheSettings};
 pub use conditions::{CONDITION_FUNCTIONS, ExprError, evaluate_condition};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use git_settings::{
@@ -167,6 +169,7 @@ pub fn load_str(
         tasks: resolved.tasks,
         limits: resolved.limits,
         sandbox: resolved.sandbox,
+        caches: resolved.caches,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

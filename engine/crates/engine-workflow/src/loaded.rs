@@ -32,6 +32,8 @@ pub struct LoadedWorkflow {
     pub limits: crate::run_limits::RunLimits,
     /// How the processes a run starts are confined (`sandbox:` and stages' `sandbox:`).
     pub sandbox: crate::sandbox_settings::SandboxSettings,
+    /// Build caches kept across runs, and which stages get them (`caches:`).
+    pub caches: crate::cache_settings::CacheSettings,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

@@ -39,6 +39,8 @@ pub(crate) struct Resolved {
     pub(crate) limits: crate::run_limits::RunLimits,
     /// The `sandbox:` section and stages' grants.
     pub(crate) sandbox: crate::sandbox_settings::SandboxSettings,
+    /// The `caches:` section.
+    pub(crate) caches: crate::cache_settings::CacheSettings,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -96,6 +98,11 @@ pub(crate) fn resolve(
             name: text(root.get("name")).unwrap_or_default(),
             stages,
             finally,
+            timeout_ms: timeout(
+                root.get("timeout"),
+                &FieldPath::keys(&["timeout"]),
+                problems,
+            ),
         },
         stage_specs,
         finally_specs,
@@ -106,6 +113,7 @@ pub(crate) fn resolve(
         tasks: crate::task_source::read_tasks(root),
         limits: crate::run_limits::read_run_limits(root, problems),
         sandbox: crate::sandbox_settings::read_sandbox_settings(root, problems),
+        caches: crate::cache_settings::read_cache_settings(root, problems),
         needs_fields,
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::suggest::closest;
 
 /// What the workflow schema's patterns mean, for "is not ..." messages.
-pub(crate) const PATTERN_HINTS: [(&str, &str); 9] = [
+pub(crate) const PATTERN_HINTS: [(&str, &str); 10] = [
     (
         "^[a-z][a-z0-9_-]*$",
         "a valid stage id (a lowercase letter, then lowercase letters, digits, '_' or '-')",
@@ -39,6 +39,11 @@ pub(crate) const PATTERN_HINTS: [(&str, &str); 9] = [
     (
         "^[A-Za-z0-9.-]+(:[0-9]+)?$",
         "a host name (e.g. hooks.example.com, or host:port)",
+    ),
+    // Cache names: the stage id's rule, spelled apart so the message names what it is.
+    (
+        "^[a-z][-a-z0-9_]*$",
+        "a valid cache name (a lowercase letter, then lowercase letters, digits, '_' or '-')",
     ),
 ];
 

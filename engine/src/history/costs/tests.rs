@@ -28,6 +28,8 @@ fn run(id: &str, task: &str, attempts: &[(&str, u64, Spend)]) -> RunRecord {
         started_at_ms: Some(0),
         finished_at_ms: Some(1),
         finally: BTreeMap::new(),
+        paused_at_ms: None,
+        deadline_ms: None,
     };
     for (stage, at, spend) in attempts {
         let st = state.stages.entry((*stage).to_string()).or_default();

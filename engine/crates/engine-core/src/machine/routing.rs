@@ -3,7 +3,7 @@
 
 use super::{Rejected, Run, end_attempt};
 use crate::event::{Command, Failure, FailureKind, Feedback, Spend};
-use crate::model::Stage;
+use crate::model::{Stage, Workflow};
 use crate::state::{AttemptOutcome, AttemptRecord, RunStatus, StagePhase, StageState};
 
 impl Run<'_> {
@@ -142,25 +142,7 @@ impl Run<'_> {
 
     /// `target` and every stage that transitively needs it, in workflow order.
     pub(super) fn downstream_of(&self, target: &str) -> Vec<String> {
-        let mut set: Vec<String> = vec![target.to_string()];
-        // Stages are few; iterate to a fixed point.
-        loop {
-            let before = set.len();
-            for s in &self.workflow.stages {
-                if !set.contains(&s.id) && s.needs.iter().any(|n| set.contains(n)) {
-                    set.push(s.id.clone());
-                }
-            }
-            if set.len() == before {
-                break;
-            }
-        }
-        self.workflow
-            .stages
-            .iter()
-            .filter(|s| set.contains(&s.id))
-            .map(|s| s.id.clone())
-            .collect()
+        downstream(self.workflow, target)
     }
 
     /// Starts every pending stage whose needs have all succeeded; finishes the run when every
@@ -197,11 +179,18 @@ impl Run<'_> {
                 .all(|n| self.state.stages.get(n).is_some_and(StageState::is_done))
     }
 
+    /// Starts the next attempt of `id` (or its approval wait). In a paused run nothing
+    /// starts: the stage waits as pending and starts when the run is unpaused.
     pub(super) fn start_attempt(&mut self, id: &str, at: u64) {
         let approval = self.workflow.stage(id).and_then(|s| s.approval.clone());
+        let paused = self.state.is_paused();
         let Some(st) = self.state.stages.get_mut(id) else {
             return;
         };
+        if paused {
+            st.phase = StagePhase::Pending;
+            return;
+        }
         st.attempts += 1;
         st.round_attempts += 1;
         let attempt = st.attempts;
@@ -270,4 +259,27 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// `target` and every stage of `workflow` that transitively needs it, in workflow order.
+pub(super) fn downstream(workflow: &Workflow, target: &str) -> Vec<String> {
+    let mut set: Vec<String> = vec![target.to_string()];
+    // Stages are few; iterate to a fixed point.
+    loop {
+        let before = set.len();
+        for s in &workflow.stages {
+            if !set.contains(&s.id) && s.needs.iter().any(|n| set.contains(n)) {
+                set.push(s.id.clone());
+            }
+        }
+        if set.len() == before {
+            break;
+        }
+    }
+    workflow
+        .stages
+        .iter()
+        .filter(|s| set.contains(&s.id))
+        .map(|s| s.id.clone())
+        .collect()
 }
