@@ -88,26 +88,7 @@ fn assert_completed_exactly_once(repo: &TestRepo, run_id: &str) -> RunReport {
         );
         assert_eq!(Some(&stage.attempts), attempts.last());
     }
-    // No transition lost: the event log is gap-free and replays to exactly the stored state.
-    let seqs: Vec<u64> = report.events.iter().map(|e| e.seq).collect();
-    let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
-    assert_eq!(seqs, expected, "gap in the event log");
-    let loaded =
-        engine_workflow::load_str("workflow.yaml", repo.path(), &report.meta.workflow_source)
-            .expect("stored workflow");
-    let task: engine_core::Task =
-        serde_json::from_value(report.raw["state"]["task"].clone()).expect("the stored task");
-    let mut state = engine_core::RunState::new(run_id, task, &loaded.workflow);
-    for e in &report.events {
-        let event: engine_core::Event =
-            serde_json::from_value(e.event.clone()).expect("a stored event");
-        state = engine_core::step(&loaded.workflow, &state, &event)
-            .expect("every stored event was accepted")
-            .state;
-    }
-    let stored: engine_core::RunState =
-        serde_json::from_value(report.raw["state"].clone()).expect("the stored state");
-    assert_eq!(state, stored, "replayed state differs from the snapshot");
+    report.assert_log_replays(repo.path());
     report
 }
 

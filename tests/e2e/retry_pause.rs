@@ -58,28 +58,6 @@ fn failed_run(repo: &TestRepo) -> String {
     run_id
 }
 
-/// The stored event log replays, from the stored workflow, to exactly the stored state.
-#[track_caller]
-fn assert_log_replays(repo: &TestRepo, run_id: &str) {
-    let report = repo.report(run_id);
-    let loaded =
-        engine_workflow::load_str("workflow.yaml", repo.path(), &report.meta.workflow_source)
-            .expect("stored workflow");
-    let task: engine_core::Task =
-        serde_json::from_value(report.raw["state"]["task"].clone()).expect("the stored task");
-    let mut state = engine_core::RunState::new(run_id, task, &loaded.workflow);
-    for e in &report.events {
-        let event: engine_core::Event =
-            serde_json::from_value(e.event.clone()).expect("a stored event");
-        state = engine_core::step(&loaded.workflow, &state, &event)
-            .expect("every stored event was accepted")
-            .state;
-    }
-    let stored: engine_core::RunState =
-        serde_json::from_value(report.raw["state"].clone()).expect("the stored state");
-    assert_eq!(state, stored, "replayed state differs from the snapshot");
-}
-
 #[test]
 fn retry_runs_the_failed_stage_and_what_follows_and_keeps_what_succeeded() {
     let repo = TestRepo::new();
@@ -99,7 +77,7 @@ fn retry_runs_the_failed_stage_and_what_follows_and_keeps_what_succeeded() {
     assert_eq!(report.stage("b").history[1].number, 2);
     assert_eq!(outcomes["c"], ["succeeded"]);
     assert!(report.event_names().contains(&"retry_from"));
-    assert_log_replays(&repo, &run_id);
+    repo.report(&run_id).assert_log_replays(repo.path());
 
     // A run that succeeded has nothing to retry; a stage that does not exist is named.
     let again = repo.run(&["retry", &run_id]);
@@ -144,7 +122,7 @@ fn retry_from_an_earlier_stage_runs_it_again_and_survives_a_kill() {
     assert_eq!(outcomes["c"], ["succeeded"]);
     let numbers: Vec<u32> = report.stage("b").history.iter().map(|r| r.number).collect();
     assert_eq!(numbers, [1, 2, 3]);
-    assert_log_replays(&repo, &run_id);
+    repo.report(&run_id).assert_log_replays(repo.path());
 }
 
 #[test]
@@ -235,7 +213,7 @@ stages:
     // ran: the resume counted it interrupted (held by the pause again), the live unpause ran
     // attempt 2.
     assert_eq!(report.outcomes()["b"], ["interrupted", "succeeded"]);
-    assert_log_replays(&repo, &run_id);
+    repo.report(&run_id).assert_log_replays(repo.path());
 }
 
 #[test]

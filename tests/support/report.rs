@@ -5,7 +5,7 @@
 //! Only what the tests read is here; the JSON holds more (`raw` has all of it).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -203,6 +203,31 @@ impl EventEntry {
 }
 
 impl RunReport {
+    /// Asserts that no transition was lost: the event log is gap-free and, stepped through the
+    /// core from the stored workflow (relative paths resolved from `repo`), replays to exactly
+    /// the stored state.
+    #[track_caller]
+    pub fn assert_log_replays(&self, repo: &Path) {
+        let seqs: Vec<u64> = self.events.iter().map(|e| e.seq).collect();
+        let expected: Vec<u64> = (1..=seqs.len() as u64).collect();
+        assert_eq!(seqs, expected, "gap in the event log");
+        let loaded = engine_workflow::load_str("workflow.yaml", repo, &self.meta.workflow_source)
+            .expect("stored workflow");
+        let task: engine_core::Task =
+            serde_json::from_value(self.raw["state"]["task"].clone()).expect("the stored task");
+        let mut state = engine_core::RunState::new(&self.meta.run_id, task, &loaded.workflow);
+        for e in &self.events {
+            let event: engine_core::Event =
+                serde_json::from_value(e.event.clone()).expect("a stored event");
+            state = engine_core::step(&loaded.workflow, &state, &event)
+                .expect("every stored event was accepted")
+                .state;
+        }
+        let stored: engine_core::RunState =
+            serde_json::from_value(self.raw["state"].clone()).expect("the stored state");
+        assert_eq!(state, stored, "replayed state differs from the snapshot");
+    }
+
     /// Parses `engine show --json` output.
     #[track_caller]
     pub fn parse(json: &str) -> RunReport {

@@ -173,16 +173,8 @@ fn model_of(value: Option<&Value>, field: &str, default: Option<&str>, at: &str)
 /// Sessions on unknown backends are skipped (they are reported where they are named).
 pub fn check_sessions(loaded: &LoadedWorkflow, config: &AgentConfig) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
-    let mut report = |field: &str, message: String| {
-        let (line, col) = loaded.span_of(field);
-        problems.push(Diagnostic {
-            file: loaded.file.clone(),
-            line,
-            col,
-            field: field.to_string(),
-            message,
-        });
-    };
+    let mut report =
+        |field: &str, message: String| problems.push(loaded.diagnostic(field, message));
     let workflow_budget = [
         ("budget.run_usd", config.run_budget_usd),
         ("budget.day_usd", config.day_budget_usd),

@@ -40,16 +40,8 @@ impl AgentConfig {
     pub fn from_workflow(loaded: &LoadedWorkflow) -> Result<AgentConfig, Vec<Diagnostic>> {
         let settings = &loaded.agents;
         let mut problems = Vec::new();
-        let mut diagnostic = |field: String, message: String| {
-            let (line, col) = loaded.span_of(&field);
-            problems.push(Diagnostic {
-                file: loaded.file.clone(),
-                line,
-                col,
-                field,
-                message,
-            });
-        };
+        let mut diagnostic =
+            |field: String, message: String| problems.push(loaded.diagnostic(&field, message));
         let mut backends = BTreeMap::new();
         let mut backend_write = BTreeMap::new();
         for (name, o) in &settings.backends {

@@ -47,16 +47,8 @@ pub fn check_stage_backends(loaded: &LoadedWorkflow, config: &AgentConfig) -> Ve
     let mut problems = Vec::new();
     for (section, stage) in stages {
         for u in uses(section, stage) {
-            let mut report = |field: &str, message: String| {
-                let (line, col) = loaded.span_of(field);
-                problems.push(Diagnostic {
-                    file: loaded.file.clone(),
-                    line,
-                    col,
-                    field: field.to_string(),
-                    message,
-                });
-            };
+            let mut report =
+                |field: &str, message: String| problems.push(loaded.diagnostic(field, message));
             let settings = config
                 .backends
                 .get(u.name)

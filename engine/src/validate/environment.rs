@@ -16,16 +16,7 @@ use crate::agents::session_checks::sessions;
 /// Every warning about the environment for `loaded`, in source order.
 pub fn warnings(loaded: &LoadedWorkflow) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let mut warn = |field: String, message: String| {
-        let (line, col) = loaded.span_of(&field);
-        found.push(Diagnostic {
-            file: loaded.file.clone(),
-            line,
-            col,
-            field,
-            message,
-        });
-    };
+    let mut warn = |field: String, message: String| found.push(loaded.diagnostic(&field, message));
     // A config with problems is reported as errors; its CLIs are not judged.
     if let Ok(config) = AgentConfig::from_workflow(loaded) {
         let mut seen = BTreeSet::new();

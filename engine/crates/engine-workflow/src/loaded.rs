@@ -111,6 +111,19 @@ impl LoadedWorkflow {
         path.map_or((1, 1), |p| self.spans.locate(&p))
     }
 
+    /// A diagnostic about the field at `field_path` (located as [`LoadedWorkflow::span_of`]
+    /// locates it) in this file.
+    pub fn diagnostic(&self, field_path: &str, message: String) -> crate::Diagnostic {
+        let (line, col) = self.span_of(field_path);
+        crate::Diagnostic {
+            file: self.file.clone(),
+            line,
+            col,
+            field: field_path.to_string(),
+            message,
+        }
+    }
+
     /// Whether the file sets the field at `path`.
     pub(crate) fn has_field(&self, path: &FieldPath) -> bool {
         self.document.pointer(&path.pointer()).is_some()
