@@ -50,15 +50,8 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
     let (record, events, holder_present) = match readonly::open(&dir, "engine show")? {
         RunSource::Store(state_dir) => {
             let store = state_dir.store();
-            let run_id = match &args.run {
-                Some(run) => store.resolve_id(run)?,
-                None => store
-                    .list()?
-                    .into_iter()
-                    .next()
-                    .map(|r| r.meta.run_id)
-                    .ok_or_else(|| no_runs(&dir))?,
-            };
+            let run_id = crate::history::named_or_latest(store, args.run.as_deref())?
+                .ok_or_else(|| no_runs(&dir))?;
             let record = store
                 .load(&run_id)?
                 .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))?;

@@ -11,6 +11,18 @@ use std::path::{Path, PathBuf};
 use engine_core::{RunState, RunStatus};
 use engine_store::RunRecord;
 
+/// The id of the run `run` names (a full id or a unique prefix), or of the latest run when
+/// `run` is `None`; `Ok(None)` when the store has no run at all.
+pub fn named_or_latest(
+    store: &dyn engine_store::Store,
+    run: Option<&str>,
+) -> Result<Option<String>, engine_store::StoreError> {
+    match run {
+        Some(run) => store.resolve_id(run).map(Some),
+        None => Ok(store.list()?.into_iter().next().map(|r| r.meta.run_id)),
+    }
+}
+
 /// Every status `engine runs` shows and `--status` accepts, in the order of a run's life.
 pub const STATUS_NAMES: &[&str] = &[
     "pending",

@@ -40,15 +40,7 @@ pub fn locate(dir: &Path, run: Option<&str>) -> Result<RunRecord, EngineError> {
         match StateDir::open_locked(dir, "engine logs") {
             Ok(state_dir) => {
                 let store = state_dir.store();
-                let run_id = match run {
-                    Some(run) => store.resolve_id(run)?,
-                    None => store
-                        .list()?
-                        .into_iter()
-                        .next()
-                        .map(|r| r.meta.run_id)
-                        .ok_or_else(no_runs)?,
-                };
+                let run_id = crate::history::named_or_latest(store, run)?.ok_or_else(no_runs)?;
                 return store
                     .load(&run_id)?
                     .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")));
