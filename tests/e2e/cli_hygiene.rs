@@ -4,8 +4,6 @@
 //! workflow path, no colour into a pipe, and `engine cancel` of an undriven run running its
 //! `finally:` stages.
 
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::support::http_server::TestServer;
@@ -20,22 +18,9 @@ fn gate(name: &str) -> Workflow {
     )
 }
 
-/// Runs `engine ARGS` in `repo` with its stdout a pipe whose reader is already gone (what
-/// `engine runs | head -1` becomes once `head` exits); returns (exit code, stderr).
+/// Runs `engine ARGS` in `repo` with its stdout a pipe whose reader is already gone.
 fn with_stdout_gone(repo: &TestRepo, args: &[&str]) -> (Option<i32>, String) {
-    let mut engine = repo.engine().args(args);
-    let mut child = engine
-        .command_mut()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    repo.engine().args(args).run_with_stdout_gone()
 }
 
 #[test]

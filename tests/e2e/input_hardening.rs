@@ -4,7 +4,6 @@
 //! escapes in untrusted text.
 
 use std::fmt::Write as _;
-use std::process::Stdio;
 
 use crate::support::{EngineOutput, TestRepo};
 
@@ -146,16 +145,7 @@ fn a_huge_title_and_a_closed_stdout_do_not_panic() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
         // stdout a pipe whose reader is gone.
-        let mut engine = repo.engine().args(&args);
-        let mut child = engine
-            .command_mut()
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let (_, stderr) = repo.engine().args(&args).run_with_stdout_gone();
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }

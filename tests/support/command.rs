@@ -128,6 +128,24 @@ impl<'r> EngineCommand<'r> {
         &mut self.command
     }
 
+    /// Runs it with its stdout a pipe whose reader is already gone (what `engine runs | head -1`
+    /// becomes once `head` exits); returns (exit code, stderr).
+    #[track_caller]
+    pub fn run_with_stdout_gone(mut self) -> (Option<i32>, String) {
+        let mut child = self
+            .command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the engine starts");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("the engine is waited for");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Runs it to completion.
     #[track_caller]
     pub fn run(mut self) -> EngineOutput<'r> {
