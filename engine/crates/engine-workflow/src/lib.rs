@@ -20,6 +20,7 @@ mod agents;
 mod approval;
 mod boundary_checks;
 mod cache_settings;
+mod concurrency_settings;
 mod condition_check;
 mod conditions;
 mod diagnostic;
@@ -60,6 +61,9 @@ use std::path::{Path, PathBuf};
 pub use agents::{AgentSettings, BackendOverride, Budget, Price, SupervisionLimits};
 pub use approval::APPROVAL_USES;
 pub use cache_settings::{Cache, CacheMount, CacheSettings};
+pub use concurrency_settings::{
+    Concurrency, MAX_CONCURRENCY_GROUP_CHARS, MAX_CONCURRENCY_LIMIT, MIN_CONCURRENCY_LIMIT,
+};
 pub use conditions::{CONDITION_FUNCTIONS, ExprError, evaluate_condition};
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use git_settings::{
@@ -170,6 +174,7 @@ pub fn load_str(
         limits: resolved.limits,
         sandbox: resolved.sandbox,
         caches: resolved.caches,
+        concurrency: resolved.concurrency,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

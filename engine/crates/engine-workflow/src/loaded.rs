@@ -34,6 +34,9 @@ pub struct LoadedWorkflow {
     pub sandbox: crate::sandbox_settings::SandboxSettings,
     /// Build caches kept across runs, and which stages get them (`caches:`).
     pub caches: crate::cache_settings::CacheSettings,
+    /// How many runs of its group may go on at once (`concurrency:`); `None` when the section
+    /// is absent.
+    pub concurrency: Option<crate::concurrency_settings::Concurrency>,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

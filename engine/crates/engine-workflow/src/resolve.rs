@@ -41,6 +41,8 @@ pub(crate) struct Resolved {
     pub(crate) sandbox: crate::sandbox_settings::SandboxSettings,
     /// The `caches:` section.
     pub(crate) caches: crate::cache_settings::CacheSettings,
+    /// The `concurrency:` section, if any.
+    pub(crate) concurrency: Option<crate::concurrency_settings::Concurrency>,
     /// For each stage, the field of each of its `needs` entries.
     pub(crate) needs_fields: Vec<Vec<FieldPath>>,
 }
@@ -114,6 +116,7 @@ pub(crate) fn resolve(
         limits: crate::run_limits::read_run_limits(root, problems),
         sandbox: crate::sandbox_settings::read_sandbox_settings(root, problems),
         caches: crate::cache_settings::read_cache_settings(root, problems),
+        concurrency: crate::concurrency_settings::read_concurrency(root, problems),
         needs_fields,
     }
 }
