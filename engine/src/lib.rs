@@ -11,6 +11,7 @@
 pub mod agents;
 pub mod cli;
 pub mod confine;
+pub mod control;
 pub mod driver;
 pub mod error;
 pub mod exit;
@@ -18,6 +19,7 @@ pub mod history;
 pub mod hook_receiver;
 pub mod init;
 pub mod logs;
+pub mod output;
 pub mod project;
 pub mod queue;
 pub mod report;

@@ -82,6 +82,17 @@ impl Human {
         }
     }
 
+    /// Progress to `output`'s stderr (the submitting terminal of a run submitted to this
+    /// process; see [`crate::control`]), showing stage log lines at info and above.
+    pub fn to_output(output: std::sync::Arc<dyn crate::output::Output>) -> Self {
+        Human {
+            colour: output.err_colour(),
+            out: Mutex::new(Box::new(crate::output::ErrLines::new(output))),
+            min_level: LogLevel::Info,
+            prefix: String::new(),
+        }
+    }
+
     /// Prints `text`, its control characters escaped (stage ids, messages and agent text are
     /// untrusted; see [`crate::terminal`]).
     fn line(&self, text: &str) {
@@ -318,6 +329,19 @@ impl Reporter for Human {
 
     fn note(&self, text: &str) {
         self.line(text);
+    }
+
+    fn message(&self, text: &str) {
+        // Outside any run's stages: no run prefix.
+        if let Ok(mut out) = self.out.lock() {
+            for line in crate::terminal::safe_lines(text).split('\n') {
+                let line = match crate::terminal::tone_of(line) {
+                    Some(tone) if self.colour => crate::terminal::paint(line, tone, true),
+                    _ => line.to_string(),
+                };
+                let _ = writeln!(out, "{line}");
+            }
+        }
     }
 
     fn stage_log(&self, stage: &str, _attempt: u32, level: LogLevel, message: &str) {

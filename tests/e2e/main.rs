@@ -31,6 +31,7 @@ mod git_escape;
 mod init;
 mod input_hardening;
 mod logs;
+mod many_runs;
 mod merge;
 mod notify;
 mod parallel_git;

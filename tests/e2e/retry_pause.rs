@@ -160,10 +160,11 @@ stages:
     pause.succeeds();
     pause.stdout_has("pause requested; engine process");
     engine.wait_for_stderr("run paused");
-    // A retry needs the state directory, which the driving process holds.
+    // A retry goes to the process holding the state directory, which drives this very run:
+    // refused, the run is not driven twice.
     repo.run(&["retry", &run_id])
-        .exits(5)
-        .stderr_has("is in use by process");
+        .exits(2)
+        .stderr_has("is being driven by engine process");
     handshake.release();
     // a's result is stored in the transition whose report this is; b did not start with it.
     engine.wait_for_stderr("✓ a (attempt 1)");

@@ -3,13 +3,16 @@
 //! cancellation directly.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use clap::Args;
 use engine_core::Event;
 use engine_store::StateDir;
 
 use super::streams::print_line;
+use crate::control::{Finish, Holding};
 use crate::driver::{ControlRequest, HandedOver, commit_to_stored, hand_over, stored_run};
+use crate::output::{Output, ProcessStreams};
 use crate::project::Project;
 use crate::terminal::safe;
 use crate::time::{Clock, SystemClock};
@@ -67,12 +70,18 @@ async fn finish_cancelled(project: Project, run_id: &str) -> Result<u8, EngineEr
         Ok(state_dir) => state_dir,
         Err(e) => return later(&e.to_string()),
     };
+    let host = match crate::project::host() {
+        Ok(host) => host,
+        Err(e) => return later(&e.to_string()),
+    };
+    let (holding, _stop) = Holding::new(project.repo, state_dir, host, Arc::new(SystemClock));
+    let output: Arc<dyn Output> = Arc::new(ProcessStreams);
     match Box::pin(super::resume::continue_stored(
-        project, state_dir, run_id, false,
+        &holding, run_id, false, &output, false,
     ))
     .await
     {
-        Ok(Ok(exit::RUN_INTERRUPTED)) => Ok(exit::RUN_INTERRUPTED),
+        Ok(Ok(Finish::Exit(exit::RUN_INTERRUPTED))) => Ok(exit::RUN_INTERRUPTED),
         Ok(_) => Ok(exit::SUCCESS),
         Err(e) => later(&e.to_string()),
     }

@@ -1,61 +1,66 @@
-//! Shared by `engine run` and `engine resume`: drive a begun run through the lifecycle to its
-//! end and report how it went.
+//! Shared by `engine run`, `resume` and `retry`: drive a begun run through the lifecycle to its
+//! end and report how it went, on the streams of whoever asked (this terminal, or the one that
+//! submitted the command; see [`crate::control`]).
 
 use std::sync::Arc;
 
 use engine_core::RunStatus;
 use engine_store::{StateDir, Store};
 
+use crate::control::{Finish, Holding};
 use crate::driver::Driven;
-use crate::queue::{DriveOptions, Lifecycle, Started, WriteBack};
+use crate::output::Output;
+use crate::queue::{Lifecycle, Started, WriteBack};
 use crate::report::{Human, Quiet, Reporter};
 use crate::terminal::safe;
 use crate::{EngineError, exit};
 
-/// Who hears about a run's progress: people on stderr, or nobody with `json`.
-pub(super) fn progress(json: bool) -> Arc<dyn Reporter> {
+/// Who hears about a run's progress: people on `output`'s stderr, or nobody with `json`.
+pub(super) fn progress(output: &Arc<dyn Output>, json: bool) -> Arc<dyn Reporter> {
     if json {
         Arc::new(Quiet)
     } else {
-        Arc::new(Human::stderr())
+        Arc::new(Human::to_output(output.clone()))
     }
 }
 
-/// Drives the run (progress to `reporter`) until it ends or a signal stops it, says what
-/// became of its task's status (on stderr; with `json` only when writing it failed), and
-/// reports its end; returns the exit code.
+/// Drives the run (progress to `reporter`) until it ends or is stopped, says what became of
+/// its task's status (with `json` only when writing it failed), and reports its end on
+/// `output`. A `submitted` run stopped because the holder stops goes back to its terminal.
 pub(super) async fn drive_and_report(
     lifecycle: &Lifecycle,
+    holding: &Holding,
     started: Started,
     reporter: Arc<dyn Reporter>,
-    json: bool,
-) -> Result<u8, EngineError> {
-    let options = DriveOptions {
-        reporter,
-        handle_signals: true,
-        stop: None,
-        lanes: None,
-    };
+    (output, json, submitted): (&Arc<dyn Output>, bool, bool),
+) -> Result<Finish, EngineError> {
+    let options = holding.drive_options(reporter, submitted);
     let end = lifecycle.run_to_end(started, options).await?;
+    if submitted && end.driven.interrupted {
+        return Ok(Finish::HandBack(end.driven.state.run_id.clone()));
+    }
     if let Some(outcome) = &end.write_back
         && (!json || matches!(outcome, WriteBack::Failed { .. }))
     {
-        eprintln!("{}", safe(&outcome.describe(&end.driven.state.task.id)));
+        output.err(&safe(&outcome.describe(&end.driven.state.task.id)));
     }
-    report_end(
+    let code = report_end(
         &lifecycle.setup.state_dir,
         &end.driven,
         end.write_back.as_ref(),
+        output,
         json,
-    )
+    )?;
+    Ok(Finish::Exit(code))
 }
 
 /// Prints how a driven run ended (the JSON document with `json`, else a note when it was
-/// stopped) and returns the exit code for it.
+/// stopped) on `output` and returns the exit code for it.
 pub(super) fn report_end(
     state_dir: &StateDir,
     driven: &Driven,
     write_back: Option<&WriteBack>,
+    output: &Arc<dyn Output>,
     json: bool,
 ) -> Result<u8, EngineError> {
     let state = &driven.state;
@@ -70,12 +75,12 @@ pub(super) fn report_end(
         if let Some(write_back) = write_back {
             doc["task_status"] = write_back.to_json();
         }
-        super::print_json(&doc)?;
+        output.out(&super::render_json(&doc)?);
     } else if driven.interrupted {
-        eprintln!(
+        output.err(&format!(
             "run {} stopped before it finished; continue it with `engine resume {}`",
             state.run_id, state.run_id
-        );
+        ));
     }
     Ok(if driven.interrupted {
         exit::RUN_INTERRUPTED

@@ -8,6 +8,7 @@ mod costs;
 mod drive;
 mod failure;
 mod gc;
+mod hold;
 mod hook_receiver;
 mod init;
 mod logs;
@@ -278,10 +279,14 @@ fn init_tracing() {
 
 /// Prints a value as pretty JSON on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<(), EngineError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| EngineError::Internal(format!("cannot render JSON: {e}")))?;
-    streams::print_line(&text);
+    streams::print_line(&render_json(value)?);
     Ok(())
+}
+
+/// A value as pretty JSON.
+fn render_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
+    serde_json::to_string_pretty(value)
+        .map_err(|e| EngineError::Internal(format!("cannot render JSON: {e}")))
 }
 
 #[cfg(test)]

@@ -5,15 +5,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clap::Args;
-use engine_store::{StateDir, Store};
+use engine_store::Store;
 
 use super::drive::{drive_and_report, exit_code_for, progress};
 use crate::EngineError;
-use crate::project::{Project, host};
+use crate::control::{Finish, Holding, Request};
+use crate::output::Output;
+use crate::project::Project;
 use crate::queue::{self, Lifecycle, LifecycleSetup, Resumable, Started, TaskSource};
 use crate::report::Reporter;
-use crate::time::{Clock, SystemClock};
-use engine_runtime::Host;
 
 /// Arguments of `engine resume`.
 #[derive(Debug, Args)]
@@ -28,37 +28,51 @@ pub struct ResumeArgs {
 pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let project = Project::locate(state_dir)?;
     let holder = format!("engine resume {} (pid {})", args.run, std::process::id());
-    let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-    let run_id = state_dir.store().resolve_id(&args.run)?;
-    match Box::pin(continue_stored(project, state_dir, &run_id, args.json)).await? {
-        Ok(code) => Ok(code),
+    let request = Request::Resume {
+        run: args.run,
+        json: args.json,
+    };
+    Box::pin(super::hold::execute(&project, request, &holder)).await
+}
+
+/// `engine resume RUN` in the process holding the state directory, printing on `output`.
+pub(super) async fn resume_held(
+    holding: &Holding,
+    run: &str,
+    json: bool,
+    output: Arc<dyn Output>,
+    submitted: bool,
+) -> Result<Finish, EngineError> {
+    let run_id = holding.state_dir.store().resolve_id(run)?;
+    match Box::pin(continue_stored(holding, &run_id, json, &output, submitted)).await? {
+        Ok(finish) => Ok(finish),
         Err(status) => {
-            eprintln!("run {run_id} already ended: {}", status.name());
-            Ok(exit_code_for(&status))
+            output.err(&format!("run {run_id} already ended: {}", status.name()));
+            Ok(Finish::Exit(exit_code_for(&status)))
         }
     }
 }
 
-/// Continues the stored run `run_id` in `state_dir` (held): drives an unfinished run on from
-/// its last transition, or runs the `finally:` stages an ended run has not run yet (then
-/// removes its worktree unless the workflow keeps it). Returns the exit code, or the status of
-/// a run that ended with nothing left to do.
+/// Continues the stored run `run_id` in the state directory `holding` holds: drives an
+/// unfinished run on from its last transition, or runs the `finally:` stages an ended run has
+/// not run yet (then removes its worktree unless the workflow keeps it). Returns how it
+/// finished, or the status of a run that ended with nothing left to do.
 pub(super) async fn continue_stored(
-    project: Project,
-    state_dir: StateDir,
+    holding: &Holding,
     run_id: &str,
     json: bool,
-) -> Result<Result<u8, engine_core::RunStatus>, EngineError> {
-    let host = host()?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let reporter = progress(json);
-    let store = state_dir.store();
+    output: &Arc<dyn Output>,
+    submitted: bool,
+) -> Result<Result<Finish, engine_core::RunStatus>, EngineError> {
+    let _driving = crate::queue::driving::claim(run_id)?;
+    let reporter = progress(output, json);
+    output.run_id(run_id);
     let taken_up = queue::resumable(
-        &project.repo,
-        store,
-        &host,
+        &holding.repo,
+        holding.state_dir.store(),
+        &holding.host,
         run_id,
-        &*clock,
+        holding.clock.as_ref(),
         reporter.as_ref(),
     )
     .await?;
@@ -66,38 +80,41 @@ pub(super) async fn continue_stored(
         Ok(resumable) => resumable,
         Err(status) => return Ok(Err(status)),
     };
-    let (lifecycle, started) = lifecycle_for(project, state_dir, host, resumable, clock, &reporter);
-    Ok(Ok(
-        drive_and_report(&lifecycle, started, reporter, json).await?
-    ))
+    let (lifecycle, started) = lifecycle_for(holding, resumable, &reporter);
+    let finish = drive_and_report(
+        &lifecycle,
+        holding,
+        started,
+        reporter,
+        (output, json, submitted),
+    )
+    .await?;
+    Ok(Ok(finish))
 }
 
 /// The lifecycle a stored run taken up again (`resume`, `retry`) goes on in, and the run begun
 /// in it: the workflow it was started with, writing its end back to that workflow's task
 /// source.
 pub(super) fn lifecycle_for(
-    project: Project,
-    state_dir: StateDir,
-    host: Arc<Host>,
+    holding: &Holding,
     resumable: Resumable,
-    clock: Arc<dyn Clock>,
     reporter: &Arc<dyn Reporter>,
 ) -> (Lifecycle, Started) {
     let source = TaskSource::of(
-        &host,
+        &holding.host,
         &resumable.prepared,
-        project.repo.root().to_path_buf(),
+        holding.repo.root().to_path_buf(),
     );
     let lifecycle = Lifecycle::new(LifecycleSetup {
-        repo: project.repo,
-        state_dir,
-        host,
+        repo: holding.repo.clone(),
+        state_dir: holding.state_dir.clone(),
+        host: holding.host.clone(),
         prepared: Arc::new(resumable.prepared),
         workflow_file: resumable.meta.workflow_file.clone(),
         source,
         base: None,
         labels: Vec::new(),
-        clock,
+        clock: holding.clock.clone(),
         reporter: reporter.clone(),
     });
     let started = Started {
@@ -105,6 +122,8 @@ pub(super) fn lifecycle_for(
         meta: resumable.meta,
         state: resumable.state,
         first: resumable.first,
+        // The caller took the run to drive it.
+        driving: None,
     };
     (lifecycle, started)
 }

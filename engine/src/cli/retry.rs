@@ -7,15 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use clap::Args;
-use engine_store::{StateDir, Store};
+use engine_store::Store;
 
 use super::drive::{drive_and_report, progress};
 use super::resume::lifecycle_for;
 use crate::EngineError;
-use crate::project::{Project, host};
+use crate::control::{Finish, Holding, Request};
+use crate::output::Output;
+use crate::project::Project;
 use crate::queue;
 use crate::terminal::safe;
-use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine retry`.
 #[derive(Debug, Args)]
@@ -34,29 +35,53 @@ pub struct RetryArgs {
 pub(super) async fn execute(args: RetryArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
     let project = Project::locate(state_dir)?;
     let holder = format!("engine retry {} (pid {})", args.run, std::process::id());
-    let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-    let run_id = state_dir.store().resolve_id(&args.run)?;
-    let host = host()?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let reporter = progress(args.json);
+    let request = Request::Retry {
+        run: args.run,
+        from: args.from,
+        json: args.json,
+    };
+    Box::pin(super::hold::execute(&project, request, &holder)).await
+}
+
+/// `engine retry RUN [--from STAGE]` in the process holding the state directory, printing on
+/// `output`.
+pub(super) async fn retry_held(
+    holding: &Holding,
+    run: &str,
+    from: Option<&str>,
+    json: bool,
+    output: Arc<dyn Output>,
+    submitted: bool,
+) -> Result<Finish, EngineError> {
+    let run_id = holding.state_dir.store().resolve_id(run)?;
+    let _driving = crate::queue::driving::claim(&run_id)?;
+    let reporter = progress(&output, json);
     let (resumable, plan) = queue::retryable(
-        &project.repo,
-        &state_dir,
-        &host,
+        &holding.repo,
+        &holding.state_dir,
+        &holding.host,
         &run_id,
-        args.from.as_deref(),
-        &*clock,
+        from,
+        holding.clock.as_ref(),
         reporter.as_ref(),
     )
     .await?;
-    if !args.json {
+    output.run_id(&run_id);
+    if !json {
         for line in plan.describe(&run_id) {
-            eprintln!("{}", safe(&line));
+            output.err(&safe(&line));
         }
     }
     let task_id = resumable.state.task.id.clone();
     let meta = resumable.meta.clone();
-    let (lifecycle, started) = lifecycle_for(project, state_dir, host, resumable, clock, &reporter);
+    let (lifecycle, started) = lifecycle_for(holding, resumable, &reporter);
     lifecycle.claim_again(&meta, &task_id).await?;
-    drive_and_report(&lifecycle, started, reporter, args.json).await
+    drive_and_report(
+        &lifecycle,
+        holding,
+        started,
+        reporter,
+        (&output, json, submitted),
+    )
+    .await
 }

@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use engine_core::Task;
-use engine_store::StateDir;
 use sha2::{Digest, Sha256};
 
 use super::drive::{drive_and_report, progress};
+use crate::control::{Finish, Holding, Request, Submission};
+use crate::output::Output;
 use crate::project::{PreparedWorkflow, Project, host};
 use crate::queue::{self, Begun, Lifecycle, LifecycleSetup, Pick, RunRequest, TaskSource};
 use crate::report::Reporter;
 use crate::terminal::{cell, safe};
-use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
 /// Arguments of `engine run`.
@@ -84,17 +84,11 @@ pub(super) async fn execute(
     let project = Project::locate(state_dir)?;
     let workflow_file = absolute(args.workflow())?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
-    check_base(&project, args.base.as_deref(), &loaded)?;
-    // Read before anything starts: a missing or unreadable task file is the user's mistake.
-    let inline_task = if args.all || args.dry_run {
-        None
-    } else {
-        Some(task_from(&args)?)
-    };
-    let host = host()?;
-    let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
-    let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
+    check_base(&project.repo, args.base.as_deref(), &loaded)?;
     if args.all || args.dry_run {
+        let host = host()?;
+        let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
+        let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
         // Boxed: the run modes' future is tens of kilobytes.
         return Box::pin(super::run_modes::execute(
             args,
@@ -106,37 +100,81 @@ pub(super) async fn execute(
         ))
         .await;
     }
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let limits = super::run_modes::limits(args.until.as_deref(), &prepared, clock.now_ms())?;
+    // Read here, before anything starts: a missing or unreadable task file is the user's
+    // mistake, and the process that runs the task may not see this terminal's files.
+    let task_text = match &args.task_file {
+        Some(file) => Some(read_task_file(file)?),
+        None => None,
+    };
     let holder = format!(
         "engine run {} (pid {})",
         args.workflow().display(),
         std::process::id()
     );
-    let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
+    let submission = Submission {
+        workflow_file,
+        task: args.task,
+        task_text,
+        labels: args.labels,
+        base: args.base,
+        json: args.json,
+        until: args.until,
+    };
+    // Refused here rather than by the process that would run it.
+    task_from(&submission)?;
+    Box::pin(super::hold::execute(
+        &project,
+        Request::Run(submission),
+        &holder,
+    ))
+    .await
+}
+
+/// Runs one task as `submission` asks, in the process holding the state directory
+/// (`holding`), printing on `output`: this terminal's streams, or those of the terminal that
+/// `submitted` it.
+pub(super) async fn run_one(
+    holding: &Holding,
+    submission: Submission,
+    output: Arc<dyn Output>,
+    submitted: bool,
+) -> Result<Finish, EngineError> {
+    let loaded = engine_workflow::load_file(&submission.workflow_file)?;
+    check_base(&holding.repo, submission.base.as_deref(), &loaded)?;
+    let inline_task = task_from(&submission)?;
+    let host = holding.host.clone();
+    let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
+    let source = TaskSource::of(&host, &prepared, holding.repo.root().to_path_buf());
+    let clock = holding.clock.clone();
+    let limits = super::run_modes::limits(submission.until.as_deref(), &prepared, clock.now_ms())?;
+    let json = submission.json;
     let printer = Arc::new(RunIdPrinter {
-        inner: progress(args.json),
-        print: !args.json,
+        inner: progress(&output, json),
+        output: output.clone(),
+        print: !json,
         printed: AtomicBool::new(false),
     });
     let reporter: Arc<dyn Reporter> = printer.clone();
     let lifecycle = Lifecycle::new(LifecycleSetup {
-        repo: project.repo,
-        state_dir,
+        repo: holding.repo.clone(),
+        state_dir: holding.state_dir.clone(),
         host,
         prepared: Arc::new(prepared),
-        workflow_file,
+        workflow_file: submission.workflow_file.clone(),
         // A task file is the task: the source is neither read nor written.
-        source: source.filter(|_| args.task_file.is_none()),
-        base: args.base.clone(),
-        labels: args.labels.clone(),
+        source: source.filter(|_| submission.task_text.is_none()),
+        base: submission.base.clone(),
+        labels: submission.labels.clone(),
         clock,
         reporter: reporter.clone(),
     });
 
-    let picked = pick_task(&lifecycle, &args, reporter.as_ref()).await?;
+    // One pick at a time in this process, until the picked task's run is recorded: two
+    // terminals asking for "the next ready task" get two different tasks.
+    let picking = queue::PICK_TURN.lock().await;
+    let picked = pick_task(&lifecycle, &submission, reporter.as_ref(), output.as_ref()).await?;
     if matches!(picked, Pick::Nothing(_)) {
-        return Ok(exit::NO_TASK);
+        return Ok(Finish::Exit(exit::NO_TASK));
     }
     // Limits before anything of the run exists, the claim included.
     let setup = &lifecycle.setup;
@@ -144,33 +182,39 @@ pub(super) async fn execute(
 
     let request = match (picked, &setup.source) {
         (Pick::Source { task, resume }, Some(source)) => {
-            if !args.json {
+            if !json {
                 let how = match &resume {
                     Some(run_id) => format!("resuming run {run_id}"),
                     None => format!("from {}", source.describe()),
                 };
-                eprintln!(
+                output.err(&format!(
                     "task {}: {} ({})",
                     cell(&task.id),
                     cell(&task.title),
                     safe(&how)
-                );
+                ));
             }
             RunRequest::Source { task, resume }
         }
-        _ => RunRequest::Inline(match inline_task {
-            Some(task) => task,
-            None => task_from(&args)?,
-        }),
+        _ => RunRequest::Inline(inline_task),
     };
     // A resumed run goes on with the workflow it was started with.
-    let started = match lifecycle.begin(request).await? {
+    let begun = lifecycle.begin(request).await;
+    drop(picking);
+    let started = match begun? {
         Begun::Run(started) => *started,
         Begun::Refused(why) => return Err(EngineError::Usage(why)),
     };
     // A run taken up again was not recorded now: its id is printed here.
     printer.run_recorded(&started.meta.run_id);
-    drive_and_report(&lifecycle, started, reporter, args.json).await
+    drive_and_report(
+        &lifecycle,
+        holding,
+        started,
+        reporter,
+        (&output, json, submitted),
+    )
+    .await
 }
 
 /// The progress of `engine run`, which also prints the run id on stdout (once, unless `--json`)
@@ -178,14 +222,18 @@ pub(super) async fn execute(
 /// in its first moments still told its id.
 struct RunIdPrinter {
     inner: Arc<dyn Reporter>,
+    output: Arc<dyn Output>,
     print: bool,
     printed: AtomicBool,
 }
 
 impl Reporter for RunIdPrinter {
     fn run_recorded(&self, run_id: &str) {
-        if self.print && !self.printed.swap(true, Ordering::SeqCst) {
-            super::streams::print_line(run_id);
+        if !self.printed.swap(true, Ordering::SeqCst) {
+            self.output.run_id(run_id);
+            if self.print {
+                self.output.out(run_id);
+            }
         }
         self.inner.run_recorded(run_id);
     }
@@ -233,14 +281,15 @@ impl Reporter for RunIdPrinter {
 /// ready, says why for each (and the caller exits).
 async fn pick_task(
     lifecycle: &Lifecycle,
-    args: &RunArgs,
+    submission: &Submission,
     reporter: &dyn Reporter,
+    output: &dyn Output,
 ) -> Result<Pick, EngineError> {
     let Some(source) = &lifecycle.setup.source else {
         return Ok(Pick::Inline);
     };
     lifecycle.reconcile().await?;
-    let listing = match (lifecycle.list().await, args.task.as_deref()) {
+    let listing = match (lifecycle.list().await, submission.task.as_deref()) {
         (Ok(listing), _) => listing,
         // Inline text does not need the source: a source that cannot be read now does not
         // keep it from running.
@@ -252,16 +301,19 @@ async fn pick_task(
         }
         (Err(e), _) => return Err(e),
     };
-    let picked = queue::pick(&listing, &lifecycle.known()?, args.task.as_deref())?;
+    let picked = queue::pick(&listing, &lifecycle.known()?, submission.task.as_deref())?;
     if let Pick::Nothing(plan) = &picked {
-        eprintln!("no task of {} is ready:", safe(&source.describe()));
+        output.err(&format!(
+            "no task of {} is ready:",
+            safe(&source.describe())
+        ));
         for entry in &plan.entries {
             let task = &listing.tasks[entry.index];
-            eprintln!(
+            output.err(&format!(
                 "  {}  {}",
                 cell(&task.id),
                 safe(&queue::verdict_text(&entry.verdict))
-            );
+            ));
         }
     }
     Ok(picked)
@@ -274,15 +326,15 @@ pub const MAX_TASK_FILE_BYTES: u64 = 1 << 20;
 /// that is not a branch name or that names nothing in the repository, before anything of a run
 /// exists.
 pub(super) fn check_base(
-    project: &Project,
+    repo: &engine_git::Repo,
     base: Option<&str>,
     loaded: &engine_workflow::LoadedWorkflow,
 ) -> Result<(), EngineError> {
-    if let Err(engine_git::GitError::UnknownRevision(_)) = project.repo.rev_parse("HEAD^{commit}") {
+    if let Err(engine_git::GitError::UnknownRevision(_)) = repo.rev_parse("HEAD^{commit}") {
         return Err(EngineError::Usage(format!(
             "{} has no commits yet: a run starts from a commit of the base branch; commit \
              something first (e.g. `git commit --allow-empty -m \"Initial commit\"`)",
-            project.repo.root().display()
+            repo.root().display()
         )));
     }
     let (base, origin) = match (base, loaded.git.base.as_deref()) {
@@ -292,12 +344,12 @@ pub(super) fn check_base(
     };
     engine_workflow::check_base(base)
         .map_err(|why| EngineError::Usage(format!("{origin}: {}", safe(&why))))?;
-    match project.repo.rev_parse(&format!("{base}^{{commit}}")) {
+    match repo.rev_parse(&format!("{base}^{{commit}}")) {
         Ok(_) => Ok(()),
         Err(engine_git::GitError::UnknownRevision(_)) => Err(EngineError::Usage(format!(
             "{origin}: no branch or commit \"{}\" in {} (list branches with `git branch`)",
             safe(base),
-            project.repo.root().display()
+            repo.root().display()
         ))),
         Err(e) => Err(e.into()),
     }
@@ -307,36 +359,38 @@ fn absolute(path: &Path) -> Result<PathBuf, EngineError> {
     std::path::absolute(path).map_err(|e| EngineError::io(path, e))
 }
 
+/// The text of `--task-file`.
+fn read_task_file(file: &Path) -> Result<String, EngineError> {
+    engine_workflow::read_text_file(file, MAX_TASK_FILE_BYTES, "the task file").map_err(|why| {
+        EngineError::Usage(format!(
+            "--task-file {}: {why}",
+            safe(&file.display().to_string())
+        ))
+    })
+}
+
 /// The task from `--task`/`--task-file`; without either, a task named after the workflow.
-fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
-    let text = match (&args.task, &args.task_file) {
-        (Some(text), _) => text.clone(),
-        (None, Some(file)) => {
-            engine_workflow::read_text_file(file, MAX_TASK_FILE_BYTES, "the task file").map_err(
-                |why| {
-                    EngineError::Usage(format!(
-                        "--task-file {}: {why}",
-                        safe(&file.display().to_string())
-                    ))
-                },
-            )?
-        }
-        (None, None) => String::new(),
-    };
-    let text = text.trim();
+fn task_from(submission: &Submission) -> Result<Task, EngineError> {
+    let given = submission.task.is_some() || submission.task_text.is_some();
+    let text = submission
+        .task
+        .as_deref()
+        .or(submission.task_text.as_deref())
+        .unwrap_or_default()
+        .trim();
     if text.is_empty() {
-        if args.task.is_some() || args.task_file.is_some() {
+        if given {
             return Err(EngineError::Usage("the task is empty".into()));
         }
-        let name = args
-            .workflow()
+        let name = submission
+            .workflow_file
             .file_stem()
             .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
         return Ok(Task {
             id: "adhoc".into(),
             title: format!("run of {name}"),
             body: String::new(),
-            labels: args.labels.clone(),
+            labels: submission.labels.clone(),
         });
     }
     let title: String = text
@@ -351,6 +405,6 @@ fn task_from(args: &RunArgs) -> Result<Task, EngineError> {
         id: format!("t{}", &hex::encode(digest)[..8]),
         title,
         body: text.to_string(),
-        labels: args.labels.clone(),
+        labels: submission.labels.clone(),
     })
 }

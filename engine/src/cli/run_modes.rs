@@ -12,6 +12,8 @@ use engine_tasks::schedule;
 
 use super::readonly::{self, RunSource};
 use super::run::RunArgs;
+use crate::control::{Holder, Holding};
+use crate::output::ProcessStreams;
 use crate::project::{PreparedWorkflow, Project};
 use crate::queue::{
     self, Lifecycle, LifecycleSetup, Limits, QueueOptions, TaskSource, dry_run_json, dry_run_text,
@@ -58,6 +60,9 @@ pub(super) async fn execute(
             watch: None,
             limits,
             human: !args.json,
+            // The holding process\'s, set once it holds the state directory.
+            lanes: Arc::default(),
+            slots: Arc::default(),
         },
         base: args.base.clone(),
         labels: args.labels.clone(),
@@ -116,6 +121,12 @@ impl Session {
             std::process::id()
         );
         let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
+        let clock: Arc<dyn crate::time::Clock> = Arc::new(SystemClock);
+        let (holding, stop) =
+            Holding::new(project.repo.clone(), state_dir, host.clone(), clock.clone());
+        // Other terminals' `engine run` go on in this process, beside the session's runs.
+        let output = ProcessStreams;
+        let serving = Holder::start(holding.clone(), stop, super::hold::executor(), &output);
         // The base branch is found once for the session (every run starts from its tip).
         let mut base = self.base;
         if base.is_none() && prepared.loaded.git.base.is_none() {
@@ -128,18 +139,21 @@ impl Session {
         };
         let lifecycle = Arc::new(Lifecycle::new(LifecycleSetup {
             repo: project.repo,
-            state_dir,
+            state_dir: holding.state_dir.clone(),
             host,
             prepared: Arc::new(prepared),
             workflow_file: self.workflow_file,
             source: Some(source),
             base,
             labels: self.labels,
-            clock: Arc::new(SystemClock),
+            clock,
             reporter,
         }));
-        let options = self.options;
+        let mut options = self.options;
+        options.lanes = holding.lanes.clone();
+        options.slots = holding.slots.clone();
         let outcome = queue::run_queue(&lifecycle, &options).await;
+        serving.finish(&output).await;
         if self.json {
             super::print_json(&outcome.to_json())?;
         } else {

@@ -2,6 +2,7 @@
 //! and runs tasks as they become ready, until SIGINT/SIGTERM (or `--until`) stops it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 
@@ -45,7 +46,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
     let workflow_file =
         std::path::absolute(&workflow).map_err(|e| EngineError::io(&workflow, e))?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
-    super::run::check_base(&project, args.base.as_deref(), &loaded)?;
+    super::run::check_base(&project.repo, args.base.as_deref(), &loaded)?;
     let host = host()?;
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
     let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
@@ -67,6 +68,9 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
             watch: Some(every),
             limits,
             human: !args.json,
+            // The holding process\'s, set once it holds the state directory.
+            lanes: Arc::default(),
+            slots: Arc::default(),
         },
         base: args.base,
         labels: args.labels,

@@ -62,7 +62,7 @@ impl Scene {
             .unwrap();
         Arc::new(Lifecycle::new(LifecycleSetup {
             repo: Repo::discover(&self.root).unwrap(),
-            state_dir: StateDir::open_locked(&self.state, "driver test").unwrap(),
+            state_dir: Arc::new(StateDir::open_locked(&self.state, "driver test").unwrap()),
             host,
             prepared: Arc::new(prepared),
             workflow_file,
@@ -119,6 +119,7 @@ async fn spawn_run(
         handle_signals: false,
         stop: None,
         lanes: None,
+        slots: None,
     };
     let lifecycle = lifecycle.clone();
     tokio::spawn(async move { lifecycle.run_to_end(*started, options).await.unwrap() })

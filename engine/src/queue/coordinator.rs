@@ -40,6 +40,11 @@ pub struct QueueOptions {
     pub limits: Limits,
     /// Progress for people on stderr (off with `--json`).
     pub human: bool,
+    /// Merge turns shared with the other runs of this process (the ones submitted from other
+    /// terminals).
+    pub lanes: Arc<Lanes>,
+    /// Concurrency-group turns shared with the other runs of this process.
+    pub slots: Arc<super::Slots>,
 }
 
 struct InFlight {
@@ -60,7 +65,6 @@ struct Session<'a> {
     settled: HashMap<String, String>,
     runs: Vec<SessionRun>,
     stop: tokio::sync::watch::Sender<bool>,
-    lanes: Arc<Lanes>,
     listed_once: bool,
 }
 
@@ -80,7 +84,6 @@ pub async fn run_queue(lifecycle: &Arc<Lifecycle>, opts: &QueueOptions) -> Queue
         settled: HashMap::new(),
         runs: Vec::new(),
         stop,
-        lanes: Arc::new(Lanes::default()),
         listed_once: false,
     };
     // SIGINT/SIGTERM for the whole session: the runs' drivers do not listen for them.
@@ -182,6 +185,8 @@ impl Session<'_> {
             if free == 0 {
                 return Ok(None);
             }
+            // Picks take turns with those of runs submitted to this process.
+            let _picking = super::PICK_TURN.lock().await;
             let listing = lifecycle.list().await?;
             self.listed_once = true;
             let known = self.known()?;
@@ -259,7 +264,8 @@ impl Session<'_> {
             reporter,
             handle_signals: false,
             stop: Some(self.stop.subscribe()),
-            lanes: Some(self.lanes.clone()),
+            lanes: Some(self.opts.lanes.clone()),
+            slots: Some(self.opts.slots.clone()),
         };
         // The lifecycle (and the state directory's lock it holds) outlives every run: the
         // session always collects its runs before it returns.

@@ -25,6 +25,8 @@ use engine_store::{RunMeta, StateDir, Store, TaskLink};
 use engine_tasks::Known;
 use tokio::sync::{Mutex, watch};
 
+use super::driving::{self, Driving};
+use super::slots::{Slots, Turn};
 use super::start::{
     abandon_run, add_run_worktree, remove_ended_worktrees, resumable, run_branch_name,
 };
@@ -40,8 +42,9 @@ use crate::time::Clock;
 pub struct LifecycleSetup {
     /// The repository.
     pub repo: Repo,
-    /// The state directory, held for as long as the lifecycle lives.
-    pub state_dir: StateDir,
+    /// The state directory, held for as long as the lifecycle (and every other user of the
+    /// process's hold) lives.
+    pub state_dir: Arc<StateDir>,
     /// The wasm host.
     pub host: Arc<Host>,
     /// The workflow new runs start with (a resumed run goes on with its own).
@@ -62,12 +65,22 @@ pub struct LifecycleSetup {
     pub reporter: Arc<dyn Reporter>,
 }
 
+/// Turns for calls into the task sources: one at a time in the whole process, whichever
+/// lifecycle makes them (the holder of a state directory runs the runs of several terminals,
+/// and two claims must not rewrite one tasks file at once).
+static SOURCE_TURN: Mutex<()> = Mutex::const_new(());
+
+/// Turns for picking a task and beginning its run, one at a time in the whole process: two
+/// runs submitted at once must not both pick the same next ready task (the first one's run is
+/// recorded, and so known, before the second one picks).
+pub static PICK_TURN: Mutex<()> = Mutex::const_new(());
+
 /// The lifecycle of the runs of one engine process (see the module's documentation).
 pub struct Lifecycle {
     /// What it works with.
     pub setup: LifecycleSetup,
     /// Turns for calls into the task source.
-    source_turn: Mutex<()>,
+    source_turn: &'static Mutex<()>,
     /// Whether the source's listing warnings were reported (once per lifecycle).
     warned: AtomicBool,
 }
@@ -97,6 +110,9 @@ pub struct Started {
     /// Its first event (`RunStarted`, `Resumed`); `None` for a run that ended whose
     /// `finally:` stages did not all run.
     pub first: Option<Event>,
+    /// The run taken to be driven by this process (see [`super::driving`]) until it is
+    /// driven to its end; `None` when the caller holds it.
+    pub driving: Option<Driving>,
 }
 
 /// How beginning a run went.
@@ -118,6 +134,8 @@ pub struct DriveOptions {
     pub stop: Option<watch::Receiver<bool>>,
     /// Merge turns shared with the other runs of this process.
     pub lanes: Option<Arc<Lanes>>,
+    /// Turns of the workflows' concurrency groups, shared with the other runs of this process.
+    pub slots: Option<Arc<Slots>>,
 }
 
 /// How a run ended (or was stopped), and what became of its task's status.
@@ -135,7 +153,7 @@ impl Lifecycle {
     pub fn new(setup: LifecycleSetup) -> Self {
         Lifecycle {
             setup,
-            source_turn: Mutex::new(()),
+            source_turn: &SOURCE_TURN,
             warned: AtomicBool::new(false),
         }
     }
@@ -186,11 +204,21 @@ impl Lifecycle {
     /// What the state directory knows about the source's tasks (their runs).
     pub fn known(&self) -> Result<Known, EngineError> {
         let source = self.source()?;
-        Ok(known_from_runs(
-            &self.store().list()?,
-            source.label(),
-            false,
-        ))
+        let mut known = known_from_runs(&self.store().list()?, source.label(), false);
+        // An unfinished run this process drives (a run submitted from another terminal, or
+        // begun and waiting for its turn) is running, not one to take up.
+        let driven: Vec<String> = known
+            .unfinished
+            .iter()
+            .filter(|(_, run_id)| driving::is_driven(run_id))
+            .map(|(task, _)| task.clone())
+            .collect();
+        for task in driven {
+            if let Some(run_id) = known.unfinished.remove(&task) {
+                known.running.insert(task, run_id);
+            }
+        }
+        Ok(known)
     }
 
     /// Begins a run for `request`. A source task's run is recorded first (or its unfinished
@@ -209,9 +237,9 @@ impl Lifecycle {
         remove_ended_worktrees(repo, state_dir, reporter.as_ref());
         match request {
             RunRequest::Inline(task) => {
-                let (meta, state) = self.record(task, None)?;
+                let (meta, state, taken) = self.record(task, None)?;
                 add_run_worktree(repo, &meta, reporter.as_ref())?;
-                Ok(self.new_run(meta, state))
+                Ok(self.new_run(meta, state, taken))
             }
             RunRequest::Source {
                 task,
@@ -230,7 +258,7 @@ impl Lifecycle {
             source: source.label().to_string(),
             written_back: None,
         };
-        let (mut meta, state) = self.record(run_task, Some(link))?;
+        let (mut meta, state, taken) = self.record(run_task, Some(link))?;
         if let Err(e) = self.claim(source, &task.id, &meta.run_id).await {
             let why = format!("the claim of {} was refused: {e}", task.id);
             let workflow = &self.setup.prepared.loaded.workflow;
@@ -248,13 +276,14 @@ impl Lifecycle {
             return Ok(Begun::Refused(why));
         }
         add_run_worktree(&self.setup.repo, &meta, self.setup.reporter.as_ref())?;
-        Ok(self.new_run(meta, state))
+        Ok(self.new_run(meta, state, taken))
     }
 
     /// Takes up `run_id`, the unfinished run of a task of the source, claiming the task again.
     async fn take_up(&self, task: &engine_tasks::Task, run_id: &str) -> Result<Begun, EngineError> {
         let source = self.source()?;
         let setup = &self.setup;
+        let taken = driving::claim(run_id)?;
         if let Err(e) = self.claim(source, &task.id, run_id).await {
             let record = self
                 .store()
@@ -292,6 +321,7 @@ impl Lifecycle {
                 meta: r.meta,
                 state: r.state,
                 first: r.first,
+                driving: Some(taken),
             })),
             Err(status) => Begun::Refused(format!("run {run_id} already ended: {}", status.name())),
         })
@@ -304,9 +334,27 @@ impl Lifecycle {
         options: DriveOptions,
     ) -> Result<RunEnd, EngineError> {
         let setup = &self.setup;
+        let _driving = started.driving;
         let prepared = started
             .prepared
             .map_or_else(|| setup.prepared.clone(), Arc::new);
+        // Held while the run is driven.
+        let _turn = match (&options.slots, &prepared.loaded.concurrency) {
+            (Some(slots), Some(concurrency)) => {
+                take_turn(slots, concurrency, &started.meta.run_id, &*options.reporter).await
+            }
+            _ => None,
+        };
+        // A run that waited for its turn starts now, not when it was begun.
+        let first = match started.first {
+            Some(Event::RunStarted { .. }) => Some(Event::RunStarted {
+                at_ms: setup.clock.now_ms(),
+            }),
+            Some(Event::Resumed { .. }) => Some(Event::Resumed {
+                at_ms: setup.clock.now_ms(),
+            }),
+            other => other,
+        };
         let run = RunSetup {
             repo: setup.repo.clone(),
             state_dir: setup.state_dir.path().to_path_buf(),
@@ -314,7 +362,7 @@ impl Lifecycle {
             prepared,
             meta: started.meta,
             state: started.state,
-            first: started.first,
+            first,
             reporter: options.reporter,
             handle_signals: options.handle_signals,
             stop: options.stop,
@@ -378,7 +426,7 @@ impl Lifecycle {
         &self,
         task: Task,
         task_source: Option<TaskLink>,
-    ) -> Result<(RunMeta, RunState), EngineError> {
+    ) -> Result<(RunMeta, RunState, Driving), EngineError> {
         let setup = &self.setup;
         let (repo, prepared) = (&setup.repo, &setup.prepared);
         let base_branch = match setup
@@ -408,13 +456,15 @@ impl Lifecycle {
             task_source,
         };
         let initial = RunState::new(run_id, task, &prepared.loaded.workflow);
+        // A new id: nothing else drives it.
+        let taken = driving::claim(&meta.run_id)?;
         self.store().create_run(&meta, &initial)?;
         setup.reporter.run_recorded(&meta.run_id);
-        Ok((meta, initial))
+        Ok((meta, initial, taken))
     }
 
     /// A new run, ready to start (`RunStarted` now).
-    fn new_run(&self, meta: RunMeta, state: RunState) -> Begun {
+    fn new_run(&self, meta: RunMeta, state: RunState, driving: Driving) -> Begun {
         Begun::Run(Box::new(Started {
             prepared: None,
             meta,
@@ -422,6 +472,28 @@ impl Lifecycle {
             first: Some(Event::RunStarted {
                 at_ms: self.setup.clock.now_ms(),
             }),
+            driving: Some(driving),
         }))
+    }
+}
+
+/// Waits for run `run_id`'s turn in its workflow's concurrency group, saying so when it has to
+/// wait.
+async fn take_turn(
+    slots: &Slots,
+    concurrency: &engine_workflow::Concurrency,
+    run_id: &str,
+    reporter: &dyn Reporter,
+) -> Option<Turn> {
+    match slots.try_turn(concurrency) {
+        Ok(turn) => Some(turn),
+        Err(limit) => {
+            reporter.message(&format!(
+                "run {run_id} waits for a turn of concurrency group {} ({limit} run{} at once)",
+                crate::terminal::safe(&concurrency.group),
+                if limit == 1 { "" } else { "s" }
+            ));
+            slots.turn(concurrency).await
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! back ([`writeback`]).
 
 mod coordinator;
+pub mod driving;
 mod known;
 mod lifecycle;
 mod limits;
@@ -14,6 +15,7 @@ mod pick;
 mod render;
 mod retry;
 mod session;
+mod slots;
 mod start;
 pub mod writeback;
 
@@ -24,12 +26,15 @@ use engine_runtime::{Host, SourceCall};
 
 pub use coordinator::{QueueOptions, run_queue};
 pub use known::known_from_runs;
-pub use lifecycle::{Begun, DriveOptions, Lifecycle, LifecycleSetup, RunEnd, RunRequest, Started};
+pub use lifecycle::{
+    Begun, DriveOptions, Lifecycle, LifecycleSetup, PICK_TURN, RunEnd, RunRequest, Started,
+};
 pub use limits::{Limits, Until, parse_until};
 pub use pick::{Pick, looks_like_id, pick};
 pub use render::{dry_run_json, dry_run_text, verdict_text};
 pub use retry::{RetryPlan, plan_retry, retryable};
 pub use session::{QueueOutcome, SessionRun, Stopped};
+pub use slots::{Slots, Turn};
 pub use start::{NOT_CLAIMED, Resumable, abandon_run, add_run_worktree, resumable};
 pub use writeback::WriteBack;
 

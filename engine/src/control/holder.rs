@@ -1,0 +1,317 @@
+//! The serving side of the control socket: [`Holder`] accepts commands from other terminals,
+//! carries each out with the [`Executor`] the CLI gives it, streams its output back, and keeps
+//! the process alive until the last submitted command ended ([`Holder::finish`]).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::BufReader;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::protocol::{self, Envelope, Reply, Request};
+use super::{Finish, Holding, socket};
+use crate::output::Output;
+
+/// Carries out a command for a client: the CLI's own command code, printing to the client's
+/// streams.
+pub type Executor = Arc<
+    dyn Fn(Request, Arc<dyn Output>, Holding) -> Pin<Box<dyn Future<Output = Finish> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// How long a client has to send its request once connected.
+const REQUEST_WAIT: Duration = Duration::from_secs(10);
+
+/// The commands being carried out for clients, by connection, with the run each drives once
+/// known.
+#[derive(Default)]
+struct Book {
+    next: u64,
+    serving: BTreeMap<u64, Option<String>>,
+    /// Set once the holder takes no new command (it is about to exit).
+    closing: bool,
+}
+
+struct Shared {
+    holding: Holding,
+    executor: Executor,
+    book: Mutex<Book>,
+    changed: Notify,
+}
+
+impl Shared {
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        // The book is a plain map: a panic elsewhere cannot leave it half-updated.
+        self.book.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A process holding the state directory, serving its control socket.
+pub struct Holder {
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+    signals: Option<JoinHandle<()>>,
+    bound: Option<std::fs::Metadata>,
+}
+
+impl Holder {
+    /// Serves the control socket of `holding`'s state directory, carrying commands out with
+    /// `executor`; `stop` is the sender of `holding.stopping`, flipped when this process gets
+    /// SIGINT or SIGTERM. A socket that cannot be served is said on `output` (other commands
+    /// then wait for this process, as before) and the holder goes on without it.
+    pub fn start(
+        holding: Holding,
+        stop: watch::Sender<bool>,
+        executor: Executor,
+        output: &dyn Output,
+    ) -> Holder {
+        let shared = Arc::new(Shared {
+            holding,
+            executor,
+            book: Mutex::new(Book::default()),
+            changed: Notify::new(),
+        });
+        let signals = tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            tokio::select! {
+                _ = int.recv() => {},
+                _ = term.recv() => {},
+            }
+            let _ = stop.send(true);
+        });
+        let state_dir = shared.holding.state_dir.path().to_path_buf();
+        let (accept, bound) = match socket::bind(&state_dir) {
+            Ok(listener) => {
+                let bound = std::fs::symlink_metadata(socket::socket_path(&state_dir)).ok();
+                (
+                    Some(tokio::spawn(accept_loop(listener, shared.clone()))),
+                    bound,
+                )
+            }
+            Err(e) => {
+                output.err(&crate::terminal::safe(&format!(
+                    "warning: {e}; other engine commands wait for this process instead"
+                )));
+                (None, None)
+            }
+        };
+        Holder {
+            shared,
+            accept,
+            signals: Some(signals),
+            bound,
+        }
+    }
+
+    /// The runs submitted commands drive here now.
+    pub fn submitted_runs(&self) -> Vec<String> {
+        self.shared
+            .book()
+            .serving
+            .values()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until no submitted command is being carried out, then stops taking new ones
+    /// (clients that come now are told to try again: they reach the next holder, or hold the
+    /// state directory themselves once this process exits). Says on `output` what it waits
+    /// for.
+    pub async fn finish(mut self, output: &dyn Output) {
+        let mut said = false;
+        loop {
+            let changed = self.shared.changed.notified();
+            {
+                let mut book = self.shared.book();
+                if book.serving.is_empty() {
+                    book.closing = true;
+                    break;
+                }
+                if !said {
+                    said = true;
+                    let runs: Vec<&str> = book
+                        .serving
+                        .values()
+                        .flatten()
+                        .map(String::as_str)
+                        .collect();
+                    output.err(&format!(
+                        "note: {} command{} submitted from other terminals still run{} here{}; \
+                         this process exits when they end (Ctrl-C stops their runs, and each \
+                         terminal takes its run over)",
+                        book.serving.len(),
+                        if book.serving.len() == 1 { "" } else { "s" },
+                        if book.serving.len() == 1 { "s" } else { "" },
+                        if runs.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (run {})", runs.join(", "))
+                        }
+                    ));
+                }
+            }
+            changed.await;
+        }
+        self.stop_serving();
+    }
+
+    fn stop_serving(&mut self) {
+        if let Some(accept) = self.accept.take() {
+            accept.abort();
+        }
+        if let Some(signals) = self.signals.take() {
+            signals.abort();
+        }
+        if let Some(bound) = self.bound.take() {
+            socket::remove(self.shared.holding.state_dir.path(), &bound);
+        }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        self.stop_serving();
+    }
+}
+
+async fn accept_loop(listener: UnixListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors and the like: try again shortly rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        if !socket::same_user(&stream) {
+            tracing::warn!("a process of another user reached the control socket; refused");
+            continue;
+        }
+        tokio::spawn(serve(stream, shared.clone()));
+    }
+}
+
+/// One client: its request, then the command's output until its end.
+async fn serve(stream: UnixStream, shared: Arc<Shared>) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    let envelope: Envelope = match tokio::time::timeout(
+        REQUEST_WAIT,
+        protocol::read_frame(&mut reader, protocol::MAX_REQUEST_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(Some(envelope))) => envelope,
+        Ok(Err(e)) => {
+            let why = format!("the request could not be read: {e}");
+            let _ = protocol::write_frame(&mut write, &Reply::Refused { why }).await;
+            return;
+        }
+        Ok(Ok(None)) | Err(_) => return,
+    };
+    if envelope.version != protocol::VERSION {
+        let why = format!(
+            "the engine process holding the state directory speaks control protocol {}, this \
+             one {}: they are different builds of engine",
+            protocol::VERSION,
+            envelope.version
+        );
+        let _ = protocol::write_frame(&mut write, &Reply::Refused { why }).await;
+        return;
+    }
+    let registered = {
+        let mut book = shared.book();
+        if book.closing {
+            None
+        } else {
+            book.next += 1;
+            let id = book.next;
+            book.serving.insert(id, None);
+            Some(id)
+        }
+    };
+    let Some(id) = registered else {
+        let _ = protocol::write_frame(&mut write, &Reply::Closing).await;
+        return;
+    };
+    let (sender, mut frames) = mpsc::unbounded_channel();
+    let _ = sender.send(Reply::Accepted {
+        pid: std::process::id(),
+    });
+    // The client may go away (Ctrl-C detaches it): the command goes on, its output is dropped.
+    let writer = tokio::spawn(async move {
+        let mut connected = true;
+        while let Some(frame) = frames.recv().await {
+            if connected && protocol::write_frame(&mut write, &frame).await.is_err() {
+                connected = false;
+            }
+        }
+    });
+    let output: Arc<dyn Output> = Arc::new(ClientStreams {
+        sender: sender.clone(),
+        colour: envelope.colour,
+        shared: shared.clone(),
+        id,
+    });
+    let finish = (shared.executor)(envelope.request, output, shared.holding.clone()).await;
+    let last = match finish {
+        Finish::Exit(code) => Reply::Exit { code },
+        Finish::HandBack(run_id) => Reply::HandBack { run_id },
+        Finish::Failed {
+            report,
+            code,
+            document,
+        } => Reply::Failed {
+            report,
+            code,
+            document,
+        },
+    };
+    let _ = sender.send(last);
+    drop(sender);
+    let _ = writer.await;
+    shared.book().serving.remove(&id);
+    shared.changed.notify_waiters();
+}
+
+/// A client's stdout and stderr, as frames on its connection.
+struct ClientStreams {
+    sender: mpsc::UnboundedSender<Reply>,
+    colour: bool,
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Output for ClientStreams {
+    fn out(&self, line: &str) {
+        let _ = self.sender.send(Reply::Out { line: line.into() });
+    }
+
+    fn err(&self, line: &str) {
+        let _ = self.sender.send(Reply::Err { line: line.into() });
+    }
+
+    fn err_colour(&self) -> bool {
+        self.colour
+    }
+
+    fn run_id(&self, run_id: &str) {
+        if let Some(slot) = self.shared.book().serving.get_mut(&self.id) {
+            *slot = Some(run_id.to_string());
+        }
+        let _ = self.sender.send(Reply::Run {
+            run_id: run_id.into(),
+        });
+    }
+}

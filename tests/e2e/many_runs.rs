@@ -1,0 +1,247 @@
+//! End-to-end: many runs per repository. The engine process holding the state directory serves
+//! a control socket; an `engine run` from another terminal goes on in it, streaming its output
+//! and exit code back; a run submitted there survives a kill -9 of the holder (its terminal
+//! takes it over); Ctrl-C in a submitting terminal detaches; the holder waits for submitted
+//! runs before it exits; `concurrency:` groups take turns; the socket refuses what is not a
+//! request.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+
+use crate::support::{Handshake, Spawned, TestRepo, assert_no_process_under, wait_until};
+
+/// A run that builds and then waits for a human.
+const GATED: &str = r#"
+name: gated
+stages:
+  build:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo build'"] }
+    permissions: { workspace: read, exec: [sh] }
+  ship:
+    uses: builtin:approval
+    needs: [build]
+"#;
+
+/// A workflow whose one stage announces `name` through `hold` and waits for its go; with
+/// `concurrency`, that line is added.
+fn held(hold: &Handshake, name: &str, concurrency: &str) -> String {
+    format!(
+        r#"
+name: held-{name}
+{concurrency}
+stages:
+  work:
+    uses: builtin:gate
+    with: {{ commands: ["sh -c '{wait}'"] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    {grant}
+"#,
+        wait = hold.announce_and_wait(name),
+        grant = hold.grant(),
+    )
+}
+
+/// Starts `engine run workflow.yaml` of [`GATED`] and waits until its approval waits: this
+/// process holds the state directory. Returns it and its run id.
+#[track_caller]
+fn holder_waiting_for_approval(repo: &TestRepo) -> (Spawned, String) {
+    repo.workflow(GATED);
+    let mut holder = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Ship it")
+        .spawn();
+    let run_id = holder.read_run_id();
+    holder.wait_for_stderr("reject:");
+    assert!(
+        repo.path().join(".engine/control.sock").exists(),
+        "the holder serves no control socket"
+    );
+    (holder, run_id)
+}
+
+#[test]
+fn two_terminals_run_at_once_while_a_third_waits_for_approval() {
+    let repo = TestRepo::new();
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let hold = Handshake::new();
+    repo.write("b.yaml", &held(&hold, "b", ""));
+    repo.write("c.yaml", &held(&hold, "c", ""));
+
+    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
+    let second_run = second.read_run_id();
+    let mut third = repo
+        .engine()
+        .args(["run", "c.yaml", "--json"])
+        .task("Third")
+        .spawn();
+    // Both stages run at the same time: each waits for the go until both announced.
+    second.wait_for_file(&hold.started_file("b"));
+    third.wait_for_file(&hold.started_file("c"));
+    // The second terminal sees its run's progress, streamed from the holder.
+    second.wait_for_stderr("▶ work (attempt 1)");
+    hold.release();
+
+    let (code, _) = second.wait();
+    assert_eq!(code, 0, "{}", second.seen_stderr());
+    insta::assert_snapshot!("submitted_run_output", repo.normalise(second.seen_stderr()));
+    // --json: one document on stdout, nothing on stderr, as if the run went on here.
+    let (code, _) = third.wait();
+    assert_eq!(code, 0, "{}", third.seen_stderr());
+    let stdout = third.rest_of_stdout();
+    let document: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not one JSON document ({e}):\n{stdout}"));
+    assert_eq!(document["status"], "succeeded");
+    assert_eq!(third.seen_stderr(), "");
+    let third_run = document["run_id"].as_str().unwrap_or_default().to_string();
+
+    // The first run still waits; its answer ends it and its process.
+    repo.run(&["approve", &gated_run]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+    for run in [&gated_run, &second_run, &third_run] {
+        assert_eq!(repo.report(run).status(), "succeeded");
+    }
+    // Two runs' worktrees never met: each had its own branch.
+    assert_ne!(
+        repo.report(&second_run).meta.branch,
+        repo.report(&third_run).meta.branch
+    );
+    assert!(!repo.path().join(".engine/control.sock").exists());
+    assert_no_process_under(repo.path());
+}
+
+#[test]
+fn a_run_submitted_to_a_holder_killed_with_sigkill_is_taken_over_by_its_terminal() {
+    let repo = TestRepo::new();
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let hold = Handshake::new();
+    repo.write("b.yaml", &held(&hold, "b", ""));
+    let mut submitted = repo
+        .engine()
+        .args(["run", "b.yaml"])
+        .task("Survive")
+        .spawn();
+    let run_id = submitted.read_run_id();
+    submitted.wait_for_file(&hold.started_file("b"));
+
+    // The machine's other terminal dies; the submitting terminal takes its run over.
+    hold.forget("b");
+    holder.kill9();
+    submitted.wait_for_stderr(&format!("stopped driving run {run_id}"));
+    submitted.wait_for_file(&hold.started_file("b"));
+    hold.release();
+    let (code, _) = submitted.wait();
+    assert_eq!(code, 0, "{}", submitted.seen_stderr());
+    let report = repo.report(&run_id);
+    assert_eq!(report.status(), "succeeded");
+    assert_eq!(report.outcomes()["work"], ["interrupted", "succeeded"]);
+    // The holder's own run is where the kill left it, resumable.
+    assert_eq!(repo.report(&gated_run).status(), "running");
+    repo.run(&["approve", &gated_run]).succeeds();
+    repo.run(&["resume", &gated_run]).succeeds();
+    assert_no_process_under(repo.path());
+}
+
+#[test]
+fn ctrl_c_detaches_a_submitting_terminal_and_the_holder_waits_for_the_run() {
+    let repo = TestRepo::new();
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let hold = Handshake::new();
+    repo.write("b.yaml", &held(&hold, "b", ""));
+    let mut submitted = repo.engine().args(["run", "b.yaml"]).task("Detach").spawn();
+    let run_id = submitted.read_run_id();
+    submitted.wait_for_file(&hold.started_file("b"));
+
+    crate::support::process::signal(submitted.pid(), libc::SIGINT);
+    let (code, _) = submitted.wait();
+    assert_eq!(code, 4, "{}", submitted.seen_stderr());
+    assert_eq!(
+        repo.normalise(submitted.seen_stderr().lines().last().unwrap_or_default())
+            .replace(&holder.pid().to_string(), "[PID]"),
+        "detached: run [RUN-1] goes on in engine process [PID]; follow it with `engine logs -f \
+         [RUN-1]`, stop it with `engine cancel [RUN-1]`"
+    );
+
+    // The holder's own run ends; the process stays for the submitted run.
+    repo.run(&["approve", &gated_run]).succeeds();
+    holder.wait_for_stderr(&format!(
+        "note: 1 command submitted from other terminals still runs here (run {run_id})"
+    ));
+    hold.release();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+    assert_eq!(repo.report(&run_id).status(), "succeeded");
+    assert_eq!(repo.report(&gated_run).status(), "succeeded");
+}
+
+#[test]
+fn runs_of_one_concurrency_group_take_turns() {
+    let repo = TestRepo::new();
+    let hold = Handshake::new();
+    let lane = "concurrency: { group: lane, limit: 1 }";
+    repo.write("a.yaml", &held(&hold, "a", lane));
+    repo.write("b.yaml", &held(&hold, "b", lane));
+    let mut first = repo.engine().args(["run", "a.yaml"]).task("First").spawn();
+    let first_run = first.read_run_id();
+    first.wait_for_file(&hold.started_file("a"));
+
+    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
+    let second_run = second.read_run_id();
+    second.wait_for_stderr(&format!(
+        "run {second_run} waits for a turn of concurrency group lane (1 run at once)"
+    ));
+    // It cannot start before the first run ends, which needs the go.
+    assert!(!hold.started_file("b").exists());
+    hold.release();
+    for engine in [&mut first, &mut second] {
+        let (code, _) = engine.wait();
+        assert_eq!(code, 0, "{}", engine.seen_stderr());
+    }
+    let ended = repo.report(&first_run).stage("work").history[0].ended_at_ms;
+    let started = repo.report(&second_run).stage("work").history[0].started_at_ms;
+    assert!(
+        ended.is_some_and(|ended| ended <= started),
+        "{ended:?} > {started}"
+    );
+}
+
+#[test]
+fn the_control_socket_is_owner_only_and_refuses_what_is_not_a_request() {
+    let repo = TestRepo::new();
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let socket = repo.path().join(".engine/control.sock");
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    for (request, refusal) in [
+        ("garbage\n", "the request could not be read"),
+        (
+            "{\"version\":999,\"colour\":false,\"request\":{\"command\":\"resume\",\"run\":\"x\",\"json\":false}}\n",
+            "control protocol",
+        ),
+    ] {
+        let mut stream = UnixStream::connect(&socket).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        BufReader::new(&stream).read_line(&mut reply).unwrap();
+        assert!(
+            reply.contains("\"refused\"") && reply.contains(refusal),
+            "{reply}"
+        );
+    }
+    // A client that connects and goes away without a word changes nothing.
+    drop(UnixStream::connect(&socket).unwrap());
+
+    // The holder is unharmed: a resume of its own run is refused (it drives it), and its
+    // run still takes an answer.
+    repo.run(&["resume", &gated_run])
+        .exits(2)
+        .stderr_has("is being driven by engine process");
+    repo.run(&["approve", &gated_run]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+    wait_until("the socket to be removed", || !socket.exists());
+}
