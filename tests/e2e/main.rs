@@ -38,6 +38,7 @@ mod parallel_git;
 mod pipeline;
 mod readonly;
 mod readonly_backends;
+mod retry_failed_task;
 mod retry_pause;
 mod review;
 mod run_history;

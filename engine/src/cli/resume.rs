@@ -114,6 +114,7 @@ pub(super) fn lifecycle_for(
         source,
         base: None,
         labels: Vec::new(),
+        retry_failed: false,
         clock: holding.clock.clone(),
         reporter: reporter.clone(),
     });

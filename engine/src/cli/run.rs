@@ -56,6 +56,11 @@ pub struct RunArgs {
     /// other tasks would not; run nothing.
     #[arg(long, conflicts_with_all = ["task", "task_file"])]
     pub dry_run: bool,
+    /// Start a task whose last run failed over in a new run (default: that run goes on from
+    /// the stage that failed, keeping what succeeded before it, when the workflow is
+    /// unchanged).
+    #[arg(long, conflicts_with = "task_file")]
+    pub fresh: bool,
     /// Start no new run after this time: a local clock time (`18:30`), a duration from now
     /// (`2h`, `90m`) or an RFC 3339 time.
     #[arg(long, value_name = "TIME")]
@@ -119,6 +124,7 @@ pub(super) async fn execute(
         base: args.base,
         json: args.json,
         until: args.until,
+        fresh: args.fresh,
     };
     // Refused here rather than by the process that would run it.
     task_from(&submission)?;
@@ -165,6 +171,7 @@ pub(super) async fn run_one(
         source: source.filter(|_| submission.task_text.is_none()),
         base: submission.base.clone(),
         labels: submission.labels.clone(),
+        retry_failed: !submission.fresh,
         clock,
         reporter: reporter.clone(),
     });

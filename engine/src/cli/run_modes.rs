@@ -60,13 +60,14 @@ pub(super) async fn execute(
             watch: None,
             limits,
             human: !args.json,
-            // The holding process\'s, set once it holds the state directory.
+            // The holding process's, set once it holds the state directory.
             lanes: Arc::default(),
             slots: Arc::default(),
         },
         base: args.base.clone(),
         labels: args.labels.clone(),
         json: args.json,
+        fresh: args.fresh,
     };
     session.run(project, host, prepared, source).await
 }
@@ -103,6 +104,8 @@ pub(super) struct Session {
     pub labels: Vec<String>,
     /// Print the JSON summary on stdout instead of the human one on stderr.
     pub json: bool,
+    /// `--fresh`: failed tasks start over instead of going on from their failed stage.
+    pub fresh: bool,
 }
 
 impl Session {
@@ -146,6 +149,7 @@ impl Session {
             source: Some(source),
             base,
             labels: self.labels,
+            retry_failed: !self.fresh,
             clock,
             reporter,
         }));

@@ -37,6 +37,11 @@ pub struct WatchArgs {
     /// Print only a JSON summary of the session on stdout when it ends.
     #[arg(long)]
     pub json: bool,
+    /// Start a task whose last run failed over in a new run (default: that run goes on from
+    /// the stage that failed, keeping what succeeded before it, when the workflow is
+    /// unchanged).
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
@@ -68,13 +73,14 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
             watch: Some(every),
             limits,
             human: !args.json,
-            // The holding process\'s, set once it holds the state directory.
+            // The holding process's, set once it holds the state directory.
             lanes: Arc::default(),
             slots: Arc::default(),
         },
         base: args.base,
         labels: args.labels,
         json: args.json,
+        fresh: args.fresh,
     };
     session.run(project, host, prepared, source).await
 }

@@ -79,6 +79,9 @@ pub struct Submission {
     pub json: bool,
     /// `--until`.
     pub until: Option<String>,
+    /// `--fresh`.
+    #[serde(default)]
+    pub fresh: bool,
 }
 
 /// One frame from the holder.

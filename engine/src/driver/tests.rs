@@ -69,6 +69,7 @@ impl Scene {
             source: None,
             base: None,
             labels: Vec::new(),
+            retry_failed: true,
             clock,
             reporter: Arc::new(Quiet),
         }))

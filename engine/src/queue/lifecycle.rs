@@ -26,7 +26,7 @@ use engine_tasks::Known;
 use tokio::sync::{Mutex, watch};
 
 use super::driving::{self, Driving};
-use super::slots::{Slots, Turn};
+use super::slots::Slots;
 use super::start::{
     abandon_run, add_run_worktree, remove_ended_worktrees, resumable, run_branch_name,
 };
@@ -58,6 +58,10 @@ pub struct LifecycleSetup {
     pub base: Option<String>,
     /// `--label`s added to every source task's own.
     pub labels: Vec<String>,
+    /// A task of the source whose last run failed is retried from its failed stage (that run
+    /// goes on, keeping what succeeded before it) when the workflow did not change since;
+    /// `false` (`--fresh`) starts such a task over in a new run.
+    pub retry_failed: bool,
     /// Where the runs' times come from.
     pub clock: Arc<dyn Clock>,
     /// Who hears about what happens outside any run's stages (write-backs, repairs,
@@ -249,9 +253,33 @@ impl Lifecycle {
         }
     }
 
-    /// Begins a new run for a task of the source.
+    /// Begins a run for a task of the source: its failed last run again from the failed stage
+    /// (see [`LifecycleSetup::retry_failed`]), else a new run.
     async fn begin_for(&self, task: &engine_tasks::Task) -> Result<Begun, EngineError> {
         let source = self.source()?;
+        if self.setup.retry_failed
+            && let Some(failed) =
+                super::failed_task::failed_last_run(&self.store().list()?, source.label(), &task.id)
+        {
+            let reporter = self.setup.reporter.as_ref();
+            let run_id = &failed.meta.run_id;
+            if failed.meta.workflow_source == self.setup.prepared.loaded.source {
+                match self.retry_failed(source, task, run_id).await? {
+                    Ok(begun) => return Ok(begun),
+                    Err(why) => reporter.message(&format!(
+                        "task {}: its last run {run_id} failed and cannot be retried ({why}): a \
+                         new run starts from the first stage",
+                        crate::terminal::safe(&task.id)
+                    )),
+                }
+            } else {
+                reporter.message(&format!(
+                    "task {}: its last run {run_id} failed, and the workflow changed since: a \
+                     new run starts from the first stage",
+                    crate::terminal::safe(&task.id)
+                ));
+            }
+        }
         let mut run_task = task.to_run_task();
         run_task.labels.extend(self.setup.labels.iter().cloned());
         let link = TaskLink {
@@ -341,7 +369,9 @@ impl Lifecycle {
         // Held while the run is driven.
         let _turn = match (&options.slots, &prepared.loaded.concurrency) {
             (Some(slots), Some(concurrency)) => {
-                take_turn(slots, concurrency, &started.meta.run_id, &*options.reporter).await
+                slots
+                    .take_turn(concurrency, &started.meta.run_id, &*options.reporter)
+                    .await
             }
             _ => None,
         };
@@ -410,7 +440,7 @@ impl Lifecycle {
             })
     }
 
-    async fn claim(
+    pub(super) async fn claim(
         &self,
         source: &TaskSource,
         task_id: &str,
@@ -474,26 +504,5 @@ impl Lifecycle {
             }),
             driving: Some(driving),
         }))
-    }
-}
-
-/// Waits for run `run_id`'s turn in its workflow's concurrency group, saying so when it has to
-/// wait.
-async fn take_turn(
-    slots: &Slots,
-    concurrency: &engine_workflow::Concurrency,
-    run_id: &str,
-    reporter: &dyn Reporter,
-) -> Option<Turn> {
-    match slots.try_turn(concurrency) {
-        Ok(turn) => Some(turn),
-        Err(limit) => {
-            reporter.message(&format!(
-                "run {run_id} waits for a turn of concurrency group {} ({limit} run{} at once)",
-                crate::terminal::safe(&concurrency.group),
-                if limit == 1 { "" } else { "s" }
-            ));
-            slots.turn(concurrency).await
-        }
     }
 }

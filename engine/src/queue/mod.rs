@@ -8,6 +8,7 @@
 
 mod coordinator;
 pub mod driving;
+mod failed_task;
 mod known;
 mod lifecycle;
 mod limits;

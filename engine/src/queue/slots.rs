@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use engine_workflow::Concurrency;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::report::Reporter;
+
 /// The groups of one engine process, created on first use with the limit of the first
 /// workflow that names them.
 #[derive(Debug, Default)]
@@ -54,6 +56,27 @@ impl Slots {
             .await
             .ok()
             .map(|permit| Turn { _permit: permit })
+    }
+
+    /// Waits for run `run_id`'s turn in its workflow's concurrency group, saying so when it
+    /// has to wait.
+    pub async fn take_turn(
+        &self,
+        concurrency: &Concurrency,
+        run_id: &str,
+        reporter: &dyn Reporter,
+    ) -> Option<Turn> {
+        match self.try_turn(concurrency) {
+            Ok(turn) => Some(turn),
+            Err(limit) => {
+                reporter.message(&format!(
+                    "run {run_id} waits for a turn of concurrency group {} ({limit} run{} at once)",
+                    crate::terminal::safe(&concurrency.group),
+                    if limit == 1 { "" } else { "s" }
+                ));
+                self.turn(concurrency).await
+            }
+        }
     }
 }
 
