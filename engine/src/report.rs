@@ -85,11 +85,20 @@ impl Human {
     /// Progress to `output`'s stderr (the submitting terminal of a run submitted to this
     /// process; see [`crate::control`]), showing stage log lines at info and above.
     pub fn to_output(output: std::sync::Arc<dyn crate::output::Output>) -> Self {
+        Human::to_output_prefixed(output, "")
+    }
+
+    /// Progress to `output`'s stderr with `prefix` before every line, so the lines of runs
+    /// going on at the same time can be told apart.
+    pub fn to_output_prefixed(
+        output: std::sync::Arc<dyn crate::output::Output>,
+        prefix: &str,
+    ) -> Self {
         Human {
             colour: output.err_colour(),
             out: Mutex::new(Box::new(crate::output::ErrLines::new(output))),
             min_level: LogLevel::Info,
-            prefix: String::new(),
+            prefix: prefix.to_string(),
         }
     }
 

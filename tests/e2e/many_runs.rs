@@ -245,3 +245,129 @@ fn the_control_socket_is_owner_only_and_refuses_what_is_not_a_request() {
     assert_eq!(code, 0, "{}", holder.seen_stderr());
     wait_until("the socket to be removed", || !socket.exists());
 }
+
+/// A workflow over spec/tasks.md whose one stage waits for `hold`'s go (announcing the task
+/// id), writing statuses back.
+fn queue_held(hold: &Handshake) -> String {
+    format!(
+        r#"
+name: queue
+tasks: {{ source: tasks-md, path: spec/tasks.md, permissions: {{ workspace: write }} }}
+stages:
+  work:
+    uses: builtin:gate
+    with: {{ commands: ["sh -c '{wait}'"] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    {grant}
+"#,
+        wait = hold.announce_and_wait("{{ task.id }}"),
+        grant = hold.grant(),
+    )
+}
+
+#[test]
+fn a_session_submitted_to_the_holder_works_through_the_tasks_and_ctrl_c_stops_it() {
+    let repo = TestRepo::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n### TASK-1: One\nP1 | TODO\n\n### TASK-2: Two\nP1 | TODO\n",
+    )
+    .commit_all("tasks");
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let hold = Handshake::new();
+    repo.write("queue.yaml", &queue_held(&hold));
+
+    // `--all` from another terminal: the session runs in the holder, its lines stream here.
+    let mut session = repo.engine().args(["run", "queue.yaml", "--all"]).spawn();
+    session.wait_for_file(&hold.started_file("TASK-1"));
+    session.wait_for_stderr("[TASK-1] ▶ work (attempt 1)");
+    // Ctrl-C here stops the session's run at its last stored transition, as it would locally.
+    crate::support::process::signal(session.pid(), libc::SIGINT);
+    let (code, _) = session.wait();
+    assert_eq!(code, 4, "{}", session.seen_stderr());
+    assert!(
+        session.seen_stderr().contains("interrupted"),
+        "{}",
+        session.seen_stderr()
+    );
+    // The holder is unaffected: its run still waits for its answer.
+    assert_eq!(repo.report(&gated_run).status(), "running");
+
+    // The same command again resumes the interrupted run first, then the next task.
+    hold.release();
+    let again = repo.run(&["run", "queue.yaml", "--all"]);
+    again.succeeds();
+    again
+        .stderr_has("TASK-1 starts")
+        .stderr_has("TASK-2 starts");
+    let tasks = repo.read("spec/tasks.md");
+    assert_eq!(tasks.matches("P1 | DONE").count(), 2, "{tasks}");
+    // Two runs in all: the interrupted one went on.
+    let queue_runs = repo
+        .runs()
+        .iter()
+        .filter(|run| run["workflow"] == "queue")
+        .count();
+    assert_eq!(queue_runs, 2, "{:#?}", repo.runs());
+
+    repo.run(&["approve", &gated_run]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+}
+
+#[test]
+fn ctrl_c_in_the_holder_hands_a_run_waiting_for_its_turn_back_to_its_terminal() {
+    let repo = TestRepo::new();
+    let hold = Handshake::new();
+    let lane = "concurrency: { group: lane, limit: 1 }";
+    repo.write("a.yaml", &held(&hold, "a", lane));
+    repo.write("b.yaml", &held(&hold, "b", lane));
+    let mut first = repo.engine().args(["run", "a.yaml"]).task("First").spawn();
+    let first_run = first.read_run_id();
+    first.wait_for_file(&hold.started_file("a"));
+    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
+    let second_run = second.read_run_id();
+    second.wait_for_stderr("waits for a turn of concurrency group lane");
+
+    // The holder's terminal stops: its run stops, and the waiting run goes back to its own
+    // terminal, which holds the state directory next and runs it.
+    crate::support::process::signal(first.pid(), libc::SIGINT);
+    let (code, _) = first.wait();
+    assert_eq!(code, 4, "{}", first.seen_stderr());
+    second.wait_for_stderr(&format!("stopped driving run {second_run}"));
+    second.wait_for_file(&hold.started_file("b"));
+    hold.release();
+    let (code, _) = second.wait();
+    assert_eq!(code, 0, "{}", second.seen_stderr());
+    assert_eq!(repo.report(&second_run).status(), "succeeded");
+    assert_eq!(repo.report(&first_run).status(), "running");
+    repo.run(&["resume", &first_run]).succeeds();
+}
+
+#[test]
+fn stages_cannot_reach_the_control_socket() {
+    let repo = TestRepo::new();
+    // The state directory is hidden from every confined process, its socket with it: a stage
+    // (or an agent) cannot submit runs with permissions of its own choosing.
+    let socket = repo.path().join(".engine/control.sock");
+    repo.workflow(&format!(
+        r#"
+name: probe
+stages:
+  probe:
+    uses: builtin:gate
+    with: {{ commands: ["sh -c 'test ! -e {} && test ! -e ../../control.sock'"] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+"#,
+        socket.display()
+    ));
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Probe")
+        .spawn();
+    let run_id = engine.read_run_id();
+    let (code, _) = engine.wait();
+    assert_eq!(code, 0, "{}", engine.seen_stderr());
+    assert_eq!(repo.report(&run_id).outcomes()["probe"], ["succeeded"]);
+}

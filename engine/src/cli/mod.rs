@@ -20,6 +20,7 @@ mod run;
 mod run_modes;
 mod runs;
 mod schema;
+mod session;
 mod show;
 pub(crate) mod streams;
 mod tasks;

@@ -11,7 +11,7 @@ use engine_core::Task;
 use sha2::{Digest, Sha256};
 
 use super::drive::{drive_and_report, progress};
-use crate::control::{Finish, Holding, Request, Submission};
+use crate::control::{Finish, Holding, Request, SessionSubmission, Submission};
 use crate::output::Output;
 use crate::project::{PreparedWorkflow, Project, host};
 use crate::queue::{self, Begun, Lifecycle, LifecycleSetup, Pick, RunRequest, TaskSource};
@@ -90,18 +90,33 @@ pub(super) async fn execute(
     let workflow_file = absolute(args.workflow())?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
     check_base(&project.repo, args.base.as_deref(), &loaded)?;
-    if args.all || args.dry_run {
+    if args.dry_run {
         let host = host()?;
         let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
         let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
-        // Boxed: the run modes' future is tens of kilobytes.
-        return Box::pin(super::run_modes::execute(
-            args,
-            project,
+        return super::run_modes::dry_run_command(args, project, prepared, source).await;
+    }
+    if args.all {
+        let holder = format!(
+            "engine run --all {} (pid {})",
+            args.workflow().display(),
+            std::process::id()
+        );
+        let session = SessionSubmission {
+            workflow: args.workflow().to_path_buf(),
             workflow_file,
-            host,
-            prepared,
-            source,
+            watch_ms: None,
+            parallel: args.parallel,
+            until: args.until,
+            base: args.base,
+            labels: args.labels,
+            json: args.json,
+            fresh: args.fresh,
+        };
+        return Box::pin(super::hold::execute(
+            &project,
+            Request::Session(session),
+            &holder,
         ))
         .await;
     }

@@ -1,25 +1,15 @@
-//! `engine run FILE --all [--parallel N]`, `engine run FILE --dry-run` and the session shared
-//! with `engine watch FILE`: the run modes that work through the workflow's task source (see
-//! [`crate::queue`]).
+//! `engine run FILE --dry-run`, and what the run modes that work through the workflow's task
+//! source share (`--all` and `watch` sessions are in [`super::session`]; see [`crate::queue`]).
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use engine_runtime::Host;
-use engine_store::{StateDir, Store, read_mirrors};
+use engine_store::{Store, read_mirrors};
 use engine_tasks::schedule;
 
 use super::readonly::{self, RunSource};
 use super::run::RunArgs;
-use crate::control::{Holder, Holding};
-use crate::output::ProcessStreams;
 use crate::project::{PreparedWorkflow, Project};
-use crate::queue::{
-    self, Lifecycle, LifecycleSetup, Limits, QueueOptions, TaskSource, dry_run_json, dry_run_text,
-    known_from_runs,
-};
-use crate::report::{Human, Quiet, Reporter};
+use crate::queue::{Limits, TaskSource, dry_run_json, dry_run_text, known_from_runs};
 use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
 
@@ -32,44 +22,17 @@ pub(super) fn limits(
     Limits::new(until, prepared, now_ms)
 }
 
-/// `engine run --all` / `--dry-run`.
-pub(super) async fn execute(
+/// `engine run --dry-run`.
+pub(super) async fn dry_run_command(
     args: RunArgs,
     project: Project,
-    workflow_file: PathBuf,
-    host: Arc<Host>,
     prepared: PreparedWorkflow,
     source: Option<TaskSource>,
 ) -> Result<u8, EngineError> {
-    let source = needs_source(
-        source,
-        args.workflow(),
-        if args.all { "--all" } else { "--dry-run" },
-    )?;
+    let source = needs_source(source, args.workflow(), "--dry-run")?;
     let parallel = usize::from(args.parallel);
     let limits = limits(args.until.as_deref(), &prepared, SystemClock.now_ms())?;
-    if args.dry_run {
-        return dry_run(&args, &project, &prepared, &source, &limits, parallel).await;
-    }
-    let session = Session {
-        workflow: args.workflow().to_path_buf(),
-        workflow_file,
-        command: "engine run --all",
-        options: QueueOptions {
-            parallel,
-            watch: None,
-            limits,
-            human: !args.json,
-            // The holding process's, set once it holds the state directory.
-            lanes: Arc::default(),
-            slots: Arc::default(),
-        },
-        base: args.base.clone(),
-        labels: args.labels.clone(),
-        json: args.json,
-        fresh: args.fresh,
-    };
-    session.run(project, host, prepared, source).await
+    dry_run(&args, &project, &prepared, &source, &limits, parallel).await
 }
 
 /// Refuses a run mode without a task source.
@@ -86,87 +49,6 @@ pub(super) fn needs_source(
             workflow.display()
         ))
     })
-}
-
-/// An `--all` or `watch` session.
-pub(super) struct Session {
-    /// The workflow as given.
-    pub workflow: PathBuf,
-    /// Its absolute path.
-    pub workflow_file: PathBuf,
-    /// `engine run --all` or `engine watch`, for the lock file.
-    pub command: &'static str,
-    /// How it goes.
-    pub options: QueueOptions,
-    /// `--base`.
-    pub base: Option<String>,
-    /// `--label`s added to every task.
-    pub labels: Vec<String>,
-    /// Print the JSON summary on stdout instead of the human one on stderr.
-    pub json: bool,
-    /// `--fresh`: failed tasks start over instead of going on from their failed stage.
-    pub fresh: bool,
-}
-
-impl Session {
-    /// Holds the state directory, works through the queue and reports; returns the exit code.
-    pub(super) async fn run(
-        self,
-        project: Project,
-        host: Arc<Host>,
-        prepared: PreparedWorkflow,
-        source: TaskSource,
-    ) -> Result<u8, EngineError> {
-        let holder = format!(
-            "{} {} (pid {})",
-            self.command,
-            self.workflow.display(),
-            std::process::id()
-        );
-        let state_dir = StateDir::open_locked(&project.state_dir, &holder)?;
-        let clock: Arc<dyn crate::time::Clock> = Arc::new(SystemClock);
-        let (holding, stop) =
-            Holding::new(project.repo.clone(), state_dir, host.clone(), clock.clone());
-        // Other terminals' `engine run` go on in this process, beside the session's runs.
-        let output = ProcessStreams;
-        let serving = Holder::start(holding.clone(), stop, super::hold::executor(), &output);
-        // The base branch is found once for the session (every run starts from its tip).
-        let mut base = self.base;
-        if base.is_none() && prepared.loaded.git.base.is_none() {
-            base = Some(project.repo.default_base_branch()?);
-        }
-        let reporter: Arc<dyn Reporter> = if self.json {
-            Arc::new(Quiet)
-        } else {
-            Arc::new(Human::stderr())
-        };
-        let lifecycle = Arc::new(Lifecycle::new(LifecycleSetup {
-            repo: project.repo,
-            state_dir: holding.state_dir.clone(),
-            host,
-            prepared: Arc::new(prepared),
-            workflow_file: self.workflow_file,
-            source: Some(source),
-            base,
-            labels: self.labels,
-            retry_failed: !self.fresh,
-            clock,
-            reporter,
-        }));
-        let mut options = self.options;
-        options.lanes = holding.lanes.clone();
-        options.slots = holding.slots.clone();
-        let outcome = queue::run_queue(&lifecycle, &options).await;
-        serving.finish(&output).await;
-        if self.json {
-            super::print_json(&outcome.to_json())?;
-        } else {
-            for line in outcome.lines() {
-                eprintln!("{}", crate::terminal::safe(&line));
-            }
-        }
-        Ok(outcome.exit_code(options.watch.is_some()))
-    }
 }
 
 /// `--dry-run`: what would run, in which order, and why the rest would not. Reads the state

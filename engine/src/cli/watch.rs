@@ -2,15 +2,13 @@
 //! and runs tasks as they become ready, until SIGINT/SIGTERM (or `--until`) stops it.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::Args;
 
-use super::run_modes::{Session, interval, limits, needs_source};
+use super::run_modes::interval;
 use crate::EngineError;
-use crate::project::{PreparedWorkflow, Project, host};
-use crate::queue::{QueueOptions, TaskSource};
-use crate::time::{Clock, SystemClock};
+use crate::control::{Request, SessionSubmission};
+use crate::project::Project;
 
 /// Arguments of `engine watch`.
 #[derive(Debug, Args)]
@@ -52,35 +50,26 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
         std::path::absolute(&workflow).map_err(|e| EngineError::io(&workflow, e))?;
     let loaded = engine_workflow::load_file(&workflow_file)?;
     super::run::check_base(&project.repo, args.base.as_deref(), &loaded)?;
-    let host = host()?;
-    let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
-    let source = TaskSource::of(&host, &prepared, project.repo.root().to_path_buf());
-    let source = needs_source(source, &workflow, "engine watch")?;
-    let limits = limits(args.until.as_deref(), &prepared, SystemClock.now_ms())?;
-    if !args.json {
-        eprintln!(
-            "watching {} every {} (Ctrl-C stops)",
-            source.describe(),
-            humantime::format_duration(every)
-        );
-    }
-    let session = Session {
+    let holder = format!(
+        "engine watch {} (pid {})",
+        workflow.display(),
+        std::process::id()
+    );
+    let session = SessionSubmission {
         workflow,
         workflow_file,
-        command: "engine watch",
-        options: QueueOptions {
-            parallel: usize::from(args.parallel),
-            watch: Some(every),
-            limits,
-            human: !args.json,
-            // The holding process's, set once it holds the state directory.
-            lanes: Arc::default(),
-            slots: Arc::default(),
-        },
+        watch_ms: Some(u64::try_from(every.as_millis()).unwrap_or(u64::MAX)),
+        parallel: args.parallel,
+        until: args.until,
         base: args.base,
         labels: args.labels,
         json: args.json,
         fresh: args.fresh,
     };
-    session.run(project, host, prepared, source).await
+    Box::pin(super::hold::execute(
+        &project,
+        Request::Session(session),
+        &holder,
+    ))
+    .await
 }

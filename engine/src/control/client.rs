@@ -87,13 +87,25 @@ pub enum Submitted {
     Refused(String),
 }
 
+/// What SIGINT/SIGTERM in the submitting terminal do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnInterrupt {
+    /// Detach: the command goes on in the holder (one run).
+    Detach,
+    /// Stop the command as it would stop here (a session: its runs stop at their last stored
+    /// transition and it reports), then end; a second signal detaches.
+    Stop,
+}
+
 /// Hands `envelope` to the holder at the other end of `stream` and prints the command's output
-/// on `output` until it ends. SIGINT/SIGTERM here detach (the command goes on there).
+/// on `output` until it ends; SIGINT/SIGTERM here do what `on_interrupt` says.
 pub async fn submit(
     stream: UnixStream,
     envelope: &Envelope,
     output: &dyn Output,
+    on_interrupt: OnInterrupt,
 ) -> Result<Submitted, EngineError> {
+    use tokio::io::AsyncWriteExt as _;
     use tokio::signal::unix::{SignalKind, signal};
     let socket_error =
         |e: protocol::FrameError| EngineError::Internal(format!("the control socket failed: {e}"));
@@ -105,11 +117,22 @@ pub async fn submit(
     let mut int = signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?;
     let (mut pid, mut run_id) = (None, None);
+    let mut stopping = false;
     loop {
-        let frame = tokio::select! {
-            frame = protocol::read_frame::<_, Reply>(&mut reader, protocol::MAX_REPLY_BYTES) => frame,
-            _ = int.recv() => return Ok(Submitted::Detached { run_id, pid }),
-            _ = term.recv() => return Ok(Submitted::Detached { run_id, pid }),
+        let interrupted = tokio::select! {
+            frame = protocol::read_frame::<_, Reply>(&mut reader, protocol::MAX_REPLY_BYTES) => Err(frame),
+            _ = int.recv() => Ok(()),
+            _ = term.recv() => Ok(()),
+        };
+        let frame = match interrupted {
+            Err(frame) => frame,
+            Ok(()) if on_interrupt == OnInterrupt::Stop && !stopping => {
+                // Closing this side tells the holder to stop the command.
+                stopping = true;
+                let _ = write.shutdown().await;
+                continue;
+            }
+            Ok(()) => return Ok(Submitted::Detached { run_id, pid }),
         };
         let reply = match frame {
             Ok(Some(reply)) => reply,

@@ -18,9 +18,15 @@ use super::{Finish, Holding, socket};
 use crate::output::Output;
 
 /// Carries out a command for a client: the CLI's own command code, printing to the client's
-/// streams.
+/// streams. The receiver turns `true` when the client stops listening (it closed its side: a
+/// session's terminal pressed Ctrl-C, or went away).
 pub type Executor = Arc<
-    dyn Fn(Request, Arc<dyn Output>, Holding) -> Pin<Box<dyn Future<Output = Finish> + Send>>
+    dyn Fn(
+            Request,
+            Arc<dyn Output>,
+            Holding,
+            watch::Receiver<bool>,
+        ) -> Pin<Box<dyn Future<Output = Finish> + Send>>
         + Send
         + Sync,
 >;
@@ -264,7 +270,18 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         shared: shared.clone(),
         id,
     });
-    let finish = (shared.executor)(envelope.request, output, shared.holding.clone()).await;
+    // The client says nothing more after its request: the end of its side means it stopped
+    // listening.
+    let (departed, departure) = watch::channel(false);
+    let listening = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt as _;
+        let mut scratch = [0_u8; 256];
+        while matches!(reader.read(&mut scratch).await, Ok(n) if n > 0) {}
+        let _ = departed.send(true);
+    });
+    let finish =
+        (shared.executor)(envelope.request, output, shared.holding.clone(), departure).await;
+    listening.abort();
     let last = match finish {
         Finish::Exit(code) => Reply::Exit { code },
         Finish::HandBack(run_id) => Reply::HandBack { run_id },

@@ -1,8 +1,9 @@
 //! Many runs per repository: the engine process that holds a state directory (`engine run`,
-//! `resume`, `retry`) also serves a control socket in it (`<state>/control.sock`, owner-only).
-//! Another `engine run`, `resume` or `retry` started meanwhile does not fail on the lock: it
-//! submits its command over the socket, the holder runs it beside its own, and the submitting
-//! terminal prints what the command prints and exits with its exit code, as if it ran there.
+//! `resume`, `retry`, `run --all`, `watch`) also serves a control socket in it
+//! (`<state>/control.sock`, owner-only). Another of those commands started meanwhile does not
+//! fail on the lock: it submits itself over the socket, the holder carries it out beside its
+//! own runs, and the submitting terminal prints what the command prints and exits with its exit
+//! code, as if it ran there.
 //!
 //! - [`protocol`]: the messages (one JSON line each);
 //! - [`socket`]: the socket file, its permissions and who may talk to it;
@@ -34,7 +35,7 @@ use crate::report::Reporter;
 use crate::time::Clock;
 
 pub use holder::{Executor, Holder};
-pub use protocol::{Envelope, Reply, Request, Submission};
+pub use protocol::{Envelope, Reply, Request, SessionSubmission, Submission};
 
 /// What the process holding a state directory shares with every run it drives, its own and
 /// the submitted ones.
@@ -79,13 +80,14 @@ impl Holding {
         (holding, stop)
     }
 
-    /// How a run of this process is driven: `submitted` runs stop when the holder stops (their
-    /// terminals take them over); the holder's own run handles SIGINT/SIGTERM itself.
+    /// How a run of this process is driven: every run stops when the holder stops (submitted
+    /// ones go back to their terminals); the holder's own run also handles SIGINT/SIGTERM
+    /// itself.
     pub fn drive_options(&self, reporter: Arc<dyn Reporter>, submitted: bool) -> DriveOptions {
         DriveOptions {
             reporter,
             handle_signals: !submitted,
-            stop: submitted.then(|| self.stopping.clone()),
+            stop: Some(self.stopping.clone()),
             lanes: Some(self.lanes.clone()),
             slots: Some(self.slots.clone()),
         }

@@ -40,6 +40,8 @@ pub enum Request {
         /// `--json`.
         json: bool,
     },
+    /// `engine run --all` / `engine watch`: a session over the workflow's task source.
+    Session(SessionSubmission),
     /// `engine retry RUN [--from STAGE]`.
     Retry {
         /// The run id (or a unique prefix of it).
@@ -56,6 +58,7 @@ impl Request {
     pub fn json(&self) -> bool {
         match self {
             Request::Run(submission) => submission.json,
+            Request::Session(session) => session.json,
             Request::Resume { json, .. } | Request::Retry { json, .. } => *json,
         }
     }
@@ -81,6 +84,29 @@ pub struct Submission {
     pub until: Option<String>,
     /// `--fresh`.
     #[serde(default)]
+    pub fresh: bool,
+}
+
+/// `engine run --all` or `engine watch`, as the submitting terminal read it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionSubmission {
+    /// The workflow file as given (for messages).
+    pub workflow: PathBuf,
+    /// The workflow file, absolute.
+    pub workflow_file: PathBuf,
+    /// `engine watch`: look at the source this often (ms) and never end on an empty queue.
+    pub watch_ms: Option<u64>,
+    /// `--parallel`.
+    pub parallel: u16,
+    /// `--until`.
+    pub until: Option<String>,
+    /// `--base`.
+    pub base: Option<String>,
+    /// `--label`s.
+    pub labels: Vec<String>,
+    /// `--json`.
+    pub json: bool,
+    /// `--fresh`.
     pub fresh: bool,
 }
 

@@ -30,7 +30,7 @@ use crate::driver::{Lanes, Signals};
 use crate::report::{Human, Quiet, Reporter};
 
 /// How a session goes.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct QueueOptions {
     /// Runs at once (at least 1).
     pub parallel: usize,
@@ -45,6 +45,11 @@ pub struct QueueOptions {
     pub lanes: Arc<Lanes>,
     /// Concurrency-group turns shared with the other runs of this process.
     pub slots: Arc<super::Slots>,
+    /// Where the runs' progress goes (this terminal, or the one that submitted the session).
+    pub output: Arc<dyn crate::output::Output>,
+    /// Stops the session like SIGINT/SIGTERM once it turns `true`; `None`: the session listens
+    /// for those signals itself.
+    pub stop: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 struct InFlight {
@@ -87,7 +92,7 @@ pub async fn run_queue(lifecycle: &Arc<Lifecycle>, opts: &QueueOptions) -> Queue
         listed_once: false,
     };
     // SIGINT/SIGTERM for the whole session: the runs' drivers do not listen for them.
-    let mut signals = match Signals::new(true, None) {
+    let mut signals = match Signals::new(opts.stop.is_none(), opts.stop.clone()) {
         Ok(signals) => signals,
         Err(e) => {
             return QueueOutcome {
@@ -250,7 +255,10 @@ impl Session<'_> {
             started.meta.run_id
         ));
         let reporter: Arc<dyn Reporter> = if self.opts.human {
-            Arc::new(Human::stderr_prefixed(&format!("[{}] ", safe(&task.id))))
+            Arc::new(Human::to_output_prefixed(
+                self.opts.output.clone(),
+                &format!("[{}] ", safe(&task.id)),
+            ))
         } else {
             Arc::new(Quiet)
         };

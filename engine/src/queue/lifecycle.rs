@@ -32,7 +32,7 @@ use super::start::{
 };
 use super::{TaskSource, WriteBack, known_from_runs, writeback};
 use crate::EngineError;
-use crate::driver::{Driven, Lanes, RunSetup, drive_to_end};
+use crate::driver::{Driven, Lanes, RunSetup, Signals, drive_to_end};
 use crate::project::{PreparedWorkflow, stored_workflow};
 use crate::report::Reporter;
 use crate::tasks::Listing;
@@ -369,9 +369,22 @@ impl Lifecycle {
         // Held while the run is driven.
         let _turn = match (&options.slots, &prepared.loaded.concurrency) {
             (Some(slots), Some(concurrency)) => {
-                slots
-                    .take_turn(concurrency, &started.meta.run_id, &*options.reporter)
-                    .await
+                // A run stopped while it waits (Ctrl-C, the holder stops) is left as it was
+                // recorded, to be resumed.
+                let mut stop = Signals::new(options.handle_signals, options.stop.clone())?;
+                let waiting =
+                    slots.take_turn(concurrency, &started.meta.run_id, &*options.reporter);
+                tokio::select! {
+                    turn = waiting => turn,
+                    () = stop.recv() => {
+                        let driven = Driven {
+                            state: started.state,
+                            interrupted: true,
+                            meta: started.meta,
+                        };
+                        return Ok(RunEnd { driven, write_back: None });
+                    }
+                }
             }
             _ => None,
         };
