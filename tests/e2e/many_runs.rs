@@ -371,3 +371,39 @@ stages:
     assert_eq!(code, 0, "{}", engine.seen_stderr());
     assert_eq!(repo.report(&run_id).outcomes()["probe"], ["succeeded"]);
 }
+
+#[test]
+fn runs_and_show_ask_the_holder_which_runs_it_drives() {
+    let repo = TestRepo::new();
+    repo.write("killed.yaml", GATED);
+    // A run whose engine was killed: nobody drives it.
+    let mut killed = repo
+        .engine()
+        .args(["run", "killed.yaml"])
+        .task("Killed")
+        .hold("after:1")
+        .spawn();
+    let killed_run = killed.read_run_id();
+    killed.wait_for_stderr("holding after storing transition 1");
+    killed.kill9();
+
+    // Another run holds the state directory now; it tells which runs it drives.
+    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let runs = repo.run(&["runs", "--json"]);
+    runs.succeeds();
+    let status_of = |run: &str| {
+        runs.json()
+            .as_array()
+            .and_then(|rows| rows.iter().find(|row| row["run_id"] == run).cloned())
+            .map(|row| row["status"].clone())
+    };
+    assert_eq!(status_of(&killed_run), Some("interrupted".into()));
+    assert_eq!(status_of(&gated_run), Some("running".into()));
+    repo.run(&["show", &killed_run])
+        .succeeds()
+        .stdout_has("interrupted (no engine process drives it");
+
+    repo.run(&["approve", &gated_run]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+}

@@ -216,6 +216,8 @@ async fn perform(
             ))
             .await
         }
+        // The holder answers it itself; never carried out as a command.
+        Request::Driving => Ok(Finish::Exit(exit::SUCCESS)),
         Request::Retry { run, from, json } => {
             let from = from.as_deref();
             Box::pin(super::retry::retry_held(

@@ -30,6 +30,15 @@ pub(super) fn open(dir: &Path, holder: &str) -> Result<RunSource, EngineError> {
     }
 }
 
+/// Which runs the process holding state directory `dir` drives: it says so over its control
+/// socket; one that does not answer may drive any run.
+pub(super) fn drivers(dir: &Path) -> crate::history::Drivers {
+    match crate::control::client::ask_driving(dir) {
+        Some(runs) => crate::history::Drivers::These(runs),
+        None => crate::history::Drivers::Unknown,
+    }
+}
+
 /// Reports mirrors that could not be read (they are left out of what is shown).
 pub(super) fn warn_unreadable(problems: &[StoreError]) {
     for problem in problems {

@@ -7,7 +7,9 @@ use clap::Args;
 use engine_store::{Store, read_mirrors};
 
 use super::readonly::{self, RunSource};
-use crate::history::{Listed, RunFilter, WorkflowMatch, parse_statuses, since::parse_since_now};
+use crate::history::{
+    Drivers, Listed, RunFilter, WorkflowMatch, parse_statuses, since::parse_since_now,
+};
 use crate::project::Project;
 use crate::time::{human_duration, rfc3339};
 use crate::{EngineError, exit};
@@ -69,16 +71,16 @@ pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, E
         }
         return Ok(exit::SUCCESS);
     }
-    let (records, holder_present) = match readonly::open(&dir, "engine runs")? {
-        RunSource::Store(state_dir) => (state_dir.store().list()?, false),
+    let (records, drivers) = match readonly::open(&dir, "engine runs")? {
+        RunSource::Store(state_dir) => (state_dir.store().list()?, Drivers::Nobody),
         RunSource::Mirrors(dir) => {
             let listing = read_mirrors(&dir)?;
             readonly::warn_unreadable(&listing.problems);
-            (listing.runs, true)
+            (listing.runs, readonly::drivers(&dir))
         }
     };
     let any = !records.is_empty();
-    let listed = filter.apply(records, holder_present);
+    let listed = filter.apply(records, &drivers);
     if args.json {
         let rows: Vec<_> = listed
             .iter()

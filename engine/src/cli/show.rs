@@ -13,7 +13,7 @@ use super::readonly::{self, RunSource};
 use crate::driver::attempt_log_path;
 use crate::history::costs::{tokens_cell as tokens, transcripts};
 use crate::history::order::{OrderedState, StageOrder};
-use crate::history::shown_status_of;
+use crate::history::{Drivers, shown_status_of};
 use crate::project::Project;
 use crate::report::short_sha;
 use crate::time::{human_duration, rfc3339};
@@ -47,7 +47,7 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
             None => no_runs(&dir),
         });
     }
-    let (record, events, holder_present) = match readonly::open(&dir, "engine show")? {
+    let (record, events, drivers) = match readonly::open(&dir, "engine show")? {
         RunSource::Store(state_dir) => {
             let store = state_dir.store();
             let run_id = crate::history::named_or_latest(store, args.run.as_deref())?
@@ -60,7 +60,7 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
             } else {
                 Vec::new()
             };
-            (record, events, false)
+            (record, events, Drivers::Nobody)
         }
         RunSource::Mirrors(dir) => {
             let run_id = match &args.run {
@@ -73,7 +73,7 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
                     .ok_or_else(|| no_runs(&dir))?,
             };
             let run = read_mirror(&dir, &run_id)?;
-            (run.record, run.events, true)
+            (run.record, run.events, readonly::drivers(&dir))
         }
     };
     let order = StageOrder::of_run(&record.meta, &record.state);
@@ -96,7 +96,7 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
         record: &record,
         state_dir: &dir,
         order: &order,
-        holder_present,
+        drivers,
         now_ms: crate::time::now_ms(),
     };
     super::streams::print(&crate::terminal::safe_lines(&render(&view)));
@@ -118,7 +118,8 @@ struct View<'a> {
     state_dir: &'a Path,
     order: &'a StageOrder,
     /// Another engine process holds the state directory (it may be driving the run).
-    holder_present: bool,
+    /// Which runs an engine process drives now.
+    drivers: Drivers,
     now_ms: u64,
 }
 
@@ -143,7 +144,7 @@ fn write_run(out: &mut String, view: &View<'_>) -> fmt::Result {
         out,
         "run       {}  {}{took}",
         meta.run_id,
-        status_text(state, view.holder_present)
+        status_text(state, &view.drivers)
     )?;
     writeln!(
         out,
@@ -223,7 +224,7 @@ fn write_run(out: &mut String, view: &View<'_>) -> fmt::Result {
         if let StagePhase::RetryWaiting { attempt, due_at_ms } = st.phase {
             let when = if due_at_ms > view.now_ms {
                 format!("in {}", human_duration(due_at_ms - view.now_ms))
-            } else if view.holder_present {
+            } else if view.drivers.drives(&meta.run_id) {
                 "now".to_string()
             } else {
                 "past due: it starts when the run is resumed".to_string()
@@ -332,15 +333,15 @@ fn run_duration(state: &RunState) -> Option<u64> {
     Some(state.finished_at_ms?.saturating_sub(state.started_at_ms?))
 }
 
-fn status_text(state: &RunState, holder_present: bool) -> String {
+fn status_text(state: &RunState, drivers: &Drivers) -> String {
     let deadline = state
         .deadline_ms
         .filter(|_| !state.status.is_terminal())
         .map(|d| format!("; times out at {} (timeout:)", rfc3339(d)))
         .unwrap_or_default();
-    match shown_status_of(state, holder_present) {
+    match shown_status_of(state, drivers) {
         "paused" => {
-            let driven = if holder_present {
+            let driven = if drivers.drives(&state.run_id) {
                 ""
             } else {
                 "; no engine process drives it: then `engine resume` continues it"

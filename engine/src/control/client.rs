@@ -173,7 +173,39 @@ pub async fn submit(
                 });
             }
             Reply::Closing => return Ok(Submitted::Closing),
+            // Only ever the answer to `Request::Driving`, which `submit` does not send.
+            Reply::Driving { .. } => return Ok(Submitted::Lost { run_id, pid }),
             Reply::Refused { why } => return Ok(Submitted::Refused(why)),
         }
+    }
+}
+
+/// How long [`ask_driving`] waits for the holder.
+const ASK_WAIT: Duration = Duration::from_secs(2);
+
+/// Asks the holder of `state_dir` which runs it drives now; `None` when it does not answer
+/// (nobody serves the socket, or the holder is an engine without this question).
+pub fn ask_driving(state_dir: &Path) -> Option<std::collections::BTreeSet<String>> {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(socket::socket_path(state_dir)).ok()?;
+    stream.set_read_timeout(Some(ASK_WAIT)).ok()?;
+    stream.set_write_timeout(Some(ASK_WAIT)).ok()?;
+    let envelope = Envelope {
+        version: protocol::VERSION,
+        colour: false,
+        request: super::Request::Driving,
+    };
+    let mut line = serde_json::to_vec(&envelope).ok()?;
+    line.push(b'\n');
+    stream.write_all(&line).ok()?;
+    let mut reply = String::new();
+    let limit = u64::try_from(protocol::MAX_REPLY_BYTES).unwrap_or(u64::MAX);
+    std::io::BufReader::new(stream.take(limit))
+        .read_line(&mut reply)
+        .ok()?;
+    match serde_json::from_str(&reply).ok()? {
+        Reply::Driving { runs } => Some(runs.into_iter().collect()),
+        _ => None,
     }
 }

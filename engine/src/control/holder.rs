@@ -236,6 +236,11 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         let _ = protocol::write_frame(&mut write, &Reply::Refused { why }).await;
         return;
     }
+    if matches!(envelope.request, Request::Driving) {
+        let runs = crate::queue::driving::all();
+        let _ = protocol::write_frame(&mut write, &Reply::Driving { runs }).await;
+        return;
+    }
     let registered = {
         let mut book = shared.book();
         if book.closing {

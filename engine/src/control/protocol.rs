@@ -42,6 +42,9 @@ pub enum Request {
     },
     /// `engine run --all` / `engine watch`: a session over the workflow's task source.
     Session(SessionSubmission),
+    /// Which runs the holder drives now (`engine runs` and `show` tell a run that is going on
+    /// from one nobody drives).
+    Driving,
     /// `engine retry RUN [--from STAGE]`.
     Retry {
         /// The run id (or a unique prefix of it).
@@ -60,6 +63,7 @@ impl Request {
             Request::Run(submission) => submission.json,
             Request::Session(session) => session.json,
             Request::Resume { json, .. } | Request::Retry { json, .. } => *json,
+            Request::Driving => false,
         }
     }
 }
@@ -154,6 +158,11 @@ pub enum Reply {
     HandBack {
         /// The run id.
         run_id: String,
+    },
+    /// The runs the holder drives now (the answer to [`Request::Driving`]).
+    Driving {
+        /// Their ids.
+        runs: Vec<String>,
     },
     /// The holder is about to exit and takes no new request: try again.
     Closing,

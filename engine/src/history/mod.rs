@@ -35,27 +35,48 @@ pub const STATUS_NAMES: &[&str] = &[
     "needs_attention",
 ];
 
+/// Which runs an engine process drives now, as far as a reading command can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drivers {
+    /// No engine process holds the state directory: no run is driven.
+    Nobody,
+    /// The process holding it said which runs it drives (over its control socket).
+    These(std::collections::BTreeSet<String>),
+    /// A process holds it and did not say (a short command such as `gc`): any run may be.
+    Unknown,
+}
+
+impl Drivers {
+    /// Whether run `run_id` may be driven now.
+    pub fn drives(&self, run_id: &str) -> bool {
+        match self {
+            Drivers::Nobody => false,
+            Drivers::These(runs) => runs.contains(run_id),
+            Drivers::Unknown => true,
+        }
+    }
+}
+
 /// The status shown for a run stored with `status`: its name, except that a run stored as
-/// pending or running is `interrupted` when no engine process holds the state directory
-/// (`holder_present` false). Only the holder of the state directory's lock drives runs, and the
-/// kernel releases that lock when its process dies (even on kill -9), so a run that is not over
-/// while nobody holds the lock is one that a crash, a kill or Ctrl-C stopped: `engine resume`
-/// continues it. While a holder exists, each run keeps its stored status (the holder may be
-/// driving it; the store has no per-run lease that would tell).
-pub fn shown_status(status: &RunStatus, holder_present: bool) -> &'static str {
+/// pending or running is `interrupted` when no engine process drives it (`driven` false). Only
+/// the holder of the state directory's lock drives runs, and the kernel releases that lock when
+/// its process dies (even on kill -9), so a run that is not over while nobody holds the lock is
+/// one that a crash, a kill or Ctrl-C stopped; while a holder exists, it says which runs it
+/// drives (see [`Drivers`]). `engine resume` continues an interrupted run.
+pub fn shown_status(status: &RunStatus, driven: bool) -> &'static str {
     match status {
-        RunStatus::Pending | RunStatus::Running if !holder_present => "interrupted",
+        RunStatus::Pending | RunStatus::Running if !driven => "interrupted",
         other => other.name(),
     }
 }
 
 /// The status shown for run `state`: `paused` for a paused run that has not ended (whether or
 /// not a process drives it: the pause is what holds it), else [`shown_status`].
-pub fn shown_status_of(state: &RunState, holder_present: bool) -> &'static str {
+pub fn shown_status_of(state: &RunState, drivers: &Drivers) -> &'static str {
     if state.is_paused() && !state.status.is_terminal() {
         "paused"
     } else {
-        shown_status(&state.status, holder_present)
+        shown_status(&state.status, drivers.drives(&state.run_id))
     }
 }
 
@@ -136,11 +157,11 @@ impl WorkflowMatch {
 impl RunFilter {
     /// The runs of `records` (newest first) this filter keeps, in the same order, each with
     /// the status shown for it.
-    pub fn apply(&self, records: Vec<RunRecord>, holder_present: bool) -> Vec<Listed> {
+    pub fn apply(&self, records: Vec<RunRecord>, drivers: &Drivers) -> Vec<Listed> {
         records
             .into_iter()
             .map(|record| Listed {
-                status: shown_status_of(&record.state, holder_present),
+                status: shown_status_of(&record.state, drivers),
                 record,
             })
             .filter(|l| self.statuses.is_empty() || self.statuses.contains(&l.status))
@@ -211,21 +232,31 @@ mod tests {
     }
 
     #[test]
+    fn a_run_the_holder_does_not_drive_is_interrupted() {
+        let run = record("R1", RunStatus::Running, 0, "wf");
+        let other = Drivers::These(["R2".to_string()].into_iter().collect());
+        assert_eq!(shown_status_of(&run.state, &other), "interrupted");
+        let this = Drivers::These(["R1".to_string()].into_iter().collect());
+        assert_eq!(shown_status_of(&run.state, &this), "running");
+        assert_eq!(shown_status_of(&run.state, &Drivers::Unknown), "running");
+    }
+
+    #[test]
     fn a_paused_run_is_paused_whoever_drives_it_until_it_ends() {
         let mut run = record("R1", RunStatus::Running, 0, "wf");
         run.state.paused_at_ms = Some(5);
-        for holder in [true, false] {
-            assert_eq!(shown_status_of(&run.state, holder), "paused");
+        for drivers in [Drivers::Unknown, Drivers::Nobody] {
+            assert_eq!(shown_status_of(&run.state, &drivers), "paused");
         }
         assert!(STATUS_NAMES.contains(&"paused"));
         run.state.status = RunStatus::Succeeded;
-        assert_eq!(shown_status_of(&run.state, false), "succeeded");
+        assert_eq!(shown_status_of(&run.state, &Drivers::Nobody), "succeeded");
         let filter = RunFilter {
             statuses: vec!["paused"],
             ..RunFilter::default()
         };
         run.state.status = RunStatus::Running;
-        assert_eq!(filter.apply(vec![run], false).len(), 1);
+        assert_eq!(filter.apply(vec![run], &Drivers::Nobody).len(), 1);
     }
 
     #[test]
@@ -261,18 +292,27 @@ mod tests {
             workflow: None,
             limit: None,
         };
-        assert_eq!(ids(filter.apply(records.clone(), false)), ["R3", "R2"]);
+        assert_eq!(
+            ids(filter.apply(records.clone(), &Drivers::Nobody)),
+            ["R3", "R2"]
+        );
         let filter = RunFilter {
             workflow: Some(WorkflowMatch::new("ci", Path::new("/nonexistent"))),
             limit: Some(2),
             ..RunFilter::default()
         };
-        assert_eq!(ids(filter.apply(records.clone(), false)), ["R4", "R3"]);
+        assert_eq!(
+            ids(filter.apply(records.clone(), &Drivers::Nobody)),
+            ["R4", "R3"]
+        );
         let interrupted = RunFilter {
             statuses: vec!["interrupted"],
             ..RunFilter::default()
         };
-        assert_eq!(ids(interrupted.apply(records.clone(), false)), ["R4"]);
-        assert!(interrupted.apply(records, true).is_empty());
+        assert_eq!(
+            ids(interrupted.apply(records.clone(), &Drivers::Nobody)),
+            ["R4"]
+        );
+        assert!(interrupted.apply(records, &Drivers::Unknown).is_empty());
     }
 }

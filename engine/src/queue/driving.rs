@@ -29,6 +29,14 @@ pub fn claim(run_id: &str) -> Result<Driving, EngineError> {
     })
 }
 
+/// Every run this process drives now.
+pub fn all() -> Vec<String> {
+    let driven = DRIVEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut runs: Vec<String> = driven.iter().flatten().cloned().collect();
+    runs.sort();
+    runs
+}
+
 /// Whether this process drives run `run_id` now.
 pub fn is_driven(run_id: &str) -> bool {
     DRIVEN
@@ -55,6 +63,7 @@ mod tests {
     fn a_run_is_driven_once_at_a_time() {
         let first = claim("01DRIVING-TEST").unwrap();
         assert!(is_driven("01DRIVING-TEST"));
+        assert!(all().contains(&"01DRIVING-TEST".to_string()));
         let again = claim("01DRIVING-TEST").unwrap_err();
         assert!(
             again
