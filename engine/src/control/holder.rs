@@ -34,6 +34,9 @@ pub type Executor = Arc<
 /// How long a client has to send its request once connected.
 const REQUEST_WAIT: Duration = Duration::from_secs(10);
 
+/// How long the output of an ended command waits for a client that stopped reading.
+const FLUSH_WAIT: Duration = Duration::from_secs(30);
+
 /// The commands being carried out for clients, by connection, with the run each drives once
 /// known.
 #[derive(Default)]
@@ -302,7 +305,12 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) {
     };
     let _ = sender.send(last);
     drop(sender);
-    let _ = writer.await;
+    // A client that stopped reading (a suspended terminal) gets a while to catch up; it does
+    // not keep this process from exiting for ever.
+    let abort = writer.abort_handle();
+    if tokio::time::timeout(FLUSH_WAIT, writer).await.is_err() {
+        abort.abort();
+    }
     shared.book().serving.remove(&id);
     shared.changed.notify_waiters();
 }

@@ -10,8 +10,9 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
 /// of another build), and the client then says so.
 pub const VERSION: u32 = 1;
 
-/// The largest request line a holder reads.
-pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+/// The largest request line a holder reads (a `--task-file` is up to 1 MiB, and JSON escapes
+/// a control character in six bytes).
+pub const MAX_REQUEST_BYTES: usize = 8 << 20;
 
 /// The largest reply line a client reads (a `--json` document of a long run is large).
 pub const MAX_REPLY_BYTES: usize = 256 << 20;
