@@ -110,9 +110,17 @@ pub async fn submit(
     let socket_error =
         |e: protocol::FrameError| EngineError::Internal(format!("the control socket failed: {e}"));
     let (read, mut write) = stream.into_split();
-    protocol::write_frame(&mut write, envelope)
-        .await
-        .map_err(socket_error)?;
+    match protocol::write_frame(&mut write, envelope).await {
+        Ok(()) => {}
+        // The socket of a holder that is dying at this moment: nobody took the command.
+        Err(protocol::FrameError::Io(_)) => {
+            return Ok(Submitted::Lost {
+                run_id: None,
+                pid: None,
+            });
+        }
+        Err(e) => return Err(socket_error(e)),
+    }
     let mut reader = BufReader::new(read);
     let mut int = signal(SignalKind::interrupt()).map_err(|e| EngineError::io("SIGINT", e))?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| EngineError::io("SIGTERM", e))?;
