@@ -403,6 +403,21 @@ fn runs_and_show_ask_the_holder_which_runs_it_drives() {
         .succeeds()
         .stdout_has("interrupted (no engine process drives it");
 
+    // A request for a run the holder does not drive is carried out by the holder on the
+    // stored run (no waiting for a driver that is not there); one for its own run goes to its
+    // driver.
+    repo.run(&["pause", &killed_run])
+        .succeeds()
+        .stdout_is("run [RUN-1] paused: no new attempt starts until `engine unpause [RUN-1]`\n");
+    repo.run(&["cancel", &killed_run, "--reason", "not needed"])
+        .succeeds()
+        .stdout_has(&format!("run {killed_run} cancelled"));
+    assert_eq!(repo.report(&killed_run).status(), "cancelled");
+    repo.run(&["pause", &gated_run])
+        .succeeds()
+        .stdout_has(&format!("pause requested; engine process {}", holder.pid()));
+    repo.run(&["unpause", &gated_run]).succeeds();
+
     repo.run(&["approve", &gated_run]).succeeds();
     let (code, _) = holder.wait();
     assert_eq!(code, 0, "{}", holder.seen_stderr());

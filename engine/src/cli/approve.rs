@@ -1,7 +1,7 @@
 //! `engine approve RUN [--stage S]` and `engine reject RUN --reason R [--stage S]`: answer an
-//! approval stage. If an engine process is driving the run, the answer is handed to it (it
-//! holds the state lock) and this command waits for it to be taken; otherwise the answer is
-//! recorded directly and `engine resume RUN` continues the run.
+//! approval stage. The process holding the state directory (reached over its control socket,
+//! or this one) hands the answer to the run's driver when it drives the run, and otherwise
+//! records it (`engine resume RUN` then continues the run; see `run_control`).
 
 use std::path::Path;
 
@@ -9,12 +9,11 @@ use clap::Args;
 use engine_core::Event;
 use engine_store::{ApprovalAnswer, StateDir};
 
-use crate::driver::{
-    ControlRequest, HandedOver, approval_stage, commit_to_stored, hand_over, stored_run,
-};
+use crate::EngineError;
+use crate::control::{ControlCommand, Request};
+use crate::driver::{approval_stage, commit_to_stored, stored_run};
 use crate::project::Project;
 use crate::time::{Clock, SystemClock};
-use crate::{EngineError, exit};
 
 /// Arguments of `engine approve`.
 #[derive(Debug, Args)]
@@ -82,7 +81,8 @@ fn who(by: Option<String>) -> String {
         .unwrap_or_else(|| "someone".into())
 }
 
-fn verb(answer: &ApprovalAnswer) -> &'static str {
+/// `approved` or `rejected`.
+pub(super) fn verb(answer: &ApprovalAnswer) -> &'static str {
     if answer.approved {
         "approved"
     } else {
@@ -101,27 +101,21 @@ async fn answer_run(
         verb(&answer),
         std::process::id()
     );
-    let request = ControlRequest::Approval {
-        run,
-        answer: &answer,
+    let command = ControlCommand::Answer {
+        run: run.to_string(),
+        answer,
     };
-    let directly = async |state_dir: &StateDir| answer_directly(state_dir, run, &answer).await;
-    match hand_over(&project.state_dir, &holder, request, &SystemClock, directly).await? {
-        HandedOver::Taken { pid } => println!(
-            "{}; engine process {pid} driving run {run} took the answer",
-            verb(&answer)
-        ),
-        HandedOver::Done((stage, run_id)) => println!(
-            "stage {stage} of run {run_id} {}; continue the run with `engine resume {run_id}`",
-            verb(&answer)
-        ),
-    }
-    Ok(exit::SUCCESS)
+    Box::pin(super::hold::execute(
+        &project,
+        Request::Control(command),
+        &holder,
+    ))
+    .await
 }
 
 /// No engine process drives the run: records the answer (`engine resume` continues from it);
 /// returns the stage and the run.
-async fn answer_directly(
+pub(super) async fn answer_directly(
     state_dir: &StateDir,
     run: &str,
     answer: &ApprovalAnswer,

@@ -216,6 +216,9 @@ async fn perform(
             ))
             .await
         }
+        Request::Control(command) => {
+            Box::pin(super::run_control::control_held(&holding, command, &output)).await
+        }
         // The holder answers it itself; never carried out as a command.
         Request::Driving => Ok(Finish::Exit(exit::SUCCESS)),
         Request::Retry { run, from, json } => {

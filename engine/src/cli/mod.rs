@@ -17,6 +17,7 @@ mod readonly;
 mod resume;
 mod retry;
 mod run;
+mod run_control;
 mod run_modes;
 mod runs;
 mod schema;

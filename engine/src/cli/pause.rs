@@ -1,9 +1,10 @@
 //! `engine pause RUN` / `engine unpause RUN`: hold a run (no new attempt starts, neither a
 //! stage nor a retry; an attempt already running finishes and its result is recorded), or let
-//! it go on. Durable: the pause is an event in the run's log, so it survives a restart. If an
-//! engine process is driving the run, the request is handed to it (it holds the state lock)
-//! and this command waits for it to be taken; otherwise it is recorded directly and, for an
-//! unpause, `engine resume RUN` continues the run — as `engine approve` does.
+//! it go on. Durable: the pause is an event in the run's log, so it survives a restart. The
+//! process holding the state directory (reached over its control socket, or this one) hands the
+//! request to the run's driver when it drives the run, and otherwise records it (for an
+//! unpause, `engine resume RUN` then continues the run — as `engine approve` does; see
+//! `run_control`).
 
 use std::path::Path;
 
@@ -11,12 +12,11 @@ use clap::Args;
 use engine_core::Event;
 use engine_store::StateDir;
 
-use super::streams::print_line;
-use crate::driver::{ControlRequest, HandedOver, commit_to_stored, hand_over, stored_run};
+use crate::EngineError;
+use crate::control::{ControlCommand, Request};
+use crate::driver::{commit_to_stored, stored_run};
 use crate::project::Project;
-use crate::terminal::safe;
 use crate::time::{Clock, SystemClock};
-use crate::{EngineError, exit};
 
 /// Arguments of `engine pause` and `engine unpause`.
 #[derive(Debug, Args)]
@@ -37,30 +37,20 @@ async fn request(run: &str, paused: bool, state_dir: Option<&Path>) -> Result<u8
     let project = Project::locate(state_dir)?;
     let verb = if paused { "pause" } else { "unpause" };
     let holder = format!("engine {verb} {run} (pid {})", std::process::id());
-    let request = ControlRequest::Pause { run, paused };
-    let directly = async |state_dir: &StateDir| record_directly(state_dir, run, paused).await;
-    let run_text = safe(run);
-    match hand_over(&project.state_dir, &holder, request, &SystemClock, directly).await? {
-        HandedOver::Taken { pid } if paused => print_line(&format!(
-            "pause requested; engine process {pid} driving run {run_text} took it: no new \
-             attempt starts, running ones finish"
-        )),
-        HandedOver::Taken { pid } => print_line(&format!(
-            "unpause requested; engine process {pid} driving run {run_text} took it"
-        )),
-        HandedOver::Done(run_id) if paused => print_line(&format!(
-            "run {run_id} paused: no new attempt starts until `engine unpause {run_id}`"
-        )),
-        HandedOver::Done(run_id) => print_line(&format!(
-            "run {run_id} unpaused; no engine process drives it: continue it with `engine \
-             resume {run_id}`"
-        )),
-    }
-    Ok(exit::SUCCESS)
+    let command = ControlCommand::Pause {
+        run: run.to_string(),
+        paused,
+    };
+    Box::pin(super::hold::execute(
+        &project,
+        Request::Control(command),
+        &holder,
+    ))
+    .await
 }
 
 /// No engine process drives the run: records the pause or unpause; returns the run's id.
-async fn record_directly(
+pub(super) async fn record_directly(
     state_dir: &StateDir,
     run: &str,
     paused: bool,

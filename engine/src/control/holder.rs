@@ -37,12 +37,19 @@ const REQUEST_WAIT: Duration = Duration::from_secs(10);
 /// How long the output of an ended command waits for a client that stopped reading.
 const FLUSH_WAIT: Duration = Duration::from_secs(30);
 
-/// The commands being carried out for clients, by connection, with the run each drives once
-/// known.
+/// A command being carried out for a client.
+struct Served {
+    /// It drives a run or a session (not a quick request such as `engine approve`).
+    drives: bool,
+    /// The run it drives, once known.
+    run: Option<String>,
+}
+
+/// The commands being carried out for clients, by connection.
 #[derive(Default)]
 struct Book {
     next: u64,
-    serving: BTreeMap<u64, Option<String>>,
+    serving: BTreeMap<u64, Served>,
     /// Set once the holder takes no new command (it is about to exit).
     closing: bool,
 }
@@ -124,17 +131,6 @@ impl Holder {
         }
     }
 
-    /// The runs submitted commands drive here now.
-    pub fn submitted_runs(&self) -> Vec<String> {
-        self.shared
-            .book()
-            .serving
-            .values()
-            .flatten()
-            .cloned()
-            .collect()
-    }
-
     /// Waits until no submitted command is being carried out, then stops taking new ones
     /// (clients that come now are told to try again: they reach the next holder, or hold the
     /// state directory themselves once this process exits). Says on `output` what it waits
@@ -149,21 +145,17 @@ impl Holder {
                     book.closing = true;
                     break;
                 }
-                if !said {
+                let driving: Vec<&Served> = book.serving.values().filter(|c| c.drives).collect();
+                if !said && !driving.is_empty() {
                     said = true;
-                    let runs: Vec<&str> = book
-                        .serving
-                        .values()
-                        .flatten()
-                        .map(String::as_str)
-                        .collect();
+                    let n = driving.len();
+                    let runs: Vec<&str> = driving.iter().filter_map(|c| c.run.as_deref()).collect();
                     output.err(&format!(
-                        "note: {} command{} submitted from other terminals still run{} here{}; \
+                        "note: {n} command{} submitted from other terminals still run{} here{}; \
                          this process exits when they end (Ctrl-C stops their runs, and each \
                          terminal takes its run over)",
-                        book.serving.len(),
-                        if book.serving.len() == 1 { "" } else { "s" },
-                        if book.serving.len() == 1 { "s" } else { "" },
+                        if n == 1 { "" } else { "s" },
+                        if n == 1 { "s" } else { "" },
                         if runs.is_empty() {
                             String::new()
                         } else {
@@ -251,7 +243,8 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         } else {
             book.next += 1;
             let id = book.next;
-            book.serving.insert(id, None);
+            let drives = !matches!(envelope.request, Request::Control(_));
+            book.serving.insert(id, Served { drives, run: None });
             Some(id)
         }
     };
@@ -337,8 +330,8 @@ impl Output for ClientStreams {
     }
 
     fn run_id(&self, run_id: &str) {
-        if let Some(slot) = self.shared.book().serving.get_mut(&self.id) {
-            *slot = Some(run_id.to_string());
+        if let Some(served) = self.shared.book().serving.get_mut(&self.id) {
+            served.run = Some(run_id.to_string());
         }
         let _ = self.sender.send(Reply::Run {
             run_id: run_id.into(),

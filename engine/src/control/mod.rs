@@ -35,7 +35,7 @@ use crate::report::Reporter;
 use crate::time::Clock;
 
 pub use holder::{Executor, Holder};
-pub use protocol::{Envelope, Reply, Request, SessionSubmission, Submission};
+pub use protocol::{ControlCommand, Envelope, Reply, Request, SessionSubmission, Submission};
 
 /// What the process holding a state directory shares with every run it drives, its own and
 /// the submitted ones.

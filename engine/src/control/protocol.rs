@@ -43,6 +43,8 @@ pub enum Request {
     },
     /// `engine run --all` / `engine watch`: a session over the workflow's task source.
     Session(SessionSubmission),
+    /// `engine cancel`, `approve`, `reject`, `pause`, `unpause`.
+    Control(ControlCommand),
     /// Which runs the holder drives now (`engine runs` and `show` tell a run that is going on
     /// from one nobody drives).
     Driving,
@@ -64,7 +66,7 @@ impl Request {
             Request::Run(submission) => submission.json,
             Request::Session(session) => session.json,
             Request::Resume { json, .. } | Request::Retry { json, .. } => *json,
-            Request::Driving => false,
+            Request::Driving | Request::Control(_) => false,
         }
     }
 }
@@ -113,6 +115,34 @@ pub struct SessionSubmission {
     pub json: bool,
     /// `--fresh`.
     pub fresh: bool,
+}
+
+/// A request for one run: carried out by its driver when the holder drives it, else on its
+/// stored state.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ControlCommand {
+    /// `engine cancel RUN --reason R`.
+    Cancel {
+        /// The run id (or a unique prefix of it).
+        run: String,
+        /// Why.
+        reason: String,
+    },
+    /// `engine approve` / `engine reject`.
+    Answer {
+        /// The run id (or a unique prefix of it).
+        run: String,
+        /// The answer.
+        answer: engine_store::ApprovalAnswer,
+    },
+    /// `engine pause` (`paused` true) / `engine unpause`.
+    Pause {
+        /// The run id (or a unique prefix of it).
+        run: String,
+        /// Pause, or let it go on.
+        paused: bool,
+    },
 }
 
 /// One frame from the holder.

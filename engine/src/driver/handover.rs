@@ -1,13 +1,14 @@
 //! Handing a request for a run (`engine cancel`, `engine approve`, `engine reject`, `engine
-//! pause`, `engine unpause`) to the engine process that holds the state directory — it drives
-//! the run and takes the request at its next look at the control folder (see `control`) — or
-//! carrying it out here when no process holds it.
+//! pause`, `engine unpause`) to the driver of the run in the process holding the state
+//! directory: it takes the request at its next look at the control folder (see `control`).
+//! Requests reach that process over its control socket (see [`crate::control`]); a run it does
+//! not drive gets the request carried out on its stored state ([`commit_to_stored`]).
 
 use std::path::Path;
 use std::time::Duration;
 
 use engine_core::{Event, Transition};
-use engine_store::{ApprovalAnswer, RunRecord, StateDir, Store, StoreError};
+use engine_store::{ApprovalAnswer, RunRecord, Store, StoreError};
 
 use super::commit_step;
 use super::debug_hold::Hold;
@@ -91,49 +92,31 @@ impl ControlRequest<'_> {
     }
 }
 
-/// How a request went.
-#[derive(Debug)]
-pub enum HandedOver<T> {
-    /// The engine process `pid`, which holds the state directory, took it.
-    Taken {
-        /// The holder's process id.
-        pid: u32,
-    },
-    /// No process held the state directory: it was carried out here, with this result.
-    Done(T),
-}
-
-/// Takes the state directory at `state_dir` (as `holder`) and carries `request` out with
-/// `directly`; when another engine process holds it, leaves the request for that process and
-/// waits (on `clock`, up to [`HANDOVER_WAIT`]) for it to be taken. A request not taken in time
-/// stays queued, and the error says so.
-pub async fn hand_over<T>(
+/// Leaves `request` for the driver of its run in this process (the holder of the state
+/// directory at `state_dir`), which takes it at its next look at the control folder, and waits
+/// (on `clock`, up to [`HANDOVER_WAIT`]) for it to be taken. A request not taken in time stays
+/// queued, and the error says so.
+pub async fn hand_to_driver(
     state_dir: &Path,
-    holder: &str,
     request: ControlRequest<'_>,
     clock: &dyn Clock,
-    directly: impl AsyncFnOnce(&StateDir) -> Result<T, EngineError>,
-) -> Result<HandedOver<T>, EngineError> {
-    let pid = match StateDir::open_locked(state_dir, holder) {
-        Ok(held) => return Ok(HandedOver::Done(directly(&held).await?)),
-        Err(StoreError::Busy { pid, .. }) => pid,
-        Err(e) => return Err(e.into()),
-    };
+) -> Result<(), EngineError> {
     request.queue(state_dir)?;
     let wait_ms = u64::try_from(HANDOVER_WAIT.as_millis()).unwrap_or(u64::MAX);
     let deadline = clock.now_ms().saturating_add(wait_ms);
     while clock.now_ms() < deadline {
         clock.sleep(HANDOVER_POLL).await;
         if !request.pending(state_dir) {
-            return Ok(HandedOver::Taken { pid });
+            return Ok(());
         }
     }
     let (what, left) = request.names();
     Err(EngineError::Usage(format!(
-        "engine process {pid} holds the state directory but did not take {what} within {}s (is \
-         it driving run {}?); {left} stays queued",
-        HANDOVER_WAIT.as_secs(),
-        request.run()
+        "engine process {} drives run {} but did not take {what} within {}s; {left} stays \
+         queued",
+        std::process::id(),
+        request.run(),
+        HANDOVER_WAIT.as_secs()
     )))
 }
 
@@ -169,33 +152,19 @@ mod tests {
     };
 
     #[tokio::test]
-    async fn a_free_state_directory_is_taken_and_the_request_carried_out_here() {
-        let dir = tempfile::tempdir().unwrap();
-        let state_dir = dir.path().join(".engine");
-        let clock = TestClock::manual(0);
-        let here = async |held: &StateDir| Ok(held.path().to_path_buf());
-        let went = hand_over(&state_dir, "test", CANCEL, &*clock, here).await;
-        let canonical = state_dir.canonicalize().unwrap();
-        assert!(matches!(went, Ok(HandedOver::Done(path)) if path == canonical));
-        assert!(!engine_store::cancel_pending(&state_dir, "01RUN"));
-    }
-
-    #[tokio::test]
     async fn a_request_nobody_takes_stays_queued_and_the_wait_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let state_dir = dir.path().join(".engine");
-        let _holder = StateDir::open_locked(&state_dir, "engine run (test)").unwrap();
+        std::fs::create_dir_all(&state_dir).unwrap();
         let clock = TestClock::jumping(0);
-        let here = async |_: &StateDir| Ok(());
-        let went = hand_over(&state_dir, "test", CANCEL, &*clock, here).await;
-        let Err(e) = went else {
-            panic!("the holder never takes the request");
+        let Err(e) = hand_to_driver(&state_dir, CANCEL, &*clock).await else {
+            panic!("no driver takes the request");
         };
         assert_eq!(
             e.to_string(),
             format!(
-                "engine process {} holds the state directory but did not take the cancel \
-                 request within 10s (is it driving run 01RUN?); the request stays queued",
+                "engine process {} drives run 01RUN but did not take the cancel request within \
+                 10s; the request stays queued",
                 std::process::id()
             )
         );
