@@ -9,20 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 
-use crate::support::{Handshake, Spawned, TestRepo, assert_no_process_under, wait_until};
-
-/// A run that builds and then waits for a human.
-const GATED: &str = r#"
-name: gated
-stages:
-  build:
-    uses: builtin:gate
-    with: { commands: ["sh -c 'echo build'"] }
-    permissions: { workspace: read, exec: [sh] }
-  ship:
-    uses: builtin:approval
-    needs: [build]
-"#;
+use crate::support::{GATED, Handshake, Spawned, TestRepo, assert_no_process_under, wait_until};
 
 /// A workflow whose one stage announces `name` through `hold` and waits for its go; with
 /// `concurrency`, that line is added.
@@ -41,6 +28,24 @@ stages:
         wait = hold.announce_and_wait(name),
         grant = hold.grant(),
     )
+}
+
+/// Two runs of one concurrency group (`lane`, limit 1), each waiting for `hold`'s go: the first
+/// (this process holds the state directory) is running, the second (submitted) waits for its
+/// turn. Returns both with their run ids.
+fn two_runs_of_one_lane(repo: &TestRepo, hold: &Handshake) -> [(Spawned, String); 2] {
+    let lane = "concurrency: { group: lane, limit: 1 }";
+    repo.write("a.yaml", &held(hold, "a", lane));
+    repo.write("b.yaml", &held(hold, "b", lane));
+    let mut first = repo.engine().args(["run", "a.yaml"]).task("First").spawn();
+    let first_run = first.read_run_id();
+    first.wait_for_file(&hold.started_file("a"));
+    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
+    let second_run = second.read_run_id();
+    second.wait_for_stderr(&format!(
+        "run {second_run} waits for a turn of concurrency group lane (1 run at once)"
+    ));
+    [(first, first_run), (second, second_run)]
 }
 
 /// Starts `engine run workflow.yaml` of [`GATED`] and waits until its approval waits: this
@@ -181,18 +186,7 @@ fn ctrl_c_detaches_a_submitting_terminal_and_the_holder_waits_for_the_run() {
 fn runs_of_one_concurrency_group_take_turns() {
     let repo = TestRepo::new();
     let hold = Handshake::new();
-    let lane = "concurrency: { group: lane, limit: 1 }";
-    repo.write("a.yaml", &held(&hold, "a", lane));
-    repo.write("b.yaml", &held(&hold, "b", lane));
-    let mut first = repo.engine().args(["run", "a.yaml"]).task("First").spawn();
-    let first_run = first.read_run_id();
-    first.wait_for_file(&hold.started_file("a"));
-
-    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
-    let second_run = second.read_run_id();
-    second.wait_for_stderr(&format!(
-        "run {second_run} waits for a turn of concurrency group lane (1 run at once)"
-    ));
+    let [(mut first, first_run), (mut second, second_run)] = two_runs_of_one_lane(&repo, &hold);
     // It cannot start before the first run ends, which needs the go.
     assert!(!hold.started_file("b").exists());
     hold.release();
@@ -319,15 +313,7 @@ fn a_session_submitted_to_the_holder_works_through_the_tasks_and_ctrl_c_stops_it
 fn ctrl_c_in_the_holder_hands_a_run_waiting_for_its_turn_back_to_its_terminal() {
     let repo = TestRepo::new();
     let hold = Handshake::new();
-    let lane = "concurrency: { group: lane, limit: 1 }";
-    repo.write("a.yaml", &held(&hold, "a", lane));
-    repo.write("b.yaml", &held(&hold, "b", lane));
-    let mut first = repo.engine().args(["run", "a.yaml"]).task("First").spawn();
-    let first_run = first.read_run_id();
-    first.wait_for_file(&hold.started_file("a"));
-    let mut second = repo.engine().args(["run", "b.yaml"]).task("Second").spawn();
-    let second_run = second.read_run_id();
-    second.wait_for_stderr("waits for a turn of concurrency group lane");
+    let [(mut first, first_run), (mut second, second_run)] = two_runs_of_one_lane(&repo, &hold);
 
     // The holder's terminal stops: its run stops, and the waiting run goes back to its own
     // terminal, which holds the state directory next and runs it.

@@ -2,20 +2,7 @@
 //! while another engine process holds the state directory, reading the JSON mirror it keeps
 //! of every run; everything that writes still gets exit code 5 naming the holder.
 
-use crate::support::{EngineOutput, RunReport, TestRepo};
-
-const GATED: &str = r#"
-name: gated
-stages:
-  build:
-    uses: builtin:gate
-    with: { commands: ["sh -c 'echo build'"] }
-    permissions: { workspace: read, exec: [sh] }
-  ship:
-    uses: builtin:approval
-    needs: [build]
-    with: { message: "Check the build output, then approve." }
-"#;
+use crate::support::{EngineOutput, GATED, RunReport, TestRepo};
 
 const SLOW: &str = r#"
 name: slow

@@ -120,6 +120,21 @@ pub fn uses_fixture(name: &str) -> String {
     format!("uses: {}\nsha256: {sha}", path.display())
 }
 
+/// A workflow that builds (`echo build`), then waits for a human at its `ship` approval
+/// stage: a run that holds the state directory for as long as a test needs.
+pub const GATED: &str = r#"
+name: gated
+stages:
+  build:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo build'"] }
+    permissions: { workspace: read, exec: [sh] }
+  ship:
+    uses: builtin:approval
+    needs: [build]
+    with: { message: "Check the build output, then approve." }
+"#;
+
 #[cfg(test)]
 mod tests {
     use super::*;

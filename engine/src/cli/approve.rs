@@ -12,7 +12,6 @@ use engine_store::{ApprovalAnswer, StateDir};
 use crate::EngineError;
 use crate::control::{ControlCommand, Request};
 use crate::driver::{approval_stage, commit_to_stored, stored_run};
-use crate::project::Project;
 use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine approve`.
@@ -95,7 +94,6 @@ async fn answer_run(
     answer: ApprovalAnswer,
     state_dir: Option<&Path>,
 ) -> Result<u8, EngineError> {
-    let project = Project::locate(state_dir)?;
     let holder = format!(
         "engine {} {run} (pid {})",
         verb(&answer),
@@ -105,12 +103,7 @@ async fn answer_run(
         run: run.to_string(),
         answer,
     };
-    Box::pin(super::hold::execute(
-        &project,
-        Request::Control(command),
-        &holder,
-    ))
-    .await
+    super::hold::locate_and_execute(state_dir, Request::Control(command), &holder).await
 }
 
 /// No engine process drives the run: records the answer (`engine resume` continues from it);

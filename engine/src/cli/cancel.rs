@@ -13,7 +13,6 @@ use engine_store::StateDir;
 use crate::control::{ControlCommand, Finish, Holding, Request};
 use crate::driver::{commit_to_stored, stored_run};
 use crate::output::Output;
-use crate::project::Project;
 use crate::terminal::safe;
 use crate::time::{Clock, SystemClock};
 use crate::{EngineError, exit};
@@ -29,18 +28,12 @@ pub struct CancelArgs {
 }
 
 pub(super) async fn execute(args: CancelArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
-    let project = Project::locate(state_dir)?;
     let holder = format!("engine cancel {} (pid {})", args.run, std::process::id());
     let command = ControlCommand::Cancel {
         run: args.run,
         reason: args.reason,
     };
-    Box::pin(super::hold::execute(
-        &project,
-        Request::Control(command),
-        &holder,
-    ))
-    .await
+    super::hold::locate_and_execute(state_dir, Request::Control(command), &holder).await
 }
 
 /// A run cancelled here ended with no process driving it: runs its `finally:` stages (the

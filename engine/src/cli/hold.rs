@@ -22,6 +22,17 @@ const TAKEOVERS: u32 = 5;
 /// before giving up (exit 5): 200 tries 50 ms apart, about 10 s.
 const UNANSWERED: u32 = 200;
 
+/// Finds the repository and its state directory (`--state-dir`), then carries `request` out as
+/// [`execute`] does.
+pub(super) async fn locate_and_execute(
+    state_dir: Option<&std::path::Path>,
+    request: Request,
+    holder: &str,
+) -> Result<u8, EngineError> {
+    let project = Project::locate(state_dir)?;
+    Box::pin(execute(&project, request, holder)).await
+}
+
 /// Carries `request` out for this terminal: through the holder of the project's state
 /// directory when there is one, else here (as `holder`, for the lock's note). A run handed
 /// back by a holder that stopped, or left by one that died, is taken over: resumed here or by

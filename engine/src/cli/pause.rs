@@ -15,7 +15,6 @@ use engine_store::StateDir;
 use crate::EngineError;
 use crate::control::{ControlCommand, Request};
 use crate::driver::{commit_to_stored, stored_run};
-use crate::project::Project;
 use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine pause` and `engine unpause`.
@@ -34,19 +33,13 @@ pub(super) async fn unpause(args: PauseArgs, state_dir: Option<&Path>) -> Result
 }
 
 async fn request(run: &str, paused: bool, state_dir: Option<&Path>) -> Result<u8, EngineError> {
-    let project = Project::locate(state_dir)?;
     let verb = if paused { "pause" } else { "unpause" };
     let holder = format!("engine {verb} {run} (pid {})", std::process::id());
     let command = ControlCommand::Pause {
         run: run.to_string(),
         paused,
     };
-    Box::pin(super::hold::execute(
-        &project,
-        Request::Control(command),
-        &holder,
-    ))
-    .await
+    super::hold::locate_and_execute(state_dir, Request::Control(command), &holder).await
 }
 
 /// No engine process drives the run: records the pause or unpause; returns the run's id.

@@ -11,7 +11,6 @@ use super::drive::{drive_and_report, exit_code_for, progress};
 use crate::EngineError;
 use crate::control::{Finish, Holding, Request};
 use crate::output::Output;
-use crate::project::Project;
 use crate::queue::{self, Lifecycle, LifecycleSetup, Resumable, Started, TaskSource};
 use crate::report::Reporter;
 
@@ -26,13 +25,12 @@ pub struct ResumeArgs {
 }
 
 pub(super) async fn execute(args: ResumeArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
-    let project = Project::locate(state_dir)?;
     let holder = format!("engine resume {} (pid {})", args.run, std::process::id());
     let request = Request::Resume {
         run: args.run,
         json: args.json,
     };
-    Box::pin(super::hold::execute(&project, request, &holder)).await
+    super::hold::locate_and_execute(state_dir, request, &holder).await
 }
 
 /// `engine resume RUN` in the process holding the state directory, printing on `output`.

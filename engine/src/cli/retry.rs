@@ -14,7 +14,6 @@ use super::resume::lifecycle_for;
 use crate::EngineError;
 use crate::control::{Finish, Holding, Request};
 use crate::output::Output;
-use crate::project::Project;
 use crate::queue;
 use crate::terminal::safe;
 
@@ -33,14 +32,13 @@ pub struct RetryArgs {
 }
 
 pub(super) async fn execute(args: RetryArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
-    let project = Project::locate(state_dir)?;
     let holder = format!("engine retry {} (pid {})", args.run, std::process::id());
     let request = Request::Retry {
         run: args.run,
         from: args.from,
         json: args.json,
     };
-    Box::pin(super::hold::execute(&project, request, &holder)).await
+    super::hold::locate_and_execute(state_dir, request, &holder).await
 }
 
 /// `engine retry RUN [--from STAGE]` in the process holding the state directory, printing on
