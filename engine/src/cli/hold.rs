@@ -51,9 +51,14 @@ pub(super) async fn execute(
             Reached::Held(state_dir) => {
                 let (holding, stop) =
                     Holding::new(project.repo.clone(), state_dir, host()?, clock.clone());
-                let serving = Holder::start(holding.clone(), stop, executor(), output.as_ref());
+                // A quick request (`engine approve`...) does not become the host of other
+                // terminals' runs for hours: they wait the moment it holds the state directory.
+                let serving = (!matches!(request, Request::Control(_)))
+                    .then(|| Holder::start(holding.clone(), stop, executor(), output.as_ref()));
                 let done = Box::pin(perform(request, holding, output.clone(), None)).await;
-                serving.finish(output.as_ref()).await;
+                if let Some(serving) = serving {
+                    serving.finish(output.as_ref()).await;
+                }
                 return match done? {
                     Finish::Exit(code) | Finish::Failed { code, .. } => Ok(code),
                     // Only submitted runs are handed back.
