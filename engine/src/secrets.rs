@@ -9,6 +9,46 @@ use std::collections::BTreeMap;
 use engine_workflow::{LoadedWorkflow, StageDef};
 use serde_json::Value;
 
+/// The environment variables of the engine process a run of `loaded` reads: `PATH` (which
+/// finds gate programs and agent CLIs), every stage's `secrets:` and `agents.secrets`.
+pub fn environment_read(loaded: &LoadedWorkflow) -> std::collections::BTreeSet<String> {
+    let mut names: std::collections::BTreeSet<String> = loaded
+        .stage_defs()
+        .chain(loaded.finally_defs())
+        .flat_map(|def| def.spec.secrets.iter().cloned())
+        .chain(loaded.agents.secrets.iter().cloned())
+        .collect();
+    names.insert("PATH".into());
+    names
+}
+
+/// This process's environment as digests (variable → SHA-256 of its value, hex): enough to tell
+/// whether another process sees the same values, without handing the values over.
+pub fn environment_digests() -> BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+    std::env::vars_os()
+        .filter_map(|(name, value)| {
+            let name = name.into_string().ok()?;
+            let digest = hex::encode(Sha256::digest(value.as_encoded_bytes()));
+            Some((name, digest))
+        })
+        .collect()
+}
+
+/// The variables of `names` whose values differ between this process and the one whose
+/// [`environment_digests`] are `theirs` (set in one and not the other counts).
+pub fn differing(
+    names: &std::collections::BTreeSet<String>,
+    theirs: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let ours = environment_digests();
+    names
+        .iter()
+        .filter(|name| ours.get(*name) != theirs.get(*name))
+        .cloned()
+        .collect()
+}
+
 /// What a secret value is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
@@ -85,6 +125,24 @@ pub fn stage_secrets(def: StageDef<'_>) -> Result<BTreeMap<String, String>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_variables_that_differ_are_named() {
+        let names: std::collections::BTreeSet<String> = [
+            "PATH".to_string(),
+            "ENGINE_SURELY_UNSET_VARIABLE".to_string(),
+        ]
+        .into_iter()
+        .collect();
+        let mut theirs = environment_digests();
+        assert!(differing(&names, &theirs).is_empty());
+        theirs.insert("ENGINE_SURELY_UNSET_VARIABLE".into(), "00".into());
+        theirs.insert("PATH".into(), "ff".into());
+        assert_eq!(
+            differing(&names, &theirs),
+            ["ENGINE_SURELY_UNSET_VARIABLE", "PATH"]
+        );
+    }
 
     #[test]
     fn replaces_every_value_longest_first() {

@@ -408,3 +408,56 @@ fn runs_and_show_ask_the_holder_which_runs_it_drives() {
     let (code, _) = holder.wait();
     assert_eq!(code, 0, "{}", holder.seen_stderr());
 }
+
+#[test]
+fn a_submitting_terminal_is_told_when_the_holder_sees_other_values_for_what_the_run_reads() {
+    let repo = TestRepo::new();
+    repo.workflow(GATED);
+    let mut holder = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Ship it")
+        .env("CORPUS_TOKEN", "holder-value")
+        .spawn();
+    let gated_run = holder.read_run_id();
+    holder.wait_for_stderr("reject:");
+    repo.write(
+        "secret.yaml",
+        r#"
+name: secret
+stages:
+  use:
+    uses: builtin:gate
+    with: { commands: ["true"] }
+    permissions: { workspace: read, exec: ["true"] }
+    secrets: [CORPUS_TOKEN]
+"#,
+    );
+    let submitted = repo
+        .engine()
+        .args(["run", "secret.yaml"])
+        .task("Secret")
+        .env("CORPUS_TOKEN", "terminal-value")
+        .run();
+    submitted.succeeds();
+    submitted
+        .stderr_has(&format!(
+            "warning: this goes on in engine process {}, whose environment differs from this \
+             terminal's in CORPUS_TOKEN: the runs use that process's values",
+            holder.pid()
+        ))
+        .never_prints("holder-value")
+        .never_prints("terminal-value");
+    // The same values: no warning.
+    repo.engine()
+        .args(["run", "secret.yaml"])
+        .task("Same")
+        .env("CORPUS_TOKEN", "holder-value")
+        .run()
+        .succeeds()
+        .never_prints("environment differs");
+
+    repo.run(&["approve", &gated_run]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+}

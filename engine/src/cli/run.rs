@@ -112,6 +112,7 @@ pub(super) async fn execute(
             labels: args.labels,
             json: args.json,
             fresh: args.fresh,
+            env: crate::secrets::environment_digests(),
         };
         return Box::pin(super::hold::execute(
             &project,
@@ -140,6 +141,7 @@ pub(super) async fn execute(
         json: args.json,
         until: args.until,
         fresh: args.fresh,
+        env: crate::secrets::environment_digests(),
     };
     // Refused here rather than by the process that would run it.
     task_from(&submission)?;
@@ -162,6 +164,9 @@ pub(super) async fn run_one(
 ) -> Result<Finish, EngineError> {
     let loaded = engine_workflow::load_file(&submission.workflow_file)?;
     check_base(&holding.repo, submission.base.as_deref(), &loaded)?;
+    if submitted {
+        warn_of_environment(&loaded, &submission.env, output.as_ref());
+    }
     let inline_task = task_from(&submission)?;
     let host = holding.host.clone();
     let prepared = PreparedWorkflow::prepare(&host, loaded).await?;
@@ -237,6 +242,25 @@ pub(super) async fn run_one(
         (&output, json, submitted),
     )
     .await
+}
+
+/// Says on the submitting terminal's `output` which of the variables a run of `loaded` reads
+/// (`PATH`, its secrets) this process sees with other values than that terminal (`theirs`):
+/// the run uses this process's.
+pub(super) fn warn_of_environment(
+    loaded: &engine_workflow::LoadedWorkflow,
+    theirs: &std::collections::BTreeMap<String, String>,
+    output: &dyn Output,
+) {
+    let differing = crate::secrets::differing(&crate::secrets::environment_read(loaded), theirs);
+    if !differing.is_empty() {
+        output.err(&safe(&format!(
+            "warning: this goes on in engine process {}, whose environment differs from this \
+             terminal's in {}: the runs use that process's values",
+            std::process::id(),
+            differing.join(", ")
+        )));
+    }
 }
 
 /// The progress of `engine run`, which also prints the run id on stdout (once, unless `--json`)

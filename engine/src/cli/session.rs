@@ -29,6 +29,9 @@ pub(super) async fn session_held(
 ) -> Result<Finish, EngineError> {
     let loaded = engine_workflow::load_file(&session.workflow_file)?;
     super::run::check_base(&holding.repo, session.base.as_deref(), &loaded)?;
+    if submitted {
+        super::run::warn_of_environment(&loaded, &session.env, output.as_ref());
+    }
     let prepared = PreparedWorkflow::prepare(&holding.host, loaded).await?;
     let source = TaskSource::of(&holding.host, &prepared, holding.repo.root().to_path_buf());
     let mode = if session.watch_ms.is_some() {

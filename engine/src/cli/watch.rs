@@ -65,6 +65,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
         labels: args.labels,
         json: args.json,
         fresh: args.fresh,
+        env: crate::secrets::environment_digests(),
     };
     Box::pin(super::hold::execute(
         &project,

@@ -92,6 +92,11 @@ pub struct Submission {
     /// `--fresh`.
     #[serde(default)]
     pub fresh: bool,
+    /// The submitting terminal's environment as digests (see
+    /// [`crate::secrets::environment_digests`]): the holder warns when the variables the run
+    /// reads differ from its own.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// `engine run --all` or `engine watch`, as the submitting terminal read it.
@@ -115,6 +120,9 @@ pub struct SessionSubmission {
     pub json: bool,
     /// `--fresh`.
     pub fresh: bool,
+    /// The submitting terminal's environment as digests (as [`Submission::env`]).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
 }
 
 /// A request for one run: carried out by its driver when the holder drives it, else on its
