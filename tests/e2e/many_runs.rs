@@ -30,6 +30,17 @@ stages:
     )
 }
 
+/// Submits `engine run b.yaml` (one stage waiting for `hold`'s go) for `task` to the holder,
+/// and waits until its stage runs; returns the submitting engine and the run id.
+#[track_caller]
+fn submitted_and_running(repo: &TestRepo, hold: &Handshake, task: &str) -> (Spawned, String) {
+    repo.write("b.yaml", &held(hold, "b", ""));
+    let mut submitted = repo.engine().args(["run", "b.yaml"]).task(task).spawn();
+    let run_id = submitted.read_run_id();
+    submitted.wait_for_file(&hold.started_file("b"));
+    (submitted, run_id)
+}
+
 /// Two runs of one concurrency group (`lane`, limit 1), each waiting for `hold`'s go: the first
 /// (this process holds the state directory) is running, the second (submitted) waits for its
 /// turn. Returns both with their run ids.
@@ -123,14 +134,7 @@ fn a_run_submitted_to_a_holder_killed_with_sigkill_is_taken_over_by_its_terminal
     let repo = TestRepo::new();
     let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
     let hold = Handshake::new();
-    repo.write("b.yaml", &held(&hold, "b", ""));
-    let mut submitted = repo
-        .engine()
-        .args(["run", "b.yaml"])
-        .task("Survive")
-        .spawn();
-    let run_id = submitted.read_run_id();
-    submitted.wait_for_file(&hold.started_file("b"));
+    let (mut submitted, run_id) = submitted_and_running(&repo, &hold, "Survive");
 
     // The machine's other terminal dies; the submitting terminal takes its run over.
     hold.forget("b");
@@ -155,10 +159,7 @@ fn ctrl_c_detaches_a_submitting_terminal_and_the_holder_waits_for_the_run() {
     let repo = TestRepo::new();
     let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
     let hold = Handshake::new();
-    repo.write("b.yaml", &held(&hold, "b", ""));
-    let mut submitted = repo.engine().args(["run", "b.yaml"]).task("Detach").spawn();
-    let run_id = submitted.read_run_id();
-    submitted.wait_for_file(&hold.started_file("b"));
+    let (mut submitted, run_id) = submitted_and_running(&repo, &hold, "Detach");
 
     crate::support::process::signal(submitted.pid(), libc::SIGINT);
     let (code, _) = submitted.wait();
