@@ -27,10 +27,22 @@ timed() {
 }
 
 rust() {
-    timed "host workspace" cargo test --workspace --all-targets
+    timed "host workspace build" cargo test --workspace --all-targets --no-run
     # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
-    # host workspace's target directory: the dependencies both use are built once.
-    timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target --all-targets
+    # host workspace's target directory: the dependencies both use are built once. They build
+    # and run beside the host workspace's test run, which mostly waits for the processes its
+    # tests start (cargo holds no lock while tests run); their output is printed after it.
+    local plugins_log plugins
+    plugins_log=$(mktemp)
+    (timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target \
+        --all-targets >"$plugins_log" 2>&1) &
+    plugins=$!
+    local status=0
+    timed "host workspace run" cargo test --workspace --all-targets || status=$?
+    wait "$plugins" || status=$?
+    cat "$plugins_log"
+    rm -f "$plugins_log"
+    return "$status"
 }
 
 conformance() {
