@@ -26,39 +26,22 @@ timed() {
     echo "== $name took $((SECONDS - start)) s"
 }
 
-# The host workspace's test targets other than the e2e binary (and the conformance suite, which
-# is not part of --all-targets), as `--test NAME` arguments.
-other_test_targets() {
-    cargo metadata --no-deps --format-version 1 | python3 -c '
-import json, sys
-names = sorted({t["name"] for p in json.load(sys.stdin)["packages"] for t in p["targets"]
-                if "test" in t["kind"] and t["name"] not in ("e2e", "conformance")})
-print(" ".join("--test " + n for n in names))'
-}
-
 rust() {
     timed "host workspace build" cargo test --workspace --all-targets --no-run
-    # Once built, three groups run at once: the e2e binary (it mostly waits for the engine
-    # processes its tests start), the host workspace's other targets, and the guest SDK's and
-    # built-in stages' own unit tests (pure logic, run on the host; they build in the host
-    # workspace's target directory, so the dependencies both use are built once). Cargo holds no
-    # lock while tests run, and the same target selection as --all-targets (with --workspace)
-    # resolves the same features, so nothing is built twice. The other two groups' output is
-    # printed after the e2e binary's.
-    local logs others plugins status=0
-    logs=$(mktemp -d)
-    # shellcheck disable=SC2046 # one word per argument
-    (timed "host workspace, other targets" cargo test --workspace --lib --bins --examples \
-        --benches $(other_test_targets) >"$logs/others" 2>&1) &
-    others=$!
+    # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
+    # host workspace's target directory: the dependencies both use are built once. They build
+    # and run beside the host workspace's test run, which mostly waits for the processes its
+    # tests start (cargo holds no lock while tests run); their output is printed after it.
+    local plugins_log plugins
+    plugins_log=$(mktemp)
     (timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target \
-        --all-targets >"$logs/plugins" 2>&1) &
+        --all-targets >"$plugins_log" 2>&1) &
     plugins=$!
-    timed "host workspace, e2e" cargo test --workspace --test e2e || status=$?
-    wait "$others" || status=$?
+    local status=0
+    timed "host workspace run" cargo test --workspace --all-targets || status=$?
     wait "$plugins" || status=$?
-    cat "$logs/others" "$logs/plugins"
-    rm -rf "$logs"
+    cat "$plugins_log"
+    rm -f "$plugins_log"
     return "$status"
 }
 
