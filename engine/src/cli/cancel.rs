@@ -11,7 +11,7 @@ use engine_core::Event;
 use engine_store::StateDir;
 
 use crate::control::{ControlCommand, Finish, Holding, Request};
-use crate::driver::{commit_to_stored, stored_run};
+use crate::driver::{commit_to_stored, unended_run};
 use crate::output::Output;
 use crate::terminal::safe;
 use crate::time::{Clock, SystemClock};
@@ -70,14 +70,8 @@ pub(super) async fn cancel_directly(
     reason: &str,
 ) -> Result<String, EngineError> {
     let store = state_dir.store();
-    let record = stored_run(store, run)?;
+    let record = unended_run(store, run)?;
     let run_id = record.meta.run_id.clone();
-    if record.state.status.is_terminal() {
-        return Err(EngineError::Usage(format!(
-            "run {run_id} already ended: {}",
-            record.state.status.name()
-        )));
-    }
     let event = Event::CancelRequested {
         at_ms: SystemClock.now_ms(),
         reason: reason.to_string(),

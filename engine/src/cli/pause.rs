@@ -14,7 +14,7 @@ use engine_store::StateDir;
 
 use crate::EngineError;
 use crate::control::{ControlCommand, Request};
-use crate::driver::{commit_to_stored, stored_run};
+use crate::driver::{commit_to_stored, unended_run};
 use crate::time::{Clock, SystemClock};
 
 /// Arguments of `engine pause` and `engine unpause`.
@@ -49,14 +49,8 @@ pub(super) async fn record_directly(
     paused: bool,
 ) -> Result<String, EngineError> {
     let store = state_dir.store();
-    let record = stored_run(store, run)?;
+    let record = unended_run(store, run)?;
     let run_id = record.meta.run_id.clone();
-    if record.state.status.is_terminal() {
-        return Err(EngineError::Usage(format!(
-            "run {run_id} already ended: {}",
-            record.state.status.name()
-        )));
-    }
     let at_ms = SystemClock.now_ms();
     let event = if paused {
         Event::Paused { at_ms }

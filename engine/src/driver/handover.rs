@@ -129,6 +129,20 @@ pub fn stored_run(store: &dyn Store, run: &str) -> Result<RunRecord, EngineError
         .ok_or_else(|| EngineError::UnknownRun(format!("no run {run_id}")))
 }
 
+/// The stored run `run` names, refused when it already ended (a request such as cancel or
+/// pause has nothing left to act on).
+pub fn unended_run(store: &dyn Store, run: &str) -> Result<RunRecord, EngineError> {
+    let record = stored_run(store, run)?;
+    if record.state.status.is_terminal() {
+        return Err(EngineError::Usage(format!(
+            "run {} already ended: {}",
+            record.meta.run_id,
+            record.state.status.name()
+        )));
+    }
+    Ok(record)
+}
+
 /// Applies `event` to a stored run no process drives, with the workflow the run was started
 /// with (not the file as it is now), and stores the transition; `engine resume` carries its
 /// commands out.

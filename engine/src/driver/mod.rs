@@ -43,7 +43,7 @@ pub use attempt_log::{AttemptLog, attempt_log_path};
 pub use commit::{Rejection, StepError, commit_step, rejection};
 pub use commits::CommitSite;
 pub use control::approval_stage;
-pub use handover::{ControlRequest, commit_to_stored, hand_to_driver, stored_run};
+pub use handover::{ControlRequest, commit_to_stored, hand_to_driver, stored_run, unended_run};
 pub use lanes::Lanes;
 pub use to_end::{Driven, RunSetup, drive_to_end, remove_ended_worktree};
 
