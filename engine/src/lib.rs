@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 pub mod agents;
+pub mod board;
 pub mod cli;
 pub mod confine;
 pub mod control;
@@ -24,6 +25,7 @@ pub mod project;
 pub mod queue;
 pub mod report;
 pub mod secrets;
+pub mod serve;
 pub mod summary;
 pub mod tasks;
 // Issue 12 (terminal escapes): the one helper that escapes untrusted text before it is printed.

@@ -79,6 +79,77 @@ impl Drop for ErrLines {
     }
 }
 
+/// How many lines a [`Collected`] keeps (the last ones).
+pub const COLLECTED_LINES: usize = 2_000;
+
+/// A command's output kept in memory (for the HTTP API and MCP tools, which answer with what
+/// the command printed): the last [`COLLECTED_LINES`] lines of both streams in order, and the
+/// id of the run it recorded, as soon as it is known.
+pub struct Collected {
+    lines: std::sync::Mutex<std::collections::VecDeque<String>>,
+    run: tokio::sync::watch::Sender<Option<String>>,
+}
+
+impl Collected {
+    /// Nothing collected yet.
+    pub fn new() -> Self {
+        Collected {
+            lines: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            run: tokio::sync::watch::channel(None).0,
+        }
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The run id, once the command recorded its run (see [`Output::run_id`]).
+    pub fn run(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.run.subscribe()
+    }
+
+    fn push(&self, line: &str) {
+        let mut lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lines.len() == COLLECTED_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line.to_string());
+    }
+}
+
+impl Default for Collected {
+    fn default() -> Self {
+        Collected::new()
+    }
+}
+
+impl Output for Collected {
+    fn out(&self, line: &str) {
+        self.push(line);
+    }
+
+    fn err(&self, line: &str) {
+        self.push(line);
+    }
+
+    fn err_colour(&self) -> bool {
+        false
+    }
+
+    fn run_id(&self, run_id: &str) {
+        self.run.send_replace(Some(run_id.to_string()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +168,20 @@ mod tests {
         fn err_colour(&self) -> bool {
             false
         }
+    }
+
+    #[test]
+    fn collected_output_keeps_the_last_lines_and_the_run() {
+        let collected = Collected::new();
+        let run = collected.run();
+        for n in 0..=COLLECTED_LINES {
+            collected.out(&n.to_string());
+        }
+        collected.run_id("01RUN");
+        let lines = collected.lines();
+        assert_eq!(lines.len(), COLLECTED_LINES);
+        assert_eq!(lines[0], "1");
+        assert_eq!(run.borrow().as_deref(), Some("01RUN"));
     }
 
     #[test]

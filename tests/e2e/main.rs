@@ -44,6 +44,7 @@ mod review;
 mod run_history;
 mod run_modes;
 mod sandbox;
+mod serve;
 mod shipped_workflows;
 mod task_sources;
 mod tasks;

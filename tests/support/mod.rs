@@ -9,6 +9,7 @@ pub mod agent;
 pub mod command;
 pub mod diff;
 pub mod handshake;
+pub mod http_client;
 pub mod http_server;
 pub mod normalise;
 pub mod process;

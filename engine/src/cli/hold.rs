@@ -33,16 +33,32 @@ pub(super) async fn locate_and_execute(
     Box::pin(execute(&project, request, holder)).await
 }
 
-/// Carries `request` out for this terminal: through the holder of the project's state
+/// Carries `request` out for this terminal (see [`execute_to`]), printing on this process's
+/// stdout and stderr.
+pub(super) async fn execute(
+    project: &Project,
+    request: Request,
+    holder: &str,
+) -> Result<u8, EngineError> {
+    Box::pin(execute_to(
+        project,
+        request,
+        holder,
+        Arc::new(ProcessStreams),
+    ))
+    .await
+}
+
+/// Carries `request` out for a terminal, printing on `output`: through the holder of the project's state
 /// directory when there is one, else here (as `holder`, for the lock's note). A run handed
 /// back by a holder that stopped, or left by one that died, is taken over: resumed here or by
 /// whichever process holds the state directory next.
-pub(super) async fn execute(
+pub(crate) async fn execute_to(
     project: &Project,
     mut request: Request,
     holder: &str,
+    output: Arc<dyn Output>,
 ) -> Result<u8, EngineError> {
-    let output: Arc<dyn Output> = Arc::new(ProcessStreams);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let json = request.json();
     let (mut takeovers, mut unanswered) = (0, 0);

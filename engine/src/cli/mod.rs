@@ -4,6 +4,7 @@
 mod approve;
 mod cancel;
 mod completions;
+pub mod console;
 mod costs;
 mod drive;
 mod failure;
@@ -21,6 +22,7 @@ mod run_control;
 mod run_modes;
 mod runs;
 mod schema;
+mod serve;
 mod session;
 mod show;
 pub(crate) mod streams;
@@ -114,6 +116,10 @@ pub enum Commands {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff): `engine man | man -l -`.
     Man,
+    /// Hold the repository's state directory and serve a live dashboard, a JSON API with
+    /// live events, Prometheus metrics and MCP over HTTP (loopback by default); runs started
+    /// anywhere in the repository show up there. See docs/http-api.md.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses the process's command line and runs it; returns the process exit code. With
@@ -150,7 +156,11 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
     }
     let drives_runs = matches!(
         cli.command,
-        Commands::Run(_) | Commands::Watch(_) | Commands::Resume(_) | Commands::Retry(_)
+        Commands::Run(_)
+            | Commands::Watch(_)
+            | Commands::Resume(_)
+            | Commands::Retry(_)
+            | Commands::Serve(_)
     );
     crate::cli::streams::guard(drives_runs);
     init_tracing();
@@ -196,6 +206,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Validate(args) => validate::execute(args).await,
         Commands::Schema => Ok(schema::execute()),
         Commands::Runs(args) => runs::execute(&args, state_dir),
+        Commands::Serve(args) => Box::pin(serve::execute(args, state_dir)).await,
         Commands::Show(args) => show::execute(&args, state_dir),
         Commands::Costs(args) => costs::execute(&args, state_dir),
         Commands::Logs(args) => logs::execute(&args, state_dir),
@@ -235,7 +246,7 @@ fn report_error(e: &EngineError) {
 
 /// What `engine` prints on stderr for an error that ends a command: diagnostics one per line
 /// then a count, an `error:` line, and for an internal error the line saying it is a bug.
-fn error_report(e: &EngineError) -> String {
+pub(crate) fn error_report(e: &EngineError) -> String {
     use crate::terminal::safe_lines;
     match e {
         // Diagnostics are already "file:line:col: field: message" lines.

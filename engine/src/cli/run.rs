@@ -416,7 +416,7 @@ fn read_task_file(file: &Path) -> Result<String, EngineError> {
 }
 
 /// The task from `--task`/`--task-file`; without either, a task named after the workflow.
-fn task_from(submission: &Submission) -> Result<Task, EngineError> {
+pub(super) fn task_from(submission: &Submission) -> Result<Task, EngineError> {
     let given = submission.task.is_some() || submission.task_text.is_some();
     let text = submission
         .task

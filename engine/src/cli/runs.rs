@@ -82,21 +82,7 @@ pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, E
     let any = !records.is_empty();
     let listed = filter.apply(records, &drivers);
     if args.json {
-        let rows: Vec<_> = listed
-            .iter()
-            .map(|Listed { record: r, status }| {
-                serde_json::json!({
-                    "run_id": r.meta.run_id,
-                    "status": status,
-                    "workflow": r.meta.workflow_name,
-                    "task": r.state.task.title,
-                    "branch": r.meta.branch,
-                    "created_at": rfc3339(r.meta.created_at_ms),
-                    "duration_ms": duration_ms(&r.state),
-                    "spend": r.state.spend(),
-                })
-            })
-            .collect();
+        let rows = crate::board::run_rows(&listed);
         super::print_json(&rows)?;
         return Ok(exit::SUCCESS);
     }
@@ -117,7 +103,7 @@ fn table(listed: &[Listed]) -> String {
                 r.meta.run_id.clone(),
                 (*status).to_string(),
                 rfc3339(r.meta.created_at_ms),
-                duration_ms(&r.state)
+                crate::board::duration_ms(&r.state)
                     .map(human_duration)
                     .unwrap_or_default(),
                 crate::summary::cost_text(&r.state.spend()),
@@ -147,8 +133,4 @@ fn table(listed: &[Listed]) -> String {
         out.push('\n');
     }
     out
-}
-
-fn duration_ms(state: &engine_core::RunState) -> Option<u64> {
-    Some(state.finished_at_ms?.saturating_sub(state.started_at_ms?))
 }

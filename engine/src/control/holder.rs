@@ -66,6 +66,51 @@ impl Shared {
         // The book is a plain map: a panic elsewhere cannot leave it half-updated.
         self.book.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Books a new command (`drives`: a run or session, not a quick request); `None` once
+    /// the holder takes no new command.
+    fn register(&self, drives: bool) -> Option<u64> {
+        let mut book = self.book();
+        if book.closing {
+            return None;
+        }
+        book.next += 1;
+        let id = book.next;
+        book.serving.insert(id, Served { drives, run: None });
+        Some(id)
+    }
+
+    fn note_run(&self, id: u64, run_id: &str) {
+        if let Some(served) = self.book().serving.get_mut(&id) {
+            served.run = Some(run_id.to_string());
+        }
+    }
+}
+
+/// The output of a command carried out in-process: also notes its run in the book.
+struct Booked {
+    inner: Arc<dyn Output>,
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Output for Booked {
+    fn out(&self, line: &str) {
+        self.inner.out(line);
+    }
+
+    fn err(&self, line: &str) {
+        self.inner.err(line);
+    }
+
+    fn err_colour(&self) -> bool {
+        self.inner.err_colour()
+    }
+
+    fn run_id(&self, run_id: &str) {
+        self.shared.note_run(self.id, run_id);
+        self.inner.run_id(run_id);
+    }
 }
 
 /// A process holding the state directory, serving its control socket.
@@ -136,6 +181,13 @@ impl Holder {
     /// state directory themselves once this process exits). Says on `output` what it waits
     /// for.
     pub async fn finish(mut self, output: &dyn Output) {
+        self.drain(output).await;
+        self.stop_serving();
+    }
+
+    /// Waits as [`Holder::finish`] does and stops taking new commands; the socket is removed
+    /// when the holder is dropped.
+    pub async fn drain(&self, output: &dyn Output) {
         let mut said = false;
         loop {
             let changed = self.shared.changed.notified();
@@ -166,7 +218,34 @@ impl Holder {
             }
             changed.await;
         }
-        self.stop_serving();
+    }
+
+    /// Carries `request` out in this process as if a client had submitted it (the dashboard's
+    /// and MCP's controls): counted like a submitted command ([`Holder::finish`] waits for it),
+    /// printing on `output`. `None` once the holder takes no new command.
+    pub fn submit(&self, request: Request, output: Arc<dyn Output>) -> Option<JoinHandle<Finish>> {
+        let drives = !matches!(request, Request::Control(_));
+        let id = self.shared.register(drives)?;
+        let shared = self.shared.clone();
+        let output: Arc<dyn Output> = Arc::new(Booked {
+            inner: output,
+            shared: shared.clone(),
+            id,
+        });
+        Some(tokio::spawn(async move {
+            // Nobody detaches from an in-process command.
+            let (_kept, departure) = watch::channel(false);
+            let finish =
+                (shared.executor)(request, output, shared.holding.clone(), departure).await;
+            shared.book().serving.remove(&id);
+            shared.changed.notify_waiters();
+            finish
+        }))
+    }
+
+    /// What this holder drives runs with.
+    pub fn holding(&self) -> &Holding {
+        &self.shared.holding
     }
 
     fn stop_serving(&mut self) {
@@ -236,18 +315,7 @@ async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         let _ = protocol::write_frame(&mut write, &Reply::Driving { runs }).await;
         return;
     }
-    let registered = {
-        let mut book = shared.book();
-        if book.closing {
-            None
-        } else {
-            book.next += 1;
-            let id = book.next;
-            let drives = !matches!(envelope.request, Request::Control(_));
-            book.serving.insert(id, Served { drives, run: None });
-            Some(id)
-        }
-    };
+    let registered = shared.register(!matches!(envelope.request, Request::Control(_)));
     let Some(id) = registered else {
         let _ = protocol::write_frame(&mut write, &Reply::Closing).await;
         return;
@@ -330,9 +398,7 @@ impl Output for ClientStreams {
     }
 
     fn run_id(&self, run_id: &str) {
-        if let Some(served) = self.shared.book().serving.get_mut(&self.id) {
-            served.run = Some(run_id.to_string());
-        }
+        self.shared.note_run(self.id, run_id);
         let _ = self.sender.send(Reply::Run {
             run_id: run_id.into(),
         });

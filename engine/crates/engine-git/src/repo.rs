@@ -295,6 +295,43 @@ impl Repo {
         }
     }
 
+    /// The diff of `branch` against `base` (`git diff base...branch`: what the branch changed
+    /// since they parted), as text cut at `max_bytes` (on a character boundary); `true` when
+    /// cut. A branch that no longer exists (merged and removed): an empty diff.
+    pub fn diff_text(
+        &self,
+        base: &str,
+        branch: &str,
+        max_bytes: usize,
+    ) -> Result<(String, bool), GitError> {
+        reject_option_like("revision", base)?;
+        reject_option_like("branch name", branch)?;
+        if !self.branch_exists(branch)? {
+            return Ok((String::new(), false));
+        }
+        let range = format!("{base}...refs/heads/{branch}");
+        let output = run_git(
+            &self.root,
+            &[
+                "diff",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+                &range,
+                "--",
+            ],
+        )?;
+        if output.code() != Some(0) {
+            return Err(output.into_failure());
+        }
+        let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+        if text.len() <= max_bytes {
+            return Ok((text, false));
+        }
+        text.truncate(text.floor_char_boundary(max_bytes));
+        Ok((text, true))
+    }
+
     /// Whether the local branch `refs/heads/<name>` exists.
     pub fn branch_exists(&self, name: &str) -> Result<bool, GitError> {
         reject_option_like("branch name", name)?;

@@ -1,0 +1,428 @@
+//! End-to-end: `engine serve`. The server holds the state directory; runs started through its
+//! JSON API (the dashboard's controls) go on in it and stream their agent output live over
+//! SSE; a run from another terminal goes on in it too; approvals, rejections, cancel and pause
+//! are the CLI's own commands; the security checks (token, Host, cross-site requests) refuse
+//! what they must; no secret value reaches a response.
+
+use crate::support::agent::ScriptedAgent;
+use crate::support::http_client::{Events, get, post_json, request};
+use crate::support::{GATED, Spawned, TestRepo, Workflow, wait_until};
+
+/// A running `engine serve` and its address.
+struct Server {
+    process: Spawned,
+    addr: String,
+}
+
+impl Server {
+    /// Starts `engine serve workflow.yaml --listen 127.0.0.1:0` in `repo` (with `env`).
+    #[track_caller]
+    fn start(repo: &TestRepo, env: &[(&str, &str)]) -> Server {
+        let mut command = repo
+            .engine()
+            .args(["serve", "workflow.yaml", "--listen", "127.0.0.1:0"]);
+        for (k, v) in env {
+            command = command.env(k, v);
+        }
+        let mut process = command.spawn();
+        process.wait_for_stderr("listening on http://");
+        let addr = process
+            .seen_stderr()
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        Server { process, addr }
+    }
+
+    /// SIGTERM, then its exit code (0: it stopped as asked).
+    #[track_caller]
+    fn stop(mut self) -> (i32, String) {
+        self.process.terminate();
+        let (code, _) = self.process.wait();
+        (code, self.process.seen_stderr().to_string())
+    }
+}
+
+/// An agent that says it starts, waits for `go` in its scratch directory, writes a file and
+/// completes; with a gate after it.
+fn waiting_agent() -> (ScriptedAgent, String) {
+    let agent = ScriptedAgent::new("- []\n");
+    let go = agent.scratch().join("go");
+    let script = format!(
+        r#"
+- - say: "Starting on the greeting"
+  - tool: {{name: Read, input: {{file_path: README.md}}, output: "text"}}
+  - run: "while [ ! -e {go} ]; do sleep 0.05; done"
+  - write: {{path: greet.txt, content: "hello\n"}}
+  - cost: 0.25
+  - say: "Done. <promise>COMPLETE</promise>"
+"#,
+        go = go.display()
+    );
+    std::fs::write(agent.script_path(), script).unwrap();
+    (agent, go.display().to_string())
+}
+
+fn agent_workflow(agent: &ScriptedAgent) -> Workflow {
+    Workflow::named("served")
+        .top("models: { smart: model-smart }")
+        .agents(agent, "")
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude, model: smart, completion: promise }\n\
+             permissions: { workspace: write, agent: true }",
+        )
+        .stage(
+            "test",
+            "uses: builtin:gate\nneeds: [execute]\nwith: { commands: [\"test -f greet.txt\"] }\n\
+             permissions: { workspace: read, exec: [test] }",
+        )
+}
+
+#[test]
+fn a_run_started_through_the_api_streams_its_agent_output_live_and_ends() {
+    let repo = TestRepo::new();
+    let (agent, go) = waiting_agent();
+    agent_workflow(&agent).write(&repo);
+    let server = Server::start(&repo, &[]);
+    let addr = server.addr.clone();
+
+    let started = post_json(&addr, "/api/runs", r#"{"task": "Add a greeting"}"#);
+    assert_eq!(started.status, 202, "{}", started.body);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    assert!(!run_id.is_empty());
+
+    let mut events = Events::open(&addr, &format!("/api/runs/{run_id}/events"));
+    let first = events.until("state", |_| true);
+    assert_eq!(first.json()["meta"]["run_id"], run_id.as_str());
+    // The agent's words arrive while it still waits for its go: live, not at the end.
+    let said = events.until("log", |e| e.data.contains("Starting on the greeting"));
+    assert_eq!(said.json()["stage"], "execute");
+    events.until("log", |e| {
+        e.json()["level"] == "TOOL" || e.data.contains("Read")
+    });
+    assert!(!std::path::Path::new(&go).exists());
+    let running = get(&addr, &format!("/api/runs/{run_id}")).json();
+    assert_eq!(running["status"], "running", "{running}");
+    assert_eq!(running["stages"][0]["id"], "execute");
+    assert_eq!(running["stages"][0]["phase"], "running");
+    let status = get(&addr, "/api/status").json();
+    assert_eq!(status["driving"][0], run_id.as_str(), "{status}");
+
+    std::fs::write(&go, "").unwrap();
+    let end = events.until("end", |_| true);
+    assert_eq!(end.json()["status"], "succeeded");
+
+    let run = get(&addr, &format!("/api/runs/{}", &run_id[..10])).json();
+    assert_eq!(run["status"], "succeeded");
+    let stages: Vec<&str> = run["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(stages, ["execute", "test"]);
+    assert_eq!(
+        run["stages"][0]["attempts"][0]["outcome"]["outcome"], "succeeded",
+        "{run}"
+    );
+    let logs = get(&addr, &format!("/api/runs/{run_id}/logs?stage=execute")).json();
+    assert!(
+        logs["lines"].as_array().unwrap().iter().any(|l| l["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Starting on the greeting")),
+        "{logs}"
+    );
+    let diff = get(&addr, &format!("/api/runs/{run_id}/diff")).json();
+    assert!(diff["diff"].as_str().unwrap().contains("+hello"), "{diff}");
+    let rows = get(&addr, "/api/runs?status=succeeded").json();
+    assert_eq!(rows[0]["run_id"], run_id.as_str());
+    assert_eq!(rows[0]["spend"]["cost_usd"], 0.25);
+    let budget = get(&addr, "/api/budget").json();
+    assert_eq!(budget["day_spent_usd"], 0.25, "{budget}");
+    let bad = get(&addr, "/api/runs?status=sideways");
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.json()["error"].as_str().unwrap().contains("sideways"));
+    let unknown = get(&addr, "/api/runs/01NOSUCHRUN");
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_run_from_another_terminal_goes_on_in_the_server_and_shows_on_its_event_stream() {
+    let repo = TestRepo::new();
+    repo.workflow(
+        r#"
+name: quick
+stages:
+  build:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo built'"] }
+    permissions: { workspace: read, exec: [sh] }
+"#,
+    );
+    let server = Server::start(&repo, &[]);
+    let mut events = Events::open(&server.addr, "/api/events");
+    let first = events.until("runs", |_| true);
+    assert_eq!(first.json(), serde_json::json!([]));
+
+    let run = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("From a terminal")
+        .run();
+    run.succeeds();
+    let run_id = run.run_id();
+    let row = events.until("runs", |e| {
+        e.json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["run_id"] == run_id.as_str() && r["status"] == "succeeded")
+    });
+    assert!(row.data.contains("From a terminal"));
+    // It ran inside the server: the server's process drove it (the terminal submitted it).
+    assert!(
+        repo.path().join(".engine/control.sock").exists(),
+        "the server serves no control socket"
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn approvals_rejections_and_pauses_are_answered_through_the_api() {
+    let repo = TestRepo::new();
+    repo.workflow(GATED);
+    let server = Server::start(&repo, &[]);
+    let addr = server.addr.clone();
+    let started = post_json(&addr, "/api/runs", r#"{"task": "Ship it"}"#);
+    assert_eq!(started.status, 202, "{}", started.body);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let path = |action: &str| format!("/api/runs/{run_id}/{action}");
+    wait_until("the approval waits", || {
+        get(&addr, &format!("/api/runs/{run_id}")).json()["stages"][1]["awaiting_approval"] == true
+    });
+
+    // A form post (not JSON) is refused: a page of another site could send one.
+    let form = request(
+        &addr,
+        "POST",
+        &path("approve"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some("reason=x"),
+    );
+    assert_eq!(form.status, 415, "{}", form.body);
+    let no_reason = post_json(&addr, &path("reject"), "{}");
+    assert_eq!(no_reason.status, 400, "{}", no_reason.body);
+    assert!(
+        no_reason.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("reason")
+    );
+    let paused = post_json(&addr, &path("pause"), "{}");
+    assert_eq!(paused.status, 200, "{}", paused.body);
+    assert!(get(&addr, &format!("/api/runs/{run_id}")).json()["state"]["paused_at_ms"].is_u64());
+    assert_eq!(post_json(&addr, &path("unpause"), "{}").status, 200);
+    let unknown = post_json(&addr, "/api/runs/01NOSUCHRUN/approve", "{}");
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+
+    let approved = post_json(&addr, &path("approve"), r#"{"reason": "looks good"}"#);
+    assert_eq!(approved.status, 200, "{}", approved.body);
+    wait_until("the run succeeds", || {
+        get(&addr, &format!("/api/runs/{run_id}")).json()["status"] == "succeeded"
+    });
+    let again = post_json(&addr, &path("approve"), "{}");
+    assert_ne!(again.status, 200, "{}", again.body);
+    assert!(again.json()["error"].is_string());
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn cancel_through_the_api_stops_the_agent() {
+    let repo = TestRepo::new();
+    let (agent, go) = waiting_agent();
+    agent_workflow(&agent).write(&repo);
+    let server = Server::start(&repo, &[]);
+    let addr = server.addr.clone();
+    let started = post_json(&addr, "/api/runs", r#"{"task": "Add a greeting"}"#);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let mut events = Events::open(&addr, &format!("/api/runs/{run_id}/events"));
+    events.until("log", |e| e.data.contains("Starting on the greeting"));
+
+    let cancelled = post_json(
+        &addr,
+        &format!("/api/runs/{run_id}/cancel"),
+        r#"{"reason": "changed my mind"}"#,
+    );
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let end = events.until("end", |_| true);
+    assert_eq!(end.json()["status"], "cancelled");
+    assert!(!std::path::Path::new(&go).exists());
+    crate::support::assert_no_process_under(agent.dir());
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn the_server_refuses_what_it_must() {
+    let repo = TestRepo::new();
+    repo.workflow(GATED);
+    // A public address without a token, or with a short one: refused before listening.
+    repo.run(&["serve", "workflow.yaml", "--listen", "0.0.0.0:0"])
+        .exits(2)
+        .stderr_has("not a loopback address: set a token");
+    repo.engine()
+        .args(["serve", "workflow.yaml", "--listen", "0.0.0.0:0"])
+        .env("ENGINE_SERVE_TOKEN", "short")
+        .run()
+        .exits(2)
+        .stderr_has("use at least 16");
+
+    let token = "0123456789abcdef0123";
+    let server = Server::start(&repo, &[("ENGINE_SERVE_TOKEN", token)]);
+    let addr = server.addr.clone();
+    let bearer = format!("Bearer {token}");
+    assert_eq!(get(&addr, "/api/status").status, 401);
+    assert_eq!(get(&addr, "/metrics").status, 401);
+    let wrong = request(
+        &addr,
+        "GET",
+        "/api/status",
+        &[("Authorization", "Bearer 0123456789abcdef0124")],
+        None,
+    );
+    assert_eq!(wrong.status, 401);
+    let ok = request(
+        &addr,
+        "GET",
+        "/api/status",
+        &[("Authorization", &bearer)],
+        None,
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(!ok.body.contains(token), "the token is echoed");
+    // The page shell loads without the token, with a strict content security policy.
+    let page = get(&addr, "/");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("script-src 'self'")
+    );
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    // `/?token=` sets the cookie and sends the browser on to `/`.
+    let login = get(&addr, &format!("/?token={token}"));
+    assert_eq!(login.status, 303);
+    let cookie = login.header("set-cookie").unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    assert_eq!(
+        request(&addr, "GET", "/api/runs", &[("Cookie", &pair)], None).status,
+        200
+    );
+    assert_eq!(get(&addr, "/?token=wrongwrongwrongwrong").status, 401);
+
+    // Another site's page cannot start a run, even with the cookie (DNS rebinding and CSRF).
+    let body = r#"{"task": "Ship it"}"#;
+    let json = ("Content-Type", "application/json");
+    for headers in [
+        vec![
+            json,
+            ("Cookie", pair.as_str()),
+            ("Origin", "http://evil.example"),
+        ],
+        vec![
+            json,
+            ("Cookie", pair.as_str()),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        vec![
+            json,
+            ("Authorization", bearer.as_str()),
+            ("Host", "evil.example"),
+        ],
+    ] {
+        let refused = request(&addr, "POST", "/api/runs", &headers, Some(body));
+        assert_eq!(refused.status, 403, "{headers:?}: {}", refused.body);
+    }
+    let runs = request(
+        &addr,
+        "GET",
+        "/api/runs",
+        &[("Authorization", &bearer)],
+        None,
+    )
+    .json();
+    assert_eq!(
+        runs,
+        serde_json::json!([]),
+        "a refused request started a run"
+    );
+    let same = request(
+        &addr,
+        "POST",
+        "/api/runs",
+        &[
+            json,
+            ("Cookie", pair.as_str()),
+            ("Origin", &format!("http://{addr}")),
+        ],
+        Some(body),
+    );
+    assert_eq!(same.status, 202, "{}", same.body);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn no_secret_value_reaches_a_response() {
+    let repo = TestRepo::new();
+    let secret = "s3cr3t-value-that-must-not-leak";
+    repo.workflow(
+        r#"
+name: secretive
+stages:
+  check:
+    uses: builtin:gate
+    secrets: [SERVE_TEST_TOKEN]
+    with: { commands: ["sh -c 'echo token is {{ secrets.SERVE_TEST_TOKEN }}'"] }
+    permissions: { workspace: read, exec: [sh] }
+"#,
+    );
+    let server = Server::start(&repo, &[("SERVE_TEST_TOKEN", secret)]);
+    let addr = server.addr.clone();
+    let started = post_json(&addr, "/api/runs", r#"{"task": "Check"}"#);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let mut events = Events::open(&addr, &format!("/api/runs/{run_id}/events"));
+    let mut seen = String::new();
+    while let Some(event) = events.next() {
+        seen.push_str(&event.data);
+        if event.name == "end" {
+            break;
+        }
+    }
+    assert!(seen.contains("token is"), "{seen}");
+    for path in [
+        format!("/api/runs/{run_id}"),
+        format!("/api/runs/{run_id}/logs"),
+        "/api/runs".to_string(),
+        "/api/status".to_string(),
+        "/metrics".to_string(),
+    ] {
+        seen.push_str(&get(&addr, &path).body);
+    }
+    assert!(!seen.contains(secret), "a secret value leaked:\n{seen}");
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
