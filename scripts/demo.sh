@@ -5,7 +5,17 @@
 # No API key, no network: the notifier posts to a receiver on 127.0.0.1 that this script
 # starts. Needs only this repository and a Rust toolchain (rustup installs the pinned toolchain
 # and the wasm32-wasip2 target from rust-toolchain.toml).
+#
+# `scripts/demo.sh serve [PORT]` sets up the same scratch repository and runs `engine serve`
+# there instead (default port 7878): open the printed address, press Run on GREET-1, and watch
+# the run live in the dashboard from triage to the merge (the card moves to Done).
 set -euo pipefail
+mode=${1:-run}
+case "$mode" in run | serve) ;; *)
+    echo "usage: scripts/demo.sh [run|serve [PORT]]" >&2
+    exit 2
+    ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 rustup show active-toolchain >/dev/null 2>&1 || true
@@ -27,7 +37,9 @@ echo "== scratch repository: $scratch" >&2
 
 # A webhook receiver on loopback for the notifier; its first line is its URL.
 deliveries="$scratch/.git/deliveries.jsonl"
-engine hook-receiver --count 1 --out "$deliveries" > "$scratch/.git/receiver.url" &
+count=(--count 1)
+[ "$mode" = serve ] && count=()
+engine hook-receiver "${count[@]}" --out "$deliveries" > "$scratch/.git/receiver.url" &
 receiver=$!
 trap 'kill $receiver 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -35,6 +47,15 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 export DEMO_WEBHOOK_URL=$(head -n 1 "$scratch/.git/receiver.url")
+
+if [ "$mode" = serve ]; then
+  port=${2:-7878}
+  echo "== engine serve workflows/demo.yaml: open http://127.0.0.1:$port and press Run on GREET-1 (Ctrl-C stops)" >&2
+  status=0
+  engine serve "$root/workflows/demo.yaml" --listen "127.0.0.1:$port" || status=$?
+  echo "== look around: cd $scratch && engine runs" >&2
+  exit "$status"
+fi
 
 task="Add a --shout flag to greet.sh that prints the greeting in capitals"
 echo "== engine run workflows/demo.yaml --task \"$task\"" >&2

@@ -20,6 +20,7 @@ pub mod history;
 pub mod hook_receiver;
 pub mod init;
 pub mod logs;
+pub mod metrics;
 pub mod output;
 pub mod project;
 pub mod queue;
@@ -33,6 +34,7 @@ pub mod terminal;
 #[cfg(test)]
 mod test_fixtures;
 pub mod time;
+pub mod traces;
 pub mod validate;
 
 pub use error::EngineError;

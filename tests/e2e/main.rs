@@ -49,6 +49,7 @@ mod shipped_workflows;
 mod task_sources;
 mod tasks;
 mod template_limits;
+mod traces;
 mod triage;
 mod validate;
 mod validate_findings;

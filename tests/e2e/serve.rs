@@ -110,6 +110,16 @@ fn a_run_started_through_the_api_streams_its_agent_output_live_and_ends() {
     assert_eq!(running["stages"][0]["phase"], "running");
     let status = get(&addr, "/api/status").json();
     assert_eq!(status["driving"][0], run_id.as_str(), "{status}");
+    let scraped = get(&addr, "/metrics").body;
+    for line in [
+        "engine_runs{status=\"running\"} 1",
+        "engine_agent_sessions_active 1",
+    ] {
+        assert!(
+            scraped.lines().any(|l| l == line),
+            "no {line:?} in\n{scraped}"
+        );
+    }
 
     std::fs::write(&go, "").unwrap();
     let end = events.until("end", |_| true);
@@ -143,6 +153,29 @@ fn a_run_started_through_the_api_streams_its_agent_output_live_and_ends() {
     assert_eq!(rows[0]["spend"]["cost_usd"], 0.25);
     let budget = get(&addr, "/api/budget").json();
     assert_eq!(budget["day_spent_usd"], 0.25, "{budget}");
+    let metrics = get(&addr, "/metrics");
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(
+        metrics
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
+        "{:?}",
+        metrics.headers
+    );
+    for line in [
+        "engine_runs{status=\"succeeded\"} 1",
+        "engine_stage_attempt_duration_seconds_count{stage=\"execute\",outcome=\"succeeded\"} 1",
+        "engine_agent_cost_usd_total{model=\"model-smart\"} 0.25",
+        "engine_budget_day_usd_spent 0.25",
+        "engine_agent_sessions_active 0",
+    ] {
+        assert!(
+            metrics.body.lines().any(|l| l == line),
+            "no {line:?} in\n{}",
+            metrics.body
+        );
+    }
     let bad = get(&addr, "/api/runs?status=sideways");
     assert_eq!(bad.status, 400, "{}", bad.body);
     assert!(bad.json()["error"].as_str().unwrap().contains("sideways"));
@@ -423,6 +456,132 @@ stages:
         seen.push_str(&get(&addr, &path).body);
     }
     assert!(!seen.contains(secret), "a secret value leaked:\n{seen}");
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn with_watch_the_server_runs_ready_tasks_and_the_board_follows() {
+    let repo = TestRepo::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n## Milestone 1: Two\n\n### T-1: First\nP1 | TODO\n\n### T-2: Second\nP1 | TODO\n**Depends on:** [T-1]\n",
+    )
+    .commit_all("tasks");
+    repo.workflow(
+        r#"
+name: watched
+tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
+stages:
+  only:
+    uses: builtin:gate
+    with: { commands: ["true"] }
+    permissions: { workspace: read, exec: ["true"] }
+"#,
+    );
+    let mut process = repo
+        .engine()
+        .args([
+            "serve",
+            "workflow.yaml",
+            "--listen",
+            "127.0.0.1:0",
+            "--watch",
+            "--interval",
+            "200ms",
+        ])
+        .spawn();
+    process.wait_for_stderr("listening on http://");
+    let addr = process
+        .seen_stderr()
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default()
+        .to_string();
+    let server = Server { process, addr };
+    let columns = |addr: &str| -> Vec<(String, String)> {
+        get(addr, "/api/tasks").json()["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap().to_string(),
+                    t["column"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    wait_until("both tasks are done", || {
+        columns(&server.addr)
+            == [
+                ("T-1".to_string(), "done".to_string()),
+                ("T-2".to_string(), "done".to_string()),
+            ]
+            || columns(&server.addr)
+                == [
+                    ("T-2".to_string(), "done".to_string()),
+                    ("T-1".to_string(), "done".to_string()),
+                ]
+    });
+    let tasks = get(&server.addr, "/api/tasks").json();
+    for task in tasks["tasks"].as_array().unwrap() {
+        assert_eq!(task["run"]["status"], "succeeded", "{task}");
+    }
+    assert_eq!(get(&server.addr, "/api/status").json()["watching"], true);
+    let metrics = get(&server.addr, "/metrics").body;
+    assert!(
+        metrics.lines().any(|l| l == "engine_queue_ready_tasks 0"),
+        "{metrics}"
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn a_run_interrupted_by_stopping_the_server_is_resumed_through_the_api() {
+    let repo = TestRepo::new();
+    let hold = crate::support::Handshake::new();
+    repo.workflow(&format!(
+        r#"
+name: resumable
+stages:
+  work:
+    uses: builtin:gate
+    with: {{ commands: ["sh -c '{wait}'"] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    {grant}
+"#,
+        wait = hold.announce_and_wait("work"),
+        grant = hold.grant(),
+    ));
+    let server = Server::start(&repo, &[]);
+    let started = post_json(
+        &server.addr,
+        "/api/runs",
+        r#"{"task": "Survive a restart"}"#,
+    );
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    crate::support::wait_for_file(&hold.started_file("work"));
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+
+    hold.forget("work");
+    let server = Server::start(&repo, &[]);
+    let addr = server.addr.clone();
+    assert_eq!(
+        get(&addr, &format!("/api/runs/{run_id}")).json()["status"],
+        "interrupted"
+    );
+    let resumed = post_json(&addr, &format!("/api/runs/{run_id}/resume"), "{}");
+    assert_eq!(resumed.status, 202, "{}", resumed.body);
+    assert_eq!(resumed.json()["run_id"], run_id.as_str());
+    crate::support::wait_for_file(&hold.started_file("work"));
+    hold.release();
+    wait_until("the resumed run succeeds", || {
+        get(&addr, &format!("/api/runs/{run_id}")).json()["status"] == "succeeded"
+    });
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
 }

@@ -1,6 +1,7 @@
 //! A small HTTP/1.1 client for tests of `engine serve` (one request per connection), and a
 //! reader of Server-Sent Events.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -77,7 +78,7 @@ pub fn post_json(addr: &str, path: &str, body: &str) -> Answer {
 fn connect(addr: &str) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
+        .set_read_timeout(Some(Duration::from_mins(2)))
         .unwrap();
     stream
 }
@@ -94,13 +95,13 @@ fn send_head(
     // server closes the connection after it.
     let mut head = format!("{method} {path} HTTP/1.0\r\nConnection: close\r\n");
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
-        head.push_str(&format!("Host: {addr}\r\n"));
+        let _ = write!(head, "Host: {addr}\r\n");
     }
     for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(head, "{k}: {v}\r\n");
     }
     let body = body.unwrap_or_default();
-    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let _ = write!(head, "Content-Length: {}\r\n\r\n", body.len());
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
 }

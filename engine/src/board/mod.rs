@@ -159,24 +159,23 @@ impl Board {
                 Ok((store.load(&id)?.ok_or_else(unknown)?, Drivers::Nobody))
             }
             Source::Mirrors(dir) => {
-                let record = match read_mirror(&dir, run) {
-                    Ok(found) => found.record,
-                    // A prefix, or a run the holder does not mirror: look through the listing.
-                    Err(_) => {
-                        let listing = read_mirrors(&dir)?;
-                        let mut matching = listing
-                            .runs
-                            .into_iter()
-                            .filter(|r| r.meta.run_id.starts_with(run));
-                        match (matching.next(), matching.next()) {
-                            (Some(record), None) => record,
-                            (Some(_), Some(_)) => {
-                                return Err(EngineError::UnknownRun(format!(
-                                    "{run:?} names more than one run; give more of its id"
-                                )));
-                            }
-                            _ => return Err(unknown()),
+                // A prefix, or a run the holder does not mirror: look through the listing.
+                let record = if let Ok(found) = read_mirror(&dir, run) {
+                    found.record
+                } else {
+                    let listing = read_mirrors(&dir)?;
+                    let mut matching = listing
+                        .runs
+                        .into_iter()
+                        .filter(|r| r.meta.run_id.starts_with(run));
+                    match (matching.next(), matching.next()) {
+                        (Some(record), None) => record,
+                        (Some(_), Some(_)) => {
+                            return Err(EngineError::UnknownRun(format!(
+                                "{run:?} names more than one run; give more of its id"
+                            )));
                         }
+                        _ => return Err(unknown()),
                     }
                 };
                 Ok((record, asked_drivers(&dir)))
@@ -248,7 +247,7 @@ impl Board {
                     attempt.attempt,
                 );
                 for (n, path) in files.iter().enumerate() {
-                    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+                    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
                     out.push(json!({"stage": stage, "attempt": attempt.attempt, "n": n + 1, "bytes": bytes}));
                 }
             }
@@ -279,9 +278,13 @@ impl Board {
             ))
         })?;
         let mut text = Vec::new();
-        use std::io::Read as _;
         std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_TRANSCRIPT_BYTES).read_to_end(&mut text))
+            .and_then(|f| {
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(f, MAX_TRANSCRIPT_BYTES),
+                    &mut text,
+                )
+            })
             .map_err(|e| EngineError::io(path, e))?;
         Ok(String::from_utf8_lossy(&text).into_owned())
     }

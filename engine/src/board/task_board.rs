@@ -33,9 +33,8 @@ pub fn column_of(status: TaskStatus, ready: bool, run_going: bool) -> Column {
         TaskStatus::Done => Column::Done,
         _ if run_going => Column::InProgress,
         TaskStatus::InProgress => Column::InProgress,
-        TaskStatus::Blocked => Column::Blocked,
         TaskStatus::Todo if ready => Column::Ready,
-        TaskStatus::Todo => Column::Blocked,
+        TaskStatus::Blocked | TaskStatus::Todo => Column::Blocked,
     }
 }
 

@@ -235,6 +235,14 @@ pub mod requests {
         })
     }
 
+    /// `engine resume RUN`.
+    pub fn resume(run: &str) -> Request {
+        Request::Resume {
+            run: run.to_string(),
+            json: false,
+        }
+    }
+
     /// `engine retry RUN [--from STAGE]`.
     pub fn retry(run: &str, from: Option<String>) -> Request {
         Request::Retry {

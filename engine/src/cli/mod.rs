@@ -180,6 +180,8 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
         .map_err(|e| failure::blame_state_dir(e, given_state_dir.as_deref()));
     // Do not wait for stray blocking tasks (e.g. a stage being torn down) at exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // Spans of the runs this process drove go out before it exits (a bounded wait).
+    crate::traces::flush();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

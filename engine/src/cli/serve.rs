@@ -101,6 +101,7 @@ pub(super) async fn execute(args: ServeArgs, state_dir: Option<&Path>) -> Result
         watching: args.watch,
         stopping: stopping.clone(),
         guard,
+        models: crate::serve::Models::default(),
     });
     output.err(&format!(
         "engine serve: listening on http://{bound} (state directory {}; Ctrl-C stops)",

@@ -75,6 +75,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
         lanes,
         clock,
     } = setup;
+    let reporter = crate::traces::observe(reporter, &meta, &state, &state_dir);
     reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
     let order = crate::history::order::StageOrder::of_workflow(&prepared.loaded.workflow);

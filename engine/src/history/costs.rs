@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use engine_core::Spend;
+use engine_core::{AttemptRecord, Spend};
 use engine_store::RunRecord;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -83,42 +83,40 @@ pub fn costs(
     let mut all_runs = BTreeSet::new();
     let mut total_attempts = 0;
     let mut total = Spend::NONE;
-    for record in records {
+    for Spending {
+        record,
+        stage,
+        attempt,
+    } in spending_attempts(records)
+    {
         let run_id = record.meta.run_id.as_str();
-        for (stage, st) in &record.state.stages {
-            for attempt in &st.history {
-                let spend = attempt.spend;
-                if spend.is_zero() && spend.cost_known {
-                    continue;
-                }
-                let at = attempt.ended_at_ms.unwrap_or(attempt.started_at_ms);
-                if since_ms.is_some_and(|since| at < since) {
-                    continue;
-                }
-                let (key, title) = match by {
-                    GroupBy::Day => (local_day(at, tz), None),
-                    GroupBy::Task => (
-                        record.state.task.id.clone(),
-                        Some(record.state.task.title.clone()),
-                    ),
-                    GroupBy::Stage => (stage.clone(), None),
-                    GroupBy::Model => (
-                        attempt_model(state_dir, run_id, stage, attempt.attempt),
-                        None,
-                    ),
-                };
-                let sum = groups.entry(key).or_insert_with(Sum::new);
-                if title.is_some() {
-                    sum.title = title;
-                }
-                sum.runs.insert(run_id);
-                sum.attempts += 1;
-                sum.spend = sum.spend + spend;
-                all_runs.insert(run_id);
-                total_attempts += 1;
-                total = total + spend;
-            }
+        let spend = attempt.spend;
+        let at = attempt.ended_at_ms.unwrap_or(attempt.started_at_ms);
+        if since_ms.is_some_and(|since| at < since) {
+            continue;
         }
+        let (key, title) = match by {
+            GroupBy::Day => (local_day(at, tz), None),
+            GroupBy::Task => (
+                record.state.task.id.clone(),
+                Some(record.state.task.title.clone()),
+            ),
+            GroupBy::Stage => (stage.to_string(), None),
+            GroupBy::Model => (
+                attempt_model(state_dir, run_id, stage, attempt.attempt),
+                None,
+            ),
+        };
+        let sum = groups.entry(key).or_insert_with(Sum::new);
+        if title.is_some() {
+            sum.title = title;
+        }
+        sum.runs.insert(run_id);
+        sum.attempts += 1;
+        sum.spend = sum.spend + spend;
+        all_runs.insert(run_id);
+        total_attempts += 1;
+        total = total + spend;
     }
     let mut groups: Vec<CostGroup> = groups
         .into_iter()
@@ -151,6 +149,35 @@ pub fn costs(
             spend: total,
         },
     }
+}
+
+/// An attempt that spent something: tokens, USD, or a cost that could not be known.
+#[derive(Debug, Clone, Copy)]
+pub struct Spending<'a> {
+    /// Its run.
+    pub record: &'a RunRecord,
+    /// Its stage's id.
+    pub stage: &'a str,
+    /// The attempt (its spend is [`AttemptRecord::spend`]).
+    pub attempt: &'a AttemptRecord,
+}
+
+/// Every attempt of `records` that spent something, as `engine costs` and `/metrics` count
+/// them: an attempt that spent nothing, and knows it, is left out; one whose cost could not be
+/// known is kept (its cost stays unknown in the sums, never zero).
+pub fn spending_attempts(records: &[RunRecord]) -> impl Iterator<Item = Spending<'_>> {
+    records.iter().flat_map(|record| {
+        record.state.stages.iter().flat_map(move |(stage, st)| {
+            st.history
+                .iter()
+                .filter(|a| !(a.spend.is_zero() && a.spend.cost_known))
+                .map(move |attempt| Spending {
+                    record,
+                    stage,
+                    attempt,
+                })
+        })
+    })
 }
 
 /// One group being summed.

@@ -29,8 +29,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.0.exit_code();
         let status = match &self.0 {
-            EngineError::UnknownRun(_) => StatusCode::NOT_FOUND,
-            EngineError::Store(
+            EngineError::UnknownRun(_)
+            | EngineError::Store(
                 engine_store::StoreError::NotFound(_) | engine_store::StoreError::Ambiguous { .. },
             ) => StatusCode::NOT_FOUND,
             EngineError::LimitReached(_) | EngineError::Rejected(_) => StatusCode::CONFLICT,
@@ -197,7 +197,7 @@ impl<T: for<'de> Deserialize<'de>, S: Send + Sync> axum::extract::FromRequest<S>
 }
 
 /// The answer to a command: 202 while it goes on, else its exit code as a status.
-fn answered(performed: Performed) -> Result<Response, ApiError> {
+fn answered(performed: &Performed) -> Response {
     if let Some((report, code)) = &performed.error {
         let status = status_of(*code);
         let status = if status == StatusCode::OK {
@@ -206,17 +206,17 @@ fn answered(performed: Performed) -> Result<Response, ApiError> {
             status
         };
         let message = report.strip_prefix("error: ").unwrap_or(report).trim_end();
-        return Ok((
+        return (
             status,
             Json(json!({"error": message, "code": code, "run_id": performed.run_id, "output": performed.output})),
         )
-            .into_response());
+            .into_response();
     }
     let status = match performed.exit {
         None => StatusCode::ACCEPTED,
         Some(_) => StatusCode::OK,
     };
-    Ok((status, Json(json!(performed))).into_response())
+    (status, Json(json!(performed))).into_response()
 }
 
 pub(super) async fn start_run(
@@ -224,7 +224,7 @@ pub(super) async fn start_run(
     Body(body): Body<StartRun>,
 ) -> Result<Response, ApiError> {
     let request = requests::run(&app.workflow_file, &body.task, body.base, body.labels)?;
-    answered(app.console.perform(request, Wait::ForRun).await?)
+    Ok(answered(&app.console.perform(request, Wait::ForRun).await?))
 }
 
 pub(super) async fn start_session(
@@ -235,10 +235,10 @@ pub(super) async fn start_session(
     let console = app.console.clone();
     // A session has no one run: it goes on; its output is the server's.
     let performed = console.perform(request, Wait::ForRun).await?;
-    answered(performed)
+    Ok(answered(&performed))
 }
 
-/// The run controls: `approve`, `reject`, `cancel`, `pause`, `unpause`, `retry`.
+/// The run controls: `approve`, `reject`, `cancel`, `pause`, `unpause`, `retry`, `resume`.
 pub(super) async fn control(
     State(app): State<Arc<App>>,
     Path((id, action)): Path<(String, String)>,
@@ -257,12 +257,13 @@ pub(super) async fn control(
         "pause" => (requests::pause(&id, true), Wait::ForEnd),
         "unpause" => (requests::pause(&id, false), Wait::ForEnd),
         "retry" => (requests::retry(&id, body.from), Wait::ForRun),
+        "resume" => (requests::resume(&id), Wait::ForRun),
         other => {
             return Err(EngineError::UnknownRun(format!(
-                "no such action {other:?}: approve, reject, cancel, pause, unpause or retry"
+                "no such action {other:?}: approve, reject, cancel, pause, unpause, retry or resume"
             ))
             .into());
         }
     };
-    answered(app.console.perform(request, wait).await?)
+    Ok(answered(&app.console.perform(request, wait).await?))
 }

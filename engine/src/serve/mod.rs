@@ -7,11 +7,13 @@
 //! - [`security`]: loopback by default, the token, the Host and cross-site checks;
 //! - [`api`]: the JSON API's handlers;
 //! - [`events`]: live events (SSE);
+//! - `scrape`: `/metrics`;
 //! - [`assets`]: the dashboard's files.
 
 pub mod api;
 mod assets;
 pub mod events;
+mod scrape;
 pub mod security;
 
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ use tokio::sync::watch;
 
 use crate::board::Board;
 use crate::cli::console::Console;
+pub use scrape::Models;
 use security::Guard;
 
 /// What the handlers share.
@@ -46,6 +49,8 @@ pub struct App {
     pub stopping: watch::Receiver<bool>,
     /// The checks every request goes through.
     pub guard: Arc<Guard>,
+    /// The models of attempts, as `/metrics` learned them.
+    pub models: scrape::Models,
 }
 
 /// The server's routes, guarded; `extra` is merged in before the guard (e.g. `/mcp`,
@@ -56,6 +61,7 @@ pub fn router(app: Arc<App>, extra: Router) -> Router {
         .route("/", get(index))
         .route("/static/app.js", get(assets::app))
         .route("/static/style.css", get(assets::style))
+        .route("/metrics", get(scrape::metrics))
         .route("/api/status", get(api::status))
         .route("/api/tasks", get(api::tasks))
         .route("/api/runs", get(api::runs).post(api::start_run))

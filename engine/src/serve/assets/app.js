@@ -520,6 +520,7 @@ function runPage(id) {
   const cancel = h('button', { type: 'button', class: 'danger', testid: 'cancel', onclick: cancelRun }, 'Cancel');
   const pause = h('button', { type: 'button', testid: 'pause', onclick: (ev) => control('Pause', 'pause', {}, ev.currentTarget) }, 'Pause');
   const unpause = h('button', { type: 'button', testid: 'unpause', onclick: (ev) => control('Unpause', 'unpause', {}, ev.currentTarget) }, 'Unpause');
+  const resume = h('button', { type: 'button', testid: 'resume', title: 'go on from the last stored transition (the process driving it stopped)', onclick: (ev) => control('Resume', 'resume', {}, ev.currentTarget) }, 'Resume');
   const retryFrom = h('select', { testid: 'retry-from', 'aria-label': 'retry from stage' });
   const retry = h('button', { type: 'button', testid: 'retry', onclick: retryRun }, 'Retry');
 
@@ -552,7 +553,7 @@ function runPage(id) {
           h('div', { class: 'run-head' }, h('h1', {}, h('span', { class: 'muted' }, 'Run '), h('span', { class: 'mono' }, id)), statusSlot),
           title, facts,
           approval,
-          h('div', { class: 'controls' }, cancel, pause, unpause, h('span', { class: 'sep' }),
+          h('div', { class: 'controls' }, cancel, pause, unpause, resume, h('span', { class: 'sep' }),
             h('label', {}, 'from ', retryFrom), retry)),
         h('section', { class: 'panel' }, h('h2', {}, 'Stages'), graph),
         h('section', { class: 'panel' },
@@ -699,6 +700,7 @@ function runPage(id) {
     cancel.disabled = ended;
     pause.disabled = ended || paused;
     unpause.disabled = ended || !paused;
+    resume.disabled = status !== 'interrupted';
     retry.disabled = ['running', 'pending', 'paused', 'loading', ''].includes(status) || status === 'succeeded';
     const stages = doc && !ended ? waiting(doc) : [];
     approval.hidden = stages.length === 0;
