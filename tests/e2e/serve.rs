@@ -24,7 +24,12 @@ impl Server {
         for (k, v) in env {
             command = command.env(k, v);
         }
-        let mut process = command.spawn();
+        Server::listening(command.spawn())
+    }
+
+    /// The server `process` once it says where it listens.
+    #[track_caller]
+    fn listening(mut process: Spawned) -> Server {
         process.wait_for_stderr("listening on http://");
         let addr = process
             .seen_stderr()
@@ -491,15 +496,7 @@ stages:
             "200ms",
         ])
         .spawn();
-    process.wait_for_stderr("listening on http://");
-    let addr = process
-        .seen_stderr()
-        .split("listening on http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap_or_default()
-        .to_string();
-    let server = Server { process, addr };
+    let server = Server::listening(process);
     let columns = |addr: &str| -> Vec<(String, String)> {
         get(addr, "/api/tasks").json()["tasks"]
             .as_array()
@@ -541,6 +538,22 @@ stages:
 
 #[test]
 fn a_run_interrupted_by_stopping_the_server_is_resumed_through_the_api() {
+    resumed_after(|server| {
+        let (code, stderr) = server.stop();
+        assert_eq!(code, 0, "{stderr}");
+    });
+}
+
+#[test]
+fn a_run_of_a_server_killed_with_kill_9_is_resumed_by_the_next_server() {
+    resumed_after(|mut server| {
+        server.process.kill9();
+    });
+}
+
+/// Starts a run through the API whose one stage waits, ends the server with `end` while it
+/// waits, starts another server, and resumes the run through its API to its success.
+fn resumed_after(end: impl FnOnce(Server)) {
     let repo = TestRepo::new();
     let hold = crate::support::Handshake::new();
     repo.workflow(&format!(
@@ -564,8 +577,7 @@ stages:
     );
     let run_id = started.json()["run_id"].as_str().unwrap().to_string();
     crate::support::wait_for_file(&hold.started_file("work"));
-    let (code, stderr) = server.stop();
-    assert_eq!(code, 0, "{stderr}");
+    end(server);
 
     hold.forget("work");
     let server = Server::start(&repo, &[]);
@@ -582,6 +594,36 @@ stages:
     wait_until("the resumed run succeeds", || {
         get(&addr, &format!("/api/runs/{run_id}")).json()["status"] == "succeeded"
     });
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn the_server_waits_for_the_process_holding_the_state_directory_then_takes_over() {
+    let repo = TestRepo::new();
+    repo.workflow(GATED);
+    let mut holder = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Ship it")
+        .spawn();
+    let run_id = holder.read_run_id();
+    holder.wait_for_stderr("reject:");
+    let mut process = repo
+        .engine()
+        .args(["serve", "workflow.yaml", "--listen", "127.0.0.1:0"])
+        .spawn();
+    process.wait_for_stderr("engine serve: waiting for engine process");
+    assert!(!process.seen_stderr().contains("listening on"));
+    // The holder's run ends (approved from a third terminal); the server takes over.
+    repo.run(&["approve", &run_id]).succeeds();
+    let (code, _) = holder.wait();
+    assert_eq!(code, 0, "{}", holder.seen_stderr());
+    let server = Server::listening(process);
+    assert_eq!(
+        get(&server.addr, &format!("/api/runs/{run_id}")).json()["status"],
+        "succeeded"
+    );
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
 }
