@@ -20,6 +20,7 @@ pub mod history;
 pub mod hook_receiver;
 pub mod init;
 pub mod logs;
+pub mod mcp;
 pub mod metrics;
 pub mod output;
 pub mod project;

@@ -32,6 +32,7 @@ mod init;
 mod input_hardening;
 mod logs;
 mod many_runs;
+mod mcp;
 mod merge;
 mod notify;
 mod parallel_git;

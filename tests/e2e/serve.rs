@@ -627,3 +627,83 @@ fn the_server_waits_for_the_process_holding_the_state_directory_then_takes_over(
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn the_mcp_tools_are_served_behind_the_same_checks() {
+    let repo = TestRepo::new();
+    repo.workflow(GATED);
+    let token = "0123456789abcdef0123";
+    let server = Server::start(&repo, &[("ENGINE_SERVE_TOKEN", token)]);
+    let addr = server.addr.clone();
+    let bearer = format!("Bearer {token}");
+    let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}"#;
+    let mcp = |extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+        ];
+        headers.extend_from_slice(extra);
+        request(&addr, "POST", "/mcp", &headers, Some(initialize))
+    };
+    assert_eq!(mcp(&[]).status, 401);
+    let cross = mcp(&[
+        ("Authorization", &bearer),
+        ("Origin", "http://evil.example"),
+    ]);
+    assert_eq!(cross.status, 403, "{}", cross.body);
+    let answer = mcp(&[("Authorization", &bearer)]);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.body.contains("serverInfo"), "{}", answer.body);
+    assert!(
+        answer.header("mcp-session-id").is_some(),
+        "{:?}",
+        answer.headers
+    );
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn run_all_ready_answers_once_its_first_run_is_recorded() {
+    let repo = TestRepo::new();
+    let hold = crate::support::Handshake::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n## Milestone 1: One\n\n### T-1: Only\nP1 | TODO\n",
+    )
+    .commit_all("tasks");
+    repo.workflow(&format!(
+        r#"
+name: session
+tasks: {{ source: tasks-md, path: spec/tasks.md }}
+stages:
+  work:
+    uses: builtin:gate
+    with: {{ commands: ["sh -c '{wait}'"] }}
+    permissions: {{ workspace: read, exec: [sh] }}
+    {grant}
+"#,
+        wait = hold.announce_and_wait("work"),
+        grant = hold.grant(),
+    ));
+    let server = Server::start(&repo, &[]);
+    let addr = server.addr.clone();
+    let started = post_json(&addr, "/api/sessions", "{}");
+    // The session goes on (its stage waits for the go): the answer does not wait for its end.
+    assert_eq!(started.status, 202, "{}", started.body);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&addr, &format!("/api/runs/{run_id}")).json()["state"]["task"]["id"],
+        "T-1"
+    );
+    assert!(!hold.dir().join("go").exists());
+    hold.release();
+    wait_until("the session's run succeeds", || {
+        get(&addr, &format!("/api/runs/{run_id}")).json()["status"] == "succeeded"
+    });
+    // Nothing is ready now: the session ends at once and says so.
+    let nothing = post_json(&addr, "/api/sessions", "{}");
+    assert_ne!(nothing.status, 202, "{}", nothing.body);
+    let (code, stderr) = server.stop();
+    assert_eq!(code, 0, "{stderr}");
+}

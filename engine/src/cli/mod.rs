@@ -13,6 +13,7 @@ mod hold;
 mod hook_receiver;
 mod init;
 mod logs;
+mod mcp;
 mod pause;
 mod readonly;
 mod resume;
@@ -116,6 +117,10 @@ pub enum Commands {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff): `engine man | man -l -`.
     Man,
+    /// Serve the repository's runs and tasks to agents and editors as MCP tools on
+    /// stdin/stdout (read runs, tasks, logs, costs; start, cancel, approve, retry runs). See the
+    /// user guide, "MCP".
+    Mcp(mcp::McpArgs),
     /// Hold the repository's state directory and serve a live dashboard, a JSON API with
     /// live events, Prometheus metrics and MCP over HTTP (loopback by default); runs started
     /// anywhere in the repository show up there. See docs/http-api.md.
@@ -161,6 +166,7 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
             | Commands::Resume(_)
             | Commands::Retry(_)
             | Commands::Serve(_)
+            | Commands::Mcp(_)
     );
     crate::cli::streams::guard(drives_runs);
     init_tracing();
@@ -224,6 +230,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::ScriptedAgent { .. } => Ok(exit::SUCCESS),
         Commands::Completions(args) => Ok(completions::completions(&args)),
         Commands::Man => completions::man(),
+        Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
     }
 }
 

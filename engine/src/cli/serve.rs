@@ -116,7 +116,20 @@ pub(super) async fn execute(args: ServeArgs, state_dir: Option<&Path>) -> Result
             ));
         }
     }
-    let served = serve_until(listener, router(app, axum::Router::new()), stopping.clone());
+    // The MCP tools over streamable HTTP, behind the same checks as the API.
+    let mcp = crate::mcp::http_service_for(
+        crate::mcp::EngineMcp::new(app.board.clone(), app.console.clone(), app.host.clone())
+            .watching(args.watch),
+    );
+    // Open MCP streams end when the server stops (else they would hold its shutdown).
+    let mcp_sessions = mcp.config.cancellation_token.clone();
+    let mut stops = stopping.clone();
+    tokio::spawn(async move {
+        let _ = stops.wait_for(|stop| *stop).await;
+        mcp_sessions.cancel();
+    });
+    let extra = axum::Router::new().nest_service("/mcp", mcp);
+    let served = serve_until(listener, router(app, extra), stopping.clone());
     let result = tokio::select! {
         result = served => result,
         () = async {

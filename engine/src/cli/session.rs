@@ -56,11 +56,16 @@ pub(super) async fn session_held(
     if base.is_none() && prepared.loaded.git.base.is_none() {
         base = Some(holding.repo.default_base_branch()?);
     }
-    let reporter: Arc<dyn Reporter> = if session.json {
+    let inner: Arc<dyn Reporter> = if session.json {
         Arc::new(Quiet)
     } else {
         Arc::new(Human::to_output(output.clone()))
     };
+    let reporter: Arc<dyn Reporter> = Arc::new(FirstRun {
+        inner,
+        output: output.clone(),
+        said: std::sync::atomic::AtomicBool::new(false),
+    });
     let lifecycle = Arc::new(Lifecycle::new(LifecycleSetup {
         repo: holding.repo.clone(),
         state_dir: holding.state_dir.clone(),
@@ -136,5 +141,60 @@ mod tests {
         drop(a_send);
         b_send.send(true).unwrap();
         both.wait_for(|stop| *stop).await.unwrap();
+    }
+}
+
+/// A session's progress that also tells its output the first run it records
+/// ([`Output::run_id`]): a dashboard or MCP client that started the session learns that it got
+/// going (a terminal that submitted it takes a session over as a whole, not by run).
+struct FirstRun {
+    inner: Arc<dyn Reporter>,
+    output: Arc<dyn Output>,
+    said: std::sync::atomic::AtomicBool,
+}
+
+impl Reporter for FirstRun {
+    fn run_recorded(&self, run_id: &str) {
+        if !self.said.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.output.run_id(run_id);
+        }
+        self.inner.run_recorded(run_id);
+    }
+
+    fn run_started(&self, meta: &engine_store::RunMeta, resumed: bool) {
+        self.inner.run_started(meta, resumed);
+    }
+
+    fn transition(
+        &self,
+        event: &engine_core::Event,
+        after: &engine_core::RunState,
+        commands: &[engine_core::Command],
+    ) {
+        self.inner.transition(event, after, commands);
+    }
+
+    fn stage_log(&self, stage: &str, attempt: u32, level: engine_runtime::LogLevel, message: &str) {
+        self.inner.stage_log(stage, attempt, level, message);
+    }
+
+    fn run_finished(
+        &self,
+        state: &engine_core::RunState,
+        order: &crate::history::order::StageOrder,
+    ) {
+        self.inner.run_finished(state, order);
+    }
+
+    fn note(&self, text: &str) {
+        self.inner.note(text);
+    }
+
+    fn message(&self, text: &str) {
+        self.inner.message(text);
+    }
+
+    fn warning(&self, text: &str) {
+        self.inner.warning(text);
     }
 }
