@@ -46,6 +46,8 @@ mod run_history;
 mod run_modes;
 mod sandbox;
 mod serve;
+mod serve_lifecycle;
+mod serve_security;
 mod shipped_workflows;
 mod task_sources;
 mod tasks;

@@ -128,22 +128,6 @@ fn either(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> watch::
     receiver
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn either_stops_when_one_of_two_does() {
-        let (a_send, a) = watch::channel(false);
-        let (b_send, b) = watch::channel(false);
-        let mut both = either(a, b);
-        assert!(!*both.borrow());
-        drop(a_send);
-        b_send.send(true).unwrap();
-        both.wait_for(|stop| *stop).await.unwrap();
-    }
-}
-
 /// A session's progress that also tells its output the first run it records
 /// ([`Output::run_id`]): a dashboard or MCP client that started the session learns that it got
 /// going (a terminal that submitted it takes a session over as a whole, not by run).
@@ -196,5 +180,21 @@ impl Reporter for FirstRun {
 
     fn warning(&self, text: &str) {
         self.inner.warning(text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn either_stops_when_one_of_two_does() {
+        let (a_send, a) = watch::channel(false);
+        let (b_send, b) = watch::channel(false);
+        let mut both = either(a, b);
+        assert!(!*both.borrow());
+        drop(a_send);
+        b_send.send(true).unwrap();
+        both.wait_for(|stop| *stop).await.unwrap();
     }
 }
