@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Every test, in two timed parts:
+# Every test, in three timed parts:
 #   1. Rust: the host workspace (unit, property, golden and the end-to-end binary `e2e`) and the
 #      plugin workspace's own unit tests;
 #   2. conformance: the real agent CLIs (installed here at pinned versions) against a mock model
-#      API (tests/conformance, its own test target, not part of `--all-targets`).
-# Installs what it needs (the wasm32-wasip2 target, bubblewrap, the pinned agent CLIs).
-# `scripts/test.sh rust` or `scripts/test.sh conformance` runs one part.
+#      API (tests/conformance, its own test target, not part of `--all-targets`);
+#   3. web: the dashboard in headless Chromium and the MCP tools through the official MCP client
+#      (tests/web, pytest), on the engine binary the Rust part built.
+# Installs what it needs (the wasm32-wasip2 target, bubblewrap, the pinned agent CLIs, Chromium
+# and the tests' Python venv). `scripts/test.sh rust|conformance|web` runs one part.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 part=${1:-all}
-case "$part" in all | rust | conformance) ;; *)
-    echo "usage: scripts/test.sh [all|rust|conformance]" >&2
+case "$part" in all | rust | conformance | web) ;; *)
+    echo "usage: scripts/test.sh [all|rust|conformance|web]" >&2
     exit 2
     ;;
 esac
@@ -53,5 +55,13 @@ conformance() {
     cargo test --workspace --test conformance
 }
 
-if [ "$part" != conformance ]; then timed "rust tests" rust; fi
-if [ "$part" != rust ]; then timed "conformance (real agent CLIs)" conformance; fi
+web() {
+    scripts/install-web-test-tools.sh
+    # The Rust part built target/debug/engine; alone, this part builds it.
+    if [ "$part" = web ]; then cargo build -p engine; fi
+    target/web-venv/bin/python -m pytest -q tests/web
+}
+
+case "$part" in all | rust) timed "rust tests" rust ;; esac
+case "$part" in all | conformance) timed "conformance (real agent CLIs)" conformance ;; esac
+case "$part" in all | web) timed "web (browser and MCP client)" web ;; esac

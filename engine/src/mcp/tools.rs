@@ -1,7 +1,6 @@
 //! The tools: reads through the [`Board`], commands through the
 //! [`crate::cli::console::Console`] (the CLI's own requests, built by [`requests`]).
 
-
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
@@ -21,7 +20,6 @@ use crate::logs::read::Selection;
 
 /// Who an approval or rejection given through MCP is recorded as.
 const ANSWERED_BY: &str = "mcp";
-
 
 #[tool_router(vis = "pub(super)")]
 impl EngineMcp {

@@ -121,7 +121,10 @@ fn follow_run(
         };
         let status = shown_status_of(&record.state, &drivers);
         let order = StageOrder::of_run(&record.meta, &record.state);
+        // A run that ended is over for the stream once nobody drives it any more: a retry
+        // claims the run before it stores its first transition.
         let ended = record.state.status.is_terminal()
+            && !drivers.drives(run_id)
             && order
                 .finally
                 .iter()

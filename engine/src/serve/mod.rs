@@ -59,8 +59,7 @@ pub fn router(app: Arc<App>, extra: Router) -> Router {
     let guard = app.guard.clone();
     let api = Router::new()
         .route("/", get(index))
-        .route("/static/app.js", get(assets::app))
-        .route("/static/style.css", get(assets::style))
+        .route("/static/{name}", get(assets::static_file))
         .route("/metrics", get(scrape::metrics))
         .route("/api/status", get(api::status))
         .route("/api/tasks", get(api::tasks))
