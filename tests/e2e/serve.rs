@@ -41,6 +41,15 @@ impl Server {
         Server { process, addr }
     }
 
+    /// `POST /api/runs` for `task`: the run id (the run goes on).
+    #[track_caller]
+    pub(crate) fn start_run(&self, task: &str) -> String {
+        let body = serde_json::json!({ "task": task }).to_string();
+        let started = post_json(&self.addr, "/api/runs", &body);
+        assert_eq!(started.status, 202, "{}", started.body);
+        started.json()["run_id"].as_str().unwrap().to_string()
+    }
+
     /// SIGTERM, then its exit code (0: it stopped as asked).
     #[track_caller]
     pub(crate) fn stop(mut self) -> (i32, String) {
@@ -239,9 +248,7 @@ fn approvals_rejections_and_pauses_are_answered_through_the_api() {
     repo.workflow(GATED);
     let server = Server::start(&repo, &[]);
     let addr = server.addr.clone();
-    let started = post_json(&addr, "/api/runs", r#"{"task": "Ship it"}"#);
-    assert_eq!(started.status, 202, "{}", started.body);
-    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let run_id = server.start_run("Ship it");
     let path = |action: &str| format!("/api/runs/{run_id}/{action}");
     wait_until("the approval waits", || {
         get(&addr, &format!("/api/runs/{run_id}")).json()["stages"][1]["awaiting_approval"] == true
@@ -290,8 +297,7 @@ fn cancel_through_the_api_stops_the_agent() {
     agent_workflow(&agent).write(&repo);
     let server = Server::start(&repo, &[]);
     let addr = server.addr.clone();
-    let started = post_json(&addr, "/api/runs", r#"{"task": "Add a greeting"}"#);
-    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let run_id = server.start_run("Add a greeting");
     let mut events = Events::open(&addr, &format!("/api/runs/{run_id}/events"));
     events.until("log", |e| e.data.contains("Starting on the greeting"));
 

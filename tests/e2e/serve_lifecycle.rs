@@ -99,25 +99,11 @@ fn resumed_after(end: impl FnOnce(Server)) {
     let repo = TestRepo::new();
     let hold = crate::support::Handshake::new();
     repo.workflow(&format!(
-        r#"
-name: resumable
-stages:
-  work:
-    uses: builtin:gate
-    with: {{ commands: ["sh -c '{wait}'"] }}
-    permissions: {{ workspace: read, exec: [sh] }}
-    {grant}
-"#,
-        wait = hold.announce_and_wait("work"),
-        grant = hold.grant(),
+        "name: resumable\nstages:\n{}",
+        hold.waiting_gate("work")
     ));
     let server = Server::start(&repo, &[]);
-    let started = post_json(
-        &server.addr,
-        "/api/runs",
-        r#"{"task": "Survive a restart"}"#,
-    );
-    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let run_id = server.start_run("Survive a restart");
     crate::support::wait_for_file(&hold.started_file("work"));
     end(server);
 
@@ -180,18 +166,8 @@ fn run_all_ready_answers_once_its_first_run_is_recorded() {
     )
     .commit_all("tasks");
     repo.workflow(&format!(
-        r#"
-name: session
-tasks: {{ source: tasks-md, path: spec/tasks.md }}
-stages:
-  work:
-    uses: builtin:gate
-    with: {{ commands: ["sh -c '{wait}'"] }}
-    permissions: {{ workspace: read, exec: [sh] }}
-    {grant}
-"#,
-        wait = hold.announce_and_wait("work"),
-        grant = hold.grant(),
+        "name: session\ntasks: {{ source: tasks-md, path: spec/tasks.md }}\nstages:\n{}",
+        hold.waiting_gate("work")
     ));
     let server = Server::start(&repo, &[]);
     let addr = server.addr.clone();

@@ -3,7 +3,7 @@
 //! DNS rebinding through Host), nor reach `/mcp`; no secret value reaches a response.
 
 use super::serve::Server;
-use crate::support::http_client::{Events, get, post_json, request};
+use crate::support::http_client::{Events, get, request};
 use crate::support::{GATED, TestRepo};
 
 #[test]
@@ -137,8 +137,7 @@ stages:
     );
     let server = Server::start(&repo, &[("SERVE_TEST_TOKEN", secret)]);
     let addr = server.addr.clone();
-    let started = post_json(&addr, "/api/runs", r#"{"task": "Check"}"#);
-    let run_id = started.json()["run_id"].as_str().unwrap().to_string();
+    let run_id = server.start_run("Check");
     let mut events = Events::open(&addr, &format!("/api/runs/{run_id}/events"));
     let mut seen = String::new();
     while let Some(event) = events.next() {

@@ -35,6 +35,17 @@ impl Handshake {
         format!("touch {dir}/{name}.started && while [ ! -e {dir}/go ]; do sleep 0.02; done")
     }
 
+    /// A stage `name` (YAML at the indentation of `stages:` entries) whose one command
+    /// announces `name` and waits for the go.
+    pub fn waiting_gate(&self, name: &str) -> String {
+        format!(
+            "  {name}:\n    uses: builtin:gate\n    with: {{ commands: [\"sh -c '{wait}'\"] }}\n    \
+             permissions: {{ workspace: read, exec: [sh] }}\n    {grant}\n",
+            wait = self.announce_and_wait(name),
+            grant = self.grant(),
+        )
+    }
+
     /// The file the program touches to announce `name` (wait for it with
     /// [`super::Spawned::wait_for_file`]).
     pub fn started_file(&self, name: &str) -> PathBuf {

@@ -66,7 +66,9 @@ pub struct RunsQuery {
 }
 
 impl RunsQuery {
-    fn filter(&self, cwd: &Path) -> Result<RunFilter, EngineError> {
+    /// The filter the query asks for (a `workflow` file relative to `cwd`); bad values: a
+    /// usage error naming the valid ones.
+    pub fn filter(&self, cwd: &Path) -> Result<RunFilter, EngineError> {
         let statuses: Vec<String> = self.status.iter().cloned().collect();
         let statuses = parse_statuses(&statuses).map_err(|e| EngineError::Usage(e.to_string()))?;
         let since_ms = self

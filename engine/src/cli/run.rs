@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use engine_core::Task;
@@ -15,7 +14,7 @@ use crate::control::{Finish, Holding, Request, SessionSubmission, Submission};
 use crate::output::Output;
 use crate::project::{PreparedWorkflow, Project, host};
 use crate::queue::{self, Begun, Lifecycle, LifecycleSetup, Pick, RunRequest, TaskSource};
-use crate::report::Reporter;
+use crate::report::{FirstRunId, Listening, Reporter};
 use crate::terminal::{cell, safe};
 use crate::{EngineError, exit};
 
@@ -174,11 +173,9 @@ pub(super) async fn run_one(
     let clock = holding.clock.clone();
     let limits = super::run_modes::limits(submission.until.as_deref(), &prepared, clock.now_ms())?;
     let json = submission.json;
-    let printer = Arc::new(RunIdPrinter {
+    let printer = Arc::new(Listening {
         inner: progress(&output, json),
-        output: output.clone(),
-        print: !json,
-        printed: AtomicBool::new(false),
+        listener: FirstRunId::new(output.clone(), !json),
     });
     let reporter: Arc<dyn Reporter> = printer.clone();
     let lifecycle = Lifecycle::new(LifecycleSetup {
@@ -260,65 +257,6 @@ pub(super) fn warn_of_environment(
             std::process::id(),
             differing.join(", ")
         )));
-    }
-}
-
-/// The progress of `engine run`, which also prints the run id on stdout (once, unless `--json`)
-/// the moment the run is recorded: before its worktree, claim or first stage, so a run killed
-/// in its first moments still told its id.
-struct RunIdPrinter {
-    inner: Arc<dyn Reporter>,
-    output: Arc<dyn Output>,
-    print: bool,
-    printed: AtomicBool,
-}
-
-impl Reporter for RunIdPrinter {
-    fn run_recorded(&self, run_id: &str) {
-        if !self.printed.swap(true, Ordering::SeqCst) {
-            self.output.run_id(run_id);
-            if self.print {
-                self.output.out(run_id);
-            }
-        }
-        self.inner.run_recorded(run_id);
-    }
-
-    fn run_started(&self, meta: &engine_store::RunMeta, resumed: bool) {
-        self.inner.run_started(meta, resumed);
-    }
-
-    fn transition(
-        &self,
-        event: &engine_core::Event,
-        after: &engine_core::RunState,
-        commands: &[engine_core::Command],
-    ) {
-        self.inner.transition(event, after, commands);
-    }
-
-    fn stage_log(&self, stage: &str, attempt: u32, level: engine_runtime::LogLevel, message: &str) {
-        self.inner.stage_log(stage, attempt, level, message);
-    }
-
-    fn run_finished(
-        &self,
-        state: &engine_core::RunState,
-        order: &crate::history::order::StageOrder,
-    ) {
-        self.inner.run_finished(state, order);
-    }
-
-    fn note(&self, text: &str) {
-        self.inner.note(text);
-    }
-
-    fn message(&self, text: &str) {
-        self.inner.message(text);
-    }
-
-    fn warning(&self, text: &str) {
-        self.inner.warning(text);
     }
 }
 

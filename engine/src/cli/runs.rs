@@ -7,9 +7,7 @@ use clap::Args;
 use engine_store::{Store, read_mirrors};
 
 use super::readonly::{self, RunSource};
-use crate::history::{
-    Drivers, Listed, RunFilter, WorkflowMatch, parse_statuses, since::parse_since_now,
-};
+use crate::history::{Drivers, Listed, RunFilter};
 use crate::project::Project;
 use crate::time::{human_duration, rfc3339};
 use crate::{EngineError, exit};
@@ -37,26 +35,16 @@ pub struct RunsArgs {
 }
 
 impl RunsArgs {
-    /// The filter the arguments ask for (bad values: a usage error naming the valid ones).
+    /// The filter the arguments ask for (bad values: a usage error naming the valid ones),
+    /// as the API's `GET /api/runs` reads the same filters.
     fn filter(&self) -> Result<RunFilter, EngineError> {
-        let statuses =
-            parse_statuses(&self.status).map_err(|e| EngineError::Usage(e.to_string()))?;
-        let since_ms = self
-            .since
-            .as_deref()
-            .map(parse_since_now)
-            .transpose()
-            .map_err(|e| EngineError::Usage(e.to_string()))?;
-        let cwd = std::env::current_dir().unwrap_or_default();
-        Ok(RunFilter {
-            statuses,
-            since_ms,
-            workflow: self
-                .workflow
-                .as_deref()
-                .map(|value| WorkflowMatch::new(value, &cwd)),
+        let query = crate::board::RunsQuery {
+            status: (!self.status.is_empty()).then(|| self.status.join(",")),
             limit: self.limit,
-        })
+            since: self.since.clone(),
+            workflow: self.workflow.clone(),
+        };
+        query.filter(&std::env::current_dir().unwrap_or_default())
     }
 }
 

@@ -13,7 +13,7 @@ use crate::control::{Finish, Holding, SessionSubmission};
 use crate::output::Output;
 use crate::project::PreparedWorkflow;
 use crate::queue::{self, Lifecycle, LifecycleSetup, QueueOptions, TaskSource};
-use crate::report::{Human, Quiet, Reporter};
+use crate::report::{FirstRunId, Human, Listening, Quiet, Reporter};
 use crate::terminal::safe;
 
 /// Works through the task source as `session` asks, in the process holding the state directory
@@ -61,10 +61,10 @@ pub(super) async fn session_held(
     } else {
         Arc::new(Human::to_output(output.clone()))
     };
-    let reporter: Arc<dyn Reporter> = Arc::new(FirstRun {
+    // Whoever started the session (the dashboard, an MCP client) learns its first run.
+    let reporter: Arc<dyn Reporter> = Arc::new(Listening {
         inner,
-        output: output.clone(),
-        said: std::sync::atomic::AtomicBool::new(false),
+        listener: FirstRunId::new(output.clone(), false),
     });
     let lifecycle = Arc::new(Lifecycle::new(LifecycleSetup {
         repo: holding.repo.clone(),
@@ -126,61 +126,6 @@ fn either(mut a: watch::Receiver<bool>, mut b: watch::Receiver<bool>) -> watch::
         let _ = sender.send(true);
     });
     receiver
-}
-
-/// A session's progress that also tells its output the first run it records
-/// ([`Output::run_id`]): a dashboard or MCP client that started the session learns that it got
-/// going (a terminal that submitted it takes a session over as a whole, not by run).
-struct FirstRun {
-    inner: Arc<dyn Reporter>,
-    output: Arc<dyn Output>,
-    said: std::sync::atomic::AtomicBool,
-}
-
-impl Reporter for FirstRun {
-    fn run_recorded(&self, run_id: &str) {
-        if !self.said.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.output.run_id(run_id);
-        }
-        self.inner.run_recorded(run_id);
-    }
-
-    fn run_started(&self, meta: &engine_store::RunMeta, resumed: bool) {
-        self.inner.run_started(meta, resumed);
-    }
-
-    fn transition(
-        &self,
-        event: &engine_core::Event,
-        after: &engine_core::RunState,
-        commands: &[engine_core::Command],
-    ) {
-        self.inner.transition(event, after, commands);
-    }
-
-    fn stage_log(&self, stage: &str, attempt: u32, level: engine_runtime::LogLevel, message: &str) {
-        self.inner.stage_log(stage, attempt, level, message);
-    }
-
-    fn run_finished(
-        &self,
-        state: &engine_core::RunState,
-        order: &crate::history::order::StageOrder,
-    ) {
-        self.inner.run_finished(state, order);
-    }
-
-    fn note(&self, text: &str) {
-        self.inner.note(text);
-    }
-
-    fn message(&self, text: &str) {
-        self.inner.message(text);
-    }
-
-    fn warning(&self, text: &str) {
-        self.inner.warning(text);
-    }
 }
 
 #[cfg(test)]

@@ -46,12 +46,14 @@ pub fn observe(
     let sent: HashSet<(String, u32)> = observer::ended(state)
         .map(|(stage, record)| (stage.clone(), record.attempt))
         .collect();
-    Arc::new(observer::Traced {
+    Arc::new(crate::report::Listening {
         inner: reporter,
-        exporter,
-        facts: Arc::new(spans::RunFacts::of(meta, state)),
-        created_at_ms: meta.created_at_ms,
-        state_dir: Arc::new(state_dir.to_path_buf()),
-        sent: Mutex::new(sent),
+        listener: observer::Traced {
+            exporter,
+            facts: Arc::new(spans::RunFacts::of(meta, state)),
+            created_at_ms: meta.created_at_ms,
+            state_dir: Arc::new(state_dir.to_path_buf()),
+            sent: Mutex::new(sent),
+        },
     })
 }

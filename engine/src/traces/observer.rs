@@ -6,18 +6,14 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use engine_core::{Command, Event, RunState};
-use engine_runtime::LogLevel;
-use engine_store::RunMeta;
+use engine_core::RunState;
 
 use super::export::{Exporter, Job};
 use super::spans::RunFacts;
-use crate::history::order::StageOrder;
-use crate::report::Reporter;
+use crate::report::Listener;
 
-/// Passes everything on to `inner` and exports spans of what ended.
+/// Exports spans of what ended (listening beside the run's reporter, see [`crate::report::Listening`]).
 pub(super) struct Traced {
-    pub(super) inner: Arc<dyn Reporter>,
     pub(super) exporter: &'static Exporter,
     pub(super) facts: Arc<RunFacts>,
     pub(super) created_at_ms: u64,
@@ -58,26 +54,12 @@ impl Traced {
     }
 }
 
-impl Reporter for Traced {
-    fn run_recorded(&self, run_id: &str) {
-        self.inner.run_recorded(run_id);
-    }
-
-    fn run_started(&self, meta: &RunMeta, resumed: bool) {
-        self.inner.run_started(meta, resumed);
-    }
-
-    fn transition(&self, event: &Event, after: &RunState, commands: &[Command]) {
-        self.inner.transition(event, after, commands);
+impl Listener for Traced {
+    fn transition(&self, after: &RunState) {
         self.export_ended(after);
     }
 
-    fn stage_log(&self, stage: &str, attempt: u32, level: LogLevel, message: &str) {
-        self.inner.stage_log(stage, attempt, level, message);
-    }
-
-    fn run_finished(&self, state: &RunState, order: &StageOrder) {
-        self.inner.run_finished(state, order);
+    fn run_finished(&self, state: &RunState) {
         self.export_ended(state);
         if state.status.is_terminal() {
             self.exporter.send(Job::Run {
@@ -86,17 +68,5 @@ impl Reporter for Traced {
                 state: Box::new(state.clone()),
             });
         }
-    }
-
-    fn note(&self, text: &str) {
-        self.inner.note(text);
-    }
-
-    fn message(&self, text: &str) {
-        self.inner.message(text);
-    }
-
-    fn warning(&self, text: &str) {
-        self.inner.warning(text);
     }
 }

@@ -1,6 +1,10 @@
 //! What a user sees while a run goes: human progress lines on stderr, or nothing but the final
 //! JSON document on stdout with `--json`.
 
+mod listening;
+
+pub use listening::{FirstRunId, Listener, Listening};
+
 use std::io::Write;
 use std::sync::Mutex;
 
