@@ -171,6 +171,8 @@ export function runPage(root, id) {
         liveDot.textContent = 'ended';
         if (e && e.status) setStatus(e.status);
         refresh();
+        clearTimeout(budgetTimer);
+        loadBudget();
       },
     });
   }
