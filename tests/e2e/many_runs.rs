@@ -59,29 +59,10 @@ fn two_runs_of_one_lane(repo: &TestRepo, hold: &Handshake) -> [(Spawned, String)
     [(first, first_run), (second, second_run)]
 }
 
-/// Starts `engine run workflow.yaml` of [`GATED`] and waits until its approval waits: this
-/// process holds the state directory. Returns it and its run id.
-#[track_caller]
-fn holder_waiting_for_approval(repo: &TestRepo) -> (Spawned, String) {
-    repo.workflow(GATED);
-    let mut holder = repo
-        .engine()
-        .args(["run", "workflow.yaml"])
-        .task("Ship it")
-        .spawn();
-    let run_id = holder.read_run_id();
-    holder.wait_for_stderr("reject:");
-    assert!(
-        repo.path().join(".engine/control.sock").exists(),
-        "the holder serves no control socket"
-    );
-    (holder, run_id)
-}
-
 #[test]
 fn two_terminals_run_at_once_while_a_third_waits_for_approval() {
     let repo = TestRepo::new();
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let hold = Handshake::new();
     repo.write("b.yaml", &held(&hold, "b", ""));
     repo.write("c.yaml", &held(&hold, "c", ""));
@@ -132,7 +113,7 @@ fn two_terminals_run_at_once_while_a_third_waits_for_approval() {
 #[test]
 fn a_run_submitted_to_a_holder_killed_with_sigkill_is_taken_over_by_its_terminal() {
     let repo = TestRepo::new();
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let hold = Handshake::new();
     let (mut submitted, run_id) = submitted_and_running(&repo, &hold, "Survive");
 
@@ -157,7 +138,7 @@ fn a_run_submitted_to_a_holder_killed_with_sigkill_is_taken_over_by_its_terminal
 #[test]
 fn ctrl_c_detaches_a_submitting_terminal_and_the_holder_waits_for_the_run() {
     let repo = TestRepo::new();
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let hold = Handshake::new();
     let (mut submitted, run_id) = submitted_and_running(&repo, &hold, "Detach");
 
@@ -206,7 +187,7 @@ fn runs_of_one_concurrency_group_take_turns() {
 #[test]
 fn the_control_socket_is_owner_only_and_refuses_what_is_not_a_request() {
     let repo = TestRepo::new();
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let socket = repo.path().join(".engine/control.sock");
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
@@ -268,7 +249,7 @@ fn a_session_submitted_to_the_holder_works_through_the_tasks_and_ctrl_c_stops_it
         "# Tasks\n\n### TASK-1: One\nP1 | TODO\n\n### TASK-2: Two\nP1 | TODO\n",
     )
     .commit_all("tasks");
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let hold = Handshake::new();
     repo.write("queue.yaml", &queue_held(&hold));
 
@@ -375,7 +356,7 @@ fn runs_and_show_ask_the_holder_which_runs_it_drives() {
     killed.kill9();
 
     // Another run holds the state directory now; it tells which runs it drives.
-    let (mut holder, gated_run) = holder_waiting_for_approval(&repo);
+    let (mut holder, gated_run) = repo.holder_waiting_for_approval();
     let runs = repo.run(&["runs", "--json"]);
     runs.succeeds();
     let status_of = |run: &str| {

@@ -5,7 +5,7 @@
 
 use super::serve::Server;
 use crate::support::http_client::{get, post_json};
-use crate::support::{GATED, TestRepo, wait_until};
+use crate::support::{TestRepo, wait_until};
 
 #[test]
 fn with_watch_the_server_runs_ready_tasks_and_the_board_follows() {
@@ -129,14 +129,7 @@ fn resumed_after(end: impl FnOnce(Server)) {
 #[test]
 fn the_server_waits_for_the_process_holding_the_state_directory_then_takes_over() {
     let repo = TestRepo::new();
-    repo.workflow(GATED);
-    let mut holder = repo
-        .engine()
-        .args(["run", "workflow.yaml"])
-        .task("Ship it")
-        .spawn();
-    let run_id = holder.read_run_id();
-    holder.wait_for_stderr("reject:");
+    let (mut holder, run_id) = repo.holder_waiting_for_approval();
     let mut process = repo
         .engine()
         .args(["serve", "workflow.yaml", "--listen", "127.0.0.1:0"])

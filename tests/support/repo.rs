@@ -122,6 +122,26 @@ impl TestRepo {
         EngineCommand::new(self)
     }
 
+    /// Starts `engine run workflow.yaml` of [`super::GATED`] and waits until its approval
+    /// waits: that process holds the state directory (and serves its control socket). Returns
+    /// it and its run id.
+    #[track_caller]
+    pub fn holder_waiting_for_approval(&self) -> (super::Spawned, String) {
+        self.workflow(super::GATED);
+        let mut holder = self
+            .engine()
+            .args(["run", "workflow.yaml"])
+            .task("Ship it")
+            .spawn();
+        let run_id = holder.read_run_id();
+        holder.wait_for_stderr("reject:");
+        assert!(
+            self.path().join(".engine/control.sock").exists(),
+            "the holder serves no control socket"
+        );
+        (holder, run_id)
+    }
+
     /// Runs `engine ARGS` to completion.
     #[track_caller]
     pub fn run<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> EngineOutput<'_> {

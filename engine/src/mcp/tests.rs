@@ -89,7 +89,7 @@ fn tool_error(result: &CallToolResult) -> Value {
 fn the_tools_are_listed_with_descriptions_schemas_and_hints() {
     let f = fixture();
     let names = f.server.tool_names();
-    for name in [
+    let reads = [
         "status",
         "tasks",
         "next_ready_tasks",
@@ -99,6 +99,8 @@ fn the_tools_are_listed_with_descriptions_schemas_and_hints() {
         "logs",
         "costs",
         "diff",
+    ];
+    let writes = [
         "start_run",
         "run_all_ready",
         "cancel_run",
@@ -107,23 +109,13 @@ fn the_tools_are_listed_with_descriptions_schemas_and_hints() {
         "retry",
         "pause",
         "unpause",
-    ] {
+    ];
+    for name in reads.into_iter().chain(writes) {
         assert!(names.iter().any(|n| n == name), "no tool {name}: {names:?}");
         let tool = f.server.get_tool(name).unwrap();
         assert!(tool.description.as_deref().is_some_and(|d| d.len() > 20));
         assert_eq!(tool.input_schema.get("type"), Some(&json!("object")));
         let hints = tool.annotations.unwrap();
-        let reads = [
-            "status",
-            "tasks",
-            "next_ready_tasks",
-            "task",
-            "runs",
-            "run",
-            "logs",
-            "costs",
-            "diff",
-        ];
         assert_eq!(hints.read_only_hint, Some(reads.contains(&name)), "{name}");
         let destroys = ["cancel_run", "reject"].contains(&name);
         assert_eq!(
