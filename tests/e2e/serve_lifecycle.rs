@@ -179,7 +179,10 @@ fn run_all_ready_answers_once_its_first_run_is_recorded() {
     });
     // Nothing is ready now: the session ends at once and says so.
     let nothing = post_json(&addr, "/api/sessions", "{}");
-    assert_ne!(nothing.status, 202, "{}", nothing.body);
+    assert_eq!(nothing.status, 200, "{}", nothing.body);
+    assert_eq!(nothing.json()["exit"], 0, "{}", nothing.body);
+    assert!(nothing.json()["run_id"].is_null(), "{}", nothing.body);
+    assert!(nothing.body.contains("0 runs"), "{}", nothing.body);
     let (code, stderr) = server.stop();
     assert_eq!(code, 0, "{stderr}");
 }
