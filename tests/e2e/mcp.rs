@@ -13,16 +13,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use crate::support::process::PATIENCE;
-use crate::support::{GATED, TestRepo, Workflow, wait_until};
-
-const QUICK: &str = r#"
-name: quick
-stages:
-  only:
-    uses: builtin:gate
-    with: { commands: ["sh -c 'echo hi'"] }
-    permissions: { workspace: read, exec: [sh] }
-"#;
+use crate::support::{GATED, QUICK, TestRepo, Workflow, wait_until};
 
 /// The tools a client finds (helper tests and the docs name them).
 const TOOLS: &[&str] = &[

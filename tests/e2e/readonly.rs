@@ -2,7 +2,7 @@
 //! while another engine process holds the state directory, reading the JSON mirror it keeps
 //! of every run; everything that writes still gets exit code 5 naming the holder.
 
-use crate::support::{EngineOutput, GATED, RunReport, TestRepo};
+use crate::support::{EngineOutput, GATED, QUICK, RunReport, TestRepo};
 
 const SLOW: &str = r#"
 name: slow
@@ -11,15 +11,6 @@ stages:
     uses: builtin:gate
     with: { commands: ["sleep 30"] }
     permissions: { workspace: read, exec: [sleep] }
-"#;
-
-const QUICK: &str = r#"
-name: quick
-stages:
-  only:
-    uses: builtin:gate
-    with: { commands: ["sh -c 'echo hi'"] }
-    permissions: { workspace: read, exec: [sh] }
 "#;
 
 /// Parses stdout of a successful command as JSON, or fails with both streams.

@@ -29,7 +29,7 @@ pub use repo::TestRepo;
 #[allow(unused_imports)]
 pub use report::RunReport;
 #[allow(unused_imports)]
-pub use workflow::{GATED, Workflow, uses_fixture};
+pub use workflow::{GATED, QUICK, Workflow, uses_fixture};
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -120,6 +120,16 @@ pub fn uses_fixture(name: &str) -> String {
     format!("uses: {}\nsha256: {sha}", path.display())
 }
 
+/// A workflow of one gate stage that prints `hi` and succeeds: a run that ends at once.
+pub const QUICK: &str = r#"
+name: quick
+stages:
+  only:
+    uses: builtin:gate
+    with: { commands: ["sh -c 'echo hi'"] }
+    permissions: { workspace: read, exec: [sh] }
+"#;
+
 /// A workflow that builds (`echo build`), then waits for a human at its `ship` approval
 /// stage: a run that holds the state directory for as long as a test needs.
 pub const GATED: &str = r#"

@@ -358,7 +358,13 @@ impl Board {
             "watching": watching,
             "runs": counts,
             "driving": driving,
-            "budget": self.budget().unwrap_or(Value::Null),
+            // From the runs and the workflow read above, not read again.
+            "budget": workflow.as_ref().map_or(Value::Null, |w| budget_json(
+                &records,
+                w.agents.budget.run_usd,
+                w.agents.budget.day_usd,
+                crate::time::now_ms(),
+            )),
         }))
     }
 }

@@ -171,6 +171,20 @@ pub fn run_span(facts: &RunFacts, state: &RunState, created_at_ms: u64) -> SpanD
     )
 }
 
+/// The run's attributes and the stage attempt's task name and id (an attempt's span and its
+/// agent sessions' spans carry them alike).
+fn task_attributes(facts: &RunFacts, stage: &str, record: &AttemptRecord) -> Vec<KeyValue> {
+    let mut attributes = common(facts);
+    attributes.extend([
+        KeyValue::new("cicd.pipeline.task.name", stage.to_string()),
+        KeyValue::new(
+            "cicd.pipeline.task.run.id",
+            task_run_id(facts, stage, record),
+        ),
+    ]);
+    attributes
+}
+
 /// The span of one ended attempt of `stage`, a child of the run's; `models` are those its
 /// agent sessions named.
 pub fn attempt_span(
@@ -179,13 +193,8 @@ pub fn attempt_span(
     record: &AttemptRecord,
     models: &[String],
 ) -> SpanData {
-    let mut attributes = common(facts);
+    let mut attributes = task_attributes(facts, stage, record);
     attributes.extend([
-        KeyValue::new("cicd.pipeline.task.name", stage.to_string()),
-        KeyValue::new(
-            "cicd.pipeline.task.run.id",
-            task_run_id(facts, stage, record),
-        ),
         KeyValue::new("engine.attempt", i64::from(record.attempt)),
         KeyValue::new("engine.outcome", outcome_name(&record.outcome)),
     ]);
@@ -240,13 +249,8 @@ pub fn session_span(
     session: &SessionFacts,
     only: bool,
 ) -> SpanData {
-    let mut attributes = common(facts);
+    let mut attributes = task_attributes(facts, stage, record);
     attributes.extend([
-        KeyValue::new("cicd.pipeline.task.name", stage.to_string()),
-        KeyValue::new(
-            "cicd.pipeline.task.run.id",
-            task_run_id(facts, stage, record),
-        ),
         KeyValue::new("gen_ai.operation.name", "invoke_agent"),
         KeyValue::new("engine.attempt", i64::from(record.attempt)),
         KeyValue::new("engine.session", i64::from(session.number)),
