@@ -119,7 +119,10 @@ impl CommitSite {
     /// `before`, oldest first.
     pub fn commit(&self, before: Option<&str>, summary: &str) -> Result<Vec<String>, String> {
         let message = self.message(summary)?;
-        let fallback = (!self.repo.has_identity(&self.worktree)).then(|| Identity {
+        // Asking git whether it knows who commits costs two process starts: only when a role
+        // is not configured in the workflow.
+        let configured = self.settings.author.is_some() && self.settings.committer.is_some();
+        let fallback = (!configured && !self.repo.has_identity(&self.worktree)).then(|| Identity {
             name: FALLBACK_NAME.into(),
             email: FALLBACK_EMAIL.into(),
         });
@@ -132,7 +135,10 @@ impl CommitSite {
                 })
                 .or_else(|| fallback.clone())
         };
-        self.repo
+        // The stage's own commits, if any, are between `before` and the head now.
+        let head_now = before.and_then(|_| self.repo.head_of(&self.worktree).ok());
+        let made = self
+            .repo
             .commit_all(
                 &self.worktree,
                 &message,
@@ -143,6 +149,10 @@ impl CommitSite {
         let Some(before) = before else {
             return Ok(Vec::new());
         };
+        if head_now.as_deref() == Some(before) {
+            // The stage committed nothing itself: engine's commit is the only new one.
+            return Ok(made.into_iter().collect());
+        }
         let after = self
             .repo
             .head_of(&self.worktree)

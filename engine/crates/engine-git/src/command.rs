@@ -83,6 +83,17 @@ impl GitOutput {
     }
 }
 
+thread_local! {
+    /// git processes started by this thread (tests count them: in-process reads start none).
+    static STARTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many git processes this thread has started so far.
+#[cfg(test)]
+pub(crate) fn starts_on_this_thread() -> u64 {
+    STARTS.with(std::cell::Cell::get)
+}
+
 /// Runs `git <args>` in `cwd` and waits for it; fails only if git could not be started (or
 /// `cwd` is a run worktree whose repository metadata is gone: see [`pin_for`]).
 pub(crate) fn run_git<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<GitOutput, GitError> {
@@ -128,6 +139,7 @@ pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
 /// [`git_command`], with `GIT_DIR`/`GIT_WORK_TREE` set when `cwd` is in a linked worktree of a
 /// registered repository.
 fn pinned_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<Command, GitError> {
+    STARTS.with(|starts| starts.set(starts.get() + 1));
     let mut command = git_command(cwd, args);
     if let Some(pin) = pin_for(cwd)? {
         command

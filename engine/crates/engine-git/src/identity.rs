@@ -1,17 +1,41 @@
 //! Whether git knows who is committing (`user.name`/`user.email` or the environment).
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{LazyLock, Mutex};
 
 use crate::command::run_git;
 use crate::repo::Repo;
+
+/// Repositories (common git directories) where git was found to know the identity: asked once
+/// per process. An identity that appears later is found then (a "no" is never remembered); one
+/// removed while engine runs makes git's own commit fail with git's message.
+static KNOWN: LazyLock<Mutex<HashSet<PathBuf>>> = LazyLock::new(Mutex::default);
 
 impl Repo {
     /// True when git can make a commit in `worktree` without being told who the author and
     /// committer are (machines without a git identity, like fresh CI runners, cannot).
     pub fn has_identity(&self, worktree: &Path) -> bool {
-        ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]
+        let key = self.git_common_dir().ok();
+        let known = |key: &PathBuf| {
+            KNOWN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(key)
+        };
+        if key.as_ref().is_some_and(known) {
+            return true;
+        }
+        let has = ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]
             .iter()
-            .all(|var| run_git(worktree, &["var", var]).is_ok_and(|out| out.status.success()))
+            .all(|var| run_git(worktree, &["var", var]).is_ok_and(|out| out.status.success()));
+        if has && let Some(key) = key {
+            KNOWN
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key);
+        }
+        has
     }
 }
 

@@ -8,17 +8,20 @@
 
 #![warn(missing_docs)]
 
+mod admin_dir;
 mod cleanup;
 mod command;
 mod commit;
 mod error;
 mod identity;
 mod naming;
+mod refs;
 mod refs_guard;
 mod repo;
 mod snapshot;
 pub mod turn;
 mod worktree;
+mod worktree_list;
 
 pub use commit::Identity;
 pub use error::GitError;
@@ -31,6 +34,8 @@ pub use worktree::WorktreeEntry;
 mod cleanup_tests;
 #[cfg(test)]
 mod commit_tests;
+#[cfg(test)]
+mod in_process_tests;
 #[cfg(test)]
 mod repo_tests;
 #[cfg(test)]

@@ -96,6 +96,13 @@ impl Repo {
     /// The commit `refs/heads/<branch>` points to, `None` when it does not exist.
     pub fn branch_commit(&self, branch: &str) -> Result<Option<String>, GitError> {
         let reference = format!("refs/heads/{branch}");
+        if let Some((refs, git_dir)) = self.root_refs() {
+            match refs.resolve(&git_dir, &reference) {
+                // A branch names a commit (git refuses to point one at anything else).
+                crate::refs::Lookup::Known(id) => return Ok(id),
+                crate::refs::Lookup::AskGit => {}
+            }
+        }
         let output = run_git(
             self.root(),
             &[

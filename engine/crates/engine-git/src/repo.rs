@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::GitError;
 use crate::command::{admin_dir_of, register_common_dir, run_git};
+use crate::refs::{Lookup, RefValue, Refs};
 
 /// How many numbered suffixes [`Repo::unique_branch_name`] tries before giving up.
 const MAX_BRANCH_SUFFIX: u32 = 10_000;
@@ -16,6 +17,10 @@ pub struct Repo {
     root: PathBuf,
     /// The common git directory, as `git rev-parse --git-common-dir` named it at discovery.
     common_dir: PathBuf,
+    /// The refs, read in-process (`None`: a ref storage only git reads).
+    refs: Option<Refs>,
+    /// Whether `root` is the main worktree (its `.git` is the common directory).
+    root_is_main: bool,
 }
 
 impl Repo {
@@ -67,7 +72,47 @@ impl Repo {
             None => root.join(".git"),
         };
         register_common_dir(&common_dir);
-        Ok(Repo { root, common_dir })
+        let absolute_common = if common_dir.is_absolute() {
+            common_dir.clone()
+        } else {
+            root.join(&common_dir)
+        };
+        let root_is_main = root.join(".git").is_dir()
+            && crate::worktree::same_path(&root.join(".git"), &absolute_common);
+        Ok(Repo {
+            refs: Refs::open(&absolute_common),
+            root,
+            common_dir,
+            root_is_main,
+        })
+    }
+
+    /// Whether the root is the repository's main worktree (not a linked one).
+    pub(crate) fn root_is_main(&self) -> bool {
+        self.root_is_main
+    }
+
+    /// The in-process ref reader and the git directory of the root's worktree, when both are
+    /// known without asking git.
+    pub(crate) fn root_refs(&self) -> Option<(&Refs, PathBuf)> {
+        let refs = self.refs.as_ref()?;
+        if self.root_is_main {
+            return Some((refs, self.git_common_dir().ok()?));
+        }
+        let admin = admin_dir_of(&self.root).ok().flatten()?;
+        Some((refs, admin))
+    }
+
+    /// The in-process ref reader and the git directory of `worktree` (the root, or a linked
+    /// worktree registered in this repository).
+    pub(crate) fn worktree_refs(&self, worktree: &Path) -> Option<(&Refs, PathBuf)> {
+        let worktree = self.absolute(worktree);
+        if crate::worktree::same_path(&worktree, &self.root) {
+            return self.root_refs();
+        }
+        let refs = self.refs.as_ref()?;
+        let admin = admin_dir_of(&worktree).ok().flatten()?;
+        Some((refs, admin))
     }
 
     /// The top of the working tree (absolute).
@@ -229,6 +274,17 @@ impl Repo {
 
     /// The checked-out branch's short name; `None` when HEAD is detached.
     pub fn current_branch(&self) -> Result<Option<String>, GitError> {
+        if let Some((refs, git_dir)) = self.root_refs() {
+            match refs.head(&git_dir) {
+                Lookup::Known(Some(RefValue::Direct(_))) => return Ok(None),
+                Lookup::Known(Some(RefValue::Symbolic(target))) => {
+                    if let Some(branch) = target.strip_prefix("refs/heads/") {
+                        return Ok(Some(branch.to_string()));
+                    }
+                }
+                Lookup::Known(None) | Lookup::AskGit => {}
+            }
+        }
         let output = run_git(&self.root, &["symbolic-ref", "--quiet", "--short", "HEAD"])?;
         match output.code() {
             Some(0) => Ok(Some(output.text()?.trim_end_matches('\n').to_string())),
@@ -265,6 +321,18 @@ impl Repo {
 
     /// The branch `refs/remotes/origin/HEAD` points to (`main` for `origin/main`), if set.
     fn origin_head_branch(&self) -> Result<Option<String>, GitError> {
+        if let Some((refs, git_dir)) = self.root_refs() {
+            match refs.read(&git_dir, "refs/remotes/origin/HEAD") {
+                Lookup::Known(None | Some(RefValue::Direct(_))) => return Ok(None),
+                Lookup::Known(Some(RefValue::Symbolic(target))) => {
+                    return Ok(target
+                        .strip_prefix("refs/remotes/origin/")
+                        .filter(|name| !name.is_empty())
+                        .map(str::to_string));
+                }
+                Lookup::AskGit => {}
+            }
+        }
         let output = run_git(
             &self.root,
             &["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"],
@@ -287,6 +355,11 @@ impl Repo {
     /// The full object id `rev` names.
     pub fn rev_parse(&self, rev: &str) -> Result<String, GitError> {
         reject_option_like("revision", rev)?;
+        if let Some((refs, git_dir)) = self.root_refs()
+            && let Lookup::Known(Some(id)) = refs.branch_commit(&git_dir, rev)
+        {
+            return Ok(id);
+        }
         let output = run_git(&self.root, &["rev-parse", "--verify", "--quiet", rev])?;
         match output.code() {
             Some(0) => Ok(output.text()?.trim_end_matches('\n').to_string()),
@@ -336,6 +409,13 @@ impl Repo {
     pub fn branch_exists(&self, name: &str) -> Result<bool, GitError> {
         reject_option_like("branch name", name)?;
         let reference = format!("refs/heads/{name}");
+        if let Some((refs, git_dir)) = self.root_refs() {
+            match refs.read(&git_dir, &reference) {
+                Lookup::Known(None) => return Ok(false),
+                Lookup::Known(Some(RefValue::Direct(_))) => return Ok(true),
+                Lookup::Known(Some(RefValue::Symbolic(_))) | Lookup::AskGit => {}
+            }
+        }
         let output = run_git(&self.root, &["show-ref", "--verify", "--quiet", &reference])?;
         match output.code() {
             Some(0) => Ok(true),

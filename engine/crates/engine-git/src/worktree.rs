@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::admin_dir::AdminDir;
 use crate::command::run_git;
 use crate::repo::reject_option_like;
 use crate::{GitError, Repo};
@@ -16,7 +17,7 @@ use crate::{GitError, Repo};
 pub(crate) const CREATING_REASON: &str = "engine: being created";
 
 /// The lock reason `git worktree add` itself writes until it has finished.
-const GIT_INITIALIZING_REASON: &str = "initializing";
+pub(crate) const GIT_INITIALIZING_REASON: &str = "initializing";
 
 /// Lock files git leaves in a worktree's administrative directory when it is killed mid-command.
 const ADMIN_LOCKS: &[&str] = &[
@@ -42,34 +43,6 @@ pub struct WorktreeEntry {
 }
 
 impl Repo {
-    /// Every worktree of the repository, the main one first (`git worktree list --porcelain`),
-    /// read in the repository's worktree turn (never half-way through another `add`).
-    pub fn worktrees(&self) -> Result<Vec<WorktreeEntry>, GitError> {
-        let _turn = self.worktree_turn()?;
-        let args = ["worktree", "list", "--porcelain", "-z"];
-        let mut output = run_git(self.root(), &args)?;
-        if !output.status.success() && self.remove_abandoned_registrations()? {
-            output = run_git(self.root(), &args)?;
-        }
-        let text = output.success_text()?;
-        Ok(parse_worktree_list(&text))
-    }
-
-    /// Removes registrations that make every `git worktree` command fail (an empty
-    /// `commondir`) and that only a killed engine can have left: still locked as being created
-    /// by engine, while the caller holds the worktree turn, so no engine is creating them now.
-    /// Returns whether anything was removed.
-    fn remove_abandoned_registrations(&self) -> Result<bool, GitError> {
-        let mut removed = false;
-        for admin in self.admin_dirs()? {
-            if admin.locked.as_deref() == Some(CREATING_REASON) && admin.breaks_git().is_some() {
-                remove_dir(&admin.dir)?;
-                removed = true;
-            }
-        }
-        Ok(removed)
-    }
-
     /// Creates a worktree at `path` (relative paths are taken from the repository root) on a
     /// new branch `branch` starting at `base_commit`. The user's checkout, index and files are
     /// not touched.
@@ -195,12 +168,16 @@ impl Repo {
             ],
         )?
         .success()?;
-        run_git(
-            self.root(),
-            &["worktree".as_ref(), "unlock".as_ref(), path.as_os_str()],
-        )?
-        .success()?;
-        Ok(())
+        // What `git worktree unlock` does, without a process start.
+        match std::fs::remove_file(admin.join("locked")) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(GitError::Io {
+                op: "unlocking the new worktree: removing",
+                path: admin.join("locked"),
+                source,
+            }),
+        }
     }
 
     /// Removes the linked worktree at `path` (`git worktree remove`, with `--force` when asked:
@@ -270,6 +247,11 @@ impl Repo {
 
     /// The full commit id checked out in `worktree`.
     pub fn head_of(&self, worktree: &Path) -> Result<String, GitError> {
+        if let Some((refs, git_dir)) = self.worktree_refs(worktree)
+            && let crate::refs::Lookup::Known(Some(id)) = refs.resolve(&git_dir, "HEAD")
+        {
+            return Ok(id);
+        }
         let text = run_git(worktree, &["rev-parse", "--verify", "HEAD"])?.success_text()?;
         Ok(text.trim_end_matches('\n').to_string())
     }
@@ -277,13 +259,6 @@ impl Repo {
     /// `git status --porcelain` of `worktree` (empty when clean).
     pub fn status_porcelain(&self, worktree: &Path) -> Result<String, GitError> {
         run_git(worktree, &["status", "--porcelain"])?.success_text()
-    }
-
-    /// Forgets worktrees whose directories are gone (in the worktree turn).
-    pub(crate) fn prune_worktrees(&self) -> Result<(), GitError> {
-        let _turn = self.worktree_turn()?;
-        run_git(self.root(), &["worktree", "prune"])?.success()?;
-        Ok(())
     }
 
     /// `path`, made absolute against the repository root.
@@ -313,7 +288,7 @@ impl Repo {
 
     /// Every administrative directory under `<common git dir>/worktrees`, read from the files
     /// themselves (works when `git worktree list` fails on a broken one).
-    fn admin_dirs(&self) -> Result<Vec<AdminDir>, GitError> {
+    pub(crate) fn admin_dirs(&self) -> Result<Vec<AdminDir>, GitError> {
         let root = self.admin_root()?;
         let entries = match std::fs::read_dir(&root) {
             Ok(entries) => entries,
@@ -427,85 +402,6 @@ impl Repo {
     }
 }
 
-/// What one administrative directory (`<common>/worktrees/<id>`) holds.
-#[derive(Debug)]
-struct AdminDir {
-    /// The directory.
-    dir: PathBuf,
-    /// The worktree it registers (its `gitdir` file without the trailing `/.git`), if readable.
-    worktree: Option<PathBuf>,
-    /// Whether `gitdir` exists with content.
-    has_gitdir: bool,
-    /// `commondir`: None when missing, Some("") when empty.
-    commondir: Option<String>,
-    /// Whether `HEAD` exists with content.
-    has_head: bool,
-    /// The reason in `locked`, if locked.
-    locked: Option<String>,
-}
-
-impl AdminDir {
-    fn read(dir: &Path) -> AdminDir {
-        let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
-        let gitdir = read("gitdir").map(|g| g.trim_end_matches(['\n', '\r']).to_string());
-        let worktree = gitdir.as_deref().filter(|g| !g.is_empty()).map(|g| {
-            let g = Path::new(g);
-            if g.file_name().is_some_and(|n| n == ".git") {
-                g.parent().unwrap_or(g).to_path_buf()
-            } else {
-                g.to_path_buf()
-            }
-        });
-        AdminDir {
-            dir: dir.to_path_buf(),
-            has_gitdir: worktree.is_some(),
-            worktree,
-            commondir: read("commondir").map(|c| c.trim().to_string()),
-            has_head: read("HEAD").is_some_and(|h| !h.trim().is_empty()),
-            locked: read("locked").map(|l| l.trim().to_string()),
-        }
-    }
-
-    /// Why this registration is the leftover of a `git worktree add` that never finished.
-    fn half_made(&self) -> Option<&'static str> {
-        match self.locked.as_deref() {
-            Some(CREATING_REASON) => return Some("still locked as being created"),
-            Some(GIT_INITIALIZING_REASON) => return Some("still locked by git as initializing"),
-            _ => {}
-        }
-        if !self.has_gitdir {
-            return Some("no gitdir file");
-        }
-        if self.commondir.as_deref().is_none_or(str::is_empty) {
-            return Some("no commondir");
-        }
-        if !self.has_head {
-            return Some("no HEAD");
-        }
-        None
-    }
-
-    /// Why this registration makes `git worktree list`, `git gc`... fail for the whole
-    /// repository (`failed to read .../commondir`).
-    fn breaks_git(&self) -> Option<&'static str> {
-        (self.commondir.as_deref() == Some("")).then_some("its commondir file is empty")
-    }
-
-    /// Whether git named this directory after a worktree called `name` (`name`, or `name`
-    /// followed by digits when that was taken).
-    fn named_after(&self, name: &str) -> bool {
-        let Some(own) = self
-            .dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-        else {
-            return false;
-        };
-        own.strip_prefix(name)
-            .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()))
-    }
-}
-
 /// When `path` is a worktree directory whose `.git` file names an administrative directory
 /// that no longer exists, that directory.
 fn orphan_gitdir(path: &Path) -> Option<PathBuf> {
@@ -524,7 +420,7 @@ fn orphan_gitdir(path: &Path) -> Option<PathBuf> {
 }
 
 /// Removes a directory and everything in it; gone already is fine.
-fn remove_dir(dir: &Path) -> Result<(), GitError> {
+pub(crate) fn remove_dir(dir: &Path) -> Result<(), GitError> {
     match std::fs::remove_dir_all(dir) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -549,38 +445,6 @@ fn remove_file_if_present(file: &Path) -> Result<bool, GitError> {
     }
 }
 
-/// Parses `git worktree list --porcelain -z`: NUL-terminated fields, an empty field between
-/// entries.
-fn parse_worktree_list(text: &str) -> Vec<WorktreeEntry> {
-    let mut entries = Vec::new();
-    let mut current: Option<WorktreeEntry> = None;
-    for field in text.split('\0') {
-        if let Some(path) = field.strip_prefix("worktree ") {
-            entries.extend(current.take());
-            current = Some(WorktreeEntry {
-                path: PathBuf::from(path),
-                head: None,
-                branch: None,
-                prunable: false,
-            });
-            continue;
-        }
-        let Some(entry) = current.as_mut() else {
-            continue;
-        };
-        if let Some(head) = field.strip_prefix("HEAD ") {
-            entry.head = Some(head.to_string()).filter(|h| h.bytes().any(|b| b != b'0'));
-        } else if let Some(reference) = field.strip_prefix("branch ") {
-            let short = reference.strip_prefix("refs/heads/").unwrap_or(reference);
-            entry.branch = Some(short.to_string());
-        } else if field == "prunable" || field.starts_with("prunable ") {
-            entry.prunable = true;
-        }
-    }
-    entries.extend(current);
-    entries
-}
-
 /// Whether two paths name the same place (comparing canonical forms when they exist).
 pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     let canonical = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
@@ -592,29 +456,5 @@ fn is_occupied(path: &Path) -> bool {
     match std::fs::read_dir(path) {
         Ok(mut entries) => entries.next().is_some(),
         Err(_) => path.exists(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_porcelain_list() {
-        let text = "worktree /repo\0HEAD 1111111111111111111111111111111111111111\0branch refs/heads/main\0\0\
-                    worktree /wt/a\0HEAD 2222222222222222222222222222222222222222\0detached\0\0\
-                    worktree /wt/b\0HEAD 3333333333333333333333333333333333333333\0branch refs/heads/engine/x\0prunable gitdir file points to non-existent location\0\0";
-        let entries = parse_worktree_list(text);
-        assert_eq!(entries.len(), 3);
-        assert_eq!(entries[0].path, PathBuf::from("/repo"));
-        assert_eq!(entries[0].branch.as_deref(), Some("main"));
-        assert!(!entries[0].prunable);
-        assert_eq!(entries[1].branch, None);
-        assert_eq!(
-            entries[1].head.as_deref(),
-            Some("2222222222222222222222222222222222222222")
-        );
-        assert_eq!(entries[2].branch.as_deref(), Some("engine/x"));
-        assert!(entries[2].prunable);
     }
 }

@@ -1,0 +1,153 @@
+//! What engine reads from git's files instead of starting git: the answers equal git's own,
+//! and the number of git processes a run's worktree costs stays what it is.
+
+use std::path::Path;
+
+use crate::command::starts_on_this_thread;
+use crate::test_repo::{TestRepo, git};
+use crate::worktree_list::parse_worktree_list;
+use crate::{Repo, WorktreeEntry};
+
+/// How many git processes `f` starts on this thread.
+#[track_caller]
+fn starts<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = starts_on_this_thread();
+    let value = f();
+    (value, starts_on_this_thread() - before)
+}
+
+/// What `git worktree list` itself says.
+fn listed_by_git(root: &Path) -> Vec<WorktreeEntry> {
+    parse_worktree_list(&git(root, &["worktree", "list", "--porcelain", "-z"]))
+}
+
+fn sorted(mut entries: Vec<WorktreeEntry>) -> Vec<WorktreeEntry> {
+    entries[1..].sort_by(|a, b| a.path.cmp(&b.path));
+    entries
+}
+
+#[test]
+fn the_worktree_list_is_git_s_own_without_starting_git() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let parent = t.root.parent().unwrap();
+    let a = parent.join("wt-a");
+    let b = parent.join("wt-b");
+    repo.add_worktree(&a, "engine/a", "main").unwrap();
+    repo.add_worktree(&b, "engine/b", "main").unwrap();
+    // A detached one, a packed branch, and one whose directory is gone.
+    let c = parent.join("wt-c");
+    git(
+        &t.root,
+        &["worktree", "add", "--detach", c.to_str().unwrap(), "main"],
+    );
+    git(&t.root, &["pack-refs", "--all"]);
+    std::fs::remove_dir_all(&b).unwrap();
+
+    let (listed, count) = starts(|| repo.worktrees().unwrap());
+    assert_eq!(count, 0, "listing started git");
+    let expected = listed_by_git(&t.root);
+    assert_eq!(sorted(listed), sorted(expected));
+}
+
+#[test]
+fn refs_and_heads_are_read_without_starting_git_and_agree_with_git() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let wt = t.root.parent().unwrap().join("wt-refs");
+    repo.add_worktree(&wt, "engine/refs", "main").unwrap();
+    std::fs::write(wt.join("new.txt"), "x\n").unwrap();
+    let made = repo
+        .commit_all(&wt, "a change", None, None)
+        .unwrap()
+        .unwrap();
+    git(&t.root, &["branch", "side"]);
+    git(&t.root, &["pack-refs", "--all"]);
+
+    let (answers, count) = starts(|| {
+        (
+            repo.head_of(&wt).unwrap(),
+            repo.head_of(&t.root).unwrap(),
+            repo.rev_parse("main").unwrap(),
+            repo.rev_parse("main^{commit}").unwrap(),
+            repo.rev_parse("refs/heads/engine/refs").unwrap(),
+            repo.branch_exists("side").unwrap(),
+            repo.branch_exists("nope").unwrap(),
+            repo.current_branch().unwrap(),
+            repo.default_base_branch().unwrap(),
+            repo.branch_commit("engine/refs").unwrap(),
+            repo.branch_commit("nope").unwrap(),
+        )
+    });
+    assert_eq!(count, 0, "reading refs started git");
+    let main = git(&t.root, &["rev-parse", "main"]).trim().to_string();
+    assert_eq!(answers.0, made);
+    assert_eq!(answers.1, main);
+    assert_eq!(answers.2, main);
+    assert_eq!(answers.3, main);
+    assert_eq!(answers.4, made);
+    assert!(answers.5);
+    assert!(!answers.6);
+    assert_eq!(answers.7.as_deref(), Some("main"));
+    assert_eq!(answers.8, "main");
+    assert_eq!(answers.9.as_deref(), Some(made.as_str()));
+    assert_eq!(answers.10, None);
+}
+
+#[test]
+fn what_only_git_can_answer_is_still_asked() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    git(&t.root, &["tag", "-a", "-m", "release", "v1"]);
+    let (id, count) = starts(|| repo.rev_parse("v1^{commit}").unwrap());
+    assert_eq!(count, 1);
+    assert_eq!(id, git(&t.root, &["rev-parse", "main"]).trim());
+    let (missing, count) = starts(|| repo.rev_parse("no-such-branch"));
+    assert_eq!(count, 1);
+    assert!(matches!(missing, Err(crate::GitError::UnknownRevision(_))));
+}
+
+#[test]
+fn a_run_worktree_costs_two_git_starts_to_make_and_one_to_remove() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let wt = t.root.parent().unwrap().join("wt-cost");
+    let (made, count) = starts(|| repo.add_worktree(&wt, "engine/cost", "main"));
+    made.unwrap();
+    assert_eq!(count, 2, "worktree add and the checkout");
+    assert!(
+        !repo.worktree_git_dir(&wt).unwrap().join("locked").exists(),
+        "the creation lock was lifted"
+    );
+    std::fs::write(wt.join("leftover.txt"), "x\n").unwrap();
+    let (removed, count) = starts(|| repo.remove_run_worktree(&wt));
+    assert!(removed.unwrap());
+    assert_eq!(count, 1, "only `git worktree remove`");
+    assert_eq!(listed_by_git(&t.root).len(), 1);
+}
+
+#[test]
+fn prune_starts_git_only_when_a_registration_is_stale() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let wt = t.root.parent().unwrap().join("wt-prune");
+    repo.add_worktree(&wt, "engine/prune", "main").unwrap();
+    let ((), count) = starts(|| repo.prune_worktrees().unwrap());
+    assert_eq!(count, 0);
+    std::fs::remove_dir_all(&wt).unwrap();
+    let ((), count) = starts(|| repo.prune_worktrees().unwrap());
+    assert_eq!(count, 1);
+    assert_eq!(
+        listed_by_git(&t.root).len(),
+        1,
+        "the stale registration is gone"
+    );
+    // A locked registration is kept by git: no process for it either.
+    let locked = t.root.parent().unwrap().join("wt-locked");
+    repo.add_worktree(&locked, "engine/locked", "main").unwrap();
+    git(&t.root, &["worktree", "lock", locked.to_str().unwrap()]);
+    std::fs::remove_dir_all(&locked).unwrap();
+    let ((), count) = starts(|| repo.prune_worktrees().unwrap());
+    assert_eq!(count, 0);
+    assert_eq!(listed_by_git(&t.root).len(), 2);
+}
