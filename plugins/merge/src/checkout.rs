@@ -53,12 +53,8 @@ pub fn refuse_if_dirty<R: Runner + ?Sized>(
     old: &str,
     new: &str,
 ) -> Result<(), StageError> {
-    if checkouts.is_empty() {
-        return Ok(());
-    }
-    let merged = git.ok(&["diff-tree", "-r", "--name-only", "--no-commit-id", old, new])?;
-    let merged: std::collections::BTreeSet<&str> =
-        merged.lines().filter(|l| !l.is_empty()).collect();
+    // The files the merge changes, asked for only once a checkout has changes to compare.
+    let mut merged_text: Option<String> = None;
     for path in checkouts {
         let args = [
             "--no-optional-locks",
@@ -78,10 +74,22 @@ pub fn refuse_if_dirty<R: Runner + ?Sized>(
             ))
             .with_detail(failure.detail));
         }
-        let changes: Vec<&str> = out
-            .stdout
+        let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
+        if lines.is_empty() {
+            continue;
+        }
+        if merged_text.is_none() {
+            let args = ["diff-tree", "-r", "--name-only", "--no-commit-id", old, new];
+            merged_text = Some(git.ok(&args)?);
+        }
+        let merged: std::collections::BTreeSet<&str> = merged_text
+            .as_deref()
+            .unwrap_or_default()
             .lines()
             .filter(|l| !l.is_empty())
+            .collect();
+        let changes: Vec<&str> = lines
+            .into_iter()
             .filter(|l| changed_paths(l).iter().any(|p| merged.contains(p)))
             .collect();
         if !changes.is_empty() {

@@ -36,10 +36,15 @@ pub fn bring_forward<R: Runner + ?Sized>(
     old: &str,
     new: &str,
 ) -> Result<Option<String>, StageError> {
-    // Stat-only changes would make read-tree refuse; the result does not matter.
+    // A refused read-tree changes nothing. Stat-only changes (a file touched but not changed)
+    // make it refuse: then the index's stat data is refreshed (whatever the result) and it is
+    // tried once more.
+    let read_tree = ["-C", path, "read-tree", "-m", "-u", old, new];
+    if git.raw(&read_tree)?.success() {
+        return Ok(None);
+    }
     git.raw(&["-C", path, "update-index", "-q", "--refresh"])?;
-    let out = git.raw(&["-C", path, "read-tree", "-m", "-u", old, new])?;
-    if out.success() {
+    if git.raw(&read_tree)?.success() {
         return Ok(None);
     }
     let merged = changed(git, old, new)?;

@@ -27,6 +27,7 @@ pub mod pr;
 pub mod report;
 pub mod runner;
 pub mod strategies;
+pub mod tips;
 
 #[cfg(test)]
 mod tests;

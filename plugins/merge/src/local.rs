@@ -11,6 +11,7 @@ use crate::plumbing::{MARKED_LOG_FORMAT, RUN_TRAILER, parse_marked_commits, shor
 use crate::report::Report;
 use crate::runner::{Git, Runner};
 use crate::strategies::{self, Prepared};
+use crate::tips::{self, Tips};
 
 /// Merges the run's branch (the worktree's `HEAD`) into the base branch.
 pub fn merge<R: Runner + ?Sized>(
@@ -23,18 +24,18 @@ pub fn merge<R: Runner + ?Sized>(
     let strategy = config.strategy;
     let base_ref = facts.base_ref();
     let mut report = Report::new(Mode::Local, strategy, &facts.branch, &facts.base_branch);
-    let old = git.commit(&base_ref)?;
-    let head = git.commit("HEAD")?;
-    report.previous_base = Some(old.clone());
+    let tips = tips::resolve(&git, facts)?;
+    let old = tips.old.as_str();
+    report.previous_base = Some(old.to_string());
 
-    if head == facts.base_commit || git.tree(&head)? == git.tree(&facts.base_commit)? {
+    if tips.unchanged {
         runner.info("the run's branch changes nothing: nothing to merge");
         return Ok(report);
     }
     if facts.interrupted {
         runner.info("an earlier attempt was interrupted: checking whether it already merged");
     }
-    if let Some((merged_sha, commits)) = reconcile(&git, strategy, facts, &old, &head)? {
+    if let Some((merged_sha, commits)) = reconcile(&git, strategy, facts, &tips)? {
         runner.info(&format!(
             "{} already has this run's merge ({}): not merging again",
             facts.base_branch,
@@ -52,7 +53,7 @@ pub fn merge<R: Runner + ?Sized>(
         if let Some(previous) = previous.map(|p| git.commit(&p)).transpose()? {
             let checkouts = checkout::find(&git, &base_ref)?;
             let (synced, warnings) =
-                checkout::resync(&git, &facts.base_branch, &checkouts, &previous, &old)?;
+                checkout::resync(&git, &facts.base_branch, &checkouts, &previous, old)?;
             for warning in &warnings {
                 runner.warn(warning);
             }
@@ -65,7 +66,7 @@ pub fn merge<R: Runner + ?Sized>(
         return Ok(report);
     }
 
-    let (new, commits) = match strategies::prepare(&git, strategy, facts, message, &old, &head)? {
+    let (new, commits) = match strategies::prepare(&git, strategy, facts, message, &tips)? {
         Prepared::Nothing => {
             runner.info(&format!(
                 "{} already has the branch's changes",
@@ -77,13 +78,13 @@ pub fn merge<R: Runner + ?Sized>(
     };
 
     let checkouts = checkout::find(&git, &base_ref)?;
-    checkout::refuse_if_dirty(&git, &facts.base_branch, &checkouts, &old, &new)?;
-    compare_and_swap(&git, facts, &base_ref, &new, &old)?;
+    checkout::refuse_if_dirty(&git, &facts.base_branch, &checkouts, old, &new)?;
+    compare_and_swap(&git, facts, &base_ref, &new, old)?;
     report.merged = true;
     report.merged_sha = Some(new.clone());
     report.commits = commits;
 
-    let (synced, warnings) = checkout::sync(&git, &facts.base_branch, &checkouts, &old, &new)?;
+    let (synced, warnings) = checkout::sync(&git, &facts.base_branch, &checkouts, old, &new)?;
     for warning in &warnings {
         runner.warn(warning);
     }
@@ -99,17 +100,24 @@ pub fn merge<R: Runner + ?Sized>(
 /// `Engine-Run: <run_id>` trailer (squash, merge and rebase, whose replayed commits all carry
 /// it), or for ff-only the branch's head already contained in the base. Returns the merged
 /// commit and the commits, oldest first.
+///
+/// When the base has not moved since the run started (`old` is the run's base commit) there is
+/// nothing after it to look at, so git is not asked: a crashed attempt that merged has always
+/// moved the base.
 pub fn reconcile<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     strategy: Strategy,
     facts: &RunFacts,
-    old: &str,
-    head: &str,
+    tips: &Tips,
 ) -> Result<Option<(String, Vec<String>)>, StageError> {
+    let (old, head) = (tips.old.as_str(), tips.head.as_str());
     if strategy == Strategy::FfOnly {
         return Ok(git
             .is_ancestor(head, old)?
             .then(|| (head.to_string(), Vec::new())));
+    }
+    if old == facts.base_commit {
+        return Ok(None);
     }
     let range = format!("{}..{old}", facts.base_commit);
     let grep = format!("--grep={RUN_TRAILER}: {}", facts.run_id);

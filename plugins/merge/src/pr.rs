@@ -12,6 +12,7 @@ use crate::gh::{Checks, PrView, number_from_url, parse_checks, parse_view};
 use crate::plumbing::{RUN_TRAILER, default_message};
 use crate::report::Report;
 use crate::runner::{Git, Output, Runner, run_failure};
+use crate::tips;
 
 /// The `gh pr merge` flag for a strategy: GitHub has no fast-forward-only merge, so `ff-only`
 /// maps to `--rebase` (linear history, new commit ids).
@@ -48,8 +49,8 @@ pub fn merge<R: Runner + ?Sized>(
     let timeout = config.pr.checks_timeout().map_err(StageError::fatal)?;
     let interval = config.pr.poll_interval().map_err(StageError::fatal)?;
     let mut report = Report::new(Mode::Pr, config.strategy, &facts.branch, &facts.base_branch);
-    let head = git.commit("HEAD")?;
-    if head == facts.base_commit || git.tree(&head)? == git.tree(&facts.base_commit)? {
+    let tips::Head { head, unchanged } = tips::resolve_head(&git, facts)?;
+    if unchanged {
         runner.info("the run's branch changes nothing: no PR to open");
         return Ok(report);
     }

@@ -6,6 +6,8 @@ use std::time::Duration;
 use engine_stage_sdk::StageError;
 use serde_json::json;
 
+use crate::plumbing::is_oid;
+
 /// How a program ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Output {
@@ -119,6 +121,31 @@ impl<'a, R: Runner + ?Sized> Git<'a, R> {
         } else {
             Err(StageError::fatal(format!("`{rev}` does not name a commit")))
         }
+    }
+
+    /// Resolves every revision in `revs` with one `git rev-parse <revs>... --` (the `--` makes
+    /// each one a revision, never a path). `None` when git cannot resolve one of them, or says
+    /// something else than one object id per revision: the caller then asks one by one, for a
+    /// precise error (also without asking when a revision starts with `-`).
+    pub fn resolve_all(&self, revs: &[String]) -> Result<Option<Vec<String>>, StageError> {
+        if revs.iter().any(|rev| rev.starts_with('-')) {
+            return Ok(None);
+        }
+        let mut args: Vec<&str> = vec!["rev-parse"];
+        args.extend(revs.iter().map(String::as_str));
+        args.push("--");
+        let out = self.raw(&args)?;
+        if !out.success() {
+            return Ok(None);
+        }
+        let mut lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+        if lines.last() == Some(&"--") {
+            lines.pop();
+        }
+        if lines.len() != revs.len() || !lines.iter().all(|line| is_oid(line)) {
+            return Ok(None);
+        }
+        Ok(Some(lines.into_iter().map(str::to_string).collect()))
     }
 
     /// The tree of a commit.

@@ -6,12 +6,13 @@ use serde_json::json;
 
 use crate::config::Strategy;
 use crate::facts::RunFacts;
-use crate::identity;
+use crate::identity::CommitTree;
 use crate::plumbing::{
     AUTHOR_FORMAT, MergeTree, RUN_TRAILER, TASK_TRAILER, parse_authored, parse_merge_tree,
     with_trailers,
 };
 use crate::runner::{Git, Runner};
+use crate::tips::Tips;
 
 /// What the base should become.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +42,17 @@ pub fn conflict(base: &str, old: &str, files: &[String], commit: Option<&str>) -
     .with_detail(detail)
 }
 
-/// Prepares the base's new commit. `old` is the base's current commit, `head` the branch's.
+/// Prepares the base's new commit from `tips` (the base's current commit and the branch's).
+/// Runs after [`crate::local::reconcile`] found nothing, which for ff-only means `head` is
+/// not in the base already.
 pub fn prepare<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     strategy: Strategy,
     facts: &RunFacts,
     message: &str,
-    old: &str,
-    head: &str,
+    tips: &Tips,
 ) -> Result<Prepared, StageError> {
+    let (old, head) = (tips.old.as_str(), tips.head.as_str());
     match strategy {
         Strategy::FfOnly => fast_forward(git, facts, old, head),
         Strategy::Squash | Strategy::Merge => {
@@ -59,7 +62,7 @@ pub fn prepare<R: Runner + ?Sized>(
                     return Err(conflict(&facts.base_branch, old, &files, None));
                 }
             };
-            if tree == git.tree(old)? {
+            if tree == tips.old_tree {
                 return Ok(Prepared::Nothing);
             }
             let message = with_trailers(
@@ -71,14 +74,13 @@ pub fn prepare<R: Runner + ?Sized>(
                 args.extend(["-p", head]);
             }
             args.extend(["-m", message.as_str()]);
-            let env = identity::fallback_env(git, false)?;
-            let new = git.ok_env(&args, &env)?.trim().to_string();
+            let new = CommitTree::new(false).run(git, &args, &[])?;
             Ok(Prepared::Ready {
                 commits: vec![new.clone()],
                 new,
             })
         }
-        Strategy::Rebase => rebase(git, facts, old, head),
+        Strategy::Rebase => rebase(git, facts, tips),
     }
 }
 
@@ -99,9 +101,7 @@ fn fast_forward<R: Runner + ?Sized>(
     old: &str,
     head: &str,
 ) -> Result<Prepared, StageError> {
-    if git.is_ancestor(head, old)? {
-        return Ok(Prepared::Nothing);
-    }
+    // `head` is not in `old` (reconciling said so): fast-forward or nothing.
     if !git.is_ancestor(old, head)? {
         return Err(StageError::fatal(format!(
             "not a fast-forward: {} moved; use squash/merge/rebase",
@@ -123,9 +123,9 @@ fn fast_forward<R: Runner + ?Sized>(
 fn rebase<R: Runner + ?Sized>(
     git: &Git<'_, R>,
     facts: &RunFacts,
-    old: &str,
-    head: &str,
+    tips: &Tips,
 ) -> Result<Prepared, StageError> {
+    let (old, head) = (tips.old.as_str(), tips.head.as_str());
     let fork = git.raw(&["merge-base", old, head])?;
     if !fork.success() {
         return Err(StageError::fatal(format!(
@@ -147,9 +147,11 @@ fn rebase<R: Runner + ?Sized>(
     }
     let list = git.ok(&["rev-list", "--reverse", "--topo-order", &range])?;
     let mut parent = old.to_string();
+    // The tree of `parent`: known from the start, then the tree each new commit was made of.
+    let mut parent_tree = tips.old_tree.clone();
     let mut created = Vec::new();
     // Each replayed commit keeps its author; the committer falls back when git has none.
-    let committer = identity::fallback_env(git, true)?;
+    let mut commit_tree = CommitTree::new(true);
     for commit in list.lines().map(str::trim).filter(|c| !c.is_empty()) {
         let first_parent = format!("{commit}^");
         let args = [
@@ -165,7 +167,7 @@ fn rebase<R: Runner + ?Sized>(
                 return Err(conflict(&facts.base_branch, old, &files, Some(commit)));
             }
         };
-        if tree == git.tree(&parent)? {
+        if tree == parent_tree {
             continue;
         }
         let shown = git.ok(&["show", "-s", "--date=raw", AUTHOR_FORMAT, commit])?;
@@ -173,14 +175,14 @@ fn rebase<R: Runner + ?Sized>(
             StageError::fatal(format!("cannot read the author of commit {commit}"))
         })?;
         let message = with_trailers(&authored.message, &[(RUN_TRAILER, &facts.run_id)]);
-        let mut env = vec![
+        let env = vec![
             ("GIT_AUTHOR_NAME".to_string(), authored.name),
             ("GIT_AUTHOR_EMAIL".to_string(), authored.email),
             ("GIT_AUTHOR_DATE".to_string(), authored.date),
         ];
-        env.extend(committer.iter().cloned());
         let args = ["commit-tree", &tree, "-p", &parent, "-m", &message];
-        parent = git.ok_env(&args, &env)?.trim().to_string();
+        parent = commit_tree.run(git, &args, &env)?;
+        parent_tree = tree;
         created.push(parent.clone());
     }
     if created.is_empty() {

@@ -39,6 +39,8 @@ pub struct TestRunner {
     /// Runs programs like a machine without a git identity: no identity variables, `HOME`
     /// this (empty) directory, no system or global git configuration.
     pub no_identity_home: Option<PathBuf>,
+    /// Environment every program gets, as if the host's own (e.g. `GIT_AUTHOR_NAME`).
+    pub env: Vec<(String, String)>,
 }
 
 impl TestRunner {
@@ -50,7 +52,28 @@ impl TestRunner {
             calls: RefCell::new(Vec::new()),
             slept: RefCell::new(Vec::new()),
             no_identity_home: None,
+            env: Vec::new(),
         }
+    }
+
+    /// The git subcommands run so far, in order (`-C <dir>` skipped).
+    pub fn git_commands(&self) -> Vec<String> {
+        self.calls
+            .borrow()
+            .iter()
+            .filter_map(|c| c.strip_prefix("git "))
+            .map(|args| {
+                let mut words = args.split(' ');
+                let mut first = words.next().unwrap_or_default();
+                while first == "-C" || first == "--no-optional-locks" {
+                    if first == "-C" {
+                        words.next();
+                    }
+                    first = words.next().unwrap_or_default();
+                }
+                first.to_string()
+            })
+            .collect()
     }
 
     pub fn called(&self, prefix: &str) -> usize {
@@ -101,6 +124,7 @@ impl Runner for TestRunner {
             }
         }
         let out = command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| RunError {

@@ -78,3 +78,97 @@ fn a_configured_identity_wins_over_the_fallback() {
         "Tester|Engine"
     );
 }
+
+#[test]
+fn git_is_asked_about_identities_only_after_commit_tree_fails_for_want_of_one() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "first");
+    git(&repo.user, &["checkout", "-q", "-b", "elsewhere"]);
+    let (runner, _home) = no_identity(&repo);
+    merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    assert_eq!(
+        runner.git_commands(),
+        [
+            "rev-parse",
+            "merge-tree",
+            "commit-tree",
+            "var",
+            "var",
+            "commit-tree",
+            "worktree",
+            "update-ref"
+        ]
+    );
+    assert_eq!(
+        git(&repo.user, &["log", "-1", "--format=%an|%cn", "main"]),
+        "engine|engine"
+    );
+}
+
+#[test]
+fn a_configured_identity_costs_no_identity_probe() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "first");
+    let runner = repo.runner();
+    merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    assert_eq!(runner.called("git var"), 0);
+    assert_eq!(runner.called("git commit-tree"), 1);
+}
+
+#[test]
+fn the_repositorys_identity_wins_on_a_machine_without_one() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "first");
+    let (runner, _home) = no_identity(&repo);
+    git(&repo.user, &["config", "user.name", "Local"]);
+    git(&repo.user, &["config", "user.email", "local@example.com"]);
+    merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    assert_eq!(
+        git(
+            &repo.user,
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", "main"]
+        ),
+        "Local <local@example.com>|Local <local@example.com>"
+    );
+    assert_eq!(runner.called("git var"), 0);
+}
+
+#[test]
+fn an_author_from_the_environment_wins_and_only_the_committer_falls_back() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "first");
+    let (mut runner, _home) = no_identity(&repo);
+    runner.env = vec![
+        ("GIT_AUTHOR_NAME".into(), "Ann".into()),
+        ("GIT_AUTHOR_EMAIL".into(), "ann@example.com".into()),
+    ];
+    merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    assert_eq!(
+        git(
+            &repo.user,
+            &["log", "-1", "--format=%an <%ae>|%cn <%ce>", "main"]
+        ),
+        "Ann <ann@example.com>|engine <engine@localhost>"
+    );
+}
+
+#[test]
+fn rebase_without_a_git_identity_asks_once_for_all_its_commits() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "first");
+    commit(&repo.run, "b.txt", "b\n", "second");
+    commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
+    let (runner, _home) = no_identity(&repo);
+    merge(
+        &runner,
+        &config(json!({"strategy": "rebase"})),
+        &repo.facts(),
+    )
+    .unwrap();
+    assert_eq!(runner.called("git var"), 1, "the committer only, once");
+    assert_eq!(runner.called("git commit-tree"), 3);
+    assert_eq!(
+        git(&repo.user, &["log", "-2", "--format=%an|%cn", "main"]),
+        "Tester|engine\nTester|engine"
+    );
+}

@@ -6,4 +6,5 @@ mod identity_tests;
 mod local_tests;
 mod policy_tests;
 mod pr_tests;
+mod steps_tests;
 mod sync_tests;

@@ -271,3 +271,17 @@ fn a_closed_pr_is_fatal() {
             .starts_with("PR #4 for engine/t1-x was closed without being merged")
     );
 }
+
+#[test]
+fn the_branch_head_and_trees_come_from_one_rev_parse() {
+    let repo = Repo::new();
+    commit(&repo.run, "a.txt", "a\n", "run");
+    let hub = Rc::new(RefCell::new(Hub {
+        checks: vec![PASS],
+        merge_sets: Some("MERGED"),
+        ..Hub::default()
+    }));
+    let runner = runner_with(&repo, hub);
+    merge(&runner, &config(pr_config()), &repo.facts()).unwrap();
+    assert_eq!(runner.git_commands(), ["rev-parse", "push"]);
+}
