@@ -188,6 +188,8 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
     // Spans of the runs this process drove go out before it exits (a bounded wait).
     crate::traces::flush();
+    // Worktrees removed by this process finish being deleted (else the next one sweeps them).
+    engine_git::wait_for_removals();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -37,6 +37,10 @@ impl Repo {
                 detail: "is the main worktree; refusing to remove it".to_string(),
             }),
             Some(_) => {
+                if let Some(admin) = self.removable_aside(&path)? {
+                    crate::removal::remove_aside(&path, &admin)?;
+                    return Ok(true);
+                }
                 let output = run_git(
                     self.root(),
                     &[
@@ -70,6 +74,21 @@ impl Repo {
             }),
             None => Ok(false),
         }
+    }
+
+    /// The registration of the linked worktree at `path` when engine may remove it itself
+    /// (renamed aside and deleted in the background, see [`crate::removal`]): a real directory
+    /// whose registration engine reads, that git would remove with `--force` (not locked, no
+    /// submodules). `None`: `git worktree remove` decides.
+    fn removable_aside(&self, path: &Path) -> Result<Option<std::path::PathBuf>, GitError> {
+        if self.root_refs().is_none() || !path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+            return Ok(None);
+        }
+        let Some(admin) = self.admin_dir_of(path)? else {
+            return Ok(None);
+        };
+        let refused = admin.join("locked").exists() || admin.join("modules").exists();
+        Ok((!refused).then_some(admin))
     }
 
     /// The worktree registered at `path`, if any (a registration whose directory is gone counts,

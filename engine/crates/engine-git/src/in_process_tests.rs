@@ -108,7 +108,7 @@ fn what_only_git_can_answer_is_still_asked() {
 }
 
 #[test]
-fn a_run_worktree_costs_two_git_starts_to_make_and_one_to_remove() {
+fn a_run_worktree_costs_two_git_starts_to_make_and_none_to_remove() {
     let t = TestRepo::new("main");
     let repo = Repo::discover(&t.root).unwrap();
     let wt = t.root.parent().unwrap().join("wt-cost");
@@ -119,11 +119,63 @@ fn a_run_worktree_costs_two_git_starts_to_make_and_one_to_remove() {
         !repo.worktree_git_dir(&wt).unwrap().join("locked").exists(),
         "the creation lock was lifted"
     );
-    std::fs::write(wt.join("leftover.txt"), "x\n").unwrap();
+    std::fs::create_dir_all(wt.join("target/deep")).unwrap();
+    std::fs::write(wt.join("target/deep/leftover.txt"), "x\n").unwrap();
     let (removed, count) = starts(|| repo.remove_run_worktree(&wt));
     assert!(removed.unwrap());
-    assert_eq!(count, 1, "only `git worktree remove`");
-    assert_eq!(listed_by_git(&t.root).len(), 1);
+    assert_eq!(count, 0, "renamed aside and unregistered without git");
+    assert!(!wt.exists());
+    assert_eq!(listed_by_git(&t.root).len(), 1, "git no longer lists it");
+    git(&t.root, &["worktree", "prune"]);
+    assert_eq!(
+        std::fs::read_dir(t.root.join(".git/worktrees")).map_or(0, Iterator::count),
+        0,
+        "no registration left for git to prune"
+    );
+    crate::wait_for_removals();
+    let left: Vec<_> = std::fs::read_dir(t.root.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        [std::ffi::OsString::from("repo")],
+        "the files are deleted"
+    );
+    // The branch is kept, and free to be checked out again.
+    repo.add_worktree(&wt, "engine/cost", "main").unwrap();
+}
+
+#[test]
+fn a_removal_cut_short_is_finished_by_the_next_worktree_made_there() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let parent = t.root.parent().unwrap().join("worktrees");
+    let wt = parent.join("R1");
+    repo.add_worktree(&wt, "engine/r1", "main").unwrap();
+    // What a kill -9 right after the rename leaves: the directory aside, the registration.
+    let aside = parent.join(".R1.engine-removing");
+    std::fs::rename(&wt, &aside).unwrap();
+    assert!(repo.remove_run_worktree(&wt).is_ok_and(|removed| !removed));
+    repo.add_worktree(&parent.join("R2"), "engine/r2", "main")
+        .unwrap();
+    crate::wait_for_removals();
+    assert!(!aside.exists(), "the leftover was swept");
+    let listed = listed_by_git(&t.root);
+    assert_eq!(listed.len(), 2, "{listed:?}");
+}
+
+#[test]
+fn a_locked_worktree_is_left_to_git_which_refuses_it() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let wt = t.root.parent().unwrap().join("wt-locked-rm");
+    repo.add_worktree(&wt, "engine/lockedrm", "main").unwrap();
+    git(&t.root, &["worktree", "lock", wt.to_str().unwrap()]);
+    let (removed, count) = starts(|| repo.remove_run_worktree(&wt));
+    assert!(removed.is_err());
+    assert!(count >= 1);
+    assert!(wt.join("a.txt").exists());
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod identity;
 mod naming;
 mod refs;
 mod refs_guard;
+mod removal;
 mod repo;
 mod snapshot;
 pub mod turn;
@@ -27,6 +28,7 @@ pub use commit::Identity;
 pub use error::GitError;
 pub use naming::{branch_name, slugify};
 pub use refs_guard::{BranchRefPaths, RepoSnapshot};
+pub use removal::wait_for_removals;
 pub use repo::Repo;
 pub use worktree::WorktreeEntry;
 

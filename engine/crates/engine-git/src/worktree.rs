@@ -83,6 +83,9 @@ impl Repo {
         reject_option_like("revision", base_commit)?;
         let path = self.absolute(path);
         let _turn = self.worktree_turn()?;
+        if let Some(parent) = path.parent() {
+            crate::removal::sweep_leftovers(parent);
+        }
         let mut repairs = self.repair_half_made(&path)?;
         repairs.extend(self.clear_branch_lock(branch)?);
         self.prune_worktrees()?;
