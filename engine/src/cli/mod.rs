@@ -169,6 +169,10 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
             | Commands::Mcp(_)
     );
     crate::cli::streams::guard(drives_runs);
+    if drives_runs {
+        // The sandbox trial runs while the workflow, tasks and state load.
+        engine_confine::probe_in_background();
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -53,6 +53,17 @@ pub fn available() -> Result<(), ConfineError> {
         })
 }
 
+/// Starts finding out whether this machine can confine processes (a trial sandbox, a few
+/// milliseconds) on a thread of its own, so that a command that will need it does other work
+/// meanwhile; [`available`] then waits for that answer instead of starting a second trial.
+pub fn probe_in_background() {
+    let _ = std::thread::Builder::new()
+        .name("engine-confine-probe".into())
+        .spawn(|| {
+            let _ = probe::tools();
+        });
+}
+
 /// The confinement of one attempt: a checked [`Policy`], ready to start processes under it.
 #[derive(Debug)]
 pub struct Sandbox {
