@@ -79,13 +79,14 @@ pub(super) async fn continue_stored(
         Err(status) => return Ok(Err(status)),
     };
     let (lifecycle, started) = lifecycle_for(holding, resumable, &reporter);
-    let finish = drive_and_report(
+    // Boxed: the future that drives the run is kilobytes large.
+    let finish = Box::pin(drive_and_report(
         &lifecycle,
         holding,
         started,
         reporter,
         (output, json, submitted),
-    )
+    ))
     .await?;
     Ok(Ok(finish))
 }

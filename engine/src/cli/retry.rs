@@ -74,12 +74,13 @@ pub(super) async fn retry_held(
     let meta = resumable.meta.clone();
     let (lifecycle, started) = lifecycle_for(holding, resumable, &reporter);
     lifecycle.claim_again(&meta, &task_id).await?;
-    drive_and_report(
+    // Boxed: the future that drives the run is kilobytes large.
+    Box::pin(drive_and_report(
         &lifecycle,
         holding,
         started,
         reporter,
         (&output, json, submitted),
-    )
+    ))
     .await
 }

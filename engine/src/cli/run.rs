@@ -231,13 +231,14 @@ pub(super) async fn run_one(
     };
     // A run taken up again was not recorded now: its id is printed here.
     printer.run_recorded(&started.meta.run_id);
-    drive_and_report(
+    // Boxed: the future that drives the run is kilobytes large.
+    Box::pin(drive_and_report(
         &lifecycle,
         holding,
         started,
         reporter,
         (&output, json, submitted),
-    )
+    ))
     .await
 }
 
