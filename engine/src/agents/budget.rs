@@ -91,31 +91,25 @@ impl BudgetView {
     }
 }
 
-/// Milliseconds in a day.
-const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-
 /// What every run of the state directory spent on the UTC day of `now_ms`: attempts that ended
-/// (or, still running, started) that day. The current run is counted from `current`, which may
-/// be newer than its stored copy.
+/// (or, still running, started) that day ([`engine_store::spend_by_day`]). The current run is
+/// counted from `current`, which may be newer than its stored copy; the others come from the
+/// store's index of spend per day ([`Store::spend_on_day`]), so the cost of this does not grow
+/// with the runs of earlier days.
 pub fn day_spend(
     store: &dyn Store,
     current_run: &str,
     current: &RunState,
     now_ms: u64,
 ) -> Result<Spend, EngineError> {
-    let day = now_ms / DAY_MS;
-    let in_day = |state: &RunState| {
-        state
-            .stages
-            .values()
-            .flat_map(|s| &s.history)
-            .filter(|r| r.ended_at_ms.unwrap_or(r.started_at_ms) / DAY_MS == day)
-            .fold(Spend::NONE, |acc, r| acc + r.spend)
-    };
-    let mut total = in_day(current);
-    for record in store.list()? {
-        if record.meta.run_id != current_run {
-            total = total + in_day(&record.state);
+    let day = engine_store::utc_day(now_ms);
+    let mut total = engine_store::spend_by_day(current)
+        .get(&day)
+        .copied()
+        .unwrap_or(Spend::NONE);
+    for (run_id, spend) in store.spend_on_day(day)? {
+        if run_id != current_run {
+            total = total + spend;
         }
     }
     Ok(total)
@@ -178,6 +172,104 @@ pub fn format_usd(usd: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const DAY_MS: u64 = engine_store::DAY_MS;
+
+    /// A run with one attempt of stage `work` per `(started, ended, cost)`.
+    fn run(run_id: &str, attempts: &[(u64, Option<u64>, f64)]) -> RunState {
+        let mut stage = engine_core::StageState::new();
+        for (n, (started, ended, cost)) in attempts.iter().enumerate() {
+            stage.history.push(engine_core::AttemptRecord {
+                attempt: u32::try_from(n).unwrap() + 1,
+                started_at_ms: *started,
+                ended_at_ms: *ended,
+                outcome: engine_core::AttemptOutcome::Running,
+                spend: Spend {
+                    cost_usd: *cost,
+                    ..Spend::NONE
+                },
+                commits: vec![],
+            });
+        }
+        RunState {
+            run_id: run_id.into(),
+            stages: BTreeMap::from([("work".to_string(), stage)]),
+            seq: 0,
+            ..no_run()
+        }
+    }
+
+    fn assert_usd(got: f64, want: f64) {
+        assert!((got - want).abs() < 1e-9, "{got} != {want}");
+    }
+
+    fn no_run() -> RunState {
+        RunState {
+            run_id: String::new(),
+            task: Task::default(),
+            status: engine_core::RunStatus::Pending,
+            stages: BTreeMap::new(),
+            seq: 0,
+            started_at_ms: None,
+            finished_at_ms: None,
+            finally: BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_day_counts_todays_attempts_of_every_run_and_the_current_run_as_it_is_now() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = engine_store::SledStore::open(tmp.path()).unwrap();
+        let today = 20_000 * DAY_MS;
+        let now = today + 12 * 3_600_000;
+        let runs = [
+            // Yesterday's run: not counted.
+            run("01A", &[(today - 7_200_000, Some(today - 3_600_000), 5.0)]),
+            // Started yesterday, ended today: today's; a second attempt still running today.
+            run(
+                "01B",
+                &[
+                    (today - 60_000, Some(today + 60_000), 1.0),
+                    (now - 1, None, 0.5),
+                ],
+            ),
+            // Today's, then stored again with a cheaper second attempt.
+            run("01C", &[(now - 10, Some(now - 5), 0.25)]),
+            // The current run: its stored copy is older than what the driver holds.
+            run("01D", &[(now - 10, Some(now - 5), 100.0)]),
+        ];
+        for state in &runs {
+            let meta = crate::test_fixtures::run_meta(&state.run_id, "engine/x");
+            store.create_run(&meta, state).unwrap();
+        }
+        let mut c = run(
+            "01C",
+            &[
+                (now - 10, Some(now - 5), 0.25),
+                (now - 4, Some(now - 3), 0.125),
+            ],
+        );
+        c.seq = 1;
+        store
+            .commit("01C", &engine_core::Event::RunStarted { at_ms: now }, &c)
+            .unwrap();
+        let current = run("01D", &[(now - 10, Some(now - 5), 2.0)]);
+        let spent = day_spend(&store, "01D", &current, now).unwrap();
+        assert_usd(spent.cost_usd, 2.0 + 0.375 + 1.5);
+        // The same after the store is opened again (the index is on disk).
+        drop(store);
+        let store = engine_store::SledStore::open(tmp.path()).unwrap();
+        assert_eq!(day_spend(&store, "01D", &current, now).unwrap(), spent);
+        // Tomorrow nothing of this counts; yesterday only run A (an attempt counts on the day
+        // it ended).
+        let on = |ms| day_spend(&store, "", &no_run(), ms).unwrap().cost_usd;
+        assert_usd(on(now + DAY_MS), 0.0);
+        assert_usd(on(today - 1), 5.0);
+        assert!(check_day_budget(&store, Some(100.0), now).is_err());
+        assert!(check_day_budget(&store, Some(104.0), now).is_ok());
+    }
 
     #[test]
     fn the_smallest_limit_wins_and_a_spent_one_refuses() {

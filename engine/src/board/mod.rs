@@ -89,6 +89,16 @@ impl RunsQuery {
     }
 }
 
+/// What [`Board::change_marker`] compares: the store's write count and the runs this process
+/// drives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeMarker {
+    /// [`engine_store::SledStore::generation`].
+    generation: u64,
+    /// [`crate::queue::driving::all`].
+    driven: Vec<String>,
+}
+
 /// Where the runs were read from, for one read.
 enum Source {
     Store(Arc<StateDir>),
@@ -139,6 +149,20 @@ impl Board {
                 }
                 Ok((listing.runs, asked_drivers(&dir)))
             }
+        }
+    }
+
+    /// A cheap marker of the runs as [`Board::records`] would read them now: while it stays the
+    /// same, so do they (and which are driven). `None` when there is no cheap way to tell (the
+    /// runs are read from another process's mirrors or through the lock): read them again.
+    pub fn change_marker(&self) -> Option<ChangeMarker> {
+        match &self.access {
+            Access::Held(state_dir) => Some(ChangeMarker {
+                // Read before the runs: a write in between changes it again.
+                generation: state_dir.store().generation(),
+                driven: crate::queue::driving::all(),
+            }),
+            Access::Shared(_) => None,
         }
     }
 
@@ -411,5 +435,62 @@ fn asked_drivers(dir: &Path) -> Drivers {
     match crate::control::client::ask_driving(dir) {
         Some(runs) => Drivers::These(runs),
         None => Drivers::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(run_id: &str, seq: u64) -> engine_core::RunState {
+        engine_core::RunState {
+            run_id: run_id.into(),
+            task: engine_core::Task::default(),
+            status: engine_core::RunStatus::Pending,
+            stages: std::collections::BTreeMap::new(),
+            seq,
+            started_at_ms: None,
+            finished_at_ms: None,
+            finally: std::collections::BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_change_marker_moves_with_every_write_and_driven_run_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state_dir = Arc::new(StateDir::open_locked(tmp.path(), "test").unwrap());
+        let board = Board {
+            access: Access::Held(state_dir.clone()),
+            workflow_file: tmp.path().join("wf.yaml"),
+            repo_root: tmp.path().to_path_buf(),
+        };
+        let marker = || board.change_marker().unwrap();
+        let before = marker();
+        assert_eq!(marker().generation, before.generation);
+        let store = state_dir.store();
+        let meta = crate::test_fixtures::run_meta("01MARKER", "engine/x");
+        store.create_run(&meta, &state("01MARKER", 0)).unwrap();
+        let created = marker();
+        assert_ne!(created.generation, before.generation);
+        store
+            .commit(
+                "01MARKER",
+                &engine_core::Event::RunStarted { at_ms: 1 },
+                &state("01MARKER", 1),
+            )
+            .unwrap();
+        assert_ne!(marker().generation, created.generation);
+        // A run this process starts driving changes it too (its shown status does).
+        let driving = crate::queue::driving::claim("01MARKER").unwrap();
+        assert!(marker().driven.contains(&"01MARKER".to_string()));
+        drop(driving);
+        // Read through the lock or the mirrors: no cheap marker, read every time.
+        let shared = Board {
+            access: Access::Shared(tmp.path().join("other")),
+            ..board.clone()
+        };
+        assert_eq!(shared.change_marker(), None);
     }
 }

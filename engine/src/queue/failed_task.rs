@@ -1,8 +1,7 @@
 //! A task of the source whose last run failed, picked again: that run goes on from the stage
 //! that failed (see [`super::LifecycleSetup::retry_failed`]).
 
-use engine_store::RunRecord;
-
+use super::known::RunFacts;
 use super::lifecycle::{Begun, Lifecycle, Started};
 use super::{TaskSource, driving};
 use crate::EngineError;
@@ -55,21 +54,17 @@ impl Lifecycle {
 
 /// The newest run of task `task_id` of source `label` when it failed (not when it was
 /// cancelled, needs attention, succeeded or has not ended).
-pub(super) fn failed_last_run<'a>(
-    records: &'a [RunRecord],
+pub(super) fn failed_last_run<'a, R: RunFacts>(
+    records: &'a [R],
     label: &str,
     task_id: &str,
-) -> Option<&'a RunRecord> {
+) -> Option<&'a R> {
     records
         .iter()
         .filter(|record| {
-            record.state.task.id == task_id
-                && record
-                    .meta
-                    .task_source
-                    .as_ref()
-                    .is_some_and(|link| link.source == label)
+            record.task_id() == task_id
+                && record.task_link().is_some_and(|link| link.source == label)
         })
-        .max_by_key(|record| (record.meta.created_at_ms, record.meta.run_id.clone()))
-        .filter(|record| matches!(record.state.status, engine_core::RunStatus::Failed { .. }))
+        .max_by_key(|record| (record.created_at_ms(), record.run_id()))
+        .filter(|record| matches!(record.status(), engine_core::RunStatus::Failed { .. }))
 }

@@ -3,39 +3,91 @@
 //! as done). Pure over the runs' records.
 
 use engine_core::RunStatus;
-use engine_store::RunRecord;
+use engine_store::{RunRecord, RunSummary, TaskLink};
 use engine_tasks::Known;
+
+/// What picking a task reads of a run: a whole stored record, or the summary the store keeps
+/// of it ([`engine_store::Store::summaries`], cheap to read for every run before each task).
+pub trait RunFacts {
+    /// The run's id.
+    fn run_id(&self) -> &str;
+    /// When it was created (ms since the epoch).
+    fn created_at_ms(&self) -> u64;
+    /// Its task's id.
+    fn task_id(&self) -> &str;
+    /// Where it stands.
+    fn status(&self) -> &RunStatus;
+    /// Its task source, and what was written back to it.
+    fn task_link(&self) -> Option<&TaskLink>;
+}
+
+impl RunFacts for RunRecord {
+    fn run_id(&self) -> &str {
+        &self.meta.run_id
+    }
+    fn created_at_ms(&self) -> u64 {
+        self.meta.created_at_ms
+    }
+    fn task_id(&self) -> &str {
+        &self.state.task.id
+    }
+    fn status(&self) -> &RunStatus {
+        &self.state.status
+    }
+    fn task_link(&self) -> Option<&TaskLink> {
+        self.meta.task_source.as_ref()
+    }
+}
+
+impl RunFacts for RunSummary {
+    fn run_id(&self) -> &str {
+        &self.run_id
+    }
+    fn created_at_ms(&self) -> u64 {
+        self.created_at_ms
+    }
+    fn task_id(&self) -> &str {
+        &self.task_id
+    }
+    fn status(&self) -> &RunStatus {
+        &self.status
+    }
+    fn task_link(&self) -> Option<&TaskLink> {
+        self.task_source.as_ref()
+    }
+}
 
 /// The knowledge of `records` (newest first, as the store lists them) about the tasks of
 /// source `label`. With `busy`, another engine process holds the state directory: its
 /// unfinished runs are being worked on elsewhere rather than waiting to be resumed.
-pub fn known_from_runs(records: &[RunRecord], label: &str, busy: bool) -> Known {
+pub fn known_from_runs<R: RunFacts>(records: &[R], label: &str, busy: bool) -> Known {
     let mut known = Known::default();
     let mut ended = std::collections::BTreeSet::new();
     for record in records {
-        let Some(link) = &record.meta.task_source else {
+        let Some(link) = record.task_link() else {
             continue;
         };
         if link.source != label {
             continue;
         }
-        let id = &record.state.task.id;
-        let run_id = &record.meta.run_id;
-        if !record.state.status.is_terminal() {
+        let id = record.task_id();
+        let run_id = record.run_id();
+        if !record.status().is_terminal() {
             let map = if busy {
                 &mut known.elsewhere
             } else {
                 &mut known.unfinished
             };
-            map.entry(id.clone()).or_insert_with(|| run_id.clone());
+            map.entry(id.to_string())
+                .or_insert_with(|| run_id.to_string());
             continue;
         }
         // Only the newest ended run of a task speaks for it.
-        if !ended.insert(id.clone()) {
+        if !ended.insert(id.to_string()) {
             continue;
         }
-        if record.state.status == RunStatus::Succeeded && link.written_back.is_none() {
-            known.succeeded.insert(id.clone(), run_id.clone());
+        if *record.status() == RunStatus::Succeeded && link.written_back.is_none() {
+            known.succeeded.insert(id.to_string(), run_id.to_string());
         }
     }
     known

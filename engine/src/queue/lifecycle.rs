@@ -208,7 +208,9 @@ impl Lifecycle {
     /// What the state directory knows about the source's tasks (their runs).
     pub fn known(&self) -> Result<Known, EngineError> {
         let source = self.source()?;
-        let mut known = known_from_runs(&self.store().list()?, source.label(), false);
+        // The runs' summaries, not their records: read before every task picked, they cost
+        // the same however many runs are stored.
+        let mut known = known_from_runs(&self.store().summaries()?, source.label(), false);
         // An unfinished run this process drives (a run submitted from another terminal, or
         // begun and waiting for its turn) is running, not one to take up.
         let driven: Vec<String> = known
@@ -257,9 +259,14 @@ impl Lifecycle {
     /// (see [`LifecycleSetup::retry_failed`]), else a new run.
     async fn begin_for(&self, task: &engine_tasks::Task) -> Result<Begun, EngineError> {
         let source = self.source()?;
-        if self.setup.retry_failed
-            && let Some(failed) =
-                super::failed_task::failed_last_run(&self.store().list()?, source.label(), &task.id)
+        let summaries = if self.setup.retry_failed {
+            self.store().summaries()?
+        } else {
+            Vec::new()
+        };
+        if let Some(last) =
+            super::failed_task::failed_last_run(&summaries, source.label(), &task.id)
+            && let Some(failed) = self.store().load(&last.run_id)?
         {
             let reporter = self.setup.reporter.as_ref();
             let run_id = &failed.meta.run_id;

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use engine_runtime::{Host, SourceCall};
 
 pub use coordinator::{QueueOptions, run_queue};
-pub use known::known_from_runs;
+pub use known::{RunFacts, known_from_runs};
 pub use lifecycle::{
     Begun, DriveOptions, Lifecycle, LifecycleSetup, PICK_TURN, RunEnd, RunRequest, Started,
 };

@@ -57,8 +57,13 @@ pub(super) async fn all(
 fn watch_runs(board: &Board, sender: &mpsc::Sender<Event>, stopping: &watch::Receiver<bool>) {
     let mut seen: BTreeMap<String, (u64, &'static str)> = BTreeMap::new();
     let mut first = true;
+    // The runs are read again only when the store or the driven runs changed since.
+    let mut read_at = None;
     loop {
-        if let Ok((records, drivers)) = board.records() {
+        let marker = board.change_marker();
+        let unchanged = marker.is_some() && marker == read_at;
+        if !unchanged && let Ok((records, drivers)) = board.records() {
+            read_at = marker;
             let mut changed = Vec::new();
             for (i, record) in records.into_iter().enumerate() {
                 let status = shown_status_of(&record.state, &drivers);
@@ -169,5 +174,64 @@ fn follow_run(
             return;
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use engine_store::{StateDir, Store};
+
+    use super::*;
+    use crate::board::Access;
+
+    /// Waits for the next event (the stream thread polls every [`POLL`]).
+    fn next(receiver: &mut mpsc::Receiver<Event>) {
+        for _ in 0..200 {
+            match receiver.try_recv() {
+                Ok(_) => return,
+                Err(mpsc::error::TryRecvError::Empty) => std::thread::sleep(POLL / 4),
+                Err(e) => panic!("the stream ended: {e}"),
+            }
+        }
+        panic!("no event came");
+    }
+
+    #[test]
+    fn the_runs_stream_reports_a_run_stored_after_it_started() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state_dir = Arc::new(StateDir::open_locked(tmp.path(), "test").unwrap());
+        let board = Board {
+            access: Access::Held(state_dir.clone()),
+            workflow_file: tmp.path().join("wf.yaml"),
+            repo_root: tmp.path().to_path_buf(),
+        };
+        let (sender, mut receiver) = mpsc::channel(64);
+        let (stop, stopping) = watch::channel(false);
+        let streaming = std::thread::spawn(move || watch_runs(&board, &sender, &stopping));
+        // On connect: the runs (none), then `tasks`.
+        next(&mut receiver);
+        next(&mut receiver);
+        let meta = crate::test_fixtures::run_meta("01EVENTS", "engine/x");
+        let state = engine_core::RunState {
+            run_id: "01EVENTS".into(),
+            task: engine_core::Task::default(),
+            status: engine_core::RunStatus::Pending,
+            stages: BTreeMap::new(),
+            seq: 0,
+            started_at_ms: None,
+            finished_at_ms: None,
+            finally: BTreeMap::new(),
+            paused_at_ms: None,
+            deadline_ms: None,
+        };
+        state_dir.store().create_run(&meta, &state).unwrap();
+        // The new run comes as a `runs` event, with `tasks` after it.
+        next(&mut receiver);
+        next(&mut receiver);
+        stop.send(true).unwrap();
+        drop(receiver);
+        streaming.join().unwrap();
     }
 }

@@ -22,8 +22,10 @@ mod mirror;
 mod mirror_writer;
 mod record;
 mod sled_store;
+mod spend_index;
 mod state_dir;
 mod store;
+mod summaries;
 
 pub use control::{
     ApprovalAnswer, approval_pending, cancel_pending, pause_pending, request_approval,
@@ -33,13 +35,16 @@ pub use control::{
 pub use error::StoreError;
 pub use memory::MemoryStore;
 pub use mirror::{MirrorListing, MirroredRun, mirror_dir, read_mirror, read_mirrors};
-pub use record::{RunMeta, RunRecord, TaskLink};
+pub use record::{RunMeta, RunRecord, RunSummary, TaskLink};
 pub use sled_store::SledStore;
+pub use spend_index::{DAY_MS, attempt_day, spend_by_day, utc_day};
 pub use state_dir::{StateDir, lock_holder};
 pub use store::Store;
 
 #[cfg(test)]
 mod mirror_tests;
+#[cfg(test)]
+mod spend_index_tests;
 #[cfg(test)]
 mod store_tests;
 #[cfg(test)]

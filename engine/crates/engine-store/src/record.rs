@@ -54,3 +54,32 @@ pub struct RunRecord {
     /// The snapshot after the latest committed event.
     pub state: engine_core::RunState,
 }
+
+/// What picking a task needs of a run, without its workflow, stages and attempts: the run
+/// queue reads this for every run before each task it starts ([`crate::Store::summaries`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// The run's id.
+    pub run_id: String,
+    /// When the run was created (ms since the Unix epoch).
+    pub created_at_ms: u64,
+    /// Its task's id.
+    pub task_id: String,
+    /// Where the run stands.
+    pub status: engine_core::RunStatus,
+    /// The task source its task came from, and what was written back to it.
+    pub task_source: Option<TaskLink>,
+}
+
+impl RunSummary {
+    /// The summary of `record`.
+    pub fn of(record: &RunRecord) -> RunSummary {
+        RunSummary {
+            run_id: record.meta.run_id.clone(),
+            created_at_ms: record.meta.created_at_ms,
+            task_id: record.state.task.id.clone(),
+            status: record.state.status.clone(),
+            task_source: record.meta.task_source.clone(),
+        }
+    }
+}

@@ -1,8 +1,10 @@
 //! The embedded on-disk [`Store`], on sled.
 //!
 //! Three trees: `meta` (run id → [`RunMeta`] JSON), `snapshots` (run id → [`RunState`] JSON)
-//! and `events` (run id, 0x00, seq as big-endian u64 → [`Event`] JSON). Writes that must go
-//! together run in one multi-tree transaction and are flushed (fsync) before returning.
+//! and `events` (run id, 0x00, seq as big-endian u64 → [`Event`] JSON), plus the spend index
+//! (`day_spend`, `spend_days`, `index_info`; see [`crate::spend_index`]) written with each
+//! snapshot. Writes that must go together run in one multi-tree transaction and are flushed
+//! (fsync) before returning. The runs' summaries are kept in memory ([`crate::summaries`]).
 //!
 //! With [`SledStore::mirror_to`], every successful write is followed by a rewrite of the run's
 //! JSON mirror (see [`crate::read_mirrors`]) from what the database now holds.
@@ -10,8 +12,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use engine_core::{Event, RunState};
+use engine_core::{Event, RunState, Spend};
 use serde::Deserialize;
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree, abort};
@@ -23,8 +26,10 @@ use crate::keys::{
 };
 use crate::mirror::compose;
 use crate::mirror_writer::{MirrorGuard, MirrorWriter};
-use crate::store::{check_next_seq, check_same_run};
-use crate::{RunMeta, RunRecord, Store, StoreError};
+use crate::spend_index::{RunEntries, SPEND_INDEX_KEY, SPEND_INDEX_VERSION, read_day, rebuild};
+use crate::store::{check_next_seq, check_same_run, spend_on_day_of};
+use crate::summaries::{Cached, SummaryCache};
+use crate::{RunMeta, RunRecord, RunSummary, Store, StoreError};
 
 /// The part of a stored snapshot `commit` needs to check the sequence.
 #[derive(Deserialize)]
@@ -32,15 +37,41 @@ struct StoredSeq {
     seq: u64,
 }
 
+/// The parts of a stored snapshot a [`RunSummary`] needs.
+#[derive(Deserialize)]
+struct StoredSummary {
+    seq: u64,
+    task: StoredTaskId,
+    status: engine_core::RunStatus,
+}
+
+/// The id of a stored snapshot's task.
+#[derive(Deserialize)]
+struct StoredTaskId {
+    id: String,
+}
+
 /// A [`Store`] in a sled database directory. Only one process can open a directory at a time.
 /// Clones share the open database.
 #[derive(Debug, Clone)]
 pub struct SledStore {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     durability: Arc<Durability>,
     meta: sled::Tree,
-    snapshots: sled::Tree,
+    pub(crate) snapshots: sled::Tree,
     events: sled::Tree,
+    /// Spend index: (UTC day, run id) → the run's spend that day.
+    day_spend: sled::Tree,
+    /// Spend index: run id → the days it has entries for.
+    spend_days: sled::Tree,
+    /// Which indexes are complete.
+    index_info: sled::Tree,
+    /// The spend index is complete (else the day's spend is read from every run).
+    pub(crate) spend_index_ready: bool,
+    /// The runs' summaries, in memory.
+    summaries: Arc<SummaryCache>,
+    /// Successful writes by this process so far (see [`SledStore::generation`]).
+    generation: Arc<AtomicU64>,
     /// Where run mirrors go, if anywhere.
     mirror: Option<Arc<MirrorWriter>>,
 }
@@ -57,14 +88,90 @@ impl SledStore {
                 .map_err(StoreError::sled("opening a database tree"))
         };
         let durability = Arc::new(Durability::open(dir)?);
-        Ok(SledStore {
+        let mut store = SledStore {
             durability,
             meta: tree("meta")?,
             snapshots: tree("snapshots")?,
             events: tree("events")?,
+            day_spend: tree("day_spend")?,
+            spend_days: tree("spend_days")?,
+            index_info: tree("index_info")?,
+            spend_index_ready: false,
+            summaries: Arc::default(),
+            generation: Arc::default(),
             mirror: None,
             db,
-        })
+        };
+        store.spend_index_ready = store.open_spend_index()?;
+        Ok(store)
+    }
+
+    /// Whether the spend index is complete, indexing every run first when it is not (a
+    /// database written before the index existed, or a crash while it was built). A snapshot
+    /// that cannot be decoded leaves it incomplete: the day's spend is then read from every run
+    /// (and that read reports the broken snapshot).
+    fn open_spend_index(&self) -> Result<bool, StoreError> {
+        let marked = self
+            .index_info
+            .get(SPEND_INDEX_KEY)
+            .map_err(StoreError::sled("reading the index versions"))?;
+        if marked.as_deref() == Some(SPEND_INDEX_VERSION) {
+            return Ok(true);
+        }
+        let built = rebuild(
+            &self.db,
+            &self.snapshots,
+            &self.day_spend,
+            &self.spend_days,
+            &self.index_info,
+        );
+        match built {
+            Ok(()) => {
+                self.flush()?;
+                Ok(true)
+            }
+            Err(StoreError::Corrupt { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A number that changes with every successful write through this store or its clones
+    /// (`create_run`, `commit`, `update_meta`): a reader that saw the same number before saw
+    /// the runs as they are now. Writes of other processes (or before this store was opened)
+    /// are not counted; only the holder of the database writes to it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// After a successful write.
+    fn written(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Every run's summary read from the database.
+    fn read_summaries(&self) -> Result<std::collections::BTreeMap<String, Cached>, StoreError> {
+        let mut runs = std::collections::BTreeMap::new();
+        for item in &self.meta {
+            let (key, value) = item.map_err(StoreError::sled("listing runs"))?;
+            let meta = Self::decode_meta(&key, &value)?;
+            let run_id = meta.run_id.as_str();
+            let bytes = self
+                .snapshots
+                .get(run_id.as_bytes())
+                .map_err(StoreError::sled("reading a snapshot"))?
+                .ok_or_else(|| missing_snapshot(run_id))?;
+            let stored: StoredSummary = decode(run_id, || snapshot_key_name(run_id), &bytes)?;
+            let summary = RunSummary {
+                run_id: meta.run_id.clone(),
+                created_at_ms: meta.created_at_ms,
+                task_id: stored.task.id,
+                status: stored.status,
+                task_source: meta.task_source,
+            };
+            let seq = stored.seq;
+            runs.insert(meta.run_id, Cached { seq, summary });
+        }
+        Ok(runs)
     }
 
     /// From now on, after every successful `create_run`, `commit` and `update_meta`, also
@@ -151,11 +258,7 @@ impl SledStore {
             .snapshots
             .get(run_id.as_bytes())
             .map_err(StoreError::sled("reading a snapshot"))?
-            .ok_or_else(|| StoreError::Corrupt {
-                run_id: run_id.to_string(),
-                key: snapshot_key_name(run_id),
-                detail: "the run's meta exists but its snapshot is missing".to_string(),
-            })?;
+            .ok_or_else(|| missing_snapshot(run_id))?;
         let mut events = Vec::new();
         for item in self.events.scan_prefix(event_prefix(run_id)) {
             let (key, value) = item.map_err(StoreError::sled("reading events"))?;
@@ -179,11 +282,7 @@ impl SledStore {
             .snapshots
             .get(run_id.as_bytes())
             .map_err(StoreError::sled("reading a snapshot"))?
-            .ok_or_else(|| StoreError::Corrupt {
-                run_id: run_id.to_string(),
-                key: snapshot_key_name(run_id),
-                detail: "the run's meta exists but its snapshot is missing".to_string(),
-            })?;
+            .ok_or_else(|| missing_snapshot(run_id))?;
         decode(run_id, || snapshot_key_name(run_id), &bytes)
     }
 
@@ -199,6 +298,15 @@ impl SledStore {
             });
         }
         Ok(meta)
+    }
+}
+
+/// The error for a run whose meta exists without its snapshot.
+fn missing_snapshot(run_id: &str) -> StoreError {
+    StoreError::Corrupt {
+        run_id: run_id.to_string(),
+        key: snapshot_key_name(run_id),
+        detail: "the run's meta exists but its snapshot is missing".to_string(),
     }
 }
 
@@ -235,16 +343,24 @@ impl Store for SledStore {
         check_same_run(run_id, &initial.run_id)?;
         let meta_json = encode(run_id, "meta", meta)?;
         let state_json = encode(run_id, "state", initial)?;
-        (&self.meta, &self.snapshots)
-            .transaction(|(meta_tree, snapshots)| {
+        let spend = RunEntries::of_stored(run_id, &state_json)?;
+        (
+            &self.meta,
+            &self.snapshots,
+            &self.day_spend,
+            &self.spend_days,
+        )
+            .transaction(|(meta_tree, snapshots, day_spend, spend_days)| {
                 if meta_tree.get(run_id.as_bytes())?.is_some() {
                     return fail(StoreError::AlreadyExists(run_id.to_string()));
                 }
                 meta_tree.insert(run_id.as_bytes(), meta_json.as_slice())?;
                 snapshots.insert(run_id.as_bytes(), state_json.as_slice())?;
-                Ok(())
+                spend.write(run_id, day_spend, spend_days)
             })
             .map_err(transaction_error("creating a run"))?;
+        self.summaries.created(meta, initial);
+        self.written();
         self.flush()?;
         self.mirror_run(run_id);
         Ok(())
@@ -256,8 +372,14 @@ impl Store for SledStore {
         let event_json = encode(run_id, "event", event)?;
         let state_json = encode(run_id, "state", after)?;
         let key = event_key(run_id, after.seq);
-        (&self.snapshots, &self.events)
-            .transaction(|(snapshots, events)| {
+        let spend = RunEntries::of_stored(run_id, &state_json)?;
+        (
+            &self.snapshots,
+            &self.events,
+            &self.day_spend,
+            &self.spend_days,
+        )
+            .transaction(|(snapshots, events, day_spend, spend_days)| {
                 check_stored_seq(snapshots, run_id, after.seq)?;
                 if events.get(key.as_slice())?.is_some() {
                     return fail(StoreError::Corrupt {
@@ -269,9 +391,11 @@ impl Store for SledStore {
                 }
                 events.insert(key.as_slice(), event_json.as_slice())?;
                 snapshots.insert(run_id.as_bytes(), state_json.as_slice())?;
-                Ok(())
+                spend.write(run_id, day_spend, spend_days)
             })
             .map_err(transaction_error("committing an event"))?;
+        self.summaries.committed(after);
+        self.written();
         self.flush()?;
         self.mirror_run(run_id);
         Ok(())
@@ -290,6 +414,8 @@ impl Store for SledStore {
                 Ok(())
             })
             .map_err(transaction_error("updating a run's meta"))?;
+        self.summaries.meta_updated(meta);
+        self.written();
         self.flush()?;
         self.mirror_run(run_id);
         Ok(())
@@ -348,102 +474,19 @@ impl Store for SledStore {
         }
         resolve_among(prefix, ids)
     }
+
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        self.summaries.list(|| self.read_summaries())
+    }
+
+    fn spend_on_day(&self, day: u64) -> Result<Vec<(String, Spend)>, StoreError> {
+        if !self.spend_index_ready {
+            return Ok(spend_on_day_of(self.list()?, day));
+        }
+        read_day(&self.day_spend, day)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_data::{event, meta, state};
-
-    fn store_with_run(tmp: &tempfile::TempDir) -> SledStore {
-        let store = SledStore::open(tmp.path()).unwrap();
-        store.create_run(&meta("01A"), &state("01A", 0)).unwrap();
-        store.commit("01A", &event(1), &state("01A", 1)).unwrap();
-        store
-    }
-
-    fn assert_corrupt(result: Result<impl std::fmt::Debug, StoreError>, want_key: &str) {
-        match result {
-            Err(err @ StoreError::Corrupt { .. }) => {
-                let StoreError::Corrupt { run_id, key, .. } = &err else {
-                    unreachable!()
-                };
-                assert_eq!(run_id, "01A");
-                assert_eq!(key, want_key);
-                let message = err.to_string();
-                assert!(
-                    message.contains("01A") && message.contains(want_key),
-                    "{message}"
-                );
-            }
-            other => panic!("expected Corrupt at {want_key}, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn corrupt_snapshot_is_an_error_naming_run_and_key() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = store_with_run(&tmp);
-        store.snapshots.insert("01A", &b"{not json"[..]).unwrap();
-        assert_corrupt(store.load("01A"), "snapshots/01A");
-        assert_corrupt(store.list(), "snapshots/01A");
-        assert_corrupt(
-            store.commit("01A", &event(2), &state("01A", 2)),
-            "snapshots/01A",
-        );
-    }
-
-    #[test]
-    fn corrupt_event_is_an_error_naming_run_and_key() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = store_with_run(&tmp);
-        store
-            .events
-            .insert(event_key("01A", 1), &b"\xff\xfe"[..])
-            .unwrap();
-        assert_corrupt(store.events("01A"), "events/01A/1");
-    }
-
-    #[test]
-    fn malformed_event_key_is_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = store_with_run(&tmp);
-        store.events.insert(&b"01A\0\x01"[..], &b"{}"[..]).unwrap();
-        assert!(matches!(
-            store.events("01A"),
-            Err(StoreError::Corrupt { ref run_id, .. }) if run_id == "01A"
-        ));
-    }
-
-    #[test]
-    fn corrupt_or_mismatched_meta_is_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = store_with_run(&tmp);
-        let other = serde_json::to_vec(&meta("01B")).unwrap();
-        store.meta.insert("01A", other).unwrap();
-        assert_corrupt(store.load("01A"), "meta/01A");
-        store.meta.insert("01A", &b"[]"[..]).unwrap();
-        assert_corrupt(store.list(), "meta/01A");
-    }
-
-    #[test]
-    fn missing_snapshot_is_an_error() {
-        let tmp = tempfile::tempdir().unwrap();
-        let store = store_with_run(&tmp);
-        store.snapshots.remove("01A").unwrap();
-        assert_corrupt(store.load("01A"), "snapshots/01A");
-    }
-
-    #[test]
-    fn a_second_open_of_the_same_database_fails_cleanly() {
-        let tmp = tempfile::tempdir().unwrap();
-        let _first = SledStore::open(tmp.path()).unwrap();
-        // sled locks its database file; a second open is an error, not a panic.
-        match SledStore::open(tmp.path()) {
-            Err(err @ StoreError::Sled { .. }) => {
-                assert!(err.to_string().contains("opening the database"), "{err}");
-            }
-            other => panic!("expected a sled error, got {:?}", other.map(|_| ())),
-        }
-    }
-}
+#[path = "sled_store_tests.rs"]
+mod tests;

@@ -1,8 +1,8 @@
 //! The storage interface the driver persists runs through.
 
-use engine_core::{Event, RunState};
+use engine_core::{Event, RunState, Spend};
 
-use crate::{RunMeta, RunRecord, StoreError};
+use crate::{RunMeta, RunRecord, RunSummary, StoreError, spend_by_day};
 
 /// Durable storage of runs: fixed facts, latest snapshot and event log per run.
 ///
@@ -35,6 +35,29 @@ pub trait Store: Send + Sync {
     /// The one run id starting with `prefix` (an exact match wins). Fails with
     /// [`StoreError::NotFound`] or [`StoreError::Ambiguous`] listing the candidates.
     fn resolve_id(&self, prefix: &str) -> Result<String, StoreError>;
+
+    /// Every run's [`RunSummary`], newest first (as [`Store::list`] orders them). A backend may
+    /// answer from an index kept with every write instead of decoding every run.
+    fn summaries(&self) -> Result<Vec<RunSummary>, StoreError> {
+        Ok(self.list()?.iter().map(RunSummary::of).collect())
+    }
+
+    /// What each run spent on UTC day `day` ([`crate::spend_by_day`]), newest run first; runs
+    /// with no attempt that day are left out. A backend may answer from an index kept with
+    /// every write instead of decoding every run.
+    fn spend_on_day(&self, day: u64) -> Result<Vec<(String, Spend)>, StoreError> {
+        Ok(spend_on_day_of(self.list()?, day))
+    }
+}
+
+/// [`Store::spend_on_day`] from every run's snapshot.
+pub(crate) fn spend_on_day_of(runs: Vec<RunRecord>, day: u64) -> Vec<(String, Spend)> {
+    runs.into_iter()
+        .filter_map(|record| {
+            let spend = spend_by_day(&record.state).get(&day).copied()?;
+            Some((record.meta.run_id, spend))
+        })
+        .collect()
 }
 
 /// Checks that `record_run_id` (inside a meta or state) is `run_id`.
