@@ -1,8 +1,6 @@
 //! Budgets: what an agent session may still spend, as the smallest of every limit that applies
 //! (the session's own cap, the stage's, the run's, the day's).
 
-use std::collections::BTreeMap;
-
 use engine_core::{RunState, Spend, Task};
 use engine_store::Store;
 
@@ -127,18 +125,7 @@ pub fn check_day_budget(
     let Some(limit) = day_budget_usd else {
         return Ok(());
     };
-    let none = RunState {
-        run_id: String::new(),
-        task: Task::default(),
-        status: engine_core::RunStatus::Pending,
-        stages: BTreeMap::new(),
-        seq: 0,
-        started_at_ms: None,
-        finished_at_ms: None,
-        finally: BTreeMap::new(),
-        paused_at_ms: None,
-        deadline_ms: None,
-    };
+    let none = RunState::blank("", Task::default());
     let spent = day_spend(store, "", &none, now_ms)?;
     if spent.cost_usd >= limit {
         let mut how = String::new();
@@ -193,7 +180,7 @@ mod tests {
         }
         RunState {
             run_id: run_id.into(),
-            stages: BTreeMap::from([("work".to_string(), stage)]),
+            stages: std::collections::BTreeMap::from([("work".to_string(), stage)]),
             seq: 0,
             ..no_run()
         }
@@ -204,18 +191,7 @@ mod tests {
     }
 
     fn no_run() -> RunState {
-        RunState {
-            run_id: String::new(),
-            task: Task::default(),
-            status: engine_core::RunStatus::Pending,
-            stages: BTreeMap::new(),
-            seq: 0,
-            started_at_ms: None,
-            finished_at_ms: None,
-            finally: BTreeMap::new(),
-            paused_at_ms: None,
-            deadline_ms: None,
-        }
+        RunState::blank("", Task::default())
     }
 
     #[test]

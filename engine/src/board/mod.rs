@@ -444,16 +444,8 @@ mod tests {
 
     fn state(run_id: &str, seq: u64) -> engine_core::RunState {
         engine_core::RunState {
-            run_id: run_id.into(),
-            task: engine_core::Task::default(),
-            status: engine_core::RunStatus::Pending,
-            stages: std::collections::BTreeMap::new(),
             seq,
-            started_at_ms: None,
-            finished_at_ms: None,
-            finally: std::collections::BTreeMap::new(),
-            paused_at_ms: None,
-            deadline_ms: None,
+            ..engine_core::RunState::blank(run_id, engine_core::Task::default())
         }
     }
 

@@ -214,18 +214,7 @@ mod tests {
         next(&mut receiver);
         next(&mut receiver);
         let meta = crate::test_fixtures::run_meta("01EVENTS", "engine/x");
-        let state = engine_core::RunState {
-            run_id: "01EVENTS".into(),
-            task: engine_core::Task::default(),
-            status: engine_core::RunStatus::Pending,
-            stages: BTreeMap::new(),
-            seq: 0,
-            started_at_ms: None,
-            finished_at_ms: None,
-            finally: BTreeMap::new(),
-            paused_at_ms: None,
-            deadline_ms: None,
-        };
+        let state = engine_core::RunState::blank("01EVENTS", engine_core::Task::default());
         state_dir.store().create_run(&meta, &state).unwrap();
         // The new run comes as a `runs` event, with `tasks` after it.
         next(&mut receiver);

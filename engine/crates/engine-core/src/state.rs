@@ -322,14 +322,23 @@ impl RunState {
     /// A fresh run of `workflow` for `task`; apply `Event::RunStarted` to begin.
     pub fn new(run_id: impl Into<String>, task: Task, workflow: &crate::Workflow) -> Self {
         RunState {
-            run_id: run_id.into(),
-            task,
-            status: RunStatus::Pending,
             stages: workflow
                 .stages
                 .iter()
                 .map(|s| (s.id.clone(), StageState::new()))
                 .collect(),
+            ..RunState::blank(run_id, task)
+        }
+    }
+
+    /// A pending run without stages, nothing recorded: where runs built field by field start,
+    /// and the "no current run" of questions asked about all runs (a day's spend).
+    pub fn blank(run_id: impl Into<String>, task: Task) -> Self {
+        RunState {
+            run_id: run_id.into(),
+            task,
+            status: RunStatus::Pending,
+            stages: BTreeMap::new(),
             seq: 0,
             started_at_ms: None,
             finished_at_ms: None,
