@@ -37,8 +37,9 @@ impl Repo {
                 detail: "is the main worktree; refusing to remove it".to_string(),
             }),
             Some(_) => {
-                if let Some(admin) = self.removable_aside(&path)? {
-                    crate::removal::remove_aside(&path, &admin)?;
+                if let Some(admin) = self.removable_aside(&path)?
+                    && crate::removal::remove_aside(&path, &admin)?
+                {
                     return Ok(true);
                 }
                 let output = run_git(

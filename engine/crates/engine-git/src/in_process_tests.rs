@@ -203,3 +203,21 @@ fn prune_starts_git_only_when_a_registration_is_stale() {
     assert_eq!(count, 0);
     assert_eq!(listed_by_git(&t.root).len(), 2);
 }
+
+#[test]
+fn a_worktree_that_cannot_be_renamed_aside_is_removed_by_git() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let parent = t.root.parent().unwrap().join("worktrees");
+    let wt = parent.join("R9");
+    repo.add_worktree(&wt, "engine/r9", "main").unwrap();
+    // A file (not engine's) where the directory would be renamed to.
+    let aside = parent.join(".R9.engine-removing");
+    std::fs::write(&aside, "not engine's").unwrap();
+    let (removed, count) = starts(|| repo.remove_run_worktree(&wt));
+    assert!(removed.unwrap());
+    assert_eq!(count, 1, "`git worktree remove` did it");
+    assert!(!wt.exists());
+    assert_eq!(listed_by_git(&t.root).len(), 1);
+    assert_eq!(std::fs::read_to_string(&aside).unwrap(), "not engine's");
+}

@@ -29,20 +29,23 @@ static PENDING: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 /// Renames `worktree` aside (next to it) and deletes it in the background; then deletes
 /// `admin`, its registration. The caller holds the worktree turn and has checked that this is
 /// a linked worktree git itself would remove (not the main one, not locked, no submodules).
-pub(crate) fn remove_aside(worktree: &Path, admin: &Path) -> Result<(), GitError> {
+/// `Ok(false)` when it cannot be renamed (a mount point, another file system, no permission):
+/// nothing was changed, and `git worktree remove` is the way.
+pub(crate) fn remove_aside(worktree: &Path, admin: &Path) -> Result<bool, GitError> {
     let aside = aside_path(worktree);
-    if aside.symlink_metadata().is_ok() {
+    match aside.symlink_metadata() {
         // Left by an earlier removal that was cut short: it goes first, in the foreground.
-        remove_tree(&aside)?;
+        Ok(meta) if meta.is_dir() => remove_tree(&aside)?,
+        // Something else of that name is not engine's to delete.
+        Ok(_) => return Ok(false),
+        Err(_) => {}
     }
-    std::fs::rename(worktree, &aside).map_err(|source| GitError::Io {
-        op: "moving aside",
-        path: worktree.to_path_buf(),
-        source,
-    })?;
+    if std::fs::rename(worktree, &aside).is_err() {
+        return Ok(false);
+    }
     remove_tree(admin)?;
     delete_in_background(aside);
-    Ok(())
+    Ok(true)
 }
 
 /// Deletes, in the background, what earlier removals left in `dir` (the directory worktrees
