@@ -242,6 +242,9 @@ impl Gc<'_> {
     /// Directories under `<state>/worktrees/` that belong to no run (a crash between creating a
     /// worktree and recording the run) or only to finished runs (e.g. `<run-id>-scratch`).
     fn leftovers(&mut self) {
+        // The worktrees removed above are still being deleted in the background (renamed to
+        // `.<run-id>.engine-removing`): they are not leftovers.
+        engine_git::wait_for_removals();
         let Ok(entries) = std::fs::read_dir(self.state.worktrees_dir()) else {
             return;
         };
@@ -370,6 +373,8 @@ fn branch_outcome(
 fn remove_leftover(path: &Path) -> Outcome {
     match std::fs::remove_dir_all(path) {
         Ok(()) => Outcome::Done,
+        // Deleted meanwhile (another engine finishing a removal): gone is what was wanted.
+        Err(_) if !exists(path) => Outcome::Done,
         Err(e) => Outcome::Failed(format!("removing {}: {e}", path.display())),
     }
 }
