@@ -21,11 +21,15 @@ rustup target add wasm32-wasip2 >/dev/null
 # Every process a run starts is confined with bubblewrap (docs/security.md).
 scripts/install-sandbox-tools.sh
 
+# Runs a command and prints its time; returns the command's status. (Called as `timed ... ||`,
+# `set -e` does not apply inside: without the explicit status, a failing command would return
+# the `echo`'s 0.)
 timed() {
-    local name=$1 start=$SECONDS
+    local name=$1 start=$SECONDS status=0
     shift
-    "$@"
+    "$@" || status=$?
     echo "== $name took $((SECONDS - start)) s"
+    return "$status"
 }
 
 rust() {
