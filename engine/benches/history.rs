@@ -8,8 +8,9 @@
 //! - `history/known/N`: what `engine run --all` reads per task to pick the next one
 //!   (`known_from_runs` over the runs' summaries).
 //! - `history/open/N`: taking the state directory (every command and run does, once).
-//! - `history/cli_runs/N`, `history/cli_runs_limit/N`, `history/cli_show/N`: the `engine runs`,
-//!   `engine runs --limit 20` and `engine show <id>` processes, start to exit.
+//! - `history/cli_runs/N`, `history/cli_runs_limit/N`, `history/cli_show/N`,
+//!   `history/cli_show_latest/N`: the `engine runs`, `engine runs --limit 20`, `engine show <id>`
+//!   and `engine show` (the latest run) processes, start to exit.
 //!
 //! Run with `cargo bench -p engine --bench history`.
 
@@ -189,6 +190,9 @@ fn history(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("cli_show", runs), runs, |b, _| {
             b.iter(|| engine(&["show", last]));
+        });
+        group.bench_with_input(BenchmarkId::new("cli_show_latest", runs), runs, |b, _| {
+            b.iter(|| engine(&["show"]));
         });
     }
     group.finish();

@@ -59,16 +59,22 @@ pub(super) fn execute(args: &RunsArgs, state_dir: Option<&Path>) -> Result<u8, E
         }
         return Ok(exit::SUCCESS);
     }
-    let (records, drivers) = match readonly::open(&dir, "engine runs")? {
-        RunSource::Store(state_dir) => (state_dir.store().list()?, Drivers::Nobody),
+    // Runs are read newest first until the limit is reached (the store's), or all read (the
+    // mirrors'); `any`: whether there is a run at all, for the message when none is listed.
+    let (listed, any) = match readonly::open(&dir, "engine runs")? {
+        RunSource::Store(state_dir) => {
+            let store = state_dir.store();
+            let listed = filter.apply_lazily(store.newest_first(), &Drivers::Nobody)?;
+            let any = !listed.is_empty() || store.latest_id()?.is_some();
+            (listed, any)
+        }
         RunSource::Mirrors(dir) => {
             let listing = read_mirrors(&dir)?;
             readonly::warn_unreadable(&listing.problems);
-            (listing.runs, readonly::drivers(&dir))
+            let any = !listing.runs.is_empty();
+            (filter.apply(listing.runs, &readonly::drivers(&dir)), any)
         }
     };
-    let any = !records.is_empty();
-    let listed = filter.apply(records, &drivers);
     if args.json {
         let rows = crate::board::run_rows(&listed);
         super::print_json(&rows)?;

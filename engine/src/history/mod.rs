@@ -19,7 +19,7 @@ pub fn named_or_latest(
 ) -> Result<Option<String>, engine_store::StoreError> {
     match run {
         Some(run) => store.resolve_id(run).map(Some),
-        None => Ok(store.list()?.into_iter().next().map(|r| r.meta.run_id)),
+        None => store.latest_id(),
     }
 }
 
@@ -158,20 +158,40 @@ impl RunFilter {
     /// The runs of `records` (newest first) this filter keeps, in the same order, each with
     /// the status shown for it.
     pub fn apply(&self, records: Vec<RunRecord>, drivers: &Drivers) -> Vec<Listed> {
-        records
-            .into_iter()
-            .map(|record| Listed {
-                status: shown_status_of(&record.state, drivers),
-                record,
-            })
-            .filter(|l| self.statuses.is_empty() || self.statuses.contains(&l.status))
-            .filter(|l| {
-                self.since_ms
-                    .is_none_or(|since| l.record.meta.created_at_ms >= since)
-            })
-            .filter(|l| self.workflow.as_ref().is_none_or(|w| w.matches(&l.record)))
-            .take(self.limit.unwrap_or(usize::MAX))
-            .collect()
+        let records = records.into_iter().map(Ok::<_, std::convert::Infallible>);
+        let Ok(listed) = self.apply_lazily(records, drivers);
+        listed
+    }
+
+    /// [`RunFilter::apply`] to runs read one at a time (newest first, e.g.
+    /// [`engine_store::Store::newest_first`]): reads no run past the last one kept once the
+    /// limit is reached, and stops at the first error.
+    pub fn apply_lazily<E>(
+        &self,
+        records: impl Iterator<Item = Result<RunRecord, E>>,
+        drivers: &Drivers,
+    ) -> Result<Vec<Listed>, E> {
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let mut listed = Vec::new();
+        if limit == 0 {
+            return Ok(listed);
+        }
+        for record in records {
+            let record = record?;
+            let status = shown_status_of(&record.state, drivers);
+            let kept = (self.statuses.is_empty() || self.statuses.contains(&status))
+                && self
+                    .since_ms
+                    .is_none_or(|since| record.meta.created_at_ms >= since)
+                && self.workflow.as_ref().is_none_or(|w| w.matches(&record));
+            if kept {
+                listed.push(Listed { record, status });
+                if listed.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(listed)
     }
 }
 
@@ -314,5 +334,42 @@ mod tests {
             ["R4"]
         );
         assert!(interrupted.apply(records, &Drivers::Unknown).is_empty());
+    }
+
+    #[test]
+    fn a_limited_listing_reads_no_run_past_the_last_one_kept() {
+        // Runs read one at a time, newest first; the third cannot be read.
+        let runs = || {
+            vec![
+                Ok(record("R4", RunStatus::Succeeded, 400, "ci")),
+                Ok(record("R3", RunStatus::Running, 300, "ci")),
+                Ok(record("R2", RunStatus::Succeeded, 200, "ci")),
+                Err("R1 cannot be read"),
+            ]
+            .into_iter()
+        };
+        let filter = |limit| RunFilter {
+            statuses: vec!["succeeded"],
+            limit: Some(limit),
+            ..RunFilter::default()
+        };
+        let listed = filter(2).apply_lazily(runs(), &Drivers::Nobody).unwrap();
+        let ids: Vec<_> = listed
+            .iter()
+            .map(|l| l.record.meta.run_id.as_str())
+            .collect();
+        assert_eq!(ids, ["R4", "R2"]);
+        assert_eq!(
+            filter(3)
+                .apply_lazily(runs(), &Drivers::Nobody)
+                .unwrap_err(),
+            "R1 cannot be read"
+        );
+        assert!(
+            filter(0)
+                .apply_lazily(runs(), &Drivers::Nobody)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -19,6 +19,7 @@ mod error;
 mod keys;
 mod memory;
 mod mirror;
+mod mirror_refresh;
 mod mirror_writer;
 mod record;
 mod sled_store;
@@ -41,6 +42,8 @@ pub use spend_index::{DAY_MS, attempt_day, spend_by_day, utc_day};
 pub use state_dir::{StateDir, lock_holder};
 pub use store::Store;
 
+#[cfg(test)]
+mod mirror_refresh_tests;
 #[cfg(test)]
 mod mirror_tests;
 #[cfg(test)]

@@ -17,7 +17,8 @@
 //! The mirror is a copy, not a second source of truth: it is written without fsync (sled's
 //! commit is the durable part), so after a power loss a mirror may lag or be unreadable until
 //! the next process takes the lock, which brings every mirror up to date
-//! ([`crate::StateDir::open_locked`]).
+//! ([`crate::StateDir::open_locked`]; without rereading every run and mirror when nothing can be
+//! behind: see [`crate::mirror_refresh`]).
 //!
 //! File format (one JSON object): `{"format":1,"seq":N,"meta":{..},"state":{..},"events":[
 //! {"seq":1,"event":{..}},..]}`, where `seq` is that of the last event (0 before the first). The

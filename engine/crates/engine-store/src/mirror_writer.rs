@@ -21,6 +21,10 @@ pub(crate) struct MirrorWriter {
     versions: Mutex<Versions>,
     next_temp: AtomicU64,
     warned: AtomicBool,
+    /// How many times the directory was listed and a mirror's head read (for tests of what a
+    /// refresh looks at).
+    #[cfg(test)]
+    pub(crate) reads: std::sync::atomic::AtomicUsize,
 }
 
 /// What the writer knows of the files in its directory.
@@ -46,6 +50,8 @@ impl MirrorWriter {
             versions: Mutex::new(Versions::default()),
             next_temp: AtomicU64::new(0),
             warned: AtomicBool::new(false),
+            #[cfg(test)]
+            reads: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -77,6 +83,8 @@ impl MirrorGuard<'_> {
     /// Fills in the versions from the directory, once.
     fn load(&mut self) -> Result<(), StoreError> {
         if !self.versions.loaded {
+            #[cfg(test)]
+            self.writer.reads.fetch_add(1, Ordering::Relaxed);
             let files = scan(&self.writer.dir)?;
             self.versions.current = files
                 .into_iter()
@@ -89,8 +97,8 @@ impl MirrorGuard<'_> {
 
     /// Puts `bytes` in place as the new version of `run_id`'s mirror: a temporary file renamed
     /// to a name no file has, then the previous version removed. No fsync (see
-    /// [`crate::mirror`]).
-    pub(crate) fn replace(&mut self, run_id: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    /// [`crate::mirror`]). Returns the version written.
+    pub(crate) fn replace(&mut self, run_id: &str, bytes: &[u8]) -> Result<u64, StoreError> {
         self.load()?;
         let dir = &self.writer.dir;
         let previous = self.versions.current.get(run_id).copied();
@@ -125,13 +133,28 @@ impl MirrorGuard<'_> {
                 Err(e) => return Err(StoreError::io("removing", &old, e)),
             }
         }
-        Ok(())
+        Ok(version)
+    }
+
+    /// The version of `run_id`'s mirror in place, if any.
+    pub(crate) fn current_version(&mut self, run_id: &str) -> Option<u64> {
+        self.load().ok()?;
+        self.versions.current.get(run_id).copied()
+    }
+
+    /// The length of version `version` of `run_id`'s mirror, if that file exists (without
+    /// listing the directory or reading the file).
+    pub(crate) fn file_len(&self, run_id: &str, version: u64) -> Option<u64> {
+        let path = mirror_path(&self.writer.dir, run_id, version);
+        std::fs::metadata(path).ok().map(|m| m.len())
     }
 
     /// The seq the current mirror of `run_id` was written at, if it exists and starts like a
     /// mirror of this format.
     pub(crate) fn current_seq(&mut self, run_id: &str) -> Option<u64> {
         self.load().ok()?;
+        #[cfg(test)]
+        self.writer.reads.fetch_add(1, Ordering::Relaxed);
         let version = *self.versions.current.get(run_id)?;
         let mut start = [0u8; 48];
         let mut file = File::open(mirror_path(&self.writer.dir, run_id, version)).ok()?;
@@ -150,6 +173,24 @@ impl MirrorGuard<'_> {
     /// `keep`, superseded versions, and temporary files of other processes. Best effort:
     /// returns how many files were removed.
     pub(crate) fn remove_strays(&mut self, keep: &BTreeSet<String>) -> usize {
+        self.remove_strays_where(|_| true, keep)
+    }
+
+    /// [`MirrorGuard::remove_strays`] for the files of the runs in `among` only.
+    pub(crate) fn remove_strays_among(
+        &mut self,
+        among: &BTreeSet<String>,
+        keep: &BTreeSet<String>,
+    ) -> usize {
+        self.remove_strays_where(|run_id| among.contains(run_id), keep)
+    }
+
+    /// Removes the strays of the runs `among` says.
+    fn remove_strays_where(
+        &mut self,
+        among: impl Fn(&str) -> bool,
+        keep: &BTreeSet<String>,
+    ) -> usize {
         let dir = &self.writer.dir;
         let Ok(entries) = std::fs::read_dir(dir) else {
             return 0;
@@ -160,9 +201,12 @@ impl MirrorGuard<'_> {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
             let stray = if let Some((run_id, version)) = parse_name(name) {
-                !keep.contains(run_id) || self.versions.current.get(run_id) != Some(&version)
+                among(run_id)
+                    && (!keep.contains(run_id)
+                        || self.versions.current.get(run_id) != Some(&version))
             } else {
                 temp_pid(name).is_some_and(|pid| pid != own_pid)
+                    && temp_run(name).is_some_and(&among)
             };
             if stray && std::fs::remove_file(entry.path()).is_ok() {
                 removed += 1;
@@ -170,7 +214,7 @@ impl MirrorGuard<'_> {
         }
         self.versions
             .current
-            .retain(|run_id, _| keep.contains(run_id));
+            .retain(|run_id, _| !among(run_id) || keep.contains(run_id));
         removed
     }
 }
@@ -183,6 +227,14 @@ fn temp_pid(name: &str) -> Option<&str> {
     Some(pid)
 }
 
+/// The run id part of a temporary file name `.<run_id>.<pid>.<n>.tmp`.
+fn temp_run(name: &str) -> Option<&str> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let mut parts = inner.rsplitn(3, '.');
+    let (_n, _pid, run_id) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(run_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +244,11 @@ mod tests {
         assert_eq!(temp_pid(".01A.4242.7.tmp"), Some("4242"));
         assert_eq!(temp_pid("01A.4242.7.tmp"), None);
         assert_eq!(temp_pid(".01A.7.json"), None);
+    }
+
+    #[test]
+    fn temporary_names_give_their_run() {
+        assert_eq!(temp_run(".01A.4242.7.tmp"), Some("01A"));
+        assert_eq!(temp_run("01A.4242.7.tmp"), None);
     }
 }

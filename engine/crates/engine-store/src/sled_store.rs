@@ -7,9 +7,10 @@
 //! (fsync) before returning. The runs' summaries are kept in memory ([`crate::summaries`]).
 //!
 //! With [`SledStore::mirror_to`], every successful write is followed by a rewrite of the run's
-//! JSON mirror (see [`crate::read_mirrors`]) from what the database now holds.
+//! JSON mirror (see [`crate::read_mirrors`]) from what the database now holds; each write also
+//! marks its run's mirror pending in the `mirror_status` tree until then (see
+//! [`crate::mirror_refresh`]).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +25,8 @@ use crate::keys::{
     decode, encode, event_key, event_key_name, event_prefix, event_seq, meta_key_name,
     resolve_among, snapshot_key_name, validate_run_id,
 };
-use crate::mirror::compose;
-use crate::mirror_writer::{MirrorGuard, MirrorWriter};
+use crate::mirror_refresh::{mark_pending, pending_entry};
+use crate::mirror_writer::MirrorWriter;
 use crate::spend_index::{RunEntries, SPEND_INDEX_KEY, SPEND_INDEX_VERSION, read_day, rebuild};
 use crate::store::{check_next_seq, check_same_run, spend_on_day_of};
 use crate::summaries::{Cached, SummaryCache};
@@ -57,9 +58,9 @@ struct StoredTaskId {
 pub struct SledStore {
     pub(crate) db: sled::Db,
     durability: Arc<Durability>,
-    meta: sled::Tree,
+    pub(crate) meta: sled::Tree,
     pub(crate) snapshots: sled::Tree,
-    events: sled::Tree,
+    pub(crate) events: sled::Tree,
     /// Spend index: (UTC day, run id) → the run's spend that day.
     day_spend: sled::Tree,
     /// Spend index: run id → the days it has entries for.
@@ -72,17 +73,36 @@ pub struct SledStore {
     summaries: Arc<SummaryCache>,
     /// Successful writes by this process so far (see [`SledStore::generation`]).
     generation: Arc<AtomicU64>,
+    /// Per run: its mirror is pending, or the file written (see [`crate::mirror_refresh`]).
+    pub(crate) mirror_status: sled::Tree,
     /// Where run mirrors go, if anywhere.
-    mirror: Option<Arc<MirrorWriter>>,
+    pub(crate) mirror: Option<Arc<MirrorWriter>>,
 }
+
+/// How long [`SledStore::open`] waits for sled's lock of a database this process just closed.
+const RELOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl SledStore {
     /// Opens (creating) the database in `dir`.
+    ///
+    /// sled's own file lock outlives a dropped database for a moment (its flusher thread lets
+    /// go last), so opening it again in the same process right after closing it can find the
+    /// lock still held: that is waited out, for at most [`RELOCK_WAIT`]. (Another process
+    /// cannot hold it: callers open the database under the state directory's lock.)
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(StoreError::sled("opening the database"))?;
+        let started = std::time::Instant::now();
+        let db = loop {
+            match sled::Config::new().path(dir).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.to_string().contains("could not acquire lock")
+                        && started.elapsed() < RELOCK_WAIT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(e) => return Err(StoreError::sled("opening the database")(e)),
+            }
+        };
         let tree = |name: &str| {
             db.open_tree(name)
                 .map_err(StoreError::sled("opening a database tree"))
@@ -96,6 +116,7 @@ impl SledStore {
             day_spend: tree("day_spend")?,
             spend_days: tree("spend_days")?,
             index_info: tree("index_info")?,
+            mirror_status: tree("mirror_status")?,
             spend_index_ready: false,
             summaries: Arc::default(),
             generation: Arc::default(),
@@ -186,90 +207,8 @@ impl SledStore {
         self
     }
 
-    /// Brings the mirror directory in line with the database: writes the mirror of every run
-    /// whose mirror is missing, unreadable or behind, and removes mirrors of unknown runs,
-    /// superseded versions and temporary files left by a crash. Returns how many mirrors were
-    /// written; if some could not be, it still does the rest and then returns the first error.
-    /// Does nothing without [`SledStore::mirror_to`].
-    pub fn refresh_mirrors(&self) -> Result<usize, StoreError> {
-        let Some(mirror) = &self.mirror else {
-            return Ok(0);
-        };
-        let mut guard = mirror.lock();
-        let mut written = 0;
-        let mut first_error = None;
-        let mut known = BTreeSet::new();
-        for key in self.meta.iter().keys() {
-            let key = key.map_err(StoreError::sled("listing runs"))?;
-            let Ok(run_id) = std::str::from_utf8(&key) else {
-                continue;
-            };
-            known.insert(run_id.to_string());
-            let result = self.last_seq(run_id).and_then(|seq| {
-                if guard.current_seq(run_id) == Some(seq) {
-                    return Ok(false);
-                }
-                self.write_mirror(&mut guard, run_id).map(|()| true)
-            });
-            match result {
-                Ok(wrote) => written += usize::from(wrote),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        guard.remove_strays(&known);
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(written),
-        }
-    }
-
-    /// The seq of the last stored event of `run_id` (0 if none), which is its snapshot's seq.
-    fn last_seq(&self, run_id: &str) -> Result<u64, StoreError> {
-        match self.events.scan_prefix(event_prefix(run_id)).next_back() {
-            None => Ok(0),
-            Some(item) => {
-                let (key, _) = item.map_err(StoreError::sled("reading events"))?;
-                event_seq(run_id, &key)
-            }
-        }
-    }
-
-    /// After a successful write of `run_id`: rewrites its mirror, if mirroring, reporting (not
-    /// returning) a failure.
-    fn mirror_run(&self, run_id: &str) {
-        if let Some(mirror) = &self.mirror
-            && let Err(e) = self.write_mirror(&mut mirror.lock(), run_id)
-        {
-            mirror.report(run_id, &e);
-        }
-    }
-
-    /// Writes the mirror of `run_id` from what the database holds now. Reading and writing under
-    /// the writer's lock means the last mirror written is always of the latest state.
-    fn write_mirror(&self, mirror: &mut MirrorGuard<'_>, run_id: &str) -> Result<(), StoreError> {
-        let meta = self
-            .meta
-            .get(run_id.as_bytes())
-            .map_err(StoreError::sled("reading a run's meta"))?
-            .ok_or_else(|| StoreError::NotFound(run_id.to_string()))?;
-        let state = self
-            .snapshots
-            .get(run_id.as_bytes())
-            .map_err(StoreError::sled("reading a snapshot"))?
-            .ok_or_else(|| missing_snapshot(run_id))?;
-        let mut events = Vec::new();
-        for item in self.events.scan_prefix(event_prefix(run_id)) {
-            let (key, value) = item.map_err(StoreError::sled("reading events"))?;
-            events.push((event_seq(run_id, &key)?, value));
-        }
-        let seq = events.last().map_or(0, |(seq, _)| *seq);
-        mirror.replace(run_id, &compose(seq, &meta, &state, &events))
-    }
-
     /// Writes everything to disk and fsyncs (sled's flush, completed by [`Durability`]).
-    fn flush(&self) -> Result<(), StoreError> {
+    pub(crate) fn flush(&self) -> Result<(), StoreError> {
         self.db
             .flush()
             .map_err(StoreError::sled("flushing to disk"))?;
@@ -302,7 +241,7 @@ impl SledStore {
 }
 
 /// The error for a run whose meta exists without its snapshot.
-fn missing_snapshot(run_id: &str) -> StoreError {
+pub(crate) fn missing_snapshot(run_id: &str) -> StoreError {
     StoreError::Corrupt {
         run_id: run_id.to_string(),
         key: snapshot_key_name(run_id),
@@ -344,18 +283,22 @@ impl Store for SledStore {
         let meta_json = encode(run_id, "meta", meta)?;
         let state_json = encode(run_id, "state", initial)?;
         let spend = RunEntries::of_stored(run_id, &state_json)?;
+        let pending = pending_entry(&self.db)?;
+        let mirrored = self.mirror.is_some();
         (
             &self.meta,
             &self.snapshots,
             &self.day_spend,
             &self.spend_days,
+            &self.mirror_status,
         )
-            .transaction(|(meta_tree, snapshots, day_spend, spend_days)| {
+            .transaction(|(meta_tree, snapshots, day_spend, spend_days, status)| {
                 if meta_tree.get(run_id.as_bytes())?.is_some() {
                     return fail(StoreError::AlreadyExists(run_id.to_string()));
                 }
                 meta_tree.insert(run_id.as_bytes(), meta_json.as_slice())?;
                 snapshots.insert(run_id.as_bytes(), state_json.as_slice())?;
+                mark_pending(status, run_id, &pending, mirrored)?;
                 spend.write(run_id, day_spend, spend_days)
             })
             .map_err(transaction_error("creating a run"))?;
@@ -373,13 +316,16 @@ impl Store for SledStore {
         let state_json = encode(run_id, "state", after)?;
         let key = event_key(run_id, after.seq);
         let spend = RunEntries::of_stored(run_id, &state_json)?;
+        let pending = pending_entry(&self.db)?;
+        let mirrored = self.mirror.is_some();
         (
             &self.snapshots,
             &self.events,
             &self.day_spend,
             &self.spend_days,
+            &self.mirror_status,
         )
-            .transaction(|(snapshots, events, day_spend, spend_days)| {
+            .transaction(|(snapshots, events, day_spend, spend_days, status)| {
                 check_stored_seq(snapshots, run_id, after.seq)?;
                 if events.get(key.as_slice())?.is_some() {
                     return fail(StoreError::Corrupt {
@@ -391,6 +337,7 @@ impl Store for SledStore {
                 }
                 events.insert(key.as_slice(), event_json.as_slice())?;
                 snapshots.insert(run_id.as_bytes(), state_json.as_slice())?;
+                mark_pending(status, run_id, &pending, mirrored)?;
                 spend.write(run_id, day_spend, spend_days)
             })
             .map_err(transaction_error("committing an event"))?;
@@ -405,13 +352,15 @@ impl Store for SledStore {
         let run_id = meta.run_id.as_str();
         validate_run_id(run_id)?;
         let meta_json = encode(run_id, "meta", meta)?;
-        self.meta
-            .transaction(|meta_tree| {
+        let pending = pending_entry(&self.db)?;
+        let mirrored = self.mirror.is_some();
+        (&self.meta, &self.mirror_status)
+            .transaction(|(meta_tree, status)| {
                 if meta_tree.get(run_id.as_bytes())?.is_none() {
                     return fail(StoreError::NotFound(run_id.to_string()));
                 }
                 meta_tree.insert(run_id.as_bytes(), meta_json.as_slice())?;
-                Ok(())
+                mark_pending(status, run_id, &pending, mirrored)
             })
             .map_err(transaction_error("updating a run's meta"))?;
         self.summaries.meta_updated(meta);
@@ -448,14 +397,29 @@ impl Store for SledStore {
     }
 
     fn list(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let mut records = Vec::new();
-        for item in self.meta.iter().rev() {
+        self.newest_first().collect()
+    }
+
+    fn newest_first(&self) -> Box<dyn Iterator<Item = Result<RunRecord, StoreError>> + '_> {
+        Box::new(self.meta.iter().rev().map(|item| {
             let (key, value) = item.map_err(StoreError::sled("listing runs"))?;
             let meta = Self::decode_meta(&key, &value)?;
             let state = self.load_state(&meta.run_id)?;
-            records.push(RunRecord { meta, state });
-        }
-        Ok(records)
+            Ok(RunRecord { meta, state })
+        }))
+    }
+
+    fn latest_id(&self) -> Result<Option<String>, StoreError> {
+        let Some((key, _)) = self.meta.last().map_err(StoreError::sled("listing runs"))? else {
+            return Ok(None);
+        };
+        String::from_utf8(key.to_vec())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                run_id: String::from_utf8_lossy(&key).into_owned(),
+                key: meta_key_name(&String::from_utf8_lossy(&key)),
+                detail: "run id is not UTF-8".to_string(),
+            })
     }
 
     fn resolve_id(&self, prefix: &str) -> Result<String, StoreError> {

@@ -94,3 +94,23 @@ fn a_second_open_of_the_same_database_fails_cleanly() {
         other => panic!("expected a sled error, got {:?}", other.map(|_| ())),
     }
 }
+
+#[test]
+fn newest_first_reads_only_the_runs_taken() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = SledStore::open(tmp.path()).unwrap();
+    assert_eq!(store.latest_id().unwrap(), None);
+    for id in ["01A", "01B", "01C"] {
+        store.create_run(&meta(id), &state(id, 0)).unwrap();
+    }
+    // The oldest run cannot be read: taking the two newest never reads it.
+    store.snapshots.insert("01A", &b"{not json"[..]).unwrap();
+    let newest: Vec<String> = store
+        .newest_first()
+        .take(2)
+        .map(|r| r.unwrap().meta.run_id)
+        .collect();
+    assert_eq!(newest, vec!["01C", "01B"]);
+    assert_eq!(store.latest_id().unwrap().as_deref(), Some("01C"));
+    assert_corrupt(store.list(), "snapshots/01A");
+}

@@ -32,6 +32,22 @@ pub trait Store: Send + Sync {
     /// Every run, newest first (run ids are ULIDs: reverse lexicographic order).
     fn list(&self) -> Result<Vec<RunRecord>, StoreError>;
 
+    /// Every run, newest first like [`Store::list`], each read only when the iterator gets to
+    /// it: taking the first N reads N runs (a backend may read them all first). An error ends
+    /// nothing by itself; the caller decides whether to stop.
+    fn newest_first(&self) -> Box<dyn Iterator<Item = Result<RunRecord, StoreError>> + '_> {
+        match self.list() {
+            Ok(records) => Box::new(records.into_iter().map(Ok)),
+            Err(e) => Box::new(std::iter::once(Err(e))),
+        }
+    }
+
+    /// The id of the newest run (the first of [`Store::list`]), `None` without runs. A backend
+    /// may answer without reading any run.
+    fn latest_id(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.list()?.into_iter().next().map(|r| r.meta.run_id))
+    }
+
     /// The one run id starting with `prefix` (an exact match wins). Fails with
     /// [`StoreError::NotFound`] or [`StoreError::Ambiguous`] listing the candidates.
     fn resolve_id(&self, prefix: &str) -> Result<String, StoreError>;
