@@ -438,6 +438,18 @@ fn asked_drivers(dir: &Path) -> Drivers {
     }
 }
 
+/// A board holding a fresh state directory in `dir` (tests of the board and of what reads it).
+#[cfg(test)]
+pub(crate) fn held_for_tests(dir: &Path) -> (Arc<StateDir>, Board) {
+    let state_dir = Arc::new(StateDir::open_locked(dir, "test").unwrap());
+    let board = Board {
+        access: Access::Held(state_dir.clone()),
+        workflow_file: dir.join("wf.yaml"),
+        repo_root: dir.to_path_buf(),
+    };
+    (state_dir, board)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,12 +464,7 @@ mod tests {
     #[test]
     fn the_change_marker_moves_with_every_write_and_driven_run_only() {
         let tmp = tempfile::tempdir().unwrap();
-        let state_dir = Arc::new(StateDir::open_locked(tmp.path(), "test").unwrap());
-        let board = Board {
-            access: Access::Held(state_dir.clone()),
-            workflow_file: tmp.path().join("wf.yaml"),
-            repo_root: tmp.path().to_path_buf(),
-        };
+        let (state_dir, board) = held_for_tests(tmp.path());
         let marker = || board.change_marker().unwrap();
         let before = marker();
         assert_eq!(marker().generation, before.generation);

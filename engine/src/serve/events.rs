@@ -179,12 +179,9 @@ fn follow_run(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use engine_store::{StateDir, Store};
+    use engine_store::Store;
 
     use super::*;
-    use crate::board::Access;
 
     /// Waits for the next event (the stream thread polls every [`POLL`]).
     fn next(receiver: &mut mpsc::Receiver<Event>) {
@@ -201,12 +198,7 @@ mod tests {
     #[test]
     fn the_runs_stream_reports_a_run_stored_after_it_started() {
         let tmp = tempfile::tempdir().unwrap();
-        let state_dir = Arc::new(StateDir::open_locked(tmp.path(), "test").unwrap());
-        let board = Board {
-            access: Access::Held(state_dir.clone()),
-            workflow_file: tmp.path().join("wf.yaml"),
-            repo_root: tmp.path().to_path_buf(),
-        };
+        let (state_dir, board) = crate::board::held_for_tests(tmp.path());
         let (sender, mut receiver) = mpsc::channel(64);
         let (stop, stopping) = watch::channel(false);
         let streaming = std::thread::spawn(move || watch_runs(&board, &sender, &stopping));

@@ -5,18 +5,8 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
-use crate::test_data::{event, meta, state};
+use crate::test_data::{event, file_names as names, meta, state};
 use crate::{SledStore, StateDir, Store, mirror_dir, read_mirror, read_mirrors};
-
-/// File names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 /// How often the store's mirror writer listed its directory or read a mirror's head so far.
 fn mirror_reads(state_dir: &StateDir) -> usize {

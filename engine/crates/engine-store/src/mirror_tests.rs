@@ -1,21 +1,9 @@
 //! The read-only run mirrors: written on every store write, replaced atomically, read without
 //! the lock, unreadable ones reported, prefixes resolved like the store does.
 
-use std::path::Path;
-
 use crate::mirror::FORMAT;
-use crate::test_data::{event, meta, state};
+use crate::test_data::{event, file_names as names, meta, state};
 use crate::{SledStore, StateDir, Store, StoreError, mirror_dir, read_mirror, read_mirrors};
-
-/// File names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
 
 #[test]
 fn every_store_write_updates_the_mirror() {

@@ -7,6 +7,16 @@ use engine_core::{Event, RunState, RunStatus, StageState, Task};
 
 use crate::RunMeta;
 
+/// File names in `dir`, sorted.
+pub(crate) fn file_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The meta of a run called `run_id`.
 pub(crate) fn meta(run_id: &str) -> RunMeta {
     RunMeta {
