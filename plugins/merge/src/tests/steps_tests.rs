@@ -4,10 +4,14 @@
 
 use serde_json::json;
 
-use super::fixture::{Repo, TestRunner, commit, config, git, merge};
+use super::fixture::{Repo, commit, config, git, merge};
 
-fn commands(runner: &TestRunner) -> Vec<String> {
-    runner.git_commands()
+/// Merges the run's branch with the stage configured by `with`, as a first attempt: what the
+/// stage reported and the git commands it ran, in order.
+fn merged(repo: &Repo, with: serde_json::Value) -> (engine_stage_sdk::Success, Vec<String>) {
+    let runner = repo.runner();
+    let ok = merge(&runner, &config(with), &repo.facts()).unwrap();
+    (ok, runner.git_commands())
 }
 
 /// The user's checkout on another branch: the base is checked out nowhere.
@@ -21,11 +25,10 @@ fn a_first_attempt_squash_runs_five_git_commands() {
     commit(&repo.run, "a.txt", "a\n", "first");
     commit(&repo.run, "b.txt", "b\n", "second");
     base_checked_out_nowhere(&repo);
-    let runner = repo.runner();
-    let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    let (ok, commands) = merged(&repo, json!({}));
     assert_eq!(ok.outputs["merged"], json!(true));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "merge-tree",
@@ -42,15 +45,9 @@ fn a_first_attempt_merge_runs_five_git_commands() {
     let repo = Repo::new();
     commit(&repo.run, "a.txt", "a\n", "first");
     base_checked_out_nowhere(&repo);
-    let runner = repo.runner();
-    merge(
-        &runner,
-        &config(json!({"strategy": "merge"})),
-        &repo.facts(),
-    )
-    .unwrap();
+    let (_, commands) = merged(&repo, json!({"strategy": "merge"}));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "merge-tree",
@@ -65,11 +62,10 @@ fn a_first_attempt_merge_runs_five_git_commands() {
 fn a_clean_checkout_of_the_base_adds_a_status_and_a_read_tree() {
     let repo = Repo::new();
     commit(&repo.run, "a.txt", "a\n", "first");
-    let runner = repo.runner();
-    let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    let (ok, commands) = merged(&repo, json!({}));
     assert_eq!(ok.outputs["checkout_synced"], json!(true));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "merge-tree",
@@ -89,11 +85,10 @@ fn changes_in_the_checkout_are_compared_with_the_merged_files() {
     commit(&repo.run, "a.txt", "a\n", "first");
     // As the task file's status written back in the user's checkout.
     std::fs::write(repo.user.join("README"), "TASK-1 | DONE\n").unwrap();
-    let runner = repo.runner();
-    let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    let (ok, commands) = merged(&repo, json!({}));
     assert_eq!(ok.outputs["checkout_synced"], json!(true));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "merge-tree",
@@ -119,11 +114,9 @@ fn a_merged_file_only_touched_in_the_checkout_is_refreshed_and_synced() {
     file.set_modified(std::time::SystemTime::UNIX_EPOCH)
         .unwrap();
     drop(file);
-    let runner = repo.runner();
-    let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    let (ok, all) = merged(&repo, json!({}));
     assert_eq!(ok.outputs["checkout_synced"], json!(true));
     assert_eq!(ok.outputs["warnings"], json!([]));
-    let all = commands(&runner);
     assert_eq!(
         all[all.len() - 3..],
         ["read-tree", "update-index", "read-tree"]
@@ -140,16 +133,10 @@ fn a_first_attempt_ff_only_asks_ancestry_once_each_way() {
     let repo = Repo::new();
     let head = commit(&repo.run, "a.txt", "a\n", "first");
     base_checked_out_nowhere(&repo);
-    let runner = repo.runner();
-    merge(
-        &runner,
-        &config(json!({"strategy": "ff-only"})),
-        &repo.facts(),
-    )
-    .unwrap();
+    let (_, commands) = merged(&repo, json!({"strategy": "ff-only"}));
     assert_eq!(repo.main(), head);
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "merge-base",
@@ -168,15 +155,9 @@ fn rebase_knows_each_parent_tree_without_asking() {
     commit(&repo.run, "b.txt", "b\n", "second");
     commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
     base_checked_out_nowhere(&repo);
-    let runner = repo.runner();
-    merge(
-        &runner,
-        &config(json!({"strategy": "rebase"})),
-        &repo.facts(),
-    )
-    .unwrap();
+    let (_, commands) = merged(&repo, json!({"strategy": "rebase"}));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "log",
@@ -201,11 +182,10 @@ fn a_base_that_moved_since_the_run_started_is_searched_for_the_runs_merge() {
     commit(&repo.run, "a.txt", "a\n", "first");
     commit(&repo.user, "other.txt", "o\n", "meanwhile on main");
     base_checked_out_nowhere(&repo);
-    let runner = repo.runner();
-    let ok = merge(&runner, &config(json!({})), &repo.facts()).unwrap();
+    let (ok, commands) = merged(&repo, json!({}));
     assert_eq!(ok.outputs["reconciled"], json!(false));
     assert_eq!(
-        commands(&runner),
+        commands,
         [
             "rev-parse",
             "log",
@@ -222,7 +202,7 @@ fn an_interrupted_attempt_that_merged_is_found_without_merging_again() {
     let repo = Repo::new();
     commit(&repo.run, "a.txt", "a\n", "first");
     base_checked_out_nowhere(&repo);
-    let first = merge(&repo.runner(), &config(json!({})), &repo.facts()).unwrap();
+    let (first, _) = merged(&repo, json!({}));
     let mut facts = repo.facts();
     facts.interrupted = true;
     let runner = repo.runner();
@@ -230,7 +210,7 @@ fn an_interrupted_attempt_that_merged_is_found_without_merging_again() {
     assert_eq!(again.outputs["reconciled"], json!(true));
     assert_eq!(again.outputs["merged_sha"], first.outputs["merged_sha"]);
     assert_eq!(
-        commands(&runner),
+        runner.git_commands(),
         ["rev-parse", "log", "rev-parse", "worktree"]
     );
 }
