@@ -221,3 +221,27 @@ fn a_worktree_that_cannot_be_renamed_aside_is_removed_by_git() {
     assert_eq!(listed_by_git(&t.root).len(), 1);
     assert_eq!(std::fs::read_to_string(&aside).unwrap(), "not engine's");
 }
+
+#[test]
+fn a_registration_rewritten_to_name_the_users_checkout_never_gets_it_removed() {
+    let t = TestRepo::new("main");
+    let repo = Repo::discover(&t.root).unwrap();
+    let wt = t.root.parent().unwrap().join("worktrees").join("R7");
+    repo.add_worktree(&wt, "engine/r7", "main").unwrap();
+    // What a stage that can write its worktree's admin directory could do.
+    let admin = repo.worktree_git_dir(&wt).unwrap();
+    std::fs::write(
+        admin.join("gitdir"),
+        format!("{}\n", t.root.join(".git").display()),
+    )
+    .unwrap();
+    let _ = repo.remove_run_worktree(&wt);
+    let _ = repo.remove_run_worktree(&t.root);
+    crate::wait_for_removals();
+    assert!(
+        t.root.join("a.txt").exists(),
+        "the user's checkout was touched"
+    );
+    assert!(t.root.join(".git/HEAD").exists());
+    assert_eq!(git(&t.root, &["status", "--porcelain"]), "");
+}
