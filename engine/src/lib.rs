@@ -23,6 +23,7 @@ pub mod logs;
 pub mod mcp;
 pub mod metrics;
 pub mod output;
+pub mod plugin;
 pub mod project;
 pub mod queue;
 pub mod report;

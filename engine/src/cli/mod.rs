@@ -15,6 +15,7 @@ mod init;
 mod logs;
 mod mcp;
 mod pause;
+mod plugin;
 mod readonly;
 mod resume;
 mod retry;
@@ -125,6 +126,9 @@ pub enum Commands {
     /// live events, Prometheus metrics and MCP over HTTP (loopback by default); runs started
     /// anywhere in the repository show up there. See docs/http-api.md.
     Serve(serve::ServeArgs),
+    /// Plugin authors' commands: create, build, check, describe, run and pin a stage or task
+    /// source component. See docs/plugins/.
+    Plugin(plugin::PluginArgs),
 }
 
 /// Parses the process's command line and runs it; returns the process exit code. With
@@ -237,6 +241,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Completions(args) => Ok(completions::completions(&args)),
         Commands::Man => completions::man(),
         Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
+        Commands::Plugin(args) => Box::pin(plugin::execute(args)).await,
     }
 }
 
