@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Every test, in three timed parts:
+# Every test, in four timed parts:
 #   1. Rust: the host workspace (unit, property, golden and the end-to-end binary `e2e`) and the
 #      plugin workspace's own unit tests;
 #   2. conformance: the real agent CLIs (installed here at pinned versions) against a mock model
 #      API (tests/conformance, its own test target, not part of `--all-targets`);
 #   3. web: the dashboard in headless Chromium and the MCP tools through the official MCP client
-#      (tests/web, pytest), on the engine binary the Rust part built.
+#      (tests/web, pytest), on the engine binary the Rust part built;
+#   4. plugins: the example plugins in Rust, Python and JavaScript built by `engine plugin build`
+#      (which installs the pinned componentize-py and componentize-js under target/plugin-tools
+#      on first use) and run in workflows, and each language's guide followed literally
+#      (tests/plugins, its own test target).
 # Installs what it needs (the wasm32-wasip2 target, bubblewrap, the pinned agent CLIs, Chromium
-# and the tests' Python venv). `scripts/test.sh rust|conformance|web` runs one part.
+# and the tests' Python venv). `scripts/test.sh rust|conformance|web|plugins` runs one part.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 part=${1:-all}
-case "$part" in all | rust | conformance | web) ;; *)
-    echo "usage: scripts/test.sh [all|rust|conformance|web]" >&2
+case "$part" in all | rust | conformance | web | plugins) ;; *)
+    echo "usage: scripts/test.sh [all|rust|conformance|web|plugins]" >&2
     exit 2
     ;;
 esac
@@ -66,6 +70,12 @@ web() {
     target/web-venv/bin/python -m pytest -q tests/web
 }
 
+plugins() {
+    # The toolchains are shared between runs on this machine (like the agent CLIs).
+    ENGINE_TOOLS_DIR="$root/target/plugin-tools" cargo test --workspace --test plugins
+}
+
 case "$part" in all | rust) timed "rust tests" rust ;; esac
 case "$part" in all | conformance) timed "conformance (real agent CLIs)" conformance ;; esac
 case "$part" in all | web) timed "web (browser and MCP client)" web ;; esac
+case "$part" in all | plugins) timed "plugins (examples and guides)" plugins ;; esac
