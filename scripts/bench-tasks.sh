@@ -13,7 +13,8 @@
 #   parallel  `engine run --all --parallel 4` (wall time / tasks: agent time overlaps)
 #   each      TASKS separate `engine run` (each picks the next ready task)
 #   tasks     `engine tasks` (process start, workflow and source load, listing)
-#   spawns    process spawns per task of one `engine run --all` of SPAWN_TASKS (5) tasks under
+#   spawns    process spawns (and the engine's fsync/fdatasync calls) per task of one
+#             `engine run --all` of SPAWN_TASKS (5) tasks under
 #             strace (a separate run: strace slows everything down), by program
 #   start     start to first agent launch: from just before `engine run` is exec'd to the
 #             agent wrapper's first command, median of START_RUNS (5)
@@ -302,7 +303,7 @@ if has_mode spawns; then
     cp -a "$work/base" "$repo"
     add_tasks "$repo" 1 "$spawn_tasks"
     mkdir -p "$work/strace"
-    (cd "$repo" && strace -ff -qq --decode-pids=pidns -e trace=execve,clone,clone3,vfork,fork \
+    (cd "$repo" && strace -ff -qq --decode-pids=pidns -e trace=execve,clone,clone3,vfork,fork,fsync,fdatasync \
       -e signal=none -o "$work/strace/trace" "$engine" run workflow.yaml --all > /dev/null 2>&1)
     check_engine "$repo" "$spawn_tasks"
     echo "process spawns (strace, run --all of $spawn_tasks tasks, history 0):"

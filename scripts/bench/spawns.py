@@ -13,6 +13,10 @@ per task:
   - separately, what ran inside bwrap, inside the agent, and git's own children (`git
     maintenance`, hooks, ...): these are not the engine's spawns.
 
+With fsync and fdatasync traced too (`-e trace=...,fsync,fdatasync`), it also prints how many
+of those the engine's own threads made per task (git's, the agent's and the sources' are not
+counted: they are not the engine's).
+
 Only successful execve (`= 0`) count: a PATH search leaves failed ones (`= -1 ENOENT`) behind.
 A process that execs the engine binary again (not as the agent) is an engine process too.
 
@@ -27,6 +31,7 @@ import sys
 EXEC_RE = re.compile(r'^execve\("((?:[^"\\]|\\.)*)", \[(.*?)\]')
 # With --decode-pids=pidns a clone inside a pid namespace (bwrap) reads
 # `= 2 /* 18704 in strace's PID NS */`: the second number names the trace file.
+SYNC_RE = re.compile(r"^(fsync|fdatasync)\(")
 CLONE_RE = re.compile(r"^(clone3?|vfork|fork)\((.*)\)\s+=\s+(\d+)(?: /\* (\d+) in strace's PID NS \*/)?$")
 ARG_RE = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # git options that take a separate value before the subcommand.
@@ -38,13 +43,16 @@ def parse(prefix):
     procs = {}
     for path in glob.glob(prefix + ".*"):
         pid = int(path.rsplit(".", 1)[1])
-        info = procs.setdefault(pid, {"execs": [], "children": []})
+        info = procs.setdefault(pid, {"execs": [], "children": [], "syncs": 0})
         with open(path, errors="replace") as trace:
             for line in trace:
                 line = line.rstrip("\n")
                 m = EXEC_RE.match(line)
                 if m and line.endswith("= 0"):
                     info["execs"].append((m.group(1), ARG_RE.findall(m.group(2))))
+                    continue
+                if SYNC_RE.match(line):
+                    info["syncs"] += 1
                     continue
                 m = CLONE_RE.match(line)
                 if m:
@@ -157,6 +165,8 @@ def main():
                 continue
             inside[group[pid]][name] += 1
 
+    engine_syncs = sum(info["syncs"] for pid, info in procs.items()
+                       if role.get(tgid(pid) if pid in parent or pid == roots[0] else pid) == "engine")
     total = sum(own.values())
     print(f"engine's own spawns per task: {total / tasks:.1f} "
           f"({full_forks / tasks:.1f} of them full fork()s of the engine)")
@@ -171,6 +181,7 @@ def main():
         if inside.get(g):
             items = ", ".join(f"{n / tasks:.1f} {k}" for k, n in inside[g].most_common())
             print(f"not the engine's, {g} (per task): {items}")
+    print(f"fsync/fdatasync calls by the engine per task: {engine_syncs / tasks:.1f}")
 
 
 if __name__ == "__main__":

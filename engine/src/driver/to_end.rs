@@ -158,7 +158,9 @@ pub fn remove_ended_worktree(
     result
         .and_then(|()| {
             meta.worktree = None;
-            store.update_meta(meta).map_err(|e| e.to_string())
+            // Lazily: a crash that loses it leaves a record of a worktree that is gone, which
+            // `engine gc` clears and `engine retry` makes again.
+            store.update_meta_lazily(meta).map_err(|e| e.to_string())
         })
         .map_err(|e| {
             format!(

@@ -136,8 +136,9 @@ pub async fn write_back(
     }
     if let Some(link) = meta.task_source.as_mut() {
         link.written_back = Some(status.as_str().to_string());
-        if let Err(e) = store.update_meta(meta) {
-            // The source has it; at worst it is written once more (idempotent).
+        // Lazily: the source has it; a crash that loses the record only means it is written
+        // once more by the next reconcile (idempotent).
+        if let Err(e) = store.update_meta_lazily(meta) {
             tracing::warn!(run = %meta.run_id, "could not record the write-back: {e}");
         }
     }

@@ -215,6 +215,31 @@ impl SledStore {
         self.durability.sync()
     }
 
+    /// Replaces a run's meta; fsyncs only when `durable` (see [`Store::update_meta_lazily`]).
+    fn write_meta(&self, meta: &RunMeta, durable: bool) -> Result<(), StoreError> {
+        let run_id = meta.run_id.as_str();
+        validate_run_id(run_id)?;
+        let meta_json = encode(run_id, "meta", meta)?;
+        let pending = pending_entry(&self.db)?;
+        let mirrored = self.mirror.is_some();
+        (&self.meta, &self.mirror_status)
+            .transaction(|(meta_tree, status)| {
+                if meta_tree.get(run_id.as_bytes())?.is_none() {
+                    return fail(StoreError::NotFound(run_id.to_string()));
+                }
+                meta_tree.insert(run_id.as_bytes(), meta_json.as_slice())?;
+                mark_pending(status, run_id, &pending, mirrored)
+            })
+            .map_err(transaction_error("updating a run's meta"))?;
+        self.summaries.meta_updated(meta);
+        self.written();
+        if durable {
+            self.flush()?;
+        }
+        self.mirror_run(run_id);
+        Ok(())
+    }
+
     /// The snapshot of `run_id`, which must exist since its meta does.
     fn load_state(&self, run_id: &str) -> Result<RunState, StoreError> {
         let bytes = self
@@ -349,25 +374,11 @@ impl Store for SledStore {
     }
 
     fn update_meta(&self, meta: &RunMeta) -> Result<(), StoreError> {
-        let run_id = meta.run_id.as_str();
-        validate_run_id(run_id)?;
-        let meta_json = encode(run_id, "meta", meta)?;
-        let pending = pending_entry(&self.db)?;
-        let mirrored = self.mirror.is_some();
-        (&self.meta, &self.mirror_status)
-            .transaction(|(meta_tree, status)| {
-                if meta_tree.get(run_id.as_bytes())?.is_none() {
-                    return fail(StoreError::NotFound(run_id.to_string()));
-                }
-                meta_tree.insert(run_id.as_bytes(), meta_json.as_slice())?;
-                mark_pending(status, run_id, &pending, mirrored)
-            })
-            .map_err(transaction_error("updating a run's meta"))?;
-        self.summaries.meta_updated(meta);
-        self.written();
-        self.flush()?;
-        self.mirror_run(run_id);
-        Ok(())
+        self.write_meta(meta, true)
+    }
+
+    fn update_meta_lazily(&self, meta: &RunMeta) -> Result<(), StoreError> {
+        self.write_meta(meta, false)
     }
 
     fn load(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError> {

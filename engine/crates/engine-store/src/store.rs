@@ -23,6 +23,14 @@ pub trait Store: Send + Sync {
     /// returns; [`StoreError::NotFound`] if the run does not exist.
     fn update_meta(&self, meta: &RunMeta) -> Result<(), StoreError>;
 
+    /// Replaces the run's fixed facts like [`Store::update_meta`], without waiting for the disk:
+    /// for facts a crash may lose because they are found again (a removed worktree that `engine
+    /// gc` finds gone, a status written back that is written once more). Durable with the next
+    /// durable write, or within the backend's background flush (sled: 500 ms).
+    fn update_meta_lazily(&self, meta: &RunMeta) -> Result<(), StoreError> {
+        self.update_meta(meta)
+    }
+
     /// The run's facts and latest snapshot, or `None` if there is no such run.
     fn load(&self, run_id: &str) -> Result<Option<RunRecord>, StoreError>;
 

@@ -182,6 +182,38 @@ fn meta_updates_replace_facts() {
 }
 
 #[test]
+fn lazy_meta_updates_are_seen_at_once_and_refuse_unknown_runs() {
+    on_both(|store| {
+        run_with_events(store, "01A", 1);
+        let mut cleaned = meta("01A");
+        cleaned.worktree = None;
+        store.update_meta_lazily(&cleaned).unwrap();
+        assert_eq!(store.load("01A").unwrap().unwrap().meta, cleaned);
+        let summary = store.summaries().unwrap();
+        assert_eq!(summary.len(), 1);
+        assert!(matches!(
+            store.update_meta_lazily(&meta("01Z")),
+            Err(StoreError::NotFound(_))
+        ));
+    });
+}
+
+#[test]
+fn a_lazy_meta_update_is_kept_by_the_next_durable_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cleaned = meta("01A");
+    cleaned.worktree = None;
+    {
+        let store = SledStore::open(tmp.path()).unwrap();
+        run_with_events(&store, "01A", 1);
+        store.update_meta_lazily(&cleaned).unwrap();
+        store.commit("01A", &event(2), &state("01A", 2)).unwrap();
+    }
+    let store = SledStore::open(tmp.path()).unwrap();
+    assert_eq!(store.load("01A").unwrap().unwrap().meta, cleaned);
+}
+
+#[test]
 fn memory_and_sled_give_identical_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let sled_store = SledStore::open(tmp.path()).unwrap();
