@@ -67,6 +67,9 @@ impl<'r> EngineCommand<'r> {
             .env_remove("ENGINE_STATE_DIR")
             .env_remove("ENGINE_DEBUG_HOLD")
             .env("RUST_LOG", "warn")
+            // A slow first compile in the shared cache must not add lines to compared output
+            // (tests of the progress lines set it themselves).
+            .env("ENGINE_COMPILE_PROGRESS_AFTER_MS", "off")
             .stdin(Stdio::null());
         EngineCommand {
             repo,

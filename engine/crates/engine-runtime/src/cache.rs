@@ -5,10 +5,16 @@
 //! loads an old artifact. Entries are written atomically (temp file + rename) and carry the
 //! sha256 of their payload, checked before wasmtime deserializes it: a truncated or corrupt entry
 //! is recompiled and rewritten, never executed.
+//!
+//! Compiling a large component (a Python or JavaScript one) takes tens of seconds the first
+//! time; a [`CompileObserver`] hears about every compile that runs longer than its threshold,
+//! so the user sees why nothing happens.
 
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -28,6 +34,80 @@ pub struct CacheStats {
     pub rejected: u64,
     /// Entries that could not be written (the component still loads).
     pub write_failures: u64,
+}
+
+/// A component being compiled because the cache has no (valid) entry for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileEvent {
+    /// The plugin's label (`builtin:gate` or its path).
+    pub label: String,
+    /// Size of the component, in bytes.
+    pub size_bytes: u64,
+    /// The compiled-component cache the result goes to.
+    pub cache_dir: PathBuf,
+}
+
+/// Hears about compiles of components that are not in the cache and take longer than
+/// [`CompileObserver::threshold`]: [`CompileObserver::compiling`] once the threshold has
+/// passed (the compile still running), [`CompileObserver::compiled`] when it is done. Compiles
+/// that finish sooner, and components found in the cache, are not reported.
+pub trait CompileObserver: Send + Sync {
+    /// How long a compile runs before it is reported (default: one second). Zero reports every
+    /// compile, before it starts.
+    fn threshold(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    /// A compile is running (called from another thread than the one compiling).
+    fn compiling(&self, event: &CompileEvent);
+
+    /// The compile reported by [`CompileObserver::compiling`] finished after `elapsed` (whether
+    /// or not it succeeded).
+    fn compiled(&self, event: &CompileEvent, elapsed: Duration);
+}
+
+/// Runs `compile`, telling `observer` about it when it takes longer than the observer's
+/// threshold: a watcher thread waits that long for the compile to end, and reports it as
+/// running when it has not.
+pub(crate) fn reported<R>(
+    observer: Option<&dyn CompileObserver>,
+    event: &CompileEvent,
+    compile: impl FnOnce() -> R,
+) -> R {
+    let Some(observer) = observer else {
+        return compile();
+    };
+    let started = Instant::now();
+    let threshold = observer.threshold();
+    if threshold.is_zero() {
+        observer.compiling(event);
+        let result = compile();
+        observer.compiled(event, started.elapsed());
+        return result;
+    }
+    let (done, finished) = mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let watcher = std::thread::Builder::new()
+            .name("engine-compile-watch".to_string())
+            .spawn_scoped(scope, move || {
+                match finished.recv_timeout(threshold) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        observer.compiling(event);
+                        true
+                    }
+                    // Finished in time (or the compiling side went away).
+                    Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => false,
+                }
+            });
+        let result = compile();
+        let _ = done.send(());
+        // No watcher (the thread could not start) or a panicked one: nothing was announced.
+        let announced = watcher.is_ok_and(|watcher| watcher.join().unwrap_or(false));
+        if announced {
+            observer.compiled(event, started.elapsed());
+        }
+        result
+    })
 }
 
 /// Compiled components under one directory.
@@ -55,6 +135,11 @@ impl ComponentCache {
         }
     }
 
+    /// The cache directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The counters.
     pub(crate) fn stats(&self) -> CacheStats {
         CacheStats {
@@ -74,19 +159,27 @@ impl ComponentCache {
             .join(format!("{}.cwasm", hex::encode(key.finalize())))
     }
 
-    /// The compiled component: from a valid cache entry, or compiled now (and cached).
+    /// The compiled component: from a valid cache entry, or compiled now (and cached), the
+    /// compile reported to `observer` when it runs longer than its threshold.
     pub(crate) fn load_or_compile(
         &self,
         engine: &Engine,
         bytes: &[u8],
         content_sha256: &[u8; 32],
+        label: &str,
+        observer: Option<&dyn CompileObserver>,
     ) -> wasmtime::Result<Component> {
         let path = self.entry_path(content_sha256);
         if let Some(component) = self.load_entry(engine, &path) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(component);
         }
-        let serialized = engine.precompile_component(bytes)?;
+        let event = CompileEvent {
+            label: label.to_string(),
+            size_bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            cache_dir: self.dir.clone(),
+        };
+        let serialized = reported(observer, &event, || engine.precompile_component(bytes))?;
         self.compiled.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = write_entry(&path, &serialized) {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
@@ -174,6 +267,85 @@ impl Hasher for Sha256Hasher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Mutex;
+
+    /// Records what it is told; `compiling` also lets a waiting compile go on.
+    struct Recorder {
+        threshold: Duration,
+        heard: Mutex<Vec<String>>,
+        announced: Mutex<Option<mpsc::Sender<()>>>,
+    }
+
+    impl Recorder {
+        fn new(threshold: Duration) -> Recorder {
+            Recorder {
+                threshold,
+                heard: Mutex::new(Vec::new()),
+                announced: Mutex::new(None),
+            }
+        }
+
+        fn heard(&self) -> Vec<String> {
+            self.heard.lock().unwrap().clone()
+        }
+    }
+
+    impl CompileObserver for Recorder {
+        fn threshold(&self) -> Duration {
+            self.threshold
+        }
+
+        fn compiling(&self, event: &CompileEvent) {
+            self.heard
+                .lock()
+                .unwrap()
+                .push(format!("compiling {} {}", event.label, event.size_bytes));
+            if let Some(tx) = self.announced.lock().unwrap().take() {
+                tx.send(()).unwrap();
+            }
+        }
+
+        fn compiled(&self, event: &CompileEvent, _elapsed: Duration) {
+            self.heard
+                .lock()
+                .unwrap()
+                .push(format!("compiled {}", event.label));
+        }
+    }
+
+    fn event() -> CompileEvent {
+        CompileEvent {
+            label: "x.wasm".into(),
+            size_bytes: 42,
+            cache_dir: PathBuf::from("/cache"),
+        }
+    }
+
+    #[test]
+    fn a_zero_threshold_reports_every_compile() {
+        let recorder = Recorder::new(Duration::ZERO);
+        assert_eq!(reported(Some(&recorder), &event(), || 7), 7);
+        assert_eq!(recorder.heard(), ["compiling x.wasm 42", "compiled x.wasm"]);
+    }
+
+    #[test]
+    fn a_compile_quicker_than_the_threshold_is_not_reported() {
+        let recorder = Recorder::new(Duration::from_hours(1));
+        assert_eq!(reported(Some(&recorder), &event(), || 7), 7);
+        assert!(recorder.heard().is_empty(), "{:?}", recorder.heard());
+        assert_eq!(reported(None, &event(), || 8), 8);
+    }
+
+    #[test]
+    fn a_compile_longer_than_the_threshold_is_reported_while_it_runs() {
+        let recorder = Recorder::new(Duration::from_millis(1));
+        let (tx, rx) = mpsc::channel();
+        *recorder.announced.lock().unwrap() = Some(tx);
+        // The "compile" cannot end before the observer heard it is running.
+        let result = reported(Some(&recorder), &event(), || rx.recv().is_ok());
+        assert!(result);
+        assert_eq!(recorder.heard(), ["compiling x.wasm 42", "compiled x.wasm"]);
+    }
 
     #[test]
     fn payload_is_verified() {

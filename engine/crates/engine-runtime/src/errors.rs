@@ -46,34 +46,38 @@ pub enum RuntimeError {
         /// The file.
         path: PathBuf,
     },
-    /// The bytes are not a WebAssembly component wasmtime can compile.
-    #[error("`{label}` is not a valid WebAssembly component: {message}")]
+    /// The bytes are not a WebAssembly component: not WebAssembly at all (the message says what
+    /// the file looks like), a core module, a damaged file, or one wasmtime cannot compile.
+    #[error("`{label}` {message}")]
     Compile {
         /// The plugin's label (`builtin:gate` or its path).
         label: String,
-        /// wasmtime's explanation.
+        /// What is wrong, in plain words, as the rest of a sentence about the plugin: `is a
+        /// core WebAssembly module, not a component: ...`; wasmtime's explanation only when
+        /// nothing plainer can be said.
         message: String,
     },
-    /// The component does not fit the `engine:stage` world this host provides (unknown imports,
-    /// missing or mistyped exports).
-    #[error(
-        "`{label}` is not compatible with this engine's stage world (engine:stage@0.1.x): {message}"
-    )]
+    /// The component does not fit the `engine:stage` stage world this host provides: another
+    /// kind of component (a task source, a WASI program), built against another version of
+    /// `engine:stage`, importing interfaces the host does not provide, or with mistyped
+    /// exports.
+    #[error("`{label}` {message}")]
     Incompatible {
         /// The plugin's label.
         label: String,
-        /// wasmtime's explanation.
+        /// What is wrong, in plain words, as the rest of a sentence about the plugin (`is a
+        /// task source ..., not a stage: ...`, `is a stage built against engine:stage@0.2.0;
+        /// this engine provides ...`).
         message: String,
     },
     /// The component is not a task source this host can run (world `engine:stage/source`):
-    /// unknown imports, missing or mistyped exports.
-    #[error(
-        "`{label}` is not a task source compatible with this engine (world engine:stage/source@0.1.x): {message}"
-    )]
+    /// another kind of component, another `engine:stage` version, unknown imports, or
+    /// mistyped exports.
+    #[error("`{label}` {message}")]
     IncompatibleSource {
         /// The plugin's label.
         label: String,
-        /// wasmtime's explanation.
+        /// What is wrong, in plain words, as the rest of a sentence about the plugin.
         message: String,
     },
     /// `describe` trapped, timed out or could not be called.
@@ -92,4 +96,20 @@ pub enum RuntimeError {
         /// What is wrong with it.
         message: String,
     },
+}
+
+impl RuntimeError {
+    /// The error of a component that cannot be loaded as `role`: [`RuntimeError::Incompatible`]
+    /// for a stage, [`RuntimeError::IncompatibleSource`] for a task source.
+    pub(crate) fn incompatible(
+        role: crate::inspect::Role,
+        label: &str,
+        message: String,
+    ) -> RuntimeError {
+        let label = label.to_string();
+        match role {
+            crate::inspect::Role::Stage => RuntimeError::Incompatible { label, message },
+            crate::inspect::Role::Source => RuntimeError::IncompatibleSource { label, message },
+        }
+    }
 }

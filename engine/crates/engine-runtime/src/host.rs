@@ -14,10 +14,11 @@ use wasmtime::{Config, Engine, Store, UpdateDeadline};
 use crate::attempt::{AttemptObserver, AttemptRequest, AttemptResult, LogLevel, NullObserver};
 use crate::bindings::{Stage, StagePre};
 use crate::builtins;
-use crate::cache::{CacheStats, ComponentCache};
+use crate::cache::{CacheStats, CompileObserver, ComponentCache};
 use crate::descriptor::Descriptor;
 use crate::errors::RuntimeError;
 use crate::failure::{self, Ending};
+use crate::inspect::{self, Inspection, Role};
 use crate::sandbox::{SandboxSpec, StageState, mounted_workspace};
 
 /// How often the epoch ticks; deadlines are accurate to about one tick.
@@ -28,6 +29,9 @@ const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Memory limit of `describe`.
 const DESCRIBE_MEMORY_LIMIT: u64 = 128 * 1024 * 1024;
+
+/// Lines of the guest's stderr shown when `describe` traps.
+const DESCRIBE_STDERR_LINES: usize = 20;
 
 /// How the host is set up.
 #[derive(Debug, Clone)]
@@ -73,6 +77,7 @@ pub struct Host {
     cache: ComponentCache,
     loaded: Mutex<HashMap<[u8; 32], StagePre<StageState>>>,
     null_observer: Arc<dyn AttemptObserver>,
+    compile_observer: Option<Arc<dyn CompileObserver>>,
 }
 
 impl Host {
@@ -111,7 +116,22 @@ impl Host {
             cache,
             loaded: Mutex::new(HashMap::new()),
             null_observer: Arc::new(NullObserver),
+            compile_observer: None,
         })
+    }
+
+    /// This host, telling `observer` about compiles of components that are not in the cache
+    /// and take longer than its threshold (a first compile of a Python or JavaScript component
+    /// takes tens of seconds).
+    #[must_use]
+    pub fn with_compile_observer(mut self, observer: Arc<dyn CompileObserver>) -> Host {
+        self.compile_observer = Some(observer);
+        self
+    }
+
+    /// The directory of the compiled-component cache ([`HostOptions::cache_dir`]).
+    pub fn cache_dir(&self) -> &Path {
+        self.cache.dir()
     }
 
     /// Counters of the compiled-component cache.
@@ -152,35 +172,81 @@ impl Host {
         if let Some(pre) = self.memo().get(&digest) {
             return Ok(stage(pre.clone()));
         }
-        let incompatible = |e: wasmtime::Error| RuntimeError::Incompatible {
-            label: label.to_string(),
-            message: chain(&e),
-        };
-        let instance_pre = self
-            .instance_pre(bytes, &digest, label)?
-            .map_err(incompatible)?;
-        let pre = StagePre::new(instance_pre).map_err(incompatible)?;
+        let (instance_pre, inspection) = self.instance_pre(bytes, &digest, label, Role::Stage)?;
+        let pre = StagePre::new(instance_pre)
+            .map_err(|e| self.link_error(label, &inspection, Role::Stage, &e))?;
         self.memo().insert(digest, pre.clone());
         Ok(stage(pre))
     }
 
-    /// Compiles (or loads from the cache) a component and pre-instantiates it against the
-    /// linker. The outer error is a compile failure; the inner one says the component does not
-    /// fit the linker (unknown imports).
+    /// Checks what the bytes are ([`inspect::inspect`]: a file that cannot be a `role` is
+    /// refused before anything is compiled), then compiles (or loads from the cache) the
+    /// component and pre-instantiates it against the linker. Every error says in plain words
+    /// what is wrong.
     pub(crate) fn instance_pre(
         &self,
         bytes: &[u8],
         digest: &[u8; 32],
         label: &str,
-    ) -> Result<wasmtime::Result<InstancePre<StageState>>, RuntimeError> {
+        role: Role,
+    ) -> Result<(InstancePre<StageState>, Inspection), RuntimeError> {
+        let inspection = inspect::inspect(bytes);
+        if let Some(refusal) = inspection.refusal(role) {
+            let mut message = refusal.message;
+            if inspection.kind == inspect::FileKind::OtherComponent {
+                message.push_str(&Inspection::unprovided_suffix(
+                    &self.unprovided(&inspection),
+                ));
+            }
+            return Err(if refusal.not_a_component {
+                RuntimeError::Compile {
+                    label: label.to_string(),
+                    message,
+                }
+            } else {
+                RuntimeError::incompatible(role, label, message)
+            });
+        }
         let component = self
             .cache
-            .load_or_compile(&self.engine, bytes, digest)
+            .load_or_compile(
+                &self.engine,
+                bytes,
+                digest,
+                label,
+                self.compile_observer.as_deref(),
+            )
             .map_err(|e| RuntimeError::Compile {
                 label: label.to_string(),
-                message: chain(&e),
+                message: format!("is not a valid WebAssembly component: {}", chain(&e)),
             })?;
-        Ok(self.linker.instantiate_pre(&component))
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| self.link_error(label, &inspection, role, &e))?;
+        Ok((pre, inspection))
+    }
+
+    /// The error for a component that did not fit the linker or the world's exports: the
+    /// interfaces it imports that this host lacks, else wasmtime's words as the detail.
+    pub(crate) fn link_error(
+        &self,
+        label: &str,
+        inspection: &Inspection,
+        role: Role,
+        error: &wasmtime::Error,
+    ) -> RuntimeError {
+        let unprovided = self.unprovided(inspection);
+        RuntimeError::incompatible(
+            role,
+            label,
+            inspection.link_failure(&unprovided, &chain(error)),
+        )
+    }
+
+    /// The imports of the inspected component that this host's linker does not provide.
+    pub(crate) fn unprovided(&self, inspection: &Inspection) -> Vec<String> {
+        inspect::unprovided_imports(&self.engine, &self.linker, &inspection.imports)
     }
 
     fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], StagePre<StageState>>> {
@@ -227,7 +293,10 @@ impl Host {
                     Err(f) => f.message,
                     Ok(_) => "unexpected success".to_string(),
                 };
-                return Err(describe_error(message));
+                return Err(describe_error(with_stderr_tail(
+                    message,
+                    &stderr.tail_text(),
+                )));
             }
             Ok(Ok(raw)) => raw,
         };
@@ -366,6 +435,32 @@ fn start_epoch_ticker(engine: &Engine) -> Result<(), RuntimeError> {
         })
         .map(|_| ())
         .map_err(|e| RuntimeError::Engine(format!("cannot start the epoch ticker: {e}")))
+}
+
+/// `message`, followed by the last lines the guest wrote to stderr before it trapped in
+/// `describe` (without Rust's own panic report, which `message` already has): where a Python
+/// or JavaScript stage's exception text is.
+pub(crate) fn with_stderr_tail(message: String, stderr: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    let mut in_panic_report = false;
+    for line in stderr.lines() {
+        if line.contains("panicked at ") {
+            in_panic_report = true;
+        } else if in_panic_report {
+            // The report is the message after the header, up to Rust's `note:` or a blank line.
+            in_panic_report = !(line.starts_with("note: ") || line.trim().is_empty());
+        } else if !line.trim().is_empty() {
+            lines.push(line.trim_end());
+        }
+    }
+    if lines.is_empty() {
+        return message;
+    }
+    let tail = &lines[lines.len().saturating_sub(DESCRIBE_STDERR_LINES)..];
+    format!(
+        "{message}\nthe component's stderr ended with:\n  {}",
+        tail.join("\n  ")
+    )
 }
 
 /// The guest's captured output, to the observer as one debug entry per stream.

@@ -13,6 +13,11 @@
 //! [`Host::load_source`], then [`Host::list_tasks`], [`Host::claim_task`] and
 //! [`Host::update_task`] with the repository mounted at `/workspace`.
 //!
+//! A file that cannot load is refused in plain words ([`inspect`]): not WebAssembly (and what it
+//! looks like), a core module, a WASI program, a task source used as a stage (or the reverse),
+//! a component built against another `engine:stage` version, or one importing interfaces this
+//! host does not provide.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use engine_runtime::{Host, HostOptions};
@@ -35,6 +40,7 @@ mod exec;
 mod failure;
 mod host;
 mod imports;
+pub mod inspect;
 mod net;
 mod pipe;
 mod process;
@@ -49,7 +55,7 @@ pub use attempt::{
     NullObserver, RunGit,
 };
 pub use builtins::{builtin, builtin_names};
-pub use cache::CacheStats;
+pub use cache::{CacheStats, CompileEvent, CompileObserver};
 pub use descriptor::Descriptor;
 pub use errors::RuntimeError;
 pub use host::{Host, HostOptions, LoadedStage};

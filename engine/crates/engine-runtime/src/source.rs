@@ -14,10 +14,12 @@ use wasmtime::Store;
 use crate::attempt::{AttemptObserver, NullObserver};
 use crate::errors::RuntimeError;
 use crate::failure::{self, Ending};
-use crate::host::{Host, chain, plugin_bytes};
+use crate::host::{Host, plugin_bytes, with_stderr_tail};
+use crate::inspect::Role;
 use crate::sandbox::{SandboxSpec, StageState};
 use crate::source_bindings::SourcePre;
 use crate::source_convert::SourceDescriptor;
+use sha2::{Digest, Sha256};
 
 /// Time limit of a source's `describe`.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -118,16 +120,31 @@ impl Host {
         base_dir: &Path,
     ) -> Result<LoadedSource, RuntimeError> {
         let (bytes, digest, label) = plugin_bytes(plugin, base_dir)?;
-        let incompatible = |e: wasmtime::Error| RuntimeError::IncompatibleSource {
-            label: label.clone(),
-            message: chain(&e),
-        };
-        let instance_pre = self
-            .instance_pre(&bytes, &digest, &label)?
-            .map_err(incompatible)?;
-        let pre = SourcePre::new(instance_pre).map_err(incompatible)?;
+        self.load_source_with_digest(&bytes, digest, &label)
+    }
+
+    /// Compiles (or loads from the cache) and pre-instantiates a task source component from its
+    /// bytes (`engine plugin check`), so one that is not a source fails here.
+    pub fn load_source_bytes(
+        &self,
+        bytes: &[u8],
+        label: &str,
+    ) -> Result<LoadedSource, RuntimeError> {
+        let digest: [u8; 32] = Sha256::digest(bytes).into();
+        self.load_source_with_digest(bytes, digest, label)
+    }
+
+    fn load_source_with_digest(
+        &self,
+        bytes: &[u8],
+        digest: [u8; 32],
+        label: &str,
+    ) -> Result<LoadedSource, RuntimeError> {
+        let (instance_pre, inspection) = self.instance_pre(bytes, &digest, label, Role::Source)?;
+        let pre = SourcePre::new(instance_pre)
+            .map_err(|e| self.link_error(label, &inspection, Role::Source, &e))?;
         Ok(LoadedSource {
-            label,
+            label: label.to_string(),
             sha256: hex::encode(digest),
             pre,
         })
@@ -152,12 +169,14 @@ impl Host {
             )
         };
         let mut store = self.source_store(source, &call, None).map_err(error)?;
+        let stderr = store.data().stderr.clone();
         let outcome = tokio::time::timeout(call.timeout, async {
             let instance = source.pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await
         })
         .await;
-        let raw = ended(source, &call, outcome, store).map_err(|e| error(e.to_string()))?;
+        let raw = ended(source, &call, outcome, store)
+            .map_err(|e| error(with_stderr_tail(e.to_string(), &stderr.tail_text())))?;
         SourceDescriptor::from_wit(raw).map_err(|e| RuntimeError::BadDescriptor {
             label: source.label.clone(),
             message: e.to_string(),

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
-use engine_wasm_build::{BuildError, PackageError, artifact_dir, component_packages};
+use engine_wasm_build::{
+    BuildError, ComponentPackage, PackageError, artifact_dir, component_packages,
+};
 
 use crate::freshness;
 
@@ -74,6 +76,40 @@ pub fn fixture_plugin(package: &str) -> Result<PathBuf, FixtureError> {
     }
 }
 
+/// The members of the fixture workspace that build a WASI program (a `[[bin]]` named like the
+/// package with `_` for `-`, e.g. `fixture_command`): a command component, which
+/// [`component_packages`] does not list (no `cdylib`) but whose freshness counts all the same.
+fn command_packages(workspace: &Path) -> Vec<ComponentPackage> {
+    let Ok(entries) = std::fs::read_dir(workspace) else {
+        return Vec::new();
+    };
+    let mut packages: Vec<ComponentPackage> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let dir = entry.path();
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).ok()?;
+            if !manifest.lines().any(|line| line.trim() == "[[bin]]") {
+                return None;
+            }
+            let package = manifest.lines().find_map(|line| {
+                let value = line
+                    .trim()
+                    .strip_prefix("name")?
+                    .trim_start()
+                    .strip_prefix('=')?;
+                Some(value.trim().trim_matches('"').to_string())
+            })?;
+            Some(ComponentPackage {
+                dir_name: entry.file_name().to_string_lossy().into_owned(),
+                package,
+                dir,
+            })
+        })
+        .collect();
+    packages.sort();
+    packages
+}
+
 /// Under the session lock: the nested build, unless the last one is still up to date.
 fn build_once_per_session() -> Result<PathBuf, FixtureError> {
     let workspace = engine_wasm_build::repo_root().join("tests/fixtures/plugins");
@@ -85,8 +121,9 @@ fn build_once_per_session() -> Result<PathBuf, FixtureError> {
     lock.lock()
         .map_err(|e| FixtureError::io("lock", &lock_path, e))?;
 
-    let packages =
+    let mut packages =
         component_packages(&workspace).map_err(|e| FixtureError::Packages(Arc::new(e)))?;
+    packages.extend(command_packages(&workspace));
     let artifacts = artifact_dir(&target_dir);
     let stamp = target_dir.join("fixture-plugins.stamp");
     let inputs = freshness::Inputs::of_workspace(&workspace, &engine_wasm_build::repo_root());
@@ -103,4 +140,30 @@ fn build_once_per_session() -> Result<PathBuf, FixtureError> {
     // Stamped with the time the build started: an input edited during the build is newer.
     freshness::write_stamp(&stamp, started).map_err(|e| FixtureError::io("write", &stamp, e))?;
     Ok(built)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_members_are_listed_as_command_components() {
+        let workspace = tempfile::tempdir().unwrap();
+        let member = |dir: &str, manifest: &str| {
+            std::fs::create_dir(workspace.path().join(dir)).unwrap();
+            std::fs::write(workspace.path().join(dir).join("Cargo.toml"), manifest).unwrap();
+        };
+        member(
+            "fixture-command",
+            "[package]\nname = \"fixture-command\"\n\n[[bin]]\nname = \"fixture_command\"\n",
+        );
+        member(
+            "fixture-echo",
+            "[package]\nname = \"fixture-echo\"\n[lib]\ncrate-type = [\"cdylib\"]\n",
+        );
+        let packages = command_packages(workspace.path());
+        assert_eq!(packages.len(), 1, "{packages:?}");
+        assert_eq!(packages[0].package, "fixture-command");
+        assert_eq!(packages[0].artifact_name(), "fixture_command.wasm");
+    }
 }
