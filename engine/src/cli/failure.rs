@@ -11,9 +11,15 @@ use crate::{EngineError, exit};
 /// Whether the command line asks for JSON output: the subcommand has a `--json` flag and it is
 /// set. Works for every subcommand that has one, present and future.
 pub(super) fn wants_json(matches: &clap::ArgMatches) -> bool {
-    matches
-        .subcommand()
-        .is_some_and(|(_, sub)| matches!(sub.try_get_one::<bool>("json"), Ok(Some(true))))
+    // Any depth: `engine plugin run ... --json` is two subcommands down.
+    let mut current = matches;
+    while let Some((_, sub)) = current.subcommand() {
+        if matches!(sub.try_get_one::<bool>("json"), Ok(Some(true))) {
+            return true;
+        }
+        current = sub;
+    }
+    false
 }
 
 /// Whether a command line clap refused asks for JSON: `--json` among the arguments before a

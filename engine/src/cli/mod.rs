@@ -171,6 +171,11 @@ fn run_command(cli: Cli, json: bool) -> ExitCode {
             | Commands::Retry(_)
             | Commands::Serve(_)
             | Commands::Mcp(_)
+    ) || matches!(
+        &cli.command,
+        Commands::Plugin(plugin::PluginArgs {
+            command: plugin::PluginCommand::Run(_)
+        })
     );
     crate::cli::streams::guard(drives_runs);
     if drives_runs {
