@@ -87,7 +87,10 @@ pub fn run_tool(command: &mut Command, tool: &str) -> Result<String, BuildError>
         .output()
         .map_err(|e| BuildError::ToolFailed {
             tool: tool.to_string(),
-            status: format!("could not start {:?}", command.get_program()),
+            status: format!(
+                "could not start {}",
+                command.get_program().to_string_lossy()
+            ),
             output: e.to_string(),
         })?;
     let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
