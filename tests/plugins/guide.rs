@@ -1,7 +1,7 @@
-//! Following a guide literally: every ```sh block of a Markdown file, in order, run by one
+//! Following a guide literally: every `sh` fenced block of a Markdown file, in order, run by one
 //! `bash -euo pipefail` in a fresh temporary directory, with this build's `engine` first on
-//! PATH and the toolchains shared through `ENGINE_TOOLS_DIR`. A block fenced as ```sh is a
-//! command the reader types; output the guide shows goes in ```text blocks, which are skipped.
+//! PATH and the toolchains shared through `ENGINE_TOOLS_DIR`. A block fenced as `sh` is a
+//! command the reader types; output the guide shows goes in `text` blocks, which are skipped.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +12,7 @@ pub fn tools_dir() -> PathBuf {
     super::support::repo::source_root().join("target/plugin-tools")
 }
 
-/// The ```sh blocks of a Markdown text, in order (blocks fenced with another language, or
+/// The `sh` fenced blocks of a Markdown text, in order (blocks fenced with another language, or
 /// none, are skipped whole).
 pub fn shell_blocks(markdown: &str) -> Vec<String> {
     enum State {
@@ -52,7 +52,8 @@ pub fn shell_blocks(markdown: &str) -> Vec<String> {
 /// What running a guide did.
 #[derive(Debug)]
 pub struct Followed {
-    /// The temporary directory the commands ran in (kept until this value is dropped).
+    /// The temporary directory the commands ran in (kept until this value is dropped); the
+    /// repository the guide was followed in is its `my-repo`.
     pub dir: tempfile::TempDir,
     /// The script that ran (the guide's blocks joined).
     pub script: String,
@@ -60,7 +61,7 @@ pub struct Followed {
     pub output: String,
 }
 
-/// Runs every ```sh block of `doc` (relative to the repository root) in order, in one shell, in
+/// Runs every `sh` fenced block of `doc` (relative to the repository root) in order, in one shell, in
 /// a fresh temporary directory that is a new git repository with one commit; panics with the
 /// script and its output when a command fails.
 pub fn follow(doc: &str) -> Followed {
@@ -102,6 +103,11 @@ fn run_script(repo: &Path, script: &str) -> String {
         .current_dir(repo)
         .env("PATH", path)
         .env("ENGINE_TOOLS_DIR", tools_dir())
+        // A Rust guide's cargo build reuses the dependencies an earlier run compiled.
+        .env(
+            "CARGO_TARGET_DIR",
+            super::support::repo::source_root().join("target/plugin-projects"),
+        )
         .env("CI", "true")
         .stdin(std::process::Stdio::null())
         .output()
