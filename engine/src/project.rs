@@ -95,11 +95,11 @@ pub fn component_cache_dir() -> PathBuf {
 /// Creates the process's wasm host with the default component cache.
 pub fn host() -> Result<Arc<Host>, EngineError> {
     // A first compile that takes long (a Python or JS component) says so while it runs.
-    Ok(Arc::new(crate::plugin::check::progress::with_compile_progress(
-        Host::new(HostOptions {
+    Ok(Arc::new(
+        crate::plugin::check::progress::with_compile_progress(Host::new(HostOptions {
             cache_dir: component_cache_dir(),
-        })?,
-    )))
+        })?),
+    ))
 }
 
 /// Why a stage's plugin cannot be checked: the reason in its "cannot load plugin" diagnostic.
