@@ -12,24 +12,6 @@ use sha2::{Digest, Sha256};
 use crate::support::TestRepo;
 use crate::support::repo::source_root;
 
-/// Copies the project at `from` to `to`, without what builds and installs leave (`.engine/`,
-/// `dist/`, `node_modules/`).
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if [".engine", "dist", "node_modules"].contains(&name.to_str().unwrap()) {
-            continue;
-        }
-        if entry.path().is_dir() {
-            copy_project(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
-}
-
 /// `node --test` in `dir`: its output, after asserting it passed.
 fn node_test(dir: &Path) -> String {
     let out = Command::new("node")
@@ -89,7 +71,7 @@ fn the_js_example_passes_when_the_changelog_changed_and_says_so_when_not() {
     repo.write("CHANGELOG.md", "# Changelog\n")
         .commit_all("changelog");
     let project = repo.path().join("changelog-check");
-    copy_project(&source_root().join("examples/plugins/js"), &project);
+    super::examples::copy_project(&source_root().join("examples/plugins/js"), &project);
     build(&repo, "changelog-check", "changelog-check");
 
     // Its tests run on this machine: the pure helpers, and the whole stage against the SDK's
@@ -103,42 +85,10 @@ fn the_js_example_passes_when_the_changelog_changed_and_says_so_when_not() {
     }
     assert!(tested.contains("# fail 0"), "{tested}");
 
-    let passed = repo
-        .engine()
-        .args([
-            "run",
-            "changelog-check/workflow.yaml",
-            "--label",
-            "changelog",
-        ])
-        .task("Add a --json flag")
-        .run();
-    passed.succeeds();
-    passed.stderr_has("changelog-check · 1 file(s) changed since ");
-    let report = repo.report(&passed.run_id());
+    let report = super::examples::passes_and_fails(&repo, "changelog-check/workflow.yaml");
     let outputs = &report.state.stages["changelog-check"].outputs;
     assert_eq!(outputs["file"], "CHANGELOG.md");
     assert_eq!(outputs["changed_files"], 1);
-    let on_branch = repo.git(&["show", &format!("{}:CHANGELOG.md", report.meta.branch)]);
-    assert_eq!(on_branch, "# Changelog\n- Add a --json flag\n");
-
-    let failed = repo
-        .engine()
-        .args(["run", "changelog-check/workflow.yaml"])
-        .task("Fix a typo")
-        .run();
-    failed.exits(1).stderr_has(
-        "CHANGELOG.md was not changed in this run: add an entry that describes the change",
-    );
-    let report = repo.report(&failed.run_id());
-    let failure = report.state.stages["changelog-check"]
-        .last_failure
-        .clone()
-        .unwrap();
-    assert!(
-        failure.message.starts_with("CHANGELOG.md was not changed"),
-        "{failure:?}"
-    );
 }
 
 /// A stage whose `run` has a bug: it reads a property of `undefined`.

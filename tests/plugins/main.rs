@@ -15,6 +15,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod examples;
 mod guide;
 mod js_example;
 mod python_example;

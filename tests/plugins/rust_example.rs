@@ -3,7 +3,7 @@
 //! and fails saying so when it did not); the Rust task-source template built and listing its
 //! tasks; and docs/plugins/rust.md followed literally.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
 
@@ -16,31 +16,13 @@ fn cargo_target_dir() -> PathBuf {
     source_root().join("target/plugin-projects")
 }
 
-/// Copies the project at `from` to `to`, without what builds leave (`target/`, `.engine/`,
-/// `dist/`).
-fn copy_project(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if ["target", ".engine", "dist"].contains(&name.to_str().unwrap()) {
-            continue;
-        }
-        if entry.path().is_dir() {
-            copy_project(&entry.path(), &to.join(&name));
-        } else {
-            std::fs::copy(entry.path(), to.join(&name)).unwrap();
-        }
-    }
-}
-
 #[test]
 fn the_rust_example_passes_when_the_changelog_changed_and_says_so_when_not() {
     let repo = TestRepo::new();
     repo.write("CHANGELOG.md", "# Changelog\n")
         .commit_all("changelog");
     let project = repo.path().join("changelog-check");
-    copy_project(&source_root().join("examples/plugins/rust"), &project);
+    super::examples::copy_project(&source_root().join("examples/plugins/rust"), &project);
 
     let built = repo
         .engine()
@@ -74,41 +56,10 @@ fn the_rust_example_passes_when_the_changelog_changed_and_says_so_when_not() {
         "{text}"
     );
 
-    let passed = repo
-        .engine()
-        .args([
-            "run",
-            "changelog-check/workflow.yaml",
-            "--label",
-            "changelog",
-        ])
-        .task("Add a --json flag")
-        .run();
-    passed.succeeds();
-    let report = repo.report(&passed.run_id());
+    let report = super::examples::passes_and_fails(&repo, "changelog-check/workflow.yaml");
     assert_eq!(
         report.state.stages["changelog-check"].outputs["file"],
         "CHANGELOG.md"
-    );
-    let on_branch = repo.git(&["show", &format!("{}:CHANGELOG.md", report.meta.branch)]);
-    assert_eq!(on_branch, "# Changelog\n- Add a --json flag\n");
-
-    let failed = repo
-        .engine()
-        .args(["run", "changelog-check/workflow.yaml"])
-        .task("Fix a typo")
-        .run();
-    failed.exits(1).stderr_has(
-        "CHANGELOG.md was not changed in this run: add an entry that describes the change",
-    );
-    let report = repo.report(&failed.run_id());
-    let failure = report.state.stages["changelog-check"]
-        .last_failure
-        .clone()
-        .unwrap();
-    assert!(
-        failure.message.starts_with("CHANGELOG.md was not changed"),
-        "{failure:?}"
     );
 }
 

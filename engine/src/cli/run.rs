@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use clap::Args;
 use engine_core::Task;
-use sha2::{Digest, Sha256};
 
 use super::drive::{drive_and_report, progress};
 use crate::control::{Finish, Holding, Request, SessionSubmission, Submission};
@@ -371,25 +370,13 @@ pub(super) fn task_from(submission: &Submission) -> Result<Task, EngineError> {
             .workflow_file
             .file_stem()
             .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
-        return Ok(Task {
-            id: "adhoc".into(),
-            title: format!("run of {name}"),
-            body: String::new(),
-            labels: submission.labels.clone(),
-        });
+        return Ok(crate::tasks::adhoc::unnamed(
+            &name,
+            submission.labels.clone(),
+        ));
     }
-    let title: String = text
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(100)
-        .collect();
-    let digest = Sha256::digest(text.as_bytes());
-    Ok(Task {
-        id: format!("t{}", &hex::encode(digest)[..8]),
-        title,
-        body: text.to_string(),
-        labels: submission.labels.clone(),
-    })
+    Ok(crate::tasks::adhoc::from_text(
+        text,
+        submission.labels.clone(),
+    ))
 }

@@ -3,6 +3,7 @@
 //! source declares, listing its tasks and deciding which are ready ([`engine_tasks::readiness`]).
 //! [`render`] turns a [`Listing`] into what `engine tasks` prints.
 
+pub mod adhoc;
 pub mod render;
 
 use std::path::{Path, PathBuf};

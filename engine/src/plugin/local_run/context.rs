@@ -8,7 +8,6 @@ use engine_core::Task;
 use engine_git::{GitError, Repo};
 use engine_runtime::RunGit;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::LocalRunError;
 use crate::driver::stage_input::RUN_FACTS;
@@ -58,31 +57,13 @@ fn is_stage_id(id: &str) -> bool {
 /// named after the component.
 pub(super) fn task(text: Option<&str>, component_name: &str) -> Result<Task, LocalRunError> {
     let Some(text) = text else {
-        return Ok(Task {
-            id: "adhoc".into(),
-            title: format!("run of {component_name}"),
-            body: String::new(),
-            labels: Vec::new(),
-        });
+        return Ok(crate::tasks::adhoc::unnamed(component_name, Vec::new()));
     };
     let text = text.trim();
     if text.is_empty() {
         return Err(LocalRunError::Argument("the task is empty".into()));
     }
-    let title: String = text
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .take(100)
-        .collect();
-    let digest = hex::encode(Sha256::digest(text.as_bytes()));
-    Ok(Task {
-        id: format!("t{}", &digest[..8]),
-        title,
-        body: text.to_string(),
-        labels: Vec::new(),
-    })
+    Ok(crate::tasks::adhoc::from_text(text, Vec::new()))
 }
 
 /// The git facts of the workspace's repository: the checked-out branch (the commit when HEAD
@@ -208,7 +189,9 @@ mod tests {
     #[test]
     fn the_task_is_derived_like_engine_run_derives_it() {
         let task = task(Some("  Fix the bug\nmore text\n"), "x").unwrap();
-        let digest = hex::encode(Sha256::digest(b"Fix the bug\nmore text"));
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            b"Fix the bug\nmore text",
+        ));
         assert_eq!(task.id, format!("t{}", &digest[..8]));
         assert_eq!(task.title, "Fix the bug");
         assert_eq!(task.body, "Fix the bug\nmore text");
