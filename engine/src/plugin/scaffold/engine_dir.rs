@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{ScaffoldError, embedded, standalone};
+use super::{ScaffoldError, embedded, io, remove_dir, standalone};
 use crate::plugin::build::Lang;
 
 /// The project's engine directory's name.
@@ -152,20 +152,6 @@ fn holds_exactly(dir: &Path, files: &BTreeMap<String, Vec<u8>>) -> bool {
         }
     }
     found == files.len()
-}
-
-fn remove_dir(dir: &Path) -> Result<(), ScaffoldError> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(dir, e)),
-        _ => Ok(()),
-    }
-}
-
-fn io(path: &Path, source: std::io::Error) -> ScaffoldError {
-    ScaffoldError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
 }
 
 #[cfg(test)]
