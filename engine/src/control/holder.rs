@@ -68,8 +68,14 @@ impl Shared {
     }
 
     /// Books a new command (`drives`: a run or session, not a quick request); `None` once
-    /// the holder takes no new command.
+    /// the holder takes no new command. A holder told to stop (SIGINT, SIGTERM) takes no new
+    /// run or session: it would only hand it straight back, and a terminal taking its run over
+    /// would come back to it again and again until it exits; told "closing", the terminal
+    /// waits and holds the state directory itself once this process is gone.
     fn register(&self, drives: bool) -> Option<u64> {
+        if drives && *self.holding.stopping.borrow() {
+            return None;
+        }
         let mut book = self.book();
         if book.closing {
             return None;
@@ -404,3 +410,7 @@ impl Output for ClientStreams {
         });
     }
 }
+
+#[cfg(test)]
+#[path = "holder_tests.rs"]
+mod tests;
