@@ -380,7 +380,17 @@ pub(super) fn fatal(message: String) -> Failure {
 
 /// A stage's failure as the run records it: secrets redacted, and a fatal failure whose detail
 /// says `needs_attention` becomes a needs-attention failure (the run ends for a human to look).
-pub(super) fn reported_failure(mut failure: Failure, redactor: &Redactor) -> Failure {
+pub(super) fn reported_failure(failure: Failure, redactor: &Redactor) -> Failure {
+    let mut failure = with_needs_attention(failure);
+    failure.message = redactor.text(&failure.message);
+    redactor.json(&mut failure.detail);
+    failure
+}
+
+/// A fatal failure whose detail says `needs_attention` as the needs-attention failure it asks
+/// for, with its `reason` as the message; any other failure unchanged. (`engine plugin run`
+/// reports a local attempt's failure the same way.)
+pub(crate) fn with_needs_attention(mut failure: Failure) -> Failure {
     let needs_attention = failure.kind == FailureKind::Fatal
         && failure.detail.get("needs_attention") == Some(&serde_json::Value::Bool(true));
     if needs_attention {
@@ -391,8 +401,6 @@ pub(super) fn reported_failure(mut failure: Failure, redactor: &Redactor) -> Fai
             failure.message = reason.to_string();
         }
     }
-    failure.message = redactor.text(&failure.message);
-    redactor.json(&mut failure.detail);
     failure
 }
 

@@ -6,6 +6,7 @@
 //! [`Clock`].
 
 mod attempt;
+pub(crate) use attempt::with_needs_attention;
 mod attempt_log;
 mod commands;
 mod commit;

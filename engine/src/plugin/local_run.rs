@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use engine_core::{Failure, FailureKind, Permissions, PluginRef, Task, WorkspaceAccess};
+use engine_core::{Permissions, PluginRef, Task, WorkspaceAccess};
 use engine_runtime::{AttemptContext, AttemptRequest, Host, LoadedSource, LoadedStage, RunGit};
 use engine_runtime::{AttemptResult, RuntimeError};
 use serde_json::Value;
@@ -104,6 +104,26 @@ pub struct ComponentInfo {
     pub summary: String,
     /// The permissions it declares.
     pub declared: Permissions,
+}
+
+impl ComponentInfo {
+    /// From where the component came from and what its descriptor says (`[name, version,
+    /// summary]`: stages and task sources have different descriptor types).
+    pub(crate) fn new(
+        label: &str,
+        sha256: &str,
+        [name, version, summary]: [&String; 3],
+        declared: &Permissions,
+    ) -> Self {
+        ComponentInfo {
+            label: label.to_string(),
+            sha256: sha256.to_string(),
+            name: name.clone(),
+            version: version.clone(),
+            summary: summary.clone(),
+            declared: declared.clone(),
+        }
+    }
 }
 
 /// How a local stage attempt went.
@@ -263,14 +283,12 @@ async fn run_stage(
     reporter: Arc<dyn Reporter>,
 ) -> Result<StageRun, LocalRunError> {
     let descriptor = host.describe(stage).await.map_err(LocalRunError::Load)?;
-    let component = ComponentInfo {
-        label: stage.label().to_string(),
-        sha256: stage.sha256().to_string(),
-        name: descriptor.name.clone(),
-        version: descriptor.version.clone(),
-        summary: descriptor.summary.clone(),
-        declared: descriptor.permissions.clone(),
-    };
+    let component = ComponentInfo::new(
+        stage.label(),
+        stage.sha256(),
+        [&descriptor.name, &descriptor.version, &descriptor.summary],
+        &descriptor.permissions,
+    );
     if descriptor.permissions.agent {
         return Err(LocalRunError::Agent {
             label: component.label,
@@ -349,7 +367,10 @@ async fn run_stage(
     };
     reporter.note(&format!("▶ {stage_id} (attempt 1)"));
     let started = Instant::now();
-    let result = host.run_attempt(stage, attempt).await.map_err(reported);
+    let result = host
+        .run_attempt(stage, attempt)
+        .await
+        .map_err(crate::driver::with_needs_attention);
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     drop(confinement);
     let (logs, output_tail) = observer.finish();
@@ -374,7 +395,7 @@ async fn run_stage(
 
 /// What the stage is granted: what it declares, `--exec` programs added, the workspace access
 /// `--workspace-access` asks for.
-fn grants(declared: &Permissions, request: &LocalRun) -> Permissions {
+pub(super) fn grants(declared: &Permissions, request: &LocalRun) -> Permissions {
     let mut granted = declared.clone();
     granted.agent = false;
     if let Some(access) = request.workspace_access {
@@ -386,22 +407,6 @@ fn grants(declared: &Permissions, request: &LocalRun) -> Permissions {
         }
     }
     granted
-}
-
-/// A failure as a run records it: a fatal failure whose detail says `needs_attention` is a
-/// needs-attention failure with its reason as the message (as the driver does).
-fn reported(mut failure: Failure) -> Failure {
-    let needs_attention = failure.kind == FailureKind::Fatal
-        && failure.detail.get("needs_attention") == Some(&Value::Bool(true));
-    if needs_attention {
-        failure.kind = FailureKind::NeedsAttention;
-        if let Some(reason) = failure.detail.get("reason").and_then(Value::as_str)
-            && !reason.is_empty()
-        {
-            failure.message = reason.to_string();
-        }
-    }
-    failure
 }
 
 /// `none`, `read` or `write`.

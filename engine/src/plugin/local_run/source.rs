@@ -23,26 +23,16 @@ pub(super) async fn list(
         .describe_source(&source)
         .await
         .map_err(LocalRunError::Load)?;
-    let component = ComponentInfo {
-        label: source.label().to_string(),
-        sha256: source.sha256().to_string(),
-        name: descriptor.name.clone(),
-        version: descriptor.version.clone(),
-        summary: descriptor.summary.clone(),
-        declared: descriptor.permissions.clone(),
-    };
-    let mut exec = descriptor.permissions.exec.clone();
-    for program in &request.exec {
-        if !exec.contains(program) {
-            exec.push(program.clone());
-        }
-    }
+    let component = ComponentInfo::new(
+        source.label(),
+        source.sha256(),
+        [&descriptor.name, &descriptor.version, &descriptor.summary],
+        &descriptor.permissions,
+    );
     let permissions = Permissions {
         // `list-tasks` never gets more than read access.
         workspace: WorkspaceAccess::Read,
-        exec,
-        agent: false,
-        net: descriptor.permissions.net.clone(),
+        ..super::grants(&descriptor.permissions, request)
     };
     let problems = config_check::check_source(
         &plugin,
