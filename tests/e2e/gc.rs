@@ -254,3 +254,43 @@ fn gc_branches_deletes_only_merged_branches_of_finished_runs() {
     assert!(!branch_exists(&repo, &unmerged_branch));
     assert!(branch_exists(&repo, &unfinished_branch));
 }
+
+/// What a kill -9 just after a run's worktree was removed leaves when the record of the removal
+/// (written without an fsync, `Store::update_meta_lazily`) is lost: a finished run that still
+/// names a worktree that is gone. `engine gc` forgets it, and `engine retry` of such a run makes
+/// the worktree again.
+#[test]
+fn a_record_of_a_worktree_that_is_gone_is_forgotten_by_gc_and_remade_by_retry() {
+    let repo = TestRepo::new();
+    repo.write("failing.yaml", FAILING);
+    let failed = repo
+        .engine()
+        .args(["run", "failing.yaml"])
+        .task("Fails")
+        .run();
+    failed.exits(1);
+    let run_id = failed.run_id();
+    let worktree = worktree_of(&repo, &run_id).expect("kept on failure");
+    // The removal happened; its record did not reach the disk.
+    repo.git(&["worktree", "remove", "--force", worktree.to_str().unwrap()]);
+    assert!(!worktree.exists());
+    assert_eq!(worktree_of(&repo, &run_id), Some(worktree.clone()));
+
+    // retry puts the worktree back where the record says and runs the stage in it (it fails
+    // again: the file it wants is still missing).
+    repo.run(&["retry", &run_id]).exits(1);
+    assert!(worktree.is_dir(), "retry made the worktree again");
+    assert!(registered(&repo, &worktree));
+
+    // Gone again behind engine's back: gc forgets the record and touches nothing else.
+    repo.git(&["worktree", "remove", "--force", worktree.to_str().unwrap()]);
+    let gc = repo.run(&["gc", "--json"]);
+    gc.succeeds();
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&gc.stdout()).unwrap();
+    assert_eq!(rows.len(), 1, "{}", gc.stdout());
+    assert_eq!(rows[0]["action"], "forgotten", "{}", gc.stdout());
+    assert_eq!(rows[0]["kind"], "stale-record", "{}", gc.stdout());
+    assert_eq!(rows[0]["run_id"], run_id.as_str(), "{}", gc.stdout());
+    assert_eq!(worktree_of(&repo, &run_id), None, "record updated");
+    repo.run(&["gc", "--json"]).succeeds().stdout_is("[]\n");
+}
