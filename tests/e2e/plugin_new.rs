@@ -1,14 +1,11 @@
-//! `engine plugin new` and `engine plugin build` as a plugin author uses them: a new Rust stage
-//! built (the one wasm build of this suite, in target/plugin-projects so reruns are warm), pinned
-//! in its workflow and run in a repository; its unit test passing with `cargo test`; and the
-//! mistakes an author makes (a bad name, an existing directory, no or a bad `plugin.toml`, a
-//! crate cargo cannot build, a component of the wrong kind) refused with the right exit code
-//! and words.
+//! `engine plugin new` and `engine plugin build` as a plugin author uses them, for what needs no
+//! wasm build: the mistakes an author makes (a bad name, an existing directory, no or a bad
+//! `plugin.toml`, a crate cargo cannot build) refused with the right exit code and words, and a
+//! task-source project laid out right. A new Rust stage built, pinned, run and unit-tested is in
+//! the plugin-author suite (tests/plugins/rust_new.rs), with the other wasm builds of plugin
+//! projects.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use sha2::{Digest, Sha256};
 
 use crate::support::TestRepo;
 use crate::support::repo::source_root;
@@ -31,151 +28,6 @@ fn engine_in<'r>(
         .in_dir(dir)
         .env("CARGO_TARGET_DIR", cargo_target_dir())
         .run()
-}
-
-fn sha256_of(path: &Path) -> String {
-    hex::encode(Sha256::digest(std::fs::read(path).unwrap()))
-}
-
-#[test]
-fn a_new_rust_stage_builds_pins_itself_runs_and_passes_its_unit_test() {
-    let repo = TestRepo::new();
-    repo.write(
-        "README.md",
-        "# demo\nTODO: write the docs\nfine\n- TODO tests\n",
-    )
-    .commit_all("notes");
-
-    let created = repo.run(&["plugin", "new", "todo-count", "--lang", "rust"]);
-    created.succeeds().stdout_is(
-        "created todo-count/: a rust stage (.gitignore, Cargo.lock, Cargo.toml, README.md, \
-         plugin.toml, src/lib.rs, workflow.yaml)\n\
-         next:\n  cd todo-count && engine plugin build\n  \
-         engine run workflow.yaml --task \"Try the todo-count stage\"\n",
-    );
-    let project = repo.path().join("todo-count");
-    let lock_as_created = std::fs::read_to_string(project.join("Cargo.lock")).unwrap();
-
-    // The printed next steps, as printed.
-    let built = engine_in(&repo, &project, &["plugin", "build"]);
-    built.succeeds();
-    let component = project.join("dist/todo-count.wasm");
-    let sha = sha256_of(&component);
-    let stdout = built.stdout();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", built.context());
-    let kib = std::fs::metadata(&component).unwrap().len().div_ceil(1024);
-    assert!(
-        lines[0].starts_with(&format!("built dist/todo-count.wasm ({kib} KiB) in "))
-            && lines[0].ends_with(" s"),
-        "{}",
-        built.context()
-    );
-    assert_eq!(lines[1], format!("sha256: {sha}"));
-    assert_eq!(
-        lines[2],
-        format!(
-            "workflow.yaml: stage todo-count: sha256 000000000000… -> {}…",
-            &sha[..12]
-        )
-    );
-    // cargo's own output is the progress.
-    built.stderr_has("cargo: building todo-count for wasm32-wasip2 (release)...");
-    built.stderr_has("Compiling todo-count v0.1.0");
-    let workflow = std::fs::read_to_string(project.join("workflow.yaml")).unwrap();
-    assert!(workflow.contains(&format!("sha256: {sha}\n")), "{workflow}");
-    assert_eq!(
-        std::fs::read_to_string(project.join("Cargo.lock")).unwrap(),
-        lock_as_created,
-        "cargo rewrote the lock file `new` wrote"
-    );
-
-    let run = engine_in(
-        &repo,
-        &project,
-        &["run", "workflow.yaml", "--task", "Count the TODOs"],
-    );
-    run.succeeds()
-        .stderr_has("todo-count · README.md: 2 line(s) hold \"TODO\"");
-    let outputs = repo.report(&run.run_id()).state.stages["todo-count"]
-        .outputs
-        .clone();
-    assert_eq!(
-        outputs,
-        serde_json::json!({ "count": 2, "lines": ["README.md:2", "README.md:4"] })
-    );
-
-    // A rebuild of unchanged sources: the same component, the pin found current, and the SDK
-    // in .engine/ left as it was (cargo does not rebuild it). --workflow pins another
-    // workflow's stages that use the component too, and only those.
-    let zeros = "0".repeat(64);
-    repo.write(
-        "pipeline.yaml",
-        &format!(
-            "name: pipeline\nstages:\n  first:\n    uses: builtin:gate\n    \
-             with: {{ commands: [\"true\"] }}\n    permissions: {{ workspace: read, exec: [\"true\"] }}\n  \
-             count:  # the new stage\n    uses: todo-count/dist/todo-count.wasm\n    \
-             sha256: \"{zeros}\"\n    needs: [first]\n"
-        ),
-    );
-    let sdk_file = project.join(".engine/sdk/rust/sdk/src/lib.rs");
-    let written = std::fs::metadata(&sdk_file).unwrap().modified().unwrap();
-    let again = engine_in(
-        &repo,
-        &project,
-        &["plugin", "build", "--workflow", "../pipeline.yaml"],
-    );
-    again
-        .succeeds()
-        .stdout_has(&format!(
-            "workflow.yaml: stage todo-count: sha256 {}… unchanged",
-            &sha[..12]
-        ))
-        .stdout_has(&format!(
-            "../pipeline.yaml: stage count: sha256 000000000000… -> {}…",
-            &sha[..12]
-        ));
-    assert!(
-        repo.read("pipeline.yaml")
-            .contains(&format!("  count:  # the new stage\n    uses: todo-count/dist/todo-count.wasm\n    sha256: \"{sha}\"\n")),
-        "{}",
-        repo.read("pipeline.yaml")
-    );
-    assert_eq!(sha256_of(&component), sha);
-    assert_eq!(
-        std::fs::metadata(&sdk_file).unwrap().modified().unwrap(),
-        written
-    );
-
-    // The template's unit test runs on the host.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let test = Command::new(cargo)
-        .arg("test")
-        .current_dir(&project)
-        .env("CARGO_TARGET_DIR", cargo_target_dir())
-        .output()
-        .unwrap();
-    let test_output = format!(
-        "{}{}",
-        String::from_utf8_lossy(&test.stdout),
-        String::from_utf8_lossy(&test.stderr)
-    );
-    assert!(test.status.success(), "cargo test failed:\n{test_output}");
-    assert!(
-        test_output.contains("test tests::marker_lines_are_numbered_from_one ... ok"),
-        "{test_output}"
-    );
-
-    // Declared as a task source, the same crate builds but is refused for what it is.
-    let manifest = std::fs::read_to_string(project.join("plugin.toml")).unwrap();
-    std::fs::write(
-        project.join("plugin.toml"),
-        manifest.replace("kind = \"stage\"", "kind = \"source\""),
-    )
-    .unwrap();
-    engine_in(&repo, &project, &["plugin", "build"])
-        .exits(2)
-        .stderr_has("dist/todo-count.wasm was built but is not a task source this engine can run");
 }
 
 #[test]

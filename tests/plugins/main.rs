@@ -20,3 +20,4 @@ mod guide;
 mod js_example;
 mod python_example;
 mod rust_example;
+mod rust_new;

@@ -12,7 +12,7 @@ use crate::support::repo::source_root;
 
 /// The cargo target directory the Rust plugin projects of the tests share (warm across runs;
 /// never the workspace's own `target/`).
-fn cargo_target_dir() -> PathBuf {
+pub(crate) fn cargo_target_dir() -> PathBuf {
     source_root().join("target/plugin-projects")
 }
 
