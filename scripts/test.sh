@@ -38,21 +38,44 @@ timed() {
 
 rust() {
     timed "host workspace build" cargo test --workspace --all-targets --no-run
-    # The guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
-    # host workspace's target directory: the dependencies both use are built once. They build
-    # and run beside the host workspace's test run, which mostly waits for the processes its
-    # tests start (cargo holds no lock while tests run); their output is printed after it.
-    local plugins_log plugins
+    # Three test runs at once, each printed after the others end:
+    # - the e2e binary, the longest (its tests mostly wait for the processes they start: the
+    #   engine, git, bubblewrap), alone;
+    # - every other test target of the host workspace (what `--all-targets` runs, named one by
+    #   one from `cargo metadata`, so a new target is never left out);
+    # - the guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
+    #   host workspace's target directory: the dependencies both use are built once.
+    # cargo holds no lock while tests run, and all three select the same workspace features, so
+    # none rebuilds what the build above made.
+    local others
+    others=$(other_test_targets)
+    local e2e_log plugins_log e2e plugins
+    e2e_log=$(mktemp)
     plugins_log=$(mktemp)
+    (timed "e2e" cargo test --workspace --test e2e >"$e2e_log" 2>&1) &
+    e2e=$!
     (timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target \
         --all-targets >"$plugins_log" 2>&1) &
     plugins=$!
     local status=0
-    timed "host workspace run" cargo test --workspace --all-targets || status=$?
+    # shellcheck disable=SC2086 # $others is a list of arguments
+    timed "host workspace run (all but e2e)" cargo test --workspace --lib --bins --benches \
+        $others || status=$?
+    wait "$e2e" || status=$?
     wait "$plugins" || status=$?
-    cat "$plugins_log"
-    rm -f "$plugins_log"
+    cat "$e2e_log" "$plugins_log"
+    rm -f "$e2e_log" "$plugins_log"
     return "$status"
+}
+
+# `--test NAME` for every test target of the host workspace that `cargo test --all-targets` runs
+# (test = true), except e2e.
+other_test_targets() {
+    cargo metadata --no-deps --format-version 1 | python3 -c '
+import json, sys
+names = sorted({t["name"] for p in json.load(sys.stdin)["packages"] for t in p["targets"]
+                if "test" in t["kind"] and t.get("test") and t["name"] != "e2e"})
+print(" ".join("--test " + n for n in names))'
 }
 
 conformance() {
