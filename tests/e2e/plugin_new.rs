@@ -2,7 +2,7 @@
 //! wasm build: the mistakes an author makes (a bad name, an existing directory, no or a bad
 //! `plugin.toml`, a crate cargo cannot build) refused with the right exit code and words, and a
 //! task-source project laid out right. A new Rust stage built, pinned, run and unit-tested is in
-//! the plugin-author suite (tests/plugins/rust_new.rs), with the other wasm builds of plugin
+//! the plugin-author suite (`tests/plugins/rust_new.rs`), with the other wasm builds of plugin
 //! projects.
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! of this suite so their dependencies are built once), pinned in its workflow and run in a
 //! repository; a rebuild that changes nothing; its unit test passing with `cargo test`; and the
 //! same crate declared as a task source refused for what it is. (The author's mistakes that
-//! need no wasm build are in the e2e suite, tests/e2e/plugin_new.rs.)
+//! need no wasm build are in the e2e suite, `tests/e2e/plugin_new.rs`.)
 
 use std::path::Path;
 use std::process::Command;
