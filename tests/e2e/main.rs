@@ -25,6 +25,7 @@ mod conditions;
 mod confinement;
 mod crash;
 mod demo;
+mod epics;
 mod gate_run;
 mod gc;
 mod git_escape;

@@ -176,6 +176,7 @@ pub mod requests {
             json: false,
             fresh: false,
             env: crate::secrets::environment_digests(),
+            epic: None,
         }))
     }
 

@@ -63,6 +63,11 @@ pub struct RunArgs {
     /// (`2h`, `90m`) or an RFC 3339 time.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// With --all or --dry-run: only the tasks of this epic, in dependency order (a tasks.md
+    /// milestone: `1`, `Milestone 1` or its heading's text; a GitHub milestone's title; a Beads
+    /// epic's id). Tasks of other epics still count as dependencies. See docs/epics.md.
+    #[arg(long, value_name = "ID")]
+    pub epic: Option<String>,
 }
 
 impl RunArgs {
@@ -82,6 +87,11 @@ pub(super) async fn execute(
     if args.parallel > 1 && !args.all {
         return Err(EngineError::Usage(
             "--parallel needs --all (one `engine run` runs one task)".into(),
+        ));
+    }
+    if args.epic.is_some() && !args.all && !args.dry_run {
+        return Err(EngineError::Usage(
+            "--epic needs --all or --dry-run (it runs every ready task of one epic)".into(),
         ));
     }
     let project = Project::locate(state_dir)?;
@@ -111,6 +121,7 @@ pub(super) async fn execute(
             json: args.json,
             fresh: args.fresh,
             env: crate::secrets::environment_digests(),
+            epic: args.epic,
         };
         return Box::pin(super::hold::execute(
             &project,

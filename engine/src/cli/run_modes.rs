@@ -81,7 +81,11 @@ async fn dry_run(
             limits.closed(SystemClock.now_ms()).map(|w| (w, true)),
         )
     };
-    let known = known_from_runs(&records, source.label(), busy);
+    let mut known = known_from_runs(&records, source.label(), busy);
+    if let Some(epic) = &args.epic {
+        crate::queue::epic::check(&listing.tasks, epic, &source.describe())?;
+        crate::queue::epic::keep_to(&listing.tasks, epic, &mut known);
+    }
     let one_run = !args.all;
     let plan = schedule(
         &listing.tasks,

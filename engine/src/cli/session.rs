@@ -40,6 +40,10 @@ pub(super) async fn session_held(
         "--all"
     };
     let source = needs_source(source, &session.workflow, mode)?;
+    if let Some(epic) = &session.epic {
+        let listing = source.list().await?;
+        queue::epic::check(&listing.tasks, epic, &source.describe())?;
+    }
     let limits = limits(session.until.as_deref(), &prepared, holding.clock.now_ms())?;
     let watch = session.watch_ms.map(Duration::from_millis);
     if let Some(every) = watch
@@ -88,6 +92,7 @@ pub(super) async fn session_held(
         slots: holding.slots.clone(),
         output: output.clone(),
         stop: submitted.then(|| either(holding.stopping.clone(), departure)),
+        epic: session.epic,
     };
     let outcome = queue::run_queue(&lifecycle, &options).await;
     if submitted && *holding.stopping.borrow() {

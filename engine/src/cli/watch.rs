@@ -40,6 +40,10 @@ pub struct WatchArgs {
     /// unchanged).
     #[arg(long)]
     pub fresh: bool,
+    /// Only the tasks of this epic, in dependency order (see `engine run --epic` and
+    /// docs/epics.md).
+    #[arg(long, value_name = "ID")]
+    pub epic: Option<String>,
 }
 
 pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result<u8, EngineError> {
@@ -66,6 +70,7 @@ pub(super) async fn execute(args: WatchArgs, state_dir: Option<&Path>) -> Result
         json: args.json,
         fresh: args.fresh,
         env: crate::secrets::environment_digests(),
+        epic: args.epic,
     };
     Box::pin(super::hold::execute(
         &project,

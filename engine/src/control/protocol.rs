@@ -123,6 +123,9 @@ pub struct SessionSubmission {
     /// The submitting terminal's environment as digests (as [`Submission::env`]).
     #[serde(default)]
     pub env: std::collections::BTreeMap<String, String>,
+    /// `--epic ID`: only the tasks of this epic (see [`crate::queue::epic`]).
+    #[serde(default)]
+    pub epic: Option<String>,
 }
 
 /// A request for one run: carried out by its driver when the holder drives it, else on its

@@ -50,6 +50,8 @@ pub struct QueueOptions {
     /// Stops the session like SIGINT/SIGTERM once it turns `true`; `None`: the session listens
     /// for those signals itself.
     pub stop: Option<tokio::sync::watch::Receiver<bool>>,
+    /// `--epic ID`: only the tasks of this epic start (see [`super::epic`]).
+    pub epic: Option<String>,
 }
 
 struct InFlight {
@@ -194,7 +196,10 @@ impl Session<'_> {
             let _picking = super::PICK_TURN.lock().await;
             let listing = lifecycle.list().await?;
             self.listed_once = true;
-            let known = self.known()?;
+            let mut known = self.known()?;
+            if let Some(epic) = &self.opts.epic {
+                super::epic::keep_to(&listing.tasks, epic, &mut known);
+            }
             let plan = plan(&listing.tasks, &known, free);
             let starts: Vec<(usize, Option<String>)> = plan
                 .starts()
@@ -376,9 +381,15 @@ impl Session<'_> {
         };
         let ran: std::collections::HashSet<&str> =
             self.runs.iter().map(|r| r.task_id.as_str()).collect();
+        // With --epic, only the epic's tasks are left to say anything about.
+        let members = match &self.opts.epic {
+            Some(epic) => super::epic::members(&listing.tasks, epic),
+            None => vec![true; listing.tasks.len()],
+        };
         plan(&listing.tasks, &known, 0)
             .entries
             .into_iter()
+            .filter(|e| members[e.index])
             .filter(|e| !matches!(e.verdict, Verdict::Done | Verdict::Succeeded { .. }))
             .filter(|e| !ran.contains(listing.tasks[e.index].id.as_str()))
             .map(|e| {

@@ -8,6 +8,7 @@
 
 mod coordinator;
 pub mod driving;
+pub mod epic;
 mod failed_task;
 mod known;
 mod lifecycle;

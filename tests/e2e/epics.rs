@@ -1,0 +1,307 @@
+//! `engine run --all --epic ID`: only the tasks of one epic run, in dependency order — a
+//! tasks.md milestone (named by its number, its label or its heading), a GitHub milestone
+//! through a stateful fake `gh`, a Beads epic through a stateful fake `bd`; a task waiting for
+//! a task of another epic waits (reported, not run); an unknown epic is exit 2 naming the
+//! known ones.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{TestRepo, Workflow};
+
+/// A workflow whose `work` stage appends the task's id to `done.txt` and whose `merge` stage
+/// lands it on main (so `main:done.txt` is the order the tasks ran in). `source` is the
+/// `tasks:` section.
+fn workflow(source: &str) -> Workflow {
+    Workflow::named("epics")
+        .top(source)
+        .stage(
+            "work",
+            "uses: builtin:gate\nwith: { commands: [\"sh -c 'echo \\\"{{ task.id }}\\\" >> done.txt'\"] }\n\
+             permissions: { workspace: write, exec: [sh] }",
+        )
+        .stage(
+            "merge",
+            "uses: builtin:merge\nneeds: [work]\npermissions: { workspace: read, exec: [git] }\n\
+             retry: { max_attempts: 1 }",
+        )
+}
+
+const TASKS_MD: &str =
+    "tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }";
+
+/// Two milestones; in the second, TASK-4 (urgent) waits for TASK-3 and TASK-5 for TASK-4;
+/// `cross` makes TASK-3 wait for TASK-1 of the first milestone too.
+fn two_milestones(cross: bool) -> String {
+    let cross = if cross {
+        "**Depends on:** [TASK-1]\n"
+    } else {
+        ""
+    };
+    format!(
+        "# Tasks\n\n## Milestone 1: Foundations\n\n\
+         ### TASK-1: Lay the foundation\nP1 | TODO\n\n\
+         ### TASK-2: Pour the slab\nP1 | TODO\n\n\
+         ## Milestone 2: Features\n\n\
+         ### TASK-3: First feature\nP2 | TODO\n{cross}\n\
+         ### TASK-4: Second feature\nP0 | TODO\n**Depends on:** [TASK-3]\n\n\
+         ### TASK-5: Third feature\nP1 | TODO\n**Depends on:** [TASK-4]\n"
+    )
+}
+
+fn tasks_repo(tasks: &str) -> TestRepo {
+    let repo = TestRepo::new();
+    repo.write("spec/tasks.md", tasks).commit_all("tasks");
+    workflow(TASKS_MD).write(&repo);
+    repo
+}
+
+/// What ran, in order, as merged into main.
+fn done(repo: &TestRepo) -> String {
+    repo.git(&["show", "main:done.txt"])
+}
+
+#[test]
+fn only_one_milestones_tasks_run_in_dependency_order() {
+    let repo = tasks_repo(&two_milestones(false));
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "2"])
+        .run()
+        .succeeds()
+        .never_prints("TASK-1 starts")
+        .never_prints("not run: TASK-1");
+    assert_eq!(done(&repo), "TASK-3\nTASK-4\nTASK-5\n");
+    let tasks = repo.read("spec/tasks.md");
+    for id in ["TASK-1: Lay the foundation", "TASK-2: Pour the slab"] {
+        assert!(tasks.contains(&format!("### {id}\nP1 | TODO\n")), "{tasks}");
+    }
+    // The first milestone by its label: the rest runs.
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "milestone 1"])
+        .run()
+        .succeeds();
+    assert_eq!(done(&repo), "TASK-3\nTASK-4\nTASK-5\nTASK-1\nTASK-2\n");
+}
+
+#[test]
+fn a_task_waiting_for_another_epic_waits_and_runs_once_that_epic_is_done() {
+    let repo = tasks_repo(&two_milestones(true));
+    // TASK-3 waits for TASK-1 (milestone 1, not done): nothing of milestone 2 can run.
+    let dry = repo
+        .engine()
+        .args([
+            "run",
+            "workflow.yaml",
+            "--dry-run",
+            "--epic",
+            "Milestone 2: Features",
+        ])
+        .run();
+    dry.succeeds()
+        .stdout_has("TASK-3")
+        .stdout_has("not in epic");
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "2"])
+        .run()
+        .succeeds()
+        .stderr_has("not run: TASK-3 (First feature): blocked by TASK-1 (todo)")
+        .never_prints("not run: TASK-1");
+    assert!(repo.git(&["ls-tree", "main", "done.txt"]).is_empty());
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "1"])
+        .run()
+        .succeeds();
+    assert_eq!(done(&repo), "TASK-1\nTASK-2\n");
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "2"])
+        .run()
+        .succeeds();
+    assert_eq!(done(&repo), "TASK-1\nTASK-2\nTASK-3\nTASK-4\nTASK-5\n");
+}
+
+#[test]
+fn an_unknown_epic_is_refused_with_the_known_ones() {
+    let repo = tasks_repo(&two_milestones(false));
+    repo.engine()
+        .args(["run", "workflow.yaml", "--all", "--epic", "9"])
+        .run()
+        .exits(2)
+        .stderr_has(
+            "--epic \"9\": no such epic in builtin:tasks-md (spec/tasks.md); its epics: \
+             \"Milestone 1: Foundations\", \"Milestone 2: Features\"",
+        );
+    // `engine watch` checks it too, before it starts watching.
+    repo.engine()
+        .args(["watch", "workflow.yaml", "--epic", "Milestone 3"])
+        .run()
+        .exits(2)
+        .stderr_has("--epic \"Milestone 3\": no such epic");
+    repo.engine()
+        .args(["run", "workflow.yaml", "--epic", "1"])
+        .run()
+        .exits(2)
+        .stderr_has("--epic needs --all or --dry-run");
+    assert!(repo.runs().is_empty());
+}
+
+/// Writes `script` as the executable `dir/bin/name`; returns `dir/bin`.
+fn install(dir: &Path, name: &str, script: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = bin.join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+/// A fake `gh` keeping each issue's state, labels and claim in files: #1 in milestone v1, #2
+/// and #3 (which depends on #2) in milestone v2, all labelled `engine`.
+fn stateful_gh(dir: &Path) -> PathBuf {
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    for n in ["1", "2", "3"] {
+        std::fs::write(state.join(format!("{n}.state")), "OPEN").unwrap();
+        std::fs::write(state.join(format!("{n}.labels")), "engine\n").unwrap();
+        std::fs::write(state.join(format!("{n}.claim")), "").unwrap();
+    }
+    let script = format!(
+        r#"#!/bin/sh
+S='{state}'
+issue() {{
+  case "$1" in
+    1) t="Old work"; b="Nothing."; m=v1 ;;
+    2) t="Parse the config"; b="The loader."; m=v2 ;;
+    3) t="Use the config"; b="Depends on: #2"; m=v2 ;;
+  esac
+  labels=$(sed 's/.*/{{"name":"&"}}/' "$S/$1.labels" | paste -sd, -)
+  claim=$(cat "$S/$1.claim")
+  comments=''
+  [ -n "$claim" ] && comments=",\"comments\":[{{\"body\":\"<!-- engine-claim: $claim -->\"}}]"
+  printf '{{"number":%s,"title":"%s","body":"%s","labels":[%s],"state":"%s","url":"https://github.com/octo/app/issues/%s","milestone":{{"title":"%s"}}%s}}' \
+    "$1" "$t" "$b" "$labels" "$(cat "$S/$1.state")" "$1" "$m" "$comments"
+}}
+case "$1 $2" in
+  "issue list")
+    sep=''; printf '['
+    for n in 1 2 3; do
+      [ "$(cat "$S/$n.state")" = OPEN ] || continue
+      printf '%s' "$sep"; issue "$n"; sep=','
+    done
+    printf ']\n' ;;
+  "issue view") issue "$3"; echo ;;
+  "issue comment")
+    run=$(printf '%s' "$5" | sed -n 's/.*engine-claim: \([^ ]*\) -->.*/\1/p')
+    [ -n "$run" ] && printf '%s' "$run" > "$S/$3.claim" ;;
+  "issue edit")
+    n=$3; shift 3
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --add-label) echo "$2" >> "$S/$n.labels" ;;
+        --remove-label) grep -vx "$2" "$S/$n.labels" > "$S/$n.tmp"; mv "$S/$n.tmp" "$S/$n.labels" ;;
+      esac
+      shift 2
+    done ;;
+  "issue close") echo CLOSED > "$S/$3.state" ;;
+  *) echo "fake gh: unexpected $*" >&2; exit 1 ;;
+esac
+"#,
+        state = state.display(),
+    );
+    install(dir, "gh", &script)
+}
+
+#[test]
+fn a_github_milestone_runs_alone_through_gh() {
+    let repo = TestRepo::new();
+    let fake = tempfile::tempdir().unwrap();
+    let bin = stateful_gh(fake.path());
+    workflow("tasks: { source: github, labels: [engine], permissions: { exec: [gh] } }")
+        .write(&repo);
+    repo.engine()
+        .path_first(&bin)
+        .args(["run", "workflow.yaml", "--all", "--epic", "v3"])
+        .run()
+        .exits(2)
+        .stderr_has("its epics: \"v1\", \"v2\"");
+    repo.engine()
+        .path_first(&bin)
+        .args(["run", "workflow.yaml", "--all", "--epic", "v2"])
+        .run()
+        .succeeds();
+    assert_eq!(done(&repo), "#2\n#3\n");
+    let state = |n: &str| {
+        std::fs::read_to_string(fake.path().join("state").join(format!("{n}.state"))).unwrap()
+    };
+    assert_eq!(state("1").trim(), "OPEN");
+    assert_eq!(state("2").trim(), "CLOSED");
+    assert_eq!(state("3").trim(), "CLOSED");
+}
+
+/// A fake `bd` keeping each issue's status in files: bd-1 (no epic), the epic bd-4 and its
+/// children bd-4.1 and bd-4.2 (which bd-4.1 blocks).
+fn stateful_bd(dir: &Path) -> PathBuf {
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    for id in ["bd-1", "bd-4", "bd-4.1", "bd-4.2"] {
+        std::fs::write(state.join(format!("{id}.status")), "open").unwrap();
+        std::fs::write(state.join(format!("{id}.assignee")), "").unwrap();
+    }
+    let script = format!(
+        r#"#!/bin/sh
+S='{state}'
+issue() {{
+  st=$(cat "$S/$1.status"); who=$(cat "$S/$1.assignee")
+  case "$1" in
+    bd-1) t="Unrelated chore"; p=0; ty=task; deps='[]' ;;
+    bd-4) t="Payments"; p=1; ty=epic; deps='[]' ;;
+    bd-4.1) t="Charge cards"; p=1; ty=task; deps='[{{"issue_id":"bd-4.1","depends_on_id":"bd-4","type":"parent-child"}}]' ;;
+    bd-4.2) t="Refund cards"; p=0; ty=task; deps='[{{"issue_id":"bd-4.2","depends_on_id":"bd-4","type":"parent-child"}},{{"issue_id":"bd-4.2","depends_on_id":"bd-4.1","type":"blocks"}}]' ;;
+  esac
+  printf '{{"id":"%s","title":"%s","status":"%s","priority":%s,"issue_type":"%s","assignee":"%s","dependencies":%s}}' "$1" "$t" "$st" "$p" "$ty" "$who" "$deps"
+}}
+list() {{
+  sep=''; printf '['
+  for id in "$@"; do printf '%s' "$sep"; issue "$id"; sep=','; done
+  printf ']\n'
+}}
+case "$*" in
+  "list --json --limit 0")
+    open=''; for id in bd-1 bd-4 bd-4.1 bd-4.2; do [ "$(cat "$S/$id.status")" != closed ] && open="$open $id"; done
+    list $open ;;
+  "list --json --all --limit 0 --id "*) list $(echo "$7" | tr ',' ' ') ;;
+  "show "*" --json") list "$2" ;;
+  "update "*" --status in_progress --assignee="*" --json")
+    echo in_progress > "$S/$2.status"; echo "${{5#--assignee=}}" > "$S/$2.assignee"; list "$2" ;;
+  "close "*" --json") echo closed > "$S/$2.status"; list "$2" ;;
+  "update "*" --status open --json") echo open > "$S/$2.status"; list "$2" ;;
+  "comments add "*) echo '{{}}' ;;
+  *) echo "fake bd: unexpected $*" >&2; exit 1 ;;
+esac
+"#,
+        state = state.display(),
+    );
+    install(dir, "bd", &script)
+}
+
+#[test]
+fn a_beads_epic_runs_its_children_in_order_then_itself_through_bd() {
+    let repo = TestRepo::new();
+    let fake = tempfile::tempdir().unwrap();
+    let bin = stateful_bd(fake.path());
+    workflow("tasks: { source: beads, permissions: { workspace: read, exec: [bd] } }").write(&repo);
+    repo.engine()
+        .path_first(&bin)
+        .args(["run", "workflow.yaml", "--all", "--epic", "bd-4"])
+        .run()
+        .succeeds()
+        .never_prints("bd-1 starts");
+    // bd-4.2 is urgent but blocked by bd-4.1; the epic waits for its children.
+    assert_eq!(done(&repo), "bd-4.1\nbd-4.2\nbd-4\n");
+    let status = |id: &str| {
+        std::fs::read_to_string(fake.path().join("state").join(format!("{id}.status"))).unwrap()
+    };
+    assert_eq!(status("bd-1").trim(), "open");
+    for id in ["bd-4", "bd-4.1", "bd-4.2"] {
+        assert_eq!(status(id).trim(), "closed", "{id}");
+    }
+}
