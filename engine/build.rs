@@ -8,6 +8,8 @@
 //! `wit/`, `sdk/rust/sdk/`, `sdk/rust/source-sdk/`, `sdk/python/`, `sdk/js/`, `plugins/`).
 //! A directory that does not exist is left out (and not watched: cargo would re-run this script
 //! on every build while it is missing).
+//!
+//! It also sets `ENGINE_WASMTIME_VERSION` (from Cargo.lock) for `engine bug-report`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -92,7 +94,31 @@ fn run() -> Result<(), String> {
          pub(crate) static FILES: &[(&str, &[u8])] = &[\n{entries}];\n"
     );
     let generated = out_dir.join("plugin_files.rs");
-    fs::write(&generated, source).map_err(|e| format!("cannot write {}: {e}", generated.display()))
+    fs::write(&generated, source)
+        .map_err(|e| format!("cannot write {}: {e}", generated.display()))?;
+
+    // `engine bug-report` names the wasmtime the binary links: the version Cargo.lock resolved.
+    let lock = repo.join("Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    let text =
+        fs::read_to_string(&lock).map_err(|e| format!("cannot read {}: {e}", lock.display()))?;
+    let wasmtime = locked_version(&text, "wasmtime")
+        .ok_or_else(|| format!("{} has no wasmtime package", lock.display()))?;
+    println!("cargo:rustc-env=ENGINE_WASMTIME_VERSION={wasmtime}");
+    Ok(())
+}
+
+/// The version of package `name` in a Cargo.lock (`[[package]]` tables: `name`, then `version`).
+fn locked_version<'a>(lock: &'a str, name: &str) -> Option<&'a str> {
+    let wanted = format!("name = \"{name}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            let version = lines.next()?.trim().strip_prefix("version = \"")?;
+            return version.strip_suffix('"');
+        }
+    }
+    None
 }
 
 /// Whether `path` is Python bytecode (`.pyc`), which is never embedded.

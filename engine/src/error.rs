@@ -7,7 +7,8 @@ use crate::exit;
 /// The line printed after an [`EngineError::Internal`] message: the failure is engine's, not the
 /// user's, and this is how to get it fixed.
 pub const BUG_REPORT_LINE: &str = "this is a bug in engine: please report it with the command \
-     you ran, this message and the output of the same command with RUST_LOG=debug";
+     you ran, this message, the output of the same command with RUST_LOG=debug and the archive \
+     `engine bug-report` writes (the latest run's log and state, secrets redacted)";
 
 /// What can go wrong in a CLI command.
 #[derive(Debug, thiserror::Error)]

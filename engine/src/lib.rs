@@ -10,6 +10,8 @@
 
 pub mod agents;
 pub mod board;
+// Issue 18 item 9: `engine bug-report`.
+pub mod bug_report;
 pub mod cli;
 pub mod confine;
 pub mod control;

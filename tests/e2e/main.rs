@@ -19,6 +19,7 @@ mod agent_stage;
 mod agent_supervision;
 mod approval;
 mod budgets;
+mod bug_report;
 mod caches;
 mod cli_hygiene;
 mod conditions;

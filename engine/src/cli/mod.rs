@@ -2,6 +2,7 @@
 //! into messages and exit codes (see [`crate::exit`]).
 
 mod approve;
+mod bug_report;
 mod cancel;
 mod completions;
 pub mod console;
@@ -129,6 +130,10 @@ pub enum Commands {
     /// Plugin authors' commands: create, build, check, describe, run and pin a stage or task
     /// source component. See docs/plugins/.
     Plugin(plugin::PluginArgs),
+    /// Write a tar of a run's log, `show --json`, versions, workflow and setup for a bug
+    /// report, every secret redacted (the latest run without RUN). See docs/bug-report.md.
+    #[command(name = "bug-report")]
+    BugReport(bug_report::BugReportArgs),
 }
 
 /// Parses the process's command line and runs it; returns the process exit code. With
@@ -247,6 +252,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Man => completions::man(),
         Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
         Commands::Plugin(args) => Box::pin(plugin::execute(args)).await,
+        Commands::BugReport(args) => bug_report::execute(args, state_dir),
     }
 }
 
