@@ -30,6 +30,8 @@ pub mod project;
 pub mod queue;
 pub mod report;
 pub mod secrets;
+// Issue 18 item 4: traceability (`engine spec audit`, `engine spec report`).
+pub mod spec;
 pub mod serve;
 pub mod summary;
 pub mod tasks;

@@ -55,6 +55,7 @@ mod serve;
 mod serve_lifecycle;
 mod serve_security;
 mod shipped_workflows;
+mod spec_trace;
 mod task_sources;
 mod tasks;
 mod template_limits;

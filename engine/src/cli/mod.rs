@@ -28,6 +28,7 @@ mod schema;
 mod serve;
 mod session;
 mod show;
+mod spec;
 pub(crate) mod streams;
 mod tasks;
 mod validate;
@@ -130,6 +131,10 @@ pub enum Commands {
     /// Plugin authors' commands: create, build, check, describe, run and pin a stage or task
     /// source component. See docs/plugins/.
     Plugin(plugin::PluginArgs),
+    /// Traceability over spec/ (requirements, design, tasks): `engine spec audit` checks the
+    /// links, `engine spec report` prints the requirement → tasks → runs matrix. See
+    /// docs/traceability.md.
+    Spec(spec::SpecArgs),
     /// Write a tar of a run's log, `show --json`, versions, workflow and setup for a bug
     /// report, every secret redacted (the latest run without RUN). See docs/bug-report.md.
     #[command(name = "bug-report")]
@@ -252,6 +257,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Man => completions::man(),
         Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
         Commands::Plugin(args) => Box::pin(plugin::execute(args)).await,
+        Commands::Spec(args) => Box::pin(spec::execute(args, state_dir)).await,
         Commands::BugReport(args) => bug_report::execute(args, state_dir),
     }
 }
