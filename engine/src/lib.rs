@@ -25,6 +25,7 @@ pub mod logs;
 pub mod mcp;
 pub mod metrics;
 pub mod output;
+pub mod plan;
 pub mod plugin;
 pub mod project;
 pub mod queue;

@@ -39,6 +39,7 @@ mod merge;
 mod notify;
 mod parallel_git;
 mod pipeline;
+mod plan;
 mod plugin_check;
 mod plugin_new;
 mod plugin_pin;

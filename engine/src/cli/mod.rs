@@ -16,6 +16,7 @@ mod init;
 mod logs;
 mod mcp;
 mod pause;
+mod plan;
 mod plugin;
 mod readonly;
 mod resume;
@@ -128,6 +129,9 @@ pub enum Commands {
     /// live events, Prometheus metrics and MCP over HTTP (loopback by default); runs started
     /// anywhere in the repository show up there. See docs/http-api.md.
     Serve(serve::ServeArgs),
+    /// Draft spec/tasks.md from a description with an agent (with --full, requirements and
+    /// design too); the draft is checked before anything is written. See docs/plan.md.
+    Plan(plan::PlanArgs),
     /// Plugin authors' commands: create, build, check, describe, run and pin a stage or task
     /// source component. See docs/plugins/.
     Plugin(plugin::PluginArgs),
@@ -257,6 +261,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Man => completions::man(),
         Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
         Commands::Plugin(args) => Box::pin(plugin::execute(args)).await,
+        Commands::Plan(args) => Box::pin(plan::execute(args, state_dir)).await,
         Commands::Spec(args) => Box::pin(spec::execute(args, state_dir)).await,
         Commands::BugReport(args) => bug_report::execute(args, state_dir),
     }

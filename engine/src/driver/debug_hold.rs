@@ -15,6 +15,8 @@
 //! - `merge-checkout-sync`: a stage's `git update-ref` succeeded (`builtin:merge` moved the
 //!   base branch) and the stage has not gone on: the checkouts of the base are not synced yet,
 //!   so the user's checkout has its `HEAD` on the merge and its index and files before it.
+//! - `plan-write`: `engine plan` wrote and synced a file's new text to its temporary file and
+//!   has not renamed it over the file yet.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -25,6 +27,7 @@ pub const POINTS: &[&str] = &[
     "worktree-checkout",
     "worktree-remove",
     "merge-checkout-sync",
+    "plan-write",
 ];
 
 /// A stage's `git update-ref` is running (only tracked while `merge-checkout-sync` is asked for).
