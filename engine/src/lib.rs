@@ -30,6 +30,8 @@ pub mod plugin;
 pub mod project;
 pub mod queue;
 pub mod report;
+// Issue 18 item 7: answering pull-request review feedback (`engine reviews`).
+pub mod reviews;
 pub mod secrets;
 // Issue 18 item 4: traceability (`engine spec audit`, `engine spec report`).
 pub mod spec;

@@ -39,6 +39,7 @@ mod merge;
 mod notify;
 mod parallel_git;
 mod pipeline;
+mod pr_reviews;
 mod plan;
 mod plugin_check;
 mod plugin_new;

@@ -21,6 +21,7 @@ mod plugin;
 mod readonly;
 mod resume;
 mod retry;
+mod reviews;
 mod run;
 mod run_control;
 mod run_modes;
@@ -135,6 +136,9 @@ pub enum Commands {
     /// Plugin authors' commands: create, build, check, describe, run and pin a stage or task
     /// source component. See docs/plugins/.
     Plugin(plugin::PluginArgs),
+    /// Answer review feedback on the pull requests engine opened: run the fix pipeline on each
+    /// PR's branch, push the fix there and reply to each comment. See docs/pr-reviews.md.
+    Reviews(reviews::ReviewsArgs),
     /// Traceability over spec/ (requirements, design, tasks): `engine spec audit` checks the
     /// links, `engine spec report` prints the requirement → tasks → runs matrix. See
     /// docs/traceability.md.
@@ -261,6 +265,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Man => completions::man(),
         Commands::Mcp(args) => Box::pin(mcp::execute(args, state_dir)).await,
         Commands::Plugin(args) => Box::pin(plugin::execute(args)).await,
+        Commands::Reviews(args) => Box::pin(reviews::execute(args, state_dir)).await,
         Commands::Plan(args) => Box::pin(plan::execute(args, state_dir)).await,
         Commands::Spec(args) => Box::pin(spec::execute(args, state_dir)).await,
         Commands::BugReport(args) => bug_report::execute(args, state_dir),

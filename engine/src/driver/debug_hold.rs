@@ -15,6 +15,8 @@
 //! - `merge-checkout-sync`: a stage's `git update-ref` succeeded (`builtin:merge` moved the
 //!   base branch) and the stage has not gone on: the checkouts of the base are not synced yet,
 //!   so the user's checkout has its `HEAD` on the merge and its index and files before it.
+//! - `reviews-pushed`: `engine reviews` pushed a fix to a pull request's branch and has not
+//!   recorded the push nor posted a reply yet.
 //! - `plan-write`: `engine plan` wrote and synced a file's new text to its temporary file and
 //!   has not renamed it over the file yet.
 
@@ -27,6 +29,7 @@ pub const POINTS: &[&str] = &[
     "worktree-checkout",
     "worktree-remove",
     "merge-checkout-sync",
+    "reviews-pushed",
     "plan-write",
 ];
 
