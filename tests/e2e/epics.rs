@@ -143,6 +143,50 @@ fn an_unknown_epic_is_refused_with_the_known_ones() {
     assert!(repo.runs().is_empty());
 }
 
+#[test]
+fn engine_tasks_lists_one_epic_with_its_outside_blockers() {
+    let repo = tasks_repo(&two_milestones(true));
+    let listed = repo
+        .engine()
+        .args(["tasks", "workflow.yaml", "--epic", "2", "--json"])
+        .run();
+    let doc = listed.succeeds().json();
+    let rows: Vec<(String, bool, String)> = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_string(),
+                t["ready"].as_bool().unwrap(),
+                t["blocked_by"].to_string(),
+            )
+        })
+        .collect();
+    // In readiness order (none is ready: priority first).
+    let ids: Vec<&str> = rows.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(ids, ["TASK-4", "TASK-5", "TASK-3"], "{doc}");
+    // TASK-3 waits for TASK-1 of the first milestone: listed as blocked by it, not ready.
+    assert!(!rows[2].1 && rows[2].2.contains("\"TASK-1\""), "{doc}");
+    // The whole list still has all five.
+    let all = repo
+        .engine()
+        .args(["tasks", "workflow.yaml", "--json"])
+        .run();
+    assert_eq!(all.succeeds().json()["tasks"].as_array().unwrap().len(), 5);
+    // An unknown epic names the known ones; --epic with a subcommand is refused.
+    repo.engine()
+        .args(["tasks", "workflow.yaml", "--epic", "9"])
+        .run()
+        .exits(2)
+        .stderr_has("its epics: \"Milestone 1: Foundations\", \"Milestone 2: Features\"");
+    repo.engine()
+        .args(["tasks", "workflow.yaml", "--epic", "2", "next"])
+        .run()
+        .exits(2)
+        .stderr_has("--epic narrows the listing");
+}
+
 /// Writes `script` as the executable `dir/bin/name`; returns `dir/bin`.
 fn install(dir: &Path, name: &str, script: &str) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;

@@ -60,6 +60,8 @@ mod shipped_workflows;
 mod spec_trace;
 mod task_sources;
 mod tasks;
+mod tasks_commands;
+mod tasks_sync;
 mod template_limits;
 mod traces;
 mod triage;

@@ -33,6 +33,8 @@ mod show;
 mod spec;
 pub(crate) mod streams;
 mod tasks;
+mod tasks_commands;
+mod tasks_sync;
 mod validate;
 mod watch;
 mod workflow_path;

@@ -4,7 +4,10 @@
 //! [`render`] turns a [`Listing`] into what `engine tasks` prints.
 
 pub mod adhoc;
+pub mod commands;
+pub mod graph;
 pub mod render;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -30,6 +30,16 @@ pub fn update<S: Source>(
     S::update(parse_config::<S::Config>(config)?, id, status, note)
 }
 
+/// `check-item` of a component exporting world `source-checklist`.
+pub fn check_item<S: Source>(
+    config: &str,
+    id: &str,
+    index: u32,
+    done: bool,
+) -> Result<Task, SourceError> {
+    S::check_item(parse_config::<S::Config>(config)?, id, index, done)
+}
+
 /// Deserializes the config ([`config_from_json`]); one that does not fit is
 /// [`SourceError::InvalidConfig`] with serde's message.
 pub(crate) fn parse_config<C: serde::de::DeserializeOwned>(json: &str) -> Result<C, SourceError> {
@@ -109,6 +119,11 @@ mod tests {
         );
         let refused = update::<ReadOnly>("{}", "T-1", TaskStatus::Done, None).unwrap_err();
         assert!(matches!(refused, SourceError::Unsupported(_)));
+        let refused = check_item::<ReadOnly>("{}", "T-1", 1, true).unwrap_err();
+        assert_eq!(
+            refused.text(),
+            "this task source cannot tick checklist items of T-1"
+        );
         assert_eq!(describe::<ReadOnly>().name, "read-only");
     }
 }

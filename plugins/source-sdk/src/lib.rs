@@ -80,6 +80,23 @@ pub trait Source {
             "this task source cannot update {id}: it is read-only"
         )))
     }
+
+    /// Ticks (`done`) or unticks item `index` (1-based) of task `id`'s checklist; setting the
+    /// state an item already has must succeed without changing anything. Returns the task as
+    /// it is now. Only called on components that export `check-item` (world
+    /// `engine:stage/source-checklist`, see `wit/source.wit`); [`export_source!`] exports the
+    /// `source` world, which has no `check-item`. The default refuses.
+    fn check_item(
+        config: Self::Config,
+        id: &str,
+        index: u32,
+        done: bool,
+    ) -> Result<Task, SourceError> {
+        let _ = (config, index, done);
+        Err(SourceError::Unsupported(format!(
+            "this task source cannot tick checklist items of {id}"
+        )))
+    }
 }
 
 /// Exports a type implementing [`Source`] as the component's `describe`, `list-tasks`, `claim`
@@ -131,6 +148,7 @@ macro_rules! export_source {
 
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::adapter::{claim, describe, list, update};
+    pub use crate::adapter::{check_item, claim, describe, list, update};
+    pub use engine_stage_sdk;
     pub use wit_bindgen;
 }

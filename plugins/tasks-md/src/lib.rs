@@ -7,6 +7,8 @@
 //! task's status in the text. This file only does the I/O: reading the file and replacing it
 //! atomically (a temporary file, then a rename) after checking nobody changed it meanwhile.
 
+pub mod checklist;
+mod export;
 mod ids;
 mod metadata;
 mod parse;
@@ -94,9 +96,11 @@ impl Source for TasksMd {
     ) -> Result<Task, SourceError> {
         write_status(Path::new(WORKSPACE), &config, id, status)
     }
-}
 
-engine_source_sdk::export_source!(TasksMd);
+    fn check_item(config: Config, id: &str, index: u32, done: bool) -> Result<Task, SourceError> {
+        check_item_in(Path::new(WORKSPACE), &config, id, index, done)
+    }
+}
 
 /// `list` with the repository at `root`.
 pub fn list_in(root: &Path, config: &Config) -> Result<TaskList, SourceError> {
@@ -178,19 +182,46 @@ fn read(path: &Path, file: &str) -> Result<String, SourceError> {
 }
 
 /// `update` with the repository at `root`: sets the status of `id` and returns the task as it
-/// is afterwards. Re-reads the file, changes the text, writes it to a temporary file and
-/// renames that over the file, unless the file changed after it was read (a user saving it):
-/// then it starts over on the new content, so the user's edit is kept.
+/// is afterwards ([`rewrite`]).
 pub fn write_status(
     root: &Path,
     config: &Config,
     id: &str,
     status: TaskStatus,
 ) -> Result<Task, SourceError> {
+    rewrite(root, config, id, |text, file| {
+        writeback::set_status(text, file, id, status, config.tick_checklist)
+    })
+}
+
+/// `check-item` with the repository at `root`: ticks (`done`) or unticks item `index`
+/// (1-based) of task `id`'s checklist and returns the task as it is afterwards ([`rewrite`]).
+pub fn check_item_in(
+    root: &Path,
+    config: &Config,
+    id: &str,
+    index: u32,
+    done: bool,
+) -> Result<Task, SourceError> {
+    rewrite(root, config, id, |text, file| {
+        checklist::set_item(text, file, id, index, done)
+    })
+}
+
+/// Changes the file with `change` (the text and the file's name in, the new text out) and
+/// returns task `id` as it is afterwards. Re-reads the file, changes the text, writes it to a
+/// temporary file and renames that over the file, unless the file changed after it was read (a
+/// user saving it): then it starts over on the new content, so the user's edit is kept.
+fn rewrite(
+    root: &Path,
+    config: &Config,
+    id: &str,
+    change: impl Fn(&str, &str) -> Result<String, SourceError>,
+) -> Result<Task, SourceError> {
     let (path, file) = resolve(root, config)?;
     for attempt in 0..WRITE_ATTEMPTS {
         let before = read(&path, &file)?;
-        let after = writeback::set_status(&before, &file, id, status, config.tick_checklist)?;
+        let after = change(&before, &file)?;
         if after != before {
             let temp = temp_path(&path, attempt);
             write_file(&temp, &after)

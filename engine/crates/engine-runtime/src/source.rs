@@ -1,5 +1,6 @@
 //! Task sources (world `engine:stage/source`): loading them and calling `describe`,
-//! `list-tasks`, `claim` and `update`, each in a fresh sandbox like a stage attempt (epoch
+//! `list-tasks`, `claim`, `update` and, when the component has it, `check-item` (world
+//! `source-checklist`), each in a fresh sandbox like a stage attempt (epoch
 //! deadline, memory limit, empty environment, no sockets), with the repository mounted at
 //! `/workspace`: read-only for `list-tasks`, with the granted access for `claim` and `update`.
 
@@ -18,6 +19,7 @@ use crate::host::{Host, plugin_bytes, with_stderr_tail};
 use crate::inspect::Role;
 use crate::sandbox::{SandboxSpec, StageState};
 use crate::source_bindings::SourcePre;
+use crate::source_bindings::engine::stage::source_types as wit;
 use crate::source_convert::SourceDescriptor;
 use sha2::{Digest, Sha256};
 
@@ -53,7 +55,21 @@ impl LoadedSource {
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
+
+    /// Whether the component exports `check-item` (world `engine:stage/source-checklist`):
+    /// whether [`Host::check_item`] can tick its tasks' checklist items.
+    pub fn can_check_items(&self) -> bool {
+        self.pre
+            .instance_pre()
+            .component()
+            .get_export_index(None, CHECK_ITEM)
+            .is_some()
+    }
 }
+
+/// The optional export of world `source-checklist`, looked up by name: sources built against
+/// world `source` do not have it.
+const CHECK_ITEM: &str = "check-item";
 
 impl std::fmt::Debug for LoadedSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -247,6 +263,50 @@ impl Host {
             instance
                 .call_update(&mut store, &config, id, status.into(), note.as_deref())
                 .await
+        })
+        .await;
+        ended(source, call, outcome, store)?
+            .map(Task::from)
+            .map_err(SourceError::from)
+    }
+
+    /// Ticks (`done`) or unticks item `index` (1-based) of task `id`'s checklist
+    /// (`check-item`), with the granted workspace access. A source without the export (built
+    /// against world `source`) is [`SourceError::Unsupported`], before anything runs.
+    pub async fn check_item(
+        &self,
+        source: &LoadedSource,
+        call: &SourceCall,
+        id: &str,
+        index: u32,
+        done: bool,
+    ) -> Result<Task, SourceError> {
+        if !source.can_check_items() {
+            return Err(SourceError::Unsupported(format!(
+                "task source {} cannot tick checklist items: it does not export `check-item` \
+                 (world engine:stage/source-checklist)",
+                source.label
+            )));
+        }
+        let access = call.permissions.workspace;
+        let mut store = self
+            .source_store(source, call, Some(access))
+            .map_err(SourceError::Failed)?;
+        let config = call.config.to_string();
+        let outcome = tokio::time::timeout(call.timeout, async {
+            let instance = source
+                .pre
+                .instance_pre()
+                .instantiate_async(&mut store)
+                .await?;
+            let func = instance
+                .get_typed_func::<(&str, &str, u32, bool), (Result<wit::Task, wit::SourceError>,)>(
+                    &mut store, CHECK_ITEM,
+                )?;
+            let (answer,) = func
+                .call_async(&mut store, (config.as_str(), id, index, done))
+                .await?;
+            Ok::<_, wasmtime::Error>(answer)
         })
         .await;
         ended(source, call, outcome, store)?
