@@ -30,6 +30,7 @@ mod schema;
 mod serve;
 mod session;
 mod show;
+mod skills;
 mod spec;
 pub(crate) mod streams;
 mod tasks;
@@ -145,6 +146,9 @@ pub enum Commands {
     /// links, `engine spec report` prints the requirement → tasks → runs matrix. See
     /// docs/traceability.md.
     Spec(spec::SpecArgs),
+    /// Skills: `engine skills check` validates skill files, `engine skills expand NAME` turns a
+    /// skill's stories into tasks of a tasks.md. See docs/skills.md.
+    Skills(skills::SkillsArgs),
     /// Write a tar of a run's log, `show --json`, versions, workflow and setup for a bug
     /// report, every secret redacted (the latest run without RUN). See docs/bug-report.md.
     #[command(name = "bug-report")]
@@ -270,6 +274,7 @@ async fn dispatch(cli: Cli) -> Result<u8, EngineError> {
         Commands::Reviews(args) => Box::pin(reviews::execute(args, state_dir)).await,
         Commands::Plan(args) => Box::pin(plan::execute(args, state_dir)).await,
         Commands::Spec(args) => Box::pin(spec::execute(args, state_dir)).await,
+        Commands::Skills(args) => skills::execute(args),
         Commands::BugReport(args) => bug_report::execute(args, state_dir),
     }
 }

@@ -80,6 +80,14 @@ impl Driver<'_> {
                 Ok(config) => config,
                 Err(message) => return fail_now(message),
             };
+        let mut outputs = attempt_outputs(state, &self.meta, now);
+        match crate::skills::for_run(&self.meta, &self.prepared.loaded.rules, &state.task) {
+            Ok(Some(spec)) => {
+                outputs.insert(crate::skills::SPEC_OUTPUTS.to_string(), spec);
+            }
+            Ok(None) => {}
+            Err(e) => return fail_now(e.to_string()),
+        }
         let log_path = attempt_log_path(&self.state_dir, &state.run_id, stage_id, attempt);
         let observer = Arc::new(AttemptLog::create(
             &log_path,
@@ -100,7 +108,7 @@ impl Driver<'_> {
                 attempt,
                 task: state.task.clone(),
                 config,
-                outputs: attempt_outputs(state, &self.meta, now),
+                outputs,
                 feedback,
                 interrupted,
                 previous_failure: previous_failure(state, stage_id),

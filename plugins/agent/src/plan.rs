@@ -105,7 +105,13 @@ fn template_error(e: &prompt::TemplateError) -> StageError {
     StageError::fatal(e.to_string()).with_detail(json!({ "field": e.field, "line": e.line }))
 }
 
+/// The outputs key under which the host passes the constitution and the task's skill.
+pub const SPEC_OUTPUTS: &str = "@spec";
+
 fn prompt_context(ctx: &Context<AgentConfig>, instructions: &str) -> PromptContext {
+    let mut outputs = ctx.outputs.clone();
+    let spec = outputs.remove(SPEC_OUTPUTS).unwrap_or(Value::Null);
+    let present = |key: &str| spec.get(key).filter(|v| v.is_object()).cloned();
     PromptContext {
         task: TaskView {
             id: ctx.task.id.clone(),
@@ -123,10 +129,12 @@ fn prompt_context(ctx: &Context<AgentConfig>, instructions: &str) -> PromptConte
             )
         }),
         attempt: ctx.attempt,
-        outputs: ctx.outputs.clone(),
+        outputs,
         completion_instructions: instructions.to_string(),
         run_id: ctx.run_id.clone(),
         stage_id: ctx.stage_id.clone(),
+        constitution: present("constitution"),
+        skill: present("skill"),
     }
 }
 
@@ -191,6 +199,27 @@ pub(crate) mod tests {
         let plan = Plan::new(&ctx).unwrap();
         assert_eq!(plan.prompt, "Add a flag / review: missing tests");
         assert_eq!(plan.system_prompt.as_deref(), Some("Task T-1"));
+    }
+
+    #[test]
+    fn the_hosts_spec_outputs_reach_the_prompt_not_the_earlier_stages_list() {
+        let mut ctx = context(json!({"backend": "claude"}));
+        ctx.outputs.insert(
+            SPEC_OUTPUTS.into(),
+            json!({"constitution": {"path": "RULES.md", "text": "- Be kind.", "rules": ["Be kind."]}}),
+        );
+        let plan = Plan::new(&ctx).unwrap();
+        assert!(
+            plan.prompt
+                .contains("<constitution>\n- Be kind.\n</constitution>"),
+            "{}",
+            plan.prompt
+        );
+        assert!(
+            !plan.prompt.contains("From earlier stages"),
+            "{}",
+            plan.prompt
+        );
     }
 
     #[test]

@@ -70,7 +70,8 @@ pub struct PromptContext {
     pub feedback: Option<FeedbackView>,
     /// This stage's attempt number.
     pub attempt: u32,
-    /// Outputs of earlier stages, by stage id.
+    /// Outputs of earlier stages, by stage id (the host's `@spec` is in `constitution` and
+    /// `skill` instead).
     pub outputs: BTreeMap<String, Value>,
     /// How to signal completion in the configured dialect (empty for `none`).
     pub completion_instructions: String,
@@ -78,6 +79,12 @@ pub struct PromptContext {
     pub run_id: String,
     /// This stage's id.
     pub stage_id: String,
+    /// The project's constitution (`path`, `text`, `rules`) from the host's `@spec` outputs,
+    /// when the workflow has one.
+    pub constitution: Option<Value>,
+    /// The task's skill (`name`, `description`, `prompt`, `story`, `gates`) from the host's
+    /// `@spec` outputs, when the task selects one.
+    pub skill: Option<Value>,
 }
 
 /// A template that does not parse or render.

@@ -13,6 +13,8 @@ fn context() -> PromptContext {
         feedback: None,
         attempt: 1,
         outputs: BTreeMap::new(),
+        constitution: None,
+        skill: None,
         completion_instructions: "say <promise>COMPLETE</promise>".into(),
         run_id: "r1".into(),
         stage_id: "execute".into(),
@@ -129,4 +131,42 @@ fn detail_text_is_readable_and_bounded() {
         detail_text(&json!(long)).chars().count(),
         FEEDBACK_DETAIL_CHARS
     );
+}
+
+#[test]
+fn default_template_shows_the_constitution_and_the_skill_when_given() {
+    let mut ctx = context();
+    ctx.constitution = Some(json!({
+        "path": "spec/constitution.md",
+        "text": "- Never use unwrap.",
+        "rules": ["Never use unwrap."],
+    }));
+    ctx.skill = Some(json!({
+        "name": "web",
+        "description": "Web features.",
+        "prompt": "Use the design system.",
+        "story": {"id": "WEB-1", "title": "Login", "description": "",
+                  "acceptance_criteria": ["posts to /login", "shows errors"], "depends_on": []},
+        "gates": [],
+    }));
+    let text = render("prompt", DEFAULT_TEMPLATE, &ctx).unwrap();
+    assert!(
+        text.contains("## Project constitution (spec/constitution.md)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("<constitution>\n- Never use unwrap.\n</constitution>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("## Skill: web\nWeb features.\n\nUse the design system."),
+        "{text}"
+    );
+    assert!(
+        text.contains("### Story WEB-1: Login\nAcceptance criteria (a reviewer checks each one):\n1. posts to /login\n2. shows errors"),
+        "{text}"
+    );
+    let plain = render("prompt", DEFAULT_TEMPLATE, &context()).unwrap();
+    assert!(!plain.contains("constitution"), "{plain}");
+    assert!(!plain.contains("## Skill"), "{plain}");
 }

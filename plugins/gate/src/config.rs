@@ -197,9 +197,8 @@ pub fn schema() -> Value {
         },
         "properties": {
             "commands": {
-                "description": "Commands to run in order: a string split like a shell splits words (no shell features), or an argv list.",
+                "description": "Commands to run in order: a string split like a shell splits words (no shell features), or an argv list. May be empty when the task's skill gives gates (they run after these).",
                 "type": "array",
-                "minItems": 1,
                 "items": {
                     "oneOf": [
                         { "type": "string", "minLength": 1 },

@@ -20,6 +20,7 @@ pub mod gate;
 pub mod parsers;
 pub mod report;
 pub mod runner;
+pub mod skill_gates;
 
 #[cfg(test)]
 mod tests;
@@ -56,7 +57,30 @@ impl Stage for Gate {
     }
 
     fn run(ctx: Context<GateConfig>) -> Result<Success, StageError> {
-        gate::run_gate(&SdkRunner, &ctx.config, ctx.git.as_ref(), &ctx.keys.attempt)
+        let Some(gates) = skill_gates::from_outputs(&ctx.outputs).map_err(StageError::fatal)?
+        else {
+            return gate::run_gate(&SdkRunner, &ctx.config, ctx.git.as_ref(), &ctx.keys.attempt);
+        };
+        let runner = SdkRunner;
+        for pattern in &gates.skipped {
+            runner::Runner::info(
+                &runner,
+                &format!(
+                    "skill `{}`: no changed file matches `{pattern}`: its gate does not run",
+                    gates.skill
+                ),
+            );
+        }
+        if ctx.config.commands.is_empty() && gates.run.is_empty() {
+            return Ok(Success::new(format!(
+                "nothing to run: no gate of skill `{}` matches the change",
+                gates.skill
+            ))
+            .output("commands", serde_json::json!([]))
+            .output("skipped_patterns", serde_json::json!(gates.skipped)));
+        }
+        let config = skill_gates::with_skill_gates(&ctx.config, &gates);
+        gate::run_gate(&runner, &config, ctx.git.as_ref(), &ctx.keys.attempt)
     }
 }
 

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod aggregate;
+pub mod checks;
 pub mod config;
 pub mod diff;
 pub mod glue;
@@ -87,6 +88,7 @@ impl Stage for ReviewStage {
                 body: ctx.task.body.clone(),
             },
             base_commit: git.base_commit.clone(),
+            checklists: checks::Checklists::from_outputs(&ctx.outputs),
         };
         review::run(&mut glue::SdkHost, &ctx.config, &facts)
     }

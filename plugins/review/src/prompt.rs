@@ -30,6 +30,8 @@ pub struct ReviewInput {
     pub diff: ReviewDiff,
     /// `instructions:` from the config.
     pub instructions: Option<String>,
+    /// The constitution's rules and the story's criteria every reviewer checks.
+    pub checklists: crate::checks::Checklists,
 }
 
 /// The answer format, shared by the review prompt and the re-ask.
@@ -100,6 +102,7 @@ pub fn review_prompt(persona: &Persona, input: &ReviewInput) -> String {
     {
         let _ = write!(p, "\n## Instructions for every reviewer\n\n{extra}\n");
     }
+    p.push_str(&input.checklists.prompt_section());
     let _ = write!(p, "\n## Your answer\n\n{ANSWER_FORMAT}\n");
     p
 }

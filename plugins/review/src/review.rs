@@ -9,6 +9,7 @@ use engine_stage_sdk::agent::Outcome as SessionOutcome;
 use engine_stage_sdk::{StageError, Success};
 
 use crate::aggregate::{Outcome, PersonaOutcome, decide, tally};
+use crate::checks::{Blocker, Checklists, blocked};
 use crate::config::{EmptyDiff, ReviewConfig};
 use crate::diff::{self, ReviewDiff};
 use crate::host::{LogLevel, ReviewHost};
@@ -26,6 +27,8 @@ pub struct RunFacts {
     pub task: TaskText,
     /// The run's base commit (`ctx.git.base_commit`).
     pub base_commit: String,
+    /// The constitution's rules and the story's criteria every reviewer checks.
+    pub checklists: crate::checks::Checklists,
 }
 
 /// Runs one review attempt.
@@ -58,9 +61,10 @@ pub fn run<H: ReviewHost>(
         base_commit: facts.base_commit.clone(),
         diff: diff.clone(),
         instructions: config.instructions.clone(),
+        checklists: facts.checklists.clone(),
     };
     let reports = review_all(host, config, &personas, &input)?;
-    conclude(config, reports, &diff)
+    conclude(config, reports, &diff, &facts.checklists)
 }
 
 /// `git diff base...HEAD`: stat, file names and patch, fitted to `max_bytes`.
@@ -182,6 +186,7 @@ fn review_all<H: ReviewHost>(
             }
         }
         log_outcome(host, &reports[i]);
+        warn_unchecked(host, &reports[i], &input.checklists);
     }
     if !reask.is_empty() {
         let requests: Vec<_> = reask
@@ -221,6 +226,7 @@ fn review_all<H: ReviewHost>(
                 )),
             };
             log_outcome(host, report);
+            warn_unchecked(host, report, &input.checklists);
         }
     }
     Ok(reports)
@@ -277,6 +283,15 @@ fn sum_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
+/// Warns when a persona's verdict left out the checks it was asked for.
+fn warn_unchecked<H: ReviewHost>(host: &mut H, report: &PersonaReport, checklists: &Checklists) {
+    if let PersonaOutcome::Verdict(v) = &report.outcome
+        && let Some(message) = checklists.unchecked(&report.name, v)
+    {
+        host.log(LogLevel::Warn, &message);
+    }
+}
+
 fn log_outcome<H: ReviewHost>(host: &mut H, report: &PersonaReport) {
     match &report.outcome {
         PersonaOutcome::Verdict(v) => {
@@ -302,11 +317,13 @@ fn log_outcome<H: ReviewHost>(host: &mut H, report: &PersonaReport) {
     }
 }
 
-/// Aggregates the reports into the attempt's result.
+/// Aggregates the reports into the attempt's result. A broken constitution rule or an unmet
+/// acceptance criterion reported by any reviewer rejects the change.
 pub fn conclude(
     config: &ReviewConfig,
     reports: Vec<PersonaReport>,
     diff: &ReviewDiff,
+    checklists: &Checklists,
 ) -> Result<Success, StageError> {
     let block_on = config.blocking_severities();
     let outcomes: Vec<PersonaOutcome> = reports.iter().map(|r| r.outcome.clone()).collect();
@@ -317,6 +334,21 @@ pub fn conclude(
         block_on,
         tally: counts,
     };
+    let blockers: Vec<Blocker> = review
+        .personas
+        .iter()
+        .flat_map(|p| match &p.outcome {
+            PersonaOutcome::Verdict(v) => checklists.blockers(
+                &p.name,
+                v.constitution.as_deref().unwrap_or_default(),
+                v.criteria.as_deref().unwrap_or_default(),
+            ),
+            PersonaOutcome::Missing(_) => Vec::new(),
+        })
+        .collect();
+    if !blockers.is_empty() {
+        return Err(blocked(&review, &blockers));
+    }
     match decide(&counts) {
         Outcome::Approved => {
             let cost: Option<f64> = review

@@ -130,6 +130,12 @@ pub struct Verdict {
     pub summary: String,
     /// What it found (possibly nothing).
     pub findings: Vec<Finding>,
+    /// Its checks of the constitution's rules, when it reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constitution: Option<Vec<crate::checks::Check>>,
+    /// Its checks of the story's acceptance criteria, when it reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criteria: Option<Vec<crate::checks::Check>>,
 }
 
 /// Why a reply holds no usable verdict.
@@ -255,6 +261,8 @@ fn verdict_from_object(object: &Map<String, Value>) -> Result<Verdict, String> {
         verdict,
         summary,
         findings,
+        constitution: crate::checks::read_checks(object, "constitution"),
+        criteria: crate::checks::read_checks(object, "criteria"),
     })
 }
 

@@ -29,6 +29,7 @@ mod expression_checks;
 mod field_path;
 mod gate_checks;
 mod git_settings;
+mod glob;
 mod graph;
 mod input;
 mod limits;
@@ -36,9 +37,11 @@ mod loaded;
 mod plugins;
 mod render_limits;
 mod resolve;
+mod rules_settings;
 mod run_limits;
 mod sandbox_settings;
 mod schema;
+mod skill;
 mod schema_messages;
 mod scope;
 mod spans;
@@ -70,6 +73,7 @@ pub use git_settings::{
     DEFAULT_BRANCH_PREFIX, DEFAULT_COMMIT_MESSAGE, GitSettings, KeepWorktree, NotAnIdentity,
     check_base, parse_identity,
 };
+pub use glob::glob_matches;
 pub use input::{MAX_NESTING, MAX_STAGES, MAX_WORKFLOW_BYTES};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
@@ -80,7 +84,12 @@ pub use run_limits::{
 pub use sandbox_settings::{
     NetworkGrant, RepositoryAccess, SandboxLimits, SandboxSettings, StageSandbox,
 };
+pub use rules_settings::{
+    ConstitutionSetting, DEFAULT_CONSTITUTION_PATH, DEFAULT_SKILLS_DIR, RulesSettings,
+    check_repo_path, check_skill_name,
+};
 pub use schema::schema_json;
+pub use skill::{MAX_SKILL_BYTES, Skill, SkillGate, Story, load_skill_str, skill_schema_json};
 pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
     TerminalStatus, read_secrets, stage_result,
@@ -139,6 +148,11 @@ pub fn load_str(
     expression_checks::check(&resolved, &mut semantic);
     boundary_checks::check(&parsed.json, &mut semantic);
     gate_checks::check(&parsed.json, &mut semantic);
+    let rules = parsed
+        .json
+        .as_object()
+        .map(|root| rules_settings::read_rules(root, &mut semantic))
+        .unwrap_or_default();
     // The schema's message wins where both found a problem with the same field.
     let flagged: HashSet<String> = problems.iter().map(|p| p.field.to_string()).collect();
     problems.extend(
@@ -175,6 +189,7 @@ pub fn load_str(
         sandbox: resolved.sandbox,
         caches: resolved.caches,
         concurrency: resolved.concurrency,
+        rules,
         file: file_display.to_string(),
         base_dir: base_dir.to_path_buf(),
         source: source.to_string(),

@@ -37,6 +37,8 @@ pub struct LoadedWorkflow {
     /// How many runs of its group may go on at once (`concurrency:`); `None` when the section
     /// is absent.
     pub concurrency: Option<crate::concurrency_settings::Concurrency>,
+    /// The constitution and the skills (`constitution:`, `skills:`).
+    pub rules: crate::rules_settings::RulesSettings,
     /// The file's display name, as used in diagnostics.
     pub file: String,
     /// The directory relative paths in the workflow (`uses: plugins/x.wasm`) are resolved from.

@@ -6,7 +6,11 @@ use serde_json::Value;
 use crate::suggest::closest;
 
 /// What the workflow schema's patterns mean, for "is not ..." messages.
-pub(crate) const PATTERN_HINTS: [(&str, &str); 10] = [
+pub(crate) const PATTERN_HINTS: [(&str, &str); 11] = [
+    (
+        "^[a-z0-9][a-z0-9_-]{0,63}$",
+        "a skill name (lower-case letters, digits, '_' or '-', at most 64 characters)",
+    ),
     (
         "^[a-z][a-z0-9_-]*$",
         "a valid stage id (a lowercase letter, then lowercase letters, digits, '_' or '-')",

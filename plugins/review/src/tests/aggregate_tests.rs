@@ -5,6 +5,8 @@ use super::*;
 
 fn verdict(decision: Decision, severities: &[Severity]) -> PersonaOutcome {
     PersonaOutcome::Verdict(Verdict {
+        constitution: None,
+        criteria: None,
         verdict: decision,
         summary: String::new(),
         findings: severities

@@ -30,6 +30,7 @@ fn input(patch: &str, max: usize) -> ReviewInput {
             max,
         ),
         instructions: Some("We use anyhow for errors.".into()),
+        checklists: crate::checks::Checklists::default(),
     }
 }
 

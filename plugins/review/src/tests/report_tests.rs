@@ -45,6 +45,8 @@ fn sample() -> Review {
             persona(
                 "security",
                 PersonaOutcome::Verdict(Verdict {
+                    constitution: None,
+                    criteria: None,
                     verdict: Decision::Approve,
                     summary: "No issues.".into(),
                     findings: vec![finding(None, None, Severity::Info, "Consider rate limits")],
@@ -53,6 +55,8 @@ fn sample() -> Review {
             persona(
                 "quality",
                 PersonaOutcome::Verdict(Verdict {
+                    constitution: None,
+                    criteria: None,
                     verdict: Decision::RequestChanges,
                     summary: "The greeting\nis wrong.".into(),
                     findings: vec![
@@ -154,6 +158,8 @@ fn block_on_marks_only_its_severities_as_blocking() {
         vec![persona(
             "docs",
             PersonaOutcome::Verdict(Verdict {
+                constitution: None,
+                criteria: None,
                 verdict: Decision::RequestChanges,
                 summary: String::new(),
                 findings: vec![finding(None, None, Severity::Low, "wording")],
@@ -194,6 +200,8 @@ fn a_huge_list_of_findings_is_capped() {
         vec![persona(
             "quality",
             PersonaOutcome::Verdict(Verdict {
+                constitution: None,
+                criteria: None,
                 verdict: Decision::RequestChanges,
                 summary: String::new(),
                 findings: many,

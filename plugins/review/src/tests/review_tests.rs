@@ -15,6 +15,7 @@ fn facts() -> RunFacts {
             body: "Print hello.".into(),
         },
         base_commit: "base0000".into(),
+        checklists: crate::checks::Checklists::default(),
     }
 }
 
@@ -385,4 +386,72 @@ fn a_persona_asked_again_that_cannot_run_fails_the_review_fatally() {
         error.message
     );
     assert_eq!(error.detail["quota_exhausted"], true);
+}
+
+#[test]
+fn a_broken_constitution_rule_blocks_even_an_approval() {
+    let reply = r#"{"verdict": "approve", "summary": "fine", "findings": [],
+        "constitution": [{"rule": 1, "ok": true}, {"rule": 2, "ok": false, "message": "src/a.rs calls unwrap()"}]}"#;
+    let mut host = FakeHost::with_change().script("quality", answers(reply, "s-q"));
+    let c = config(json!({"personas": ["quality"]}));
+    let mut f = facts();
+    f.checklists.constitution_path = Some("spec/constitution.md".into());
+    f.checklists.rules = vec![
+        "Tests never sleep.".into(),
+        "No unwrap in library code.".into(),
+    ];
+    let err = run(&mut host, &c, &f).unwrap_err();
+    assert!(!err.retryable);
+    assert!(
+        err.message.contains("constitution rule R2 (\"No unwrap in library code.\") not met, says quality: src/a.rs calls unwrap()"),
+        "{}",
+        err.message
+    );
+    assert_eq!(err.detail["blocked_by"][0]["check"], "R2");
+    assert!(
+        err.detail["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Blocking:")
+    );
+}
+
+#[test]
+fn an_unmet_criterion_blocks_and_met_ones_do_not() {
+    let met = r#"{"verdict": "approve", "summary": "ok", "findings": [],
+        "criteria": [{"criterion": 1, "met": true}, {"criterion": "C2", "status": "met"}]}"#;
+    let unmet = r#"{"verdict": "approve", "summary": "ok", "findings": [],
+        "criteria": [{"criterion": 1, "met": true}, {"criterion": 2, "met": false, "message": "no error shown"}]}"#;
+    let c = config(json!({"personas": ["quality"]}));
+    let mut f = facts();
+    f.checklists.story = Some("WEB-1: Login".into());
+    f.checklists.criteria = vec!["posts to /login".into(), "shows errors".into()];
+    let mut host = FakeHost::with_change().script("quality", answers(met, "s-1"));
+    assert!(run(&mut host, &c, &f).is_ok());
+    let mut host = FakeHost::with_change().script("quality", answers(unmet, "s-2"));
+    let err = run(&mut host, &c, &f).unwrap_err();
+    assert!(
+        err.message.contains(
+            "acceptance criterion C2 (\"shows errors\") not met, says quality: no error shown"
+        ),
+        "{}",
+        err.message
+    );
+}
+
+#[test]
+fn a_verdict_without_the_asked_checks_is_warned_about_not_blocked() {
+    let mut host =
+        FakeHost::with_change().script("quality", answers(&verdict_json("approve", &[]), "s-q"));
+    let c = config(json!({"personas": ["quality"]}));
+    let mut f = facts();
+    f.checklists.rules = vec!["No unwrap.".into()];
+    assert!(run(&mut host, &c, &f).is_ok());
+    assert!(
+        host.logs
+            .iter()
+            .any(|(_, m)| m == "review: quality did not report its checks of the constitution"),
+        "{:?}",
+        host.logs
+    );
 }
