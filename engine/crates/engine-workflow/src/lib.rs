@@ -41,9 +41,9 @@ mod rules_settings;
 mod run_limits;
 mod sandbox_settings;
 mod schema;
-mod skill;
 mod schema_messages;
 mod scope;
+mod skill;
 mod spans;
 mod stage_spec;
 mod suggest;
@@ -78,22 +78,22 @@ pub use input::{MAX_NESTING, MAX_STAGES, MAX_WORKFLOW_BYTES};
 pub use loaded::LoadedWorkflow;
 pub use plugins::PluginInfo;
 pub use render_limits::{MAX_TEMPLATE_NESTING, RenderLimits};
+pub use rules_settings::{
+    ConstitutionSetting, DEFAULT_CONSTITUTION_PATH, DEFAULT_SKILLS_DIR, RulesSettings,
+    check_repo_path, check_skill_name,
+};
 pub use run_limits::{
     DAY_NAMES, DaysError, RunLimits, WorkHours, WorkHoursError, parse_days, parse_work_hours,
 };
 pub use sandbox_settings::{
     NetworkGrant, RepositoryAccess, SandboxLimits, SandboxSettings, StageSandbox,
 };
-pub use rules_settings::{
-    ConstitutionSetting, DEFAULT_CONSTITUTION_PATH, DEFAULT_SKILLS_DIR, RulesSettings,
-    check_repo_path, check_skill_name,
-};
 pub use schema::schema_json;
-pub use skill::{MAX_SKILL_BYTES, Skill, SkillGate, Story, load_skill_str, skill_schema_json};
 pub use scope::{
     CONDITION_ROOTS, MissingSecret, RUN_FIELDS, STAGE_FIELDS, Scope, TASK_FIELDS, TEMPLATE_ROOTS,
     TerminalStatus, read_secrets, stage_result,
 };
+pub use skill::{MAX_SKILL_BYTES, Skill, SkillGate, Story, load_skill_str, skill_schema_json};
 pub use stage_spec::{DEFAULT_MEMORY_LIMIT_BYTES, DEFAULT_TIMEOUT_MS, StageDef, StageSpec};
 pub use suggest::closest;
 pub use task_source::{TASKS_ENGINE_KEYS, TaskSourceSpec};
