@@ -33,11 +33,11 @@ pub mod report;
 // Issue 18 item 7: answering pull-request review feedback (`engine reviews`).
 pub mod reviews;
 pub mod secrets;
-// Issue 18 item 4: traceability (`engine spec audit`, `engine spec report`).
-pub mod spec;
 pub mod serve;
 // Issue 18 items 2 and 3: constitution and skills.
 pub mod skills;
+// Issue 18 item 4: traceability (`engine spec audit`, `engine spec report`).
+pub mod spec;
 pub mod summary;
 pub mod tasks;
 // Issue 12 (terminal escapes): the one helper that escapes untrusted text before it is printed.
