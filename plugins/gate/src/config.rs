@@ -97,7 +97,11 @@ impl GateConfig {
     /// Splits every command into argv; names the first command that cannot be split.
     pub fn prepare(&self) -> Result<Vec<PreparedCommand>, String> {
         if self.commands.is_empty() {
-            return Err("`commands` is empty: list at least one command".to_string());
+            return Err(
+                "`commands` is empty and no skill gate applies to this task: list at least one \
+                 command, or select a skill with gates (docs/skills.md)"
+                    .to_string(),
+            );
         }
         let stage_timeout = parse_timeout(self.timeout.as_deref())?;
         self.commands
