@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod admin_dir;
+pub mod blob;
 mod cleanup;
 mod command;
 mod commit;
