@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::fake_trackers::{self, BdIssue, GhIssue};
 use crate::support::{TestRepo, Workflow};
 
 /// A workflow whose `work` stage appends the task's id to `done.txt` and whose `merge` stage
@@ -187,71 +188,29 @@ fn engine_tasks_lists_one_epic_with_its_outside_blockers() {
         .stderr_has("--epic narrows the listing");
 }
 
-/// Writes `script` as the executable `dir/bin/name`; returns `dir/bin`.
-fn install(dir: &Path, name: &str, script: &str) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let path = bin.join(name);
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
-}
-
-/// A fake `gh` keeping each issue's state, labels and claim in files: #1 in milestone v1, #2
-/// and #3 (which depends on #2) in milestone v2, all labelled `engine`.
+/// The fake `gh`: #1 in milestone v1, #2 and #3 (which depends on #2) in milestone v2, all
+/// labelled `engine`.
 fn stateful_gh(dir: &Path) -> PathBuf {
-    let state = dir.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    for n in ["1", "2", "3"] {
-        std::fs::write(state.join(format!("{n}.state")), "OPEN").unwrap();
-        std::fs::write(state.join(format!("{n}.labels")), "engine\n").unwrap();
-        std::fs::write(state.join(format!("{n}.claim")), "").unwrap();
-    }
-    let script = format!(
-        r#"#!/bin/sh
-S='{state}'
-issue() {{
-  case "$1" in
-    1) t="Old work"; b="Nothing."; m=v1 ;;
-    2) t="Parse the config"; b="The loader."; m=v2 ;;
-    3) t="Use the config"; b="Depends on: #2"; m=v2 ;;
-  esac
-  labels=$(sed 's/.*/{{"name":"&"}}/' "$S/$1.labels" | paste -sd, -)
-  claim=$(cat "$S/$1.claim")
-  comments=''
-  [ -n "$claim" ] && comments=",\"comments\":[{{\"body\":\"<!-- engine-claim: $claim -->\"}}]"
-  printf '{{"number":%s,"title":"%s","body":"%s","labels":[%s],"state":"%s","url":"https://github.com/octo/app/issues/%s","milestone":{{"title":"%s"}}%s}}' \
-    "$1" "$t" "$b" "$labels" "$(cat "$S/$1.state")" "$1" "$m" "$comments"
-}}
-case "$1 $2" in
-  "issue list")
-    sep=''; printf '['
-    for n in 1 2 3; do
-      [ "$(cat "$S/$n.state")" = OPEN ] || continue
-      printf '%s' "$sep"; issue "$n"; sep=','
-    done
-    printf ']\n' ;;
-  "issue view") issue "$3"; echo ;;
-  "issue comment")
-    run=$(printf '%s' "$5" | sed -n 's/.*engine-claim: \([^ ]*\) -->.*/\1/p')
-    [ -n "$run" ] && printf '%s' "$run" > "$S/$3.claim" ;;
-  "issue edit")
-    n=$3; shift 3
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --add-label) echo "$2" >> "$S/$n.labels" ;;
-        --remove-label) grep -vx "$2" "$S/$n.labels" > "$S/$n.tmp"; mv "$S/$n.tmp" "$S/$n.labels" ;;
-      esac
-      shift 2
-    done ;;
-  "issue close") echo CLOSED > "$S/$3.state" ;;
-  *) echo "fake gh: unexpected $*" >&2; exit 1 ;;
-esac
-"#,
-        state = state.display(),
-    );
-    install(dir, "gh", &script)
+    fake_trackers::stateful_gh(
+        dir,
+        &[
+            GhIssue {
+                title: "Old work",
+                body: "Nothing.",
+                milestone: Some("v1"),
+            },
+            GhIssue {
+                title: "Parse the config",
+                body: "The loader.",
+                milestone: Some("v2"),
+            },
+            GhIssue {
+                title: "Use the config",
+                body: "Depends on: #2",
+                milestone: Some("v2"),
+            },
+        ],
+    )
 }
 
 #[test]
@@ -281,50 +240,33 @@ fn a_github_milestone_runs_alone_through_gh() {
     assert_eq!(state("3").trim(), "CLOSED");
 }
 
-/// A fake `bd` keeping each issue's status in files: bd-1 (no epic), the epic bd-4 and its
-/// children bd-4.1 and bd-4.2 (which bd-4.1 blocks).
+/// The fake `bd`: bd-1 (no epic), the epic bd-4 and its children bd-4.1 and bd-4.2 (which
+/// bd-4.1 blocks).
 fn stateful_bd(dir: &Path) -> PathBuf {
-    let state = dir.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    for id in ["bd-1", "bd-4", "bd-4.1", "bd-4.2"] {
-        std::fs::write(state.join(format!("{id}.status")), "open").unwrap();
-        std::fs::write(state.join(format!("{id}.assignee")), "").unwrap();
-    }
-    let script = format!(
-        r#"#!/bin/sh
-S='{state}'
-issue() {{
-  st=$(cat "$S/$1.status"); who=$(cat "$S/$1.assignee")
-  case "$1" in
-    bd-1) t="Unrelated chore"; p=0; ty=task; deps='[]' ;;
-    bd-4) t="Payments"; p=1; ty=epic; deps='[]' ;;
-    bd-4.1) t="Charge cards"; p=1; ty=task; deps='[{{"issue_id":"bd-4.1","depends_on_id":"bd-4","type":"parent-child"}}]' ;;
-    bd-4.2) t="Refund cards"; p=0; ty=task; deps='[{{"issue_id":"bd-4.2","depends_on_id":"bd-4","type":"parent-child"}},{{"issue_id":"bd-4.2","depends_on_id":"bd-4.1","type":"blocks"}}]' ;;
-  esac
-  printf '{{"id":"%s","title":"%s","status":"%s","priority":%s,"issue_type":"%s","assignee":"%s","dependencies":%s}}' "$1" "$t" "$st" "$p" "$ty" "$who" "$deps"
-}}
-list() {{
-  sep=''; printf '['
-  for id in "$@"; do printf '%s' "$sep"; issue "$id"; sep=','; done
-  printf ']\n'
-}}
-case "$*" in
-  "list --json --limit 0")
-    open=''; for id in bd-1 bd-4 bd-4.1 bd-4.2; do [ "$(cat "$S/$id.status")" != closed ] && open="$open $id"; done
-    list $open ;;
-  "list --json --all --limit 0 --id "*) list $(echo "$7" | tr ',' ' ') ;;
-  "show "*" --json") list "$2" ;;
-  "update "*" --status in_progress --assignee="*" --json")
-    echo in_progress > "$S/$2.status"; echo "${{5#--assignee=}}" > "$S/$2.assignee"; list "$2" ;;
-  "close "*" --json") echo closed > "$S/$2.status"; list "$2" ;;
-  "update "*" --status open --json") echo open > "$S/$2.status"; list "$2" ;;
-  "comments add "*) echo '{{}}' ;;
-  *) echo "fake bd: unexpected $*" >&2; exit 1 ;;
-esac
-"#,
-        state = state.display(),
-    );
-    install(dir, "bd", &script)
+    let task = |id, title, priority, depends_on| BdIssue {
+        id,
+        title,
+        priority,
+        issue_type: Some("task"),
+        depends_on,
+    };
+    fake_trackers::stateful_bd(
+        dir,
+        &[
+            task("bd-1", "Unrelated chore", 0, &[]),
+            BdIssue {
+                issue_type: Some("epic"),
+                ..task("bd-4", "Payments", 1, &[])
+            },
+            task("bd-4.1", "Charge cards", 1, &[("bd-4", "parent-child")]),
+            task(
+                "bd-4.2",
+                "Refund cards",
+                0,
+                &[("bd-4", "parent-child"), ("bd-4.1", "blocks")],
+            ),
+        ],
+    )
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
+use crate::support::fake_trackers::{self, BdIssue, GhIssue};
 use crate::support::{EngineOutput, TestRepo};
 
 /// Writes an executable `name` into `dir/bin` that logs `ARGS|ENV` lines to `dir/name.log`
@@ -350,55 +351,28 @@ fn the_sources_need_their_program_granted() {
     insta::assert_snapshot!("github_labels_not_a_list", r.stderr_normalised());
 }
 
-/// A fake `bd` that keeps state (status, assignee per issue) in files, so claims and closes
-/// change what the next listing says, as the real one does. Three issues: bd-1, bd-2 (blocked
-/// by bd-1), bd-3 (child of epic-less parent-child on bd-2).
+/// The fake `bd`: bd-1, bd-2 (blocked by bd-1), bd-3 (blocked by bd-2).
 fn stateful_bd(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let state = dir.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    for id in ["bd-1", "bd-2", "bd-3"] {
-        std::fs::write(state.join(format!("{id}.status")), "open").unwrap();
-        std::fs::write(state.join(format!("{id}.assignee")), "").unwrap();
-    }
-    let script = format!(
-        r#"#!/bin/sh
-S='{state}'
-printf '%s\n' "$*" >> '{log}'
-issue() {{
-  st=$(cat "$S/$1.status"); who=$(cat "$S/$1.assignee")
-  case "$1" in
-    bd-1) t="Add the config loader"; p=1; deps='[]' ;;
-    bd-2) t="Use the config in the CLI"; p=0; deps='[{{"issue_id":"bd-2","depends_on_id":"bd-1","type":"blocks"}}]' ;;
-    bd-3) t="Document the config"; p=2; deps='[{{"issue_id":"bd-3","depends_on_id":"bd-2","type":"blocks"}}]' ;;
-  esac
-  printf '{{"id":"%s","title":"%s","status":"%s","priority":%s,"assignee":"%s","dependencies":%s}}' "$1" "$t" "$st" "$p" "$who" "$deps"
-}}
-list() {{
-  sep=''; printf '['
-  for id in "$@"; do printf '%s' "$sep"; issue "$id"; sep=','; done
-  printf ']\n'
-}}
-case "$*" in
-  "list --json --limit 0")
-    open=''; for id in bd-1 bd-2 bd-3; do [ "$(cat "$S/$id.status")" != closed ] && open="$open $id"; done
-    list $open ;;
-  "list --json --all --limit 0 --id "*) list $(echo "$7" | tr ',' ' ') ;;
-  "show "*" --json") list "$2" ;;
-  "update "*" --status in_progress --assignee="*" --json")
-    echo in_progress > "$S/$2.status"; echo "${{5#--assignee=}}" > "$S/$2.assignee"; list "$2" ;;
-  "close "*" --json") echo closed > "$S/$2.status"; list "$2" ;;
-  "update "*" --status open --json") echo open > "$S/$2.status"; list "$2" ;;
-  "comments add "*) echo '{{}}' ;;
-  *) echo "fake bd: unexpected $*" >&2; exit 1 ;;
-esac
-"#,
-        state = state.display(),
-        log = dir.join("bd.log").display()
-    );
-    install(&bin, "bd", &script);
-    bin
+    let issue = |id, title, priority, depends_on| BdIssue {
+        id,
+        title,
+        priority,
+        issue_type: None,
+        depends_on,
+    };
+    fake_trackers::stateful_bd(
+        dir,
+        &[
+            issue("bd-1", "Add the config loader", 1, &[]),
+            issue(
+                "bd-2",
+                "Use the config in the CLI",
+                0,
+                &[("bd-1", "blocks")],
+            ),
+            issue("bd-3", "Document the config", 2, &[("bd-2", "blocks")]),
+        ],
+    )
 }
 
 #[test]
@@ -447,65 +421,23 @@ stages:
     assert_eq!(repo.git(&["show", "main:done.txt"]), "bd-1\nbd-2\nbd-3\n");
 }
 
-/// A fake `gh` keeping each issue's state, labels and claimant in files, so claims, label edits
-/// and closes change what the next listing says. Issues #1 and #2 ("Depends on: #1"), both
-/// labelled `engine`, in octo/app.
+/// The fake `gh`: issues #1 and #2 ("Depends on: #1"), both labelled `engine`, in octo/app.
 fn stateful_gh(dir: &Path) -> PathBuf {
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let state = dir.join("state");
-    std::fs::create_dir_all(&state).unwrap();
-    for n in ["1", "2"] {
-        std::fs::write(state.join(format!("{n}.state")), "OPEN").unwrap();
-        std::fs::write(state.join(format!("{n}.labels")), "engine\n").unwrap();
-        std::fs::write(state.join(format!("{n}.claim")), "").unwrap();
-    }
-    let script = format!(
-        r#"#!/bin/sh
-S='{state}'
-printf '%s\n' "$*" >> '{log}'
-issue() {{
-  case "$1" in
-    1) t="Parse the config"; b="The loader." ;;
-    2) t="Use the config"; b="Depends on: #1" ;;
-  esac
-  labels=$(sed 's/.*/{{"name":"&"}}/' "$S/$1.labels" | paste -sd, -)
-  claim=$(cat "$S/$1.claim")
-  comments=''
-  [ -n "$claim" ] && comments=",\"comments\":[{{\"body\":\"<!-- engine-claim: $claim -->\"}}]"
-  printf '{{"number":%s,"title":"%s","body":"%s","labels":[%s],"state":"%s","url":"https://github.com/octo/app/issues/%s"%s}}' \
-    "$1" "$t" "$b" "$labels" "$(cat "$S/$1.state")" "$1" "$comments"
-}}
-case "$1 $2" in
-  "issue list")
-    sep=''; printf '['
-    for n in 1 2; do
-      [ "$(cat "$S/$n.state")" = OPEN ] || continue
-      printf '%s' "$sep"; issue "$n"; sep=','
-    done
-    printf ']\n' ;;
-  "issue view") issue "$3"; echo ;;
-  "issue comment")
-    run=$(printf '%s' "$5" | sed -n 's/.*engine-claim: \([^ ]*\) -->.*/\1/p')
-    [ -n "$run" ] && printf '%s' "$run" > "$S/$3.claim" ;;
-  "issue edit")
-    n=$3; shift 3
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --add-label) echo "$2" >> "$S/$n.labels" ;;
-        --remove-label) grep -vx "$2" "$S/$n.labels" > "$S/$n.tmp"; mv "$S/$n.tmp" "$S/$n.labels" ;;
-      esac
-      shift 2
-    done ;;
-  "issue close") echo CLOSED > "$S/$3.state" ;;
-  *) echo "fake gh: unexpected $*" >&2; exit 1 ;;
-esac
-"#,
-        state = state.display(),
-        log = dir.join("gh.log").display()
-    );
-    install(&bin, "gh", &script);
-    bin
+    fake_trackers::stateful_gh(
+        dir,
+        &[
+            GhIssue {
+                title: "Parse the config",
+                body: "The loader.",
+                milestone: None,
+            },
+            GhIssue {
+                title: "Use the config",
+                body: "Depends on: #1",
+                milestone: None,
+            },
+        ],
+    )
 }
 
 #[test]

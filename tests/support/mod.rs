@@ -8,6 +8,7 @@
 pub mod agent;
 pub mod command;
 pub mod diff;
+pub mod fake_trackers;
 pub mod handshake;
 pub mod http_client;
 pub mod http_server;
