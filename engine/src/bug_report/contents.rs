@@ -12,7 +12,7 @@ use engine_store::{
 use serde_json::{Map, Value, json};
 
 use crate::EngineError;
-use crate::history::order::{OrderedState, StageOrder};
+use crate::history::order::{ShowDocument, StageOrder};
 use crate::logs::follow::stream;
 use crate::logs::read::Selection;
 
@@ -83,19 +83,13 @@ impl RunContents {
     /// `engine show --json` of the run: `{meta, state, events}`, stages in pipeline order.
     pub fn show_json(&self) -> Result<Value, EngineError> {
         let order = StageOrder::of_run(&self.record.meta, &self.record.state);
-        let events: Vec<Value> = self
-            .events
-            .iter()
-            .map(|(seq, event)| json!({"seq": seq, "event": event}))
-            .collect();
-        let state = serde_json::to_value(OrderedState {
-            state: &self.record.state,
-            order: &order,
-        })
-        .map_err(|e| EngineError::Internal(format!("cannot render the run's state: {e}")))?;
-        let meta = serde_json::to_value(&self.record.meta)
-            .map_err(|e| EngineError::Internal(format!("cannot render the run's facts: {e}")))?;
-        Ok(json!({"meta": meta, "state": state, "events": events}))
+        let document = ShowDocument::new(
+            &self.record,
+            &order,
+            self.events.iter().map(|(seq, e)| (*seq, e)),
+        );
+        serde_json::to_value(document)
+            .map_err(|e| EngineError::Internal(format!("cannot render the run: {e}")))
     }
 
     /// Every line of the run's attempt logs, as `engine logs RUN` prints them into a file.

@@ -12,7 +12,7 @@ use engine_store::{RunRecord, Store, read_mirror, read_mirrors};
 use super::readonly::{self, RunSource};
 use crate::driver::attempt_log_path;
 use crate::history::costs::{tokens_cell as tokens, transcripts};
-use crate::history::order::{OrderedState, StageOrder};
+use crate::history::order::{ShowDocument, StageOrder};
 use crate::history::{Drivers, shown_status_of};
 use crate::project::Project;
 use crate::report::short_sha;
@@ -78,18 +78,7 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
     };
     let order = StageOrder::of_run(&record.meta, &record.state);
     if args.json {
-        let events: Vec<_> = events
-            .into_iter()
-            .map(|(seq, event)| serde_json::json!({"seq": seq, "event": event}))
-            .collect();
-        super::print_json(&ShowJson {
-            meta: &record.meta,
-            state: OrderedState {
-                state: &record.state,
-                order: &order,
-            },
-            events,
-        })?;
+        super::print_json(&ShowDocument::new(&record, &order, events))?;
         return Ok(exit::SUCCESS);
     }
     let view = View {
@@ -101,15 +90,6 @@ pub(super) fn execute(args: &ShowArgs, state_dir: Option<&Path>) -> Result<u8, E
     };
     super::streams::print(&crate::terminal::safe_lines(&render(&view)));
     Ok(exit::SUCCESS)
-}
-
-/// `show --json`: `{meta, state, events}`, the state's stages in pipeline order (a
-/// `serde_json::Value` would sort them by id).
-#[derive(serde::Serialize)]
-struct ShowJson<'a> {
-    meta: &'a engine_store::RunMeta,
-    state: OrderedState<'a>,
-    events: Vec<serde_json::Value>,
 }
 
 /// A run and what its text needs to know.

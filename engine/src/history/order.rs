@@ -2,7 +2,7 @@
 //! the alphabetical order the run state keeps them in.
 
 use engine_core::{FinallyRecord, RunState, StageState, Workflow};
-use engine_store::RunMeta;
+use engine_store::{RunMeta, RunRecord};
 use serde::ser::{Serialize, SerializeMap, SerializeStruct, Serializer};
 
 /// The order to list a run's stages and `finally:` stages in.
@@ -133,6 +133,40 @@ impl Serialize for OrderedState<'_> {
             }
         }
         s.end()
+    }
+}
+
+/// `engine show --json`'s document, `{meta, state, events}`, with the state's stages in pipeline
+/// order (a `serde_json::Value` would sort them by id). `engine bug-report` archives the same
+/// document.
+#[derive(serde::Serialize)]
+pub struct ShowDocument<'a> {
+    /// The run's facts.
+    pub meta: &'a RunMeta,
+    /// The run's state, stages in pipeline order.
+    pub state: OrderedState<'a>,
+    /// Each stored event as `{"seq", "event"}`.
+    pub events: Vec<serde_json::Value>,
+}
+
+impl<'a> ShowDocument<'a> {
+    /// The document of `record`, its stages listed in `order`, with `events` (seq, event).
+    pub fn new<E: Serialize>(
+        record: &'a RunRecord,
+        order: &'a StageOrder,
+        events: impl IntoIterator<Item = (u64, E)>,
+    ) -> Self {
+        ShowDocument {
+            meta: &record.meta,
+            state: OrderedState {
+                state: &record.state,
+                order,
+            },
+            events: events
+                .into_iter()
+                .map(|(seq, event)| serde_json::json!({"seq": seq, "event": event}))
+                .collect(),
+        }
     }
 }
 
