@@ -81,7 +81,17 @@ impl Driver<'_> {
                 Err(message) => return fail_now(message),
             };
         let mut outputs = attempt_outputs(state, &self.meta, now);
-        match crate::skills::for_run(&self.meta, &self.prepared.loaded.rules, &state.task) {
+        // The run's very first attempt (the transition that started it is applied): nothing has
+        // written the worktree since its checkout.
+        let untouched = attempt == 1
+            && !interrupted
+            && state.stages.values().map(|s| s.attempts).sum::<u32>() == 1;
+        match crate::skills::for_run(
+            &self.meta,
+            &self.prepared.loaded.rules,
+            &state.task,
+            untouched,
+        ) {
             Ok(Some(spec)) => {
                 outputs.insert(crate::skills::SPEC_OUTPUTS.to_string(), spec);
             }

@@ -132,6 +132,10 @@ pub struct SpecSite<'a> {
     pub branch: &'a str,
     /// The workflow's `constitution:` and `skills:`.
     pub rules: &'a RulesSettings,
+    /// The run's worktree while nothing has written it since its checkout of the base commit
+    /// (the run's first attempt): a file missing there is missing from the base commit too, so
+    /// git is not asked ([`engine_git::blob::absent_from_fresh_checkout`]).
+    pub fresh_worktree: Option<&'a Path>,
 }
 
 type CacheKey = (PathBuf, String, String, u64);
@@ -157,7 +161,10 @@ fn read_cached(site: &SpecSite<'_>, path: &str, max: u64) -> Cached {
     {
         return hit.clone();
     }
-    let read = blob::read_at(site.repo_root, site.base_commit, path, max);
+    let read = match site.fresh_worktree {
+        Some(worktree) if engine_git::blob::absent_from_fresh_checkout(worktree, path) => Ok(None),
+        _ => blob::read_at(site.repo_root, site.base_commit, path, max),
+    };
     // A failed git command may succeed next time: only what the commit holds is remembered.
     if !matches!(read, Err(SpecError::Git { .. }))
         && let Ok(mut files) = FILES.lock()
@@ -224,19 +231,22 @@ pub fn spec_outputs(
 }
 
 /// [`spec_outputs`] for an attempt of the run `meta` describes: `None` without a worktree.
+/// `untouched`: nothing has run in the worktree since its checkout (the run's first attempt).
 pub fn for_run(
     meta: &engine_store::RunMeta,
     rules: &RulesSettings,
     task: &Task,
+    untouched: bool,
 ) -> Result<Option<Value>, SpecError> {
-    if meta.worktree.is_none() {
+    let Some(worktree) = &meta.worktree else {
         return Ok(None);
-    }
+    };
     let site = SpecSite {
         repo_root: &meta.repo_root,
         base_commit: &meta.base_commit,
         branch: &meta.branch,
         rules,
+        fresh_worktree: untouched.then_some(worktree.as_path()),
     };
     spec_outputs(&site, task, true)
 }

@@ -60,6 +60,7 @@ fn outputs(
         base_commit: base,
         branch: "main",
         rules,
+        fresh_worktree: None,
     };
     spec_outputs(&site, t, true)
 }
@@ -80,6 +81,65 @@ fn the_committed_constitution_is_read_not_the_working_copy() {
         json!(["Never use unwrap.", "Tests do not sleep."])
     );
     assert!(out.get("skill").is_none());
+}
+
+#[test]
+fn a_fresh_worktree_answers_absence_without_git_and_presence_from_the_commit() {
+    let (dir, base) = repo(&[]);
+    engine_git::Repo::discover(dir.path()).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let linked = outside.path().join("wt");
+    git(
+        dir.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            linked.to_str().unwrap(),
+        ],
+    );
+    let rules = RulesSettings::default();
+    // No repository here: asking git fails, so an answer proves git was not asked.
+    let no_repo = tempfile::tempdir().unwrap();
+    let asked = SpecSite {
+        repo_root: no_repo.path(),
+        base_commit: &base,
+        branch: "main",
+        rules: &rules,
+        fresh_worktree: None,
+    };
+    assert!(matches!(constitution(&asked), Err(SpecError::Git { .. })));
+    let fresh = SpecSite {
+        fresh_worktree: Some(&linked),
+        ..asked
+    };
+    assert_eq!(constitution(&fresh).unwrap(), None);
+
+    // Present in the checkout: read from the commit, whatever the worktree holds now.
+    let (dir, base) = repo(&[("spec/constitution.md", "- Be kind.\n")]);
+    engine_git::Repo::discover(dir.path()).unwrap();
+    let linked = outside.path().join("wt2");
+    git(
+        dir.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "--detach",
+            linked.to_str().unwrap(),
+        ],
+    );
+    std::fs::write(linked.join("spec/constitution.md"), "- anything goes\n").unwrap();
+    let site = SpecSite {
+        repo_root: dir.path(),
+        base_commit: &base,
+        branch: "main",
+        rules: &rules,
+        fresh_worktree: Some(&linked),
+    };
+    let (_, text) = constitution(&site).unwrap().unwrap();
+    assert_eq!(text, "- Be kind.\n");
 }
 
 #[test]
@@ -141,6 +201,7 @@ fn the_selected_skill_comes_with_its_story_and_gate_matches() {
         base_commit: &base,
         branch: "feature",
         rules: &rules,
+        fresh_worktree: None,
     };
     let out = spec_outputs(&site, &task(&["skill:web"]), true)
         .unwrap()

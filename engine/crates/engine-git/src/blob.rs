@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::GitError;
-use crate::command::run_git;
+use crate::command::{admin_dir_of, run_git};
 use crate::repo::reject_option_like;
 
 /// What a commit holds at a path.
@@ -56,6 +56,56 @@ pub fn file_at(root: &Path, commit: &str, path: &str, max_bytes: u64) -> Result<
     }
     let bytes = run_git(root, &["cat-file", "blob", object])?.success()?;
     Ok(FileAt::Bytes(bytes.stdout))
+}
+
+/// Whether `path` (relative to the repository root, `/`-separated) is certainly absent from the
+/// commit the linked worktree `worktree` was checked out from, judged without starting git:
+/// nothing is at that path in the worktree and no sparse checkout can have left it out. Only
+/// meaningful while nothing has written the worktree since its checkout (the caller knows);
+/// `false` means "ask git" ([`file_at`]).
+pub fn absent_from_fresh_checkout(worktree: &Path, path: &str) -> bool {
+    let plain = !path.is_empty()
+        && !path.starts_with('/')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..");
+    if !plain {
+        return false;
+    }
+    let Ok(Some(admin)) = admin_dir_of(worktree) else {
+        return false;
+    };
+    let common = std::fs::read_to_string(admin.join("commondir"))
+        .ok()
+        .map(|dir| admin.join(dir.trim()));
+    let Some(common) = common else {
+        return false;
+    };
+    // A sparse checkout leaves committed files out of the worktree: git must be asked then.
+    let sparse = [
+        admin.join("info/sparse-checkout"),
+        common.join("info/sparse-checkout"),
+    ]
+    .iter()
+    .any(|file| file.symlink_metadata().is_ok())
+        || [
+            (admin.join("config.worktree"), true),
+            (common.join("config"), false),
+        ]
+        .iter()
+        .any(
+            |(config, may_be_missing)| match std::fs::read_to_string(config) {
+                Ok(text) => text.to_ascii_lowercase().contains("sparse"),
+                Err(e) => !(*may_be_missing && e.kind() == std::io::ErrorKind::NotFound),
+            },
+        );
+    if sparse {
+        return false;
+    }
+    matches!(
+        worktree.join(path).symlink_metadata(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound
+    )
 }
 
 /// The files `branch` changed since it left `base` (`git diff --name-only base...branch`),
@@ -119,6 +169,44 @@ mod tests {
             file_at(&repo.root, "--output=x", "spec/rules.md", 100),
             Err(GitError::InvalidArgument { .. })
         ));
+    }
+
+    #[test]
+    fn absence_is_judged_from_a_fresh_checkout_unless_it_is_sparse() {
+        let repo = TestRepo::new("main");
+        crate::Repo::discover(&repo.root).unwrap();
+        std::fs::create_dir_all(repo.root.join("spec")).unwrap();
+        std::fs::write(repo.root.join("spec/rules.md"), "- be kind\n").unwrap();
+        git(&repo.root, &["add", "-A"]);
+        git(&repo.root, &["commit", "-q", "-m", "rules"]);
+        let worktree = repo.root.parent().unwrap().join("linked");
+        git(
+            &repo.root,
+            &[
+                "worktree",
+                "add",
+                "-q",
+                "--detach",
+                worktree.to_str().unwrap(),
+            ],
+        );
+        assert!(absent_from_fresh_checkout(&worktree, "spec/none.md"));
+        assert!(!absent_from_fresh_checkout(&worktree, "spec/rules.md"));
+        // Paths that are not plain relative paths are never judged.
+        for odd in [
+            "",
+            "/etc/passwd",
+            "spec/../spec/none.md",
+            "./none.md",
+            "spec//none.md",
+        ] {
+            assert!(!absent_from_fresh_checkout(&worktree, odd), "{odd:?}");
+        }
+        // Not a linked worktree: git is asked.
+        assert!(!absent_from_fresh_checkout(&repo.root, "spec/none.md"));
+        // A sparse checkout may have left a committed file out.
+        git(&repo.root, &["config", "core.sparseCheckout", "true"]);
+        assert!(!absent_from_fresh_checkout(&worktree, "spec/none.md"));
     }
 
     #[test]
