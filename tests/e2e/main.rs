@@ -21,6 +21,7 @@ mod approval;
 mod budgets;
 mod bug_report;
 mod caches;
+mod clean_head;
 mod cli_hygiene;
 mod conditions;
 mod confinement;

@@ -146,6 +146,7 @@ impl CommitSite {
                 identity(&self.settings.committer).as_ref(),
             )
             .map_err(|e| format!("committing the stage's changes failed: {e}"))?;
+        self.record_clean_head();
         let Some(before) = before else {
             return Ok(Vec::new());
         };
@@ -160,6 +161,37 @@ impl CommitSite {
         self.repo
             .commits_between(&self.worktree, before, &after)
             .map_err(|e| e.to_string())
+    }
+
+    /// After engine's commit, the worktree's files are its new head's (`add -A` staged
+    /// everything not ignored), unless a hook changed some, or another write-granted stage is
+    /// still at work in the worktree. Then the head is recorded as the worktree's clean state,
+    /// so the next read-only stage starts from it instead of taking a snapshot (two git
+    /// processes). A write-granted stage's entry removes the record. Best effort: without the
+    /// record, the snapshot is taken as before.
+    fn record_clean_head(&self) {
+        let room = room(&self.worktree);
+        // Held by a write-granted stage while it removes the record on entry (`prepare`).
+        let _preparing = room.preparing.blocking_lock();
+        if room.lock().writers != 1 || self.repo.commit_may_run_hooks(&self.worktree) {
+            return;
+        }
+        let (Ok(head), Ok(admin)) = (
+            self.repo.head_of(&self.worktree),
+            self.repo.worktree_git_dir(&self.worktree),
+        ) else {
+            return;
+        };
+        let file = admin.join(CLEAN_HEAD_FILE);
+        let partial = file.with_extension("partial");
+        if let Err(e) = std::fs::write(&partial, format!("{head}\n"))
+            .and_then(|()| std::fs::rename(&partial, &file))
+        {
+            tracing::debug!(
+                "cannot record the worktree's clean head in {}: {e}",
+                file.display()
+            );
+        }
     }
 
     /// The commit message from the workflow's template, rendered with the same fuel and
@@ -209,19 +241,29 @@ const MAX_COMMIT_MESSAGE_BYTES: usize = 1 << 20;
 /// from.
 const BASELINE_FILE: &str = "engine-readonly-baseline";
 
+/// The file in a worktree's admin directory naming the commit whose files the worktree holds
+/// exactly, written after engine's commit of a write-granted stage
+/// ([`CommitSite::record_clean_head`]) and removed when a write-granted stage enters.
+const CLEAN_HEAD_FILE: &str = "engine-clean-head";
+
 /// Snapshots the worktree before the first read-only stage (`write` false), or puts it back to
-/// that snapshot before a write-granted stage.
+/// that snapshot before a write-granted stage. The snapshot is a tree, or the worktree's head
+/// commit when the worktree is known to hold exactly its files (`CLEAN_HEAD_FILE`).
 fn prepare(repo: &Repo, worktree: &std::path::Path, write: bool) -> Result<(), String> {
-    let file = repo
-        .worktree_git_dir(worktree)
-        .map_err(|e| e.to_string())?
-        .join(BASELINE_FILE);
+    let admin = repo.worktree_git_dir(worktree).map_err(|e| e.to_string())?;
+    let clean_head = admin.join(CLEAN_HEAD_FILE);
+    let file = admin.join(BASELINE_FILE);
     let recorded = match std::fs::read_to_string(&file) {
         Ok(text) => Some(text.trim().to_string()).filter(|t| !t.is_empty()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("reading {}: {e}", file.display())),
     };
     if write {
+        match std::fs::remove_file(&clean_head) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("removing {}: {e}", clean_head.display())),
+        }
         let Some(tree) = recorded else {
             return Ok(());
         };
@@ -240,9 +282,17 @@ fn prepare(repo: &Repo, worktree: &std::path::Path, write: bool) -> Result<(), S
         if recorded.is_some() {
             return Ok(());
         }
-        let tree = repo.snapshot_tree(worktree).map_err(|e| {
-            format!("snapshotting the worktree before a read-only stage failed: {e}")
-        })?;
+        let head = repo.head_of(worktree).ok();
+        let clean = std::fs::read_to_string(&clean_head)
+            .ok()
+            .map(|text| text.trim().to_string())
+            .filter(|recorded| head.as_deref() == Some(recorded.as_str()));
+        let tree = match clean {
+            Some(commit) => commit,
+            None => repo.snapshot_tree(worktree).map_err(|e| {
+                format!("snapshotting the worktree before a read-only stage failed: {e}")
+            })?,
+        };
         let partial = file.with_extension("partial");
         std::fs::write(&partial, format!("{tree}\n"))
             .and_then(|()| std::fs::rename(&partial, &file))

@@ -14,6 +14,7 @@ mod cleanup;
 mod command;
 mod commit;
 mod error;
+mod hooks;
 mod identity;
 mod naming;
 mod refs;
