@@ -121,3 +121,50 @@ fn with_a_commit_hook_read_only_stages_start_from_a_snapshot() {
     // The restore's two, and one on entry of each read-only stage.
     assert_eq!(run_and_count_snapshots(&repo), 4);
 }
+
+#[test]
+fn an_agent_on_a_fresh_worktree_is_measured_against_the_base_commit() {
+    use crate::support::Workflow;
+    use crate::support::agent::ScriptedAgent;
+    let repo = TestRepo::new();
+    let agent = ScriptedAgent::new(
+        r#"
+- - write: {path: src/greet.txt, content: "hello\n"}
+  - say: "Done."
+"#,
+    );
+    Workflow::named("fresh-agent")
+        .agents(&agent, "")
+        .stage(
+            "execute",
+            "uses: builtin:agent\nwith: { backend: claude }\npermissions: { workspace: write, agent: true }",
+        )
+        .stage(
+            "merge",
+            "uses: builtin:merge\nneeds: [execute]\npermissions: { workspace: read, exec: [git] }",
+        )
+        .write(&repo);
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("git.log");
+    logging_git(bin.path(), &log);
+    let r = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .task("Greet")
+        .path_first(bin.path())
+        .run();
+    r.succeeds();
+    let report = r.report();
+    assert_eq!(
+        report.stage("execute").outputs["files_changed"],
+        serde_json::json!(["src/greet.txt"])
+    );
+    // One snapshot: after the session. Before it, the worktree was the base commit's checkout;
+    // the merge stage starts from engine's commit.
+    let snapshots = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|line| line.ends_with("write-tree"))
+        .count();
+    assert_eq!(snapshots, 1);
+}

@@ -44,6 +44,10 @@ pub struct LaunchSite {
     pub sandbox: Option<Arc<engine_confine::Sandbox>>,
     /// Variables the CLI gets on top of the workflow's (the attempt's build caches).
     pub env: Vec<(String, String)>,
+    /// The run's base commit while nothing has written the worktree since its checkout (the
+    /// run's first attempt): the first session's files-changed baseline is that commit instead
+    /// of a snapshot of the worktree (two git processes).
+    pub untouched_base: Option<String>,
 }
 
 /// Starts agent sessions for one attempt.
@@ -175,7 +179,10 @@ impl AgentLauncher for HostLauncher {
         let mut limits = config.limits.clone();
         limits.max_turns = resolved.max_turns;
         limits.budget_usd = remaining;
-        let before = self.site.repo.snapshot_tree(&self.site.worktree).ok();
+        let before = match &self.site.untouched_base {
+            Some(base) if n == 1 && !attributes_may_filter(&self.site) => Some(base.clone()),
+            _ => self.site.repo.snapshot_tree(&self.site.worktree).ok(),
+        };
         // Read-only for every backend: a CLI that cannot keep itself read-only works in a
         // throw-away copy of the worktree.
         let copy = (resolved.permission_mode == PermissionMode::Plan
@@ -298,6 +305,12 @@ impl AgentSession for HostSession {
             summary
         })
     }
+}
+
+/// Whether a fresh checkout's files may differ from the committed blobs (then its snapshot is
+/// not simply the commit's tree).
+fn attributes_may_filter(site: &LaunchSite) -> bool {
+    site.repo.files_may_be_converted(&site.worktree)
 }
 
 /// A session's confinement: the attempt's sandbox, plus its CLI's own state directories (made

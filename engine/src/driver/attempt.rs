@@ -81,11 +81,7 @@ impl Driver<'_> {
                 Err(message) => return fail_now(message),
             };
         let mut outputs = attempt_outputs(state, &self.meta, now);
-        // The run's very first attempt (the transition that started it is applied): nothing has
-        // written the worktree since its checkout.
-        let untouched = attempt == 1
-            && !interrupted
-            && state.stages.values().map(|s| s.attempts).sum::<u32>() == 1;
+        let untouched = untouched_worktree(state, attempt, interrupted);
         match crate::skills::for_run(
             &self.meta,
             &self.prepared.loaded.rules,
@@ -131,7 +127,13 @@ impl Driver<'_> {
             exec_env: self.exec_env(&confinement),
             // The sessions' text and tool calls go to the attempt log too.
             agent: self
-                .launcher(state, def, attempt, meter.clone(), &confinement)?
+                .launcher(
+                    state,
+                    def,
+                    (attempt, untouched),
+                    meter.clone(),
+                    &confinement,
+                )?
                 .map(|launcher| {
                     Arc::new(launcher.with_log(observer.clone()))
                         as Arc<dyn engine_runtime::AgentLauncher>
@@ -337,7 +339,7 @@ impl Driver<'_> {
         &self,
         state: &RunState,
         def: StageDef<'_>,
-        attempt: u32,
+        (attempt, untouched): (u32, bool),
         meter: Arc<SpendMeter>,
         confinement: &AttemptSandbox,
     ) -> Result<Option<HostLauncher>, EngineError> {
@@ -381,9 +383,17 @@ impl Driver<'_> {
             redact: self.redactor.values().to_vec(),
             sandbox: confinement.sandbox.clone(),
             env: confinement.cache_env.clone(),
+            untouched_base: untouched.then(|| self.meta.base_commit.clone()),
         };
         Ok(Some(HostLauncher::new(config, site, budget, meter)))
     }
+}
+
+/// Whether this is the run's very first attempt (the transition that started it is applied, and
+/// no other stage has started one): nothing has written the worktree since its checkout of the
+/// base commit.
+fn untouched_worktree(state: &RunState, attempt: u32, interrupted: bool) -> bool {
+    attempt == 1 && !interrupted && state.stages.values().map(|s| s.attempts).sum::<u32>() == 1
 }
 
 /// A fatal failure with this message.

@@ -94,6 +94,7 @@ impl Agent {
             redact,
             sandbox,
             env: Vec::new(),
+            untouched_base: None,
         };
         Ok(Agent {
             launcher: HostLauncher::new(site.config.clone(), launch, budget, meter.clone()),

@@ -1,6 +1,7 @@
-//! Whether committing in a worktree may run a hook, decided from git's files without starting
-//! git. A hook may change files after they were staged, so a worktree is only known to equal
-//! its new commit when none can run. Conservative: whatever cannot be ruled out counts as "may".
+//! What git's configuration may do behind engine's back, decided from git's files without
+//! starting git: run hooks on a commit (which may change files after they were staged), or
+//! convert files between the worktree and the object store (attributes, line endings, filters).
+//! Conservative: whatever cannot be ruled out counts as "may".
 
 use std::path::{Path, PathBuf};
 
@@ -15,33 +16,62 @@ impl Repo {
         let Ok(common) = self.git_common_dir() else {
             return true;
         };
-        let admin = self.worktree_git_dir(worktree).ok();
+        self.config_may_say(worktree, &["hookspath"]) || hooks_present(&common.join("hooks"))
+    }
+
+    /// `false` only when certain that the files of a checkout in `worktree` are the committed
+    /// blobs byte for byte, so that `git add` would store them unchanged: no `.gitattributes` at
+    /// the worktree's top, no `info/attributes`, and no configuration git reads that sets line
+    /// endings, filters or an attributes file. (A `.gitattributes` deeper in the tree is not
+    /// looked for; callers use the answer where a wrong "no" costs accuracy, not safety.)
+    pub fn files_may_be_converted(&self, worktree: &Path) -> bool {
+        let Ok(common) = self.git_common_dir() else {
+            return true;
+        };
+        let present = |path: &Path| !matches!(path.symlink_metadata(), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        present(&worktree.join(".gitattributes"))
+            || present(&common.join("info/attributes"))
+            || self.config_may_say(
+                worktree,
+                &[
+                    "autocrlf",
+                    "eol",
+                    "safecrlf",
+                    "filter",
+                    "attributesfile",
+                    "[lfs",
+                ],
+            )
+    }
+
+    /// Whether any configuration git reads for `worktree` may mention one of `needles`
+    /// (lowercase), pull in another file (`include`), or come from the environment.
+    fn config_may_say(&self, worktree: &Path, needles: &[&str]) -> bool {
+        let Ok(common) = self.git_common_dir() else {
+            return true;
+        };
         if std::env::vars_os().any(|(name, _)| name.to_string_lossy().starts_with("GIT_CONFIG")) {
             return true;
         }
         let mut configs = vec![(common.join("config"), false)];
         configs.push((common.join("config.worktree"), true));
-        if let Some(admin) = &admin {
+        if let Ok(admin) = self.worktree_git_dir(worktree) {
             configs.push((admin.join("config.worktree"), true));
         }
         configs.extend(user_and_system_configs().into_iter().map(|p| (p, true)));
-        if configs
+        configs
             .iter()
-            .any(|(path, may_be_missing)| config_may_move_hooks(path, *may_be_missing))
-        {
-            return true;
-        }
-        hooks_present(&common.join("hooks"))
+            .any(|(path, may_be_missing)| config_may_say(path, *may_be_missing, needles))
     }
 }
 
-/// Whether the configuration file at `path` may set where hooks are (or pulls in another file
-/// that may); a missing file says nothing when `may_be_missing`.
-fn config_may_move_hooks(path: &Path, may_be_missing: bool) -> bool {
+/// Whether the configuration file at `path` may mention one of `needles` (or pulls in another
+/// file that may); a missing file says nothing when `may_be_missing`.
+fn config_may_say(path: &Path, may_be_missing: bool, needles: &[&str]) -> bool {
     match std::fs::read(path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
-            text.contains("hookspath") || text.contains("[include")
+            text.contains("[include") || needles.iter().any(|needle| text.contains(needle))
         }
         Err(e) => !(may_be_missing && e.kind() == std::io::ErrorKind::NotFound),
     }
@@ -98,7 +128,7 @@ mod tests {
         // The machine's own configuration may name a hooks path: then nothing is ruled out.
         let machine_says_hooks = super::user_and_system_configs()
             .iter()
-            .any(|p| super::config_may_move_hooks(p, true));
+            .any(|p| super::config_may_say(p, true, &["hookspath"]));
         assert_eq!(repo.commit_may_run_hooks(&t.root), machine_says_hooks);
 
         std::fs::write(hooks.join("post-commit"), "#!/bin/sh\n").unwrap();
@@ -107,5 +137,20 @@ mod tests {
 
         git(&t.root, &["config", "core.hooksPath", ".husky"]);
         assert!(repo.commit_may_run_hooks(&t.root));
+    }
+
+    #[test]
+    fn conversions_are_ruled_out_only_without_attributes_or_line_ending_settings() {
+        let t = TestRepo::new("main");
+        let repo = Repo::discover(&t.root).unwrap();
+        let machine_converts = super::user_and_system_configs().iter().any(|p| {
+            super::config_may_say(p, true, &["autocrlf", "eol", "filter", "attributesfile"])
+        });
+        assert_eq!(repo.files_may_be_converted(&t.root), machine_converts);
+        std::fs::write(t.root.join(".gitattributes"), "* text=auto\n").unwrap();
+        assert!(repo.files_may_be_converted(&t.root));
+        std::fs::remove_file(t.root.join(".gitattributes")).unwrap();
+        git(&t.root, &["config", "core.autocrlf", "true"]);
+        assert!(repo.files_may_be_converted(&t.root));
     }
 }
