@@ -37,7 +37,8 @@ timed() {
 }
 
 rust() {
-    timed "host workspace build" cargo test --workspace --all-targets --no-run
+    # --timings: target/cargo-timings/ keeps what each crate cost (docs/testing.md, CI time).
+    timed "host workspace build" cargo test --workspace --all-targets --no-run --timings
     # Three test runs at once, each printed after the others end:
     # - the e2e binary, the longest (its tests mostly wait for the processes they start: the
     #   engine, git, bubblewrap), alone;

@@ -161,10 +161,12 @@ fn an_agent_on_a_fresh_worktree_is_measured_against_the_base_commit() {
     );
     // One snapshot: after the session. Before it, the worktree was the base commit's checkout;
     // the merge stage starts from engine's commit.
-    let snapshots = std::fs::read_to_string(&log)
-        .unwrap()
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let snapshots = logged
         .lines()
         .filter(|line| line.ends_with("write-tree"))
         .count();
     assert_eq!(snapshots, 1);
+    // Without hooks, `git commit` itself says whether there was anything to commit.
+    assert!(!logged.contains("diff --cached"), "{logged}");
 }

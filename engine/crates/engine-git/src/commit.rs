@@ -71,11 +71,17 @@ impl Repo {
         }
         self.refuse_main_worktree(worktree)?;
         run_git(worktree, &["add", "-A", "--", "."])?.success()?;
-        let staged = run_git(worktree, &["diff", "--cached", "--quiet", "--exit-code"])?;
-        match staged.code() {
-            Some(0) => return Ok(None),
-            Some(1) => {}
-            _ => return Err(staged.into_failure()),
+        // With hooks, git is asked first whether anything is staged: `git commit` would run the
+        // pre-commit hook even when there is nothing to commit. Without, `git commit` itself
+        // says so (in these words: engine's git runs with LC_ALL=C), one process fewer.
+        let hooks = self.commit_may_run_hooks(worktree);
+        if hooks {
+            let staged = run_git(worktree, &["diff", "--cached", "--quiet", "--exit-code"])?;
+            match staged.code() {
+                Some(0) => return Ok(None),
+                Some(1) => {}
+                _ => return Err(staged.into_failure()),
+            }
         }
         let mut env: Vec<(&str, &OsStr)> = Vec::new();
         if let Some(author) = author {
@@ -87,12 +93,15 @@ impl Repo {
             env.push(("GIT_COMMITTER_EMAIL", committer.email.as_ref()));
         }
         // `-m` takes the next argument as the message even when it starts with `-`.
-        run_git_with_env(
+        let committed = run_git_with_env(
             worktree,
             &["commit", "--quiet", "--cleanup=whitespace", "-m", message],
             &env,
-        )?
-        .success()?;
+        )?;
+        if !hooks && committed.code() == Some(1) && nothing_to_commit(&committed.stdout) {
+            return Ok(None);
+        }
+        committed.success()?;
         self.head_of(worktree).map(Some)
     }
 
@@ -169,4 +178,10 @@ impl Repo {
         }
         Ok(())
     }
+}
+
+/// Whether `git commit`'s output says there was nothing to commit.
+fn nothing_to_commit(stdout: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stdout);
+    text.contains("nothing to commit") || text.contains("nothing added to commit")
 }

@@ -417,3 +417,29 @@ fn restoring_a_snapshot_removes_leftovers_and_puts_back_changes() {
         ["a.txt", "b.txt", "pending.txt"]
     );
 }
+
+#[test]
+fn with_a_commit_hook_nothing_to_commit_never_runs_it_and_a_failing_hook_is_an_error() {
+    let (t, repo, wt, _base) = with_worktree();
+    let hooks = t.root.join(".git/hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    let ran = t.root.parent().unwrap().join("hook-ran");
+    let hook = hooks.join("pre-commit");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\necho ran >> '{}'\nexit 0\n", ran.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(repo.commit_may_run_hooks(&wt));
+    // Nothing staged: git is asked first, so the hook does not run.
+    assert_eq!(repo.commit_all(&wt, "nothing", None, None).unwrap(), None);
+    assert!(!ran.exists(), "the pre-commit hook ran for an empty commit");
+    std::fs::write(wt.join("new.txt"), "x\n").unwrap();
+    assert!(repo.commit_all(&wt, "new", None, None).unwrap().is_some());
+    assert_eq!(std::fs::read_to_string(&ran).unwrap(), "ran\n");
+    // A hook that refuses (exit 1, like "nothing to commit") fails the commit.
+    std::fs::write(&hook, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::write(wt.join("other.txt"), "y\n").unwrap();
+    assert!(repo.commit_all(&wt, "refused", None, None).is_err());
+}
