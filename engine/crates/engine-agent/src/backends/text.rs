@@ -32,19 +32,22 @@ pub(crate) fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
 
 /// Whether `haystack` contains `needle`, ignoring ASCII case. `needle` must be lowercase.
 pub(crate) fn contains_ci(haystack: &str, needle: &str) -> bool {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
-    if n.is_empty() {
-        return true;
-    }
-    if h.len() < n.len() {
-        return false;
-    }
-    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    contains_any_ci(haystack, &[needle])
 }
 
-/// Whether `haystack` contains any of `needles` (lowercase), ignoring ASCII case.
+/// Whether `haystack` contains any of `needles` (lowercase), ignoring ASCII case. The haystack
+/// is lowered once and searched with `str::contains` (linear), instead of comparing every window
+/// with every needle: every line of an agent's output goes through here.
 pub(crate) fn contains_any_ci(haystack: &str, needles: &[&str]) -> bool {
-    needles.iter().any(|n| contains_ci(haystack, n))
+    if needles.iter().any(|n| n.is_empty()) {
+        return true;
+    }
+    let shortest = needles.iter().map(|n| n.len()).min().unwrap_or(0);
+    if needles.is_empty() || haystack.len() < shortest {
+        return false;
+    }
+    let lowered = haystack.to_ascii_lowercase();
+    needles.iter().any(|n| lowered.contains(n))
 }
 
 /// Milliseconds since the Unix epoch, now (0 if the clock is before the epoch).
@@ -109,6 +112,11 @@ mod tests {
             USAGE_LIMIT_PHRASES
         ));
         assert!(!contains_any_ci("all good", USAGE_LIMIT_PHRASES));
+        // Non-ASCII text is compared byte for byte; the needle may end the haystack.
+        assert!(contains_ci("Ünïcode … Rate LIMIT", "rate limit"));
+        assert!(!contains_ci("RATE LİMIT", "rate limit"));
+        assert!(contains_ci("anything", ""));
+        assert!(!contains_any_ci("anything", &[]));
     }
 
     #[test]
