@@ -49,6 +49,7 @@ mod plugin_run;
 mod pr_reviews;
 mod readonly;
 mod readonly_backends;
+mod resident_exec;
 mod retry_failed_task;
 mod retry_pause;
 mod review;

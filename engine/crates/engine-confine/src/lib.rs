@@ -17,6 +17,10 @@
 //!   a parent-death signal), so nothing a process started (a `setsid` daemon included) outlives
 //!   the start, an engine `kill -9` or a timeout.
 //!
+//! The programs a stage runs through `exec` share one start per attempt, a [`Resident`]
+//! sandbox whose server (the engine binary, [`serve_resident_if_requested`]) runs them one at
+//! a time and kills whatever a command left before the next one starts.
+//!
 //! Engine fails closed: [`Sandbox::new`] returns [`ConfineError::Unavailable`] when this
 //! machine cannot confine, and no process starts.
 
@@ -27,6 +31,9 @@ mod netns;
 mod policy;
 mod probe;
 mod process_group;
+mod resident;
+mod resident_server;
+mod resident_wire;
 mod signal;
 
 use std::ffi::CString;
@@ -36,6 +43,11 @@ pub use args::Launch;
 pub use error::{ConfineError, NetNsError, ProbeFailure, Unavailable};
 pub use policy::{Limits, Network, Overlay, Policy, Purpose};
 pub use process_group::{ProcessGroup, lead_new_group};
+pub use resident::{
+    Ended, Resident, ResidentCommand, ResidentError, output_pipe, resident_enabled,
+};
+pub use resident_server::serve_resident_if_requested;
+pub use resident_wire::WireError;
 
 use args::HostFacts;
 use cgroup::Cgroup;
@@ -75,6 +87,8 @@ pub struct Sandbox {
     /// The sandbox's own empty network namespace (root only), joined by starts without the
     /// network.
     netns: Option<netns::NetNs>,
+    /// The attempt's resident sandbox while no command runs in it (see [`Resident`]).
+    resident: std::sync::Mutex<Option<Resident>>,
 }
 
 /// Holds what a confined start needs until its process has ended; dropping it kills whatever
@@ -138,12 +152,47 @@ impl Sandbox {
             bwrap: tools.bwrap.clone(),
             needs_cgroup,
             netns,
+            resident: std::sync::Mutex::new(None),
         })
     }
 
     /// The checked policy.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The attempt's resident sandbox for one command: the idle one, or a new one when there is
+    /// none (or a command killed it). `None` when resident sandboxes are off
+    /// ([`resident_enabled`]) or one cannot be started: the caller then starts the command with
+    /// [`Sandbox::command`]. Give it back with [`Sandbox::keep_resident`] after a clean answer;
+    /// dropping it instead kills it.
+    pub async fn take_resident(&self) -> Option<Resident> {
+        if !resident_enabled() {
+            return None;
+        }
+        let idle = self
+            .resident
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(mut resident) = idle
+            && resident.is_alive()
+        {
+            return Some(resident);
+        }
+        Resident::start(self).await
+    }
+
+    /// Keeps `resident` for the attempt's next command (when another one is kept already, from
+    /// commands run at the same time, this one is killed).
+    pub fn keep_resident(&self, resident: Resident) {
+        let mut slot = self
+            .resident
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(resident);
+        }
     }
 
     /// The command that starts `launch` confined. The caller sets stdio, the environment

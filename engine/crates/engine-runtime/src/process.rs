@@ -16,6 +16,8 @@ use crate::attempt::AttemptObserver;
 use crate::bindings::engine::stage::exec::{ExecError, Output};
 use crate::pipe::TailPipe;
 
+mod resident;
+
 /// How long output may keep flowing after the program exited (a background child that inherited
 /// the pipes would otherwise hold the call until the timeout).
 const PIPE_GRACE: Duration = Duration::from_millis(500);
@@ -62,14 +64,20 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Starts the program (confined when `confinement` is given) and waits for it (or its timeout).
-/// `observer`, when given, sees the output as it arrives
+/// Starts the program (confined when `confinement` is given: in the attempt's resident sandbox
+/// when it has one, see [`resident`], else in a sandbox of its own) and waits for it (or its
+/// timeout). `observer`, when given, sees the output as it arrives
 /// ([`crate::AttemptObserver::exec_output`]).
 pub(crate) async fn run(
     spec: ProcessSpec,
     confinement: Option<&engine_confine::Sandbox>,
     observer: Option<Arc<dyn AttemptObserver>>,
 ) -> Result<Output, ExecError> {
+    if let Some(sandbox) = confinement
+        && let Some(resident) = sandbox.take_resident().await
+    {
+        return resident::run(spec, sandbox, resident, observer).await;
+    }
     let name = spec.display_name.clone();
     let (mut command, start_guard) = match confinement {
         Some(sandbox) => {
@@ -162,7 +170,7 @@ pub(crate) async fn run(
 }
 
 /// Lets the readers reach end of file, for at most [`PIPE_GRACE`].
-async fn drain(stdout: JoinHandle<()>, stderr: JoinHandle<()>) {
+pub(super) async fn drain(stdout: JoinHandle<()>, stderr: JoinHandle<()>) {
     let _ = tokio::time::timeout(PIPE_GRACE, async {
         let _ = stdout.await;
         let _ = stderr.await;
@@ -179,7 +187,7 @@ fn decode(status: Option<ExitStatus>) -> (Option<i32>, Option<i32>) {
 
 /// Reads a child's stream to its end into a tail buffer, showing each chunk to the observer
 /// (with the stream's name) when there is one.
-async fn pump(
+pub(super) async fn pump(
     reader: Option<impl AsyncRead + Unpin>,
     sink: TailPipe,
     observer: Option<(Arc<dyn AttemptObserver>, &'static str)>,
