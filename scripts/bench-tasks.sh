@@ -23,6 +23,7 @@
 #
 # Repository shape (every mode, the floor too):
 #   FILES=N     N more files in nested directories (src/A/B/fN.txt), e.g. FILES=10000
+#   POOL=N      the workflow's git.worktree_pool (default 2; 0: a new worktree per run)
 #   HISTORY=N   N tasks run before the measured ones (`engine run --all`; the floor runs N of its
 #               own), for the growth curve, e.g. HISTORY=1000 (takes a while)
 #
@@ -80,6 +81,7 @@ make_base() {
   echo "# Tasks" > "$repo/spec/tasks.md"
   cat > "$repo/workflow.yaml" <<EOF
 name: bench
+git: { worktree_pool: ${POOL:-2} }
 tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
 agents:
   backends:
@@ -99,7 +101,7 @@ EOF
     echo "file $i" > "$repo/src/$((i / 1000))/$((i / 100 % 10))/f$i.txt"
   done
   (cd "$repo" && git init -q -b main && git add . \
-    && git -c user.name=bench -c user.email=bench@example.com commit -q -m base \
+    && git -c user.name=bench -c user.email=bench@example.com -c gc.auto=0 commit -q -m base \
     && git checkout -q -b wip)
 }
 

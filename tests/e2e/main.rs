@@ -72,3 +72,4 @@ mod triage;
 mod validate;
 mod validate_findings;
 mod validated_start;
+mod worktree_pool;

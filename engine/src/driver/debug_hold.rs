@@ -10,6 +10,11 @@
 //! - `worktree-checkout`: the run's worktree is registered with git on its branch (locked as
 //!   being created) but its files are not checked out yet: the window of a killed
 //!   `git worktree add`;
+//! - `pool-claim`: an idle worktree of the pool (`git.worktree_pool`) has been renamed to a new
+//!   run's place, its registration locked as being claimed, and it is not switched to the
+//!   run's branch yet (still the earlier run's files);
+//! - `pool-park`: an ended run's worktree has been renamed into the pool, and its registration
+//!   with git is not deleted yet;
 //! - `worktree-remove`: the run ended and its `finally:` stages ran, its worktree is not
 //!   removed yet (nor kept: the hold comes before `git.keep_worktree` is applied);
 //! - `merge-checkout-sync`: a stage's `git update-ref` succeeded (`builtin:merge` moved the
@@ -27,6 +32,8 @@ use std::time::Duration;
 pub const POINTS: &[&str] = &[
     "worktree-add",
     "worktree-checkout",
+    "pool-claim",
+    "pool-park",
     "worktree-remove",
     "merge-checkout-sync",
     "reviews-pushed",

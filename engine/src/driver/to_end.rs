@@ -78,6 +78,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
     let reporter = crate::traces::observe(reporter, &meta, &state, &state_dir);
     reporter.run_started(&meta, !matches!(first, Some(Event::RunStarted { .. })));
     let keep = prepared.loaded.git.keep_worktree;
+    let pool = prepared.loaded.git.worktree_pool;
     let order = crate::history::order::StageOrder::of_workflow(&prepared.loaded.workflow);
     let redactor = Arc::new(Redactor::for_workflow(
         &prepared.loaded,
@@ -110,7 +111,7 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
         reporter.run_finished(&state, &order);
         super::debug_hold::at("worktree-remove");
         if !keep.keeps(state.status == RunStatus::Succeeded) {
-            match remove_ended_worktree(&repo, store, &mut meta) {
+            match remove_ended_worktree(&repo, store, &mut meta, pool) {
                 Ok(Some(worktree)) => reporter.note(&format!(
                     "removed the worktree {} (branch {} keeps the work)",
                     worktree.display(),
@@ -129,15 +130,18 @@ pub async fn drive_to_end(store: &dyn Store, setup: RunSetup) -> Result<Driven, 
 }
 
 /// Removes an ended run's worktree (its branch stays) and records that it is gone; returns the
-/// path removed, `None` when the run has none recorded. A directory a killed `git worktree
-/// remove` left unregistered at the run's own place (`<state>/worktrees/<run-id>`, which
-/// belongs to no repository any more) goes too.
+/// path removed, `None` when the run has none recorded. While the repository's worktree pool
+/// holds fewer than `pool` idle worktrees it is parked there instead (unregistered from git, so
+/// the run's branch is free, for the next run to reuse; see `engine_git::pool`). A directory a
+/// killed `git worktree remove` left unregistered at the run's own place
+/// (`<state>/worktrees/<run-id>`, which belongs to no repository any more) goes too.
 /// Whether the workflow keeps it (`git.keep_worktree`) is the caller's question. On failure,
 /// the error says so and that `engine gc` retries.
 pub fn remove_ended_worktree(
     repo: &Repo,
     store: &dyn Store,
     meta: &mut RunMeta,
+    pool: u32,
 ) -> Result<Option<PathBuf>, String> {
     let Some(worktree) = meta.worktree.clone() else {
         return Ok(None);
@@ -147,7 +151,10 @@ pub fn remove_ended_worktree(
             .parent()
             .and_then(Path::file_name)
             .is_some_and(|n| n == "worktrees");
-    let result = match repo.remove_run_worktree(&worktree) {
+    let retired = repo.retire_run_worktree(&worktree, pool, &mut || {
+        super::debug_hold::at("pool-park");
+    });
+    let result = match retired.map(|_| true) {
         Err(engine_git::GitError::WorktreeConflict { .. })
             if own_place && matches!(Repo::owner_of_worktree(&worktree), Ok(None)) =>
         {

@@ -16,8 +16,10 @@ use crate::project::{PreparedWorkflow, stored_workflow};
 use crate::report::Reporter;
 use crate::time::Clock;
 
-/// Creates a recorded run's worktree (idempotent). What a killed `git worktree add` left there
-/// is removed first and the worktree created again (each repair is reported as a warning).
+/// Creates a recorded run's worktree (idempotent), taking an idle one from the repository's
+/// worktree pool when its workflow's `git.worktree_pool` is not 0. What a killed `git worktree
+/// add`, park or claim left there is removed first and the worktree created again (each repair
+/// is reported as a warning).
 pub fn add_run_worktree(
     repo: &Repo,
     meta: &RunMeta,
@@ -27,11 +29,23 @@ pub fn add_run_worktree(
         return Ok(());
     };
     debug_hold::at("worktree-add");
-    let repairs = repo.add_worktree_with(worktree, &meta.branch, &meta.base_commit, &mut || {
-        debug_hold::at("worktree-checkout");
-    })?;
-    for repair in repairs {
+    // The stored workflow was checked when the run was recorded; unreadable now: no pool.
+    let reuse = stored_workflow(meta).is_ok_and(|loaded| loaded.git.worktree_pool > 0);
+    let mut holds = engine_git::WorktreeHolds {
+        before_checkout: &mut || debug_hold::at("worktree-checkout"),
+        at_claim: &mut || debug_hold::at("pool-claim"),
+    };
+    let added =
+        repo.add_worktree_reusing(worktree, &meta.branch, &meta.base_commit, reuse, &mut holds)?;
+    for repair in added.repairs {
         reporter.warning(&format!("run {}: {repair}", meta.run_id));
+    }
+    if let Some(from) = added.reused {
+        tracing::debug!(
+            "run {}: reused the idle worktree {} from the pool",
+            meta.run_id,
+            from.display()
+        );
     }
     Ok(())
 }
@@ -117,7 +131,7 @@ fn remove_if_not_kept(
     {
         return;
     }
-    match crate::driver::remove_ended_worktree(repo, store, meta) {
+    match crate::driver::remove_ended_worktree(repo, store, meta, loaded.git.worktree_pool) {
         Ok(Some(worktree)) => reporter.message(&format!(
             "removed the worktree {} of run {}, which ended ({}) before it was removed \
              (branch {} keeps the work)",

@@ -56,6 +56,9 @@ impl AdminDir {
         match self.locked.as_deref() {
             Some(CREATING_REASON) => return Some("still locked as being created"),
             Some(GIT_INITIALIZING_REASON) => return Some("still locked by git as initializing"),
+            Some(crate::pool::CLAIMING_REASON) => {
+                return Some("still locked as being claimed from the worktree pool");
+            }
             _ => {}
         }
         if !self.has_gitdir {

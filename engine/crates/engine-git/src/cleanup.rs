@@ -81,7 +81,10 @@ impl Repo {
     /// (renamed aside and deleted in the background, see [`crate::removal`]): a real directory
     /// whose registration engine reads, that git would remove with `--force` (not locked, no
     /// submodules). `None`: `git worktree remove` decides.
-    fn removable_aside(&self, path: &Path) -> Result<Option<std::path::PathBuf>, GitError> {
+    pub(crate) fn removable_aside(
+        &self,
+        path: &Path,
+    ) -> Result<Option<std::path::PathBuf>, GitError> {
         if self.root_refs().is_none() || !path.symlink_metadata().is_ok_and(|m| m.is_dir()) {
             return Ok(None);
         }

@@ -17,6 +17,9 @@ mod error;
 mod hooks;
 mod identity;
 mod naming;
+mod pool;
+mod pool_claim;
+mod pool_index;
 mod refs;
 mod refs_guard;
 mod removal;
@@ -29,10 +32,11 @@ mod worktree_list;
 pub use commit::Identity;
 pub use error::GitError;
 pub use naming::{branch_name, slugify};
+pub use pool::{POOL_DIR, Retired};
 pub use refs_guard::{BranchRefPaths, RepoSnapshot};
 pub use removal::wait_for_removals;
 pub use repo::Repo;
-pub use worktree::WorktreeEntry;
+pub use worktree::{Added, WorktreeEntry, WorktreeHolds};
 
 #[cfg(test)]
 mod cleanup_tests;
@@ -40,6 +44,10 @@ mod cleanup_tests;
 mod commit_tests;
 #[cfg(test)]
 mod in_process_tests;
+#[cfg(test)]
+mod pool_crash_tests;
+#[cfg(test)]
+mod pool_tests;
 #[cfg(test)]
 mod repo_tests;
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub fn wait_for_removals() {
 }
 
 /// `<parent>/.<name>.engine-removing`.
-fn aside_path(worktree: &Path) -> PathBuf {
+pub(crate) fn aside_path(worktree: &Path) -> PathBuf {
     let mut name = OsString::from(".");
     name.push(worktree.file_name().unwrap_or(worktree.as_os_str()));
     name.push(REMOVING_SUFFIX);
@@ -92,7 +92,7 @@ fn is_aside_name(name: &std::ffi::OsStr) -> bool {
 
 /// Deletes `dir` on a thread of its own (one at a time per directory: a second request for a
 /// directory being deleted finds it gone or half gone, and deletes what is left).
-fn delete_in_background(dir: PathBuf) {
+pub(crate) fn delete_in_background(dir: PathBuf) {
     let spawned = std::thread::Builder::new()
         .name("engine-worktree-removal".into())
         .spawn(move || {

@@ -42,6 +42,25 @@ pub struct WorktreeEntry {
     pub prunable: bool,
 }
 
+/// Where [`Repo::add_worktree_reusing`] calls back (the crash tests hold there).
+pub struct WorktreeHolds<'a> {
+    /// A new worktree is registered on its branch, its files not checked out yet.
+    pub before_checkout: &'a mut dyn FnMut(),
+    /// An idle worktree taken from the pool has moved to the run's place (registered, locked as
+    /// being claimed), not switched to the run's commit yet.
+    pub at_claim: &'a mut dyn FnMut(),
+}
+
+/// What [`Repo::add_worktree_reusing`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Added {
+    /// What had to be repaired first, one sentence each.
+    pub repairs: Vec<String>,
+    /// The idle worktree taken from the pool (where it was), `None` when it was checked out
+    /// anew or was there already.
+    pub reused: Option<PathBuf>,
+}
+
 impl Repo {
     /// Creates a worktree at `path` (relative paths are taken from the repository root) on a
     /// new branch `branch` starting at `base_commit`. The user's checkout, index and files are
@@ -79,6 +98,26 @@ impl Repo {
         base_commit: &str,
         before_checkout: &mut dyn FnMut(),
     ) -> Result<Vec<String>, GitError> {
+        let mut holds = WorktreeHolds {
+            before_checkout,
+            at_claim: &mut || {},
+        };
+        self.add_worktree_reusing(path, branch, base_commit, false, &mut holds)
+            .map(|added| added.repairs)
+    }
+
+    /// [`Repo::add_worktree_with`], taking an idle worktree from the repository's pool (see
+    /// [`crate::pool`]) when `reuse` and there is one, instead of checking out a new one: only
+    /// the files that differ from the commit are rewritten, everything not in it is removed.
+    /// What an interrupted claim left is removed first, like a half-created worktree.
+    pub fn add_worktree_reusing(
+        &self,
+        path: &Path,
+        branch: &str,
+        base_commit: &str,
+        reuse: bool,
+        holds: &mut WorktreeHolds<'_>,
+    ) -> Result<Added, GitError> {
         reject_option_like("branch name", branch)?;
         reject_option_like("revision", base_commit)?;
         let path = self.absolute(path);
@@ -90,9 +129,10 @@ impl Repo {
         repairs.extend(self.clear_branch_lock(branch)?);
         self.prune_worktrees()?;
         let worktrees = self.worktrees()?;
+        let added = |repairs, reused| Added { repairs, reused };
         if let Some(existing) = worktrees.iter().find(|w| same_path(&w.path, &path)) {
             return match &existing.branch {
-                Some(b) if b == branch => Ok(repairs),
+                Some(b) if b == branch => Ok(added(repairs, None)),
                 other => Err(GitError::WorktreeConflict {
                     path,
                     detail: format!(
@@ -108,6 +148,16 @@ impl Repo {
                 detail: "exists and is not a worktree of this repository".to_string(),
             });
         }
+        let idle = if reuse {
+            self.idle_to_claim(&path)?
+        } else {
+            None
+        };
+        let reason = if idle.is_some() {
+            crate::pool::CLAIMING_REASON
+        } else {
+            CREATING_REASON
+        };
         let path_arg = path.as_os_str();
         let mut args: Vec<&std::ffi::OsStr> = vec![
             "worktree".as_ref(),
@@ -115,21 +165,23 @@ impl Repo {
             "--no-checkout".as_ref(),
             "--lock".as_ref(),
             "--reason".as_ref(),
-            CREATING_REASON.as_ref(),
+            reason.as_ref(),
         ];
-        if self.branch_exists(branch)? {
-            if let Some(holder) = worktrees
+        let exists = self.branch_exists(branch)?;
+        if exists
+            && let Some(holder) = worktrees
                 .iter()
                 .find(|w| w.branch.as_deref() == Some(branch))
-            {
-                return Err(GitError::WorktreeConflict {
-                    path,
-                    detail: format!(
-                        "branch {branch} is already checked out at {}",
-                        holder.path.display()
-                    ),
-                });
-            }
+        {
+            return Err(GitError::WorktreeConflict {
+                path,
+                detail: format!(
+                    "branch {branch} is already checked out at {}",
+                    holder.path.display()
+                ),
+            });
+        }
+        if exists {
             args.extend([path_arg, branch.as_ref()]);
         } else {
             args.extend([
@@ -141,9 +193,20 @@ impl Repo {
             ]);
         }
         run_git(self.root(), &args)?.success()?;
-        before_checkout();
+        if let Some(idle) = idle
+            && self.move_in_idle(&path, &idle, holds.at_claim)?
+        {
+            return Ok(added(repairs, Some(idle)));
+        }
+        (holds.before_checkout)();
         self.check_out_new_worktree(&path)?;
-        Ok(repairs)
+        if reuse
+            && let Some(pool) = self.pool_dir_for(&path)?
+            && let Some(admin) = self.admin_dir_of(&path)?
+        {
+            crate::pool_index::save(&pool, &path, &admin);
+        }
+        Ok(added(repairs, None))
     }
 
     /// The second step of creating a worktree: fills its index and files from its branch (what

@@ -65,7 +65,11 @@ impl Repo {
     fn remove_abandoned_registrations(&self) -> Result<bool, GitError> {
         let mut removed = false;
         for admin in self.admin_dirs()? {
-            if admin.locked.as_deref() == Some(CREATING_REASON) && admin.breaks_git().is_some() {
+            let engines = matches!(
+                admin.locked.as_deref(),
+                Some(CREATING_REASON | crate::pool::CLAIMING_REASON)
+            );
+            if engines && admin.breaks_git().is_some() {
                 crate::worktree::remove_dir(&admin.dir)?;
                 removed = true;
             }

@@ -9,6 +9,12 @@ use crate::field_path::FieldPath;
 /// The default `git.branch_prefix`.
 pub const DEFAULT_BRANCH_PREFIX: &str = "engine/";
 
+/// The default `git.worktree_pool`: how many idle worktrees a repository keeps for reuse.
+pub const DEFAULT_WORKTREE_POOL: u32 = 2;
+
+/// The largest `git.worktree_pool` (the schema's maximum).
+pub const MAX_WORKTREE_POOL: u32 = 64;
+
 /// The default `git.commit.message` template.
 pub const DEFAULT_COMMIT_MESSAGE: &str =
     "{{ task.title }}\n\n{{ task.body }}\n\nEngine-Run: {{ run.id }}\nEngine-Stage: {{ stage }}";
@@ -52,6 +58,10 @@ pub struct GitSettings {
     pub committer: Option<(String, String)>,
     /// When the worktree is kept after the run.
     pub keep_worktree: KeepWorktree,
+    /// How many idle worktrees the repository keeps for the next runs to reuse
+    /// (`git.worktree_pool`, default [`DEFAULT_WORKTREE_POOL`]; 0: every run checks out a new
+    /// worktree and removes it at the end).
+    pub worktree_pool: u32,
 }
 
 impl Default for GitSettings {
@@ -63,6 +73,7 @@ impl Default for GitSettings {
             author: None,
             committer: None,
             keep_worktree: KeepWorktree::default(),
+            worktree_pool: DEFAULT_WORKTREE_POOL,
         }
     }
 }
@@ -116,6 +127,15 @@ pub(crate) fn read_git_settings(
         // `on_failure`, absent, or a value the schema reports.
         _ => KeepWorktree::OnFailure,
     };
+    // A value of the wrong type or out of range is the schema's to report.
+    if let Some(size) = git
+        .and_then(|g| g.get("worktree_pool"))
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n <= MAX_WORKTREE_POOL)
+    {
+        settings.worktree_pool = size;
+    }
     settings
 }
 
@@ -252,6 +272,7 @@ mod tests {
         assert_eq!(settings, GitSettings::default());
         assert_eq!(settings.branch_prefix, "engine/");
         assert_eq!(settings.keep_worktree, KeepWorktree::OnFailure);
+        assert_eq!(settings.worktree_pool, DEFAULT_WORKTREE_POOL);
         assert!(settings.commit_message.contains("Engine-Run: {{ run.id }}"));
     }
 
@@ -261,7 +282,7 @@ mod tests {
             "base": "trunk", "branch_prefix": "bots/engine-",
             "commit": {"message": "{{ task.title }}", "author": " Ada <ada@x.invalid> ",
                        "committer": "Engine Bot <engine@example.invalid>"},
-            "keep_worktree": "never"
+            "keep_worktree": "never", "worktree_pool": 0
         }}));
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(settings.base.as_deref(), Some("trunk"));
@@ -276,6 +297,7 @@ mod tests {
             Some(("Engine Bot".into(), "engine@example.invalid".into()))
         );
         assert_eq!(settings.keep_worktree, KeepWorktree::Never);
+        assert_eq!(settings.worktree_pool, 0);
     }
 
     #[test]
