@@ -4,7 +4,7 @@
 //! and never merged. With a commit hook (which may change files after they were staged), the
 //! snapshot is taken as before.
 
-use crate::support::TestRepo;
+use crate::support::{EngineOutput, TestRepo};
 use std::path::Path;
 
 /// Write, read-only (leaving files behind), write, merge.
@@ -62,18 +62,32 @@ fn logging_git(dir: &Path, log: &Path) {
         .unwrap();
 }
 
-/// Runs the workflow with git logged; the number of worktree snapshots engine took.
-fn run_and_count_snapshots(repo: &TestRepo) -> usize {
+/// Runs the workflow for `task` with git logged: the run (succeeded) and the git commands.
+fn run_logged<'r>(repo: &'r TestRepo, task: &str) -> (EngineOutput<'r>, String) {
     let bin = tempfile::tempdir().unwrap();
     let log = bin.path().join("git.log");
     logging_git(bin.path(), &log);
     let r = repo
         .engine()
         .args(["run", "workflow.yaml"])
-        .task("Two changes")
+        .task(task)
         .path_first(bin.path())
         .run();
     r.succeeds();
+    (r, std::fs::read_to_string(&log).unwrap())
+}
+
+/// How many worktree snapshots (`git write-tree`) the logged commands hold.
+fn snapshots(logged: &str) -> usize {
+    logged
+        .lines()
+        .filter(|line| line.ends_with("write-tree"))
+        .count()
+}
+
+/// Runs the workflow with git logged; the number of worktree snapshots engine took.
+fn run_and_count_snapshots(repo: &TestRepo) -> usize {
+    let (r, logged) = run_logged(repo, "Two changes");
     // What the read-only stage left is in neither commit nor in main.
     let tree = repo.git(&["ls-tree", "-r", "--name-only", "main"]);
     assert_eq!(
@@ -87,11 +101,7 @@ fn run_and_count_snapshots(repo: &TestRepo) -> usize {
     let commit = r.report().stage("second").history[0].commits[0].clone();
     let changed = repo.git(&["show", "--format=", "--name-only", &commit]);
     assert_eq!(changed.trim(), "second.txt");
-    std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .filter(|line| line.ends_with("write-tree"))
-        .count()
+    snapshots(&logged)
 }
 
 #[test]
@@ -144,16 +154,7 @@ fn an_agent_on_a_fresh_worktree_is_measured_against_the_base_commit() {
             "uses: builtin:merge\nneeds: [execute]\npermissions: { workspace: read, exec: [git] }",
         )
         .write(&repo);
-    let bin = tempfile::tempdir().unwrap();
-    let log = bin.path().join("git.log");
-    logging_git(bin.path(), &log);
-    let r = repo
-        .engine()
-        .args(["run", "workflow.yaml"])
-        .task("Greet")
-        .path_first(bin.path())
-        .run();
-    r.succeeds();
+    let (r, logged) = run_logged(&repo, "Greet");
     let report = r.report();
     assert_eq!(
         report.stage("execute").outputs["files_changed"],
@@ -161,12 +162,7 @@ fn an_agent_on_a_fresh_worktree_is_measured_against_the_base_commit() {
     );
     // One snapshot: after the session. Before it, the worktree was the base commit's checkout;
     // the merge stage starts from engine's commit.
-    let logged = std::fs::read_to_string(&log).unwrap();
-    let snapshots = logged
-        .lines()
-        .filter(|line| line.ends_with("write-tree"))
-        .count();
-    assert_eq!(snapshots, 1);
+    assert_eq!(snapshots(&logged), 1);
     // Without hooks, `git commit` itself says whether there was anything to commit.
     assert!(!logged.contains("diff --cached"), "{logged}");
 }

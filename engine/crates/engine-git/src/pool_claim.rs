@@ -47,12 +47,7 @@ impl Repo {
         idle: &Path,
         hold: &mut dyn FnMut(),
     ) -> Result<bool, GitError> {
-        let admin = self
-            .admin_dir_of(path)?
-            .ok_or_else(|| GitError::WorktreeConflict {
-                path: path.to_path_buf(),
-                detail: "was just added but git has no registration for it".to_string(),
-            })?;
+        let admin = self.just_registered(path)?;
         let dot_git_text = format!("gitdir: {}\n", admin.display());
         // The idle directory's `.git` names its earlier registration: replaced first, so that
         // from the rename on it names the new one.

@@ -209,16 +209,20 @@ impl Repo {
         Ok(added(repairs, None))
     }
 
+    /// The administrative directory of the worktree just added at `path`.
+    pub(crate) fn just_registered(&self, path: &Path) -> Result<PathBuf, GitError> {
+        self.admin_dir_of(path)?
+            .ok_or_else(|| GitError::WorktreeConflict {
+                path: path.to_path_buf(),
+                detail: "was just added but git has no registration for it".to_string(),
+            })
+    }
+
     /// The second step of creating a worktree: fills its index and files from its branch (what
     /// `git worktree add` does itself without `--no-checkout`), with git pinned to the
     /// worktree's own administrative directory, then lifts the "being created" lock.
     fn check_out_new_worktree(&self, path: &Path) -> Result<(), GitError> {
-        let admin = self
-            .admin_dir_of(path)?
-            .ok_or_else(|| GitError::WorktreeConflict {
-                path: path.to_path_buf(),
-                detail: "was just added but git has no registration for it".to_string(),
-            })?;
+        let admin = self.just_registered(path)?;
         let git_dir = admin.as_os_str();
         run_git(
             path,

@@ -157,8 +157,25 @@ pub(crate) async fn run(
     drop(start_guard);
 
     let (exit_code, signal) = decode(status);
-    Ok(Output {
-        exit_code: if timed_out { None } else { exit_code },
+    let exit_code = if timed_out { None } else { exit_code };
+    Ok(output(
+        (exit_code, signal, timed_out),
+        &stdout,
+        &stderr,
+        started,
+    ))
+}
+
+/// What the stage is told about a program that ended (`exit_code`, `signal`, `timed_out`),
+/// with the tails of its output, started at `started`.
+pub(super) fn output(
+    (exit_code, signal, timed_out): (Option<i32>, Option<i32>, bool),
+    stdout: &TailPipe,
+    stderr: &TailPipe,
+    started: Instant,
+) -> Output {
+    Output {
+        exit_code,
         signal,
         timed_out,
         stdout: stdout.tail_text(),
@@ -166,7 +183,7 @@ pub(crate) async fn run(
         stdout_bytes: stdout.total(),
         stderr_bytes: stderr.total(),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    })
+    }
 }
 
 /// Lets the readers reach end of file, for at most [`PIPE_GRACE`].

@@ -109,14 +109,10 @@ pub(super) async fn run(
     // the readers reach end of file at once.
     drain(stdout_reader, stderr_reader).await;
     drop(readers);
-    Ok(Output {
-        exit_code,
-        signal,
-        timed_out,
-        stdout: stdout.tail_text(),
-        stderr: stderr.tail_text(),
-        stdout_bytes: stdout.total(),
-        stderr_bytes: stderr.total(),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-    })
+    Ok(super::output(
+        (exit_code, signal, timed_out),
+        &stdout,
+        &stderr,
+        started,
+    ))
 }
