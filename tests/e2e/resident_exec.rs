@@ -39,6 +39,14 @@ fn sh(script: &str) -> String {
     serde_json::to_string(&["sh", "-c", script]).unwrap()
 }
 
+/// `engine run workflow.yaml` with resident sandboxes on, whatever the environment says.
+fn resident_run(repo: &TestRepo) -> crate::support::EngineOutput<'_> {
+    repo.engine()
+        .args(["run", "workflow.yaml"])
+        .env("ENGINE_EXEC_RESIDENT", "1")
+        .run()
+}
+
 fn lines(path: &Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -183,7 +191,7 @@ fn a_command_that_stops_the_server_times_out_and_the_next_command_gets_a_fresh_s
         sh(&format!("echo alive > {}/after", out.path().display())),
     );
     repo.workflow(&workflow(out.path(), &gate_stage("g", "", &commands)));
-    let r = repo.run(&["run", "workflow.yaml"]);
+    let r = resident_run(&repo);
     r.exits(1);
     assert_no_process_named(&marker);
     assert_no_process_under(repo.path());
@@ -214,7 +222,7 @@ fn a_command_that_kills_the_server_or_everything_it_sees_fails_and_leaves_nothin
         let marker = marker(n);
         let commands = format!("[{}]", sh(&script.replace("{m}", &marker)));
         repo.workflow(&workflow(out.path(), &gate_stage("g", "", &commands)));
-        let r = repo.run(&["run", "workflow.yaml"]);
+        let r = resident_run(&repo);
         r.exits(1);
         assert_no_process_named(&marker);
         assert_no_process_under(repo.path());
@@ -244,7 +252,11 @@ fn a_kill_9_of_the_engine_mid_command_leaves_no_process_of_the_sandbox() {
         )),
     );
     repo.workflow(&workflow(out.path(), &gate_stage("g", "", &commands)));
-    let mut engine = repo.engine().args(["run", "workflow.yaml"]).spawn();
+    let mut engine = repo
+        .engine()
+        .args(["run", "workflow.yaml"])
+        .env("ENGINE_EXEC_RESIDENT", "1")
+        .spawn();
     engine.wait_for_file(&ready);
     engine.kill9();
     assert_no_process_named(&marker);
