@@ -40,6 +40,16 @@ fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, String) {
     (dir, head)
 }
 
+/// A linked worktree of the repository at `dir`, checked out (detached) at `at`.
+fn linked_worktree(dir: &Path, at: &Path) -> PathBuf {
+    engine_git::Repo::discover(dir).unwrap();
+    git(
+        dir,
+        &["worktree", "add", "-q", "--detach", at.to_str().unwrap()],
+    );
+    at.to_path_buf()
+}
+
 fn task(labels: &[&str]) -> Task {
     Task {
         id: "T-1".into(),
@@ -86,19 +96,8 @@ fn the_committed_constitution_is_read_not_the_working_copy() {
 #[test]
 fn a_fresh_worktree_answers_absence_without_git_and_presence_from_the_commit() {
     let (dir, base) = repo(&[]);
-    engine_git::Repo::discover(dir.path()).unwrap();
     let outside = tempfile::tempdir().unwrap();
-    let linked = outside.path().join("wt");
-    git(
-        dir.path(),
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "--detach",
-            linked.to_str().unwrap(),
-        ],
-    );
+    let linked = linked_worktree(dir.path(), &outside.path().join("wt"));
     let rules = RulesSettings::default();
     // No repository here: asking git fails, so an answer proves git was not asked.
     let no_repo = tempfile::tempdir().unwrap();
@@ -118,18 +117,7 @@ fn a_fresh_worktree_answers_absence_without_git_and_presence_from_the_commit() {
 
     // Present in the checkout: read from the commit, whatever the worktree holds now.
     let (dir, base) = repo(&[("spec/constitution.md", "- Be kind.\n")]);
-    engine_git::Repo::discover(dir.path()).unwrap();
-    let linked = outside.path().join("wt2");
-    git(
-        dir.path(),
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "--detach",
-            linked.to_str().unwrap(),
-        ],
-    );
+    let linked = linked_worktree(dir.path(), &outside.path().join("wt2"));
     std::fs::write(linked.join("spec/constitution.md"), "- anything goes\n").unwrap();
     let site = SpecSite {
         repo_root: dir.path(),
