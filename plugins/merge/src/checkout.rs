@@ -15,8 +15,10 @@ use crate::plumbing::{checkouts_of, parse_worktrees, short};
 use crate::runner::{Git, Runner, git_failure};
 
 /// How often `git worktree list` is tried: another run's `git worktree add` in the same
-/// repository makes it fail for the few milliseconds its registration is half-written.
-const LIST_TRIES: usize = 5;
+/// repository makes it fail for the few milliseconds its registration is half-written. A try
+/// in the attempt's resident sandbox takes about 2 ms, and the sandbox has no clock to sleep
+/// on (waiting would need `sleep` granted), so the window is covered by the number of tries.
+const LIST_TRIES: usize = 20;
 
 /// The worktrees (host paths) where `base_ref` is checked out.
 pub fn find<R: Runner + ?Sized>(
@@ -25,13 +27,10 @@ pub fn find<R: Runner + ?Sized>(
 ) -> Result<Vec<String>, StageError> {
     let args = ["worktree", "list", "--porcelain"];
     let mut out = git.raw(&args)?;
-    for attempt in 1..LIST_TRIES {
+    for _ in 1..LIST_TRIES {
         if out.success() {
             break;
         }
-        // A half-written registration lasts a few milliseconds, and a program in the attempt's
-        // resident sandbox answers in about two: 10, 20, 40 and 80 ms between the tries.
-        git.pause(std::time::Duration::from_millis(10 << (attempt - 1)))?;
         out = git.raw(&args)?;
     }
     if !out.success() {

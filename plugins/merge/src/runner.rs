@@ -83,11 +83,6 @@ impl<'a, R: Runner + ?Sized> Git<'a, R> {
         Git { runner }
     }
 
-    /// Waits `duration` (between tries of a command).
-    pub fn pause(&self, duration: Duration) -> Result<(), StageError> {
-        self.runner.sleep(duration).map_err(|e| run_failure(&e))
-    }
-
     /// Runs git and returns its output whatever the exit code.
     pub fn raw(&self, args: &[&str]) -> Result<Output, StageError> {
         self.raw_env(args, &[])
