@@ -1,6 +1,6 @@
-//! Guarantees that need a second process: an acknowledged commit survives kill -9, and the
-//! state directory's lock excludes other processes and is released by the kernel when its
-//! holder dies.
+//! Guarantees that need a second process: an acknowledged commit survives kill -9, the state
+//! directory's lock excludes other processes and is released by the kernel when its holder dies,
+//! and opening a store touches few pages (counted in a process that does nothing else).
 //!
 //! The child process is this test binary itself, re-executed to run only `child_entry` (an
 //! ignored entry point) with `ENGINE_STORE_TEST_CHILD` telling it what to do.
@@ -22,7 +22,7 @@ use engine_core::{Event, RunState, RunStatus, StageState, Task};
 use engine_store::{RunMeta, SledStore, StateDir, Store, StoreError, lock_holder};
 use engine_testkit::entry_point;
 
-/// Set in the child: `commit <db dir>` or `lock <state dir>`.
+/// Set in the child: `commit <db dir>`, `lock <state dir>` or `footprint <db dir>`.
 const CHILD_ENV: &str = "ENGINE_STORE_TEST_CHILD";
 const RUN_ID: &str = "01JCRASHTEST";
 const CHILD_HOLDER: &str = "engine run child.yaml";
@@ -98,8 +98,31 @@ fn child_entry() {
             // Hold the lock until killed (bounded, in case the parent vanished).
             std::thread::sleep(std::time::Duration::from_mins(2));
         }
+        "footprint" => {
+            let before = minor_faults();
+            let store = SledStore::open(Path::new(dir)).unwrap();
+            store.create_run(&meta(), &state_at(0)).unwrap();
+            let faults = minor_faults() - before;
+            writeln!(out, "FAULTS {faults}").unwrap();
+            out.flush().unwrap();
+        }
         other => panic!("unknown child task {other}"),
     }
+}
+
+/// Pages this process has touched so far (minor page faults).
+fn minor_faults() -> i64 {
+    // SAFETY: getrusage writes one `rusage` into the zeroed struct we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to that struct.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) };
+    assert_eq!(
+        rc,
+        0,
+        "getrusage failed: {}",
+        std::io::Error::last_os_error()
+    );
+    usage.ru_minflt
 }
 
 /// Starts this test binary as a child doing `task`.
@@ -246,4 +269,20 @@ fn flock_utility_holder_is_detected() {
     signal_9(-libc::pid_t::try_from(child.id()).unwrap());
     child.wait().unwrap();
     StateDir::open_locked(tmp.path(), "engine run").unwrap();
+}
+
+/// Opening a store and writing a run touches a few hundred pages, not the 4,352 (17 MiB) of
+/// zeros sled writes into its 34 metric histograms unless they are allocated zeroed
+/// (`miri_optimizations` in the root Cargo.toml). Every `engine` command that opens the state
+/// directory paid that, in time and in resident memory. Counted in a fresh child process, where
+/// nothing else runs: page faults are a count, not a timing.
+#[test]
+fn opening_a_store_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, mut stdout) = spawn_child(&format!("footprint {}", dir.path().display()));
+    let faults: u64 = read_markers(&mut stdout, "FAULTS ", 1).parse().unwrap();
+    assert!(child.wait().unwrap().success());
+    // 4 MiB of pages: sled's own buffers and the run, with room to spare; the histograms alone
+    // are 17 MiB.
+    assert!(faults < 1_024, "opening a store touched {faults} pages");
 }
