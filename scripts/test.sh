@@ -55,6 +55,11 @@ rust() {
     plugins_log=$(mktemp)
     (timed "e2e" cargo test --workspace --test e2e >"$e2e_log" 2>&1) &
     e2e=$!
+    # The e2e binary is the longest run: it starts first. The plugins' host build below compiles
+    # for about 30 s holding the target directory's lock, and a cargo started at the same time
+    # waits for it; so the others start once e2e's cargo has let go of the lock (it prints
+    # `Running` when its tests start) or has ended.
+    while kill -0 "$e2e" 2>/dev/null && ! grep -q "Running" "$e2e_log"; do sleep 0.2; done
     (timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target \
         --all-targets >"$plugins_log" 2>&1) &
     plugins=$!
