@@ -39,7 +39,7 @@ timed() {
 rust() {
     # --timings: target/cargo-timings/ keeps what each crate cost (docs/testing.md, CI time).
     timed "host workspace build" cargo test --workspace --all-targets --no-run --timings
-    # Three test runs at once, each printed after the others end:
+    # Three test runs at once, printed in this order after all have ended:
     # - the e2e binary, the longest (its tests mostly wait for the processes they start: the
     #   engine, git, bubblewrap), alone;
     # - every other test target of the host workspace (what `--all-targets` runs, named one by
@@ -47,31 +47,39 @@ rust() {
     # - the guest SDK's and built-in stages' own unit tests (pure logic, run on the host), in the
     #   host workspace's target directory: the dependencies both use are built once.
     # cargo holds no lock while tests run, and all three select the same workspace features, so
-    # none rebuilds what the build above made.
+    # none rebuilds what the build above made. Only the plugins' host build compiles here (about
+    # 30 s alone, holding the target directory's lock): a cargo started beside it would wait for
+    # it, so the runs start one after the other, longest first, each once the one before has let
+    # go of the lock (its cargo prints `Running` when its tests start) or has ended.
     local others
     others=$(other_test_targets)
-    local e2e_log plugins_log e2e plugins
+    local e2e_log others_log plugins_log e2e others_run plugins
     e2e_log=$(mktemp)
+    others_log=$(mktemp)
     plugins_log=$(mktemp)
     (timed "e2e" cargo test --workspace --test e2e >"$e2e_log" 2>&1) &
     e2e=$!
-    # The e2e binary is the longest run: it starts first. The plugins' host build below compiles
-    # for about 30 s holding the target directory's lock, and a cargo started at the same time
-    # waits for it; so the others start once e2e's cargo has let go of the lock (it prints
-    # `Running` when its tests start) or has ended.
-    while kill -0 "$e2e" 2>/dev/null && ! grep -q "Running" "$e2e_log"; do sleep 0.2; done
+    tests_started "$e2e" "$e2e_log"
+    # shellcheck disable=SC2086 # $others is a list of arguments
+    (timed "host workspace run (all but e2e)" cargo test --workspace --lib --bins --benches \
+        $others >"$others_log" 2>&1) &
+    others_run=$!
+    tests_started "$others_run" "$others_log"
     (timed "plugins (host)" cargo test --manifest-path plugins/Cargo.toml --target-dir target \
         --all-targets >"$plugins_log" 2>&1) &
     plugins=$!
     local status=0
-    # shellcheck disable=SC2086 # $others is a list of arguments
-    timed "host workspace run (all but e2e)" cargo test --workspace --lib --bins --benches \
-        $others || status=$?
     wait "$e2e" || status=$?
+    wait "$others_run" || status=$?
     wait "$plugins" || status=$?
-    cat "$e2e_log" "$plugins_log"
-    rm -f "$e2e_log" "$plugins_log"
+    cat "$others_log" "$e2e_log" "$plugins_log"
+    rm -f "$e2e_log" "$others_log" "$plugins_log"
     return "$status"
+}
+
+# Returns once the cargo test of process $1, writing to $2, runs its tests or has ended.
+tests_started() {
+    while kill -0 "$1" 2>/dev/null && ! grep -q "Running" "$2"; do sleep 0.2; done
 }
 
 # `--test NAME` for every test target of the host workspace that `cargo test --all-targets` runs
