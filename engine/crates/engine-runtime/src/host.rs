@@ -388,14 +388,15 @@ pub(crate) fn plugin_bytes(
 ) -> Result<PluginBytes, RuntimeError> {
     match plugin {
         PluginRef::Builtin { name } => {
-            let bytes = builtins::builtin(name).ok_or_else(|| RuntimeError::UnknownBuiltin {
-                name: name.clone(),
-                known: builtins::builtin_names()
-                    .iter()
-                    .map(std::string::ToString::to_string)
-                    .collect(),
+            let (bytes, digest) = builtins::builtin_with_digest(name).ok_or_else(|| {
+                RuntimeError::UnknownBuiltin {
+                    name: name.clone(),
+                    known: builtins::builtin_names()
+                        .iter()
+                        .map(std::string::ToString::to_string)
+                        .collect(),
+                }
             })?;
-            let digest: [u8; 32] = Sha256::digest(bytes).into();
             Ok((Cow::Borrowed(bytes), digest, format!("builtin:{name}")))
         }
         PluginRef::Path { path, sha256 } => {
