@@ -1,10 +1,16 @@
 //! The on-disk cache of compiled components.
 //!
-//! An entry is keyed by the sha256 of the component's bytes and the engine's
-//! `precompile_compatibility_hash()` (wasmtime version, target, settings), so a new engine never
-//! loads an old artifact. Entries are written atomically (temp file + rename) and carry the
-//! sha256 of their payload, checked before wasmtime deserializes it: a truncated or corrupt entry
-//! is recompiled and rewritten, never executed.
+//! An entry is keyed by the sha256 of the component's bytes, the engine's
+//! `precompile_compatibility_hash()` (wasmtime version, target, settings) and this file's format
+//! version, so a new engine never loads an old artifact. An entry is wasmtime's serialized
+//! artifact followed by a trailer (its length, its CRC-32 and a magic number), written atomically
+//! (temp file, fsync, rename). Loading checks the trailer and the CRC-32 of the payload, then lets
+//! wasmtime map the file (no copy: the code pages are shared with every other engine process that
+//! maps the same entry): a truncated or corrupt entry is recompiled and rewritten, never executed.
+//!
+//! The checksum detects torn or damaged files; it is not a signature (whoever can write the cache
+//! directory could write a matching one of any kind). The directory is the host's: sandboxed
+//! processes see the host's files read-only (docs/security.md).
 //!
 //! Compiling a large component (a Python or JavaScript one) takes tens of seconds the first
 //! time; a [`CompileObserver`] hears about every compile that runs longer than its threshold,
@@ -20,8 +26,14 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// Marks a cache file of this format.
-const MAGIC: &[u8; 8] = b"ENGCWAS1";
+/// Ends a cache file of this format (the last bytes of its trailer).
+const MAGIC: &[u8; 8] = b"ENGCWAS2";
+
+/// The format version, part of every entry's key: files of another format are never opened.
+const FORMAT: &[u8] = b"engine component cache v2";
+
+/// The trailer after the payload: its length (u64 LE), its CRC-32 (u32 LE), [`MAGIC`].
+const TRAILER_LEN: usize = 8 + 4 + MAGIC.len();
 
 /// Counters of the cache since the host started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -155,6 +167,7 @@ impl ComponentCache {
         let mut key = Sha256::new();
         key.update(content_sha256);
         key.update(self.engine_hash);
+        key.update(FORMAT);
         self.dir
             .join(format!("{}.cwasm", hex::encode(key.finalize())))
     }
@@ -192,15 +205,26 @@ impl ComponentCache {
 
     /// A valid entry, or `None` when there is none or it is rejected (then it is removed).
     fn load_entry(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let data = std::fs::read(path).ok()?;
-        let Some(payload) = verified_payload(&data) else {
-            self.reject(path, "checksum mismatch or truncated entry");
-            return None;
-        };
-        // SAFETY: the payload was written by `load_or_compile` of an engine with the same
-        // compatibility hash into this host-owned directory, and its sha256 matches what was
-        // written with it, so it is the artifact we compiled; wasmtime checks its header too.
-        match unsafe { Component::deserialize(engine, payload) } {
+        let mut file = std::fs::File::open(path).ok()?;
+        match verify_entry(&mut file) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.reject(path, "checksum mismatch or truncated entry");
+                return None;
+            }
+            Err(e) => {
+                self.reject(path, &format!("cannot read the entry: {e}"));
+                return None;
+            }
+        }
+        drop(file);
+        // SAFETY: the file was written by `load_or_compile` of an engine with the same
+        // compatibility hash into this host-owned directory, and its payload's checksum matches
+        // what was written with it, so it is the artifact we compiled; wasmtime checks its header
+        // too. Entries are never modified in place (only replaced by rename, or removed), so the
+        // mapping wasmtime makes cannot change under it. The trailer after the ELF image is
+        // outside every section wasmtime reads.
+        match unsafe { Component::deserialize_file(engine, path) } {
             Ok(component) => Some(component),
             Err(e) => {
                 self.reject(path, &e.to_string());
@@ -216,18 +240,57 @@ impl ComponentCache {
     }
 }
 
-/// The payload of a cache file whose magic and checksum are right.
-fn verified_payload(data: &[u8]) -> Option<&[u8]> {
-    let rest = data.strip_prefix(MAGIC.as_slice())?;
-    if rest.len() < 32 {
-        return None;
+/// Whether `file` is a whole entry: its trailer names the payload's length and CRC-32, and the
+/// payload read back matches both. Reads the payload in chunks (no copy of the whole entry).
+fn verify_entry(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    let Some(payload_len) = len.checked_sub(TRAILER_LEN as u64) else {
+        return Ok(false);
+    };
+    let mut trailer = [0u8; TRAILER_LEN];
+    file.seek(SeekFrom::Start(payload_len))?;
+    file.read_exact(&mut trailer)?;
+    let Some((recorded, expected_crc)) = parse_trailer(&trailer) else {
+        return Ok(false);
+    };
+    if recorded != payload_len {
+        return Ok(false);
     }
-    let (checksum, payload) = rest.split_at(32);
-    (Sha256::digest(payload).as_slice() == checksum).then_some(payload)
+    file.seek(SeekFrom::Start(0))?;
+    let mut crc = crc32fast::Hasher::new();
+    let mut chunk = vec![0u8; 256 * 1024];
+    let mut left = payload_len;
+    while left > 0 {
+        let want = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
+        let read = file.read(&mut chunk[..want])?;
+        if read == 0 {
+            return Ok(false);
+        }
+        crc.update(&chunk[..read]);
+        left -= read as u64;
+    }
+    Ok(crc.finalize() == expected_crc)
 }
 
-/// Writes `MAGIC + sha256(payload) + payload` to a temp file in the same directory, then renames
-/// it over `path`.
+/// The payload length and CRC-32 a trailer records, if it ends with [`MAGIC`].
+fn parse_trailer(trailer: &[u8; TRAILER_LEN]) -> Option<(u64, u32)> {
+    let (len, rest) = trailer.split_first_chunk::<8>()?;
+    let (crc, magic) = rest.split_first_chunk::<4>()?;
+    (magic == MAGIC.as_slice()).then(|| (u64::from_le_bytes(*len), u32::from_le_bytes(*crc)))
+}
+
+/// The trailer of `payload`.
+fn trailer(payload: &[u8]) -> [u8; TRAILER_LEN] {
+    let mut trailer = [0u8; TRAILER_LEN];
+    trailer[..8].copy_from_slice(&(payload.len() as u64).to_le_bytes());
+    trailer[8..12].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    trailer[12..].copy_from_slice(MAGIC);
+    trailer
+}
+
+/// Writes `payload + trailer` to a temp file in the same directory, syncs it, then renames it
+/// over `path`.
 fn write_entry(path: &Path, payload: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -235,9 +298,8 @@ fn write_entry(path: &Path, payload: &[u8]) -> std::io::Result<()> {
     let temp = path.with_extension(format!("tmp.{}.{unique}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temp)?;
-        file.write_all(MAGIC)?;
-        file.write_all(&Sha256::digest(payload))?;
         file.write_all(payload)?;
+        file.write_all(&trailer(payload))?;
         file.sync_all()?;
         std::fs::rename(&temp, path)
     })();
@@ -347,19 +409,45 @@ mod tests {
         assert_eq!(recorder.heard(), ["compiling x.wasm 42", "compiled x.wasm"]);
     }
 
+    fn verify(path: &Path) -> bool {
+        verify_entry(&mut std::fs::File::open(path).unwrap()).unwrap()
+    }
+
     #[test]
-    fn payload_is_verified() {
+    fn an_entry_is_its_payload_and_a_trailer_and_is_verified() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.cwasm");
-        write_entry(&path, b"payload").unwrap();
-        let mut data = std::fs::read(&path).unwrap();
-        assert_eq!(verified_payload(&data), Some(b"payload".as_slice()));
-        let last = data.len() - 1;
-        data[last] ^= 1;
-        assert_eq!(verified_payload(&data), None);
-        assert_eq!(verified_payload(b"ENGCWAS1short"), None);
-        assert_eq!(verified_payload(b""), None);
+        // Larger than one read chunk, so the chunked checksum is exercised.
+        let payload: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
+        write_entry(&path, &payload).unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(&data[..payload.len()], payload.as_slice());
+        assert!(data.ends_with(MAGIC));
+        assert!(verify(&path));
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "no temp file is left behind");
+
+        // A flipped byte anywhere in the payload.
+        for at in [0, 300_000, payload.len() - 1] {
+            let mut bad = data.clone();
+            bad[at] ^= 1;
+            std::fs::write(&path, &bad).unwrap();
+            assert!(!verify(&path), "flip at {at}");
+        }
+        // Truncated (the trailer gone, or cut through), extended, empty, the old format.
+        for bad in [
+            &data[..payload.len()],
+            &data[..data.len() - 1],
+            &data[..10],
+            b"".as_slice(),
+            b"ENGCWAS1".as_slice(),
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            assert!(!verify(&path), "{} bytes", bad.len());
+        }
+        let mut extended = data.clone();
+        extended.splice(payload.len()..payload.len(), [0u8]);
+        std::fs::write(&path, &extended).unwrap();
+        assert!(!verify(&path), "a byte inserted before the trailer");
     }
 }

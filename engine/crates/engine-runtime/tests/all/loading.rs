@@ -153,8 +153,9 @@ async fn compiled_components_are_cached_and_corrupt_entries_recompiled() {
     let (req, _) = request(json!({}));
     assert!(third.run_attempt(&stage, req).await.is_ok());
 
-    // Truncated entries too.
-    std::fs::write(&entries[0], b"ENGCWAS1").unwrap();
+    // Truncated entries too (a torn write: the first half of a good entry).
+    let good = std::fs::read(&entries[0]).unwrap();
+    std::fs::write(&entries[0], &good[..good.len() / 2]).unwrap();
     let fourth = Host::new(options()).unwrap();
     fourth.load(&bytes, "echo").unwrap();
     assert_eq!(fourth.cache_stats().rejected, 1);
