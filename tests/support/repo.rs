@@ -229,11 +229,14 @@ impl Default for TestRepo {
     }
 }
 
-/// Runs `git ARGS` in `dir` with a test identity; fails the test if git fails.
+/// Runs `git ARGS` in `dir` with a test identity; fails the test if git fails. Without
+/// automatic maintenance: every `git commit` would otherwise start a `git maintenance run
+/// --auto` process of its own (the tests' repositories never need one).
 #[track_caller]
 pub fn git_in(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(["-c", "maintenance.auto=false"])
         .args(args)
         .current_dir(dir)
         .env_remove("GIT_DIR")
