@@ -335,13 +335,32 @@ pub(crate) fn error_report(e: &EngineError) -> String {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref());
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_target(false),
+        )
+        .with(filter)
         .try_init();
+}
+
+/// The log filter of a `RUST_LOG` value: comma-separated `LEVEL` and `TARGET=LEVEL` directives
+/// (`debug`, `engine=debug,wasmtime=warn`); `warn` when it is unset, empty or not that syntax.
+/// (`tracing-subscriber`'s `Targets`, not its `EnvFilter`: the latter's span and field filters
+/// bring a regex DFA builder that made every regex of the process, the workflow schema's
+/// patterns included, build a full DFA at each start.)
+fn log_filter(rust_log: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let warn = || Targets::new().with_default(LevelFilter::WARN);
+    match rust_log.map(str::trim) {
+        None | Some("") => warn(),
+        Some(directives) => directives.parse::<Targets>().unwrap_or_else(|_| warn()),
+    }
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -358,6 +377,27 @@ fn render_json(value: &impl serde::Serialize) -> Result<String, EngineError> {
 
 #[cfg(test)]
 mod tests {
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_directives_set_the_levels_and_anything_else_means_warn() {
+        let filter = super::log_filter(Some("engine=debug,wasmtime=error"));
+        assert!(filter.would_enable("engine::driver", &Level::DEBUG));
+        assert!(!filter.would_enable("engine::driver", &Level::TRACE));
+        assert!(filter.would_enable("wasmtime", &Level::ERROR));
+        assert!(!filter.would_enable("wasmtime", &Level::WARN));
+        let filter = super::log_filter(Some("debug"));
+        assert!(filter.would_enable("anything", &Level::DEBUG));
+        for warn_only in [None, Some(""), Some("  "), Some("engine=[bad")] {
+            let filter = super::log_filter(warn_only);
+            assert!(filter.would_enable("engine", &Level::WARN), "{warn_only:?}");
+            assert!(
+                !filter.would_enable("engine", &Level::INFO),
+                "{warn_only:?}"
+            );
+        }
+    }
+
     use super::*;
 
     #[test]
