@@ -255,15 +255,139 @@ impl PreparedWorkflow {
 
 /// The workflow a run was started with, from the source text stored with the run (not the file
 /// on disk, which may have changed since). Path plugins resolve against the file's directory.
+///
+/// Loaded once per process for each stored text: a run reads its workflow at several steps
+/// (worktree, pool, hand-over, lifecycle), and `run --all`, `watch` and `serve` drive many runs
+/// of the same workflow.
 pub fn stored_workflow(meta: &RunMeta) -> Result<LoadedWorkflow, EngineError> {
-    let base_dir = meta
-        .workflow_file
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
-    Ok(engine_workflow::load_str(
-        &meta.workflow_file.display().to_string(),
-        &base_dir,
-        &meta.workflow_source,
-    )?)
+    static LOADED: StoredWorkflows = StoredWorkflows::new();
+    LOADED.load(meta)
+}
+
+/// Stored workflow texts already loaded, newest last. Loading is a pure function of the file name
+/// and the text (it reads no other file), so a memo keyed by both gives what a fresh load would;
+/// failures are not kept. A process rarely drives runs of more than one workflow: a few entries.
+struct StoredWorkflows {
+    loaded: std::sync::Mutex<Vec<(PathBuf, String, LoadedWorkflow)>>,
+}
+
+impl StoredWorkflows {
+    /// How many texts are kept.
+    const KEPT: usize = 4;
+
+    const fn new() -> StoredWorkflows {
+        StoredWorkflows {
+            loaded: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, Vec<(PathBuf, String, LoadedWorkflow)>> {
+        self.loaded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The workflow of `meta`'s stored text, if it was loaded before.
+    fn remembered(&self, meta: &RunMeta) -> Option<LoadedWorkflow> {
+        self.entries()
+            .iter()
+            .find(|(file, source, _)| {
+                *file == meta.workflow_file && *source == meta.workflow_source
+            })
+            .map(|(_, _, loaded)| loaded.clone())
+    }
+
+    fn load(&self, meta: &RunMeta) -> Result<LoadedWorkflow, EngineError> {
+        if let Some(loaded) = self.remembered(meta) {
+            return Ok(loaded);
+        }
+        let base_dir = meta
+            .workflow_file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let loaded = engine_workflow::load_str(
+            &meta.workflow_file.display().to_string(),
+            &base_dir,
+            &meta.workflow_source,
+        )?;
+        let mut entries = self.entries();
+        if entries.len() >= Self::KEPT {
+            entries.remove(0);
+        }
+        entries.push((
+            meta.workflow_file.clone(),
+            meta.workflow_source.clone(),
+            loaded.clone(),
+        ));
+        Ok(loaded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoredWorkflows;
+    use crate::test_fixtures::run_meta;
+
+    fn workflow(gate_command: &str) -> String {
+        format!(
+            "name: wf\nstages:\n  check:\n    uses: builtin:gate\n    with: {{ command: \"{gate_command}\" }}\n    permissions: {{ workspace: read, exec: [sh] }}\n"
+        )
+    }
+
+    fn command(memo: &StoredWorkflows, meta: &engine_store::RunMeta) -> serde_json::Value {
+        let loaded = memo.load(meta).unwrap();
+        loaded.spec("check").unwrap().with["command"].clone()
+    }
+
+    #[test]
+    fn a_stored_workflow_is_loaded_once_and_a_different_text_is_loaded_anew() {
+        let memo = StoredWorkflows::new();
+        let mut meta = run_meta("r1", "engine/r1");
+        meta.workflow_source = workflow("true");
+        assert!(memo.remembered(&meta).is_none());
+        assert_eq!(command(&memo, &meta), "true");
+        assert!(
+            memo.remembered(&meta).is_some(),
+            "kept after the first load"
+        );
+        assert_eq!(
+            command(&memo, &meta),
+            "true",
+            "the memo gives what the load gave"
+        );
+        // Another text of the same file (another run, the file edited in between).
+        meta.workflow_source = workflow("false");
+        assert!(memo.remembered(&meta).is_none());
+        assert_eq!(command(&memo, &meta), "false");
+        // The same text under another file name is another workflow (path plugins resolve
+        // against its directory).
+        let mut elsewhere = meta.clone();
+        elsewhere.workflow_file = "/elsewhere/wf.yaml".into();
+        assert!(memo.remembered(&elsewhere).is_none());
+        assert_eq!(
+            memo.load(&elsewhere).unwrap().base_dir,
+            std::path::Path::new("/elsewhere")
+        );
+        // A broken text is an error every time (failures are not kept).
+        meta.workflow_source = "name: [".into();
+        assert!(memo.load(&meta).is_err());
+        assert!(memo.remembered(&meta).is_none());
+        assert!(memo.load(&meta).is_err());
+        // More texts than the memo keeps: the oldest goes, each still loads as itself.
+        let first = {
+            let mut m = meta.clone();
+            m.workflow_source = workflow("true");
+            m
+        };
+        for n in 0..StoredWorkflows::KEPT {
+            meta.workflow_source = workflow(&format!("exit {n}"));
+            assert_eq!(command(&memo, &meta), format!("exit {n}").as_str());
+        }
+        assert!(
+            memo.remembered(&first).is_none(),
+            "the oldest text was let go"
+        );
+        assert_eq!(command(&memo, &first), "true");
+    }
 }
