@@ -217,14 +217,25 @@ impl ComponentCache {
                 return None;
             }
         }
-        drop(file);
+        // wasmtime maps the very file that was checked: through the open descriptor where /proc
+        // has it (an entry renamed over or removed meanwhile by another engine process does not
+        // matter then), else by its path.
+        let checked =
+            Path::new("/proc/self/fd").join(std::os::fd::AsRawFd::as_raw_fd(&file).to_string());
+        let mapped = if checked.exists() {
+            checked.as_path()
+        } else {
+            path
+        };
         // SAFETY: the file was written by `load_or_compile` of an engine with the same
         // compatibility hash into this host-owned directory, and its payload's checksum matches
         // what was written with it, so it is the artifact we compiled; wasmtime checks its header
         // too. Entries are never modified in place (only replaced by rename, or removed), so the
         // mapping wasmtime makes cannot change under it. The trailer after the ELF image is
         // outside every section wasmtime reads.
-        match unsafe { Component::deserialize_file(engine, path) } {
+        let component = unsafe { Component::deserialize_file(engine, mapped) };
+        drop(file);
+        match component {
             Ok(component) => Some(component),
             Err(e) => {
                 self.reject(path, &e.to_string());
@@ -263,7 +274,11 @@ fn verify_entry(file: &mut std::fs::File) -> std::io::Result<bool> {
     let mut left = payload_len;
     while left > 0 {
         let want = usize::try_from(left.min(chunk.len() as u64)).unwrap_or(chunk.len());
-        let read = file.read(&mut chunk[..want])?;
+        let read = match file.read(&mut chunk[..want]) {
+            Ok(read) => read,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         if read == 0 {
             return Ok(false);
         }
