@@ -198,6 +198,10 @@ impl ComponentCache {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(path = %path.display(), error = %e, "cannot write the component cache");
         }
+        let swept = crate::cache_sweep::sweep(&self.dir, std::time::SystemTime::now());
+        if swept > 0 {
+            tracing::debug!(swept, dir = %self.dir.display(), "removed stale component cache files");
+        }
         // SAFETY: `serialized` was produced by `precompile_component` of this very engine just
         // now; it is trusted compiled code.
         unsafe { Component::deserialize(engine, &serialized) }
@@ -234,9 +238,11 @@ impl ComponentCache {
         // mapping wasmtime makes cannot change under it. The trailer after the ELF image is
         // outside every section wasmtime reads.
         let component = unsafe { Component::deserialize_file(engine, mapped) };
-        drop(file);
         match component {
-            Ok(component) => Some(component),
+            Ok(component) => {
+                crate::cache_sweep::refresh(&file, std::time::SystemTime::now());
+                Some(component)
+            }
             Err(e) => {
                 self.reject(path, &e.to_string());
                 None

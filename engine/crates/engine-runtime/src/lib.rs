@@ -34,6 +34,7 @@ mod attempt;
 pub mod bindings;
 mod builtins;
 mod cache;
+mod cache_sweep;
 mod descriptor;
 mod errors;
 mod exec;

@@ -133,11 +133,25 @@ async fn compiled_components_are_cached_and_corrupt_entries_recompiled() {
         .collect();
     assert_eq!(entries.len(), 1, "one entry, no temp files: {entries:?}");
 
-    // A new process (host) with the same cache directory deserializes instead of compiling.
+    // A new process (host) with the same cache directory deserializes instead of compiling,
+    // and marks the entry as in use (an entry last used three days ago is refreshed).
+    let three_days = std::time::Duration::from_hours(72);
+    let long_ago = std::time::SystemTime::now() - three_days;
+    std::fs::File::options()
+        .write(true)
+        .open(&entries[0])
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
     let second = Host::new(options()).unwrap();
     let stage = second.load(&bytes, "echo").unwrap();
     assert_eq!(second.cache_stats().hits, 1);
     assert_eq!(second.cache_stats().compiled, 0);
+    let modified = std::fs::metadata(&entries[0]).unwrap().modified().unwrap();
+    assert!(
+        modified > long_ago + three_days / 2,
+        "the hit refreshed the entry"
+    );
     let (req, _) = request(json!({}));
     assert!(second.run_attempt(&stage, req).await.is_ok());
 
