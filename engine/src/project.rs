@@ -287,13 +287,16 @@ impl StoredWorkflows {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Whether `entry` holds the load of `meta`'s file and stored text.
+    fn is_of((file, source, _): &(PathBuf, String, LoadedWorkflow), meta: &RunMeta) -> bool {
+        *file == meta.workflow_file && *source == meta.workflow_source
+    }
+
     /// The workflow of `meta`'s stored text, if it was loaded before.
     fn remembered(&self, meta: &RunMeta) -> Option<LoadedWorkflow> {
         self.entries()
             .iter()
-            .find(|(file, source, _)| {
-                *file == meta.workflow_file && *source == meta.workflow_source
-            })
+            .find(|entry| Self::is_of(entry, meta))
             .map(|(_, _, loaded)| loaded.clone())
     }
 
@@ -312,6 +315,10 @@ impl StoredWorkflows {
             &meta.workflow_source,
         )?;
         let mut entries = self.entries();
+        // Another thread may have loaded the same text meanwhile.
+        if entries.iter().any(|entry| Self::is_of(entry, meta)) {
+            return Ok(loaded);
+        }
         if entries.len() >= Self::KEPT {
             entries.remove(0);
         }

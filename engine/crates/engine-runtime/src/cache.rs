@@ -130,6 +130,8 @@ pub(crate) struct ComponentCache {
     compiled: AtomicU64,
     rejected: AtomicU64,
     write_failures: AtomicU64,
+    /// Whether this cache swept its directory already (once per process is enough).
+    swept: std::sync::atomic::AtomicBool,
 }
 
 impl ComponentCache {
@@ -144,6 +146,7 @@ impl ComponentCache {
             compiled: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             write_failures: AtomicU64::new(0),
+            swept: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -198,9 +201,11 @@ impl ComponentCache {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(path = %path.display(), error = %e, "cannot write the component cache");
         }
-        let swept = crate::cache_sweep::sweep(&self.dir, std::time::SystemTime::now());
-        if swept > 0 {
-            tracing::debug!(swept, dir = %self.dir.display(), "removed stale component cache files");
+        if !self.swept.swap(true, Ordering::Relaxed) {
+            let swept = crate::cache_sweep::sweep(&self.dir, std::time::SystemTime::now());
+            if swept > 0 {
+                tracing::debug!(swept, dir = %self.dir.display(), "removed stale component cache files");
+            }
         }
         // SAFETY: `serialized` was produced by `precompile_component` of this very engine just
         // now; it is trusted compiled code.

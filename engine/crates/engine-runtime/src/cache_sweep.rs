@@ -3,8 +3,8 @@
 //! An entry's key includes the engine's compatibility hash and the cache format, so every new
 //! wasmtime, changed setting or format leaves the old entries behind for good, and a write killed
 //! halfway leaves its temp file. Entries in use are kept fresh: a load refreshes the modification
-//! time of an entry last refreshed more than [`REFRESH_AFTER`] ago. After each compile (the slow
-//! path, rare), the cache directory is swept: entries not refreshed for [`ENTRY_MAX_AGE`] and temp
+//! time of an entry last refreshed more than [`REFRESH_AFTER`] ago. After the first compile of a
+//! process (the slow path, rare), the cache directory is swept: entries not refreshed for [`ENTRY_MAX_AGE`] and temp
 //! files older than [`TEMP_MAX_AGE`] are removed. Only files named the way the cache names them
 //! are touched. Removing an entry another process has mapped is harmless (the mapping keeps the
 //! file's pages); one about to be opened is simply compiled again.
