@@ -72,6 +72,43 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Starts 50 ms apart, as a run's are (a stage's, then the next one's after git work): back
+    // to back, the kernel's cgroup bookkeeping stays warm and hides what joining a cgroup costs
+    // a start that comes alone (as root, cgroup v1: 5-15 ms through `cgroup.procs`).
+    let sandbox = Sandbox::new(Policy {
+        writable: vec![worktree.clone()],
+        tmp_dir: dir.path().join("tmp"),
+        network: Network::None,
+        ..Policy::default()
+    })
+    .expect("this machine can confine");
+    let mut spaced = c.benchmark_group("start_spaced_50ms");
+    spaced.sample_size(10);
+    spaced.bench_function("confined_no_network", |b| {
+        b.iter_custom(|iterations| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let began = std::time::Instant::now();
+                let launch = Launch {
+                    purpose: Purpose::Exec,
+                    program: true_path,
+                    args: &[],
+                    cwd: &worktree,
+                    extra_writable: &[],
+                    extra_readable: &[],
+                };
+                let (mut command, guard) = sandbox.command(&launch, None).expect("command");
+                let status = runtime.block_on(async { command.status().await.expect("runs") });
+                drop(guard);
+                assert!(status.success());
+                total += began.elapsed();
+            }
+            total
+        });
+    });
+    spaced.finish();
 }
 
 /// The group `criterion_main!` runs, in a private module because the function

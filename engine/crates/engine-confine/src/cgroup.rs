@@ -77,6 +77,8 @@ fn detect() -> Option<Hierarchy> {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     dirs: Vec<PathBuf>,
+    /// The file of each directory the child writes `0` into to join: see [`Cgroup::join_files`].
+    join_file: &'static str,
 }
 
 impl Cgroup {
@@ -113,7 +115,10 @@ impl Cgroup {
                 vec![dir]
             }
         };
-        let cgroup = Cgroup { dirs };
+        let cgroup = Cgroup {
+            dirs,
+            join_file: join_file(hierarchy),
+        };
         for dir in &cgroup.dirs {
             std::fs::create_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
@@ -130,12 +135,20 @@ impl Cgroup {
         Ok(cgroup)
     }
 
-    /// The `cgroup.procs` files the child writes itself into before it runs bubblewrap.
-    pub(crate) fn procs_files(&self) -> Result<Vec<CString>, String> {
+    /// The files the child writes `0` into to join the cgroup before it runs bubblewrap (it
+    /// is single-threaded then, between fork and exec).
+    ///
+    /// cgroup v1: `tasks`, which moves the calling thread, the child's only one, so the whole
+    /// process. Its `cgroup.procs` would move the thread group under the kernel's global
+    /// threadgroup lock, whose write side waits for an RCU grace period: 5-15 ms of every start
+    /// on a machine that starts processes tens of milliseconds apart, against 0.3-0.5 ms for
+    /// `tasks` (Linux 6.0 and later skip that lock when one thread moves itself).
+    /// cgroup v2 has no per-thread move between domain cgroups: `cgroup.procs`.
+    pub(crate) fn join_files(&self) -> Result<Vec<CString>, String> {
         self.dirs
             .iter()
             .map(|d| {
-                CString::new(d.join("cgroup.procs").as_os_str().as_bytes())
+                CString::new(d.join(self.join_file).as_os_str().as_bytes())
                     .map_err(|_| format!("{} has a NUL byte", d.display()))
             })
             .collect()
@@ -159,6 +172,15 @@ impl Cgroup {
             "cgroup {} still busy; removed by the next engine process",
             self.dirs[0].display()
         );
+    }
+}
+
+/// The file a child writes itself into to join a cgroup of `hierarchy` (see
+/// [`Cgroup::join_files`]).
+fn join_file(hierarchy: &Hierarchy) -> &'static str {
+    match hierarchy {
+        Hierarchy::V1 { .. } => "tasks",
+        Hierarchy::V2 { .. } => "cgroup.procs",
     }
 }
 
@@ -209,9 +231,14 @@ fn reap_stale(hierarchy: &Hierarchy) {
             if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
                 let stale = Cgroup {
                     dirs: vec![entry.path()],
+                    join_file: join_file(hierarchy),
                 };
                 stale.remove();
             }
         }
     }
 }
+
+#[cfg(test)]
+#[path = "cgroup_tests.rs"]
+mod tests;

@@ -223,7 +223,7 @@ impl Sandbox {
                 Cgroup::create(hierarchy, &self.policy.limits).map_err(ConfineError::Limits)?;
             join_on_exec(
                 &mut command,
-                group.procs_files().map_err(ConfineError::Limits)?,
+                group.join_files().map_err(ConfineError::Limits)?,
             );
             limit_on_exec(&mut command, self.policy.limits);
             guard.cgroup = Some(group);
@@ -273,12 +273,12 @@ fn join_netns_on_exec(command: &mut tokio::process::Command, fd: libc::c_int) {
 }
 
 /// Makes the child move itself into its cgroup before it runs bubblewrap.
-fn join_on_exec(command: &mut tokio::process::Command, procs: Vec<CString>) {
+fn join_on_exec(command: &mut tokio::process::Command, files: Vec<CString>) {
     // SAFETY: the closure runs in the forked child before exec and only calls
     // async-signal-safe functions (open, write, close) on memory prepared before the fork.
     unsafe {
         command.pre_exec(move || {
-            for file in &procs {
+            for file in &files {
                 let fd = libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
                 if fd < 0 {
                     return Err(std::io::Error::last_os_error());
