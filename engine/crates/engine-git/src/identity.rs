@@ -26,9 +26,23 @@ impl Repo {
         if key.as_ref().is_some_and(known) {
             return true;
         }
-        let has = ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]
-            .iter()
-            .all(|var| run_git(worktree, &["var", var]).is_ok_and(|out| out.status.success()));
+        // Both questions at once: two git processes side by side instead of one after the
+        // other (in line when no thread can be started).
+        let knows =
+            |var: &str| run_git(worktree, &["var", var]).is_ok_and(|out| out.status.success());
+        let has = std::thread::scope(|scope| {
+            let author = std::thread::Builder::new()
+                .name("engine-git-identity".into())
+                .spawn_scoped(scope, || knows("GIT_AUTHOR_IDENT"));
+            let committer = knows("GIT_COMMITTER_IDENT");
+            let author = match author {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => knows("GIT_AUTHOR_IDENT"),
+            };
+            author && committer
+        });
         if has && let Some(key) = key {
             KNOWN
                 .lock()
