@@ -3,6 +3,7 @@
 //! is left in it when the start ends is killed. Unprivileged users get the per-sandbox process
 //! limit from their user namespace instead (root is exempt from `RLIMIT_NPROC`, hence this file).
 
+use std::collections::HashSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -154,25 +155,73 @@ impl Cgroup {
             .collect()
     }
 
-    /// Kills every process still in the cgroup and removes it (retrying briefly while the
-    /// killed processes exit).
+    /// Kills every process still in the cgroup, then removes it.
+    ///
+    /// The kill is done before this returns: members are read and sent SIGKILL until a read
+    /// finds none that has not been sent it already (one forked between a read and the kill is
+    /// found by the next read). A process with SIGKILL pending never runs again and cannot start
+    /// another, so from then on the start is over; what is left is the kernel finishing the
+    /// exits, after which the directories can go. That wait (often a millisecond or more) is
+    /// done on a thread of its own, off the caller's path.
     pub(crate) fn remove(&self) {
-        for _ in 0..500 {
-            kill_members(&self.dirs);
-            let all_gone = self
-                .dirs
-                .iter()
-                .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists());
-            if all_gone {
+        let mut signalled: HashSet<libc::pid_t> = HashSet::new();
+        for round in 0..KILL_ROUNDS {
+            let fresh: Vec<libc::pid_t> = members(&self.dirs)
+                .into_iter()
+                .filter(|pid| !signalled.contains(pid))
+                .collect();
+            for &pid in &fresh {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                }
+            }
+            if remove_dirs(&self.dirs) {
                 return;
             }
-            std::thread::sleep(Duration::from_millis(1));
+            if fresh.is_empty() {
+                let dirs = self.dirs.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("engine-cgroup-rm".into())
+                    .spawn(move || remove_when_empty(&dirs));
+                if spawned.is_err() {
+                    remove_when_empty(&self.dirs);
+                }
+                return;
+            }
+            signalled.extend(fresh);
+            if round >= 2 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
         }
-        tracing::warn!(
-            "cgroup {} still busy; removed by the next engine process",
-            self.dirs[0].display()
-        );
+        remove_when_empty(&self.dirs);
     }
+}
+
+/// Rounds of [`Cgroup::remove`] that may still find members not yet killed.
+const KILL_ROUNDS: usize = 100;
+
+/// Removes `dirs` once the kernel has finished the exits of their killed members (killing any
+/// member still there each time), giving up after about half a second: the next engine process
+/// removes what is left ([`reap_stale`]).
+fn remove_when_empty(dirs: &[PathBuf]) {
+    for _ in 0..500 {
+        kill_members(dirs);
+        if remove_dirs(dirs) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    tracing::warn!(
+        "cgroup {} still busy; removed by the next engine process",
+        dirs[0].display()
+    );
+}
+
+/// Removes every directory of `dirs` that is still there; true when none is left.
+fn remove_dirs(dirs: &[PathBuf]) -> bool {
+    dirs.iter()
+        .all(|d| std::fs::remove_dir(d).is_ok() || !d.exists())
 }
 
 /// The file a child writes itself into to join a cgroup of `hierarchy` (see
@@ -190,19 +239,31 @@ impl Drop for Cgroup {
     }
 }
 
+/// The processes in `dirs` (every controller's directory), as listed now.
+fn members(dirs: &[PathBuf]) -> Vec<libc::pid_t> {
+    let mut pids: Vec<libc::pid_t> = dirs
+        .iter()
+        .filter_map(|dir| std::fs::read_to_string(dir.join("cgroup.procs")).ok())
+        .flat_map(|procs| {
+            procs
+                .lines()
+                .filter_map(|l| l.trim().parse::<libc::pid_t>().ok())
+                // 0 is a process outside this PID namespace (and would name this process's
+                // own group for kill); 1 is never a start's.
+                .filter(|&pid| pid > 1)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
 fn kill_members(dirs: &[PathBuf]) {
-    for dir in dirs {
-        let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) else {
-            continue;
-        };
-        for pid in procs
-            .lines()
-            .filter_map(|l| l.trim().parse::<libc::pid_t>().ok())
-        {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-            }
+    for pid in members(dirs) {
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
         }
     }
 }

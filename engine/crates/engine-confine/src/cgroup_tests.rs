@@ -73,3 +73,54 @@ async fn a_confined_start_runs_in_its_own_cgroup_of_every_controller() {
         Hierarchy::V2 { .. } => assert!(in_start(""), "not in the start's cgroup:\n{text}"),
     }
 }
+
+#[tokio::test]
+async fn dropping_the_guard_kills_the_start_at_once_and_its_cgroup_goes() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 || crate::available().is_err() {
+        eprintln!("skipped: engine makes cgroups only as root, with bubblewrap");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::new(Policy {
+        tmp_dir: dir.path().join("tmp"),
+        ..Policy::default()
+    })
+    .unwrap();
+    let args = ["-c".to_string(), "sleep 600 & sleep 600".to_string()];
+    let launch = Launch {
+        purpose: Purpose::Exec,
+        program: std::path::Path::new("/bin/sh"),
+        args: &args,
+        cwd: dir.path(),
+        extra_writable: &[],
+        extra_readable: &[],
+    };
+    let (mut command, guard) = sandbox.command(&launch, None).unwrap();
+    let mut child = command.spawn().unwrap();
+    let dirs = guard.cgroup.as_ref().unwrap().dirs.clone();
+    // Wait until the whole start is in its cgroup (bubblewrap, the shell, both sleeps).
+    for _ in 0..2000 {
+        if members(&dirs).len() >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(members(&dirs).len() >= 4, "{:?}", members(&dirs));
+    drop(guard);
+    // Every member was sent SIGKILL before the drop returned: bubblewrap ends by it.
+    let status = child.wait().await.unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGKILL),
+        "{status:?}"
+    );
+    // The directories go once the kernel has finished the exits.
+    for _ in 0..2000 {
+        if dirs.iter().all(|d| !d.exists()) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("the start's cgroup is still there: {dirs:?}");
+}
