@@ -136,37 +136,6 @@ pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
     })
 }
 
-/// Like [`run_git`], with `input` written to git's standard input (e.g. `--stdin` lists).
-pub(crate) fn run_git_with_input<S: AsRef<OsStr>>(
-    cwd: &Path,
-    args: &[S],
-    input: &[u8],
-) -> Result<GitOutput, GitError> {
-    use std::io::Write;
-    let command_line = describe(args);
-    let spawn_error = |source| GitError::Spawn {
-        command: command_line.clone(),
-        source,
-    };
-    let mut child = pinned_command(cwd, args)?
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_error)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A git that exits early closes its end: its exit status says why.
-        let _ = stdin.write_all(input);
-    }
-    let output = child.wait_with_output().map_err(spawn_error)?;
-    Ok(GitOutput {
-        command: command_line,
-        status: output.status,
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-    })
-}
-
 /// [`git_command`], with `GIT_DIR`/`GIT_WORK_TREE` set when `cwd` is in a linked worktree of a
 /// registered repository.
 fn pinned_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<Command, GitError> {

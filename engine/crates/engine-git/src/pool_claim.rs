@@ -9,10 +9,11 @@
 //! - When engine saved its own copy of the index the last time it made the directory hold a
 //!   commit (`<pool>/<name>.index`, kept where no stage can write; see [`save_index`]), that copy
 //!   becomes the index. A file the earlier run touched in any way has a newer change time
-//!   (`ctime`, which the kernel sets and no process can set back), so its entry no longer
-//!   matches and git compares or rewrites it; an untouched file still holds what engine checked
-//!   out and is left alone. `git reset --hard` then rewrites only the files that differ from the
-//!   new commit (with `core.trustctime` and `core.checkStat` forced on, no fsmonitor).
+//!   (`ctime`, which the kernel sets and no process can set back): engine deletes it, so git
+//!   writes it again from the commit; an untouched file still holds what engine checked out and
+//!   is left alone. `git reset --hard` then rewrites only the files that differ from the new
+//!   commit or are missing (with `core.trustctime` and `core.checkStat` forced on, no
+//!   fsmonitor).
 //! - Without that copy, the index is built from the commit (`git read-tree`) and every file is
 //!   read and compared (`git update-index --refresh`) before the reset: slower, as safe.
 //!
@@ -23,7 +24,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::command::{run_git, run_git_with_input};
+use crate::command::run_git;
 use crate::pool::idle_in;
 use crate::pool_index;
 use crate::worktree::remove_dir;
@@ -124,24 +125,23 @@ fn switch_claimed(
     ];
     let strict_git = |args: &[&str]| git(&[&strict[..], args].concat());
     if let Some(touched) = touched {
-        if !touched.is_empty() {
-            let mut list = Vec::new();
-            for file in &touched {
-                list.extend_from_slice(file.as_os_str().as_encoded_bytes());
-                list.push(0);
+        // Whatever the saved index says about them, these paths no longer exist: the reset
+        // writes the commit's version of each one the commit has (a file the index lists but
+        // the worktree lacks is always checked out again), and the rest are gone as `clean`
+        // would have them. A symbolic link is removed itself, never what it points to.
+        for file in &touched {
+            let full = path.join(file);
+            match std::fs::remove_file(&full) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(GitError::Io {
+                        op: "removing",
+                        path: full,
+                        source,
+                    });
+                }
             }
-            let mut all: Vec<&std::ffi::OsStr> = vec![
-                "--git-dir".as_ref(),
-                admin.as_os_str(),
-                "--work-tree".as_ref(),
-                path.as_os_str(),
-            ];
-            all.extend(
-                ["update-index", "--force-remove", "-z", "--stdin"]
-                    .iter()
-                    .map(std::ffi::OsStr::new),
-            );
-            run_git_with_input(path, &all, &list)?.success()?;
         }
     } else {
         remove_path(&admin.join("index"))?;

@@ -204,13 +204,40 @@ fn a_change_hidden_from_the_stat_data_is_still_undone() {
         "",
         "hidden from git"
     );
+    // A symbolic link in place of a tracked file: removed itself, its target left alone.
+    let outside = t.root.parent().unwrap().join("outside.txt");
+    std::fs::write(&outside, "not the run's\n").unwrap();
+    std::fs::remove_file(first.join("b.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, first.join("b.txt")).unwrap();
     repo.retire_run_worktree(&first, 2, &mut || {}).unwrap();
     let second = place(&t, "R2");
+    let before = crate::command::starts_on_this_thread();
     assert!(add(&repo, &second, "engine/two", &base).reused.is_some());
+    assert_eq!(
+        crate::command::starts_on_this_thread() - before,
+        3,
+        "worktree add, reset and clean: the touched files are deleted without git"
+    );
     assert_eq!(
         std::fs::read_to_string(second.join("a.txt")).unwrap(),
         "alpha\n"
     );
+    assert!(
+        !second
+            .join("b.txt")
+            .symlink_metadata()
+            .unwrap()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(second.join("b.txt")).unwrap(),
+        "beta\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "not the run's\n"
+    );
+    assert_eq!(git(&second, &["status", "--porcelain", "--ignored"]), "");
 }
 
 #[test]
