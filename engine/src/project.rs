@@ -264,13 +264,7 @@ impl PreparedWorkflow {
 /// build), and a first run compiles each (hundreds of milliseconds). Errors are kept for the
 /// caller to report in order. A stage plugin whose thread cannot start is left out (the caller
 /// loads it in line); the source is then loaded on this thread.
-fn load_components(
-    host: &Host,
-    loaded: &LoadedWorkflow,
-) -> (
-    HashMap<String, Result<LoadedStage, RuntimeError>>,
-    Option<Result<LoadedSource, RuntimeError>>,
-) {
+fn load_components(host: &Host, loaded: &LoadedWorkflow) -> (StageLoads, SourceLoad) {
     let mut plugins: Vec<(String, &PluginRef)> = Vec::new();
     for def in loaded.component_stages() {
         let key = format!("{:?}", def.spec.uses);
@@ -317,6 +311,12 @@ fn load_components(
         (stages, source)
     })
 }
+
+/// Each distinct stage plugin's load, by the key [`PreparedWorkflow::prepare_unconfined`] uses.
+type StageLoads = HashMap<String, Result<LoadedStage, RuntimeError>>;
+
+/// The task source's load; `None` without `tasks:`.
+type SourceLoad = Option<Result<LoadedSource, RuntimeError>>;
 
 /// What a scoped thread returned; its panic goes on in the caller, as if the work had been done
 /// there.
