@@ -259,58 +259,63 @@ impl PreparedWorkflow {
 
 /// Each distinct component of `loaded` (its stages' plugins, keyed like
 /// [`PreparedWorkflow::prepare_unconfined`] keys them, and its task source, `None` without
-/// `tasks:`), compiled or taken from the cache at the same time on threads of their own: a
-/// cached one is mostly reading, checking and mapping its entry (about 3 ms each in a release
-/// build), and a first run compiles each (hundreds of milliseconds). Errors are kept for the
-/// caller to report in order. A stage plugin whose thread cannot start is left out (the caller
-/// loads it in line); the source is then loaded on this thread.
+/// `tasks:`), compiled or taken from the cache several at a time: a cached one is mostly
+/// reading, checking and mapping its entry (about 3 ms each in a release build), and a first
+/// run compiles each (hundreds of milliseconds). At most [`MAX_LOAD_THREADS`] load at once (a
+/// compile can take hundreds of megabytes); without threads, all load on this one. Errors are
+/// kept for the caller to report in order; a panic goes on in the caller.
 fn load_components(host: &Host, loaded: &LoadedWorkflow) -> (StageLoads, SourceLoad) {
-    let mut plugins: Vec<(String, &PluginRef)> = Vec::new();
+    let mut jobs: Vec<(Option<String>, &PluginRef)> = Vec::new();
+    if let Some(spec) = &loaded.tasks {
+        jobs.push((None, &spec.source));
+    }
     for def in loaded.component_stages() {
         let key = format!("{:?}", def.spec.uses);
-        if !plugins.iter().any(|(k, _)| *k == key) {
-            plugins.push((key, &def.spec.uses));
+        if !jobs.iter().any(|(k, _)| k.as_ref() == Some(&key)) {
+            jobs.push((Some(key), &def.spec.uses));
         }
     }
-    let base_dir = &loaded.base_dir;
-    std::thread::scope(|scope| {
-        let source = loaded.tasks.as_ref().map(|spec| {
-            let load = move || host.load_source(&spec.source, base_dir);
-            (
-                std::thread::Builder::new()
-                    .name("engine-load-source".into())
-                    .spawn_scoped(scope, load)
-                    .ok(),
-                load,
-            )
-        });
-        // The first plugin loads on this thread, the others on threads of their own.
-        let others: Vec<_> = plugins
-            .iter()
-            .skip(1)
-            .map(|(key, plugin)| {
-                let handle = std::thread::Builder::new()
-                    .name("engine-load-stage".into())
-                    .spawn_scoped(scope, move || host.load_plugin(plugin, base_dir));
-                (key, handle.ok())
-            })
-            .collect();
-        let mut stages = HashMap::new();
-        if let Some((key, plugin)) = plugins.first() {
-            stages.insert(key.clone(), host.load_plugin(plugin, base_dir));
-        }
-        for (key, handle) in others {
-            if let Some(handle) = handle {
-                stages.insert(key.clone(), joined(handle));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stages = std::sync::Mutex::new(HashMap::new());
+    let source = std::sync::Mutex::new(None);
+    let work = || {
+        while let Some((key, plugin)) =
+            jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            match key {
+                Some(key) => {
+                    let load = host.load_plugin(plugin, &loaded.base_dir);
+                    lock(&stages).insert(key.clone(), load);
+                }
+                None => *lock(&source) = Some(host.load_source(plugin, &loaded.base_dir)),
             }
         }
-        let source = source.map(|(handle, load)| match handle {
-            Some(handle) => joined(handle),
-            None => load(),
-        });
-        (stages, source)
-    })
+    };
+    let helpers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_LOAD_THREADS)
+        .min(jobs.len())
+        .saturating_sub(1);
+    std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            // A helper that cannot start leaves its share to the others.
+            let _ = std::thread::Builder::new()
+                .name("engine-load".into())
+                .spawn_scoped(scope, work);
+        }
+        work();
+    });
+    let stages = stages
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let source = source
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    (stages, source)
 }
+
+/// The most components [`load_components`] loads at once.
+const MAX_LOAD_THREADS: usize = 4;
 
 /// Each distinct stage plugin's load, by the key [`PreparedWorkflow::prepare_unconfined`] uses.
 type StageLoads = HashMap<String, Result<LoadedStage, RuntimeError>>;
@@ -318,12 +323,11 @@ type StageLoads = HashMap<String, Result<LoadedStage, RuntimeError>>;
 /// The task source's load; `None` without `tasks:`.
 type SourceLoad = Option<Result<LoadedSource, RuntimeError>>;
 
-/// What a scoped thread returned; its panic goes on in the caller, as if the work had been done
-/// there.
-fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+/// `mutex` locked, even when a thread panicked holding it (the data is a plain map of results).
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The workflow a run was started with, from the source text stored with the run (not the file
