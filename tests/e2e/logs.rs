@@ -270,3 +270,44 @@ fn the_agents_text_is_on_the_terminal_in_one_line_and_whole_in_the_logs() {
         .stdout_has("greet.txt")
         .stdout_has("execute#1 agent All done. <promise>COMPLETE</promise>");
 }
+
+#[test]
+fn debug_logs_time_every_git_command_and_every_stored_transition() {
+    let repo = TestRepo::new();
+    repo.workflow(
+        r#"name: timed
+stages:
+  note:
+    uses: builtin:gate
+    with: { commands: ["true"] }
+    permissions: { workspace: write, exec: ["true"] }
+"#,
+    );
+    let out = repo
+        .engine()
+        .args(["run", "workflow.yaml", "--task", "time it"])
+        .env("RUST_LOG", "engine_git=debug,engine_store=debug")
+        .run();
+    out.succeeds();
+    let stderr = out.stderr();
+    let git_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("git ran")).collect();
+    assert!(
+        git_lines
+            .iter()
+            .any(|l| l.contains("worktree add") && l.contains("ms=") && l.contains("status=")),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("transition stored") && l.contains("seq=") && l.contains("ms=")),
+        "{stderr}"
+    );
+    // Without the directive, neither appears.
+    let quiet = repo
+        .engine()
+        .args(["run", "workflow.yaml", "--task", "again"])
+        .run();
+    quiet.succeeds();
+    assert!(!quiet.stderr().contains("git ran"), "{}", quiet.stderr());
+}

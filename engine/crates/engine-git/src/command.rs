@@ -97,23 +97,12 @@ pub(crate) fn starts_on_this_thread() -> u64 {
 /// Runs `git <args>` in `cwd` and waits for it; fails only if git could not be started (or
 /// `cwd` is a run worktree whose repository metadata is gone: see [`pin_for`]).
 pub(crate) fn run_git<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<GitOutput, GitError> {
-    let command_line = describe(args);
-    let output = pinned_command(cwd, args)?
-        .output()
-        .map_err(|source| GitError::Spawn {
-            command: command_line.clone(),
-            source,
-        })?;
-    Ok(GitOutput {
-        command: command_line,
-        status: output.status,
-        stdout: output.stdout,
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-    })
+    run_git_with_env(cwd, args, &[])
 }
 
 /// Like [`run_git`], with extra environment variables set after the scrubbing (e.g. a private
-/// `GIT_INDEX_FILE`).
+/// `GIT_INDEX_FILE`). Each command is logged at debug level with how long it took
+/// (`RUST_LOG=engine_git=debug`).
 pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
     cwd: &Path,
     args: &[S],
@@ -124,10 +113,17 @@ pub(crate) fn run_git_with_env<S: AsRef<OsStr>>(
     for (key, value) in env {
         command.env(key, value);
     }
+    let began = std::time::Instant::now();
     let output = command.output().map_err(|source| GitError::Spawn {
         command: command_line.clone(),
         source,
     })?;
+    tracing::debug!(
+        command = ?command_line,
+        ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+        status = output.status.code(),
+        "git ran"
+    );
     Ok(GitOutput {
         command: command_line,
         status: output.status,

@@ -335,6 +335,7 @@ impl Store for SledStore {
     }
 
     fn commit(&self, run_id: &str, event: &Event, after: &RunState) -> Result<(), StoreError> {
+        let began = std::time::Instant::now();
         validate_run_id(run_id)?;
         check_same_run(run_id, &after.run_id)?;
         let event_json = encode(run_id, "event", event)?;
@@ -370,6 +371,12 @@ impl Store for SledStore {
         self.written();
         self.flush()?;
         self.mirror_run(run_id);
+        tracing::debug!(
+            run_id,
+            seq = after.seq,
+            ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+            "transition stored (fsync'd)"
+        );
         Ok(())
     }
 
