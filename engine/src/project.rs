@@ -145,10 +145,18 @@ impl PreparedWorkflow {
     /// [`PreparedWorkflow::prepare_unconfined`], then fails closed when the workflow confines
     /// processes (the default) and this machine cannot: nothing may start.
     pub async fn prepare(host: &Host, loaded: LoadedWorkflow) -> Result<Self, EngineError> {
+        let began = std::time::Instant::now();
         let prepared = Self::prepare_unconfined(host, loaded).await?;
+        let loaded_ms = began.elapsed().as_secs_f64() * 1000.0;
         if prepared.loaded.sandbox.enabled {
             engine_confine::available()?;
         }
+        tracing::debug!(
+            workflow = ?prepared.loaded.workflow.name,
+            components_ms = format_args!("{loaded_ms:.1}"),
+            ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+            "workflow prepared (its components loaded and described, confinement checked)"
+        );
         Ok(prepared)
     }
 

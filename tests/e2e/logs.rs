@@ -272,7 +272,7 @@ fn the_agents_text_is_on_the_terminal_in_one_line_and_whole_in_the_logs() {
 }
 
 #[test]
-fn debug_logs_time_every_git_command_and_every_stored_transition() {
+fn debug_logs_time_the_start_every_git_command_and_every_stored_transition() {
     let repo = TestRepo::new();
     repo.workflow(
         r#"name: timed
@@ -286,10 +286,21 @@ stages:
     let out = repo
         .engine()
         .args(["run", "workflow.yaml", "--task", "time it"])
-        .env("RUST_LOG", "engine_git=debug,engine_store=debug")
+        .env(
+            "RUST_LOG",
+            "engine=debug,engine_git=debug,engine_store=debug",
+        )
         .run();
     out.succeeds();
     let stderr = out.stderr();
+    for step in ["state directory opened", "workflow prepared"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.contains(step) && l.contains("ms=")),
+            "{step}: {stderr}"
+        );
+    }
     let git_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("git ran")).collect();
     assert!(
         git_lines

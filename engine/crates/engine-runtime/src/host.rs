@@ -76,6 +76,8 @@ pub struct Host {
     linker: Linker<StageState>,
     cache: ComponentCache,
     loaded: Mutex<HashMap<[u8; 32], StagePre<StageState>>>,
+    /// Task sources loaded so far, by content digest (like `loaded` for stages).
+    pub(crate) sources: Mutex<HashMap<[u8; 32], crate::source_bindings::SourcePre<StageState>>>,
     null_observer: Arc<dyn AttemptObserver>,
     compile_observer: Option<Arc<dyn CompileObserver>>,
 }
@@ -115,6 +117,7 @@ impl Host {
             linker,
             cache,
             loaded: Mutex::new(HashMap::new()),
+            sources: Mutex::new(HashMap::new()),
             null_observer: Arc::new(NullObserver),
             compile_observer: None,
         })

@@ -129,7 +129,8 @@ impl std::fmt::Debug for SourceCall {
 impl Host {
     /// Loads what a workflow's `tasks.source` names (a builtin or a pinned file) as a task
     /// source: compiled (or taken from the cache) and pre-instantiated, so a component that is
-    /// not a source fails here.
+    /// not a source fails here. Loading the same bytes again in this process reuses the first
+    /// result.
     pub fn load_source(
         &self,
         plugin: &PluginRef,
@@ -156,14 +157,24 @@ impl Host {
         digest: [u8; 32],
         label: &str,
     ) -> Result<LoadedSource, RuntimeError> {
-        let (instance_pre, inspection) = self.instance_pre(bytes, &digest, label, Role::Source)?;
-        let pre = SourcePre::new(instance_pre)
-            .map_err(|e| self.link_error(label, &inspection, Role::Source, &e))?;
-        Ok(LoadedSource {
+        let source = |pre| LoadedSource {
             label: label.to_string(),
             sha256: hex::encode(digest),
             pre,
-        })
+        };
+        let memo = || {
+            self.sources
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(pre) = memo().get(&digest) {
+            return Ok(source(pre.clone()));
+        }
+        let (instance_pre, inspection) = self.instance_pre(bytes, &digest, label, Role::Source)?;
+        let pre = SourcePre::new(instance_pre)
+            .map_err(|e| self.link_error(label, &inspection, Role::Source, &e))?;
+        memo().insert(digest, pre.clone());
+        Ok(source(pre))
     }
 
     /// Calls the source's `describe` in a fresh sandbox without workspace or exec.

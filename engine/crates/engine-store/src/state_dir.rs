@@ -38,6 +38,7 @@ impl StateDir {
     /// If another process, or another `StateDir` in this process, holds the lock: fails with
     /// [`StoreError::Busy`], naming the holder.
     pub fn open_locked(dir: &Path, holder: &str) -> Result<StateDir, StoreError> {
+        let began = std::time::Instant::now();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io("creating", dir, e))?;
         let dir = dir
             .canonicalize()
@@ -67,6 +68,11 @@ impl StateDir {
                 mirror_dir(&dir).display()
             );
         }
+        tracing::debug!(
+            dir = ?dir,
+            ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+            "state directory opened"
+        );
         Ok(StateDir {
             store,
             dir,

@@ -226,3 +226,26 @@ fn stages_do_not_import_the_source_world() {
         ]
     );
 }
+
+#[test]
+fn a_source_loaded_again_in_the_same_process_is_not_read_again() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = engine_runtime::Host::new(engine_runtime::HostOptions {
+        cache_dir: cache.path().to_path_buf(),
+    })
+    .unwrap();
+    let tasks_md = PluginRef::Builtin {
+        name: "tasks-md".into(),
+    };
+    host.load_source(&tasks_md, Path::new(".")).unwrap();
+    let first = host.cache_stats();
+    assert_eq!(first.compiled + first.hits, 1, "{first:?}");
+    let again = host.load_source(&tasks_md, Path::new(".")).unwrap();
+    assert_eq!(again.label(), "builtin:tasks-md");
+    let second = host.cache_stats();
+    assert_eq!(
+        (second.compiled, second.hits),
+        (first.compiled, first.hits),
+        "neither compiled nor read from the cache again"
+    );
+}
