@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use engine_core::PluginRef;
 use engine_git::Repo;
-use engine_runtime::{Descriptor, Host, HostOptions, LoadedSource, LoadedStage, RuntimeError};
+use engine_runtime::{Descriptor, Host, HostOptions, LoadedStage};
 use engine_store::RunMeta;
 use engine_workflow::{Diagnostics, LoadedWorkflow, PluginInfo};
 
@@ -194,16 +194,13 @@ impl PreparedWorkflow {
         // Issue 12 (validate near-linear): each distinct `uses` is loaded, hashed and described
         // once, however many stages share it (1,000 gate stages were 1,000 loads).
         let mut seen: HashMap<String, LoadedPlugin> = HashMap::new();
-        let (mut components, source) = load_components(host, &loaded);
+        preload_components(host, &loaded);
         for def in loaded.component_stages() {
             let key = format!("{:?}", def.spec.uses);
             let loaded_once = if let Some(done) = seen.get(&key) {
                 done.clone()
             } else {
-                let component = components
-                    .remove(&key)
-                    .unwrap_or_else(|| host.load_plugin(&def.spec.uses, &loaded.base_dir));
-                let done = match component {
+                let done = match host.load_plugin(&def.spec.uses, &loaded.base_dir) {
                     Ok(component) => match host.describe(&component).await {
                         Ok(descriptor) => Ok((Arc::new(component), descriptor)),
                         Err(source) => Err(Arc::new(PluginFailure::Describe {
@@ -232,7 +229,7 @@ impl PreparedWorkflow {
                 .remove(&def.stage.id)
                 .unwrap_or_else(|| Err(Arc::new(PluginFailure::NotLoaded(def.stage.id.clone()))))
         });
-        let task_source = match crate::tasks::check_source(host, &loaded, source).await {
+        let task_source = match crate::tasks::prepare_source(host, &loaded).await {
             Ok(source) => source,
             Err(problems) => {
                 diagnostics.extend(problems);
@@ -265,37 +262,35 @@ impl PreparedWorkflow {
     }
 }
 
-/// Each distinct component of `loaded` (its stages' plugins, keyed like
-/// [`PreparedWorkflow::prepare_unconfined`] keys them, and its task source, `None` without
-/// `tasks:`), compiled or taken from the cache several at a time: a cached one is mostly
-/// reading, checking and mapping its entry (about 3 ms each in a release build), and a first
-/// run compiles each (hundreds of milliseconds). At most [`MAX_LOAD_THREADS`] load at once (a
-/// compile can take hundreds of megabytes); without threads, all load on this one. Errors are
-/// kept for the caller to report in order; a panic goes on in the caller.
-fn load_components(host: &Host, loaded: &LoadedWorkflow) -> (StageLoads, SourceLoad) {
-    let mut jobs: Vec<(Option<String>, &PluginRef)> = Vec::new();
+/// Loads every distinct component of `loaded` (its stages' plugins and its task source) into
+/// the host, several at a time, so that the checks after it find each one remembered by the
+/// host: a cached one is mostly reading, checking and mapping its entry (about 3 ms each in a
+/// release build), and a first run compiles each (hundreds of milliseconds). At most
+/// [`MAX_LOAD_THREADS`] load at once (a compile can take hundreds of megabytes); without
+/// threads, all load on this one. A load that fails is not remembered: the checks load it
+/// again and report its error in order. A panic goes on in the caller.
+fn preload_components(host: &Host, loaded: &LoadedWorkflow) {
+    let mut jobs: Vec<(bool, &PluginRef)> = Vec::new();
     if let Some(spec) = &loaded.tasks {
-        jobs.push((None, &spec.source));
+        jobs.push((true, &spec.source));
     }
     for def in loaded.component_stages() {
-        let key = format!("{:?}", def.spec.uses);
-        if !jobs.iter().any(|(k, _)| k.as_ref() == Some(&key)) {
-            jobs.push((Some(key), &def.spec.uses));
+        if !jobs
+            .iter()
+            .any(|(source, uses)| !source && *uses == &def.spec.uses)
+        {
+            jobs.push((false, &def.spec.uses));
         }
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let stages = std::sync::Mutex::new(HashMap::new());
-    let source = std::sync::Mutex::new(None);
     let work = || {
-        while let Some((key, plugin)) =
+        while let Some((source, plugin)) =
             jobs.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
         {
-            match key {
-                Some(key) => {
-                    let load = host.load_plugin(plugin, &loaded.base_dir);
-                    lock(&stages).insert(key.clone(), load);
-                }
-                None => *lock(&source) = Some(host.load_source(plugin, &loaded.base_dir)),
+            if *source {
+                let _ = host.load_source(plugin, &loaded.base_dir);
+            } else {
+                let _ = host.load_plugin(plugin, &loaded.base_dir);
             }
         }
     };
@@ -313,30 +308,10 @@ fn load_components(host: &Host, loaded: &LoadedWorkflow) -> (StageLoads, SourceL
         }
         work();
     });
-    let stages = stages
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let source = source
-        .into_inner()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    (stages, source)
 }
 
-/// The most components [`load_components`] loads at once.
+/// The most components [`preload_components`] loads at once.
 const MAX_LOAD_THREADS: usize = 4;
-
-/// Each distinct stage plugin's load, by the key [`PreparedWorkflow::prepare_unconfined`] uses.
-type StageLoads = HashMap<String, Result<LoadedStage, RuntimeError>>;
-
-/// The task source's load; `None` without `tasks:`.
-type SourceLoad = Option<Result<LoadedSource, RuntimeError>>;
-
-/// `mutex` locked, even when a thread panicked holding it (the data is a plain map of results).
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// The workflow a run was started with, from the source text stored with the run (not the file
 /// on disk, which may have changed since). Path plugins resolve against the file's directory.

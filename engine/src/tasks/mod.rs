@@ -51,24 +51,10 @@ pub async fn prepare_source(
     host: &Host,
     loaded: &LoadedWorkflow,
 ) -> Result<Option<PreparedSource>, Vec<engine_workflow::Diagnostic>> {
-    let source = loaded
-        .tasks
-        .as_ref()
-        .map(|spec| host.load_source(&spec.source, &loaded.base_dir));
-    check_source(host, loaded, source).await
-}
-
-/// [`prepare_source`] with the source already loaded (`source`: what
-/// [`Host::load_source`] returned for `tasks.source`, `None` without `tasks:`).
-pub async fn check_source(
-    host: &Host,
-    loaded: &LoadedWorkflow,
-    source: Option<Result<engine_runtime::LoadedSource, engine_runtime::RuntimeError>>,
-) -> Result<Option<PreparedSource>, Vec<engine_workflow::Diagnostic>> {
-    let (Some(spec), Some(source)) = (&loaded.tasks, source) else {
+    let Some(spec) = &loaded.tasks else {
         return Ok(None);
     };
-    let prepared = match source {
+    let prepared = match host.load_source(&spec.source, &loaded.base_dir) {
         Ok(source) => match host.describe_source(&source).await {
             Ok(descriptor) => Ok(PreparedSource {
                 spec: spec.clone(),

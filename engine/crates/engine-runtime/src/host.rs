@@ -20,6 +20,7 @@ use crate::errors::RuntimeError;
 use crate::failure::{self, Ending};
 use crate::inspect::{self, Inspection, Role};
 use crate::sandbox::{SandboxSpec, StageState, mounted_workspace};
+use crate::source_bindings::SourcePre;
 
 /// How often the epoch ticks; deadlines are accurate to about one tick.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -77,7 +78,7 @@ pub struct Host {
     cache: ComponentCache,
     loaded: Mutex<HashMap<[u8; 32], StagePre<StageState>>>,
     /// Task sources loaded so far, by content digest (like `loaded` for stages).
-    pub(crate) sources: Mutex<HashMap<[u8; 32], crate::source_bindings::SourcePre<StageState>>>,
+    sources: Mutex<HashMap<[u8; 32], SourcePre<StageState>>>,
     null_observer: Arc<dyn AttemptObserver>,
     compile_observer: Option<Arc<dyn CompileObserver>>,
 }
@@ -254,6 +255,13 @@ impl Host {
 
     fn memo(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], StagePre<StageState>>> {
         self.loaded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The task sources loaded so far (see [`Host::load_source`]).
+    pub(crate) fn source_memo(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], SourcePre<StageState>>> {
+        self.sources.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Calls `describe` in a fresh sandbox: no workspace, no exec, a short deadline.

@@ -162,18 +162,13 @@ impl Host {
             sha256: hex::encode(digest),
             pre,
         };
-        let memo = || {
-            self.sources
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some(pre) = memo().get(&digest) {
+        if let Some(pre) = self.source_memo().get(&digest) {
             return Ok(source(pre.clone()));
         }
         let (instance_pre, inspection) = self.instance_pre(bytes, &digest, label, Role::Source)?;
         let pre = SourcePre::new(instance_pre)
             .map_err(|e| self.link_error(label, &inspection, Role::Source, &e))?;
-        memo().insert(digest, pre.clone());
+        self.source_memo().insert(digest, pre.clone());
         Ok(source(pre))
     }
 
