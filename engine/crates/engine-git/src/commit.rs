@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::GitError;
 use crate::command::{run_git, run_git_with_env};
+use crate::maintenance;
 use crate::repo::{Repo, reject_option_like};
 
 /// A person as git records them in a commit: `Name <email>`.
@@ -44,7 +45,9 @@ impl Repo {
     ///
     /// `author` and `committer`, when given, are passed as `GIT_AUTHOR_*` / `GIT_COMMITTER_*`
     /// environment variables; otherwise git's configuration decides (`user.name`,
-    /// `user.email`...), and git fails if it has none. Hooks run (no `--no-verify`).
+    /// `user.email`...), and git fails if it has none. Hooks run (no `--no-verify`). git's
+    /// automatic maintenance runs after the first commit in a repository and every 16th after it
+    /// (see [`crate::maintenance`]), not after each one.
     ///
     /// Returns the new commit's id, or `Ok(None)` when there was nothing to commit. Only
     /// `worktree` and its own index are touched; the repository's main worktree (the user's
@@ -92,12 +95,17 @@ impl Repo {
             env.push(("GIT_COMMITTER_NAME", committer.name.as_ref()));
             env.push(("GIT_COMMITTER_EMAIL", committer.email.as_ref()));
         }
+        // git's automatic maintenance runs after some of engine's commits, not all.
+        let config = maintenance::commit_config(maintenance::commit_runs_maintenance(
+            &self.git_common_dir()?,
+        ));
         // `-m` takes the next argument as the message even when it starts with `-`.
-        let committed = run_git_with_env(
-            worktree,
+        let args = [
+            config,
             &["commit", "--quiet", "--cleanup=whitespace", "-m", message],
-            &env,
-        )?;
+        ]
+        .concat();
+        let committed = run_git_with_env(worktree, &args, &env)?;
         if !hooks && committed.code() == Some(1) && nothing_to_commit(&committed.stdout) {
             return Ok(None);
         }

@@ -16,12 +16,14 @@ mod commit;
 mod error;
 mod hooks;
 mod identity;
+mod maintenance;
 mod naming;
 mod pool;
 mod pool_claim;
 mod pool_index;
 mod refs;
 mod refs_guard;
+mod register;
 mod removal;
 mod repo;
 mod snapshot;
@@ -48,6 +50,8 @@ mod in_process_tests;
 mod pool_crash_tests;
 #[cfg(test)]
 mod pool_tests;
+#[cfg(test)]
+mod register_tests;
 #[cfg(test)]
 mod repo_tests;
 #[cfg(test)]

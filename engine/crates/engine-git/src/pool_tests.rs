@@ -215,8 +215,8 @@ fn a_change_hidden_from_the_stat_data_is_still_undone() {
     assert!(add(&repo, &second, "engine/two", &base).reused.is_some());
     assert_eq!(
         crate::command::starts_on_this_thread() - before,
-        3,
-        "worktree add, reset and clean: the touched files are deleted without git"
+        2,
+        "reset and clean: registered and the touched files deleted without git"
     );
     assert_eq!(
         std::fs::read_to_string(second.join("a.txt")).unwrap(),

@@ -92,6 +92,11 @@ impl Repo {
         self.root_is_main
     }
 
+    /// Whether refs are files engine reads and writes itself (not a storage only git reads).
+    pub(crate) fn refs_read_in_process(&self) -> bool {
+        self.refs.is_some()
+    }
+
     /// The in-process ref reader and the git directory of the root's worktree, when both are
     /// known without asking git.
     pub(crate) fn root_refs(&self) -> Option<(&Refs, PathBuf)> {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::admin_dir::AdminDir;
 use crate::command::run_git;
+use crate::register::Registered;
 use crate::repo::reject_option_like;
 use crate::{GitError, Repo};
 
@@ -192,7 +193,12 @@ impl Repo {
                 base_commit.as_ref(),
             ]);
         }
-        run_git(self.root(), &args)?.success()?;
+        // The files `git worktree add` would write, written in-process when that is plain.
+        if self.register_worktree(&path, branch, base_commit, !exists, reason)?
+            == Registered::AskGit
+        {
+            run_git(self.root(), &args)?.success()?;
+        }
         if let Some(idle) = idle
             && self.move_in_idle(&path, &idle, holds.at_claim)?
         {

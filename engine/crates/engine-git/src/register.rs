@@ -1,0 +1,267 @@
+//! Registering a new linked worktree without starting git: what `git worktree add
+//! --no-checkout --lock -b <branch> <path> <commit>` writes, written by engine.
+//!
+//! `git worktree add -b` costs two processes (itself, and the `git branch` it starts) for a
+//! handful of small files: the branch's ref, and `<common dir>/worktrees/<name>/{locked,
+//! commondir,HEAD,gitdir}` plus `<path>/.git`. Here they are written in the order that keeps a
+//! crash repairable by the same code that repairs a killed `git worktree add`
+//! (`Repo::repair_half_made`): the registration directory and its `locked` file first (from then
+//! on it is "still locked as being created"), then the branch (a branch that exists is attached
+//! to, as after git's own crash), then the other files, each written whole (a temporary file
+//! renamed into place).
+//!
+//! Only the plain case is done here; anything else is left to git, which either does it or
+//! says why not: refs git alone reads (reftable), a branch name outside a conservative set, a
+//! base commit not found as a loose object or in a pack index of the repository itself
+//! (alternates, a multi-pack index alone), a registration name already taken, a lock held on
+//! the branch, a directory or file in the way. Not written: the reflog entries of the new branch
+//! ("branch: Created from ...") and of the worktree's `HEAD`; both reflogs start with the run's
+//! first commit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::GitError;
+use crate::Repo;
+
+/// What [`Repo::register_worktree`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Registered {
+    /// The worktree is registered (locked with the reason given), its `.git` file written.
+    Done,
+    /// Nothing was changed: git must do it.
+    AskGit,
+}
+
+impl Repo {
+    /// Registers a worktree at `path` (absent) on `branch`: a new branch at `base_commit` when
+    /// `create_branch`, else the existing one. Locked with `reason`. The caller holds the
+    /// worktree turn and has checked that `path` is free and `branch` is not checked out.
+    pub(crate) fn register_worktree(
+        &self,
+        path: &Path,
+        branch: &str,
+        base_commit: &str,
+        create_branch: bool,
+        reason: &str,
+    ) -> Result<Registered, GitError> {
+        if !self.refs_read_in_process() {
+            return Ok(Registered::AskGit);
+        }
+        let common = self.git_common_dir()?;
+        // git records the worktree's real path.
+        let (Some(name), Some(Ok(parent))) = (
+            path.file_name().and_then(|n| n.to_str()),
+            path.parent().map(Path::canonicalize),
+        ) else {
+            return Ok(Registered::AskGit);
+        };
+        let path = &parent.join(name);
+        if !plain_branch_name(branch)
+            || !plain_name(name)
+            || (create_branch && !object_is_stored(&common, base_commit))
+        {
+            return Ok(Registered::AskGit);
+        }
+        let worktrees = common.join("worktrees");
+        let admin = worktrees.join(name);
+        if let Err(source) = std::fs::create_dir_all(&worktrees) {
+            return Err(io("creating", &worktrees, source));
+        }
+        match std::fs::create_dir(&admin) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Ok(Registered::AskGit);
+            }
+            Err(source) => return Err(io("creating", &admin, source)),
+        }
+        let undo = |admin: &Path| {
+            let _ = std::fs::remove_dir_all(admin);
+        };
+        if let Err(e) = write_whole(&admin, "locked", &format!("{reason}\n")) {
+            undo(&admin);
+            return Err(e);
+        }
+        if create_branch {
+            match create_ref(&common, branch, base_commit) {
+                Ok(true) => {}
+                Ok(false) => {
+                    undo(&admin);
+                    return Ok(Registered::AskGit);
+                }
+                Err(e) => {
+                    undo(&admin);
+                    return Err(e);
+                }
+            }
+        }
+        // From here a crash leaves a registration `repair_half_made` removes, and the branch.
+        let dot_git = path.join(".git");
+        // The worktree's own refs (`refs/bisect`...), as git makes it.
+        let own_refs = admin.join("refs");
+        std::fs::create_dir(&own_refs).map_err(|source| io("creating", &own_refs, source))?;
+        write_whole(&admin, "commondir", "../..\n")?;
+        write_whole(&admin, "HEAD", &format!("ref: refs/heads/{branch}\n"))?;
+        write_whole(&admin, "gitdir", &format!("{}\n", dot_git.display()))?;
+        std::fs::create_dir(path).map_err(|source| io("creating", path, source))?;
+        write_whole(path, ".git", &format!("gitdir: {}\n", admin.display()))?;
+        Ok(Registered::Done)
+    }
+}
+
+/// Creates `refs/heads/<branch>` at `commit` the way git does (an exclusive `.lock` file
+/// renamed into place). `Ok(false)`: not created (the lock is held, the branch exists, a
+/// directory or file is in the way), nothing left behind.
+fn create_ref(common: &Path, branch: &str, commit: &str) -> Result<bool, GitError> {
+    let file = common.join("refs/heads").join(branch);
+    let Some(dir) = file.parent() else {
+        return Ok(false);
+    };
+    if std::fs::create_dir_all(dir).is_err() {
+        return Ok(false);
+    }
+    let lock = lock_path(&file);
+    let Ok(mut out) = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&lock)
+    else {
+        return Ok(false);
+    };
+    // Checked under the lock: another writer of the branch takes the same lock.
+    if file.symlink_metadata().is_ok() {
+        drop(out);
+        let _ = std::fs::remove_file(&lock);
+        return Ok(false);
+    }
+    let written = out
+        .write_all(format!("{commit}\n").as_bytes())
+        .and_then(|()| std::fs::rename(&lock, &file));
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&lock);
+        return Err(io("writing", &file, source));
+    }
+    Ok(true)
+}
+
+/// `<file>.lock`.
+fn lock_path(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Writes `text` to `dir/name` whole: a temporary file renamed into place. Not synced to disk,
+/// as git does not sync these files either.
+fn write_whole(dir: &Path, name: &str, text: &str) -> Result<(), GitError> {
+    let file = dir.join(name);
+    let tmp = dir.join(format!("{name}.engine-tmp"));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            io("writing", &file, source)
+        })
+}
+
+fn io(op: &'static str, path: &Path, source: std::io::Error) -> GitError {
+    GitError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A name made only of ASCII letters, digits, `-`, `_` and `.`, not starting with `.` nor
+/// ending with `.lock` (in any case: file systems that ignore case) or `.`.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('.')
+        && !name.to_ascii_lowercase().ends_with(".lock")
+        && !name.ends_with('.')
+        && !name.contains("..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A branch name that is valid for git for certain (`git check-ref-format --branch` accepts
+/// more; those go to git): `/`-separated plain names, not `HEAD`.
+fn plain_branch_name(branch: &str) -> bool {
+    branch != "HEAD" && branch.split('/').all(plain_name)
+}
+
+/// Whether the object `id` (a full hex id) is in the repository's own object store: a loose
+/// object, or listed in the index of one of its packs.
+fn object_is_stored(common: &Path, id: &str) -> bool {
+    if !crate::refs::is_object_id(id) {
+        return false;
+    }
+    let objects = common.join("objects");
+    if objects.join(&id[..2]).join(&id[2..]).is_file() {
+        return true;
+    }
+    let Some(wanted) = decode_hex(id) else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir(objects.join("pack")) else {
+        return false;
+    };
+    entries.flatten().any(|entry| {
+        let path = entry.path();
+        path.extension().is_some_and(|x| x == "idx")
+            && std::fs::read(&path).is_ok_and(|idx| pack_index_has(&idx, &wanted))
+    })
+}
+
+/// Whether a version-2 pack index lists `id` (its fan-out table, then the sorted ids).
+fn pack_index_has(idx: &[u8], id: &[u8]) -> bool {
+    const HEADER: usize = 8;
+    const FANOUT: usize = 256 * 4;
+    if idx.len() < HEADER + FANOUT || idx[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
+        return false;
+    }
+    let count_at = |i: usize| -> Option<usize> {
+        let at = HEADER + i * 4;
+        let bytes: [u8; 4] = idx.get(at..at + 4)?.try_into().ok()?;
+        usize::try_from(u32::from_be_bytes(bytes)).ok()
+    };
+    let Some(&first) = id.first() else {
+        return false;
+    };
+    let first = usize::from(first);
+    let (Some(start), Some(end)) = (
+        if first == 0 {
+            Some(0)
+        } else {
+            count_at(first - 1)
+        },
+        count_at(first),
+    ) else {
+        return false;
+    };
+    let len = id.len();
+    let ids_at = HEADER + FANOUT;
+    let at = |i: usize| idx.get(ids_at + i * len..ids_at + (i + 1) * len);
+    let (mut low, mut high) = (start, end);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        let Some(candidate) = at(mid) else {
+            return false;
+        };
+        match candidate.cmp(id) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => low = mid + 1,
+            std::cmp::Ordering::Greater => high = mid,
+        }
+    }
+    false
+}
+
+/// The bytes of a hex string.
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
