@@ -288,8 +288,7 @@ impl AgentSession for HostSession {
             );
             if let Some(before) = before {
                 let changed = tokio::task::spawn_blocking(move || {
-                    let after = repo.snapshot_tree(&worktree).ok()?;
-                    repo.changed_paths(&worktree, &before, &after).ok()
+                    repo.changed_since(&worktree, &before).ok()
                 })
                 .await
                 .ok()
