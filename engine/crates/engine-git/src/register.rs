@@ -49,7 +49,10 @@ impl Repo {
             return Ok(Registered::AskGit);
         }
         let common = self.git_common_dir()?;
-        // git records the worktree's real path.
+        // git makes the leading directories, and records the worktree's real path.
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| io("creating", parent, source))?;
+        }
         let (Some(name), Some(Ok(parent))) = (
             path.file_name().and_then(|n| n.to_str()),
             path.parent().map(Path::canonicalize),

@@ -102,7 +102,8 @@ fn a_worktree_made_in_process_costs_one_git_start_and_works_for_git() {
     let t = TestRepo::new("main");
     let repo = Repo::discover(&t.root).unwrap();
     let base = repo.rev_parse("HEAD").unwrap();
-    let wt = t.root.parent().unwrap().join("wt");
+    // In a directory that does not exist yet, as a state directory's first worktree.
+    let wt = t.root.parent().unwrap().join("state/worktrees/wt");
     let before = starts_on_this_thread();
     repo.add_worktree(&wt, "engine/plain", &base).unwrap();
     assert_eq!(starts_on_this_thread() - before, 1, "only the checkout");
