@@ -53,6 +53,7 @@ mod resident_exec;
 mod retry_failed_task;
 mod retry_pause;
 mod review;
+mod run_branches;
 mod run_history;
 mod run_modes;
 mod sandbox;

@@ -27,6 +27,8 @@ pub(super) struct PrivateRefs {
 impl PrivateRefs {
     /// Copies the branch's ref directory into `attempt_dir/refs` (with the branch's current
     /// commit written loose, even when git had packed it) and makes an empty reflog directory.
+    /// A directory crowded with other runs' loose refs is packed first
+    /// ([`Repo::pack_crowded_ref_dir`]).
     /// Commits an earlier attempt made inside its sandbox but never synced back (the engine
     /// died first) are recovered first.
     pub(super) fn prepare(
@@ -34,6 +36,11 @@ impl PrivateRefs {
         branch: &str,
         attempt_dir: &Path,
     ) -> Result<PrivateRefs, SandboxError> {
+        // Every run adds a loose ref to the directory copied below: packed once it is
+        // crowded, so an attempt copies a few files, not one per run the repository ever had.
+        if let Err(e) = repo.pack_crowded_ref_dir(branch) {
+            tracing::warn!("could not pack the run branches' refs: {e}");
+        }
         let paths = repo.branch_ref_paths(branch)?;
         recover_unsynced(repo, branch, &paths.leaf, attempt_dir)?;
 
