@@ -18,6 +18,7 @@ mod hooks;
 mod identity;
 mod maintenance;
 mod naming;
+mod object_lookup;
 mod pool;
 mod pool_claim;
 mod pool_index;

@@ -62,7 +62,7 @@ impl Repo {
         let path = &parent.join(name);
         if !plain_branch_name(branch)
             || !plain_name(name)
-            || (create_branch && !object_is_stored(&common, base_commit))
+            || (create_branch && !crate::object_lookup::object_is_stored(&common, base_commit))
         {
             return Ok(Registered::AskGit);
         }
@@ -86,7 +86,8 @@ impl Repo {
             return Err(e);
         }
         if create_branch {
-            match create_ref(&common, branch, base_commit) {
+            let taken = || self.branch_exists(branch).unwrap_or(true);
+            match create_ref(&common, branch, base_commit, &taken) {
                 Ok(true) => {}
                 Ok(false) => {
                     undo(&admin);
@@ -113,9 +114,15 @@ impl Repo {
 }
 
 /// Creates `refs/heads/<branch>` at `commit` the way git does (an exclusive `.lock` file
-/// renamed into place). `Ok(false)`: not created (the lock is held, the branch exists, a
-/// directory or file is in the way), nothing left behind.
-fn create_ref(common: &Path, branch: &str, commit: &str) -> Result<bool, GitError> {
+/// renamed into place). `Ok(false)`: not created (the lock is held, the branch exists loose or
+/// `taken` says it exists, packed or not, a directory or file is in the way), nothing left
+/// behind.
+fn create_ref(
+    common: &Path,
+    branch: &str,
+    commit: &str,
+    taken: &dyn Fn() -> bool,
+) -> Result<bool, GitError> {
     let file = common.join("refs/heads").join(branch);
     let Some(dir) = file.parent() else {
         return Ok(false);
@@ -132,7 +139,7 @@ fn create_ref(common: &Path, branch: &str, commit: &str) -> Result<bool, GitErro
         return Ok(false);
     };
     // Checked under the lock: another writer of the branch takes the same lock.
-    if file.symlink_metadata().is_ok() {
+    if file.symlink_metadata().is_ok() || taken() {
         drop(out);
         let _ = std::fs::remove_file(&lock);
         return Ok(false);
@@ -192,79 +199,4 @@ fn plain_name(name: &str) -> bool {
 /// more; those go to git): `/`-separated plain names, not `HEAD`.
 fn plain_branch_name(branch: &str) -> bool {
     branch != "HEAD" && branch.split('/').all(plain_name)
-}
-
-/// Whether the object `id` (a full hex id) is in the repository's own object store: a loose
-/// object, or listed in the index of one of its packs.
-fn object_is_stored(common: &Path, id: &str) -> bool {
-    if !crate::refs::is_object_id(id) {
-        return false;
-    }
-    let objects = common.join("objects");
-    if objects.join(&id[..2]).join(&id[2..]).is_file() {
-        return true;
-    }
-    let Some(wanted) = decode_hex(id) else {
-        return false;
-    };
-    let Ok(entries) = std::fs::read_dir(objects.join("pack")) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        path.extension().is_some_and(|x| x == "idx")
-            && std::fs::read(&path).is_ok_and(|idx| pack_index_has(&idx, &wanted))
-    })
-}
-
-/// Whether a version-2 pack index lists `id` (its fan-out table, then the sorted ids).
-fn pack_index_has(idx: &[u8], id: &[u8]) -> bool {
-    const HEADER: usize = 8;
-    const FANOUT: usize = 256 * 4;
-    if idx.len() < HEADER + FANOUT || idx[..8] != [0xff, b't', b'O', b'c', 0, 0, 0, 2] {
-        return false;
-    }
-    let count_at = |i: usize| -> Option<usize> {
-        let at = HEADER + i * 4;
-        let bytes: [u8; 4] = idx.get(at..at + 4)?.try_into().ok()?;
-        usize::try_from(u32::from_be_bytes(bytes)).ok()
-    };
-    let Some(&first) = id.first() else {
-        return false;
-    };
-    let first = usize::from(first);
-    let (Some(start), Some(end)) = (
-        if first == 0 {
-            Some(0)
-        } else {
-            count_at(first - 1)
-        },
-        count_at(first),
-    ) else {
-        return false;
-    };
-    let len = id.len();
-    let ids_at = HEADER + FANOUT;
-    let at = |i: usize| idx.get(ids_at + i * len..ids_at + (i + 1) * len);
-    let (mut low, mut high) = (start, end);
-    while low < high {
-        let mid = low + (high - low) / 2;
-        let Some(candidate) = at(mid) else {
-            return false;
-        };
-        match candidate.cmp(id) {
-            std::cmp::Ordering::Equal => return true,
-            std::cmp::Ordering::Less => low = mid + 1,
-            std::cmp::Ordering::Greater => high = mid,
-        }
-    }
-    false
-}
-
-/// The bytes of a hex string.
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }

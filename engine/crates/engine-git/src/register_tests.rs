@@ -168,12 +168,17 @@ fn what_is_not_plain_is_left_to_git() {
     assert_eq!(ask("w5", "engine/held", &base), Registered::AskGit);
     // A branch named like a directory of branches.
     assert_eq!(ask("w6", "engine", &base), Registered::AskGit);
+    // A branch that exists, packed (no loose file to find).
+    git(&t.root, &["branch", "engine/packed", &base]);
+    git(&t.root, &["pack-refs", "--all"]);
+    assert_eq!(ask("w7", "engine/packed", &base), Registered::AskGit);
+    git(&t.root, &["branch", "-D", "engine/packed"]);
     // Nothing was left behind by any of them.
     assert!(
         std::fs::read_dir(t.root.join(".git/worktrees")).map_or(0, Iterator::count) == 0,
         "a registration was left"
     );
-    for path in ["w1", "w2", "w3", "w4", "w5", "w6"] {
+    for path in ["w1", "w2", "w3", "w4", "w5", "w6", "w7"] {
         assert!(!dir.join(path).exists());
     }
     assert_eq!(
