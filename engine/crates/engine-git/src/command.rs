@@ -145,9 +145,35 @@ fn pinned_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<Command, Gi
     Ok(command)
 }
 
+/// The `git` program: the first `git` that is an executable file in an absolute directory of
+/// `PATH`, looked up once per process (a start by name tries each `PATH` directory in turn, a
+/// failed `execve` each, about 0.2 ms a git command here). Relative `PATH` entries are skipped:
+/// they would be taken from the worktree a command runs in. When there is none, `git` by name
+/// (the start then fails as it always did).
+fn git_program() -> &'static OsStr {
+    static PROGRAM: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        std::env::var_os("PATH")
+            .and_then(|path| find_in_path(&path, "git"))
+            .map_or_else(|| "git".into(), PathBuf::into_os_string)
+    })
+}
+
+/// The first executable file `name` in the absolute directories of `path` (a `PATH` value).
+fn find_in_path(path: &OsStr, name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|file| {
+            std::fs::metadata(file)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
 /// The `git <args>` command with the controlled environment, not yet started.
 fn git_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Command {
-    let mut command = Command::new("git");
+    let mut command = Command::new(git_program());
     command
         .arg("--no-pager")
         .args(args)
@@ -312,6 +338,42 @@ fn describe<S: AsRef<OsStr>>(args: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_is_found_in_absolute_path_directories_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let make = |sub: &str, mode: u32| {
+            let d = dir.path().join(sub);
+            std::fs::create_dir_all(&d).unwrap();
+            let file = d.join("git");
+            std::fs::write(&file, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            d
+        };
+        let plain = make("plain", 0o644);
+        let first = make("first", 0o755);
+        let second = make("second", 0o755);
+        let directory = dir.path().join("dir");
+        std::fs::create_dir_all(directory.join("git")).unwrap();
+        let path = std::env::join_paths([
+            PathBuf::from("relative"),
+            PathBuf::new(),
+            dir.path().join("missing"),
+            plain,
+            directory,
+            first.clone(),
+            second,
+        ])
+        .unwrap();
+        assert_eq!(find_in_path(&path, "git"), Some(first.join("git")));
+        let only_relative = std::env::join_paths([".", "bin"]).unwrap();
+        assert_eq!(find_in_path(&only_relative, "git"), None);
+        assert!(
+            Path::new(git_program()).is_absolute(),
+            "git is on PATH here"
+        );
+    }
 
     #[test]
     fn failure_carries_command_and_stderr() {
