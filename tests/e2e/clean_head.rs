@@ -77,11 +77,13 @@ fn run_logged<'r>(repo: &'r TestRepo, task: &str) -> (EngineOutput<'r>, String) 
     (r, std::fs::read_to_string(&log).unwrap())
 }
 
-/// How many worktree snapshots (`git write-tree`) the logged commands hold.
+/// How many worktree snapshots (`git write-tree`, or `git diff-index --cached` of one) the logged
+/// commands hold.
 fn snapshots(logged: &str) -> usize {
+    // A snapshot written as a tree, or compared with one directly (after an agent session).
     logged
         .lines()
-        .filter(|line| line.ends_with("write-tree"))
+        .filter(|line| line.ends_with("write-tree") || line.contains("diff-index --cached"))
         .count()
 }
 

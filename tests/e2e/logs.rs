@@ -301,11 +301,12 @@ stages:
             "{step}: {stderr}"
         );
     }
+    // The worktree's registration is written in-process; its checkout is a git command.
     let git_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("git ran")).collect();
     assert!(
         git_lines
             .iter()
-            .any(|l| l.contains("worktree add") && l.contains("ms=") && l.contains("status=")),
+            .any(|l| l.contains("reset --hard") && l.contains("ms=") && l.contains("status=")),
         "{stderr}"
     );
     assert!(
