@@ -16,13 +16,12 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use engine_core::{Event, RunState, Task};
 use engine_git::Repo;
 use engine_runtime::Host;
 use engine_store::{RunMeta, StateDir, Store, TaskLink};
-use engine_tasks::Known;
 use tokio::sync::{Mutex, watch};
 
 use super::driving::{self, Driving};
@@ -30,13 +29,14 @@ use super::slots::Slots;
 use super::start::{
     abandon_run, add_run_worktree, remove_ended_worktrees, resumable, run_branch_name,
 };
-use super::{TaskSource, WriteBack, known_from_runs, writeback};
+use super::{TaskSource, WriteBack};
 use crate::EngineError;
 use crate::driver::{Driven, Lanes, RunSetup, Signals, drive_to_end};
 use crate::project::{PreparedWorkflow, stored_workflow};
 use crate::report::Reporter;
-use crate::tasks::Listing;
 use crate::time::Clock;
+
+mod source;
 
 /// What a lifecycle works with.
 pub struct LifecycleSetup {
@@ -175,58 +175,6 @@ impl Lifecycle {
         })
     }
 
-    /// Writes back the ends of earlier runs whose status the source did not get (engine stopped
-    /// or the source failed right after they ended), each reported; nothing without a source.
-    pub async fn reconcile(&self) -> Result<(), EngineError> {
-        let Some(source) = &self.setup.source else {
-            return Ok(());
-        };
-        let records = self.store().list()?;
-        let _turn = self.source_turn.lock().await;
-        for (id, outcome) in writeback::reconcile(source, self.store(), &records).await {
-            self.setup.reporter.message(&outcome.describe(&id));
-        }
-        Ok(())
-    }
-
-    /// Every task of the source and which are ready; the listing's warnings are reported the
-    /// first time.
-    pub async fn list(&self) -> Result<Listing, EngineError> {
-        let source = self.source()?;
-        let listing = {
-            let _turn = self.source_turn.lock().await;
-            source.list().await?
-        };
-        if !self.warned.swap(true, Ordering::SeqCst) {
-            for warning in crate::tasks::render::warnings(&listing) {
-                self.setup.reporter.message(&warning);
-            }
-        }
-        Ok(listing)
-    }
-
-    /// What the state directory knows about the source's tasks (their runs).
-    pub fn known(&self) -> Result<Known, EngineError> {
-        let source = self.source()?;
-        // The runs' summaries, not their records: read before every task picked, they cost
-        // the same however many runs are stored.
-        let mut known = known_from_runs(&self.store().summaries()?, source.label(), false);
-        // An unfinished run this process drives (a run submitted from another terminal, or
-        // begun and waiting for its turn) is running, not one to take up.
-        let driven: Vec<String> = known
-            .unfinished
-            .iter()
-            .filter(|(_, run_id)| driving::is_driven(run_id))
-            .map(|(task, _)| task.clone())
-            .collect();
-        for task in driven {
-            if let Some(run_id) = known.unfinished.remove(&task) {
-                known.running.insert(task, run_id);
-            }
-        }
-        Ok(known)
-    }
-
     /// Begins a run for `request`. A source task's run is recorded first (or its unfinished
     /// run taken up), then its task claimed in the name of that run (a retried claim by the
     /// same run is harmless), then its worktree created; a refused claim ends the run as
@@ -293,8 +241,12 @@ impl Lifecycle {
             source: source.label().to_string(),
             written_back: None,
         };
+        let began = std::time::Instant::now();
         let (mut meta, state, taken) = self.record(run_task, Some(link))?;
-        if let Err(e) = self.claim(source, &task.id, &meta.run_id).await {
+        let recorded = began.elapsed();
+        let claimed = self.claim(source, &task.id, &meta.run_id).await;
+        let claimed_in = began.elapsed().saturating_sub(recorded);
+        if let Err(e) = claimed {
             let why = format!("the claim of {} was refused: {e}", task.id);
             let workflow = &self.setup.prepared.loaded.workflow;
             let at_ms = self.setup.clock.now_ms();
@@ -311,6 +263,13 @@ impl Lifecycle {
             return Ok(Begun::Refused(why));
         }
         add_run_worktree(&self.setup.repo, &meta, self.setup.reporter.as_ref())?;
+        tracing::debug!(
+            run_id = %meta.run_id,
+            recorded_ms = format_args!("{:.1}", recorded.as_secs_f64() * 1000.0),
+            claimed_ms = format_args!("{:.1}", claimed_in.as_secs_f64() * 1000.0),
+            ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+            "run begun (recorded, task claimed in its source, worktree ready)"
+        );
         Ok(self.new_run(meta, state, taken))
     }
 
@@ -420,54 +379,14 @@ impl Lifecycle {
             clock: setup.clock.clone(),
         };
         let driven = drive_to_end(self.store(), run).await?;
+        let began = std::time::Instant::now();
         let write_back = self.write_back(&driven).await;
+        tracing::debug!(
+            run_id = %driven.meta.run_id,
+            ms = format_args!("{:.1}", began.elapsed().as_secs_f64() * 1000.0),
+            "run's end written back to its task"
+        );
         Ok(RunEnd { driven, write_back })
-    }
-
-    /// Writes the end of a driven run back to its task: nothing for a run stopped before its
-    /// end, or of no source's task.
-    async fn write_back(&self, driven: &Driven) -> Option<WriteBack> {
-        let source = self.setup.source.as_ref()?;
-        if driven.interrupted || driven.meta.task_source.is_none() {
-            return None;
-        }
-        let mut meta = driven.meta.clone();
-        let _turn = self.source_turn.lock().await;
-        writeback::write_back(source, self.store(), &mut meta, &driven.state).await
-    }
-
-    /// Claims the task of a run opened again (`engine retry`) in that run's name; nothing for a
-    /// run of no task of this lifecycle's source. A refused claim is an error: the run is not
-    /// retried.
-    pub async fn claim_again(&self, meta: &RunMeta, task_id: &str) -> Result<(), EngineError> {
-        let Some(source) = &self.setup.source else {
-            return Ok(());
-        };
-        if meta
-            .task_source
-            .as_ref()
-            .is_none_or(|link| link.source != source.label())
-        {
-            return Ok(());
-        }
-        self.claim(source, task_id, &meta.run_id)
-            .await
-            .map_err(|e| {
-                EngineError::Usage(format!(
-                    "the claim of {task_id} was refused: {e}; run {} was not retried",
-                    meta.run_id
-                ))
-            })
-    }
-
-    pub(super) async fn claim(
-        &self,
-        source: &TaskSource,
-        task_id: &str,
-        run_id: &str,
-    ) -> Result<(), engine_tasks::SourceError> {
-        let _turn = self.source_turn.lock().await;
-        writeback::claim(source, task_id, run_id).await
     }
 
     /// Records a new run of the lifecycle's workflow for `task`, from the tip of the base
