@@ -323,3 +323,47 @@ stages:
     quiet.succeeds();
     assert!(!quiet.stderr().contains("git ran"), "{}", quiet.stderr());
 }
+
+#[test]
+fn debug_logs_time_each_listing_run_begin_and_write_back_of_a_task_source() {
+    let repo = TestRepo::new();
+    repo.write(
+        "spec/tasks.md",
+        "# Tasks\n\n### TASK-1: First\nP1 | TODO\n\n### TASK-2: Second\nP1 | TODO\n",
+    );
+    repo.git(&["add", "spec/tasks.md"]);
+    repo.git(&["commit", "-q", "-m", "tasks"]);
+    repo.workflow(
+        r#"name: timed-source
+tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
+stages:
+  note:
+    uses: builtin:gate
+    with: { commands: ["true"] }
+    permissions: { workspace: write, exec: ["true"] }
+"#,
+    );
+    let out = repo
+        .engine()
+        .args(["run", "workflow.yaml", "--all"])
+        .env("RUST_LOG", "engine=debug")
+        .run();
+    out.succeeds();
+    let stderr = out.stderr();
+    let lines = |what: &str| {
+        stderr
+            .lines()
+            .filter(|l| l.contains(what) && l.contains(" ms="))
+            .count()
+    };
+    assert!(lines("tasks listed tasks=2") >= 2, "{stderr}");
+    let begun: Vec<&str> = stderr.lines().filter(|l| l.contains("run begun")).collect();
+    assert_eq!(begun.len(), 2, "{stderr}");
+    assert!(
+        begun
+            .iter()
+            .all(|l| l.contains("recorded_ms=") && l.contains("claimed_ms=") && l.contains(" ms=")),
+        "{stderr}"
+    );
+    assert_eq!(lines("run's end written back to its task"), 2, "{stderr}");
+}
