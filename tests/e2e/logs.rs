@@ -271,18 +271,18 @@ fn the_agents_text_is_on_the_terminal_in_one_line_and_whole_in_the_logs() {
         .stdout_has("execute#1 agent All done. <promise>COMPLETE</promise>");
 }
 
-#[test]
-fn debug_logs_time_the_start_every_git_command_and_every_stored_transition() {
-    let repo = TestRepo::new();
-    repo.workflow(
-        r#"name: timed
-stages:
+/// One write stage that runs `true`: a run with a git worktree and little else.
+const NOTE_STAGE: &str = r#"stages:
   note:
     uses: builtin:gate
     with: { commands: ["true"] }
     permissions: { workspace: write, exec: ["true"] }
-"#,
-    );
+"#;
+
+#[test]
+fn debug_logs_time_the_start_every_git_command_and_every_stored_transition() {
+    let repo = TestRepo::new();
+    repo.workflow(&format!("name: timed\n{NOTE_STAGE}"));
     let out = repo
         .engine()
         .args(["run", "workflow.yaml", "--task", "time it"])
@@ -333,16 +333,11 @@ fn debug_logs_time_each_listing_run_begin_and_write_back_of_a_task_source() {
     );
     repo.git(&["add", "spec/tasks.md"]);
     repo.git(&["commit", "-q", "-m", "tasks"]);
-    repo.workflow(
-        r#"name: timed-source
-tasks: { source: tasks-md, path: spec/tasks.md, permissions: { workspace: write } }
-stages:
-  note:
-    uses: builtin:gate
-    with: { commands: ["true"] }
-    permissions: { workspace: write, exec: ["true"] }
-"#,
-    );
+    repo.workflow(&format!(
+        "name: timed-source\n\
+         tasks: {{ source: tasks-md, path: spec/tasks.md, permissions: {{ workspace: write }} }}\n\
+         {NOTE_STAGE}"
+    ));
     let out = repo
         .engine()
         .args(["run", "workflow.yaml", "--all"])
