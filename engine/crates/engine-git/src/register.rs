@@ -11,7 +11,8 @@
 //! renamed into place).
 //!
 //! Only the plain case is done here; anything else is left to git, which either does it or
-//! says why not: refs git alone reads (reftable), a branch name outside a conservative set, a
+//! says why not: refs git alone reads (reftable), a checkout whose sparse-checkout patterns or
+//! per-worktree configuration git would copy into the new worktree, a branch name outside a conservative set, a
 //! base commit not found as a loose object or in a pack index of the repository itself
 //! (alternates, a multi-pack index alone), a registration name already taken, a lock held on
 //! the branch, a directory or file in the way. Not written: the reflog entries of the new branch
@@ -45,10 +46,13 @@ impl Repo {
         create_branch: bool,
         reason: &str,
     ) -> Result<Registered, GitError> {
-        if !self.refs_read_in_process() {
+        let Some((_, root_git_dir)) = self.root_refs() else {
+            return Ok(Registered::AskGit);
+        };
+        let common = self.git_common_dir()?;
+        if settings_to_copy(&common, &root_git_dir) {
             return Ok(Registered::AskGit);
         }
-        let common = self.git_common_dir()?;
         // git makes the leading directories, and records the worktree's real path.
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| io("creating", parent, source))?;
@@ -111,6 +115,24 @@ impl Repo {
         write_whole(path, ".git", &format!("gitdir: {}\n", admin.display()))?;
         Ok(Registered::Done)
     }
+}
+
+/// Whether `git worktree add`, run from the checkout whose git directory is `root_git_dir`,
+/// would copy settings into the new worktree: its sparse-checkout patterns (`core.sparseCheckout`)
+/// or its per-worktree configuration (`extensions.worktreeConfig`). Conservative: any sign of
+/// either, or a configuration that includes other files, says yes (git then does it).
+fn settings_to_copy(common: &Path, root_git_dir: &Path) -> bool {
+    if root_git_dir.join("info/sparse-checkout").exists()
+        || root_git_dir.join("config.worktree").exists()
+    {
+        return true;
+    }
+    std::fs::read_to_string(common.join("config")).map_or(true, |config| {
+        let config = config.to_ascii_lowercase();
+        ["sparsecheckout", "worktreeconfig", "include"]
+            .iter()
+            .any(|key| config.contains(key))
+    })
 }
 
 /// Creates `refs/heads/<branch>` at `commit` the way git does (an exclusive `.lock` file

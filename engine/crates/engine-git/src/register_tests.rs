@@ -213,3 +213,31 @@ fn a_registration_cut_short_after_the_branch_is_repaired_and_the_branch_attached
     assert_eq!(git(&wt, &["rev-parse", "HEAD"]).trim(), base);
     assert!(!admin.join("locked").exists());
 }
+
+#[test]
+fn a_sparse_checkout_s_patterns_are_left_to_git_to_copy() {
+    let t = TestRepo::new("main");
+    for dir in ["src", "docs"] {
+        std::fs::create_dir_all(t.root.join(dir)).unwrap();
+        std::fs::write(t.root.join(dir).join("x.txt"), "x\n").unwrap();
+    }
+    git(&t.root, &["add", "src", "docs"]);
+    git(&t.root, &["commit", "-q", "-m", "src"]);
+    git(&t.root, &["sparse-checkout", "set", "src"]);
+    let repo = Repo::discover(&t.root).unwrap();
+    let base = repo.rev_parse("HEAD").unwrap();
+    let wt = t.root.parent().unwrap().join("wt");
+    let before = starts_on_this_thread();
+    repo.add_worktree(&wt, "engine/sparse", &base).unwrap();
+    assert_eq!(
+        starts_on_this_thread() - before,
+        2,
+        "git worktree add, then the checkout"
+    );
+    // git copied the patterns: `src/` and the top level's files are checked out, `docs/` not.
+    assert!(wt.join("src/x.txt").is_file());
+    assert!(wt.join("a.txt").is_file(), "cone mode keeps the top level");
+    assert!(!wt.join("docs").exists(), "the worktree is not sparse");
+    let patterns = git(&wt, &["sparse-checkout", "list"]);
+    assert_eq!(patterns.trim(), "src");
+}
