@@ -89,15 +89,30 @@ pub fn remove_ended_worktrees(repo: &Repo, state_dir: &StateDir, reporter: &dyn 
         swept.push(state_dir.path().to_path_buf());
     }
     let store = state_dir.store();
-    let records = match store.list() {
-        Ok(records) => records,
-        Err(e) => {
-            reporter.warning(&format!("could not list runs to clean up after: {e}"));
-            return;
-        }
+    // A run's worktree is `<state>/worktrees/<run-id>`: the runs read are those whose
+    // worktree directory is there, not every run ever stored (a scan that grew with them).
+    let Ok(entries) = std::fs::read_dir(state_dir.worktrees_dir()) else {
+        return;
     };
+    let mut run_ids: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    run_ids.sort();
     let root = repo.root().canonicalize().ok();
-    for record in records {
+    for run_id in run_ids {
+        let record = match store.load(&run_id) {
+            Ok(Some(record)) => record,
+            // Not a run's (a leftover `engine gc` removes), or gone meanwhile.
+            Ok(None) | Err(engine_store::StoreError::InvalidRunId(_)) => continue,
+            Err(e) => {
+                reporter.warning(&format!(
+                    "could not read run {run_id} to clean up after: {e}"
+                ));
+                continue;
+            }
+        };
         let same_repo = record.meta.repo_root.canonicalize().ok() == root;
         // A recorded worktree that is already gone is left for `engine gc` to forget.
         let present = record

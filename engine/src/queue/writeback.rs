@@ -9,7 +9,7 @@
 //! next picks a task ([`reconcile`]).
 
 use engine_core::{RunState, RunStatus};
-use engine_store::{RunMeta, RunRecord, Store};
+use engine_store::{RunMeta, RunSummary, Store};
 use engine_tasks::{SourceError, TaskStatus};
 
 use super::TaskSource;
@@ -151,24 +151,36 @@ pub async fn write_back(
 pub async fn reconcile(
     source: &TaskSource,
     store: &dyn Store,
-    records: &[RunRecord],
+    summaries: &[RunSummary],
 ) -> Vec<(String, WriteBack)> {
     if !source.writes_back() {
         return Vec::new();
     }
     let mut seen = std::collections::BTreeSet::new();
     let mut done = Vec::new();
-    // Newest first: only a task's newest run speaks for it.
-    for record in records {
-        let Some(link) = &record.meta.task_source else {
+    // Newest first: only a task's newest run speaks for it. Only a run whose end is still to
+    // be written back is read whole.
+    for summary in summaries {
+        let Some(link) = &summary.task_source else {
             continue;
         };
-        if link.source != source.label() || !seen.insert(record.state.task.id.clone()) {
+        if link.source != source.label() || !seen.insert(summary.task_id.clone()) {
             continue;
         }
-        if link.written_back.is_some() || !record.state.status.is_terminal() {
+        if link.written_back.is_some() || !summary.status.is_terminal() {
             continue;
         }
+        let record = match store.load(&summary.run_id) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read run {} to write its end back: {e}",
+                    summary.run_id
+                );
+                continue;
+            }
+        };
         let mut meta = record.meta.clone();
         if let Some(outcome) = write_back(source, store, &mut meta, &record.state).await {
             done.push((record.state.task.id.clone(), outcome));

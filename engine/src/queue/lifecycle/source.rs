@@ -19,9 +19,11 @@ impl Lifecycle {
         let Some(source) = &self.setup.source else {
             return Ok(());
         };
-        let records = self.store().list()?;
+        // The runs' summaries (kept in memory once read), not their records: this comes before
+        // the first task is picked, and reading every record grew with the runs stored.
+        let summaries = self.store().summaries()?;
         let _turn = self.source_turn.lock().await;
-        for (id, outcome) in writeback::reconcile(source, self.store(), &records).await {
+        for (id, outcome) in writeback::reconcile(source, self.store(), &summaries).await {
             self.setup.reporter.message(&outcome.describe(&id));
         }
         Ok(())
