@@ -150,7 +150,7 @@ fn pinned_command<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Result<Command, Gi
 /// failed `execve` each, about 0.2 ms a git command here). Relative `PATH` entries are skipped:
 /// they would be taken from the worktree a command runs in. When there is none, `git` by name
 /// (the start then fails as it always did).
-fn git_program() -> &'static OsStr {
+pub(crate) fn git_program() -> &'static OsStr {
     static PROGRAM: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
     PROGRAM.get_or_init(|| {
         std::env::var_os("PATH")

@@ -90,7 +90,7 @@ fn hooks_present(dir: &Path) -> bool {
 }
 
 /// The global and system configuration files git may read: `~/.gitconfig`, the XDG one,
-/// `/etc/gitconfig`, and `<prefix>/etc/gitconfig` of the first `git` on `PATH`.
+/// `/etc/gitconfig`, and `<prefix>/etc/gitconfig` of the `git` engine runs.
 fn user_and_system_configs() -> Vec<PathBuf> {
     let mut files = vec![PathBuf::from("/etc/gitconfig")];
     if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
@@ -101,10 +101,9 @@ fn user_and_system_configs() -> Vec<PathBuf> {
     if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
         files.push(PathBuf::from(xdg).join("git/config"));
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    if let Some(prefix) = std::env::split_paths(&path)
-        .map(|dir| dir.join("git"))
-        .find(|git| git.is_file())
+    // The prefix of the git engine runs (looked up on `PATH` once, see `command`).
+    if let Some(prefix) = Some(Path::new(crate::command::git_program()))
+        .filter(|git| git.is_absolute())
         .and_then(|git| git.canonicalize().ok())
         .and_then(|git| Some(git.parent()?.parent()?.to_path_buf()))
     {

@@ -222,6 +222,12 @@ fn sweep_drained(pool: &Path) {
 
 /// Writes `text` to `file` atomically (a temporary file next to it, synced, renamed over it).
 pub(crate) fn write_atomic(file: &Path, text: &str) -> Result<(), GitError> {
+    write_whole(file, text, true)
+}
+
+/// Writes `text` to `file` whole: a temporary file next to it (synced to disk when `sync`),
+/// renamed over it; the temporary file is removed when that fails.
+pub(crate) fn write_whole(file: &Path, text: &str, sync: bool) -> Result<(), GitError> {
     use std::io::Write;
     let mut name = file.file_name().unwrap_or_default().to_os_string();
     name.push(".engine-tmp");
@@ -231,12 +237,20 @@ pub(crate) fn write_atomic(file: &Path, text: &str) -> Result<(), GitError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut out = std::fs::File::create(&tmp).map_err(|e| io("writing", &tmp, e))?;
-    out.write_all(text.as_bytes())
-        .map_err(|e| io("writing", &tmp, e))?;
-    out.sync_all().map_err(|e| io("syncing", &tmp, e))?;
-    drop(out);
-    std::fs::rename(&tmp, file).map_err(|e| io("replacing", file, e))
+    let written = (|| {
+        let mut out = std::fs::File::create(&tmp).map_err(|e| io("writing", &tmp, e))?;
+        out.write_all(text.as_bytes())
+            .map_err(|e| io("writing", &tmp, e))?;
+        if sync {
+            out.sync_all().map_err(|e| io("syncing", &tmp, e))?;
+        }
+        drop(out);
+        std::fs::rename(&tmp, file).map_err(|e| io("replacing", file, e))
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// A short stable name for a repository: FNV-1a (64 bits) of its common git directory's path,

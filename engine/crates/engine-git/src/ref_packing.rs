@@ -53,28 +53,21 @@ impl Repo {
         }
         // `--include` (git 2.42) packs only that directory; a name with glob characters, or an
         // older git, packs every ref as `git gc` would.
-        let glob = !dir.contains(['*', '?', '[', '\\']);
-        if glob {
-            let include = format!("refs/heads/{dir}/*");
-            let packed = run_git(self.root(), &["pack-refs", "--include", &include])?;
+        let include = format!("refs/heads/{dir}/*");
+        let only_dir: &[&str] = &["pack-refs", "--include", &include];
+        let every: &[&str] = &["pack-refs", "--all"];
+        let plain = !dir.contains(['*', '?', '[', '\\']);
+        for args in [plain.then_some(only_dir), Some(every)]
+            .into_iter()
+            .flatten()
+        {
+            let packed = run_git(self.root(), args)?;
             if packed.status.success() {
                 return Ok(true);
             }
-            tracing::debug!(
-                "{} failed ({}); packing every ref",
-                packed.command,
-                packed.stderr.trim()
-            );
+            tracing::debug!("{} failed: {}", packed.command, packed.stderr.trim());
         }
-        let packed = run_git(self.root(), &["pack-refs", "--all"])?;
-        if packed.status.success() {
-            return Ok(true);
-        }
-        tracing::warn!(
-            "could not pack the run branches' refs ({}): {}",
-            packed.command,
-            packed.stderr.trim()
-        );
+        tracing::warn!("could not pack the run branches' refs under refs/heads/{dir}");
         Ok(false)
     }
 }

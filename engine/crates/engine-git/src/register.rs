@@ -183,17 +183,10 @@ fn lock_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes `text` to `dir/name` whole: a temporary file renamed into place. Not synced to disk,
-/// as git does not sync these files either.
+/// Writes `text` to `dir/name` whole. Not synced to disk, as git does not sync these files
+/// either.
 fn write_whole(dir: &Path, name: &str, text: &str) -> Result<(), GitError> {
-    let file = dir.join(name);
-    let tmp = dir.join(format!("{name}.engine-tmp"));
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &file))
-        .map_err(|source| {
-            let _ = std::fs::remove_file(&tmp);
-            io("writing", &file, source)
-        })
+    crate::pool::write_whole(&dir.join(name), text, false)
 }
 
 fn io(op: &'static str, path: &Path, source: std::io::Error) -> GitError {
